@@ -1,0 +1,58 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/parley-im/parley/internal/config"
+)
+
+func newConfigCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "config",
+		Short: "Inspect the server configuration",
+		Long: `Inspect the configuration "parley serve" would run with. See
+docs/configuration.md for every setting.`,
+		Example: `  parley config check --config /etc/parley/parley.toml`,
+		Args:    cobra.ArbitraryArgs,
+		RunE:    groupRunE,
+	}
+	cmd.AddCommand(newConfigCheckCmd(a))
+	return cmd
+}
+
+func newConfigCheckCmd(a *app) *cobra.Command {
+	cfg := config.Default()
+	var file string
+	cmd := &cobra.Command{
+		Use:   "check [--config FILE] [serve flags]",
+		Short: "Validate a configuration and print the effective values as TOML",
+		Long: `Load the configuration exactly as "parley serve" does (defaults, then the
+file given with --config or PARLEY_CONFIG, then PARLEY_* environment
+variables, then flags), validate it, and print the result as a TOML file.
+
+The exit status is 0 when the configuration is valid, 1 (with every
+problem listed) when it is not. The output is a complete configuration
+file: a good start for your own.`,
+		Example: `  parley config check --config /etc/parley/parley.toml
+  PARLEY_DOMAIN=chat.example.org parley config check > parley.toml
+  parley config check --domain chat.example.org --c2s 0.0.0.0:5222`,
+		Args: cobra.NoArgs,
+		RunE: runE(func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd.Flags())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(a.stdout, "# Effective Parley configuration: valid.")
+			fmt.Fprintln(a.stdout, "# (defaults < config file < PARLEY_* environment < flags)")
+			fmt.Fprintln(a.stdout)
+			fmt.Fprint(a.stdout, cfg.TOML())
+			return nil
+		}),
+	}
+	addConfigFileFlag(cmd.Flags(), &file)
+	config.Bind(cmd.Flags(), &cfg)
+	cmd.Flags().SortFlags = false
+	return cmd
+}

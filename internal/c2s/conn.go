@@ -1,0 +1,228 @@
+package c2s
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/parley-im/parley/internal/jid"
+	"github.com/parley-im/parley/internal/session"
+	"github.com/parley-im/parley/internal/stanza"
+	"github.com/parley-im/parley/internal/wire/xmlstream"
+)
+
+const readBufferSize = 4096
+
+// conn is one client connection, from accept to close.
+type conn struct {
+	srv      *Server
+	nc       net.Conn // the current connection (a *tls.Conn after TLS starts)
+	fr       framing
+	ws       bool
+	parser   *xmlstream.Parser // XML stream over TCP
+	wsr      *wsReader         // WebSocket messages
+	buf      []byte
+	remoteIP netip.Addr
+	secure   bool // TLS is on (or the connection is trusted as secure)
+	tlsState *tls.ConnectionState
+
+	user     jid.JID // authenticated bare JID, zero before SASL success
+	streamID string
+	out      []byte // negotiation output
+
+	wmu  sync.Mutex // serializes writes to nc (session writes, pongs)
+	tr   *transport
+	sess *session.Session
+}
+
+func newConn(srv *Server, nc net.Conn, ws bool) *conn {
+	c := &conn{srv: srv, nc: nc, ws: ws, buf: make([]byte, readBufferSize)}
+	if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
+		c.remoteIP = ap.Addr().Unmap()
+	}
+	if ws {
+		c.fr = wsFraming{}
+		c.wsr = &wsReader{maxMessage: srv.cfg.Limits.MaxStanzaBytes}
+	} else {
+		c.fr = tcpFraming{}
+		c.parser = xmlstream.NewParser(srv.cfg.Limits)
+	}
+	c.tr = &transport{c: c}
+	return c
+}
+
+// errStreamEnd is returned by next when the client closed its stream.
+var errStreamEnd = errors.New("c2s: stream closed by client")
+
+// next returns the next token, reading as needed. beforeBlock runs before
+// each read that may block (to flush what was produced so far).
+func (c *conn) next(beforeBlock func()) (xmlstream.Token, error) {
+	for {
+		tok, err := c.decode()
+		if !errors.Is(err, xmlstream.ErrNeedMore) {
+			return tok, err
+		}
+		if beforeBlock != nil {
+			beforeBlock()
+		}
+		n, rerr := c.nc.Read(c.buf)
+		if n > 0 {
+			if c.sess != nil {
+				c.sess.Touch()
+			}
+			if c.ws {
+				c.wsr.feed(c.buf[:n])
+			} else {
+				c.parser.Feed(c.buf[:n])
+			}
+			continue
+		}
+		if rerr != nil {
+			return xmlstream.Token{}, rerr
+		}
+	}
+}
+
+// decode returns the next buffered token or ErrNeedMore.
+func (c *conn) decode() (xmlstream.Token, error) {
+	if !c.ws {
+		return c.parser.Next()
+	}
+	for {
+		m, ok, err := c.wsr.next()
+		if err != nil {
+			if errors.Is(err, errWSTooBig) {
+				return xmlstream.Token{}, stanza.NewStreamError(stanza.StreamPolicyViolation, "message too large")
+			}
+			return xmlstream.Token{}, stanza.NewStreamError(stanza.StreamBadFormat, err.Error())
+		}
+		if !ok {
+			return xmlstream.Token{}, xmlstream.ErrNeedMore
+		}
+		switch m.op {
+		case wsOpPing:
+			c.write(wsAppendFrame(nil, wsOpPong, m.payload))
+			continue
+		case wsOpPong:
+			continue
+		case wsOpClose:
+			return xmlstream.Token{Kind: xmlstream.StreamEnd}, nil
+		}
+		return c.wsToken(m.payload)
+	}
+}
+
+// wsToken maps an RFC 7395 message to a stream token.
+func (c *conn) wsToken(payload []byte) (xmlstream.Token, error) {
+	el, err := xmlstream.ParseElement(payload, stanza.NSClient, c.srv.cfg.Limits)
+	if err != nil {
+		return xmlstream.Token{}, err
+	}
+	if el.Space == stanza.NSFraming {
+		switch el.Name {
+		case "open":
+			return xmlstream.Token{Kind: xmlstream.StreamStart, Header: xmlstream.StreamHeader{
+				To: el.Attr("to"), From: el.Attr("from"), Version: el.Attr("version"),
+				Lang: el.Lang(), DefaultNS: stanza.NSClient}}, nil
+		case "close":
+			return xmlstream.Token{Kind: xmlstream.StreamEnd}, nil
+		}
+	}
+	return xmlstream.Token{Kind: xmlstream.Stanza, Element: el}, nil
+}
+
+// write sends b with the write deadline.
+func (c *conn) write(b []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if err := c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout)); err != nil {
+		return err
+	}
+	_, err := c.nc.Write(b)
+	return err
+}
+
+// flushNegotiation writes pending negotiation output.
+func (c *conn) flushNegotiation() error {
+	if len(c.out) == 0 {
+		return nil
+	}
+	err := c.write(c.out)
+	c.out = c.out[:0]
+	return err
+}
+
+// serve runs the connection to its end.
+func (c *conn) serve(ctx context.Context) {
+	defer c.srv.untrack(c)
+	if err := c.negotiate(ctx); err != nil {
+		c.failNegotiation(err)
+		return
+	}
+	c.buf = make([]byte, readBufferSize)
+	c.runSession()
+}
+
+// failNegotiation ends a connection that never got a session.
+func (c *conn) failNegotiation(err error) {
+	var se *stanza.StreamError
+	if errors.As(err, &se) {
+		c.out = c.fr.appendClose(c.out, se)
+		_ = c.flushNegotiation()
+		c.srv.cfg.Log.Debug("stream error during negotiation", "remote", c.remoteIP, "err", se)
+	} else if !errors.Is(err, io.EOF) && !errors.Is(err, errStreamEnd) && !errors.Is(err, net.ErrClosed) {
+		c.srv.cfg.Log.Debug("negotiation ended", "remote", c.remoteIP, "err", err)
+	} else if errors.Is(err, errStreamEnd) {
+		c.out = c.fr.appendClose(c.out, nil)
+		_ = c.flushNegotiation()
+	}
+	_ = c.nc.Close()
+}
+
+// runSession feeds the bound session until the connection ends.
+func (c *conn) runSession() {
+	s, tr := c.sess, c.tr
+	for {
+		tok, err := c.next(s.Flush)
+		if err != nil {
+			var se *stanza.StreamError
+			if errors.As(err, &se) {
+				s.HandleStreamError(tr, se)
+			} else {
+				s.TransportLost(tr)
+			}
+			return
+		}
+		switch tok.Kind {
+		case xmlstream.Stanza:
+			s.HandleInbound(tok.Element)
+		case xmlstream.StreamEnd:
+			s.Flush()
+			s.StreamClosed(tr)
+			return
+		case xmlstream.StreamStart:
+			s.HandleStreamError(tr, stanza.NewStreamError(stanza.StreamNotWellFormed, "unexpected stream restart"))
+			return
+		}
+	}
+}
+
+// transport is the session.Transport of a conn.
+type transport struct{ c *conn }
+
+func (t *transport) AppendElement(dst []byte, e *stanza.Element) []byte {
+	return t.c.fr.appendElement(dst, e)
+}
+
+func (t *transport) AppendClose(dst []byte, err *stanza.StreamError) []byte {
+	return t.c.fr.appendClose(dst, err)
+}
+
+func (t *transport) Write(b []byte) error { return t.c.write(b) }
+
+func (t *transport) Close() error { return t.c.nc.Close() }

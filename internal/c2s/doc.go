@@ -1,0 +1,16 @@
+// Package c2s accepts client connections and runs XMPP stream negotiation
+// (RFC 6120): the stream header, STARTTLS (or direct TLS, XEP-0368), SASL,
+// resource binding and stream-management resumption, over plain TCP and over
+// WebSocket (RFC 7395). Once a resource is bound, the connection's reader
+// hands every stanza to the device's session (package session) and the
+// session writes through the connection's Transport.
+//
+// One goroutine per connection reads; it holds a small read buffer and the
+// push parser's state. Negotiation runs entirely on that goroutine, with a
+// deadline; after binding, reads have no deadline (the keep-alive sweep
+// closes dead sessions).
+//
+// The two framings (an XML stream over TCP, one element per WebSocket
+// message) differ only in how elements are cut and wrapped; the framing
+// interface hides that from the negotiation code.
+package c2s

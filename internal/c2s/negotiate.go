@@ -1,0 +1,296 @@
+package c2s
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"time"
+
+	"github.com/parley-im/parley/internal/auth"
+	"github.com/parley-im/parley/internal/jid"
+	"github.com/parley-im/parley/internal/router"
+	"github.com/parley-im/parley/internal/stanza"
+	"github.com/parley-im/parley/internal/wire/xmlstream"
+)
+
+// negotiate runs the stream from its first header until a resource is
+// bound or a session resumed (c.sess set), within the negotiation deadline.
+func (c *conn) negotiate(ctx context.Context) error {
+	if err := c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.NegotiationTimeout)); err != nil {
+		return err
+	}
+	if tc, ok := c.nc.(*tls.Conn); ok {
+		if err := c.handshake(tc); err != nil {
+			return err
+		}
+	}
+	headerSent := false
+	var sasl *auth.Negotiation
+	for c.sess == nil {
+		tok, err := c.next(func() { _ = c.flushNegotiation() })
+		if err != nil {
+			var se *stanza.StreamError
+			if errors.As(err, &se) && !headerSent && !c.ws {
+				c.out = c.fr.appendOpen(c.out, c.header("")) // an error needs a stream to travel in
+			}
+			return err
+		}
+		switch tok.Kind {
+		case xmlstream.StreamStart:
+			if err := c.openStream(tok.Header); err != nil {
+				return err
+			}
+			headerSent = true
+		case xmlstream.StreamEnd:
+			return errStreamEnd
+		case xmlstream.Stanza:
+			if !headerSent {
+				return stanza.NewStreamError(stanza.StreamNotWellFormed, "stream not opened")
+			}
+			if err := c.negotiationElement(ctx, tok.Element, &sasl, &headerSent); err != nil {
+				return err
+			}
+		}
+	}
+	_ = c.flushNegotiation()
+	return c.nc.SetReadDeadline(time.Time{})
+}
+
+func (c *conn) header(lang string) xmlstream.StreamHeader {
+	if lang == "" {
+		lang = "en"
+	}
+	if c.streamID == "" {
+		c.streamID = router.NewID()
+	}
+	return xmlstream.StreamHeader{From: c.srv.cfg.Domain, ID: c.streamID, Version: "1.0", Lang: lang, DefaultNS: stanza.NSClient}
+}
+
+// openStream answers a stream header with ours and the stream features.
+func (c *conn) openStream(h xmlstream.StreamHeader) error {
+	c.streamID = router.NewID()
+	c.out = c.fr.appendOpen(c.out, c.header(h.Lang))
+	if h.To != "" {
+		if to, err := jid.Parse(h.To); err != nil || to.String() != c.srv.cfg.Domain {
+			return stanza.NewStreamError(stanza.StreamHostUnknown, "this server serves "+c.srv.cfg.Domain)
+		}
+	}
+	if h.Version == "" || h.Version[0] != '1' {
+		return stanza.NewStreamError(stanza.StreamUnsupportedVersion, "XMPP 1.0 streams only")
+	}
+	if !c.ws && h.DefaultNS != stanza.NSClient {
+		return stanza.NewStreamError(stanza.StreamInvalidNamespace, "the default namespace must be jabber:client")
+	}
+	c.out = c.fr.appendElement(c.out, c.features())
+	return nil
+}
+
+// canAuthenticate reports whether SASL may run on this connection now.
+func (c *conn) canAuthenticate() bool { return c.secure || c.srv.cfg.AllowPlaintextAuth }
+
+func (c *conn) features() *stanza.Element {
+	f := stanza.NewElement(stanza.NSStream, "features")
+	switch {
+	case !c.user.IsZero():
+		f.AddChild(stanza.NewElement(stanza.NSBind, "bind"))
+		sess := stanza.NewElement(stanza.NSSession, "session")
+		sess.AddChild(stanza.NewElement(stanza.NSSession, "optional"))
+		f.AddChild(sess)
+		f.AddChild(stanza.NewElement(stanza.NSSM, "sm"))
+		f.AddChild(stanza.NewElement(stanza.NSRosterVer, "ver"))
+		f.AddChild(stanza.NewElement(stanza.NSPreApproval, "sub"))
+	default:
+		if !c.secure && c.srv.cfg.TLS != nil && !c.ws {
+			st := stanza.NewElement(stanza.NSTLS, "starttls")
+			if !c.srv.cfg.AllowPlaintextAuth {
+				st.AddChild(stanza.NewElement(stanza.NSTLS, "required"))
+			}
+			f.AddChild(st)
+		}
+		if c.canAuthenticate() {
+			mechs := stanza.NewElement(stanza.NSSASL, "mechanisms")
+			for _, m := range c.srv.auth.Mechanisms(c.authConfig()) {
+				el := stanza.NewElement(stanza.NSSASL, "mechanism")
+				el.Text = m
+				mechs.AddChild(el)
+			}
+			f.AddChild(mechs)
+			if c.srv.cfg.Registration != nil {
+				f.AddChild(stanza.NewElement(stanza.NSRegisterFeature, "register"))
+			}
+		}
+	}
+	return f
+}
+
+// authConfig describes this connection to the SASL code.
+func (c *conn) authConfig() auth.Config {
+	cfg := auth.Config{Domain: c.srv.cfg.Domain, AllowPlain: c.canAuthenticate()}
+	if c.tlsState != nil {
+		st := c.tlsState
+		cfg.ChannelBinding = func() ([]byte, bool) {
+			b, err := st.ExportKeyingMaterial("EXPORTER-Channel-Binding", nil, 32)
+			return b, err == nil
+		}
+	}
+	return cfg
+}
+
+// negotiationElement handles one element before a resource is bound.
+func (c *conn) negotiationElement(ctx context.Context, el *stanza.Element, sasl **auth.Negotiation, headerSent *bool) error {
+	switch {
+	case el.Space == stanza.NSTLS && el.Name == "starttls":
+		return c.startTLS(headerSent)
+	case el.Space == stanza.NSSASL:
+		return c.saslElement(ctx, el, sasl, headerSent)
+	case el.Space == stanza.NSSM && el.Name == "resume":
+		return c.resume(ctx, el)
+	case el.Space == stanza.NSSM:
+		c.out = c.fr.appendElement(c.out, smFailed(stanza.UnexpectedRequest))
+		return nil
+	case el.Space == stanza.NSClient && el.Name == stanza.KindIQ:
+		return c.negotiationIQ(ctx, el)
+	}
+	if c.user.IsZero() {
+		return stanza.NewStreamError(stanza.StreamNotAuthorized, "authenticate first")
+	}
+	return stanza.NewStreamError(stanza.StreamNotAuthorized, "bind a resource first")
+}
+
+func (c *conn) startTLS(headerSent *bool) error {
+	if c.secure || c.ws || c.srv.cfg.TLS == nil {
+		return stanza.NewStreamError(stanza.StreamPolicyViolation, "STARTTLS is not available here")
+	}
+	c.out = c.fr.appendElement(c.out, stanza.NewElement(stanza.NSTLS, "proceed"))
+	if err := c.flushNegotiation(); err != nil {
+		return err
+	}
+	tc := tls.Server(c.nc, c.srv.cfg.TLS)
+	c.nc = tc
+	if err := c.handshake(tc); err != nil {
+		return err
+	}
+	c.parser.Reset()
+	*headerSent = false
+	return nil
+}
+
+func (c *conn) handshake(tc *tls.Conn) error {
+	if err := tc.Handshake(); err != nil {
+		return err
+	}
+	st := tc.ConnectionState()
+	c.tlsState = &st
+	c.secure = true
+	return nil
+}
+
+func (c *conn) saslElement(ctx context.Context, el *stanza.Element, neg **auth.Negotiation, headerSent *bool) error {
+	if !c.user.IsZero() {
+		return stanza.NewStreamError(stanza.StreamPolicyViolation, "already authenticated")
+	}
+	if !c.canAuthenticate() {
+		c.out = c.fr.appendElement(c.out, saslFailure("encryption-required", "start TLS before authenticating"))
+		return nil
+	}
+	var challenge []byte
+	var err error
+	switch el.Name {
+	case "auth":
+		if !c.srv.failures.Allow(c.remoteIP) {
+			c.out = c.fr.appendElement(c.out, saslFailure("temporary-auth-failure", "too many failed attempts; try again later"))
+			return nil
+		}
+		data, derr := decodeSASL(el.Text)
+		if derr != nil {
+			c.out = c.fr.appendElement(c.out, saslFailure("incorrect-encoding", ""))
+			return nil
+		}
+		*neg, challenge, err = c.srv.auth.Start(ctx, c.authConfig(), el.Attr("mechanism"), data)
+	case "response":
+		if *neg == nil {
+			c.out = c.fr.appendElement(c.out, saslFailure("malformed-request", "no authentication in progress"))
+			return nil
+		}
+		data, derr := decodeSASL(el.Text)
+		if derr != nil {
+			*neg = nil
+			c.out = c.fr.appendElement(c.out, saslFailure("incorrect-encoding", ""))
+			return nil
+		}
+		challenge, err = (*neg).Step(ctx, data)
+	case "abort":
+		*neg = nil
+		c.out = c.fr.appendElement(c.out, saslFailure("aborted", ""))
+		return nil
+	default:
+		return stanza.NewStreamError(stanza.StreamUnsupportedStanza, "unexpected SASL element")
+	}
+	return c.saslResult(*neg, challenge, err, neg, headerSent)
+}
+
+func (c *conn) saslResult(n *auth.Negotiation, challenge []byte, err error, neg **auth.Negotiation, headerSent *bool) error {
+	if err != nil {
+		*neg = nil
+		var f *auth.Failure
+		cond, text := "not-authorized", ""
+		if errors.As(err, &f) {
+			cond, text = f.Condition, f.Text
+		}
+		if cond == "not-authorized" {
+			c.srv.failures.Fail(c.remoteIP)
+		}
+		c.srv.metrics.authFailure()
+		c.out = c.fr.appendElement(c.out, saslFailure(cond, text))
+		return nil
+	}
+	if n == nil || !n.Done() {
+		ch := stanza.NewElement(stanza.NSSASL, "challenge")
+		ch.Text = base64.StdEncoding.EncodeToString(challenge)
+		c.out = c.fr.appendElement(c.out, ch)
+		return nil
+	}
+	user, perr := jid.Parse(n.User())
+	if perr != nil {
+		return stanza.NewStreamError(stanza.StreamInternalError, "")
+	}
+	c.user = user.Bare()
+	*neg = nil
+	c.srv.failures.Succeed(c.remoteIP)
+	c.srv.metrics.authSuccess()
+	success := stanza.NewElement(stanza.NSSASL, "success")
+	if d := n.SuccessData(); len(d) > 0 {
+		success.Text = base64.StdEncoding.EncodeToString(d)
+	}
+	c.out = c.fr.appendElement(c.out, success)
+	if !c.ws {
+		c.parser.Reset()
+	}
+	*headerSent = false
+	return nil
+}
+
+func decodeSASL(text string) ([]byte, error) {
+	if text == "" || text == "=" {
+		return nil, nil
+	}
+	return base64.StdEncoding.DecodeString(text)
+}
+
+func saslFailure(cond, text string) *stanza.Element {
+	f := stanza.NewElement(stanza.NSSASL, "failure")
+	f.AddChild(stanza.NewElement(stanza.NSSASL, cond))
+	if text != "" {
+		t := stanza.NewElement(stanza.NSSASL, "text")
+		t.Text = text
+		f.AddChild(t)
+	}
+	return f
+}
+
+func smFailed(cond stanza.Condition) *stanza.Element {
+	f := stanza.NewElement(stanza.NSSM, "failed")
+	f.AddChild(stanza.NewElement(stanza.NSStanzaErr, string(cond)))
+	return f
+}

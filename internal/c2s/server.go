@@ -1,0 +1,199 @@
+package c2s
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/parley-im/parley/internal/auth"
+	"github.com/parley-im/parley/internal/jid"
+	"github.com/parley-im/parley/internal/session"
+	"github.com/parley-im/parley/internal/stanza"
+	"github.com/parley-im/parley/internal/wire/xmlstream"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Binder creates and resumes sessions (implemented by the server).
+type Binder interface {
+	// Bind registers a new session for full on tr; a session already bound
+	// to the same full JID is closed with a conflict stream error.
+	Bind(ctx context.Context, full jid.JID, tr session.Transport) *session.Session
+	// Resume attaches tr to the user's session with the given resumption id
+	// and acknowledges h; ok is false when there is no such session.
+	Resume(ctx context.Context, user jid.JID, id string, h uint32, tr session.Transport) (*session.Session, bool)
+}
+
+// Registrar handles in-band registration (XEP-0077) before authentication.
+type Registrar interface {
+	Register(ctx context.Context, ip netip.Addr, iq *stanza.Element) *stanza.Element
+}
+
+// Config is the connection layer's configuration.
+type Config struct {
+	Domain             string
+	TLS                *tls.Config // nil: no TLS (only with AllowPlaintextAuth)
+	AllowPlaintextAuth bool
+	Limits             xmlstream.Limits
+	Auth               *auth.Authenticator
+	Failures           *auth.FailureLimiter
+	Binder             Binder
+	Registration       Registrar // nil: registration off
+	Log                *slog.Logger
+	NegotiationTimeout time.Duration
+	WriteTimeout       time.Duration
+	Registerer         prometheus.Registerer
+}
+
+// Server accepts client connections.
+type Server struct {
+	cfg      Config
+	auth     *auth.Authenticator
+	failures *auth.FailureLimiter
+	metrics  *metrics
+	ctx      context.Context
+	cancel   context.CancelFunc
+
+	mu    sync.Mutex
+	conns map[*conn]struct{} // guarded by mu
+	wg    sync.WaitGroup
+}
+
+// NewServer returns a connection server.
+func NewServer(cfg Config) *Server {
+	if cfg.NegotiationTimeout == 0 {
+		cfg.NegotiationTimeout = 30 * time.Second
+	}
+	if cfg.WriteTimeout == 0 {
+		cfg.WriteTimeout = 30 * time.Second
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Server{cfg: cfg, auth: cfg.Auth, failures: cfg.Failures, metrics: newMetrics(cfg.Registerer),
+		ctx: ctx, cancel: cancel, conns: make(map[*conn]struct{})}
+}
+
+// ServeTCP accepts connections on ln until it is closed. With directTLS the
+// TLS handshake starts at once (XEP-0368); otherwise clients use STARTTLS.
+func (s *Server) ServeTCP(ln net.Listener, directTLS bool) error {
+	var delay time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			// Out of file descriptors or similar: back off, keep serving.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			s.cfg.Log.Warn("accept failed", "err", err, "retry_in", delay)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		if directTLS {
+			nc = tls.Server(nc, s.cfg.TLS)
+		}
+		s.start(newConn(s, nc, false))
+	}
+}
+
+// ServeHTTP upgrades an HTTP request to XMPP over WebSocket (RFC 7395).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	accept, err := wsAccept(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		http.Error(w, "connection cannot be upgraded", http.StatusInternalServerError)
+		return
+	}
+	nc, rw, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Accept: " + accept + "\r\nSec-WebSocket-Protocol: xmpp\r\n\r\n"
+	if _, err := nc.Write([]byte(resp)); err != nil {
+		_ = nc.Close()
+		return
+	}
+	c := newConn(s, nc, true)
+	c.secure = r.TLS != nil || isLoopback(c.remoteIP)
+	if r.TLS != nil {
+		c.tlsState = r.TLS
+	}
+	if n := rw.Reader.Buffered(); n > 0 { // bytes the client sent right after the request
+		b, _ := rw.Reader.Peek(n)
+		c.wsr.feed(b)
+	}
+	s.start(c)
+}
+
+func isLoopback(ip netip.Addr) bool { return ip.IsLoopback() }
+
+func (s *Server) start(c *conn) {
+	s.mu.Lock()
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+	s.wg.Add(1)
+	s.metrics.connections.Inc()
+	go c.serve(s.ctx)
+}
+
+func (s *Server) untrack(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.metrics.connections.Dec()
+	s.wg.Done()
+}
+
+// Shutdown stops negotiations in progress and waits up to the context's
+// deadline for connection goroutines to end. Sessions are closed by the
+// server (which owns them) before calling Shutdown.
+func (s *Server) Shutdown(ctx context.Context) {
+	s.cancel()
+	s.mu.Lock()
+	for c := range s.conns {
+		if c.sess == nil {
+			_ = c.nc.SetReadDeadline(time.Now())
+		}
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
+type metrics struct {
+	connections prometheus.Gauge
+	authOK      prometheus.Counter
+	authFailed  prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		connections: prometheus.NewGauge(prometheus.GaugeOpts{Name: "parley_c2s_connections",
+			Help: "Open client connections (negotiating or bound)."}),
+		authOK: prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_auth_success_total",
+			Help: "Successful SASL authentications."}),
+		authFailed: prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_auth_failures_total",
+			Help: "Failed SASL authentications."}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.connections, m.authOK, m.authFailed)
+	}
+	return m
+}
+
+func (m *metrics) authSuccess() { m.authOK.Inc() }
+func (m *metrics) authFailure() { m.authFailed.Inc() }

@@ -1,0 +1,200 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parley-im/parley/internal/jid"
+)
+
+// Config is the configuration of one Parley server. The zero value is not
+// usable: start from Default.
+//
+// Tags: toml is the key in the configuration file, flag the command-line
+// flag (without "--"), env the environment variable, help the one-line
+// description shown by --help and in docs/configuration.md.
+type Config struct {
+	Data   string `toml:"data" flag:"data" env:"PARLEY_DATA" help:"data directory: the store, the TLS certificate created on first start, the admin socket"`
+	Domain string `toml:"domain" flag:"domain" env:"PARLEY_DOMAIN" help:"the XMPP domain served (the part after @ in user addresses)"`
+
+	C2S    string `toml:"c2s" flag:"c2s" env:"PARLEY_C2S" help:"XMPP client listener, host:port, with STARTTLS (TLS required before authentication); empty disables"`
+	C2STLS string `toml:"c2s_tls" flag:"c2s-tls" env:"PARLEY_C2S_TLS" help:"XMPP client listener with direct TLS (XEP-0368), host:port; empty disables"`
+	HTTP   string `toml:"http" flag:"http" env:"PARLEY_HTTP" help:"HTTP listener, host:port: XMPP over WebSocket at /xmpp-websocket, /healthz, /metrics; empty disables"`
+
+	TLSCert string `toml:"tls_cert" flag:"tls-cert" env:"PARLEY_TLS_CERT" help:"TLS certificate chain, a PEM file (set together with --tls-key); when both are empty, a self-signed certificate is created in the data directory"`
+	TLSKey  string `toml:"tls_key" flag:"tls-key" env:"PARLEY_TLS_KEY" help:"TLS private key (PEM file) of --tls-cert"`
+
+	AllowRegistration  bool `toml:"allow_registration" flag:"allow-registration" env:"PARLEY_ALLOW_REGISTRATION" help:"let clients create accounts themselves (XEP-0077 in-band registration)"`
+	AllowPlaintextAuth bool `toml:"allow_plaintext_auth" flag:"allow-plaintext-auth" env:"PARLEY_ALLOW_PLAINTEXT_AUTH" help:"allow authentication before TLS (for loopback benchmarks only; never on a network)"`
+
+	LogLevel  string `toml:"log_level" flag:"log-level" env:"PARLEY_LOG_LEVEL" help:"log level: debug, info, warn or error"`
+	LogFormat string `toml:"log_format" flag:"log-format" env:"PARLEY_LOG_FORMAT" help:"log format: text or json (logs go to stderr)"`
+
+	MaxStanzaBytes int           `toml:"max_stanza_bytes" flag:"max-stanza-bytes" env:"PARLEY_MAX_STANZA_BYTES" help:"largest stanza accepted from a client, in bytes; larger ones end the stream with policy-violation"`
+	ResumeTimeout  time.Duration `toml:"resume_timeout" flag:"resume-timeout" env:"PARLEY_RESUME_TIMEOUT" help:"how long a dropped session may be resumed (XEP-0198); 0 disables resumption"`
+	PingInterval   time.Duration `toml:"ping_interval" flag:"ping-interval" env:"PARLEY_PING_INTERVAL" help:"the server pings a session that has been quiet this long (XEP-0199)"`
+	PingTimeout    time.Duration `toml:"ping_timeout" flag:"ping-timeout" env:"PARLEY_PING_TIMEOUT" help:"a session that does not answer a ping within this is closed"`
+	MailboxSize    int           `toml:"mailbox_size" flag:"mailbox-size" env:"PARLEY_MAILBOX_SIZE" help:"stanzas queued per session; a session whose client reads too slowly is disconnected with a clear error and its unacknowledged messages go back to the offline queue"`
+
+	AuthFailuresPerMinute int `toml:"auth_failures_per_minute" flag:"auth-failures-per-minute" env:"PARLEY_AUTH_FAILURES_PER_MINUTE" help:"failed logins allowed per client IP per minute"`
+	RegistrationsPerHour  int `toml:"registrations_per_hour" flag:"registrations-per-hour" env:"PARLEY_REGISTRATIONS_PER_HOUR" help:"in-band registrations allowed per client IP per hour"`
+
+	AdminSocket string `toml:"admin_socket" flag:"admin-socket" env:"PARLEY_ADMIN_SOCKET" help:"unix socket of the local admin API used by 'parley user' while the server runs; empty means <data>/admin.sock"`
+}
+
+// Default returns the configuration of "parley serve" with no flags: data in
+// ./parley-data, domain localhost, listeners on loopback.
+func Default() Config {
+	return Config{
+		Data:                  "./parley-data",
+		Domain:                "localhost",
+		C2S:                   "127.0.0.1:5222",
+		C2STLS:                "127.0.0.1:5223",
+		HTTP:                  "127.0.0.1:5280",
+		LogLevel:              "info",
+		LogFormat:             "text",
+		MaxStanzaBytes:        256 << 10,
+		ResumeTimeout:         300 * time.Second,
+		PingInterval:          60 * time.Second,
+		PingTimeout:           30 * time.Second,
+		MailboxSize:           1024,
+		AuthFailuresPerMinute: 5,
+		RegistrationsPerHour:  10,
+	}
+}
+
+// StoreDir is the directory of the embedded store inside the data directory.
+// The server and "parley user" both use it.
+func StoreDir(c Config) string { return filepath.Join(c.Data, "store") }
+
+// AdminSocketPath is the admin socket's path: c.AdminSocket, or admin.sock in
+// the data directory when that is empty.
+func AdminSocketPath(c Config) string {
+	if c.AdminSocket != "" {
+		return c.AdminSocket
+	}
+	return filepath.Join(c.Data, "admin.sock")
+}
+
+// Limits enforced by Validate.
+const (
+	// MinStanzaBytes is the smallest --max-stanza-bytes: RFC 6120 section
+	// 13.12 requires servers to accept stanzas of at least 10000 bytes.
+	MinStanzaBytes = 10000
+	// maxSocketPath is the longest unix socket path Linux accepts
+	// (sizeof(sun_path) - 1).
+	maxSocketPath = 107
+)
+
+// Log levels and formats Validate accepts.
+var (
+	logLevels  = []string{"debug", "info", "warn", "error"}
+	logFormats = []string{"text", "json"}
+)
+
+// Validate checks c and returns every problem found, one per line, each
+// naming the flag to change (for example `--domain "a b": invalid domain`).
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(flag string, value any, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("--%s %s: %s", flag, quote(value), fmt.Sprintf(format, args...)))
+	}
+
+	if c.Data == "" {
+		errs = append(errs, errors.New(`--data "": a data directory is required`))
+	}
+	if d, err := jid.New("", c.Domain, ""); err != nil {
+		bad("domain", c.Domain, "invalid domain (%s)", strings.TrimPrefix(err.Error(), "jid: "))
+	} else if d.Domain() != c.Domain {
+		bad("domain", c.Domain, "write the domain in its canonical form %q", d.Domain())
+	}
+
+	for _, a := range []struct{ flag, addr string }{{"c2s", c.C2S}, {"c2s-tls", c.C2STLS}, {"http", c.HTTP}} {
+		if a.addr == "" {
+			continue
+		}
+		if err := checkAddr(a.addr); err != nil {
+			bad(a.flag, a.addr, "%v", err)
+		}
+	}
+	if c.C2S == "" && c.C2STLS == "" && c.HTTP == "" {
+		errs = append(errs, errors.New("no listener: set at least one of --c2s, --c2s-tls, --http"))
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, fmt.Errorf("--tls-cert %s and --tls-key %s: set both (your own certificate) or neither (a self-signed one)",
+			quote(c.TLSCert), quote(c.TLSKey)))
+	}
+
+	if !slices.Contains(logLevels, c.LogLevel) {
+		bad("log-level", c.LogLevel, "unknown log level (want one of %s)", strings.Join(logLevels, ", "))
+	}
+	if !slices.Contains(logFormats, c.LogFormat) {
+		bad("log-format", c.LogFormat, "unknown log format (want one of %s)", strings.Join(logFormats, ", "))
+	}
+
+	if c.MaxStanzaBytes < MinStanzaBytes {
+		bad("max-stanza-bytes", c.MaxStanzaBytes, "must be at least %d (RFC 6120 section 13.12)", MinStanzaBytes)
+	}
+	if c.ResumeTimeout < 0 || (c.ResumeTimeout > 0 && c.ResumeTimeout < time.Second) {
+		bad("resume-timeout", c.ResumeTimeout, "must be 0 (no resumption) or at least 1s")
+	}
+	if c.PingInterval < time.Second {
+		bad("ping-interval", c.PingInterval, "must be at least 1s")
+	}
+	if c.PingTimeout < time.Second {
+		bad("ping-timeout", c.PingTimeout, "must be at least 1s")
+	}
+	for _, l := range []struct {
+		flag string
+		n    int
+	}{
+		{"mailbox-size", c.MailboxSize},
+		{"auth-failures-per-minute", c.AuthFailuresPerMinute},
+		{"registrations-per-hour", c.RegistrationsPerHour},
+	} {
+		if l.n <= 0 {
+			bad(l.flag, l.n, "must be positive")
+		}
+	}
+
+	if c.Data != "" {
+		if p := AdminSocketPath(*c); len(p) > maxSocketPath {
+			flag := "admin-socket"
+			if c.AdminSocket == "" {
+				flag = "data"
+			}
+			errs = append(errs, fmt.Errorf("admin socket path %q is %d bytes, longer than the %d a unix socket allows: use a shorter --%s",
+				p, len(p), maxSocketPath, flag))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkAddr checks a listener address: host:port with a numeric port.
+func checkAddr(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("want host:port, for example 127.0.0.1:5222 or :5222 for every interface")
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || (n == 0 && port != "0") {
+		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
+	}
+	if strings.ContainsAny(host, " /@") {
+		return fmt.Errorf("host %q is not a host name or IP address", host)
+	}
+	return nil
+}
+
+// quote renders a value in an error message: strings quoted, the rest as is.
+func quote(v any) string {
+	if s, ok := v.(string); ok {
+		return strconv.Quote(s)
+	}
+	return fmt.Sprint(v)
+}

@@ -1,0 +1,89 @@
+// Package disco answers service discovery (XEP-0030) for the server and for
+// user accounts: disco#info lists exactly the features other modules
+// declared with Host.AddDiscoFeature, disco#items lists no items yet.
+//
+// It holds no state of its own and is safe for concurrent use.
+package disco
+
+import (
+	"context"
+
+	"github.com/parley-im/parley/internal/module"
+	"github.com/parley-im/parley/internal/stanza"
+)
+
+// Feature is the disco module.
+type Feature struct{ host module.Host }
+
+// New returns the disco feature.
+func New() *Feature { return &Feature{} }
+
+// Name implements module.Feature.
+func (f *Feature) Name() string { return "disco" }
+
+// Register implements module.Feature.
+func (f *Feature) Register(h module.Host) error {
+	f.host = h
+	h.AddDiscoFeature(stanza.NSDiscoInfo)
+	h.AddDiscoFeature(stanza.NSDiscoItems)
+	for _, r := range []struct {
+		ns string
+		t  module.Target
+		fn module.IQHandler
+	}{
+		{stanza.NSDiscoInfo, module.ToServer, f.serverInfo},
+		{stanza.NSDiscoItems, module.ToServer, f.items},
+		{stanza.NSDiscoInfo, module.ToOwnAccount, f.accountInfo},
+		{stanza.NSDiscoInfo, module.ToOtherAccount, f.accountInfo},
+		{stanza.NSDiscoItems, module.ToOwnAccount, f.items},
+		{stanza.NSDiscoItems, module.ToOtherAccount, f.items},
+	} {
+		if err := h.HandleIQ(r.ns, r.t, r.fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f *Feature) serverInfo(_ context.Context, iq *stanza.Element) (*stanza.Element, error) {
+	if iq.Type() != "get" {
+		return nil, stanza.NewError(stanza.BadRequest, "disco#info is get-only")
+	}
+	q := infoQuery(iq, "server", "im", "Parley")
+	for _, v := range f.host.DiscoFeatures() {
+		q.AddChild(stanza.NewElement(stanza.NSDiscoInfo, "feature", "var", v))
+	}
+	return stanza.Result(iq).AddChild(q), nil
+}
+
+func (f *Feature) accountInfo(_ context.Context, iq *stanza.Element) (*stanza.Element, error) {
+	if iq.Type() != "get" {
+		return nil, stanza.NewError(stanza.BadRequest, "disco#info is get-only")
+	}
+	q := infoQuery(iq, "account", "registered", "")
+	q.AddChild(stanza.NewElement(stanza.NSDiscoInfo, "feature", "var", stanza.NSDiscoInfo))
+	return stanza.Result(iq).AddChild(q), nil
+}
+
+func (f *Feature) items(_ context.Context, iq *stanza.Element) (*stanza.Element, error) {
+	if iq.Type() != "get" {
+		return nil, stanza.NewError(stanza.BadRequest, "disco#items is get-only")
+	}
+	q := stanza.NewElement(stanza.NSDiscoItems, "query")
+	if node := iq.Children[0].Attr("node"); node != "" {
+		return nil, stanza.NewError(stanza.ItemNotFound, "")
+	}
+	return stanza.Result(iq).AddChild(q), nil
+}
+
+func infoQuery(iq *stanza.Element, category, typ, name string) *stanza.Element {
+	q := stanza.NewElement(stanza.NSDiscoInfo, "query")
+	if node := iq.Children[0].Attr("node"); node != "" {
+		q.SetAttr("node", node)
+	}
+	id := stanza.NewElement(stanza.NSDiscoInfo, "identity", "category", category, "type", typ)
+	if name != "" {
+		id.SetAttr("name", name)
+	}
+	return q.AddChild(id)
+}

@@ -1,0 +1,223 @@
+package jid
+
+import (
+	"errors"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/secure/precis"
+)
+
+// ErrMalformed is returned (wrapped) for an address that is not a valid JID.
+var ErrMalformed = errors.New("jid: malformed address")
+
+// maxPart is the largest size of each part in bytes (RFC 7622 section 3).
+const maxPart = 1023
+
+// JID is a parsed, normalized XMPP address. The zero value is the empty
+// address. JIDs are small values: copy them freely.
+type JID struct {
+	local, domain, resource string
+}
+
+// New builds a JID from its parts, normalizing each one.
+func New(local, domain, resource string) (JID, error) {
+	var j JID
+	var err error
+	if j.local, err = normalizeLocal(local); err != nil {
+		return JID{}, err
+	}
+	if j.domain, err = normalizeDomain(domain); err != nil {
+		return JID{}, err
+	}
+	if j.resource, err = normalizeResource(resource); err != nil {
+		return JID{}, err
+	}
+	return j, nil
+}
+
+// Parse parses and normalizes "local@domain/resource" (local and resource optional).
+func Parse(s string) (JID, error) {
+	if s == "" {
+		return JID{}, errWrap("empty address")
+	}
+	var local, domain, resource string
+	rest := s
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		resource = rest[i+1:]
+		if resource == "" {
+			return JID{}, errWrap("empty resource")
+		}
+		rest = rest[:i]
+	}
+	if i := strings.IndexByte(rest, '@'); i >= 0 {
+		local = rest[:i]
+		if local == "" {
+			return JID{}, errWrap("empty localpart")
+		}
+		rest = rest[i+1:]
+	}
+	domain = rest
+	return New(local, domain, resource)
+}
+
+// MustParse is Parse for constants in tests and setup code; it panics on error.
+func MustParse(s string) JID {
+	j, err := Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return j
+}
+
+// Local returns the localpart ("alice" in alice@example.org/phone).
+func (j JID) Local() string { return j.local }
+
+// Domain returns the domainpart.
+func (j JID) Domain() string { return j.domain }
+
+// Resource returns the resourcepart.
+func (j JID) Resource() string { return j.resource }
+
+// IsZero reports whether j is the empty address.
+func (j JID) IsZero() bool { return j.domain == "" }
+
+// IsBare reports whether j has no resource.
+func (j JID) IsBare() bool { return j.resource == "" }
+
+// Bare returns j without its resource.
+func (j JID) Bare() JID { return JID{local: j.local, domain: j.domain} }
+
+// WithResource returns j with the given (already validated) resource.
+func (j JID) WithResource(resource string) (JID, error) {
+	r, err := normalizeResource(resource)
+	if err != nil {
+		return JID{}, err
+	}
+	return JID{local: j.local, domain: j.domain, resource: r}, nil
+}
+
+// String renders the address in its canonical form.
+func (j JID) String() string {
+	if j.domain == "" {
+		return ""
+	}
+	n := len(j.domain)
+	if j.local != "" {
+		n += len(j.local) + 1
+	}
+	if j.resource != "" {
+		n += len(j.resource) + 1
+	}
+	var b strings.Builder
+	b.Grow(n)
+	if j.local != "" {
+		b.WriteString(j.local)
+		b.WriteByte('@')
+	}
+	b.WriteString(j.domain)
+	if j.resource != "" {
+		b.WriteByte('/')
+		b.WriteString(j.resource)
+	}
+	return b.String()
+}
+
+func errWrap(reason string) error {
+	return &malformedError{reason: reason}
+}
+
+type malformedError struct{ reason string }
+
+func (e *malformedError) Error() string { return "jid: " + e.reason }
+func (e *malformedError) Unwrap() error { return ErrMalformed }
+
+// isSimpleASCII reports whether s holds only the ASCII characters for which
+// PRECIS normalization is just lower-casing (letters, digits, and . _ -).
+func isSimpleASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '-', c == '_':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			return strings.ToLower(s)
+		}
+	}
+	return s
+}
+
+func normalizeLocal(s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	if len(s) > maxPart {
+		return "", errWrap("localpart too long")
+	}
+	if isSimpleASCII(s) {
+		return lowerASCII(s), nil
+	}
+	if strings.ContainsAny(s, "\"&'/:<>@") {
+		return "", errWrap("localpart has a forbidden character")
+	}
+	out, err := precis.UsernameCaseMapped.String(s)
+	if err != nil {
+		return "", errWrap("localpart: " + err.Error())
+	}
+	return out, nil
+}
+
+func normalizeDomain(s string) (string, error) {
+	s = strings.TrimSuffix(s, ".")
+	if s == "" {
+		return "", errWrap("empty domainpart")
+	}
+	if len(s) > maxPart {
+		return "", errWrap("domainpart too long")
+	}
+	if isSimpleASCII(s) {
+		if strings.Contains(s, "..") || s[0] == '.' {
+			return "", errWrap("domainpart has an empty label")
+		}
+		return lowerASCII(s), nil
+	}
+	if s[0] == '[' { // IPv6 literal
+		if s[len(s)-1] != ']' {
+			return "", errWrap("bad IPv6 literal")
+		}
+		return s, nil
+	}
+	if !utf8.ValidString(s) || strings.ContainsAny(s, " @/\"&'<>") {
+		return "", errWrap("domainpart has a forbidden character")
+	}
+	out, err := precis.UsernameCaseMapped.String(s)
+	if err != nil {
+		return "", errWrap("domainpart: " + err.Error())
+	}
+	return out, nil
+}
+
+func normalizeResource(s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	if len(s) > maxPart {
+		return "", errWrap("resourcepart too long")
+	}
+	if isSimpleASCII(s) {
+		return s, nil
+	}
+	out, err := precis.OpaqueString.String(s)
+	if err != nil {
+		return "", errWrap("resourcepart: " + err.Error())
+	}
+	return out, nil
+}

@@ -1,0 +1,109 @@
+package module
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/parley-im/parley/internal/jid"
+	"github.com/parley-im/parley/internal/stanza"
+)
+
+// Feature is one protocol feature.
+type Feature interface {
+	// Name is a short identifier used in logs and metrics ("roster", "ping").
+	Name() string
+	// Register installs the feature's handlers and hooks on h.
+	Register(h Host) error
+}
+
+// Session is what features see of one connected device.
+type Session interface {
+	// JID is the device's full JID (after resource binding).
+	JID() jid.JID
+	// Send queues st for the device. It never blocks; it reports false when
+	// the session is gone or its mailbox overflowed (the session is then
+	// being disconnected; stored messages stay queued).
+	Send(st *stanza.Element) bool
+	// Available reports whether the device has sent available presence and
+	// not yet unavailable presence.
+	Available() bool
+	// Priority is the priority of the device's last available presence.
+	Priority() int
+	// Presence returns the device's last broadcast presence, or nil.
+	Presence() *stanza.Element
+	// LastStatus is the status text of the device's last broadcast presence,
+	// available or unavailable (what "last seen" shows after it leaves).
+	LastStatus() string
+	// RosterRequested reports whether the device asked for the roster in
+	// this session; only such devices get roster pushes (RFC 6121 2.1.6).
+	RosterRequested() bool
+	// SetRosterRequested records that the device asked for the roster.
+	SetRosterRequested()
+}
+
+// Target says which addresses an iq handler answers for.
+type Target int
+
+const (
+	// ToServer: iq addressed to the server's domain (or with no "to").
+	ToServer Target = iota + 1
+	// ToOwnAccount: iq with no "to", or "to" the sender's own bare JID,
+	// handled on the account's behalf (roster, vCard of oneself).
+	ToOwnAccount
+	// ToOtherAccount: iq to another user's bare JID, answered by the server
+	// on that user's behalf (last activity, a contact's vCard).
+	ToOtherAccount
+)
+
+// IQHandler answers one iq request of type get or set. It returns the
+// response (a result built with stanza.Result, or nil to send an empty
+// result) or an error; a *stanza.Error is sent as is, any other error as
+// internal-server-error. iq.Attr("from") is the sender's full JID, stamped
+// by the server.
+type IQHandler func(ctx context.Context, iq *stanza.Element) (*stanza.Element, error)
+
+// PresenceHandler processes a presence stanza sent by a local device
+// (outbound). It reports whether it handled the stanza; unhandled presence
+// is routed as directed presence.
+type PresenceHandler func(ctx context.Context, from Session, p *stanza.Element) bool
+
+// AvailableHook runs after a device's available presence has been processed;
+// initial is true for the first available presence of the session.
+type AvailableHook func(ctx context.Context, s Session, initial bool)
+
+// UnavailableHook runs when a device becomes unavailable, by presence or
+// because its session ended. ended is true when the session is gone.
+type UnavailableHook func(ctx context.Context, s Session, ended bool)
+
+// Host is what the core offers features.
+type Host interface {
+	// Domain is the server's domain.
+	Domain() string
+	// Log is the feature's logger.
+	Log() *slog.Logger
+
+	// HandleIQ routes iq get/set requests whose payload element is in
+	// namespace ns and addressed as target to h. Registering the same
+	// namespace and target twice is an error.
+	HandleIQ(ns string, target Target, h IQHandler) error
+	// HandlePresence installs the handler for presence sent by local devices.
+	HandlePresence(h PresenceHandler)
+	// OnAvailable and OnUnavailable add event hooks, run in registration order.
+	OnAvailable(h AvailableHook)
+	OnUnavailable(h UnavailableHook)
+	// AddDiscoFeature declares a feature var for the server's disco#info.
+	AddDiscoFeature(v string)
+	// DiscoFeatures lists all declared feature vars (for the disco feature).
+	DiscoFeatures() []string
+
+	// Sessions returns the connected devices of a user (bare JID).
+	Sessions(user jid.JID) []Session
+	// Session returns the connected device with this full JID, or nil.
+	Session(full jid.JID) Session
+	// Route delivers a stanza whose from attribute is set, following RFC
+	// 6121 section 8 (messages may be stored for later delivery).
+	Route(ctx context.Context, st *stanza.Element)
+	// Deliver sends st to every available device of user (presence
+	// broadcast, roster pushes use Session.Send directly).
+	DeliverToAvailable(user jid.JID, st *stanza.Element)
+}

@@ -1,0 +1,140 @@
+package router
+
+import (
+	"hash/maphash"
+	"sync"
+	"sync/atomic"
+
+	"github.com/parley-im/parley/internal/jid"
+	"github.com/parley-im/parley/internal/module"
+	"github.com/parley-im/parley/internal/stanza"
+)
+
+// Device is a connected device as the router sees it: a module.Session that
+// can take deliveries.
+type Device interface {
+	module.Session
+	// Deliver queues st for the device. key and seq identify the stanza in
+	// the durable queue ("" and 0 when it is not stored); the device acks
+	// them once the client has the stanza. It never blocks and reports false
+	// when the device cannot take it (gone, or mailbox overflow).
+	Deliver(st *stanza.Element, key string, seq uint64) bool
+}
+
+const shardCount = 64
+
+// Registry maps users to their connected devices.
+type Registry struct {
+	seed   maphash.Seed
+	shards [shardCount]shard
+	count  atomic.Int64
+}
+
+type shard struct {
+	mu    sync.RWMutex
+	users map[string][]Device // bare JID -> devices; guarded by mu
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry {
+	r := &Registry{seed: maphash.MakeSeed()}
+	for i := range r.shards {
+		r.shards[i].users = make(map[string][]Device)
+	}
+	return r
+}
+
+func (r *Registry) shard(bare string) *shard {
+	return &r.shards[maphash.String(r.seed, bare)%shardCount]
+}
+
+// Add registers d. If a device with the same full JID was registered it is
+// replaced and returned, so the caller can close it with a conflict error.
+func (r *Registry) Add(d Device) (replaced Device) {
+	full := d.JID()
+	bare := full.Bare().String()
+	sh := r.shard(bare)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	devs := sh.users[bare]
+	for i, old := range devs {
+		if old.JID() == full {
+			next := make([]Device, len(devs))
+			copy(next, devs)
+			next[i] = d
+			sh.users[bare] = next
+			return old
+		}
+	}
+	// Copy on write: readers may hold the old slice without the lock.
+	next := make([]Device, len(devs), len(devs)+1)
+	copy(next, devs)
+	sh.users[bare] = append(next, d)
+	r.count.Add(1)
+	return nil
+}
+
+// Remove unregisters d if it is still the registered device for its full
+// JID, and reports whether it was.
+func (r *Registry) Remove(d Device) bool {
+	bare := d.JID().Bare().String()
+	sh := r.shard(bare)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	devs := sh.users[bare]
+	for i, old := range devs {
+		if old != d {
+			continue
+		}
+		if len(devs) == 1 {
+			delete(sh.users, bare)
+		} else {
+			next := make([]Device, 0, len(devs)-1)
+			next = append(next, devs[:i]...)
+			sh.users[bare] = append(next, devs[i+1:]...)
+		}
+		r.count.Add(-1)
+		return true
+	}
+	return false
+}
+
+// Devices returns the devices of a user. The slice must not be modified.
+func (r *Registry) Devices(user jid.JID) []Device {
+	bare := user.Bare().String()
+	sh := r.shard(bare)
+	sh.mu.RLock()
+	devs := sh.users[bare]
+	sh.mu.RUnlock()
+	return devs
+}
+
+// Device returns the device with this full JID, or nil.
+func (r *Registry) Device(full jid.JID) Device {
+	for _, d := range r.Devices(full) {
+		if d.JID() == full {
+			return d
+		}
+	}
+	return nil
+}
+
+// Len returns the number of registered devices.
+func (r *Registry) Len() int { return int(r.count.Load()) }
+
+// Each calls f for every registered device (for the keep-alive sweep and
+// shutdown). f must not call back into the registry's write methods.
+func (r *Registry) Each(f func(Device)) {
+	for i := range r.shards {
+		sh := &r.shards[i]
+		sh.mu.RLock()
+		var all []Device
+		for _, devs := range sh.users {
+			all = append(all, devs...)
+		}
+		sh.mu.RUnlock()
+		for _, d := range all {
+			f(d)
+		}
+	}
+}

@@ -1,0 +1,234 @@
+package router
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"log/slog"
+
+	"github.com/parley-im/parley/internal/jid"
+	"github.com/parley-im/parley/internal/stanza"
+	"github.com/parley-im/parley/internal/store"
+)
+
+// Codec turns stanzas into queue payloads and back.
+type Codec interface {
+	Encode(st *stanza.Element) []byte
+	Decode(b []byte) (*stanza.Element, error)
+}
+
+// Users tells whether a local account exists.
+type Users interface {
+	UserExists(ctx context.Context, user jid.JID) (bool, error)
+}
+
+// Config holds what a Router needs.
+type Config struct {
+	Domain   string
+	Registry *Registry
+	Queue    store.Queue
+	Codec    Codec
+	Users    Users
+	Log      *slog.Logger
+	// Local handles stanzas the router does not deliver itself: iq to a
+	// user's bare JID, and all presence addressed to a local user (the
+	// presence feature's inbound processing).
+	Local func(ctx context.Context, st *stanza.Element, to jid.JID)
+}
+
+// Router delivers stanzas to local devices and the offline queue.
+type Router struct {
+	cfg Config
+}
+
+// New returns a Router.
+func New(cfg Config) *Router { return &Router{cfg: cfg} }
+
+// QueueKey is the offline-queue key of a user's account-wide queue.
+func QueueKey(user jid.JID) string { return user.Bare().String() }
+
+// Route delivers st (from already stamped) to its "to" address. It returns
+// a stanza error to be sent back to the sender, or nil.
+func (r *Router) Route(ctx context.Context, st *stanza.Element) *stanza.Error {
+	to, err := st.To()
+	if err != nil {
+		return stanza.NewError(stanza.JIDMalformed, "invalid 'to' address")
+	}
+	if to.Domain() != r.cfg.Domain {
+		return stanza.NewError(stanza.RemoteServerNotFound, "this server talks to no other server")
+	}
+	if to.Local() == "" {
+		r.cfg.Local(ctx, st, to)
+		return nil
+	}
+	switch st.Name {
+	case stanza.KindMessage:
+		return r.routeMessage(ctx, st, to)
+	case stanza.KindPresence:
+		ok, err := r.cfg.Users.UserExists(ctx, to)
+		switch {
+		case err != nil:
+			r.cfg.Log.Error("checking account", "user", to.Bare().String(), "err", err)
+		case ok:
+			r.cfg.Local(ctx, st, to)
+		case st.Type() == "subscribe":
+			r.refuseSubscription(ctx, st, to)
+		}
+		return nil
+	case stanza.KindIQ:
+		return r.routeIQ(ctx, st, to)
+	}
+	return stanza.NewError(stanza.BadRequest, "unknown stanza kind")
+}
+
+// refuseSubscription answers a subscription request to an account that does
+// not exist with "unsubscribed" (RFC 6121 3.1.3), so the requester's pending
+// state is cleared.
+func (r *Router) refuseSubscription(ctx context.Context, req *stanza.Element, to jid.JID) {
+	from, err := req.From()
+	if err != nil || from.IsZero() {
+		return
+	}
+	refusal := stanza.NewElement(stanza.NSClient, stanza.KindPresence,
+		"type", "unsubscribed", "from", to.Bare().String(), "to", from.Bare().String())
+	_ = r.Route(ctx, refusal)
+}
+
+func (r *Router) routeIQ(ctx context.Context, iq *stanza.Element, to jid.JID) *stanza.Error {
+	if to.IsBare() {
+		r.cfg.Local(ctx, iq, to)
+		return nil
+	}
+	if d := r.cfg.Registry.Device(to); d != nil {
+		d.Deliver(iq, "", 0)
+		return nil
+	}
+	if t := iq.Type(); t == "result" || t == "error" {
+		return nil // responses to gone devices are dropped (RFC 6121 8.5.3.2.2)
+	}
+	return stanza.NewError(stanza.ServiceUnavailable, "")
+}
+
+func (r *Router) routeMessage(ctx context.Context, m *stanza.Element, to jid.JID) *stanza.Error {
+	typ := m.Type()
+	if !to.IsBare() {
+		if d := r.cfg.Registry.Device(to); d != nil {
+			return r.deliverMessage(ctx, m, to, []Device{d})
+		}
+		// RFC 6121 8.5.3.2.1: no such resource.
+		switch typ {
+		case "groupchat":
+			return stanza.NewError(stanza.ServiceUnavailable, "")
+		case "headline", "error":
+			return nil
+		}
+	}
+	exists, err := r.cfg.Users.UserExists(ctx, to)
+	if err != nil {
+		return stanza.NewError(stanza.InternalServerError, "")
+	}
+	if !exists {
+		if typ == "error" || typ == "headline" {
+			return nil
+		}
+		return stanza.NewError(stanza.ServiceUnavailable, "")
+	}
+	switch typ {
+	case "groupchat":
+		return stanza.NewError(stanza.ServiceUnavailable, "")
+	case "error":
+		return nil
+	}
+	return r.deliverMessage(ctx, m, to, r.availableNonNegative(to))
+}
+
+func (r *Router) availableNonNegative(user jid.JID) []Device {
+	devs := r.cfg.Registry.Devices(user)
+	out := make([]Device, 0, len(devs))
+	for _, d := range devs {
+		if d.Available() && d.Priority() >= 0 {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// deliverMessage stores m durably when it is storable, then hands it to
+// targets. With no targets a storable message simply waits in the queue.
+func (r *Router) deliverMessage(ctx context.Context, m *stanza.Element, to jid.JID, targets []Device) *stanza.Error {
+	if !Storable(m) {
+		for _, d := range targets {
+			d.Deliver(m, "", 0)
+		}
+		return nil
+	}
+	m = StampStanzaID(m, to.Bare())
+	key := QueueKey(to)
+	seq, err := r.cfg.Queue.Enqueue(ctx, key, r.cfg.Codec.Encode(m))
+	if err != nil {
+		r.cfg.Log.Error("offline queue write failed", "err", err)
+		if errors.Is(err, store.ErrUnavailable) {
+			return stanza.NewError(stanza.ResourceConstraint, "the server cannot store messages right now; try again later")
+		}
+		return stanza.NewError(stanza.InternalServerError, "")
+	}
+	for _, d := range targets {
+		d.Deliver(m, key, seq)
+	}
+	return nil
+}
+
+// DeliverToAvailable sends st to every available device of user.
+func (r *Router) DeliverToAvailable(user jid.JID, st *stanza.Element) {
+	for _, d := range r.cfg.Registry.Devices(user) {
+		if d.Available() {
+			d.Deliver(st, "", 0)
+		}
+	}
+}
+
+// Storable reports whether a message is kept for offline delivery: a chat
+// or normal message with a body, a receipt or a chat marker, unless the
+// sender asked for no-store (XEP-0334). Chat states alone are never stored.
+func Storable(m *stanza.Element) bool {
+	switch m.Type() {
+	case "", "normal", "chat":
+	default:
+		return false
+	}
+	worth := false
+	for _, c := range m.Children {
+		switch {
+		case c.Space == stanza.NSHints && (c.Name == "no-store" || c.Name == "no-permanent-store"):
+			return false
+		case c.Space == stanza.NSHints && c.Name == "store":
+			worth = true
+		case c.Space == stanza.NSClient && c.Name == "body",
+			c.Space == stanza.NSReceipts && c.Name == "received",
+			c.Space == stanza.NSMarkers:
+			worth = true
+		}
+	}
+	return worth
+}
+
+// StampStanzaID returns a copy of m carrying a fresh server stanza-id
+// (XEP-0359) by the recipient's bare JID; any stanza-id claiming to be by
+// that JID is removed first, so that a sender cannot forge one.
+func StampStanzaID(m *stanza.Element, by jid.JID) *stanza.Element {
+	m = m.Copy()
+	byStr := by.String()
+	kept := m.Children[:0]
+	for _, c := range m.Children {
+		if c.Space == stanza.NSSID && c.Name == "stanza-id" && c.Attr("by") == byStr {
+			continue
+		}
+		kept = append(kept, c)
+	}
+	m.Children = kept
+	m.AddChild(stanza.NewElement(stanza.NSSID, "stanza-id", "id", NewID(), "by", byStr))
+	return m
+}
+
+// NewID returns a fresh random identifier (128 bits, base32).
+func NewID() string { return rand.Text() }

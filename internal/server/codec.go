@@ -1,0 +1,17 @@
+package server
+
+import (
+	"github.com/parley-im/parley/internal/stanza"
+	"github.com/parley-im/parley/internal/wire/xmlstream"
+)
+
+// xmlCodec stores queued stanzas in their XML form.
+type xmlCodec struct{ limits xmlstream.Limits }
+
+func (c xmlCodec) Encode(st *stanza.Element) []byte {
+	return xmlstream.AppendElement(nil, st, stanza.NSClient)
+}
+
+func (c xmlCodec) Decode(b []byte) (*stanza.Element, error) {
+	return xmlstream.ParseElement(b, stanza.NSClient, c.limits)
+}

@@ -1,0 +1,5 @@
+package server
+
+import "github.com/parley-im/parley/internal/stanza"
+
+type stanzaElement = stanza.Element

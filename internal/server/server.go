@@ -1,0 +1,287 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"time"
+
+	"github.com/parley-im/parley/internal/admin"
+	"github.com/parley-im/parley/internal/auth"
+	"github.com/parley-im/parley/internal/c2s"
+	"github.com/parley-im/parley/internal/config"
+	"github.com/parley-im/parley/internal/feature/disco"
+	"github.com/parley-im/parley/internal/feature/lastactivity"
+	"github.com/parley-im/parley/internal/feature/ping"
+	"github.com/parley-im/parley/internal/feature/roster"
+	"github.com/parley-im/parley/internal/feature/version"
+	"github.com/parley-im/parley/internal/module"
+	"github.com/parley-im/parley/internal/router"
+	"github.com/parley-im/parley/internal/session"
+	"github.com/parley-im/parley/internal/stanza"
+	"github.com/parley-im/parley/internal/store/pebble"
+	"github.com/parley-im/parley/internal/wire/xmlstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Server is one running Parley chat server.
+type Server struct {
+	cfg          config.Config
+	log          *slog.Logger
+	store        *pebble.Store
+	reg          *router.Registry
+	hub          *Hub
+	c2s          *c2s.Server
+	lastActivity *lastactivity.Feature
+	metrics      *prometheus.Registry
+	admin        *admin.Server
+
+	c2sLn, c2sTLSLn, httpLn, adminLn net.Listener
+	http                             *http.Server
+}
+
+// Addrs are the addresses the server listens on ("" when disabled).
+type Addrs struct{ C2S, C2STLS, HTTP string }
+
+// Run starts a server with cfg and blocks until ctx is cancelled, then
+// shuts it down cleanly.
+func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	s, err := New(cfg, log)
+	if err != nil {
+		return err
+	}
+	return s.Serve(ctx)
+}
+
+// New opens the store, builds the server and binds its listeners.
+func New(cfg config.Config, log *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return nil, fmt.Errorf("creating data directory: %w", err)
+	}
+	st, err := pebble.Open(config.StoreDir(cfg), pebble.Options{Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("opening the store in %s: %w", config.StoreDir(cfg), err)
+	}
+	s := &Server{cfg: cfg, log: log, store: st, reg: router.NewRegistry(), metrics: prometheus.NewRegistry()}
+	if err := s.build(); err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	if err := s.listen(); err != nil {
+		s.closeListeners()
+		_ = st.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// build creates the hub, the features and the connection server.
+func (s *Server) build() error {
+	s.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	limits := xmlstream.DefaultLimits()
+	limits.MaxStanzaBytes = s.cfg.MaxStanzaBytes
+	sessCfg := &session.Config{
+		Domain: s.cfg.Domain, MailboxSize: s.cfg.MailboxSize, ResumeTimeout: s.cfg.ResumeTimeout,
+		Queue: s.store, Codec: xmlCodec{limits: limits}, Log: s.log.With("component", "session"),
+		Metrics: session.NewMetrics(s.metrics), Now: time.Now,
+	}
+	h := &Hub{domain: s.cfg.Domain, log: s.log, accounts: s.store, reg: s.reg, sessCfg: sessCfg,
+		iq: make(map[iqKey]module.IQHandler), resumable: make(map[string]*session.Session)}
+	h.router = router.New(router.Config{Domain: s.cfg.Domain, Registry: s.reg, Queue: s.store,
+		Codec: sessCfg.Codec, Users: h, Log: s.log.With("component", "router"), Local: h.local})
+	s.hub = h
+
+	s.lastActivity = lastactivity.New(s.store, nil)
+	rost := roster.New(s.store)
+	h.presenceInbound = rost.Inbound
+	features := []module.Feature{disco.New(), version.New(Version()), ping.New(), s.lastActivity, rost}
+	for _, f := range features {
+		if err := f.Register(hubHost{Hub: h, log: s.log.With("feature", f.Name())}); err != nil {
+			return fmt.Errorf("feature %s: %w", f.Name(), err)
+		}
+	}
+	h.AddDiscoFeature(stanza.NSOffline)
+	h.AddDiscoFeature(stanza.NSSID)
+	if err := h.HandleIQ(stanza.NSSession, module.ToServer, legacySession); err != nil {
+		return err
+	}
+
+	cert, created, err := loadOrCreateCertificate(s.cfg.TLSCert, s.cfg.TLSKey, s.cfg.Data, s.cfg.Domain)
+	if err != nil {
+		return err
+	}
+	if created {
+		s.log.Info("created a self-signed TLS certificate", "dir", filepath.Join(s.cfg.Data, "tls"))
+	}
+	tlsCfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12,
+		NextProtos: []string{"xmpp-client"}}
+	s.c2s = c2s.NewServer(c2s.Config{
+		Domain: s.cfg.Domain, TLS: tlsCfg, AllowPlaintextAuth: s.cfg.AllowPlaintextAuth, Limits: limits,
+		Auth:     auth.NewAuthenticator(s.store),
+		Failures: auth.NewFailureLimiter(s.cfg.AuthFailuresPerMinute, time.Minute),
+		Binder:   h, Log: s.log.With("component", "c2s"), Registerer: s.metrics,
+	})
+	return nil
+}
+
+// legacySession answers the RFC 3921 session establishment some clients still send.
+func legacySession(context.Context, *stanza.Element) (*stanza.Element, error) { return nil, nil }
+
+func (s *Server) listen() error {
+	var err error
+	if s.cfg.C2S != "" {
+		if s.c2sLn, err = net.Listen("tcp", s.cfg.C2S); err != nil {
+			return fmt.Errorf("listening on --c2s %s: %w", s.cfg.C2S, err)
+		}
+	}
+	if s.cfg.C2STLS != "" {
+		if s.c2sTLSLn, err = net.Listen("tcp", s.cfg.C2STLS); err != nil {
+			return fmt.Errorf("listening on --c2s-tls %s: %w", s.cfg.C2STLS, err)
+		}
+	}
+	if s.cfg.HTTP != "" {
+		if s.httpLn, err = net.Listen("tcp", s.cfg.HTTP); err != nil {
+			return fmt.Errorf("listening on --http %s: %w", s.cfg.HTTP, err)
+		}
+	}
+	sock := config.AdminSocketPath(s.cfg)
+	_ = os.Remove(sock) // stale from a crash: the store lock proves no server runs here
+	if s.adminLn, err = net.Listen("unix", sock); err != nil {
+		return fmt.Errorf("admin socket %s: %w", sock, err)
+	}
+	return os.Chmod(sock, 0o600)
+}
+
+// Addrs returns the bound addresses.
+func (s *Server) Addrs() Addrs {
+	var a Addrs
+	if s.c2sLn != nil {
+		a.C2S = s.c2sLn.Addr().String()
+	}
+	if s.c2sTLSLn != nil {
+		a.C2STLS = s.c2sTLSLn.Addr().String()
+	}
+	if s.httpLn != nil {
+		a.HTTP = s.httpLn.Addr().String()
+	}
+	return a
+}
+
+// Serve runs the server until ctx is cancelled, then shuts down.
+func (s *Server) Serve(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 4)
+	if s.c2sLn != nil {
+		go func() { errc <- s.c2s.ServeTCP(s.c2sLn, false) }()
+	}
+	if s.c2sTLSLn != nil {
+		go func() { errc <- s.c2s.ServeTCP(s.c2sTLSLn, true) }()
+	}
+	if s.httpLn != nil {
+		s.http = &http.Server{Handler: s.httpHandler(), ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := s.http.Serve(s.httpLn); !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+	}
+	s.admin = admin.NewServer(admin.StoreAccounts(s.store, auth.DefaultIterations), s.log.With("component", "admin"))
+	go func() { _ = s.admin.Serve(s.adminLn) }()
+	go s.keepAlive(ctx)
+	go s.flushLoop(ctx)
+	a := s.Addrs()
+	s.log.Info("parley is serving", "domain", s.cfg.Domain, "c2s", a.C2S, "c2s_tls", a.C2STLS, "http", a.HTTP,
+		"data", s.cfg.Data, "version", Version())
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		s.log.Error("listener failed", "err", err)
+	}
+	s.shutdown()
+	return err
+}
+
+func (s *Server) httpHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/xmpp-websocket", s.c2s)
+	mux.Handle("/metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"status": "ok", "sessions": s.reg.Len(), "version": Version()})
+	})
+	return mux
+}
+
+// shutdown stops accepting, ends every session with a proper stream end,
+// flushes lazily kept state and closes the store.
+func (s *Server) shutdown() {
+	s.log.Info("shutting down", "sessions", s.reg.Len())
+	s.closeListeners()
+	if s.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = s.http.Shutdown(ctx)
+		cancel()
+	}
+	bye := stanza.NewStreamError(stanza.StreamSystemShutdown, "the server is shutting down")
+	s.reg.Each(func(d router.Device) {
+		if sess, ok := d.(*session.Session); ok {
+			sess.Close(bye, false)
+		}
+	})
+	deadline := time.Now().Add(5 * time.Second)
+	for s.reg.Len() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	s.c2s.Shutdown(ctx)
+	cancel()
+	if err := s.lastActivity.Flush(context.Background()); err != nil {
+		s.log.Error("flushing last activity", "err", err)
+	}
+	if s.admin != nil {
+		_ = s.admin.Close()
+	}
+	if err := s.store.Close(); err != nil {
+		s.log.Error("closing the store", "err", err)
+	}
+	s.log.Info("stopped")
+}
+
+func (s *Server) closeListeners() {
+	for _, ln := range []net.Listener{s.c2sLn, s.c2sTLSLn, s.httpLn, s.adminLn} {
+		if ln != nil {
+			_ = ln.Close()
+		}
+	}
+}
+
+// Version returns the module version and VCS revision of this binary.
+func Version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := bi.Main.Version
+	for _, kv := range bi.Settings {
+		if kv.Key == "vcs.revision" && len(kv.Value) >= 12 {
+			v += "+" + kv.Value[:12]
+		}
+	}
+	return v
+}

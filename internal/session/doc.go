@@ -1,0 +1,24 @@
+// Package session is the per-device actor: one Session per connected (or,
+// for stream management, detached) device.
+//
+// Execution model. A Session has a bounded mailbox. Deliver and the control
+// calls (Close, Ping) only append to it; when work arrives and no goroutine
+// is running for the session, one is started, drains the mailbox, writes
+// everything it produced in one write (coalescing), and exits. An idle
+// session therefore holds no goroutine of its own. The connection's reader
+// calls HandleInbound for each stanza the client sent and Flush after each
+// read. Both paths hold Session.mu, which guards all session state and
+// serializes writes to the transport. Nothing outside the session ever
+// waits on it: a slow client fills its own mailbox, and on overflow the
+// session is closed with a policy-violation stream error (named policy
+// "disconnect slow client"); its stored messages stay in the durable queue.
+//
+// Delivery guarantees. Stanzas that came from the offline queue (stored
+// messages) carry their queue sequence number. They are deleted from the
+// queue when the client acknowledges them (XEP-0198 <a/>), or, for a client
+// without stream management, once they have been written to its socket.
+// When the connection drops, a resumable session is detached for the
+// resumption window; unacknowledged stanzas are re-sent on resume. If the
+// window expires, stored messages are simply left in the queue for the next
+// login, and unanswered iq requests are bounced with an error.
+package session

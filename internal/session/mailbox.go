@@ -1,0 +1,97 @@
+package session
+
+import "github.com/parley-im/parley/internal/stanza"
+
+type control uint8
+
+const (
+	ctlStanza        control = iota
+	ctlClose                 // close with err; resumable tells whether the session may wait for resumption
+	ctlPing                  // send a keep-alive ping
+	ctlDetachExpired         // the resumption window ended
+)
+
+// item is one unit of work in the mailbox.
+type item struct {
+	ctl       control
+	st        *stanza.Element
+	seq       uint64 // queue position of a stored stanza, 0 otherwise
+	err       *stanza.StreamError
+	resumable bool
+}
+
+// mailbox is a bounded queue of items; mu is its own lock, never held while
+// a session runs.
+type mailbox struct {
+	items   []item // guarded by Session.mbMu
+	running bool   // a goroutine is draining; guarded by Session.mbMu
+	closed  bool   // no more stanzas accepted; guarded by Session.mbMu
+}
+
+// push appends it and starts a runner if none runs. Control items bypass
+// the size limit and the closed state so that a session can always be closed.
+func (s *Session) push(it item) bool {
+	s.mbMu.Lock()
+	if it.ctl == ctlStanza {
+		if s.mb.closed {
+			s.mbMu.Unlock()
+			return false
+		}
+		if len(s.mb.items) >= s.cfg.MailboxSize {
+			// Overflow policy: disconnect the slow client.
+			s.mb.closed = true
+			it = item{ctl: ctlClose, err: stanza.NewStreamError(stanza.StreamPolicyViolation,
+				"too many stanzas waiting: the client is not reading fast enough")}
+			s.cfg.Metrics.mailboxOverflow()
+		}
+	}
+	s.mb.items = append(s.mb.items, it)
+	start := !s.mb.running
+	s.mb.running = true
+	s.mbMu.Unlock()
+	if start {
+		go s.run()
+	}
+	return it.ctl == ctlStanza
+}
+
+// run drains the mailbox in batches until it is empty.
+func (s *Session) run() {
+	var batch []item
+	for {
+		s.mbMu.Lock()
+		if len(s.mb.items) == 0 {
+			s.mb.running = false
+			s.mbMu.Unlock()
+			return
+		}
+		batch, s.mb.items = s.mb.items, batch[:0]
+		s.mbMu.Unlock()
+
+		s.mu.Lock()
+		for i := range batch {
+			s.handleItem(&batch[i])
+			batch[i] = item{}
+		}
+		s.flushLocked()
+		s.mu.Unlock()
+		if cap(batch) > 256 {
+			batch = nil // do not pin a large buffer after a burst
+		}
+	}
+}
+
+func (s *Session) handleItem(it *item) {
+	switch it.ctl {
+	case ctlStanza:
+		s.sendLocked(it.st, it.seq)
+	case ctlClose:
+		s.closeLocked(it.err, it.resumable)
+	case ctlPing:
+		s.pingLocked()
+	case ctlDetachExpired:
+		if s.state == stateDetached {
+			s.terminateLocked()
+		}
+	}
+}

@@ -1,0 +1,492 @@
+package session
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/parley-im/parley/internal/jid"
+	"github.com/parley-im/parley/internal/router"
+	"github.com/parley-im/parley/internal/stanza"
+	"github.com/parley-im/parley/internal/store"
+)
+
+// Transport is the device's connection as the session sees it: an encoder
+// for the connection's framing plus the socket. Append methods only encode;
+// Write sends bytes (with a deadline) and is called with Session.mu held.
+type Transport interface {
+	AppendElement(dst []byte, e *stanza.Element) []byte
+	// AppendClose encodes the end of the stream, preceded by the stream
+	// error when err is not nil.
+	AppendClose(dst []byte, err *stanza.StreamError) []byte
+	Write(b []byte) error
+	Close() error
+}
+
+// Hub is the server side a session calls into.
+type Hub interface {
+	// Dispatch processes one stanza sent by the device (from is stamped)
+	// and returns a reply for the device itself, or nil.
+	Dispatch(ctx context.Context, s *Session, st *stanza.Element) *stanza.Element
+	// PresenceChanged runs the availability hooks after the device's own
+	// broadcast presence changed its availability.
+	PresenceChanged(ctx context.Context, s *Session, available, initial bool)
+	// Resumable registers s under its resumption id.
+	Resumable(s *Session)
+	// Ended is called once when the session is gone for good.
+	Ended(ctx context.Context, s *Session, wasAvailable bool)
+	// Bounce answers a stanza the device will never get (an unacknowledged
+	// iq request of a session that was not resumed).
+	Bounce(ctx context.Context, st *stanza.Element)
+}
+
+// Config is shared by all sessions of a server.
+type Config struct {
+	Domain        string
+	MailboxSize   int
+	ResumeTimeout time.Duration // 0 disables resumption
+	Queue         store.Queue
+	Codec         router.Codec
+	Log           *slog.Logger
+	Metrics       *Metrics
+	Now           func() time.Time
+}
+
+type state uint8
+
+const (
+	stateActive   state = iota
+	stateDetached       // connection lost, waiting for resumption
+	stateClosed
+)
+
+// Session is one device's actor. See the package documentation.
+type Session struct {
+	cfg *Config
+	hub Hub
+	ctx context.Context
+	jid jid.JID
+	id  string // stream-management resumption id
+
+	mbMu sync.Mutex
+	mb   mailbox
+
+	// Read by other goroutines without mu.
+	available       atomic.Bool
+	priority        atomic.Int32
+	presence        atomic.Pointer[stanza.Element]
+	rosterRequested atomic.Bool
+	lastStatus      atomic.Pointer[string]
+	lastTraffic     atomic.Int64 // unix nanoseconds of the last bytes from the client
+	pingSent        atomic.Int64 // unix nanoseconds of an unanswered ping, 0 when none
+
+	mu           sync.Mutex // guards the fields below and writes to tr
+	tr           Transport  // nil while detached or closed
+	out          []byte     // encoded output waiting for flush
+	state        state
+	sm           streamManagement
+	initialDone  bool     // the first available presence was processed
+	drainedUpTo  uint64   // highest queue seq delivered by the offline drain
+	writtenSeqs  []uint64 // stored stanzas written since the last flush (no stream management)
+	pingID       string
+	pingCounter  uint64
+	detachTimer  *time.Timer
+	bounceOnExit []*stanza.Element // iq requests to bounce after termination
+}
+
+// New creates an active session for the bound full JID on transport tr.
+func New(ctx context.Context, cfg *Config, hub Hub, full jid.JID, tr Transport) *Session {
+	s := &Session{cfg: cfg, hub: hub, ctx: ctx, jid: full, tr: tr, id: router.NewID()}
+	s.Touch()
+	return s
+}
+
+// JID returns the device's full JID.
+func (s *Session) JID() jid.JID { return s.jid }
+
+// ResumptionID returns the stream-management id of the session.
+func (s *Session) ResumptionID() string { return s.id }
+
+// Available reports whether the device is available.
+func (s *Session) Available() bool { return s.available.Load() }
+
+// Priority is the priority of the last available presence.
+func (s *Session) Priority() int { return int(s.priority.Load()) }
+
+// Presence returns the last broadcast presence, or nil.
+func (s *Session) Presence() *stanza.Element { return s.presence.Load() }
+
+// LastStatus is the status text of the last broadcast presence.
+func (s *Session) LastStatus() string {
+	if p := s.lastStatus.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// RosterRequested reports whether the device asked for the roster.
+func (s *Session) RosterRequested() bool { return s.rosterRequested.Load() }
+
+// SetRosterRequested records that the device asked for the roster.
+func (s *Session) SetRosterRequested() { s.rosterRequested.Store(true) }
+
+// Send queues st for the device (module.Session).
+func (s *Session) Send(st *stanza.Element) bool { return s.push(item{st: st}) }
+
+// Deliver queues st with its queue position (router.Device).
+func (s *Session) Deliver(st *stanza.Element, key string, seq uint64) bool {
+	return s.push(item{st: st, seq: seq})
+}
+
+// Close ends the session with a stream error (nil for a plain end). A
+// resumable close keeps the session for stream-management resumption.
+func (s *Session) Close(err *stanza.StreamError, resumable bool) {
+	s.push(item{ctl: ctlClose, err: err, resumable: resumable})
+}
+
+// Ping asks the session to send a keep-alive ping to the client.
+func (s *Session) Ping() { s.push(item{ctl: ctlPing}) }
+
+// Touch records traffic from the client (any bytes, including whitespace
+// keep-alives); it answers any outstanding ping.
+func (s *Session) Touch() {
+	s.lastTraffic.Store(s.cfg.Now().UnixNano())
+	if s.pingSent.Load() != 0 {
+		s.pingSent.Store(0)
+	}
+}
+
+// LastTraffic returns when the client last sent anything.
+func (s *Session) LastTraffic() time.Time { return time.Unix(0, s.lastTraffic.Load()) }
+
+// PingSent returns when an unanswered ping was sent (zero time if none).
+func (s *Session) PingSent() time.Time {
+	if n := s.pingSent.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
+}
+
+// Detached reports whether the session waits for resumption.
+func (s *Session) Detached() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state == stateDetached
+}
+
+// HandleInbound processes one element the client sent. The caller calls
+// Flush after a batch.
+func (s *Session) HandleInbound(el *stanza.Element) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != stateActive {
+		return
+	}
+	if el.Space == stanza.NSSM {
+		s.handleSMLocked(el)
+		return
+	}
+	if !stanza.IsStanza(el) {
+		s.closeLocked(stanza.NewStreamError(stanza.StreamUnsupportedStanza, "unexpected element <"+el.Name+">"), false)
+		return
+	}
+	el.SetAttr("from", s.jid.String())
+	if s.isPongLocked(el) {
+		s.sm.countInbound()
+		return
+	}
+	if el.Name == stanza.KindPresence && el.Attr("to") == "" {
+		s.handleOwnPresenceLocked(el)
+	} else if reply := s.hub.Dispatch(s.ctx, s, el); reply != nil {
+		s.sendLocked(reply, 0)
+	}
+	s.sm.countInbound()
+}
+
+// Flush writes what the session produced while handling inbound stanzas.
+func (s *Session) Flush() {
+	s.mu.Lock()
+	s.flushLocked()
+	s.mu.Unlock()
+}
+
+func (s *Session) handleOwnPresenceLocked(p *stanza.Element) {
+	wasAvailable := s.available.Load()
+	status := p.ChildText(stanza.NSClient, "status")
+	s.lastStatus.Store(&status)
+	switch p.Type() {
+	case "":
+		prio, _ := strconv.Atoi(p.ChildText(stanza.NSClient, "priority"))
+		prio = max(-128, min(127, prio))
+		s.priority.Store(int32(prio))
+		s.presence.Store(p)
+		s.available.Store(true)
+	case "unavailable":
+		s.presence.Store(nil)
+		s.available.Store(false)
+	}
+	if reply := s.hub.Dispatch(s.ctx, s, p); reply != nil {
+		s.sendLocked(reply, 0)
+	}
+	nowAvailable := s.available.Load()
+	initial := nowAvailable && !s.initialDone
+	if nowAvailable != wasAvailable || nowAvailable {
+		s.hub.PresenceChanged(s.ctx, s, nowAvailable, initial)
+	}
+	if initial {
+		s.initialDone = true
+		if s.Priority() >= 0 {
+			s.drainOfflineLocked()
+		}
+	}
+}
+
+// drainOfflineLocked delivers the account's stored stanzas (XEP-0160) with
+// a delay stamp (XEP-0203).
+func (s *Session) drainOfflineLocked() {
+	key := router.QueueKey(s.jid)
+	var after uint64
+	for {
+		batch, err := s.cfg.Queue.ReadQueue(s.ctx, key, after, 256)
+		if err != nil {
+			s.cfg.Log.Error("reading offline queue", "user", key, "err", err)
+			return
+		}
+		for _, q := range batch {
+			after = q.Seq
+			if s.sm.hasSeq(q.Seq) {
+				continue // already delivered live in this session
+			}
+			st, err := s.cfg.Codec.Decode(q.Payload)
+			if err != nil {
+				s.cfg.Log.Error("undecodable stored stanza dropped", "user", key, "seq", q.Seq, "err", err)
+				_ = s.cfg.Queue.AckQueue(s.ctx, key, q.Seq)
+				continue
+			}
+			st.AddChild(stanza.NewElement(stanza.NSDelay, "delay",
+				"from", s.cfg.Domain, "stamp", q.Stored.UTC().Format("2006-01-02T15:04:05.000Z")))
+			s.sendLocked(st, q.Seq)
+		}
+		if len(batch) < 256 {
+			break
+		}
+	}
+	s.drainedUpTo = after
+	s.cfg.Metrics.offlineDrained(int(after))
+}
+
+// sendLocked encodes st for the client and tracks it for acknowledgement.
+func (s *Session) sendLocked(st *stanza.Element, seq uint64) {
+	if s.state == stateClosed {
+		return
+	}
+	if seq != 0 && seq <= s.drainedUpTo {
+		return // the offline drain already delivered it
+	}
+	if s.tr != nil {
+		s.out = s.tr.AppendElement(s.out, st)
+	}
+	if s.sm.enabled {
+		s.sm.sent(st, seq)
+		if s.sm.tooManyUnacked(s.cfg.MailboxSize * 4) {
+			s.closeLocked(stanza.NewStreamError(stanza.StreamPolicyViolation, "too many unacknowledged stanzas"), false)
+		}
+	} else if seq != 0 {
+		s.writtenSeqs = append(s.writtenSeqs, seq)
+	}
+	s.cfg.Metrics.stanzaOut()
+}
+
+// flushLocked writes pending output in one write.
+func (s *Session) flushLocked() {
+	if s.tr == nil || len(s.out) == 0 {
+		return
+	}
+	if s.sm.enabled && s.sm.needsRequest() {
+		s.out = s.tr.AppendElement(s.out, stanza.NewElement(stanza.NSSM, "r"))
+		s.sm.requested = true
+	}
+	err := s.tr.Write(s.out)
+	if cap(s.out) > 64<<10 {
+		s.out = nil
+	} else {
+		s.out = s.out[:0]
+	}
+	if err != nil {
+		s.transportLostLocked()
+		return
+	}
+	if len(s.writtenSeqs) > 0 {
+		s.ackQueue(s.writtenSeqs)
+		s.writtenSeqs = s.writtenSeqs[:0]
+	}
+}
+
+func (s *Session) ackQueue(seqs []uint64) {
+	if err := s.cfg.Queue.AckQueue(s.ctx, router.QueueKey(s.jid), seqs...); err != nil {
+		s.cfg.Log.Warn("acknowledging queued stanzas", "user", s.jid.Bare().String(), "err", err)
+	}
+}
+
+// TransportLost is called by the connection when reading fails (the peer
+// went away without closing the stream). tr identifies the connection, so
+// that a late report from a replaced connection is ignored.
+func (s *Session) TransportLost(tr Transport) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tr != tr || s.state != stateActive {
+		return
+	}
+	s.transportLostLocked()
+}
+
+// StreamClosed is called when the client ended its stream gracefully.
+func (s *Session) StreamClosed(tr Transport) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tr != tr {
+		return
+	}
+	s.closeLocked(nil, false)
+}
+
+func (s *Session) transportLostLocked() {
+	if s.tr != nil {
+		_ = s.tr.Close()
+		s.tr = nil
+	}
+	s.out = s.out[:0]
+	s.pingSent.Store(0)
+	if s.sm.resumable && s.cfg.ResumeTimeout > 0 && s.state == stateActive {
+		s.state = stateDetached
+		s.sm.requested = false
+		s.detachTimer = time.AfterFunc(s.cfg.ResumeTimeout, func() { s.push(item{ctl: ctlDetachExpired}) })
+		s.cfg.Metrics.detached()
+		return
+	}
+	s.terminateLocked()
+}
+
+// closeLocked sends the stream end (with err) and closes the connection.
+func (s *Session) closeLocked(err *stanza.StreamError, resumable bool) {
+	if s.state == stateClosed {
+		return
+	}
+	if s.tr != nil {
+		if resumable && s.sm.resumable {
+			s.flushLocked()
+			s.transportLostLocked()
+			return
+		}
+		s.out = s.tr.AppendClose(s.out, err)
+		_ = s.tr.Write(s.out)
+		s.out = s.out[:0]
+		_ = s.tr.Close()
+		s.tr = nil
+	}
+	s.terminateLocked()
+}
+
+// terminateLocked ends the session for good.
+func (s *Session) terminateLocked() {
+	if s.state == stateClosed {
+		return
+	}
+	s.state = stateClosed
+	if s.detachTimer != nil {
+		s.detachTimer.Stop()
+	}
+	s.mbMu.Lock()
+	s.mb.closed = true
+	s.mbMu.Unlock()
+	wasAvailable := s.available.Swap(false)
+	s.presence.Store(nil)
+	for _, st := range s.sm.unackedIQRequests() {
+		s.bounceOnExit = append(s.bounceOnExit, st)
+	}
+	s.sm.reset()
+	bounce := s.bounceOnExit
+	s.bounceOnExit = nil
+	// Hooks run without s.mu: they route presence to other sessions.
+	go func() {
+		s.hub.Ended(s.ctx, s, wasAvailable)
+		for _, st := range bounce {
+			s.hub.Bounce(s.ctx, st)
+		}
+	}()
+}
+
+// Resume attaches a new connection to a detached (or still attached but
+// stale) session after the client authenticated as the same user, and
+// re-sends what the client has not acknowledged. It reports false when the
+// session can no longer be resumed.
+func (s *Session) Resume(tr Transport, h uint32) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state == stateClosed || !s.sm.resumable {
+		return false
+	}
+	if s.tr != nil { // the old connection is not known dead yet
+		_ = s.tr.Close()
+	}
+	if s.detachTimer != nil {
+		s.detachTimer.Stop()
+		s.detachTimer = nil
+	}
+	s.tr = tr
+	s.state = stateActive
+	s.out = s.out[:0]
+	if !s.processAckLocked(h) {
+		return false
+	}
+	s.out = tr.AppendElement(s.out, stanza.NewElement(stanza.NSSM, "resumed",
+		"h", strconv.FormatUint(uint64(s.sm.inH), 10), "previd", s.id))
+	for _, u := range s.sm.unacked {
+		s.out = tr.AppendElement(s.out, u.st)
+	}
+	s.sm.requested = false
+	s.Touch()
+	s.flushLocked()
+	s.cfg.Metrics.resumed()
+	return s.state == stateActive
+}
+
+func (s *Session) pingLocked() {
+	if s.tr == nil || s.pingSent.Load() != 0 {
+		return
+	}
+	s.pingCounter++
+	s.pingID = "ping-" + strconv.FormatUint(s.pingCounter, 10)
+	iq := stanza.NewIQ("get", s.pingID)
+	iq.SetAttr("from", s.cfg.Domain)
+	iq.SetAttr("to", s.jid.String())
+	iq.AddChild(stanza.NewElement(stanza.NSPing, "ping"))
+	s.pingSent.Store(s.cfg.Now().UnixNano())
+	s.sendLocked(iq, 0)
+}
+
+// isPongLocked reports whether el answers the server's keep-alive ping.
+func (s *Session) isPongLocked(el *stanza.Element) bool {
+	if el.Name != stanza.KindIQ || s.pingID == "" || el.ID() != s.pingID {
+		return false
+	}
+	if t := el.Type(); t != "result" && t != "error" {
+		return false
+	}
+	s.pingID = ""
+	return true
+}
+
+// HandleStreamError ends the session because the client sent bad input:
+// the stream error is sent and the session terminated (not resumable).
+func (s *Session) HandleStreamError(tr Transport, err *stanza.StreamError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tr != tr {
+		return
+	}
+	s.closeLocked(err, false)
+}

@@ -1,0 +1,138 @@
+package session
+
+import (
+	"strconv"
+
+	"github.com/parley-im/parley/internal/stanza"
+)
+
+// streamManagement is the XEP-0198 state of a session; guarded by Session.mu.
+type streamManagement struct {
+	enabled   bool
+	resumable bool
+	inH       uint32 // stanzas handled from the client since enable
+	acked     uint32 // the client's last reported h
+	unacked   []unackedStanza
+	requested bool // an <r/> is outstanding
+}
+
+type unackedStanza struct {
+	st  *stanza.Element
+	seq uint64 // queue position, 0 if not stored
+}
+
+func (m *streamManagement) countInbound() {
+	if m.enabled {
+		m.inH++
+	}
+}
+
+func (m *streamManagement) sent(st *stanza.Element, seq uint64) {
+	m.unacked = append(m.unacked, unackedStanza{st: st, seq: seq})
+}
+
+func (m *streamManagement) needsRequest() bool {
+	return len(m.unacked) > 0 && !m.requested
+}
+
+func (m *streamManagement) tooManyUnacked(limit int) bool { return len(m.unacked) > limit }
+
+func (m *streamManagement) hasSeq(seq uint64) bool {
+	for _, u := range m.unacked {
+		if u.seq == seq {
+			return true
+		}
+	}
+	return false
+}
+
+// unackedIQRequests returns the iq get/set requests the client never acknowledged.
+func (m *streamManagement) unackedIQRequests() []*stanza.Element {
+	var out []*stanza.Element
+	for _, u := range m.unacked {
+		if u.st.Name == stanza.KindIQ {
+			if t := u.st.Type(); t == "get" || t == "set" {
+				out = append(out, u.st)
+			}
+		}
+	}
+	return out
+}
+
+func (m *streamManagement) reset() {
+	m.unacked = nil
+}
+
+// handleSMLocked processes a stream-management element from the client.
+func (s *Session) handleSMLocked(el *stanza.Element) {
+	switch el.Name {
+	case "r":
+		if s.sm.enabled && s.tr != nil {
+			s.out = s.tr.AppendElement(s.out, stanza.NewElement(stanza.NSSM, "a",
+				"h", strconv.FormatUint(uint64(s.sm.inH), 10)))
+		}
+	case "a":
+		h, err := strconv.ParseUint(el.Attr("h"), 10, 32)
+		if err != nil {
+			s.closeLocked(stanza.NewStreamError(stanza.StreamBadFormat, "invalid h in <a/>"), false)
+			return
+		}
+		s.processAckLocked(uint32(h))
+	case "enable":
+		s.enableLocked(el)
+	default:
+		s.out = s.tr.AppendElement(s.out, smFailed(stanza.UnexpectedRequest))
+	}
+}
+
+func (s *Session) enableLocked(el *stanza.Element) {
+	if s.sm.enabled {
+		s.out = s.tr.AppendElement(s.out, smFailed(stanza.UnexpectedRequest))
+		return
+	}
+	s.sm.enabled = true
+	enabled := stanza.NewElement(stanza.NSSM, "enabled")
+	if r := el.Attr("resume"); (r == "true" || r == "1") && s.cfg.ResumeTimeout > 0 {
+		s.sm.resumable = true
+		enabled.SetAttr("id", s.id)
+		enabled.SetAttr("resume", "true")
+		enabled.SetAttr("max", strconv.Itoa(int(s.cfg.ResumeTimeout.Seconds())))
+		s.hub.Resumable(s)
+	}
+	s.out = s.tr.AppendElement(s.out, enabled)
+}
+
+// processAckLocked drops acknowledged stanzas and erases the stored ones
+// from the queue. It reports false (and closes the stream) when the client
+// acknowledges more than was sent.
+func (s *Session) processAckLocked(h uint32) bool {
+	s.sm.requested = false
+	n := h - s.sm.acked // modular arithmetic, as XEP-0198 requires
+	if int(n) > len(s.sm.unacked) || n > 1<<31 {
+		s.closeLocked(stanza.NewStreamError(stanza.UndefinedCondition,
+			"acknowledged more stanzas than were sent (handled-count-too-high)"), false)
+		return false
+	}
+	var seqs []uint64
+	for _, u := range s.sm.unacked[:n] {
+		if u.seq != 0 {
+			seqs = append(seqs, u.seq)
+		}
+	}
+	clear(s.sm.unacked[:n])
+	s.sm.unacked = s.sm.unacked[n:]
+	if len(s.sm.unacked) == 0 {
+		s.sm.unacked = nil
+	}
+	s.sm.acked = h
+	if len(seqs) > 0 {
+		s.ackQueue(seqs)
+	}
+	return true
+}
+
+func smFailed(cond stanza.Condition) *stanza.Element {
+	f := stanza.NewElement(stanza.NSSM, "failed")
+	f.AddChild(stanza.NewElement(stanza.NSStanzaErr, string(cond)))
+	return f
+}

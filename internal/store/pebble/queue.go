@@ -1,0 +1,320 @@
+package pebble
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/parley-im/parley/internal/store"
+)
+
+// queueState is the in-memory state of one queue, guarded by its shard's mu.
+//
+// Invariants: every live stanza has head <= seq < next; when count > 0 the
+// stanza at head is live; when count == 0, head == next. Every seq below
+// head was acked, and the head key on disk says so (it is written in the
+// batch that deletes the old head).
+type queueState struct {
+	head, next uint64
+	count      int
+}
+
+// sweepEmpty is how many drained queues a shard keeps in memory before it
+// forgets them all (their state reloads from disk in two seeks).
+const sweepEmpty = 1024
+
+// minRangeDelete is the shortest run of acked stanzas deleted with a range
+// tombstone; shorter runs get point tombstones. See doc.go.
+const minRangeDelete = 64
+
+// state returns key's queue state, loading it from disk on first use.
+// Called with sh.mu held. A drained queue's state is not kept unless keep.
+func (s *Store) state(sh *shard, key string, keep bool) (*queueState, error) {
+	if st, ok := sh.queues[key]; ok {
+		return st, nil
+	}
+	st, err := s.loadQueue(key)
+	if err != nil {
+		return nil, err
+	}
+	if keep || st.count > 0 {
+		sh.queues[key] = st
+		if st.count == 0 {
+			sh.empty++
+		}
+	}
+	return st, nil
+}
+
+// loadQueue reads a queue's state: the head from its head key, then the
+// live stanzas from the head on (never the tombstones below the head).
+func (s *Store) loadQueue(key string) (st *queueState, err error) {
+	st = &queueState{head: 1}
+	v, err := s.get(queueHeadKey(key))
+	switch {
+	case err == nil:
+		if st.head, err = decodeUint64(v); err != nil {
+			return nil, fmt.Errorf("queue head of %s: %w", key, err)
+		}
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, err
+	}
+	p := queuePrefix(key)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: queueKey(p, st.head), UpperBound: prefixEnd(p)})
+	if err != nil {
+		return nil, fmt.Errorf("pebble store: %w", err)
+	}
+	defer closeIter(it, &err)
+	st.next = st.head
+	for ok := it.First(); ok; ok = it.Next() {
+		seq, ok := queueSeq(it.Key(), len(p))
+		if !ok {
+			return nil, fmt.Errorf("%w: queue key %q", errCorrupt, it.Key())
+		}
+		if st.count == 0 {
+			st.head = seq
+		}
+		st.count++
+		st.next = seq + 1
+	}
+	return st, nil
+}
+
+// Enqueue implements store.Queue. Under the key's shard lock it assigns the
+// seqs and applies the batch (so commit order is seq order and stanzas
+// become visible in order); it waits for the WAL sync after unlocking, so
+// concurrent writers share syncs.
+func (s *Store) Enqueue(ctx context.Context, key string, payloads ...[]byte) (uint64, error) {
+	if err := s.enter(ctx); err != nil {
+		return 0, err
+	}
+	defer s.exit()
+	sh := s.shard(key)
+	sh.mu.Lock()
+	st, err := s.state(sh, key, true)
+	if err != nil {
+		sh.mu.Unlock()
+		return 0, err
+	}
+	first := st.next
+	if len(payloads) == 0 {
+		sh.mu.Unlock()
+		return first, nil
+	}
+	p := queuePrefix(key)
+	size := 0
+	for _, pl := range payloads {
+		size += len(p) + 8 + 10 + len(pl) + 16
+	}
+	b := s.db.NewBatchWithSize(size)
+	now := time.Now().UnixNano()
+	var vbuf []byte
+	for i, pl := range payloads {
+		vbuf = encodeQueued(vbuf[:0], now, pl)
+		_ = b.Set(queueKey(p, first+uint64(i)), vbuf, nil)
+	}
+	if err := s.applyLocked(b, true); err != nil {
+		sh.mu.Unlock()
+		return 0, err
+	}
+	if st.count == 0 {
+		sh.empty--
+		st.head = first
+	}
+	st.next += uint64(len(payloads))
+	st.count += len(payloads)
+	sh.mu.Unlock()
+	return first, s.finish(b)
+}
+
+// ReadQueue implements store.Queue. It iterates from the head, never over
+// acked stanzas. A limit <= 0 means no limit.
+func (s *Store) ReadQueue(ctx context.Context, key string, after uint64, limit int) (out []store.QueuedStanza, err error) {
+	if err := s.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer s.exit()
+	sh := s.shard(key)
+	sh.mu.Lock()
+	st, err := s.state(sh, key, false)
+	var head, next uint64
+	var count int
+	if err == nil {
+		head, next, count = st.head, st.next, st.count
+	}
+	sh.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	start := max(head, after+1)
+	if count == 0 || start >= next || after == ^uint64(0) {
+		return nil, nil
+	}
+	p := queuePrefix(key)
+	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: queueKey(p, start), UpperBound: prefixEnd(p)})
+	if err != nil {
+		return nil, fmt.Errorf("pebble store: %w", err)
+	}
+	defer closeIter(it, &err)
+	n := count
+	if limit > 0 {
+		n = min(n, limit)
+	}
+	out = make([]store.QueuedStanza, 0, min(n, 256))
+	for ok := it.First(); ok && (limit <= 0 || len(out) < limit); ok = it.Next() {
+		seq, ok := queueSeq(it.Key(), len(p))
+		if !ok {
+			return nil, fmt.Errorf("%w: queue key %q", errCorrupt, it.Key())
+		}
+		q, err := decodeQueued(seq, it.Value())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, q)
+	}
+	return out, nil
+}
+
+// QueueLen implements store.Queue, from the in-memory count.
+func (s *Store) QueueLen(ctx context.Context, key string) (int, error) {
+	if err := s.enter(ctx); err != nil {
+		return 0, err
+	}
+	defer s.exit()
+	sh := s.shard(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	st, err := s.state(sh, key, false)
+	if err != nil {
+		return 0, err
+	}
+	return st.count, nil
+}
+
+// AckQueue implements store.Queue. Under the key's shard lock it finds which
+// of seqs are live (iterating from the lowest one), deletes them (a range
+// tombstone per run of consecutive live acked stanzas, a point tombstone
+// for a lone one), and advances the head past them: later reads and loads
+// start at the head and never see the tombstones. Not synced.
+func (s *Store) AckQueue(ctx context.Context, key string, seqs ...uint64) error {
+	if err := s.enter(ctx); err != nil {
+		return err
+	}
+	defer s.exit()
+	if len(seqs) == 0 {
+		return nil
+	}
+	sh := s.shard(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	st, err := s.state(sh, key, false)
+	if err != nil || st.count == 0 {
+		return err
+	}
+	seqs = slices.Clone(seqs)
+	slices.Sort(seqs)
+	seqs = slices.Compact(seqs)
+	lo, _ := slices.BinarySearch(seqs, st.head)
+	hi, _ := slices.BinarySearch(seqs, st.next)
+	if seqs = seqs[lo:hi]; len(seqs) == 0 {
+		return nil
+	}
+	b := s.db.NewBatch()
+	deleted, newHead, err := s.deleteAcked(b, key, st, seqs)
+	if err != nil || deleted == 0 {
+		_ = b.Close()
+		return err
+	}
+	if newHead != st.head {
+		_ = b.Set(queueHeadKey(key), encodeUint64(newHead), nil)
+	}
+	if err := s.applyLocked(b, false); err != nil {
+		return err
+	}
+	st.head = newHead
+	st.count -= deleted
+	if st.count == 0 {
+		if sh.empty++; sh.empty > sweepEmpty {
+			sh.sweep()
+		}
+	}
+	return nil
+}
+
+// deleteAcked adds to b the deletions of the live stanzas among seqs
+// (sorted, distinct, within [st.head, st.next)) and returns how many there
+// are and the head after them.
+func (s *Store) deleteAcked(b *pebble.Batch, key string, st *queueState, seqs []uint64) (deleted int, newHead uint64, err error) {
+	p := queuePrefix(key)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: queueKey(p, seqs[0]), UpperBound: queueKey(p, st.next)})
+	if err != nil {
+		return 0, 0, fmt.Errorf("pebble store: %w", err)
+	}
+	defer closeIter(it, &err)
+	headAcked := seqs[0] == st.head // the head is live (count > 0)
+	newHead = st.head
+	last := seqs[len(seqs)-1]
+	var runStart, runEnd uint64 // current run of acked live stanzas [runStart, runEnd]
+	inRun := false
+	flush := func() {
+		if !inRun {
+			return
+		}
+		if runEnd-runStart+1 >= minRangeDelete {
+			_ = b.DeleteRange(queueKey(p, runStart), queueKey(p, runEnd+1), nil)
+		} else {
+			for q := runStart; q <= runEnd; q++ {
+				_ = b.Delete(queueKey(p, q), nil)
+			}
+		}
+		inRun = false
+	}
+	i := 0
+	for ok := it.First(); ok; ok = it.Next() {
+		seq, ok := queueSeq(it.Key(), len(p))
+		if !ok {
+			return 0, 0, fmt.Errorf("%w: queue key %q", errCorrupt, it.Key())
+		}
+		for i < len(seqs) && seqs[i] < seq {
+			i++
+		}
+		if i < len(seqs) && seqs[i] == seq { // live and acked
+			deleted++
+			if inRun && runEnd+1 == seq {
+				runEnd = seq
+			} else {
+				flush()
+				runStart, runEnd, inRun = seq, seq, true
+			}
+			continue
+		}
+		// Live and kept: it ends the run, and is the new head if the
+		// stanzas before it were all acked.
+		flush()
+		if headAcked && newHead == st.head {
+			newHead = seq
+		}
+		if seq > last && (!headAcked || newHead != st.head) {
+			break
+		}
+	}
+	flush()
+	if headAcked && newHead == st.head {
+		newHead = st.next // everything from the head on was acked
+	}
+	return deleted, newHead, nil
+}
+
+// sweep forgets the state of drained queues. Called with sh.mu held.
+func (sh *shard) sweep() {
+	for key, st := range sh.queues {
+		if st.count == 0 {
+			delete(sh.queues, key)
+		}
+	}
+	sh.empty = 0
+}

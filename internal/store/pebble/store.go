@@ -1,0 +1,245 @@
+package pebble
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"io"
+	"log/slog"
+	"sync"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/parley-im/parley/internal/store"
+)
+
+// Options configure Open. The zero value is a durable store with logs
+// discarded.
+type Options struct {
+	// InMemory keeps everything in memory (vfs.NewMem); dir is then only a
+	// name. For tests: nothing survives Close.
+	InMemory bool
+	// Logger receives Pebble's messages (informational ones at Debug
+	// level). Nil discards them.
+	Logger *slog.Logger
+}
+
+// numShards is the number of lock shards for per-key state. Operations on
+// keys in different shards never wait for each other.
+const numShards = 256
+
+// Store is the Pebble backend: every store contract in one LSM. See doc.go
+// for the key layout and the concurrency rules.
+type Store struct {
+	db   *pebble.DB
+	log  *slog.Logger
+	seed maphash.Seed
+	mode syncMode
+
+	// closeMu is held for reading by every operation, for writing by Close.
+	closeMu sync.RWMutex
+	closed  bool // guarded by closeMu
+
+	shards [numShards]shard
+}
+
+// shard serializes the writers of the keys that hash to it, and holds the
+// in-memory state of their queues.
+type shard struct {
+	mu     sync.Mutex
+	queues map[string]*queueState // guarded by mu
+	empty  int                    // queues with count 0 still in the map; guarded by mu
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the store in dir.
+func Open(dir string, opts Options) (*Store, error) {
+	return open(dir, opts, syncLogData)
+}
+
+func open(dir string, opts Options, mode syncMode) (*Store, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	po := &pebble.Options{
+		Logger:             pebbleLogger{log},
+		FormatMajorVersion: pebble.FormatNewest,
+		MemTableSize:       64 << 20,
+	}
+	if opts.InMemory {
+		po.FS = vfs.NewMem()
+	}
+	db, err := pebble.Open(dir, po)
+	if err != nil {
+		return nil, fmt.Errorf("pebble store: open %s: %w", dir, err)
+	}
+	s := &Store{db: db, log: log, seed: maphash.MakeSeed(), mode: mode}
+	for i := range s.shards {
+		s.shards[i].queues = make(map[string]*queueState)
+	}
+	return s, nil
+}
+
+// Close flushes the memtable and closes the database. Later calls, of Close
+// too, return store.ErrClosed. It waits for operations in flight.
+func (s *Store) Close() error {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if s.closed {
+		return store.ErrClosed
+	}
+	s.closed = true
+	ferr := s.db.Flush()
+	if err := errors.Join(ferr, s.db.Close()); err != nil {
+		return fmt.Errorf("pebble store: close: %w", err)
+	}
+	return nil
+}
+
+// Checkpoint writes a consistent copy of the store to dir, which must not
+// exist, on the store's file system (for an in-memory store, in memory).
+// It hard-links immutable files where it can and may run while the store
+// is in use: the basis of online backups.
+func (s *Store) Checkpoint(dir string) error {
+	if err := s.enter(context.Background()); err != nil {
+		return err
+	}
+	defer s.exit()
+	if err := s.db.Checkpoint(dir, pebble.WithFlushedWAL()); err != nil {
+		return fmt.Errorf("pebble store: checkpoint %s: %w", dir, err)
+	}
+	return nil
+}
+
+// enter starts an operation: it fails if ctx is done or the store closed.
+// Every successful enter must be followed by exit.
+func (s *Store) enter(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.closeMu.RLock()
+	if s.closed {
+		s.closeMu.RUnlock()
+		return store.ErrClosed
+	}
+	return nil
+}
+
+func (s *Store) exit() { s.closeMu.RUnlock() }
+
+func (s *Store) shard(key string) *shard {
+	return &s.shards[maphash.String(s.seed, key)%numShards]
+}
+
+// lockAll locks every shard, in order, for operations that touch keys in
+// many shards (DeleteAccount).
+func (s *Store) lockAll() {
+	for i := range s.shards {
+		s.shards[i].mu.Lock()
+	}
+}
+
+func (s *Store) unlockAll() {
+	for i := range s.shards {
+		s.shards[i].mu.Unlock()
+	}
+}
+
+// syncMode is how a durable write becomes durable. Open uses syncLogData
+// (doc.go, "Group commit"); the others exist for TestCompareSyncModes.
+type syncMode int
+
+const (
+	// syncLogData: the batch commits with NoSync inside the key's lock
+	// (memtable, visible, in seq order), then an empty synced WAL record
+	// (DB.LogData) written after unlocking syncs the WAL up to it.
+	syncLogData syncMode = iota
+	// syncNoWait: the batch enters the commit pipeline with Sync inside
+	// the lock (DB.ApplyNoSyncWait returns once it is visible) and the
+	// caller waits for the sync after unlocking (Batch.SyncWait).
+	syncNoWait
+	// syncInLock: the batch commits with pebble.Sync inside the lock.
+	syncInLock
+)
+
+// applyLocked applies b while the caller holds the lock that orders it. A
+// durable batch must then be passed to finish after unlocking; a
+// non-durable one is closed here.
+func (s *Store) applyLocked(b *pebble.Batch, durable bool) error {
+	var err error
+	switch {
+	case !durable:
+		err = b.Commit(pebble.NoSync)
+		_ = b.Close()
+	case s.mode == syncNoWait:
+		err = s.db.ApplyNoSyncWait(b, pebble.Sync)
+	case s.mode == syncInLock:
+		err = b.Commit(pebble.Sync)
+	default:
+		err = b.Commit(pebble.NoSync)
+	}
+	return writeErr(err)
+}
+
+// finish waits until b, applied by applyLocked, is durable, and closes it.
+func (s *Store) finish(b *pebble.Batch) error {
+	var err error
+	switch s.mode {
+	case syncNoWait:
+		err = b.SyncWait()
+	case syncLogData:
+		err = s.db.LogData(nil, pebble.Sync)
+	}
+	_ = b.Close()
+	return writeErr(err)
+}
+
+// writeErr marks a failed write as store.ErrUnavailable.
+func writeErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+}
+
+// get returns a copy of the value of k, or store.ErrNotFound.
+func (s *Store) get(k []byte) ([]byte, error) {
+	v, closer, err := s.db.Get(k)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pebble store: get: %w", err)
+	}
+	out := append([]byte(nil), v...)
+	return out, closer.Close()
+}
+
+// closeIter closes it, keeping the first error.
+func closeIter(it io.Closer, err *error) {
+	if cerr := it.Close(); cerr != nil && *err == nil {
+		*err = fmt.Errorf("pebble store: iterator: %w", cerr)
+	}
+}
+
+// pebbleLogger adapts slog to Pebble's logger.
+type pebbleLogger struct{ l *slog.Logger }
+
+func (p pebbleLogger) Infof(format string, args ...any) {
+	p.l.Debug(fmt.Sprintf(format, args...), "component", "pebble")
+}
+
+func (p pebbleLogger) Errorf(format string, args ...any) {
+	p.l.Error(fmt.Sprintf(format, args...), "component", "pebble")
+}
+
+// Fatalf is called on unrecoverable corruption; Pebble expects it not to return.
+func (p pebbleLogger) Fatalf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	p.l.Error(msg, "component", "pebble", "fatal", true)
+	panic("pebble store: fatal: " + msg)
+}

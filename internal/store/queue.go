@@ -1,0 +1,36 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// QueuedStanza is one stanza waiting in a queue for a device.
+type QueuedStanza struct {
+	Seq     uint64    // position in the queue; increases by one per enqueued stanza
+	Stored  time.Time // when it was enqueued
+	Payload []byte    // the encoded stanza; the store does not interpret it
+}
+
+// Queue is the store-and-forward queue: one ordered queue per key (a user's
+// bare JID, or a bare JID plus a device suffix). Stanzas are kept until the
+// device acknowledges them.
+//
+// Ordering contract: sequence numbers within a key are assigned in the order
+// Enqueue calls for that key commit, and a stanza becomes visible to
+// ReadQueue only after every lower sequence number of the key is visible.
+// A consumer that has seen Seq n may therefore read (n, ∞) and miss nothing.
+type Queue interface {
+	// Enqueue appends payloads, in order, and returns the sequence number
+	// of the first. Durable: on return the stanzas survive a crash.
+	Enqueue(ctx context.Context, key string, payloads ...[]byte) (uint64, error)
+	// ReadQueue returns up to limit stanzas with Seq > after, in order.
+	ReadQueue(ctx context.Context, key string, after uint64, limit int) ([]QueuedStanza, error)
+	// AckQueue deletes the given sequence numbers (unknown ones are
+	// ignored). Not necessarily durable: a lost ack means a redelivery,
+	// which recipients dedupe by stanza-id. Backends must not let acked
+	// stanzas slow down later reads (use range deletes or a cursor).
+	AckQueue(ctx context.Context, key string, seqs ...uint64) error
+	// QueueLen returns how many stanzas are waiting under key.
+	QueueLen(ctx context.Context, key string) (int, error)
+}

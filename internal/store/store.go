@@ -1,0 +1,25 @@
+package store
+
+import (
+	"errors"
+	"io"
+)
+
+// Errors shared by every backend. Check with errors.Is.
+var (
+	ErrNotFound = errors.New("store: not found")
+	ErrExists   = errors.New("store: already exists")
+	ErrClosed   = errors.New("store: closed")
+	// ErrUnavailable means the backend cannot accept writes right now (disk
+	// full, sync failed); callers refuse new work with a "wait" error.
+	ErrUnavailable = errors.New("store: unavailable")
+)
+
+// Store is everything a backend provides.
+type Store interface {
+	Accounts
+	Roster
+	Queue
+	LastActivity
+	io.Closer
+}

@@ -1,0 +1,138 @@
+"""A slixmpp client driven line by line from stdin, for the scenarios where
+slixmpp and xmpp.js talk to each other (the Go harness sequences both).
+
+usage: agent.py ADDR FULLJID [--sm] [--direct-tls]   (password in $PASSWORD)
+
+Commands (JSON lines on stdin):
+  {"cmd":"send","xml":"<message to='..'>...</message>"}  sent as a slixmpp
+        stanza (through the send queue, so XEP-0198 counts it)
+  {"cmd":"iq","xml":"<iq type='get' ...>...</iq>"}  waits for the answer:
+        {"event":"iq_result"|"iq_error",...}
+  {"cmd":"roster"}            get_roster(): {"event":"roster",...}
+  {"cmd":"last","jid":J}      xep_0012 get_last_activity(J):
+        {"event":"last","seconds":N,"status":S} or {"event":"last_error","condition":C}
+  {"cmd":"request_ack"}       XEP-0198 <r/>
+  {"cmd":"quit"}              graceful </stream:stream>, exit 0
+  {"cmd":"drop"}              abort the TCP connection, exit 0
+Events (JSON lines on stdout): ready, stanza (every incoming message,
+presence and iq, bodiless ones included), acked, sm_enabled, stream_error,
+disconnected, fail.
+"""
+import argparse
+import asyncio
+import json
+import sys
+
+from slixmpp.exceptions import IqError, IqTimeout
+from slixmpp.stanza import Iq, Message, Presence
+from slixmpp.xmlstream import ET
+
+from common import (TIMEOUT, emit, env, fail, make_client, must_connect, parse_addr,
+                    record_all, request_ack, summarize)
+
+ap = argparse.ArgumentParser()
+ap.add_argument("addr")
+ap.add_argument("jid")
+ap.add_argument("--sm", action="store_true")
+ap.add_argument("--direct-tls", action="store_true")
+args = ap.parse_args()
+
+KINDS = {"message": Message, "presence": Presence, "iq": Iq}
+
+
+def to_stanza(c, text):
+    el = ET.fromstring("<w xmlns='jabber:client'>%s</w>" % text)[0]
+    kind = el.tag.split("}", 1)[-1]
+    if kind not in KINDS:
+        fail("not a stanza: %s" % text)
+    return KINDS[kind](stream=c, xml=el)
+
+
+async def handle(c, cmd):
+    op = cmd.get("cmd")
+    if op == "send":
+        to_stanza(c, cmd["xml"]).send()
+        emit("sent", tag=cmd.get("tag"))
+    elif op == "iq":
+        try:
+            res = await to_stanza(c, cmd["xml"]).send(timeout=10)
+            emit("iq_result", tag=cmd.get("tag"), **summarize(res))
+        except IqError as e:
+            emit("iq_error", tag=cmd.get("tag"), condition=e.iq["error"]["condition"], **summarize(e.iq))
+        except IqTimeout:
+            emit("iq_timeout", tag=cmd.get("tag"))
+    elif op == "roster":
+        res = await c.get_roster(timeout=10)
+        q = res.xml.find("{jabber:iq:roster}query")
+        items = [dict(i.attrib) for i in q] if q is not None else []
+        emit("roster", items=items, xml=str(res))
+    elif op == "last":
+        try:
+            res = await c["xep_0012"].get_last_activity(cmd["jid"], timeout=10)
+            emit("last", seconds=res["last_activity"]["seconds"],
+                 status=res["last_activity"]["status"], xml=str(res))
+        except IqError as e:
+            emit("last_error", condition=e.iq["error"]["condition"], xml=str(e.iq))
+        except IqTimeout:
+            emit("last_timeout")
+    elif op == "request_ack":
+        await request_ack(c)
+    elif op == "quit":
+        c.disconnect()
+        try:
+            await asyncio.wait_for(c.disconnected, 5)
+        except asyncio.TimeoutError:
+            pass
+        return False
+    elif op == "drop":
+        c.abort()
+        return False
+    else:
+        fail("unknown command %r" % cmd)
+    return True
+
+
+async def main():
+    plugins = ["xep_0012", "xep_0199"] + (["xep_0198"] if args.sm else [])
+    c = make_client(args.jid, env("PASSWORD"), plugins=plugins)
+    record_all(c, "agent", lambda st: emit("stanza", **summarize(st)))
+    c.add_event_handler("stream_error", lambda st: emit("stream_error", condition=st["condition"]))
+    if args.sm:
+        c["xep_0198"].window = 1
+        c.add_event_handler("sm_enabled", lambda st: emit("sm_enabled", id=st["id"]))
+        c.add_event_handler("stanza_acked", lambda st: emit("acked", **summarize(st)))
+    await must_connect(c, parse_addr(args.addr), use_ssl=args.direct_tls)
+    c.add_event_handler("disconnected", lambda r: emit("disconnected", reason=str(r)))
+    emit("ready", jid=str(c.boundjid))
+
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    while True:
+        line = await reader.readline()
+        if not line:
+            c.disconnect()
+            await asyncio.sleep(0.2)
+            return
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            cmd = json.loads(line)
+        except ValueError:
+            fail("bad command line %r" % line)
+        if not await asyncio.wait_for(handle(c, cmd), TIMEOUT):
+            return
+
+
+if __name__ == "__main__":
+    # no overall deadline: the Go harness ends the agent (stdin EOF / kill)
+    try:
+        asyncio.run(main())
+    except SystemExit:
+        raise
+    except BaseException as e:  # noqa: BLE001
+        fail("unexpected %s: %s" % (type(e).__name__, e))
+    sys.stdout.flush()
+    import os
+    os._exit(0)

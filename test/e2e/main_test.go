@@ -1,0 +1,116 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// parleyBin is the binary built for this test run.
+var parleyBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "parley-e2e")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	parleyBin = filepath.Join(dir, "parley")
+	build := exec.Command("go", "build", "-race", "-o", parleyBin, "../../cmd/parley")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building parley:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// freeAddr returns a loopback address with a free port.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// parley runs a parley CLI command to completion.
+func parley(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, parleyBin, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("parley %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// serverProc is a running `parley serve`.
+type serverProc struct {
+	cmd  *exec.Cmd
+	c2s  string
+	done chan struct{}
+}
+
+func startServe(t *testing.T, data, c2s string) *serverProc {
+	t.Helper()
+	cmd := exec.Command(parleyBin, "serve", "--data", data, "--c2s", c2s, "--c2s-tls", "", "--http", "")
+	logf, err := os.Create(filepath.Join(t.TempDir(), "serve.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &serverProc{cmd: cmd, c2s: c2s, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() { p.kill(); logf.Close() })
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.Dial("tcp", c2s); err == nil {
+			c.Close()
+			return p
+		}
+		select {
+		case <-p.done:
+			out, _ := os.ReadFile(logf.Name())
+			t.Fatalf("parley serve exited early:\n%s", out)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	t.Fatal("parley serve did not start listening")
+	return nil
+}
+
+// kill sends SIGKILL (a crash: no shutdown code runs) and waits.
+func (p *serverProc) kill() {
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (p *serverProc) stop(t *testing.T) {
+	t.Helper()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+		if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+			t.Fatalf("parley serve exited with %d after SIGTERM", code)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("parley serve did not stop after SIGTERM")
+	}
+}
