@@ -16,7 +16,7 @@
 // it, PLAIN (RFC 4616). The SCRAM proof arithmetic is github.com/xdg-go/scram;
 // this package adds what the XMPP server needs around it: strict parsing of
 // the client's messages, gs2 header rules (p= only with a -PLUS mechanism and
-// only tls-exporter, "y" rejected as a downgrade when -PLUS was offered),
+// only tls-exporter; "y" accepted, see checkCBFlag),
 // username normalization (the localpart, or a bare JID of our domain,
 // normalized like package jid does), authzid checks, and RFC 6120 failure
 // conditions ([Failure]).

@@ -108,7 +108,7 @@ func (n *Negotiation) scramFirst(ctx context.Context, msg []byte) ([]byte, error
 	switch {
 	case n.plus:
 		conv = srv.NewConversationWithChannelBindingRequired(cb)
-	case n.cbOK: // offered -PLUS: lets the library see a "y" downgrade too
+	case n.cbOK && flag != "y": // offered -PLUS; "y" is accepted (checkCBFlag)
 		conv = srv.NewConversationWithChannelBinding(cb)
 	default:
 		conv = srv.NewConversation()
@@ -117,9 +117,6 @@ func (n *Negotiation) scramFirst(ctx context.Context, msg []byte) ([]byte, error
 	if err != nil {
 		// Not reached after the checks above; map defensively, never
 		// passing on the library's text.
-		if serverFirst == scram.ErrServerDoesSupportChannelBinding {
-			return nil, errDowngrade()
-		}
 		return nil, fail(CondMalformedRequest, "bad client-first-message")
 	}
 	r, _, _ := strings.Cut(serverFirst, ",")
@@ -136,9 +133,13 @@ func (n *Negotiation) checkCBFlag(flag string) error {
 		if n.plus {
 			return fail(CondMalformedRequest, n.mech+" requires channel binding (p=tls-exporter)")
 		}
-		if flag == "y" && n.cbOK {
-			return errDowngrade()
-		}
+		// "y" (client supports binding, thinks we don't) is accepted even
+		// when we offered -PLUS. RFC 5802 calls that a downgrade, but on
+		// TLS 1.3 it is what every client that knows only tls-unique
+		// (undefined for TLS 1.3, RFC 9266) must send: slixmpp, older
+		// Smack and Gajim. Refusing would lock them out or push them to
+		// PLAIN. The certificate check, not the flag, is what stops a man
+		// in the middle here; -PLUS clients still get full binding.
 		return nil
 	case strings.HasPrefix(flag, "p="):
 		name := flag[2:]
@@ -154,13 +155,6 @@ func (n *Negotiation) checkCBFlag(flag string) error {
 		return nil
 	}
 	return fail(CondMalformedRequest, "bad gs2 channel binding flag")
-}
-
-// errDowngrade answers a client that says "y" (it supports channel binding
-// but thinks we don't) although we offered -PLUS: someone removed the -PLUS
-// mechanisms on the way.
-func errDowngrade() *Failure {
-	return fail(CondNotAuthorized, "channel binding downgrade detected: this server offers -PLUS mechanisms")
 }
 
 // scramFinal handles client-final-message:

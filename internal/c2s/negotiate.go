@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/parley-im/parley/internal/auth"
@@ -110,12 +111,21 @@ func (c *conn) features() *stanza.Element {
 		}
 		if c.canAuthenticate() {
 			mechs := stanza.NewElement(stanza.NSSASL, "mechanisms")
+			plus := false
 			for _, m := range c.srv.auth.Mechanisms(c.authConfig()) {
+				plus = plus || strings.HasSuffix(m, "-PLUS")
 				el := stanza.NewElement(stanza.NSSASL, "mechanism")
 				el.Text = m
 				mechs.AddChild(el)
 			}
 			f.AddChild(mechs)
+			if plus { // XEP-0440: the binding type -PLUS means
+				cb := stanza.NewElement(stanza.NSSASLChannelBinding, "sasl-channel-binding")
+				t := stanza.NewElement(stanza.NSSASLChannelBinding, "channel-binding")
+				t.SetAttr("type", "tls-exporter")
+				cb.AddChild(t)
+				f.AddChild(cb)
+			}
 			if c.srv.cfg.Registration != nil {
 				f.AddChild(stanza.NewElement(stanza.NSRegisterFeature, "register"))
 			}

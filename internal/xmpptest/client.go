@@ -15,6 +15,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -49,6 +50,7 @@ type Client struct {
 	in      chan *stanza.Element
 	done    chan struct{}
 	readErr error
+	handled atomic.Int64 // stanzas received since stream management was enabled
 }
 
 // Dial connects and negotiates; it fails the test on any error.
@@ -284,8 +286,19 @@ func (c *Client) readLoop() {
 			c.readErr = err
 			return
 		}
+		if c.SMID != "" && isStanza(el) {
+			c.handled.Add(1)
+		}
 		c.in <- el
 	}
+}
+
+// Handled is the number of stanzas received since stream management was
+// enabled: the h a real client would report when it resumes.
+func (c *Client) Handled() int { return int(c.handled.Load()) }
+
+func isStanza(el *stanza.Element) bool {
+	return el.Name == "message" || el.Name == "presence" || el.Name == "iq"
 }
 
 // SendRaw writes raw bytes.
