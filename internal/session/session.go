@@ -404,9 +404,7 @@ func (s *Session) terminateLocked() {
 	s.mbMu.Unlock()
 	wasAvailable := s.available.Swap(false)
 	s.presence.Store(nil)
-	for _, st := range s.sm.unackedIQRequests() {
-		s.bounceOnExit = append(s.bounceOnExit, st)
-	}
+	s.bounceOnExit = append(s.bounceOnExit, s.sm.unackedIQRequests()...)
 	s.sm.reset()
 	bounce := s.bounceOnExit
 	s.bounceOnExit = nil
