@@ -18,6 +18,7 @@ import (
 type testServer struct {
 	*Server
 	addrs Addrs
+	stop  func() // shuts the server down and waits (idempotent)
 }
 
 func startServer(t *testing.T, tweak func(*config.Config)) *testServer {
@@ -40,8 +41,9 @@ func startServer(t *testing.T, tweak func(*config.Config)) *testServer {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = s.Serve(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return &testServer{Server: s, addrs: s.Addrs()}
+	stop := func() { cancel(); <-done }
+	t.Cleanup(stop)
+	return &testServer{Server: s, addrs: s.Addrs(), stop: stop}
 }
 
 func (ts *testServer) addUser(t *testing.T, name, password string) {

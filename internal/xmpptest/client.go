@@ -372,6 +372,18 @@ func (c *Client) Closed() *stanza.StreamError {
 	}
 }
 
+// StreamEnded waits for the connection to end and reports whether the
+// server closed the stream properly (</stream:stream>) rather than just
+// dropping the connection.
+func (c *Client) StreamEnded() bool {
+	select {
+	case <-c.done:
+	case <-time.After(10 * time.Second):
+		c.t.Fatalf("%s: server did not close the stream", c.JID)
+	}
+	return c.readErr == io.EOF
+}
+
 // Drop closes the TCP connection without ending the stream (a lost network).
 func (c *Client) Drop() { c.conn.Close() }
 
