@@ -12,9 +12,10 @@ import (
 // in-band registration before authentication, resource binding after.
 func (c *conn) negotiationIQ(ctx context.Context, iq *stanza.Element) error {
 	if c.user.IsZero() {
-		if iq.ChildNS(stanza.NSRegister) != nil && c.srv.cfg.Registration != nil && c.canAuthenticate() {
-			reply := c.srv.cfg.Registration.Register(ctx, c.remoteIP, iq)
-			c.out = c.fr.appendElement(c.out, reply)
+		if iq.ChildNS(stanza.NSRegister) != nil {
+			if reply := c.register(ctx, iq); reply != nil {
+				c.out = c.fr.appendElement(c.out, reply)
+			}
 			return nil
 		}
 		return stanza.NewStreamError(stanza.StreamNotAuthorized, "authenticate first")
@@ -26,6 +27,19 @@ func (c *conn) negotiationIQ(ctx context.Context, iq *stanza.Element) error {
 		return nil
 	}
 	return c.bind(ctx, iq, bind.ChildText(stanza.NSBind, "resource"))
+}
+
+// register answers an in-band registration request (XEP-0077) sent before
+// authentication: service-unavailable when registration is off, not-allowed
+// before TLS, otherwise the Registrar's answer.
+func (c *conn) register(ctx context.Context, iq *stanza.Element) *stanza.Element {
+	switch {
+	case c.srv.cfg.Registration == nil:
+		return stanza.ErrorReply(iq, stanza.NewError(stanza.ServiceUnavailable, "in-band registration is off on this server"))
+	case !c.canAuthenticate():
+		return stanza.ErrorReply(iq, stanza.NewError(stanza.NotAllowed, "start TLS before registering"))
+	}
+	return c.srv.cfg.Registration.Register(ctx, c.remoteIP, iq)
 }
 
 // bind binds a resource (the client's or a generated one) and starts the session.

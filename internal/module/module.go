@@ -75,6 +75,25 @@ type AvailableHook func(ctx context.Context, s Session, initial bool)
 // because its session ended. ended is true when the session is gone.
 type UnavailableHook func(ctx context.Context, s Session, ended bool)
 
+// RouteFilter sees each stanza addressed to a local user (bare or full JID)
+// before it is delivered or stored, whoever sent it: a local device, a
+// feature or the server. from is the stanza's sender (zero when it has
+// none), to its recipient. It returns ok to let the stanza through;
+// otherwise the stanza is stopped, and refusal, when not nil, goes back to
+// the sender as a stanza error (nil drops it silently). A filter must not
+// modify st.
+type RouteFilter func(ctx context.Context, st *stanza.Element, from, to jid.JID) (ok bool, refusal *stanza.Error)
+
+// MessageHook runs after a message was handed to a local user: to is the
+// address it was routed to and delivered the devices that got it now
+// (empty when it only waits in the offline queue). m is the stanza they got
+// (with its stanza-id); the hook must not modify it.
+type MessageHook func(ctx context.Context, m *stanza.Element, to jid.JID, delivered []Session)
+
+// EndedHook runs once when a session is gone for good, whether or not it
+// was ever available (for per-session state kept by features).
+type EndedHook func(ctx context.Context, s Session)
+
 // Host is what the core offers features.
 type Host interface {
 	// Domain is the server's domain.
@@ -91,6 +110,14 @@ type Host interface {
 	// OnAvailable and OnUnavailable add event hooks, run in registration order.
 	OnAvailable(h AvailableHook)
 	OnUnavailable(h UnavailableHook)
+	// OnSessionEnded adds a hook run when any session ends.
+	OnSessionEnded(h EndedHook)
+	// FilterRoute adds a filter on stanzas routed to local users; filters
+	// run in registration order and the first refusal wins.
+	FilterRoute(f RouteFilter)
+	// OnMessageRouted adds a hook run after each message delivered (or
+	// stored) for a local user.
+	OnMessageRouted(h MessageHook)
 	// AddDiscoFeature declares a feature var for the server's disco#info.
 	AddDiscoFeature(v string)
 	// DiscoFeatures lists all declared feature vars (for the disco feature).
@@ -106,4 +133,7 @@ type Host interface {
 	// Deliver sends st to every available device of user (presence
 	// broadcast, roster pushes use Session.Send directly).
 	DeliverToAvailable(user jid.JID, st *stanza.Element)
+	// Disconnect closes every session of user (bare JID) with err, after
+	// what they were already sent; the sessions are not resumable.
+	Disconnect(user jid.JID, err *stanza.StreamError)
 }

@@ -34,6 +34,14 @@ type Config struct {
 	// user's bare JID, and all presence addressed to a local user (the
 	// presence feature's inbound processing).
 	Local func(ctx context.Context, st *stanza.Element, to jid.JID)
+	// Filter, when set, sees each stanza addressed to a local user before
+	// it is delivered or stored: ok false stops it, and err, when not nil,
+	// is returned to the sender (features' blocking rules).
+	Filter func(ctx context.Context, st *stanza.Element, to jid.JID) (ok bool, err *stanza.Error)
+	// Delivered, when set, runs after a message was handed to a local
+	// user: targets are the devices that got it now (none when it only
+	// waits in the queue). It must not modify m.
+	Delivered func(ctx context.Context, m *stanza.Element, to jid.JID, targets []Device)
 }
 
 // Router delivers stanzas to local devices and the offline queue.
@@ -60,6 +68,11 @@ func (r *Router) Route(ctx context.Context, st *stanza.Element) *stanza.Error {
 	if to.Local() == "" {
 		r.cfg.Local(ctx, st, to)
 		return nil
+	}
+	if r.cfg.Filter != nil {
+		if ok, ferr := r.cfg.Filter(ctx, st, to); !ok {
+			return ferr
+		}
 	}
 	switch st.Name {
 	case stanza.KindMessage:
@@ -160,6 +173,7 @@ func (r *Router) deliverMessage(ctx context.Context, m *stanza.Element, to jid.J
 		for _, d := range targets {
 			d.Deliver(m, "", 0)
 		}
+		r.delivered(ctx, m, to, targets)
 		return nil
 	}
 	m = StampStanzaID(m, to.Bare())
@@ -175,7 +189,14 @@ func (r *Router) deliverMessage(ctx context.Context, m *stanza.Element, to jid.J
 	for _, d := range targets {
 		d.Deliver(m, key, seq)
 	}
+	r.delivered(ctx, m, to, targets)
 	return nil
+}
+
+func (r *Router) delivered(ctx context.Context, m *stanza.Element, to jid.JID, targets []Device) {
+	if r.cfg.Delivered != nil {
+		r.cfg.Delivered(ctx, m, to, targets)
+	}
 }
 
 // DeliverToAvailable sends st to every available device of user.

@@ -156,6 +156,9 @@ func (h *Hub) Ended(ctx context.Context, s *session.Session, wasAvailable bool) 
 			fn(ctx, s, true)
 		}
 	}
+	for _, fn := range h.onEnded {
+		fn(ctx, s)
+	}
 }
 
 // Bounce answers an iq request that its recipient will never see (session.Hub).

@@ -35,6 +35,9 @@ type Hub struct {
 	presenceInbound func(ctx context.Context, p *stanza.Element, to jid.JID)
 	onAvailable     []module.AvailableHook
 	onUnavailable   []module.UnavailableHook
+	onEnded         []module.EndedHook
+	filters         []module.RouteFilter
+	onMessage       []module.MessageHook
 	disco           []string
 
 	mu        sync.Mutex

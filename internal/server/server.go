@@ -101,7 +101,8 @@ func (s *Server) build() error {
 	h := &Hub{domain: s.cfg.Domain, log: s.log, accounts: s.store, reg: s.reg, sessCfg: sessCfg,
 		iq: make(map[iqKey]module.IQHandler), resumable: make(map[string]*session.Session)}
 	h.router = router.New(router.Config{Domain: s.cfg.Domain, Registry: s.reg, Queue: s.store,
-		Codec: sessCfg.Codec, Users: h, Log: s.log.With("component", "router"), Local: h.local})
+		Codec: sessCfg.Codec, Users: h, Log: s.log.With("component", "router"), Local: h.local,
+		Filter: h.filter, Delivered: h.delivered})
 	s.hub = h
 
 	s.lastActivity = lastactivity.New(s.store, nil)

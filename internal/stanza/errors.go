@@ -67,6 +67,9 @@ type Error struct {
 	Type      ErrorType
 	Condition Condition
 	Text      string // optional human-readable text
+	// App is an optional application-specific condition (RFC 6120
+	// 8.3.4), such as XEP-0191's <blocked/>.
+	App *Element
 }
 
 func (e *Error) Error() string {
@@ -103,6 +106,9 @@ func (e *Error) Element() *Element {
 		t := NewElement(NSStanzaErr, "text")
 		t.Text = e.Text
 		el.AddChild(t)
+	}
+	if e.App != nil {
+		el.AddChild(e.App)
 	}
 	return el
 }

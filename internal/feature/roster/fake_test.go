@@ -424,3 +424,9 @@ func rosterJIDs(resp *stanza.Element) []string {
 	}
 	return out
 }
+
+// Hooks the roster feature does not use.
+func (h *fakeHost) OnSessionEnded(module.EndedHook)         {}
+func (h *fakeHost) FilterRoute(module.RouteFilter)          {}
+func (h *fakeHost) OnMessageRouted(module.MessageHook)      {}
+func (h *fakeHost) Disconnect(jid.JID, *stanza.StreamError) {}
