@@ -31,7 +31,8 @@ type Accounts interface {
 	// UpdateCredentials replaces the SCRAM keys (a password change). Durable.
 	UpdateCredentials(ctx context.Context, jid string, sha1, sha256 SCRAMKeys) error
 	// DeleteAccount removes the account and all data stored for the user
-	// (roster, queues, last activity). ErrNotFound if there is none. Durable.
+	// (roster, queues, last activity, block list). ErrNotFound if there is
+	// none. Durable.
 	DeleteAccount(ctx context.Context, jid string) error
 	// ListAccounts returns the bare JIDs of all accounts in domain (all
 	// domains when domain is ""), sorted.

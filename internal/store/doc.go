@@ -1,9 +1,9 @@
 // Package store declares Parley's storage contracts: one small interface per
-// domain (accounts, roster, offline queue, last activity), the records they
-// hold, and the errors they return. Backends (store/pebble, store/postgres)
-// implement all of them; features depend only on the narrow interface they
-// use. The shared conformance suite in store/storetest runs against every
-// backend.
+// domain (accounts, roster, offline queue, last activity, blocking), the
+// records they hold, and the errors they return. Backends (store/pebble,
+// store/postgres) implement all of them; features depend only on the narrow
+// interface they use. The shared conformance suite in store/storetest runs
+// against every backend.
 //
 // Keys: users are identified by their bare JID in canonical form
 // ("alice@example.org"), as produced by package jid.

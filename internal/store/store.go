@@ -21,5 +21,6 @@ type Store interface {
 	Roster
 	Queue
 	LastActivity
+	Blocking
 	io.Closer
 }

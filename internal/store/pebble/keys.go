@@ -7,6 +7,7 @@ import (
 // Key prefixes, one byte per domain. See doc.go for the full layout.
 const (
 	prefixAccount  = 'a'
+	prefixBlock    = 'b'
 	prefixLastSeen = 'l'
 	prefixQueue    = 'q'
 	prefixQueueHd  = 'h'
@@ -76,6 +77,14 @@ func rosterPrefix(owner string) []byte { return userKey(prefixRoster, owner) }
 
 func rosterItemKey(owner, contact string) []byte {
 	return appendComponent(rosterPrefix(owner), contact)
+}
+
+// blockPrefix is the prefix of user's block-list keys:
+// blockPrefix(user) + component(blocked JID), with an empty value.
+func blockPrefix(user string) []byte { return userKey(prefixBlock, user) }
+
+func blockKey(user, blocked string) []byte {
+	return appendComponent(blockPrefix(user), blocked)
 }
 
 // queueHeadKey holds the queue's head: every seq below it was acked.

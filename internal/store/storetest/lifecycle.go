@@ -8,7 +8,8 @@ import (
 	"github.com/parley-im/parley/internal/store"
 )
 
-// fillUser stores an account, roster, queues and last activity for jid.
+// fillUser stores an account, roster, queues, last activity and a block
+// list for jid.
 func fillUser(t *testing.T, s store.Store, jid string, seed byte) {
 	t.Helper()
 	must(t, "CreateAccount "+jid, s.CreateAccount(ctx(), account(jid, seed)))
@@ -18,6 +19,7 @@ func fillUser(t *testing.T, s store.Store, jid string, seed byte) {
 		enqueue(t, s, key, payload(key, 0), payload(key, 1))
 	}
 	must(t, "PutLastSeen", s.PutLastSeen(ctx(), map[string]store.LastSeen{jid: {At: ts(int(seed)), Status: jid}}))
+	must(t, "AddToBlocklist", s.AddToBlocklist(ctx(), jid, []string{"enemy@example.org", jid + "/self"}))
 }
 
 // checkUser checks what fillUser stored, or that nothing is left.
@@ -34,6 +36,7 @@ func checkUser(t *testing.T, s store.Store, jid string, seed byte, present bool)
 		}
 		_, err = s.GetLastSeen(ctx(), jid)
 		wantErr(t, "GetLastSeen "+jid, err, store.ErrNotFound)
+		checkBlocklist(t, s, jid)
 		return
 	}
 	checkAccount(t, s, account(jid, seed))
@@ -45,6 +48,7 @@ func checkUser(t *testing.T, s store.Store, jid string, seed byte, present bool)
 		}
 	}
 	checkLastSeen(t, s, jid, store.LastSeen{At: ts(int(seed)), Status: jid})
+	checkBlocklist(t, s, jid, "enemy@example.org", jid+"/self")
 }
 
 func runDeleteAccount(t *testing.T, f Factory) {
@@ -92,6 +96,12 @@ func testClosed(t *testing.T, f Factory) {
 		"QueueLen":          func() error { _, err := s.QueueLen(ctx(), j); return err },
 		"PutLastSeen":       func() error { return s.PutLastSeen(ctx(), map[string]store.LastSeen{j: {At: ts(1)}}) },
 		"GetLastSeen":       func() error { _, err := s.GetLastSeen(ctx(), j); return err },
+		"GetBlocklist":      func() error { _, err := s.GetBlocklist(ctx(), j); return err },
+		"AddToBlocklist":    func() error { return s.AddToBlocklist(ctx(), j, []string{"x@y"}) },
+		"RemoveFromBlocklist": func() error {
+			return s.RemoveFromBlocklist(ctx(), j, []string{"enemy@example.org"})
+		},
+		"ClearBlocklist": func() error { return s.ClearBlocklist(ctx(), j) },
 	}
 	for name, call := range calls {
 		if err := safeCall(call); !errors.Is(err, store.ErrClosed) {
