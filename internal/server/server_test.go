@@ -258,3 +258,73 @@ func TestFiftyClientsExchangeAThousandMessages(t *testing.T) {
 		}
 	}
 }
+
+// TestUnackedStanzasReturnToTheOfflineQueueWhenNotResumed: a device that
+// dropped without acknowledging, and never resumed, gets the unacknowledged
+// messages at its next login (once), and not the ones it had acknowledged.
+func TestUnackedStanzasReturnToTheOfflineQueueWhenNotResumed(t *testing.T) {
+	ts := startServer(t, func(c *config.Config) { c.ResumeTimeout = time.Second })
+	ts.addUser(t, "alice", "pw-alice")
+	ts.addUser(t, "bob", "pw-bob")
+	alice := ts.login(t, "alice", "phone")
+	bob := ts.login(t, "bob", "phone", withSM)
+	bob.SendRaw("<presence/>")
+	time.Sleep(50 * time.Millisecond)
+	alice.SendRaw("<message to='bob@localhost' type='chat'><body>acked</body></message>")
+	bob.Expect("first", xmpptest.IsMessageWithBody("acked"))
+	bob.SendRaw(fmt.Sprintf("<a xmlns='urn:xmpp:sm:3' h='%d'/>", bob.Handled()))
+	time.Sleep(50 * time.Millisecond)
+	alice.SendRaw("<message to='bob@localhost' type='chat'><body>unacked 1</body></message>")
+	alice.SendRaw("<message to='bob@localhost' type='chat'><body>unacked 2</body></message>")
+	bob.Expect("second", xmpptest.IsMessageWithBody("unacked 2"))
+	bob.Drop() // no ack, no resume
+	time.Sleep(2 * time.Second)
+
+	again := ts.login(t, "bob", "phone")
+	again.SendRaw("<presence/>")
+	var got []string
+	for el := again.Next(time.Second); el != nil; el = again.Next(500 * time.Millisecond) {
+		if el.Name == "message" {
+			got = append(got, el.Body())
+		}
+	}
+	if want := []string{"unacked 1", "unacked 2"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("after the resumption window: got %q, want %q", got, want)
+	}
+}
+
+// TestFreshLoginDuringTheResumptionWindowGetsTheUnackedMessages: a client
+// that lost its stream-management state logs in again at once (no resume):
+// the detached session's unacknowledged messages reach it once.
+func TestFreshLoginDuringTheResumptionWindowGetsTheUnackedMessages(t *testing.T) {
+	// The same resource (replacing the detached session) or another one.
+	for _, resource := range []string{"phone", "other"} {
+		t.Run("new session on resource "+resource, func(t *testing.T) {
+			ts := startServer(t, nil) // default window: 300 s
+			ts.addUser(t, "alice", "pw-alice")
+			ts.addUser(t, "bob", "pw-bob")
+			alice := ts.login(t, "alice", "phone")
+			bob := ts.login(t, "bob", "phone", withSM)
+			bob.SendRaw("<presence/>")
+			time.Sleep(50 * time.Millisecond)
+			for i := 1; i <= 3; i++ {
+				alice.SendRaw(fmt.Sprintf("<message to='bob@localhost' type='chat'><body>m%d</body></message>", i))
+			}
+			bob.Expect("third", xmpptest.IsMessageWithBody("m3"))
+			bob.Drop()
+			time.Sleep(100 * time.Millisecond)
+
+			again := ts.login(t, "bob", resource)
+			again.SendRaw("<presence/>")
+			var got []string
+			for el := again.Next(time.Second); el != nil; el = again.Next(500 * time.Millisecond) {
+				if el.Name == "message" {
+					got = append(got, el.Body())
+				}
+			}
+			if want := "[m1 m2 m3]"; fmt.Sprint(got) != want {
+				t.Fatalf("got %q, want %s", got, want)
+			}
+		})
+	}
+}
