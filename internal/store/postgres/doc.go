@@ -1,0 +1,95 @@
+// Package postgres is Parley's PostgreSQL storage backend: every contract
+// of package store in one PostgreSQL database (pgx v5, a pgxpool pool),
+// for deployments that outgrow one machine or already run PostgreSQL. It
+// passes the same conformance suite (store/storetest) as store/pebble.
+//
+// Open connects, migrates and returns a Store; Close closes the pool.
+// Migrate applies the migrations alone (for "parley db migrate").
+//
+// # Schema and migrations
+//
+// The schema is migrations/NNNN_name.sql, embedded in the binary and
+// applied in order; schema_migrations records which are applied. Migrate
+// (and Open) apply all missing ones in one transaction that first takes a
+// transaction-scoped advisory lock keyed by the schema name, so several
+// nodes starting at once serialize and each migration runs exactly once; a
+// failure rolls every one of them back. A database that has a migration
+// this binary does not know is refused (ErrSchemaTooNew). A released
+// migration is never edited: changes are new files.
+//
+// Tables live in the first existing schema of the search_path (set it in
+// the DSN: search_path=parley). Text columns are COLLATE "C": ListAccounts
+// and GetBlocklist sort by byte order and the "jid#device" queue keys of
+// a user are one index range, ['jid#', 'jid$').
+//
+//	accounts          jid → SCRAM-SHA-1 and -SHA-256 keys, created; domain
+//	                  (generated) indexed with jid for ListAccounts
+//	roster_items      (owner, contact) → item
+//	roster_versions   owner → version (absent: 0)
+//	last_seen         jid → seen_at, status
+//	blocklist         (owner, blocked)
+//	queue             (key, seq) → stored, payload
+//	queue_seqs        key → next seq (kept when the queue drains)
+//	queue_heads       key → head: every seq below it was acked
+//
+// Every method is one SQL statement (data-modifying CTEs where it writes
+// several tables), so it is one round trip and one implicit transaction,
+// and sees one snapshot: GetRoster's version matches its items,
+// DeleteAccount removes everything of the user or nothing.
+//
+// # Queues
+//
+// Sequence numbers come from queue_seqs: Enqueue upserts the key's row
+// (next_seq += n) and holds its row lock until it commits, so a key's
+// writers, on any connection of any node, commit in seq order, and a
+// stanza is visible only once every lower seq of its key is (the ordering
+// contract of store.Queue). The rows stay when a queue drains, so seqs
+// are never reused; DeleteAccount removes them with the user's queues.
+//
+// AckQueue deletes the acked rows and advances the queue's head past them
+// in one statement, committed asynchronously (synchronous_commit turned
+// off for that transaction only, by set_config in the statement): a lost
+// ack is a redelivery, which recipients dedupe. ReadQueue and QueueLen
+// scan the (key, seq) primary key from max(after+1, head), so the dead
+// index entries of acked rows below the head (PostgreSQL's tombstones,
+// until vacuum removes them) are never visited: reading a queue after
+// 100,000 acks costs what reading a fresh one does (BenchmarkStore,
+// ReadAfterManyAcks vs ReadFresh). ackSQL explains why the head can be
+// too low (harmless) but never too high.
+//
+// # Group commit
+//
+// Enqueue is durable when it returns (synchronous_commit as configured on
+// the server, "on" by default). Concurrent Enqueue calls are written in
+// batches, one statement and so one commit and one WAL flush per batch
+// (commit.go). There is no background goroutine: a caller that finds one
+// of Options.EnqueueFlushers slots free leads a batch of all pending calls
+// (bounded by MaxBatchPayloads and MaxBatchBytes), writes it, wakes its
+// callers and passes the slot to the oldest call still pending, which
+// leads the next batch. While a batch is being written and flushed, the
+// next one gathers. With several slots, batches also share PostgreSQL's
+// own WAL flushes. A batch locks its keys' queue_seqs rows in byte order,
+// so batches (and other nodes' batches) cannot deadlock; if PostgreSQL
+// still reports one, the statement is retried. Measurements are in
+// docs/benchmarks-store.md ("Offline queue: Pebble vs PostgreSQL").
+//
+// Stanzas become visible when their batch commits, which is when they are
+// durable: unlike Pebble, no reader sees a stanza before its Enqueue could
+// return (the store contract allows both).
+//
+// Other durable writes (accounts, rosters, block lists, DeleteAccount) are
+// single statements with a synchronous commit; PostgreSQL groups the WAL
+// flushes of concurrent commits itself. PutLastSeen commits asynchronously.
+//
+// # Concurrency
+//
+// Store is safe for concurrent use. Every method holds closeMu for reading
+// for its whole duration (including the wait for its batch); Close takes
+// it for writing, so Close waits for operations in flight, then closes the
+// pool, and every later call returns store.ErrClosed. Writers of one roster
+// owner serialize on the owner's roster_versions row (taken first by both
+// PutRosterItem and DeleteRosterItem); writers of one queue on its
+// queue_seqs row; PostgreSQL row locks do the rest. Values returned are
+// owned by the caller. Write failures other than the caller's context are
+// wrapped in store.ErrUnavailable.
+package postgres
