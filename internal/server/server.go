@@ -109,6 +109,11 @@ func (s *Server) build() error {
 	rost := roster.New(s.store)
 	h.presenceInbound = rost.Inbound
 	features := []module.Feature{disco.New(), version.New(Version()), ping.New(), s.lastActivity, rost}
+	mobile, registrar, err := mobileFeatures(s.cfg.AllowRegistration, s.cfg.RegistrationsPerHour, s.store)
+	if err != nil {
+		return err
+	}
+	features = append(features, mobile...)
 	for _, f := range features {
 		if err := f.Register(hubHost{Hub: h, log: s.log.With("feature", f.Name())}); err != nil {
 			return fmt.Errorf("feature %s: %w", f.Name(), err)
@@ -133,7 +138,7 @@ func (s *Server) build() error {
 		Domain: s.cfg.Domain, TLS: tlsCfg, AllowPlaintextAuth: s.cfg.AllowPlaintextAuth, Limits: limits,
 		Auth:     auth.NewAuthenticator(s.store),
 		Failures: auth.NewFailureLimiter(s.cfg.AuthFailuresPerMinute, time.Minute),
-		Binder:   h, Log: s.log.With("component", "c2s"), Registerer: s.metrics,
+		Binder:   h, Log: s.log.With("component", "c2s"), Registerer: s.metrics, Registration: registrar,
 	})
 	return nil
 }

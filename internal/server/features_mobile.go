@@ -1,0 +1,35 @@
+package server
+
+import (
+	"time"
+
+	"github.com/parley-im/parley/internal/auth"
+	"github.com/parley-im/parley/internal/c2s"
+	"github.com/parley-im/parley/internal/feature/blocking"
+	"github.com/parley-im/parley/internal/feature/carbons"
+	"github.com/parley-im/parley/internal/feature/register"
+	"github.com/parley-im/parley/internal/module"
+	"github.com/parley-im/parley/internal/store"
+)
+
+// mobileFeatures builds the features of issue 3 that are on: carbons and
+// blocking always, in-band registration with --allow-registration. The
+// registrar (nil when registration is off) is the c2s half of registration.
+func mobileFeatures(allowRegistration bool, perHour int, st store.Store) ([]module.Feature, c2s.Registrar, error) {
+	features := []module.Feature{carbons.New(), blocking.New(st)}
+	if !allowRegistration {
+		return features, nil, nil
+	}
+	reg, err := register.New(register.Config{
+		Store: st,
+		Credentials: func(password string) (store.SCRAMKeys, store.SCRAMKeys, error) {
+			return auth.NewCredentials(password, auth.DefaultIterations)
+		},
+		Limiter: auth.NewFailureLimiter(perHour, time.Hour),
+		Options: register.DefaultOptions(),
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return append(features, reg), reg.Registrar(), nil
+}
