@@ -112,6 +112,8 @@ func TestServiceDiscoveryListsExactlyTheOfferedFeatures(t *testing.T) {
 		"jabber:iq:last",
 		"jabber:iq:version",
 		"msgoffline",
+		"urn:xmpp:blocking",
+		"urn:xmpp:carbons:2",
 		"urn:xmpp:ping",
 		"urn:xmpp:sid:0",
 	}
