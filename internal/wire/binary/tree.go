@@ -80,8 +80,9 @@ func (r *frameReader) byte() (byte, *frameError) {
 	return c, nil
 }
 
-// uvarint reads a minimal uvarint no larger than the frame (every count and
-// length it carries is bounded by the bytes that follow).
+// uvarint reads a minimal uvarint no larger than twice the frame (a count of
+// packed characters); callers check the value against the bytes that
+// follow.
 func (r *frameReader) uvarint() (int, *frameError) {
 	var x uint64
 	for i := 0; ; i++ {
@@ -90,7 +91,7 @@ func (r *frameReader) uvarint() (int, *frameError) {
 			return 0, err
 		}
 		x |= uint64(c&0x7F) << (7 * i)
-		if x > uint64(len(r.b)) {
+		if x > 2*uint64(len(r.b)) {
 			return 0, malformed("count or length larger than the frame")
 		}
 		if c < 0x80 {
@@ -205,9 +206,6 @@ func (r *frameReader) attr(el *stanza.Element, i int) *frameError {
 		r.p++
 		if a.Space, err = r.str(true); err != nil {
 			return err
-		}
-		if a.Space == "" {
-			return malformed("qualified attribute name without a namespace")
 		}
 		if a.Name, err = r.str(true); err != nil {
 			return err
