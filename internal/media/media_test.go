@@ -39,7 +39,7 @@ func TestUploadThenDownloadByteIdentical(t *testing.T) {
 		"Content-Type": "image/jpeg", "Content-Length": "300000", "ETag": `"` + sha + `"`,
 		"Cache-Control": "public, max-age=31536000, immutable", "X-Content-Type-Options": "nosniff",
 		"Content-Disposition": `inline; filename="holiday photo.jpg"; filename*=UTF-8''holiday%20photo.jpg`,
-		"Accept-Ranges": "bytes", "Content-Security-Policy": "default-src 'none'; sandbox",
+		"Accept-Ranges":       "bytes", "Content-Security-Policy": "default-src 'none'; sandbox",
 	}
 	for k, v := range want {
 		if got.header.Get(k) != v {

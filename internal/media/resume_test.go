@@ -50,12 +50,19 @@ func offset(t *testing.T, s Slot) (int64, string) {
 	return n, r.header.Get("Upload-Complete")
 }
 
-func waitOffset(t *testing.T, s Slot, want int64) {
+// waitOffset waits until the interrupted upload's handler is done and
+// the staged offset is want.
+func waitOffset(t *testing.T, e *env, s Slot, want int64) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
+	u, _ := url.Parse(s.PutURL)
+	slot := strings.Split(u.Path, "/")[3]
 	for {
 		n, _ := offset(t, s)
-		if n == want {
+		e.svc.mu.Lock()
+		busy := e.svc.busy[slot]
+		e.svc.mu.Unlock()
+		if n == want && !busy {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -70,7 +77,7 @@ func TestInterruptedUploadResumesAndCompletes(t *testing.T) {
 	data := randomBytes(t, 1<<20)
 	s := e.slot(t, "video.mp4", len(data), "video/mp4", sum(data))
 	interruptedPut(t, s, len(data), data[:400000])
-	waitOffset(t, s, 400000)
+	waitOffset(t, e, s, 400000)
 	if r := get(t, s.GetURL, nil); r.status != http.StatusNotFound {
 		t.Fatalf("GET of a half-uploaded file: %d, want 404", r.status)
 	}
@@ -105,7 +112,7 @@ func TestCrashMidUploadLeavesNoPartialBlob(t *testing.T) {
 	data := randomBytes(t, 200000)
 	s := e.slot(t, "a.bin", len(data), "", nil)
 	interruptedPut(t, s, len(data), data[:120000])
-	waitOffset(t, s, 120000)
+	waitOffset(t, e, s, 120000)
 	e.restart(t)
 	var keys []string
 	_ = e.blobs.List(context.Background(), "", func(i blob.Info) error { keys = append(keys, i.Key); return nil })
@@ -201,7 +208,7 @@ func TestLogsNeverContainSecrets(t *testing.T) {
 	data := randomBytes(t, 100000)
 	s := e.slot(t, "a", len(data), "", nil)
 	interruptedPut(t, s, len(data), data[:1000])
-	waitOffset(t, s, 1000)
+	waitOffset(t, e, s, 1000)
 	put(t, s, data[:10], nil)
 	put(t, s, data, nil)
 	put(t, s, data, nil)
