@@ -1,0 +1,302 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/parley-im/parley/internal/stanza"
+)
+
+// ErrClosed is returned by calls on a closed Client.
+var ErrClosed = errors.New("client: closed")
+
+// Client is one device's connection to its server. Its methods are safe for
+// concurrent use.
+type Client struct {
+	opts    Options
+	account account
+	events  chan Event
+	closing chan struct{}
+	done    chan struct{} // the reader loop has exited
+
+	mu       sync.Mutex
+	sess     *session
+	jid      string
+	closed   bool
+	pending  []byte        // encoded stanzas waiting for the writer
+	wake     chan struct{} // tells the writer there is something pending
+	sm       smState
+	presence *stanza.Element // the last broadcast presence, re-sent after a fresh login
+	calls    map[string]chan *stanza.Element
+}
+
+// Dial connects, authenticates and binds a session. The context bounds the
+// first connection only.
+func Dial(ctx context.Context, o Options) (*Client, error) {
+	a, err := o.normalize()
+	if err != nil {
+		return nil, err
+	}
+	s, err := negotiate(ctx, &o, a, nil)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{
+		opts: o, account: a,
+		events:  make(chan Event, o.EventBuffer),
+		closing: make(chan struct{}),
+		done:    make(chan struct{}),
+		calls:   map[string]chan *stanza.Element{},
+	}
+	c.sm = smState{enabled: s.smID != "", id: s.smID}
+	c.install(s)
+	c.emit(&Connected{JID: s.jid})
+	go c.run(s)
+	return c, nil
+}
+
+// JID is the full JID of the current session.
+func (c *Client) JID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.jid
+}
+
+// Events delivers everything the server sends, in order. It is closed after
+// Close, or after a final disconnection when Reconnect is off.
+func (c *Client) Events() <-chan Event { return c.events }
+
+// Close ends the stream properly and releases the connection.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		<-c.done
+		return nil
+	}
+	c.closed = true
+	close(c.closing)
+	s := c.sess
+	var tail []byte
+	if s != nil {
+		tail = append(c.pending, c.sm.ackElement(s.w.codec)...)
+		tail = s.w.codec.appendClose(tail)
+		c.pending = nil
+	}
+	c.mu.Unlock()
+	if s != nil {
+		_ = s.w.conn.SetWriteDeadline(time.Now().Add(2 * time.Second))
+		_, _ = s.w.conn.Write(tail)
+		if tc, ok := s.w.conn.(interface{ CloseWrite() error }); ok {
+			_ = tc.CloseWrite()
+		}
+		_ = s.w.conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+	}
+	<-c.done
+	return nil
+}
+
+// install makes s the current session and starts its writer.
+func (c *Client) install(s *session) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.installLocked(s)
+}
+
+func (c *Client) installLocked(s *session) {
+	c.sess = s
+	c.jid = s.jid
+	c.pending = c.pending[:0] // bytes for the old connection: what matters is re-sent from the unacked list
+	c.wake = make(chan struct{}, 1)
+	go c.writer(s, c.wake)
+}
+
+// run reads the current session until the client closes, reconnecting as
+// configured.
+func (c *Client) run(s *session) {
+	defer close(c.done)
+	defer close(c.events)
+	for {
+		err := c.read(s)
+		s.w.conn.Close()
+		if c.isClosed() {
+			return
+		}
+		c.emit(&Disconnected{Err: err})
+		if !c.opts.Reconnect {
+			c.mu.Lock()
+			c.closed = true
+			close(c.closing)
+			c.mu.Unlock()
+			return
+		}
+		if s = c.reconnect(); s == nil {
+			return
+		}
+	}
+}
+
+func (c *Client) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+// reconnect redials with exponential backoff and jitter until it has a
+// session, or the client is closed (nil).
+func (c *Client) reconnect() *session {
+	delay := c.opts.MinBackoff
+	for {
+		jittered := delay/2 + rand.N(delay/2+1)
+		select {
+		case <-c.closing:
+			return nil
+		case <-time.After(jittered):
+		}
+		c.mu.Lock()
+		rs := c.sm.resumeState(c.jid)
+		c.mu.Unlock()
+		s, err := negotiate(context.Background(), &c.opts, c.account, rs)
+		if err == nil {
+			c.afterReconnect(s)
+			return s
+		}
+		c.opts.Logger.Info("reconnect failed", "err", err, "retry_in", delay)
+		var ae *AuthError
+		if errors.As(err, &ae) && ae.Condition == "not-authorized" {
+			c.emit(&Disconnected{Err: err})
+		}
+		delay = min(delay*2, c.opts.MaxBackoff)
+	}
+}
+
+// afterReconnect re-sends what the server has not acknowledged: after a
+// resume only what it did not get; after a fresh login everything still
+// unacknowledged, and the presence. It holds the lock throughout, so that
+// nothing sent concurrently overtakes the re-sent stanzas.
+func (c *Client) afterReconnect(s *session) {
+	c.mu.Lock()
+	var resend []*stanza.Element
+	if s.resumed {
+		for _, id := range c.sm.acked(s.h) {
+			c.emitLocked(&Sent{ID: id})
+		}
+		resend = c.sm.takeUnacked()
+	} else {
+		resend = c.sm.takeUnacked()
+		c.sm = smState{enabled: s.smID != "", id: s.smID}
+		if c.presence != nil {
+			resend = append([]*stanza.Element{c.presence}, resend...)
+		}
+	}
+	c.installLocked(s)
+	for _, el := range resend {
+		c.queueLocked(el)
+	}
+	c.mu.Unlock()
+	c.emit(&Connected{JID: s.jid, Resumed: s.resumed})
+}
+
+// emit hands an event to the application, giving up when the client closes.
+func (c *Client) emit(e Event) {
+	select {
+	case c.events <- e:
+	case <-c.closing:
+	}
+}
+
+// emitLocked is emit for callers holding c.mu: it never blocks (an event
+// that does not fit is dropped and logged; only Sent ticks go this way).
+func (c *Client) emitLocked(e Event) {
+	select {
+	case c.events <- e:
+	default:
+		c.opts.Logger.Warn("event buffer full: dropped a sent tick")
+	}
+}
+
+// writer writes whatever is pending on s, coalescing stanzas queued while a
+// write was in progress into one write.
+func (c *Client) writer(s *session, wake chan struct{}) {
+	var buf []byte
+	for range wake {
+		c.mu.Lock()
+		if c.sess != s {
+			c.mu.Unlock()
+			return
+		}
+		buf, c.pending = c.pending, buf[:0]
+		c.mu.Unlock()
+		if len(buf) == 0 {
+			continue
+		}
+		if _, err := s.w.conn.Write(buf); err != nil {
+			s.w.conn.Close() // the reader notices and reconnects
+			return
+		}
+	}
+}
+
+// sendElement queues el on the current session. Stanzas are tracked for
+// stream management; while disconnected they wait in the unacked list and
+// go out after the reconnect.
+func (c *Client) sendElement(el *stanza.Element) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return ErrClosed
+	}
+	c.queueLocked(el)
+	return nil
+}
+
+func (c *Client) queueLocked(el *stanza.Element) {
+	if c.sm.enabled {
+		c.sm.track(el)
+	}
+	s := c.sess
+	if s == nil {
+		return
+	}
+	c.pending = s.w.codec.appendStanza(c.pending, el)
+	if c.sm.enabled {
+		c.pending = s.w.codec.appendStanza(c.pending, stanza.NewElement(stanza.NSSM, "r"))
+	}
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// sendControl queues a non-stanza element (stream management).
+func (c *Client) sendControl(el *stanza.Element) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sess == nil || c.closed {
+		return
+	}
+	c.pending = c.sess.w.codec.appendStanza(c.pending, el)
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// read handles stanzas from s until its connection fails.
+func (c *Client) read(s *session) error {
+	for {
+		el, err := s.w.read()
+		if err != nil {
+			var ne net.Error
+			if c.isClosed() && (errors.As(err, &ne) || errors.Is(err, net.ErrClosed)) {
+				return nil
+			}
+			return err
+		}
+		c.handle(el)
+	}
+}

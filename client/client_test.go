@@ -1,0 +1,182 @@
+package client_test
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/parley-im/parley/client"
+	"github.com/parley-im/parley/internal/servertest"
+)
+
+var insecure = &tls.Config{InsecureSkipVerify: true} // the test server's self-signed certificate
+
+func dial(t *testing.T, srv *servertest.Server, jid, password string, tweak ...func(*client.Options)) *client.Client {
+	t.Helper()
+	o := client.Options{JID: jid, Password: password, Addr: srv.C2S, TLS: insecure}
+	for _, f := range tweak {
+		f(&o)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, o)
+	if err != nil {
+		t.Fatalf("dial %s: %v", jid, err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// next waits for the first event that match accepts.
+func next[T client.Event](t *testing.T, c *client.Client, match func(T) bool) T {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case e, ok := <-c.Events():
+			if !ok {
+				t.Fatalf("%s: events closed while waiting", c.JID())
+			}
+			if v, ok := e.(T); ok && (match == nil || match(v)) {
+				return v
+			}
+		case <-timeout:
+			var zero T
+			t.Fatalf("%s: timed out waiting for %T", c.JID(), zero)
+			return zero
+		}
+	}
+}
+
+func TestThreeTicksTypingAndLastSeen(t *testing.T) {
+	srv := servertest.Start(t, nil)
+	srv.AddUser(t, "alice@localhost", "pw-alice")
+	srv.AddUser(t, "bob@localhost", "pw-bob")
+	alice := dial(t, srv, "alice@localhost/phone", "pw-alice")
+	bob := dial(t, srv, "bob@localhost/phone", "pw-bob")
+	for _, c := range []*client.Client{alice, bob} {
+		if err := c.SetPresence("", "hello"); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// alice may see bob's presence and last seen.
+	if err := alice.Subscribe("bob@localhost"); err != nil {
+		t.Fatal(err)
+	}
+	next(t, bob, func(p *client.Presence) bool { return p.Type == "subscribe" })
+	if err := bob.ApproveSubscription("alice@localhost"); err != nil {
+		t.Fatal(err)
+	}
+	next(t, alice, func(p *client.Presence) bool { return p.Type == "subscribed" })
+
+	if err := alice.SendChatState("bob@localhost", "composing"); err != nil {
+		t.Fatal(err)
+	}
+	next(t, bob, func(cs *client.ChatState) bool { return cs.State == "composing" })
+
+	id, err := alice.SendMessage("bob@localhost", "hi bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	next(t, alice, func(s *client.Sent) bool { return s.ID == id }) // ✓ sent
+	m := next(t, bob, func(m *client.Message) bool { return m.Body == "hi bob" })
+	if m.ID != id || m.StanzaID == "" || !m.WantsReceipt || !m.Markable || m.From != "alice@localhost/phone" {
+		t.Fatalf("bob got %+v", m)
+	}
+	if err := bob.SendReceipt(m.From, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	r := next(t, alice, func(r *client.Receipt) bool { return true }) // ✓✓ delivered
+	if len(r.IDs) != 1 || r.IDs[0] != id {
+		t.Fatalf("receipt %+v", r)
+	}
+	if err := bob.SendDisplayed(m.From, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	mk := next(t, alice, func(mk *client.Marker) bool { return mk.Kind == "displayed" }) // seen
+	if mk.ID != id {
+		t.Fatalf("marker %+v", mk)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if rtt, err := alice.Ping(ctx); err != nil || rtt <= 0 {
+		t.Fatalf("ping: %v %v", rtt, err)
+	}
+	_ = bob.Close()
+	time.Sleep(1200 * time.Millisecond)
+	ago, status, err := alice.LastSeen(ctx, "bob@localhost")
+	if err != nil {
+		t.Fatalf("last seen: %v", err)
+	}
+	if ago < time.Second || ago > time.Minute || status != "hello" {
+		t.Fatalf("bob last seen %v ago (status %q)", ago, status)
+	}
+}
+
+func TestOfflineMessagesArriveAtPresenceWithTheirStamp(t *testing.T) {
+	srv := servertest.Start(t, nil)
+	srv.AddUser(t, "alice@localhost", "pw-alice")
+	srv.AddUser(t, "bob@localhost", "pw-bob")
+	alice := dial(t, srv, "alice@localhost/phone", "pw-alice")
+	var ids []string
+	for _, body := range []string{"one", "two", "three"} {
+		id, err := alice.SendMessage("bob@localhost", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	for _, id := range ids {
+		next(t, alice, func(s *client.Sent) bool { return s.ID == id })
+	}
+	bob := dial(t, srv, "bob@localhost/phone", "pw-bob")
+	if err := bob.SetPresence("", ""); err != nil {
+		t.Fatal(err)
+	}
+	for i, body := range []string{"one", "two", "three"} {
+		m := next(t, bob, func(m *client.Message) bool { return true })
+		if m.Body != body || m.ID != ids[i] || m.Delayed.IsZero() {
+			t.Fatalf("offline message %d: %+v", i, m)
+		}
+	}
+}
+
+func TestWrongPasswordAndPlaintextRefusal(t *testing.T) {
+	srv := servertest.Start(t, nil)
+	srv.AddUser(t, "alice@localhost", "pw-alice")
+	ctx := context.Background()
+	_, err := client.Dial(ctx, client.Options{JID: "alice@localhost", Password: "wrong", Addr: srv.C2S, TLS: insecure})
+	var ae *client.AuthError
+	if !errors.As(err, &ae) || ae.Condition != "not-authorized" {
+		t.Fatalf("wrong password: %v", err)
+	}
+	_, err = client.Dial(ctx, client.Options{JID: "alice@localhost", Password: "pw-alice", Addr: srv.C2S, Transport: client.Plaintext})
+	if err == nil {
+		t.Fatal("plaintext login accepted by a server that requires TLS")
+	}
+	// The certificate is checked unless told otherwise.
+	_, err = client.Dial(ctx, client.Options{JID: "alice@localhost", Password: "pw-alice", Addr: srv.C2S})
+	if err == nil {
+		t.Fatal("a self-signed certificate was accepted without InsecureSkipVerify")
+	}
+	for _, tr := range []struct {
+		name string
+		o    client.Options
+	}{
+		{"direct TLS", client.Options{Transport: client.DirectTLS, Addr: srv.C2STLS}},
+		{"SCRAM-SHA-1", client.Options{Mechanism: "SCRAM-SHA-1", Addr: srv.C2S}},
+		{"PLAIN", client.Options{Mechanism: "PLAIN", Addr: srv.C2S}},
+	} {
+		o := tr.o
+		o.JID, o.Password, o.TLS = "alice@localhost/"+tr.name, "pw-alice", insecure
+		c, err := client.Dial(ctx, o)
+		if err != nil {
+			t.Fatalf("%s: %v", tr.name, err)
+		}
+		_ = c.Close()
+	}
+}

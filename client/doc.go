@@ -1,0 +1,21 @@
+// Package client is Parley's Go client library: it connects a device to a
+// Parley server (or any XMPP server) and sends and receives messages,
+// delivery receipts, read markers, typing notifications and presence.
+//
+// A [Client] holds one long-lived connection, as a phone does: it dials
+// (TCP with STARTTLS, direct TLS, or plain TCP on loopback for benchmarks),
+// authenticates with SCRAM-SHA-256, SCRAM-SHA-1 or PLAIN, binds a resource
+// and enables stream management (XEP-0198), so that every message gets a
+// "sent" tick ([Sent]) once the server has stored it durably. With
+// [Options].Reconnect it redials after a lost connection with exponential
+// backoff and jitter, resumes the stream when the server still holds it, and
+// re-sends whatever the server had not acknowledged: nothing is lost.
+//
+// Everything the server sends arrives as an [Event] on [Client.Events]:
+// [*Message], [*Receipt], [*Marker], [*ChatState], [*Presence], [*Sent],
+// [*Connected] and [*Disconnected]. Pings from the server are answered by
+// the library.
+//
+// The wire encoding is behind a small internal codec interface: XMPP's XML
+// today; Parley's binary encoding plugs in beside it.
+package client

@@ -1,0 +1,76 @@
+package client
+
+import "time"
+
+// Event is something the server sent, or a change of the connection:
+// one of *Message, *Receipt, *Marker, *ChatState, *Presence, *Sent,
+// *Connected, *Disconnected.
+type Event interface{ event() }
+
+// Message is an incoming chat message.
+type Message struct {
+	ID       string // the sender's id (XEP-0359 origin-id when present)
+	StanzaID string // the id the server stamped (XEP-0359 stanza-id)
+	From, To string
+	Type     string // chat, normal, ...
+	Body     string
+	// Delayed is when the server stored it, for a message delivered from
+	// the offline queue (XEP-0203); zero for a live one.
+	Delayed time.Time
+	// WantsReceipt: the sender asked for a delivery receipt (XEP-0184).
+	WantsReceipt bool
+	// Markable: the sender wants read markers (XEP-0333).
+	Markable bool
+}
+
+// Receipt says that the recipient's device got messages (XEP-0184): the
+// "delivered" tick.
+type Receipt struct {
+	From string
+	IDs  []string
+}
+
+// Marker is a chat marker (XEP-0333): "displayed" is the "seen" tick.
+type Marker struct {
+	From string
+	Kind string // received, displayed or acknowledged
+	ID   string
+}
+
+// ChatState is a typing notification (XEP-0085).
+type ChatState struct {
+	From  string
+	State string // active, composing, paused, inactive, gone
+}
+
+// Presence is a contact's availability.
+type Presence struct {
+	From     string
+	Type     string // "" (available), unavailable, subscribe, subscribed, ...
+	Show     string // away, chat, dnd, xa
+	Status   string
+	Priority int
+}
+
+// Sent is the "sent" tick: the server has durably accepted the message with
+// this id (its stream-management ack).
+type Sent struct{ ID string }
+
+// Connected reports a (re)established session.
+type Connected struct {
+	JID     string // the full JID bound
+	Resumed bool   // the previous session was resumed: nothing was missed
+}
+
+// Disconnected reports a lost connection. With Options.Reconnect the client
+// is already redialing; otherwise Err is final.
+type Disconnected struct{ Err error }
+
+func (*Message) event()      {}
+func (*Receipt) event()      {}
+func (*Marker) event()       {}
+func (*ChatState) event()    {}
+func (*Presence) event()     {}
+func (*Sent) event()         {}
+func (*Connected) event()    {}
+func (*Disconnected) event() {}

@@ -1,0 +1,123 @@
+package client
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/parley-im/parley/internal/stanza"
+)
+
+// handle dispatches one element from the server.
+func (c *Client) handle(el *stanza.Element) {
+	if el.Space == stanza.NSSM {
+		c.handleSM(el)
+		return
+	}
+	if countsForSM(el) {
+		c.mu.Lock()
+		c.sm.inbound++
+		c.mu.Unlock()
+	}
+	switch el.Name {
+	case "message":
+		c.handleMessage(el)
+	case "presence":
+		c.emit(presenceEvent(el))
+	case "iq":
+		c.handleIQ(el)
+	}
+}
+
+func (c *Client) handleSM(el *stanza.Element) {
+	switch el.Name {
+	case "r":
+		c.mu.Lock()
+		h := c.sm.inbound
+		c.mu.Unlock()
+		c.sendControl(stanza.NewElement(stanza.NSSM, "a").SetAttr("h", strconv.FormatUint(uint64(h), 10)))
+	case "a":
+		h, err := strconv.ParseUint(el.Attr("h"), 10, 32)
+		if err != nil {
+			return
+		}
+		c.mu.Lock()
+		ids := c.sm.acked(uint32(h))
+		c.mu.Unlock()
+		for _, id := range ids {
+			c.emit(&Sent{ID: id})
+		}
+	}
+}
+
+func (c *Client) handleMessage(el *stanza.Element) {
+	from := el.Attr("from")
+	if el.Type() == "error" {
+		return
+	}
+	if r := el.Child(stanza.NSReceipts, "received"); r != nil {
+		c.emit(&Receipt{From: from, IDs: []string{r.Attr("id")}})
+	}
+	for _, kind := range []string{"received", "displayed", "acknowledged"} {
+		if m := el.Child(stanza.NSMarkers, kind); m != nil {
+			c.emit(&Marker{From: from, Kind: kind, ID: m.Attr("id")})
+		}
+	}
+	if cs := el.ChildNS(stanza.NSChatStates); cs != nil {
+		c.emit(&ChatState{From: from, State: cs.Name})
+	}
+	body := el.ChildText(stanza.NSClient, "body")
+	if body == "" {
+		return
+	}
+	m := &Message{
+		ID: el.ID(), From: from, To: el.Attr("to"), Type: el.Type(), Body: body,
+		WantsReceipt: el.Child(stanza.NSReceipts, "request") != nil,
+		Markable:     el.Child(stanza.NSMarkers, "markable") != nil,
+	}
+	for _, ch := range el.Children {
+		switch {
+		case ch.Space == stanza.NSSID && ch.Name == "origin-id":
+			m.ID = ch.Attr("id")
+		case ch.Space == stanza.NSSID && ch.Name == "stanza-id":
+			m.StanzaID = ch.Attr("id")
+		case ch.Space == stanza.NSDelay && ch.Name == "delay":
+			m.Delayed, _ = time.Parse(time.RFC3339Nano, ch.Attr("stamp"))
+		}
+	}
+	c.emit(m)
+}
+
+func presenceEvent(el *stanza.Element) *Presence {
+	p := &Presence{
+		From: el.Attr("from"), Type: el.Type(),
+		Show:   el.ChildText(stanza.NSClient, "show"),
+		Status: el.ChildText(stanza.NSClient, "status"),
+	}
+	p.Priority, _ = strconv.Atoi(el.ChildText(stanza.NSClient, "priority"))
+	return p
+}
+
+func (c *Client) handleIQ(el *stanza.Element) {
+	switch el.Type() {
+	case "result", "error":
+		c.mu.Lock()
+		ch := c.calls[el.ID()]
+		delete(c.calls, el.ID())
+		c.mu.Unlock()
+		if ch != nil {
+			ch <- el
+		}
+	case "get", "set":
+		reply := stanza.NewElement(stanza.NSClient, "iq").SetAttr("id", el.ID())
+		if from := el.Attr("from"); from != "" {
+			reply.SetAttr("to", from)
+		}
+		if el.Child(stanza.NSPing, "ping") != nil {
+			reply.SetAttr("type", "result")
+		} else {
+			reply.SetAttr("type", "error")
+			reply.AddChild(stanza.NewError(stanza.ServiceUnavailable, "").Element())
+		}
+		_ = c.sendElement(reply)
+	}
+}

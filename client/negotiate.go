@@ -1,0 +1,355 @@
+package client
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"time"
+
+	"github.com/xdg-go/scram"
+
+	"github.com/parley-im/parley/internal/stanza"
+)
+
+const (
+	mechSCRAMSHA256 = "SCRAM-SHA-256"
+	mechSCRAMSHA1   = "SCRAM-SHA-1"
+	mechPLAIN       = "PLAIN"
+)
+
+// AuthError is the server's refusal of our credentials or mechanism.
+type AuthError struct {
+	Condition string // RFC 6120 SASL condition, e.g. not-authorized
+	Text      string
+}
+
+func (e *AuthError) Error() string {
+	if e.Text != "" {
+		return "authentication failed: " + e.Condition + ": " + e.Text
+	}
+	return "authentication failed: " + e.Condition
+}
+
+// StreamError is a stream-level error the server sent before closing.
+type StreamError struct{ Condition, Text string }
+
+func (e *StreamError) Error() string { return "stream error: " + e.Condition + " " + e.Text }
+
+// wire is one connection with its codec, read synchronously during
+// negotiation.
+type wire struct {
+	conn  net.Conn
+	codec codec
+	buf   []byte
+	out   []byte
+}
+
+func (w *wire) send(el *stanza.Element) error {
+	w.out = w.codec.appendStanza(w.out[:0], el)
+	_, err := w.conn.Write(w.out)
+	return err
+}
+
+func (w *wire) open(domain string) error {
+	w.codec.reset()
+	w.out = w.codec.appendOpen(w.out[:0], domain)
+	_, err := w.conn.Write(w.out)
+	return err
+}
+
+// read returns the next stanza, reading from the connection as needed.
+func (w *wire) read() (*stanza.Element, error) {
+	for {
+		el, ended, ok, err := w.codec.next()
+		if err != nil {
+			return nil, err
+		}
+		if ended {
+			return nil, errors.New("the server closed the stream")
+		}
+		if ok {
+			if el.Space == stanza.NSStream && el.Name == "error" {
+				se := stanza.ParseStreamError(el)
+				return nil, &StreamError{Condition: string(se.Condition), Text: se.Text}
+			}
+			return el, nil
+		}
+		n, err := w.conn.Read(w.buf)
+		if n > 0 {
+			w.codec.feed(w.buf[:n])
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// session is what a successful negotiation yields.
+type session struct {
+	w       *wire
+	jid     string
+	smID    string // stream-management resumption id ("" if not offered)
+	resumed bool
+	h       uint32 // on resume: how many of our stanzas the server had
+}
+
+// negotiate dials and brings a stream to a bound (or resumed) session.
+func negotiate(ctx context.Context, o *Options, a account, resume *resumeState) (*session, error) {
+	ctx, cancel := context.WithTimeout(ctx, o.DialTimeout)
+	defer cancel()
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", o.Addr)
+	if err != nil {
+		return nil, err
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	s, err := negotiateOn(conn, o, a, resume)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	_ = conn.SetDeadline(time.Time{})
+	return s, nil
+}
+
+func negotiateOn(conn net.Conn, o *Options, a account, resume *resumeState) (*session, error) {
+	if o.Transport == DirectTLS {
+		conn = tls.Client(conn, o.tlsConfig(a.domain))
+	}
+	w := &wire{conn: conn, codec: newXMLCodec(), buf: make([]byte, 16<<10)}
+	features, err := openStream(w, a.domain)
+	if err != nil {
+		return nil, err
+	}
+	if o.Transport == STARTTLS {
+		if features, err = startTLS(w, o, a, features); err != nil {
+			return nil, err
+		}
+	}
+	if err := authenticate(w, o, a, features); err != nil {
+		return nil, err
+	}
+	if features, err = openStream(w, a.domain); err != nil {
+		return nil, err
+	}
+	smOffered := features.Child(stanza.NSSM, "sm") != nil
+	if resume != nil && resume.id != "" && smOffered {
+		if s, ok, err := tryResume(w, resume); err != nil || ok {
+			return s, err
+		}
+	}
+	s := &session{w: w}
+	if s.jid, err = bind(w, a.resource); err != nil {
+		return nil, err
+	}
+	if smOffered {
+		if s.smID, err = enableSM(w); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func openStream(w *wire, domain string) (*stanza.Element, error) {
+	if err := w.open(domain); err != nil {
+		return nil, err
+	}
+	el, err := w.read()
+	if err != nil {
+		return nil, err
+	}
+	if el.Space != stanza.NSStream || el.Name != "features" {
+		return nil, fmt.Errorf("expected stream features, got <%s>", el.Name)
+	}
+	return el, nil
+}
+
+func startTLS(w *wire, o *Options, a account, features *stanza.Element) (*stanza.Element, error) {
+	if features.Child(stanza.NSTLS, "starttls") == nil {
+		return nil, errors.New("the server does not offer STARTTLS; refusing to authenticate in plaintext")
+	}
+	if err := w.send(stanza.NewElement(stanza.NSTLS, "starttls")); err != nil {
+		return nil, err
+	}
+	el, err := w.read()
+	if err != nil {
+		return nil, err
+	}
+	if el.Name != "proceed" {
+		return nil, fmt.Errorf("STARTTLS refused: <%s>", el.Name)
+	}
+	tc := tls.Client(w.conn, o.tlsConfig(a.domain))
+	if err := tc.Handshake(); err != nil {
+		return nil, fmt.Errorf("TLS handshake: %w", err)
+	}
+	w.conn = tc
+	return openStream(w, a.domain)
+}
+
+func offeredMechanisms(features *stanza.Element) []string {
+	var out []string
+	if m := features.Child(stanza.NSSASL, "mechanisms"); m != nil {
+		for _, c := range m.Children {
+			if c.Name == "mechanism" {
+				out = append(out, c.Text)
+			}
+		}
+	}
+	return out
+}
+
+func chooseMechanism(o *Options, offered []string) (string, error) {
+	if o.Mechanism != "" {
+		if !slices.Contains(offered, o.Mechanism) {
+			return "", fmt.Errorf("the server does not offer %s (it offers %v)", o.Mechanism, offered)
+		}
+		return o.Mechanism, nil
+	}
+	for _, m := range []string{mechSCRAMSHA256, mechSCRAMSHA1, mechPLAIN} {
+		if slices.Contains(offered, m) {
+			return m, nil
+		}
+	}
+	return "", fmt.Errorf("no supported SASL mechanism offered (%v)", offered)
+}
+
+func authenticate(w *wire, o *Options, a account, features *stanza.Element) error {
+	mech, err := chooseMechanism(o, offeredMechanisms(features))
+	if err != nil {
+		return err
+	}
+	var conv *scram.ClientConversation
+	var first string
+	switch mech {
+	case mechPLAIN:
+		first = "\x00" + a.local + "\x00" + o.Password
+	default:
+		hash := scram.SHA256
+		if mech == mechSCRAMSHA1 {
+			hash = scram.SHA1
+		}
+		cl, err := hash.NewClient(a.local, o.Password, "")
+		if err != nil {
+			return err
+		}
+		conv = cl.NewConversation()
+		first, _ = conv.Step("")
+	}
+	auth := stanza.NewElement(stanza.NSSASL, "auth").SetAttr("mechanism", mech)
+	auth.Text = base64.StdEncoding.EncodeToString([]byte(first))
+	if err := w.send(auth); err != nil {
+		return err
+	}
+	return saslExchange(w, conv)
+}
+
+func saslExchange(w *wire, conv *scram.ClientConversation) error {
+	for {
+		el, err := w.read()
+		if err != nil {
+			return err
+		}
+		data, derr := base64.StdEncoding.DecodeString(el.Text)
+		if derr != nil {
+			return fmt.Errorf("bad base64 from the server in <%s>", el.Name)
+		}
+		switch el.Name {
+		case "challenge":
+			if conv == nil {
+				return errors.New("unexpected SASL challenge")
+			}
+			resp, err := conv.Step(string(data))
+			if err != nil {
+				return fmt.Errorf("SCRAM: %w", err)
+			}
+			r := stanza.NewElement(stanza.NSSASL, "response")
+			r.Text = base64.StdEncoding.EncodeToString([]byte(resp))
+			if err := w.send(r); err != nil {
+				return err
+			}
+		case "success":
+			if conv != nil && !conv.Done() {
+				if _, err := conv.Step(string(data)); err != nil || !conv.Valid() {
+					return errors.New("the server's SCRAM signature is wrong: not the real server")
+				}
+			}
+			return nil
+		case "failure":
+			f := &AuthError{Condition: "not-authorized", Text: el.ChildText(stanza.NSSASL, "text")}
+			for _, c := range el.Children {
+				if c.Name != "text" {
+					f.Condition = c.Name
+					break
+				}
+			}
+			return f
+		default:
+			return fmt.Errorf("unexpected <%s> during authentication", el.Name)
+		}
+	}
+}
+
+func bind(w *wire, resource string) (string, error) {
+	b := stanza.NewElement(stanza.NSBind, "bind")
+	if resource != "" {
+		r := stanza.NewElement(stanza.NSBind, "resource")
+		r.Text = resource
+		b.AddChild(r)
+	}
+	iq := stanza.NewElement(stanza.NSClient, "iq").SetAttr("type", "set").SetAttr("id", "bind")
+	iq.AddChild(b)
+	if err := w.send(iq); err != nil {
+		return "", err
+	}
+	el, err := w.read()
+	if err != nil {
+		return "", err
+	}
+	res := el.Child(stanza.NSBind, "bind")
+	if el.Type() != "result" || res == nil {
+		return "", fmt.Errorf("resource binding refused: %s", el)
+	}
+	return res.ChildText(stanza.NSBind, "jid"), nil
+}
+
+func enableSM(w *wire) (string, error) {
+	if err := w.send(stanza.NewElement(stanza.NSSM, "enable").SetAttr("resume", "true")); err != nil {
+		return "", err
+	}
+	el, err := w.read()
+	if err != nil {
+		return "", err
+	}
+	if el.Name != "enabled" {
+		return "", fmt.Errorf("stream management refused: <%s>", el.Name)
+	}
+	return el.Attr("id"), nil
+}
+
+// tryResume asks to resume; ok is false (and err nil) when the server no
+// longer has the session: the caller binds a new one.
+func tryResume(w *wire, r *resumeState) (*session, bool, error) {
+	req := stanza.NewElement(stanza.NSSM, "resume").SetAttr("previd", r.id).SetAttr("h", fmt.Sprint(r.inbound))
+	if err := w.send(req); err != nil {
+		return nil, false, err
+	}
+	el, err := w.read()
+	if err != nil {
+		return nil, false, err
+	}
+	if el.Name != "resumed" {
+		return nil, false, nil
+	}
+	var h uint32
+	if _, err := fmt.Sscan(el.Attr("h"), &h); err != nil {
+		return nil, false, fmt.Errorf("bad h in <resumed>: %q", el.Attr("h"))
+	}
+	return &session{w: w, jid: r.jid, smID: r.id, resumed: true, h: h}, true, nil
+}

@@ -1,0 +1,111 @@
+package client
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+)
+
+// Transport says how the connection is secured.
+type Transport int
+
+const (
+	// STARTTLS connects in plaintext and upgrades with STARTTLS before
+	// authenticating (XMPP's port 5222). The default.
+	STARTTLS Transport = iota
+	// DirectTLS speaks TLS from the first byte (XEP-0368, port 5223).
+	DirectTLS
+	// Plaintext never uses TLS: only for loopback benchmarks against a
+	// server that allows it (Parley's --allow-plaintext-auth).
+	Plaintext
+)
+
+// Options configure a Client.
+type Options struct {
+	// JID is the account, "alice@example.org", optionally with a resource
+	// ("alice@example.org/phone"); without one the server picks it.
+	JID string
+	// Password of the account. Never logged.
+	Password string
+	// Addr is the server's host:port. Default: the JID's domain, port 5222
+	// (5223 with DirectTLS).
+	Addr      string
+	Transport Transport
+	// TLS configures certificate checks. Nil verifies the server's
+	// certificate for the JID's domain against the system roots.
+	TLS *tls.Config
+	// Mechanism forces a SASL mechanism ("SCRAM-SHA-256", "SCRAM-SHA-1",
+	// "PLAIN"). Empty picks the strongest the server offers.
+	Mechanism string
+	// Reconnect redials after a lost connection (exponential backoff with
+	// jitter between MinBackoff and MaxBackoff) and resumes the session.
+	Reconnect              bool
+	MinBackoff, MaxBackoff time.Duration
+	// DialTimeout bounds each connection attempt, negotiation included.
+	DialTimeout time.Duration
+	// EventBuffer is the capacity of the Events channel (default 1024).
+	// When it is full the reader waits: the server then holds the data.
+	EventBuffer int
+	// Logger receives connection events (no secrets). Nil discards them.
+	Logger *slog.Logger
+}
+
+// ErrBadOptions reports unusable Options.
+var ErrBadOptions = errors.New("client: bad options")
+
+type account struct {
+	local, domain, resource string
+}
+
+func (o *Options) normalize() (account, error) {
+	var a account
+	bare, res, _ := strings.Cut(o.JID, "/")
+	local, domain, ok := strings.Cut(bare, "@")
+	if !ok || local == "" || domain == "" {
+		return a, fmt.Errorf("%w: JID %q must look like user@domain", ErrBadOptions, o.JID)
+	}
+	a = account{local: local, domain: domain, resource: res}
+	if o.Addr == "" {
+		port := "5222"
+		if o.Transport == DirectTLS {
+			port = "5223"
+		}
+		o.Addr = net.JoinHostPort(domain, port)
+	}
+	switch o.Mechanism {
+	case "", mechSCRAMSHA256, mechSCRAMSHA1, mechPLAIN:
+	default:
+		return a, fmt.Errorf("%w: unknown mechanism %q", ErrBadOptions, o.Mechanism)
+	}
+	if o.MinBackoff <= 0 {
+		o.MinBackoff = 250 * time.Millisecond
+	}
+	if o.MaxBackoff < o.MinBackoff {
+		o.MaxBackoff = 30 * time.Second
+	}
+	if o.DialTimeout <= 0 {
+		o.DialTimeout = 15 * time.Second
+	}
+	if o.EventBuffer <= 0 {
+		o.EventBuffer = 1024
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return a, nil
+}
+
+func (o *Options) tlsConfig(domain string) *tls.Config {
+	if o.TLS != nil {
+		c := o.TLS.Clone()
+		if c.ServerName == "" && !c.InsecureSkipVerify {
+			c.ServerName = domain
+		}
+		return c
+	}
+	return &tls.Config{ServerName: domain, MinVersion: tls.VersionTLS12}
+}

@@ -1,0 +1,88 @@
+package client
+
+import (
+	"strconv"
+
+	"github.com/parley-im/parley/internal/stanza"
+)
+
+// smState is the client side of stream management (XEP-0198): what the
+// server has not acknowledged yet, and how many stanzas we received.
+type smState struct {
+	enabled bool
+	id      string // resumption id
+	inbound uint32 // stanzas received (our h)
+	outAck  uint32 // the server's last h
+	unacked []outbound
+}
+
+type outbound struct {
+	el *stanza.Element
+	id string // a message's id: its Sent tick when acknowledged
+}
+
+// resumeState is what a reconnect needs to resume.
+type resumeState struct {
+	id, jid string
+	inbound uint32
+}
+
+func (m *smState) resumeState(jid string) *resumeState {
+	if !m.enabled || m.id == "" {
+		return nil
+	}
+	return &resumeState{id: m.id, jid: jid, inbound: m.inbound}
+}
+
+func (m *smState) track(el *stanza.Element) {
+	o := outbound{el: el}
+	if el.Name == "message" {
+		o.id = el.ID()
+	}
+	m.unacked = append(m.unacked, o)
+}
+
+// acked applies the server's h and returns the ids of the messages it
+// newly covers.
+func (m *smState) acked(h uint32) []string {
+	n := int(h - m.outAck) // uint32 arithmetic wraps as XEP-0198 says
+	if n <= 0 || n > len(m.unacked) {
+		if n > len(m.unacked) {
+			n = len(m.unacked)
+		} else {
+			return nil
+		}
+	}
+	var ids []string
+	for _, o := range m.unacked[:n] {
+		if o.id != "" {
+			ids = append(ids, o.id)
+		}
+	}
+	m.unacked = append(m.unacked[:0], m.unacked[n:]...)
+	m.outAck = h
+	return ids
+}
+
+// takeUnacked empties the unacked list, returning it (for re-sending; the
+// send path tracks each again).
+func (m *smState) takeUnacked() []*stanza.Element {
+	out := make([]*stanza.Element, len(m.unacked))
+	for i, o := range m.unacked {
+		out[i] = o.el
+	}
+	m.unacked = nil
+	return out
+}
+
+// ackElement encodes an <a/> with our h, or nothing when SM is off.
+func (m *smState) ackElement(c codec) []byte {
+	if !m.enabled {
+		return nil
+	}
+	return c.appendStanza(nil, stanza.NewElement(stanza.NSSM, "a").SetAttr("h", strconv.FormatUint(uint64(m.inbound), 10)))
+}
+
+func countsForSM(el *stanza.Element) bool {
+	return el.Space == stanza.NSClient && (el.Name == "message" || el.Name == "presence" || el.Name == "iq")
+}
