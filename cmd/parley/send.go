@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/parley-im/parley/client"
+)
+
+// The ticks send can wait for, in order.
+const (
+	tickSent      = "sent"
+	tickDelivered = "delivered"
+	tickSeen      = "seen"
+)
+
+var tickOrder = []string{tickSent, tickDelivered, tickSeen}
+
+func newSendCmd(a *app) *cobra.Command {
+	var lf loginFlags
+	var to, wait string
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "send --to JID [--wait sent|delivered|seen] TEXT",
+		Short: "Send one message and wait for its tick",
+		Long: `Log in, send TEXT to the account --to, wait for the "sent" tick (the server
+has stored the message: its stream-management ack) and print the message's
+id on standard output.
+
+With --wait delivered it then waits for the recipient's delivery receipt
+(✓✓), with --wait seen for their "displayed" marker. --timeout bounds the
+whole run. The exit status is 0 once the tick came, 1 on any failure
+(login refused, connection lost, timed out), 2 on a usage error.
+
+` + loginHelp,
+		Example: `  # Against "parley serve" on this machine (self-signed certificate)
+  export PARLEY_PASSWORD=pw-alice
+  parley send --jid alice@localhost --insecure --to bob@localhost "Lunch at 1?"
+
+  # Wait until bob's device has it, at most 10 seconds
+  printf '%s\n' "$PW" | parley send --jid alice@localhost --password-stdin \
+    --insecure --to bob@localhost --wait delivered --timeout 10s "On my way"`,
+		Args: exactArgs(1, "the message text"),
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			if !slices.Contains(tickOrder, wait) {
+				return usagef("invalid --wait %q: want sent, delivered or seen", wait)
+			}
+			if to == "" {
+				return usagef("missing the recipient: add --to bob@localhost")
+			}
+			if args[0] == "" {
+				return usagef("empty message refused")
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			ctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			return send(ctx, cmd, a, &lf, to, args[0], wait)
+		}),
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&to, "to", "", "the recipient, bob@localhost")
+	fs.StringVar(&wait, "wait", tickSent, "the tick to wait for: sent, delivered or seen")
+	fs.DurationVar(&timeout, "timeout", 30*time.Second, "give up after this long (login included)")
+	lf.bind(fs)
+	return cmd
+}
+
+// send logs in, sends body to to and waits for the wanted tick.
+func send(ctx context.Context, cmd *cobra.Command, a *app, lf *loginFlags, to, body, wait string) error {
+	c, _, err := lf.login(ctx, cmd, a, false)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	id, err := c.SendMessage(bareJID(to), body)
+	if err != nil {
+		return err
+	}
+	return waitTick(ctx, a, c, id, wait)
+}
+
+// waitTick follows the ticks of message id until want, printing the id at
+// the sent tick.
+func waitTick(ctx context.Context, a *app, c *client.Client, id, want string) error {
+	got := -1 // index in tickOrder of the best tick so far
+	target := slices.Index(tickOrder, want)
+	for got < target {
+		select {
+		case e, ok := <-c.Events():
+			if !ok {
+				return fmt.Errorf("connection closed before the %s tick of message %s", tickOrder[got+1], id)
+			}
+			if err := disconnectErr(e); err != nil {
+				return fmt.Errorf("connection lost before the %s tick of message %s: %w", tickOrder[got+1], id, err)
+			}
+			t := tickOf(e, id)
+			if t > got && got < 0 {
+				fmt.Fprintln(a.stdout, id) // any later tick implies the server stored it
+			}
+			got = max(got, t)
+		case <-ctx.Done():
+			return waitErr(ctx, id, tickOrder[got+1], got >= 0)
+		}
+	}
+	return nil
+}
+
+// tickOf returns the index in tickOrder of the tick e gives message id, or
+// -1.
+func tickOf(e client.Event, id string) int {
+	switch e := e.(type) {
+	case *client.Sent:
+		if e.ID == id {
+			return 0
+		}
+	case *client.Receipt:
+		if slices.Contains(e.IDs, id) {
+			return 1
+		}
+	case *client.Marker:
+		if e.ID == id && (e.Kind == "received" || e.Kind == "displayed") {
+			return map[string]int{"received": 1, "displayed": 2}[e.Kind]
+		}
+	}
+	return -1
+}
+
+func disconnectErr(e client.Event) error {
+	if d, ok := e.(*client.Disconnected); ok {
+		if d.Err == nil {
+			return errors.New("closed by the server")
+		}
+		return d.Err
+	}
+	return nil
+}
+
+func waitErr(ctx context.Context, id, tick string, stored bool) error {
+	what := "timed out"
+	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		what = "interrupted"
+	}
+	if stored {
+		return fmt.Errorf("%s waiting for the %s tick of message %s (the server has stored it: it will be delivered)", what, tick, id)
+	}
+	return fmt.Errorf("%s waiting for the %s tick of message %s (the server may not have it)", what, tick, id)
+}
