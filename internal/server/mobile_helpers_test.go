@@ -152,13 +152,6 @@ func (ts *testServer) befriend(t *testing.T, a, b string) {
 	}
 }
 
-// barrier round-trips a ping, so that everything the server sent the
-// client before the answer has been received.
-func barrier(c *xmpptest.Client, id string) {
-	c.SendRaw("<iq type='get' id='" + id + "' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>")
-	c.Expect("ping answer "+id, xmpptest.IsIQResult(id))
-}
-
 // none fails if c received an element matching match (after a barrier).
 func none(t *testing.T, c *xmpptest.Client, what string, match func(*stanza.Element) bool) {
 	t.Helper()
