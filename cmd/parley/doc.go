@@ -2,6 +2,7 @@
 // tool.
 //
 //	parley serve                          run the chat server
+//	parley media                          run a standalone media server
 //	parley user add|del|passwd|list       manage accounts (with or without a running server)
 //	parley config check                   validate a configuration and print it
 //	parley version                        print version information

@@ -21,6 +21,8 @@ type app struct {
 	// runServer runs the chat server until ctx is cancelled, then shuts it
 	// down cleanly.
 	runServer func(ctx context.Context, cfg config.Config, log *slog.Logger) error
+	// runMedia runs a standalone media server the same way (nil: server.RunMedia).
+	runMedia runMediaFunc
 }
 
 func main() {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -45,6 +46,18 @@ type Config struct {
 	AuthFailuresPerMinute int `toml:"auth_failures_per_minute" flag:"auth-failures-per-minute" env:"PARLEY_AUTH_FAILURES_PER_MINUTE" help:"failed logins allowed per client IP per minute"`
 	RegistrationsPerHour  int `toml:"registrations_per_hour" flag:"registrations-per-hour" env:"PARLEY_REGISTRATIONS_PER_HOUR" help:"in-band registrations allowed per client IP per hour"`
 
+	Media                string        `toml:"media" flag:"media" env:"PARLEY_MEDIA" help:"media HTTP listener, host:port: file uploads and downloads (XEP-0363 slots); empty disables it here (slots still point to --media-url)"`
+	MediaURL             string        `toml:"media_url" flag:"media-url" env:"PARLEY_MEDIA_URL" help:"public URL of the media listener as clients reach it (https://media.example.org); empty means http://<--media>"`
+	MediaSecretFile      string        `toml:"media_secret_file" flag:"media-secret-file" env:"PARLEY_MEDIA_SECRET_FILE" help:"file holding the secret that signs upload and download URLs, shared by every chat and media server of a deployment; empty means <data>/media/secret, created on first start"`
+	MediaMaxFileSize     int           `toml:"media_max_file_size" flag:"media-max-file-size" env:"PARLEY_MEDIA_MAX_FILE_SIZE" help:"largest file a user may upload, in bytes"`
+	MediaQuota           int           `toml:"media_quota" flag:"media-quota" env:"PARLEY_MEDIA_QUOTA" help:"most bytes of files one user may have stored at a time; 0 means no limit"`
+	MediaRetention       time.Duration `toml:"media_retention" flag:"media-retention" env:"PARLEY_MEDIA_RETENTION" help:"how long an uploaded file is kept; a background sweeper deletes older ones"`
+	MediaS3Endpoint      string        `toml:"media_s3_endpoint" flag:"media-s3-endpoint" env:"PARLEY_MEDIA_S3_ENDPOINT" help:"URL of an S3-compatible object store for media files (https://host:port); empty keeps them in <data>/media/blobs"`
+	MediaS3Bucket        string        `toml:"media_s3_bucket" flag:"media-s3-bucket" env:"PARLEY_MEDIA_S3_BUCKET" help:"S3 bucket of the media files (it must exist)"`
+	MediaS3Region        string        `toml:"media_s3_region" flag:"media-s3-region" env:"PARLEY_MEDIA_S3_REGION" help:"S3 region; empty means us-east-1"`
+	MediaS3AccessKey     string        `toml:"media_s3_access_key" flag:"media-s3-access-key" env:"PARLEY_MEDIA_S3_ACCESS_KEY" help:"S3 access key id"`
+	MediaS3SecretKeyFile string        `toml:"media_s3_secret_key_file" flag:"media-s3-secret-key-file" env:"PARLEY_MEDIA_S3_SECRET_KEY_FILE" help:"file holding the S3 secret access key (kept out of the configuration and the logs)"`
+
 	AdminSocket string `toml:"admin_socket" flag:"admin-socket" env:"PARLEY_ADMIN_SOCKET" help:"unix socket of the local admin API used by 'parley user' while the server runs; empty means <data>/admin.sock"`
 }
 
@@ -66,6 +79,10 @@ func Default() Config {
 		MailboxSize:           1024,
 		AuthFailuresPerMinute: 5,
 		RegistrationsPerHour:  10,
+		Media:                 "127.0.0.1:5281",
+		MediaMaxFileSize:      100 << 20,
+		MediaQuota:            1 << 30,
+		MediaRetention:        30 * 24 * time.Hour,
 	}
 }
 
@@ -80,6 +97,24 @@ func AdminSocketPath(c Config) string {
 		return c.AdminSocket
 	}
 	return filepath.Join(c.Data, "admin.sock")
+}
+
+// MediaSecretPath is the media signing secret's file: c.MediaSecretFile,
+// or media/secret in the data directory when that is empty.
+func MediaSecretPath(c Config) string {
+	if c.MediaSecretFile != "" {
+		return c.MediaSecretFile
+	}
+	return filepath.Join(c.Data, "media", "secret")
+}
+
+// MediaBaseURL is the public URL of the media listener: c.MediaURL, or
+// http://<c.Media> when that is empty.
+func MediaBaseURL(c Config) string {
+	if c.MediaURL != "" {
+		return strings.TrimSuffix(c.MediaURL, "/")
+	}
+	return "http://" + c.Media
 }
 
 // Limits enforced by Validate.
@@ -115,7 +150,7 @@ func (c *Config) Validate() error {
 		bad("domain", c.Domain, "write the domain in its canonical form %q", d.Domain())
 	}
 
-	for _, a := range []struct{ flag, addr string }{{"c2s", c.C2S}, {"c2s-tls", c.C2STLS}, {"http", c.HTTP}} {
+	for _, a := range []struct{ flag, addr string }{{"c2s", c.C2S}, {"c2s-tls", c.C2STLS}, {"http", c.HTTP}, {"media", c.Media}} {
 		if a.addr == "" {
 			continue
 		}
@@ -163,6 +198,8 @@ func (c *Config) Validate() error {
 		}
 	}
 
+	errs = append(errs, c.validateMedia()...)
+
 	if c.Data != "" {
 		if p := AdminSocketPath(*c); len(p) > maxSocketPath {
 			flag := "admin-socket"
@@ -197,4 +234,41 @@ func quote(v any) string {
 		return strconv.Quote(s)
 	}
 	return fmt.Sprint(v)
+}
+
+// validateMedia checks the media settings.
+func (c *Config) validateMedia() []error {
+	var errs []error
+	bad := func(flag string, value any, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("--%s %s: %s", flag, quote(value), fmt.Sprintf(format, args...)))
+	}
+	if c.MediaURL != "" {
+		if u, err := url.Parse(c.MediaURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			u.RawQuery != "" || u.Fragment != "" {
+			bad("media-url", c.MediaURL, "want http(s)://host[:port][/path]")
+		}
+	}
+	if c.MediaMaxFileSize <= 0 {
+		bad("media-max-file-size", c.MediaMaxFileSize, "must be positive")
+	}
+	if c.MediaQuota < 0 {
+		bad("media-quota", c.MediaQuota, "must be 0 (no limit) or positive")
+	}
+	if c.MediaRetention < time.Hour {
+		bad("media-retention", c.MediaRetention, "must be at least 1h")
+	}
+	if c.MediaS3Endpoint == "" {
+		return errs
+	}
+	if u, err := url.Parse(c.MediaS3Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("media-s3-endpoint", c.MediaS3Endpoint, "want http(s)://host[:port]")
+	}
+	for _, f := range []struct{ flag, v string }{
+		{"media-s3-bucket", c.MediaS3Bucket}, {"media-s3-access-key", c.MediaS3AccessKey}, {"media-s3-secret-key-file", c.MediaS3SecretKeyFile},
+	} {
+		if f.v == "" {
+			bad(f.flag, f.v, "required with --media-s3-endpoint")
+		}
+	}
+	return errs
 }

@@ -137,3 +137,21 @@ type Host interface {
 	// what they were already sent; the sessions are not resumable.
 	Disconnect(user jid.JID, err *stanza.StreamError)
 }
+
+// DiscoIdentity is one identity of the server's disco#info (XEP-0030).
+type DiscoIdentity struct{ Category, Type, Name string }
+
+// DiscoExtender is implemented by a Host that lets features add identities
+// and XEP-0128 extended information forms to the server's disco#info. A
+// feature that needs it checks for it, as a net/http handler checks for
+// http.Flusher.
+type DiscoExtender interface {
+	// AddDiscoIdentity declares an identity besides the server's own.
+	AddDiscoIdentity(id DiscoIdentity)
+	// AddDiscoForm adds a jabber:x:data form of type result with a
+	// FORM_TYPE field.
+	AddDiscoForm(form *stanza.Element)
+	// DiscoIdentities and DiscoForms list what was declared.
+	DiscoIdentities() []DiscoIdentity
+	DiscoForms() []*stanza.Element
+}

@@ -39,6 +39,8 @@ type Hub struct {
 	filters         []module.RouteFilter
 	onMessage       []module.MessageHook
 	disco           []string
+	discoIdentities []module.DiscoIdentity
+	discoForms      []*stanza.Element
 
 	mu        sync.Mutex
 	resumable map[string]*session.Session // resumption id -> session; guarded by mu
@@ -86,6 +88,20 @@ func (h *Hub) DiscoFeatures() []string {
 	sort.Strings(out)
 	return out
 }
+
+// AddDiscoIdentity declares a disco identity (module.DiscoExtender).
+func (h *Hub) AddDiscoIdentity(id module.DiscoIdentity) {
+	h.discoIdentities = append(h.discoIdentities, id)
+}
+
+// AddDiscoForm adds an XEP-0128 form to disco#info (module.DiscoExtender).
+func (h *Hub) AddDiscoForm(form *stanza.Element) { h.discoForms = append(h.discoForms, form) }
+
+// DiscoIdentities lists the declared identities (module.DiscoExtender).
+func (h *Hub) DiscoIdentities() []module.DiscoIdentity { return h.discoIdentities }
+
+// DiscoForms lists the declared forms (module.DiscoExtender).
+func (h *Hub) DiscoForms() []*stanza.Element { return h.discoForms }
 
 // Sessions returns a user's connected devices (module.Host).
 func (h *Hub) Sessions(user jid.JID) []module.Session {

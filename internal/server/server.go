@@ -22,7 +22,9 @@ import (
 	"github.com/parley-im/parley/internal/feature/lastactivity"
 	"github.com/parley-im/parley/internal/feature/ping"
 	"github.com/parley-im/parley/internal/feature/roster"
+	"github.com/parley-im/parley/internal/feature/upload"
 	"github.com/parley-im/parley/internal/feature/version"
+	"github.com/parley-im/parley/internal/media"
 	"github.com/parley-im/parley/internal/module"
 	"github.com/parley-im/parley/internal/router"
 	"github.com/parley-im/parley/internal/session"
@@ -45,13 +47,15 @@ type Server struct {
 	lastActivity *lastactivity.Feature
 	metrics      *prometheus.Registry
 	admin        *admin.Server
+	media        *media.Service
+	mediaHTTP    *http.Server
 
-	c2sLn, c2sTLSLn, httpLn, adminLn net.Listener
-	http                             *http.Server
+	c2sLn, c2sTLSLn, httpLn, adminLn, mediaLn net.Listener
+	http                                      *http.Server
 }
 
 // Addrs are the addresses the server listens on ("" when disabled).
-type Addrs struct{ C2S, C2STLS, HTTP string }
+type Addrs struct{ C2S, C2STLS, HTTP, Media string }
 
 // Run starts a server with cfg and blocks until ctx is cancelled, then
 // shuts it down cleanly.
@@ -77,6 +81,7 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: log, store: st, reg: router.NewRegistry(), metrics: prometheus.NewRegistry()}
 	if err := s.build(); err != nil {
+		s.closeListeners()
 		_ = st.Close()
 		return nil, err
 	}
@@ -109,6 +114,12 @@ func (s *Server) build() error {
 	rost := roster.New(s.store)
 	h.presenceInbound = rost.Inbound
 	features := []module.Feature{disco.New(), version.New(Version()), ping.New(), s.lastActivity, rost}
+	med, err := s.buildMedia()
+	if err != nil {
+		return err
+	}
+	s.media = med
+	features = append(features, upload.New(mediaSlots{s.media}, s.media.MaxFileSize()))
 	mobile, registrar, err := mobileFeatures(s.cfg.AllowRegistration, s.cfg.RegistrationsPerHour, s.store)
 	if err != nil {
 		return err
@@ -183,6 +194,9 @@ func (s *Server) Addrs() Addrs {
 	if s.httpLn != nil {
 		a.HTTP = s.httpLn.Addr().String()
 	}
+	if s.mediaLn != nil {
+		a.Media = s.mediaLn.Addr().String()
+	}
 	return a
 }
 
@@ -190,7 +204,7 @@ func (s *Server) Addrs() Addrs {
 func (s *Server) Serve(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 4)
+	errc := make(chan error, 5)
 	if s.c2sLn != nil {
 		go func() { errc <- s.c2s.ServeTCP(s.c2sLn, false) }()
 	}
@@ -209,8 +223,17 @@ func (s *Server) Serve(ctx context.Context) error {
 	go func() { _ = s.admin.Serve(s.adminLn) }()
 	go s.keepAlive(ctx)
 	go s.flushLoop(ctx)
+	if s.mediaLn != nil {
+		s.mediaHTTP = mediaServer(s.media)
+		go func() {
+			if err := s.mediaHTTP.Serve(s.mediaLn); !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+	}
+	go s.media.RunSweeper(ctx, sweepInterval)
 	a := s.Addrs()
-	s.log.Info("parley is serving", "domain", s.cfg.Domain, "c2s", a.C2S, "c2s_tls", a.C2STLS, "http", a.HTTP,
+	s.log.Info("parley is serving", "domain", s.cfg.Domain, "c2s", a.C2S, "c2s_tls", a.C2STLS, "http", a.HTTP, "media", a.Media,
 		"data", s.cfg.Data, "version", Version())
 
 	var err error
@@ -239,10 +262,12 @@ func (s *Server) httpHandler() http.Handler {
 func (s *Server) shutdown() {
 	s.log.Info("shutting down", "sessions", s.reg.Len())
 	s.closeListeners()
-	if s.http != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_ = s.http.Shutdown(ctx)
-		cancel()
+	for _, hs := range []*http.Server{s.http, s.mediaHTTP} {
+		if hs != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			_ = hs.Shutdown(ctx)
+			cancel()
+		}
 	}
 	bye := stanza.NewStreamError(stanza.StreamSystemShutdown, "the server is shutting down")
 	s.reg.Each(func(d router.Device) {
@@ -270,7 +295,7 @@ func (s *Server) shutdown() {
 }
 
 func (s *Server) closeListeners() {
-	for _, ln := range []net.Listener{s.c2sLn, s.c2sTLSLn, s.httpLn, s.adminLn} {
+	for _, ln := range []net.Listener{s.c2sLn, s.c2sTLSLn, s.httpLn, s.adminLn, s.mediaLn} {
 		if ln != nil {
 			_ = ln.Close()
 		}

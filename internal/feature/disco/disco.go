@@ -1,6 +1,7 @@
 // Package disco answers service discovery (XEP-0030) for the server and for
 // user accounts: disco#info lists exactly the features other modules
-// declared with Host.AddDiscoFeature, disco#items lists no items yet.
+// declared with Host.AddDiscoFeature, plus the identities and XEP-0128
+// forms declared through module.DiscoExtender; disco#items lists no items yet.
 //
 // It holds no state of its own and is safe for concurrent use.
 package disco
@@ -50,8 +51,19 @@ func (f *Feature) serverInfo(_ context.Context, iq *stanza.Element) (*stanza.Ele
 		return nil, stanza.NewError(stanza.BadRequest, "disco#info is get-only")
 	}
 	q := infoQuery(iq, "server", "im", "Parley")
+	ext, _ := f.host.(module.DiscoExtender)
+	if ext != nil {
+		for _, id := range ext.DiscoIdentities() {
+			q.AddChild(stanza.NewElement(stanza.NSDiscoInfo, "identity", "category", id.Category, "type", id.Type, "name", id.Name))
+		}
+	}
 	for _, v := range f.host.DiscoFeatures() {
 		q.AddChild(stanza.NewElement(stanza.NSDiscoInfo, "feature", "var", v))
+	}
+	if ext != nil {
+		for _, form := range ext.DiscoForms() {
+			q.AddChild(form.Copy())
+		}
 	}
 	return stanza.Result(iq).AddChild(q), nil
 }
