@@ -28,13 +28,16 @@ type Accounts interface {
 	CreateAccount(ctx context.Context, a Account) error
 	// GetAccount returns the account or ErrNotFound.
 	GetAccount(ctx context.Context, jid string) (Account, error)
-	// UpdateCredentials replaces the SCRAM keys (a password change). Durable.
+	// UpdateCredentials replaces the SCRAM keys (a password change) and
+	// keeps Created; ErrNotFound if there is no such account. Durable.
 	UpdateCredentials(ctx context.Context, jid string, sha1, sha256 SCRAMKeys) error
 	// DeleteAccount removes the account and all data stored for the user
 	// (roster, queues, last activity, block list). ErrNotFound if there is
 	// none. Durable.
 	DeleteAccount(ctx context.Context, jid string) error
 	// ListAccounts returns the bare JIDs of all accounts in domain (all
-	// domains when domain is ""), sorted.
+	// domains when domain is ""), sorted by byte order (strings.Compare;
+	// in PostgreSQL, COLLATE "C"); empty, not an error, when there are
+	// none. The domain of a JID without '@' is the JID itself.
 	ListAccounts(ctx context.Context, domain string) ([]string, error)
 }

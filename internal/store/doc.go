@@ -13,5 +13,11 @@
 // sync). Other writes may be lost in a crash but never reordered with a
 // later durable write by the same caller.
 //
+// Values: times are kept to the microsecond at least (PostgreSQL; Pebble
+// keeps nanoseconds), so callers must not rely on finer precision; they
+// come back in UTC. Strings must not contain NUL bytes; nil and empty
+// byte slices and string lists are not distinguished. Records passed in
+// and returned are copies: neither side's later changes affect the other.
+//
 // All implementations are safe for concurrent use.
 package store

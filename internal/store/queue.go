@@ -7,7 +7,7 @@ import (
 
 // QueuedStanza is one stanza waiting in a queue for a device.
 type QueuedStanza struct {
-	Seq     uint64    // position in the queue; increases by one per enqueued stanza
+	Seq     uint64    // position in the queue; increases by one per enqueued stanza (see Queue)
 	Stored  time.Time // when it was enqueued
 	Payload []byte    // the encoded stanza; the store does not interpret it
 }
@@ -20,17 +20,29 @@ type QueuedStanza struct {
 // Enqueue calls for that key commit, and a stanza becomes visible to
 // ReadQueue only after every lower sequence number of the key is visible.
 // A consumer that has seen Seq n may therefore read (n, ∞) and miss nothing.
+//
+// Sequence numbers start above 0 (so ReadQueue(after=0) reads a queue from
+// its start) and are never reused for a key: not after the queue drains,
+// not after a restart. Only DeleteAccount, which removes the user's queues
+// with their counters, lets a re-registered user's queues start again.
 type Queue interface {
 	// Enqueue appends payloads, in order, and returns the sequence number
-	// of the first. Durable: on return the stanzas survive a crash.
+	// of the first. Durable: on return the stanzas survive a crash. They
+	// may become visible to ReadQueue before Enqueue returns, that is
+	// before they are durable (Pebble does this): a reader may deliver a
+	// stanza that a crash then loses; its sender got no return and
+	// resends, and recipients dedupe by stanza-id. With no payloads,
+	// Enqueue writes nothing and returns the seq the next stanza would get.
 	Enqueue(ctx context.Context, key string, payloads ...[]byte) (uint64, error)
-	// ReadQueue returns up to limit stanzas with Seq > after, in order.
+	// ReadQueue returns up to limit stanzas with Seq > after, in order
+	// (all of them when limit <= 0); none is not an error.
 	ReadQueue(ctx context.Context, key string, after uint64, limit int) ([]QueuedStanza, error)
 	// AckQueue deletes the given sequence numbers (unknown ones are
 	// ignored). Not necessarily durable: a lost ack means a redelivery,
 	// which recipients dedupe by stanza-id. Backends must not let acked
 	// stanzas slow down later reads (use range deletes or a cursor).
 	AckQueue(ctx context.Context, key string, seqs ...uint64) error
-	// QueueLen returns how many stanzas are waiting under key.
+	// QueueLen returns how many stanzas are waiting under key (0 for a
+	// key never written).
 	QueueLen(ctx context.Context, key string) (int, error)
 }

@@ -36,7 +36,10 @@ type RosterItem struct {
 // Roster stores rosters. Every change increments the roster's version, which
 // clients use for roster versioning (RFC 6121 section 2.6).
 type Roster interface {
-	// GetRoster returns all items (including Hidden ones) and the version.
+	// GetRoster returns all items (including Hidden ones, in no particular
+	// order) and the version. A roster never written (or removed by
+	// DeleteAccount) is empty with version 0, not ErrNotFound. Versions of
+	// one owner only grow, except that DeleteAccount resets them.
 	GetRoster(ctx context.Context, owner string) ([]RosterItem, uint64, error)
 	// GetRosterItem returns one item or ErrNotFound.
 	GetRosterItem(ctx context.Context, owner, contact string) (RosterItem, error)

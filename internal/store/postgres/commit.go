@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -55,6 +56,8 @@ type groupCommit struct {
 	mu       sync.Mutex
 	pending  []*enqueueCall // waiting for a batch, oldest first; guarded by mu
 	inFlight int            // batches being written (leaders); guarded by mu
+
+	batches atomic.Int64 // batches written, for tests
 }
 
 // enqueueCall is one Enqueue call waiting in groupCommit.
@@ -175,6 +178,7 @@ func (g *groupCommit) lead(batch []*enqueueCall, self *enqueueCall) bool {
 // error for all of them. It uses no caller's context: the batch is
 // everyone's; Options.WriteTimeout bounds it.
 func (g *groupCommit) write(batch []*enqueueCall) {
+	g.batches.Add(1)
 	counts := make(map[string]int64, len(batch))
 	total := 0
 	for _, c := range batch {

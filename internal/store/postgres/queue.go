@@ -38,7 +38,7 @@ const ackSQL = `WITH ` + asyncCommit + `, d AS (
 	DELETE FROM queue USING async WHERE key = $1 AND seq = ANY($2::int8[]) RETURNING seq
 ), cur AS (
 	SELECT ` + headSQL + ` AS head
-), nh AS (
+), nh AS MATERIALIZED (
 	SELECT coalesce(
 		(SELECT q.seq FROM queue q WHERE q.key = $1 AND q.seq >= (SELECT head FROM cur)
 			AND q.seq NOT IN (SELECT seq FROM d) ORDER BY q.seq LIMIT 1),
