@@ -28,6 +28,7 @@ type Client struct {
 	jid      string
 	closed   bool
 	pending  []byte        // encoded stanzas waiting for the writer
+	askAck   bool          // pending holds stanzas the server should ack
 	wake     chan struct{} // tells the writer there is something pending
 	sm       smState
 	presence *stanza.Element // the last broadcast presence, re-sent after a fresh login
@@ -230,6 +231,10 @@ func (c *Client) writer(s *session, wake chan struct{}) {
 			return
 		}
 		buf, c.pending = c.pending, buf[:0]
+		if c.askAck { // one ack request per write, however many stanzas it carries
+			buf = s.w.codec.appendStanza(buf, stanza.NewElement(stanza.NSSM, "r"))
+			c.askAck = false
+		}
 		c.mu.Unlock()
 		if len(buf) == 0 {
 			continue
@@ -263,9 +268,7 @@ func (c *Client) queueLocked(el *stanza.Element) {
 		return
 	}
 	c.pending = s.w.codec.appendStanza(c.pending, el)
-	if c.sm.enabled {
-		c.pending = s.w.codec.appendStanza(c.pending, stanza.NewElement(stanza.NSSM, "r"))
-	}
+	c.askAck = c.askAck || c.sm.enabled
 	select {
 	case c.wake <- struct{}{}:
 	default:

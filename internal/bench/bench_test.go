@@ -1,0 +1,127 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parley-im/parley/client"
+	"github.com/parley-im/parley/internal/config"
+	"github.com/parley-im/parley/internal/servertest"
+)
+
+// startBenchServer runs a Parley server with n bench accounts, allowing
+// PLAIN without TLS (as the published comparisons run).
+func startBenchServer(t *testing.T, n int) (*servertest.Server, Config) {
+	srv := servertest.Start(t, func(c *config.Config) { c.AllowPlaintextAuth = true })
+	cfg := Config{Addr: srv.C2S, Devices: n, Password: "pw", Transport: client.Plaintext, Mechanism: "PLAIN"}
+	if err := cfg.fill(); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() { defer wg.Done(); srv.AddUser(t, cfg.jid(i), "pw") }()
+	}
+	wg.Wait()
+	return srv, cfg
+}
+
+// TestEveryScenarioAgainstParley runs the whole generator, small, against
+// a real server: every message arrives once, in order, and the figures add
+// up.
+func TestEveryScenarioAgainstParley(t *testing.T) {
+	_, cfg := startBenchServer(t, 20)
+	cfg.Rates = []int{200, 400}
+	cfg.StepDuration, cfg.ClosedDuration, cfg.Drain, cfg.Settle = time.Second, time.Second, 2*time.Second, 10*time.Millisecond
+	cfg.OfflineTotal = 500
+	cfg.ServerPID = os.Getpid() // the server runs in this process
+	r, err := Run(context.Background(), cfg, AllScenarios())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Login == nil || r.Login.Devices != 20 || r.Login.PerSecond <= 0 {
+		t.Fatalf("login: %+v", r.Login)
+	}
+	if r.Idle == nil || r.Idle.RSSAfterBytes <= 0 {
+		t.Fatalf("idle: %+v", r.Idle)
+	}
+	if len(r.Steps) != 2 {
+		t.Fatalf("open loop steps: %+v", r.Steps)
+	}
+	for _, s := range append(r.Steps, *r.Closed) {
+		if s.Sent == 0 || s.Lost != 0 || s.Duplicated != 0 || s.Reordered != 0 || s.Delivered != s.Sent {
+			t.Errorf("step %+v", s)
+		}
+		if s.Latency.P50 <= 0 || s.Latency.P99 < s.Latency.P50 || s.ServerCPUPerMsgUS <= 0 {
+			t.Errorf("figures %+v", s)
+		}
+	}
+	if s := r.Steps[0]; s.SentPerSecond < 150 || s.SentPerSecond > 250 {
+		t.Errorf("offered 200/s, sent %.0f/s", s.SentPerSecond)
+	}
+	o := r.Offline
+	if o == nil || o.Messages != 500 || o.Delivered != 500 || o.Lost != 0 || o.Duplicated != 0 || o.Reordered != 0 {
+		t.Fatalf("offline: %+v", o)
+	}
+	var text bytes.Buffer
+	if err := r.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"login ramp", "one-to-one", "closed loop", "offline"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, text.String())
+		}
+	}
+	if _, err := json.Marshal(r); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("\n%s", text.String())
+}
+
+// TestTrackerCountsDuplicatesAndReordering: the receiver-side checks that
+// make "0 duplicated, 0 reordered" mean something.
+func TestTrackerCountsDuplicatesAndReordering(t *testing.T) {
+	var tr tracker
+	for _, seq := range []int64{0, 1, 3, 2, 3, 5000} {
+		tr.record(seq)
+	}
+	if tr.unique.Load() != 5 || tr.dups.Load() != 1 || tr.reordered.Load() != 1 {
+		t.Fatalf("unique %d dups %d reordered %d", tr.unique.Load(), tr.dups.Load(), tr.reordered.Load())
+	}
+}
+
+func TestRemoteTargetsAreRefused(t *testing.T) {
+	cfg := Config{Addr: "192.0.2.1:5222"}
+	if err := cfg.fill(); err == nil || !strings.Contains(err.Error(), "--allow-remote") {
+		t.Fatalf("got %v", err)
+	}
+	cfg = Config{Addr: "192.0.2.1:5222", AllowRemote: true}
+	if err := cfg.fill(); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []Config{{Devices: 3}, {BodySize: 10}} {
+		if err := bad.fill(); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+}
+
+func TestBodyRoundTrip(t *testing.T) {
+	f := newFleet(&Config{Devices: 2, BodySize: 100, Domain: "x", UserFormat: "u%d", Window: 1})
+	now := time.Now()
+	b := f.body(7, 42, now)
+	from, seq, at, ok := parseBody(b)
+	if len(b) != 100 || !ok || from != 7 || seq != 42 || !at.Equal(time.Unix(0, now.UnixNano())) {
+		t.Fatalf("%q -> %d %d %v %v", b, from, seq, at, ok)
+	}
+	if _, _, _, ok := parseBody(fmt.Sprint("nope")); ok {
+		t.Fatal("garbage parsed")
+	}
+}

@@ -1,0 +1,137 @@
+package bench
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"github.com/parley-im/parley/client"
+)
+
+// Config describes one run. Zero values take the defaults of Defaults.
+type Config struct {
+	Addr       string // the server's host:port
+	Domain     string // the accounts' domain
+	UserFormat string // account localpart, with %d for the device number
+	Password   string // the same for every account
+	Devices    int    // simulated devices (an even number: they form pairs)
+	Transport  client.Transport
+	Mechanism  string // SASL mechanism ("" = strongest offered)
+	Insecure   bool   // accept any certificate (self-signed test servers)
+	ServerPID  int    // for memory and CPU figures (0: not measured)
+
+	LoginsInFlight int           // concurrent logins during the ramp
+	Rates          []int         // open-loop offered rates (msg/s), stepped up
+	StepDuration   time.Duration // how long each rate is offered
+	Window         int           // closed loop: messages in flight per sender
+	ClosedDuration time.Duration // closed loop: how long
+	OfflineTotal   int           // offline: messages stored in all
+	BodySize       int           // bytes of each message body
+	Drain          time.Duration // how long to wait for stragglers after a step
+	Settle         time.Duration // idle: wait before reading the server's memory
+
+	AllowRemote bool      // permit a non-loopback target
+	Progress    io.Writer // progress bars (nil: none)
+}
+
+// Defaults returns the settings used when a field is left zero: the ones
+// the published comparisons use.
+func Defaults() Config {
+	return Config{
+		Addr: "127.0.0.1:5222", Domain: "localhost", UserFormat: "bench%d", Password: "bench-password",
+		Devices: 1000, LoginsInFlight: 100,
+		Rates:        []int{1000, 2500, 5000, 10000, 20000},
+		StepDuration: 10 * time.Second, Window: 4, ClosedDuration: 10 * time.Second,
+		OfflineTotal: 50000, BodySize: 100, Drain: 3 * time.Second, Settle: 2 * time.Second,
+	}
+}
+
+func (c *Config) fill() error {
+	d := Defaults()
+	def := func(v *string, x string) {
+		if *v == "" {
+			*v = x
+		}
+	}
+	def(&c.Addr, d.Addr)
+	def(&c.Domain, d.Domain)
+	def(&c.UserFormat, d.UserFormat)
+	def(&c.Password, d.Password)
+	defInt := func(v *int, x int) {
+		if *v <= 0 {
+			*v = x
+		}
+	}
+	defInt(&c.Devices, d.Devices)
+	defInt(&c.LoginsInFlight, d.LoginsInFlight)
+	defInt(&c.Window, d.Window)
+	defInt(&c.OfflineTotal, d.OfflineTotal)
+	defInt(&c.BodySize, d.BodySize)
+	defDur := func(v *time.Duration, x time.Duration) {
+		if *v <= 0 {
+			*v = x
+		}
+	}
+	defDur(&c.StepDuration, d.StepDuration)
+	defDur(&c.ClosedDuration, d.ClosedDuration)
+	defDur(&c.Drain, d.Drain)
+	defDur(&c.Settle, d.Settle)
+	if len(c.Rates) == 0 {
+		c.Rates = d.Rates
+	}
+	return c.check()
+}
+
+func (c *Config) check() error {
+	if c.Devices < 2 || c.Devices%2 != 0 {
+		return fmt.Errorf("--devices %d: need an even number, at least 2 (devices form pairs)", c.Devices)
+	}
+	if c.BodySize < 40 || c.BodySize > 64<<10 {
+		return fmt.Errorf("--body-size %d: between 40 and 65536 bytes (the body carries a timestamp)", c.BodySize)
+	}
+	if c.Devices > 1_000_000 || c.OfflineTotal > 100_000_000 {
+		return errors.New("refusing more than 1,000,000 devices or 100,000,000 messages in one run")
+	}
+	if !c.AllowRemote {
+		if err := loopbackOnly(c.Addr); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// loopbackOnly refuses targets that are not this machine: a load generator
+// pointed at someone else's server by mistake is an attack.
+func loopbackOnly(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("server address %q: %w", addr, err)
+	}
+	ips, err := net.LookupIP(host)
+	if err != nil {
+		return fmt.Errorf("resolving %q: %w", host, err)
+	}
+	for _, ip := range ips {
+		if !ip.IsLoopback() {
+			return fmt.Errorf("%s is not a loopback address: pass --allow-remote to load a remote server (only one you run)", host)
+		}
+	}
+	return nil
+}
+
+func (c *Config) jid(i int) string { return fmt.Sprintf(c.UserFormat, i) + "@" + c.Domain }
+
+func (c *Config) clientOptions(i int) client.Options {
+	o := client.Options{
+		JID: c.jid(i) + "/bench", Password: c.Password, Addr: c.Addr,
+		Transport: c.Transport, Mechanism: c.Mechanism, DialTimeout: 30 * time.Second,
+		EventBuffer: 4096,
+	}
+	if c.Insecure {
+		o.TLS = &tls.Config{InsecureSkipVerify: true}
+	}
+	return o
+}

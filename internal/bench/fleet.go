@@ -1,0 +1,228 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/parley-im/parley/client"
+)
+
+// device is one simulated phone: a real client connection that sends to
+// its partner (device i pairs with i^1) and checks what its partner sends.
+type device struct {
+	idx     int
+	c       *client.Client
+	to      string       // the partner's bare JID
+	sent    atomic.Int64 // messages sent (their seqs are 0..sent-1)
+	acked   atomic.Int64 // "sent" ticks received
+	rx      tracker      // the partner's messages, as received here
+	window  chan struct{}
+	evDone  chan struct{}
+	lostErr atomic.Value // last disconnection error
+}
+
+// tracker counts one sender's messages at the receiver. Only the
+// receiving device's event loop touches it while traffic flows.
+type tracker struct {
+	seen      []bool
+	maxSeq    int64
+	unique    atomic.Int64
+	dups      atomic.Int64
+	reordered atomic.Int64
+}
+
+func (t *tracker) record(seq int64) {
+	if seq < 0 || seq > 1<<31 {
+		return
+	}
+	for int64(len(t.seen)) <= seq {
+		t.seen = append(t.seen, make([]bool, max(len(t.seen), 1024))...)
+	}
+	if t.seen[seq] {
+		t.dups.Add(1)
+		return
+	}
+	t.seen[seq] = true
+	t.unique.Add(1)
+	if seq < t.maxSeq {
+		t.reordered.Add(1)
+	}
+	t.maxSeq = max(t.maxSeq, seq)
+}
+
+// fleet is every device of a run and the shared measurements.
+type fleet struct {
+	cfg       *Config
+	devs      []*device
+	latency   Histogram
+	delivered atomic.Int64
+	acked     atomic.Int64
+	pad       string
+	closed    atomic.Bool // closed loop: receivers return window tokens
+}
+
+func newFleet(cfg *Config) *fleet {
+	f := &fleet{cfg: cfg, pad: strings.Repeat("x", cfg.BodySize)}
+	for i := range cfg.Devices {
+		f.devs = append(f.devs, &device{idx: i, to: cfg.jid(i ^ 1), window: make(chan struct{}, cfg.Window)})
+	}
+	return f
+}
+
+// body is "from|seq|unixnano|" padded to BodySize.
+func (f *fleet) body(from int, seq int64, now time.Time) string {
+	b := strconv.Itoa(from) + "|" + strconv.FormatInt(seq, 10) + "|" + strconv.FormatInt(now.UnixNano(), 10) + "|"
+	if n := f.cfg.BodySize - len(b); n > 0 {
+		b += f.pad[:n]
+	}
+	return b
+}
+
+func parseBody(s string) (from int, seq int64, sent time.Time, ok bool) {
+	a, rest, ok1 := strings.Cut(s, "|")
+	b, rest, ok2 := strings.Cut(rest, "|")
+	c, _, ok3 := strings.Cut(rest, "|")
+	if !ok1 || !ok2 || !ok3 {
+		return 0, 0, time.Time{}, false
+	}
+	from, err1 := strconv.Atoi(a)
+	seq, err2 := strconv.ParseInt(b, 10, 64)
+	ns, err3 := strconv.ParseInt(c, 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return 0, 0, time.Time{}, false
+	}
+	return from, seq, time.Unix(0, ns), true
+}
+
+// send sends the device's next message to its partner.
+func (f *fleet) send(d *device, now time.Time) error {
+	seq := d.sent.Add(1) - 1
+	_, err := d.c.SendMessage(d.to, f.body(d.idx, seq, now))
+	return err
+}
+
+// login connects devices idx (bounded in flight), optionally announcing
+// availability, and records each login's latency in lat.
+func (f *fleet) login(ctx context.Context, idx []int, available bool, lat *Histogram, progress func()) error {
+	sem := make(chan struct{}, f.cfg.LoginsInFlight)
+	var wg sync.WaitGroup
+	var firstErr error
+	var mu sync.Mutex
+	for _, i := range idx {
+		sem <- struct{}{}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func(d *device) {
+			defer func() { <-sem; wg.Done() }()
+			start := time.Now()
+			err := f.connect(ctx, d, available)
+			if err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = fmt.Errorf("device %d (%s): %w", d.idx, f.cfg.jid(d.idx), err)
+				}
+				mu.Unlock()
+				return
+			}
+			lat.Record(time.Since(start))
+			if progress != nil {
+				progress()
+			}
+		}(f.devs[i])
+	}
+	wg.Wait()
+	if firstErr == nil {
+		firstErr = ctx.Err()
+	}
+	return firstErr
+}
+
+func (f *fleet) connect(ctx context.Context, d *device, available bool) error {
+	c, err := client.Dial(ctx, f.cfg.clientOptions(d.idx))
+	if err != nil {
+		return err
+	}
+	d.c = c
+	d.evDone = make(chan struct{})
+	go f.events(d)
+	if available {
+		return c.SetPresence("", "")
+	}
+	return nil
+}
+
+// events runs a device's event loop until its client closes.
+func (f *fleet) events(d *device) {
+	defer close(d.evDone)
+	for e := range d.c.Events() {
+		switch e := e.(type) {
+		case *client.Message:
+			f.received(d, e)
+		case *client.Sent:
+			d.acked.Add(1)
+			f.acked.Add(1)
+		case *client.Disconnected:
+			if e.Err != nil {
+				d.lostErr.Store(e.Err)
+			}
+		}
+	}
+}
+
+func (f *fleet) received(d *device, m *client.Message) {
+	from, seq, sent, ok := parseBody(m.Body)
+	if !ok || from != d.idx^1 {
+		return
+	}
+	f.latency.Record(time.Since(sent))
+	d.rx.record(seq)
+	f.delivered.Add(1)
+	if f.closed.Load() {
+		sender := f.devs[from]
+		select {
+		case sender.window <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// close ends every connected device's session.
+func (f *fleet) close() {
+	var wg sync.WaitGroup
+	for _, d := range f.devs {
+		if d.c == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = d.c.Close()
+			<-d.evDone
+		}()
+	}
+	wg.Wait()
+}
+
+// totals sums what was sent and what arrived.
+type totals struct {
+	sent, unique, dups, reordered int64
+}
+
+func (f *fleet) totals() totals {
+	var t totals
+	for _, d := range f.devs {
+		t.sent += d.sent.Load()
+		rx := &f.devs[d.idx^1].rx // d's messages are tracked at its partner
+		t.unique += rx.unique.Load()
+		t.dups += rx.dups.Load()
+		t.reordered += rx.reordered.Load()
+	}
+	return t
+}

@@ -1,0 +1,67 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+)
+
+// WriteText prints the report as tables for a terminal.
+func (r *Report) WriteText(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(w, "parley bench against %s, %s, %d devices, %d-byte bodies\n\n", r.Target, r.Date.Format("2006-01-02 15:04 MST"), r.Devices, r.BodySize)
+	if l := r.Login; l != nil {
+		fmt.Fprintf(tw, "login ramp\tdevices\tin flight\tlogins/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\t\n")
+		fmt.Fprintf(tw, "\t%d\t%d\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t\n\n", l.Devices, l.InFlight, l.PerSecond, l.Latency.P50, l.Latency.P90, l.Latency.P99, l.Latency.Max)
+	}
+	if i := r.Idle; i != nil {
+		fmt.Fprintf(tw, "idle memory\tdevices\tRSS before\tRSS after\tper device\t\n")
+		fmt.Fprintf(tw, "\t%d\t%s\t%s\t%s\t\n\n", i.Devices, size(i.RSSBeforeBytes), size(i.RSSAfterBytes), size(i.BytesPerDevice))
+	}
+	if len(r.Steps) > 0 || r.Closed != nil {
+		fmt.Fprintf(tw, "one-to-one\toffered/s\tsent/s\tdelivered/s\tp50 ms\tp90 ms\tp99 ms\tp99.9 ms\tlost\tdup\treord\tsrv CPU %%\tsrv µs/msg\tflat\t\n")
+		for _, s := range r.Steps {
+			writeStep(tw, fmt.Sprintf("%.0f", s.OfferedPerSecond), s)
+		}
+		if r.Closed != nil {
+			writeStep(tw, "closed loop", *r.Closed)
+		}
+		fmt.Fprintln(tw)
+	}
+	if o := r.Offline; o != nil {
+		fmt.Fprintf(tw, "offline\tmessages\trecipients\tstored/s\tstore s\tdrain s\tdelivered\tlost\tdup\treord\t\n")
+		fmt.Fprintf(tw, "\t%d\t%d\t%.0f\t%.2f\t%.2f\t%d\t%d\t%d\t%d\t\n\n", o.Messages, o.Recipients, o.StorePerSecond, o.StoreSeconds, o.DrainSeconds, o.Delivered, o.Lost, o.Duplicated, o.Reordered)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintln(w, "note:", n)
+	}
+	return nil
+}
+
+func writeStep(w io.Writer, label string, s StepResult) {
+	flat := "yes"
+	if !s.Flat {
+		flat = "no"
+	}
+	if s.BehindSchedule {
+		flat += " (generator behind)"
+	}
+	fmt.Fprintf(w, "\t%s\t%.0f\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%d\t%d\t%.0f\t%.1f\t%s\t\n",
+		label, s.SentPerSecond, s.DeliveredPerSecond, s.Latency.P50, s.Latency.P90, s.Latency.P99, s.Latency.P999,
+		s.Lost, s.Duplicated, s.Reordered, s.ServerCPUPercent, s.ServerCPUPerMsgUS, flat)
+}
+
+func size(b int64) string {
+	switch {
+	case b >= 10<<30 || b <= -10<<30:
+		return fmt.Sprintf("%.1f GiB", float64(b)/(1<<30))
+	case b >= 10<<20 || b <= -10<<20:
+		return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
+	case b >= 10<<10 || b <= -10<<10:
+		return fmt.Sprintf("%.1f KiB", float64(b)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", b)
+}

@@ -1,0 +1,191 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// openLoopStep offers rate messages/s, spread round-robin over every
+// device, for StepDuration, whatever the server does: the schedule does not
+// wait for deliveries (a closed loop would hide the server's queueing).
+func openLoopStep(ctx context.Context, f *fleet, meter procMeter, rate int) (StepResult, error) {
+	bar := newBar(f.cfg.Progress, int(f.cfg.StepDuration/time.Millisecond), fmt.Sprintf("%d msg/s", rate))
+	m := beginStep(f, meter)
+	start := m.start
+	var sent int64
+	next := 0
+	behind := false
+	for {
+		now := time.Now()
+		elapsed := now.Sub(start)
+		if elapsed >= f.cfg.StepDuration || ctx.Err() != nil {
+			break
+		}
+		target := int64(float64(rate) * elapsed.Seconds())
+		if target-sent > int64(rate/20)+10 { // more than 50 ms late
+			behind = true
+		}
+		for sent < target {
+			if err := f.send(f.devs[next], now); err != nil {
+				bar.done()
+				return StepResult{}, fmt.Errorf("sending: %w", err)
+			}
+			next = (next + 1) % len(f.devs)
+			sent++
+		}
+		bar.set(int(elapsed / time.Millisecond))
+		time.Sleep(time.Millisecond)
+	}
+	bar.done()
+	d := time.Since(start)
+	m.drain(ctx)
+	s := m.end(d)
+	s.OfferedPerSecond = float64(rate)
+	s.BehindSchedule = behind || s.SentPerSecond < 0.98*float64(rate)
+	return s, nil
+}
+
+// closedLoop lets each device keep Window messages in flight to its
+// partner for ClosedDuration: the highest rate the server sustains.
+func closedLoop(ctx context.Context, f *fleet, meter procMeter) (StepResult, error) {
+	f.closed.Store(true)
+	defer f.closed.Store(false)
+	bar := newBar(f.cfg.Progress, int(f.cfg.ClosedDuration/time.Millisecond), fmt.Sprintf("closed loop, window %d", f.cfg.Window))
+	m := beginStep(f, meter)
+	deadline := m.start.Add(f.cfg.ClosedDuration)
+	stopBar := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-stopBar:
+				return
+			case <-time.After(100 * time.Millisecond):
+				bar.set(int(time.Since(m.start) / time.Millisecond))
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	errs := make(chan error, len(f.devs))
+	for _, d := range f.devs {
+		for len(d.window) > 0 { // tokens left from an earlier run
+			<-d.window
+		}
+		for range f.cfg.Window {
+			d.window <- struct{}{}
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := closedSender(ctx, f, d, deadline); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(stopBar)
+	bar.done()
+	d := time.Since(m.start)
+	m.drain(ctx)
+	s := m.end(d)
+	select {
+	case err := <-errs:
+		return s, err
+	default:
+	}
+	return s, nil
+}
+
+func closedSender(ctx context.Context, f *fleet, d *device, deadline time.Time) error {
+	for {
+		wait := time.Until(deadline)
+		if wait <= 0 {
+			return nil
+		}
+		select {
+		case <-d.window:
+			if err := f.send(d, time.Now()); err != nil {
+				return err
+			}
+		case <-time.After(wait):
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// runOffline stores OfflineTotal messages for offline devices (the odd
+// ones), sent by the even ones, then logs the recipients in and times the
+// drain.
+func runOffline(ctx context.Context, cfg *Config) (*OfflineResult, error) {
+	f := newFleet(cfg)
+	defer f.close()
+	var senders, recipients []int
+	for i := range f.devs {
+		if i%2 == 0 {
+			senders = append(senders, i)
+		} else {
+			recipients = append(recipients, i)
+		}
+	}
+	res := &OfflineResult{Recipients: len(recipients)}
+	var lat Histogram
+	if err := f.login(ctx, senders, false, &lat, nil); err != nil {
+		return res, err
+	}
+	per := cfg.OfflineTotal / len(senders)
+	total := int64(per * len(senders))
+	res.Messages = total
+	bar := newBar(cfg.Progress, int(total), "storing for offline devices")
+	start := time.Now()
+	for range per {
+		now := time.Now()
+		for _, i := range senders {
+			if err := f.send(f.devs[i], now); err != nil {
+				return res, err
+			}
+		}
+	}
+	if err := waitFor(ctx, func() int64 { bar.set(int(f.acked.Load())); return f.acked.Load() }, total, storeTimeout(total)); err != nil {
+		bar.done()
+		return res, fmt.Errorf("waiting for the server to acknowledge %d messages: %w", total, err)
+	}
+	bar.done()
+	res.StoreSeconds = time.Since(start).Seconds()
+	res.StorePerSecond = float64(total) / res.StoreSeconds
+
+	bar = newBar(cfg.Progress, int(total), "draining at login")
+	start = time.Now()
+	if err := f.login(ctx, recipients, true, &lat, nil); err != nil {
+		return res, err
+	}
+	err := waitFor(ctx, func() int64 { bar.set(int(f.delivered.Load())); return f.totals().unique }, total, storeTimeout(total))
+	bar.done()
+	res.DrainSeconds = time.Since(start).Seconds()
+	time.Sleep(cfg.Drain / 3) // let duplicates, if any, show up
+	t := f.totals()
+	res.Delivered, res.Duplicated, res.Reordered = t.unique, t.dups, t.reordered
+	res.Lost = total - t.unique
+	return res, err
+}
+
+// storeTimeout bounds a wait for n messages: a minute, plus a millisecond
+// each (1,000 msg/s would be a very slow server).
+func storeTimeout(n int64) time.Duration { return time.Minute + time.Duration(n)*time.Millisecond }
+
+// waitFor polls get until it reaches want, the timeout passes or ctx ends.
+func waitFor(ctx context.Context, get func() int64, want int64, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for get() < want {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("got %d of %d after %v", get(), want, timeout)
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return nil
+}
