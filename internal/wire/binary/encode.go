@@ -18,6 +18,10 @@ const (
 	MaxStreamStringBytes = 1023
 )
 
+// maxJIDBytes is the longest string the encoder tries to split as a JID
+// (three parts of 1023 bytes, RFC 7622).
+const maxJIDBytes = 3*1023 + 2
+
 // Element header bits (the first byte of every element).
 const (
 	hNS       = 1 << 0 // a namespace slot follows the name (else the parent's namespace)
@@ -212,46 +216,51 @@ func (e *Encoder) appendString(dst []byte, s string, jidOK bool) []byte {
 		}
 	}
 	n := len(s)
-	litSize := 1 + uvarintLen(uint64(n)) + n
 	if n < 2 {
 		return appendLiteral(dst, s)
 	}
-	// One pass over s finds the classes every byte shares.
-	all := uint8(0xFF)
-	var any uint8
-	sep := false
-	for i := 0; i < n; i++ {
-		c := s[i]
-		cl := tables.class[c]
-		all &= cl
-		any |= cl
-		if c == '@' || c == '/' {
-			sep = true
+	// Nibble forms: all bytes in one alphabet. They beat every other form
+	// and exclude a JID (no '@' or '/'), so they end the search.
+	cls := tables.class[s[0]] & (cNum | cHexLow | cHexUp)
+	for i := 1; cls != 0 && i < n; i++ {
+		cls &= tables.class[s[i]]
+	}
+	if cls != 0 {
+		tag, nib := byte(tagHexUp), &tables.hex
+		switch {
+		case cls&cNum != 0:
+			tag, nib = tagNumber, &tables.num
+		case cls&cHexLow != 0:
+			tag = tagHexLow
+		}
+		dst = appendUvarint(append(dst, tag), uint64(n))
+		return appendNibbles(dst, s, nib)
+	}
+	if n == 36 {
+		if up := isUUID(s); up >= 0 {
+			dst = append(dst, tagUUID+byte(up))
+			for i := 0; i < 36; i += 2 {
+				if s[i] == '-' {
+					i++
+				}
+				dst = append(dst, tables.hex[s[i]]<<4|tables.hex[s[i+1]])
+			}
+			return dst
 		}
 	}
-	best, bestSize := byte(tagLiteral), litSize
-	packed := 1 + uvarintLen(uint64(n)) + (n+1)/2
-	switch {
-	case all&cNum != 0:
-		best, bestSize = tagNumber, packed
-	case all&cHexLow != 0:
-		best, bestSize = tagHexLow, packed
-	case all&cHexUp != 0:
-		best, bestSize = tagHexUp, packed
-	case n == 36 && isUUID(s, cHexLow):
-		best, bestSize = tagUUID, 17
-	case n == 36 && isUUID(s, cHexUp):
-		best, bestSize = tagUUIDUp, 17
-	}
-	var rawLen int
-	if n >= 8 && best == tagLiteral {
+	// Base64 and JID forms: keep the shorter of them and the literal.
+	bestSize := 1 + uvarintLen(uint64(n)) + n
+	rawLen := -1
+	if n >= 8 {
 		if rawLen = base64Len(s); rawLen >= 0 {
 			if sz := 1 + uvarintLen(uint64(rawLen)) + rawLen; sz < bestSize {
-				best, bestSize = tagBase64, sz
+				bestSize = sz
+			} else {
+				rawLen = -1
 			}
 		}
 	}
-	if jidOK && sep && any&cNoJID == 0 {
+	if jidOK && n <= maxJIDBytes {
 		if local, domain, resource, ok := splitJID(s); ok {
 			start := len(dst)
 			dst = append(dst, tagJID)
@@ -264,23 +273,7 @@ func (e *Encoder) appendString(dst []byte, s string, jidOK bool) []byte {
 			dst = dst[:start]
 		}
 	}
-	switch best {
-	case tagNumber:
-		dst = appendUvarint(append(dst, tagNumber), uint64(n))
-		return appendNibbles(dst, s, &tables.num)
-	case tagHexLow, tagHexUp:
-		dst = appendUvarint(append(dst, best), uint64(n))
-		return appendNibbles(dst, s, &tables.hex)
-	case tagUUID, tagUUIDUp:
-		dst = append(dst, best)
-		for i := 0; i < 36; i += 2 {
-			if s[i] == '-' {
-				i++
-			}
-			dst = append(dst, tables.hex[s[i]]<<4|tables.hex[s[i+1]])
-		}
-		return dst
-	case tagBase64:
+	if rawLen >= 0 {
 		dst = appendUvarint(append(dst, tagBase64), uint64(rawLen))
 		return appendBase64Decoded(dst, s)
 	}

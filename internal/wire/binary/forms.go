@@ -2,6 +2,7 @@ package binary
 
 import (
 	"encoding/base64"
+	"strings"
 )
 
 // String tags: the first byte of every string slot (element name,
@@ -91,26 +92,26 @@ func uvarintLen(x uint64) int {
 	return n
 }
 
-// isUUID reports whether s is a canonical 8-4-4-4-12 UUID whose hex digits
-// all have the class bit cls (cHexLow or cHexUp).
-func isUUID(s string, cls uint8) bool {
-	if len(s) != 36 {
-		return false
+// isUUID returns 0 when s is a canonical 8-4-4-4-12 UUID in lowercase
+// hex, 1 in uppercase, -1 otherwise (mixed case included).
+func isUUID(s string) int {
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return -1
 	}
+	cls := uint8(cHexLow | cHexUp)
 	for i := range 36 {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if tables.class[c]&cls == 0 {
-				return false
-			}
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			continue
 		}
+		cls &= tables.class[s[i]]
 	}
-	return true
+	switch {
+	case cls&cHexLow != 0:
+		return 0
+	case cls&cHexUp != 0:
+		return 1
+	}
+	return -1
 }
 
 // base64Len returns the number of bytes s decodes to when s is canonical
@@ -182,32 +183,34 @@ func appendNibbles(dst []byte, s string, nib *[256]uint8) []byte {
 
 // splitJID splits s the way an XMPP address is read (RFC 7622): the
 // resource is what follows the first '/', the localpart what precedes the
-// first '@' before it. ok is false unless s has a separator and the parts
-// join back to exactly s (no normalization happens: the bytes round-trip).
+// first '@' before it. ok is false unless s has a separator, its parts are
+// not empty, and s holds no white space or control character (text, not an
+// address). The parts join back to exactly s: nothing is normalized.
 func splitJID(s string) (local, domain, resource string, ok bool) {
+	slash := strings.IndexByte(s, '/')
 	rest := s
-	sep := false
-	for i := 0; i < len(rest); i++ {
-		if rest[i] == '/' {
-			resource, rest = rest[i+1:], rest[:i]
-			if resource == "" {
-				return "", "", "", false
-			}
-			sep = true
-			break
+	if slash >= 0 {
+		rest, resource = s[:slash], s[slash+1:]
+		if resource == "" {
+			return "", "", "", false
 		}
 	}
-	for i := 0; i < len(rest); i++ {
-		if rest[i] == '@' {
-			local, rest = rest[:i], rest[i+1:]
-			if local == "" {
-				return "", "", "", false
-			}
-			sep = true
-			break
+	at := strings.IndexByte(rest, '@')
+	if at >= 0 {
+		local, rest = rest[:at], rest[at+1:]
+		if local == "" {
+			return "", "", "", false
 		}
 	}
-	return local, rest, resource, sep && rest != ""
+	if rest == "" || slash < 0 && at < 0 {
+		return "", "", "", false
+	}
+	for i := 0; i < len(s); i++ {
+		if tables.class[s[i]]&cNoJID != 0 {
+			return "", "", "", false
+		}
+	}
+	return local, rest, resource, true
 }
 
 // base64Encoded is the text length of n bytes in padded base64.
