@@ -118,11 +118,16 @@ func (s *Service) upload(w http.ResponseWriter, r *http.Request, c putClaims, sp
 		s.refuse(w, http.StatusRequestEntityTooLarge, reasonTooLarge, "larger than the slot")
 		return
 	case err != nil:
+		_ = st.f.Sync() // what arrived stays for a resumption
 		s.log.Info("upload interrupted; the staged part can be resumed", "slot", c.slot[:8], "staged", st.have, "err", err)
 		s.refuse(w, http.StatusBadRequest, reasonBadRequest, "upload interrupted")
 		return
 	}
 	if st.have < c.size {
+		if err := st.f.Sync(); err != nil { // the offset announced is durable
+			s.internal(w, "syncing a partial upload", err)
+			return
+		}
 		w.Header().Set("Upload-Offset", strconv.FormatInt(st.have, 10))
 		w.WriteHeader(http.StatusNoContent)
 		return
@@ -276,7 +281,8 @@ func (s *Service) openStaged(c putClaims, sp span) (*staged, error) {
 	return st, nil
 }
 
-// receive appends up to n bytes of body. More than n is errTooLarge (and
+// receive appends up to n bytes of body (unsynced: the caller syncs a
+// partial upload; a complete one is synced by the blob store). More than n is errTooLarge (and
 // nothing of this request is kept); an interrupted body keeps what arrived.
 func (st *staged) receive(body io.Reader, n int64) (int64, error) {
 	var w io.Writer = st.f
@@ -292,9 +298,6 @@ func (st *staged) receive(body io.Reader, n int64) (int64, error) {
 		}
 	}
 	st.have += got
-	if serr := st.f.Sync(); err == nil {
-		err = serr
-	}
 	if err == nil && got < n {
 		err = io.ErrUnexpectedEOF
 	}
