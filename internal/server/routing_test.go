@@ -114,6 +114,7 @@ func TestServiceDiscoveryListsExactlyTheOfferedFeatures(t *testing.T) {
 		"msgoffline",
 		"urn:xmpp:blocking",
 		"urn:xmpp:carbons:2",
+		"urn:xmpp:http:upload:0",
 		"urn:xmpp:ping",
 		"urn:xmpp:sid:0",
 	}
