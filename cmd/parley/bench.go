@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/parley-im/parley/client"
+	"github.com/parley-im/parley/internal/admin"
+	"github.com/parley-im/parley/internal/bench"
+)
+
+type benchFlags struct {
+	cfg         bench.Config
+	transport   string
+	scenarios   string
+	rates       string
+	createUsers bool
+	adminSocket string
+	jsonOut     string
+	quiet       bool
+}
+
+func newBenchCmd(a *app) *cobra.Command {
+	var f benchFlags
+	f.cfg = bench.Defaults()
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Load-test Parley or any XMPP server with simulated devices",
+		Long: `Drive many simulated devices, each a real client connection, against a
+server and measure it:
+
+  login       a login ramp (logins/s, login latency), --in-flight at a time
+  idle        server memory per idle, available device (needs --server-pid)
+  throughput  one-to-one messages between pairs of devices, open loop: each
+              --rates step is offered for --step whatever the server does;
+              delivered/s, end-to-end latency p50/p90/p99/p99.9 from
+              timestamps in the messages, lost/duplicated/reordered, server
+              CPU per delivered message (needs --server-pid); stops after
+              the first step that is not flat (>= 97% delivered, p99 <= 50 ms)
+  closed      closed loop: each device keeps --window messages in flight
+  offline     --offline-messages stored for offline devices, then drained
+              when they log in
+
+The accounts must exist: --users-format with the device number (bench0,
+bench1, ...) at --domain, all with --password. Against Parley,
+--create-users creates them through the admin socket of a server running on
+this machine. ejabberd and Prosody: see docs/benchmarks.md for the exact
+setup used for the published comparisons.
+
+Only loopback targets are allowed unless --allow-remote: point a load
+generator only at a server you run.`,
+		Example: `  # Parley on this machine, plaintext PLAIN as the published comparisons run
+  parley serve --allow-plaintext-auth --data /tmp/bench-data &
+  parley bench --create-users --data /tmp/bench-data --tls plain \
+    --devices 1000 --server-pid $(pgrep -f 'parley serve')
+
+  # Only the login ramp over STARTTLS, JSON to a file
+  parley bench --scenarios login --insecure --json login.json`,
+		Args: cobra.NoArgs,
+		RunE: runE(func(cmd *cobra.Command, _ []string) error {
+			return runBench(cmd, a, &f)
+		}),
+	}
+	fs := cmd.Flags()
+	c := &f.cfg
+	fs.StringVar(&c.Addr, "server", c.Addr, "the server's host:port")
+	fs.StringVar(&c.Domain, "domain", c.Domain, "the accounts' domain")
+	fs.StringVar(&c.UserFormat, "users-format", c.UserFormat, "account name with %d for the device number")
+	fs.StringVar(&c.Password, "password", c.Password, "the password of every bench account (throwaway accounts only)")
+	fs.IntVar(&c.Devices, "devices", c.Devices, "simulated devices (an even number: they form pairs)")
+	fs.StringVar(&f.transport, "tls", "starttls", "starttls, direct, or plain (no TLS: the server must allow plaintext auth)")
+	fs.BoolVar(&c.Insecure, "insecure", false, "accept any server certificate (self-signed test servers)")
+	fs.StringVar(&c.Mechanism, "mechanism", "", "SASL mechanism: SCRAM-SHA-256, SCRAM-SHA-1 or PLAIN (default: strongest offered)")
+	fs.StringVar(&f.scenarios, "scenarios", strings.Join(bench.AllScenarios(), ","), "comma-separated scenarios to run")
+	fs.IntVar(&c.LoginsInFlight, "in-flight", c.LoginsInFlight, "logins in flight during the ramp")
+	fs.StringVar(&f.rates, "rates", joinInts(c.Rates), "open-loop offered rates in messages/s, comma-separated, ascending")
+	fs.DurationVar(&c.StepDuration, "step", c.StepDuration, "how long each open-loop rate is offered")
+	fs.IntVar(&c.Window, "window", c.Window, "closed loop: messages in flight per device")
+	fs.DurationVar(&c.ClosedDuration, "closed-duration", c.ClosedDuration, "closed loop: how long")
+	fs.IntVar(&c.OfflineTotal, "offline-messages", c.OfflineTotal, "offline: messages stored in all")
+	fs.IntVar(&c.BodySize, "body-size", c.BodySize, "bytes in each message body")
+	fs.IntVar(&c.ServerPID, "server-pid", 0, "the server's process id, for its memory and CPU (Linux /proc)")
+	fs.BoolVar(&c.AllowRemote, "allow-remote", false, "allow a non-loopback server (only one you run)")
+	fs.BoolVar(&f.createUsers, "create-users", false, "create the accounts first through a local Parley's admin socket")
+	fs.StringVar(&f.adminSocket, "admin-socket", "", "the admin socket for --create-users (default <data>/admin.sock)")
+	fs.String("data", "parley-data", "the Parley data directory, to find its admin socket for --create-users")
+	fs.StringVar(&f.jsonOut, "json", "", "also write the report as JSON to this file (- for standard output, instead of the table)")
+	fs.BoolVar(&f.quiet, "quiet", false, "no progress bars")
+	fs.SortFlags = false
+	return cmd
+}
+
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = strconv.Itoa(x)
+	}
+	return strings.Join(s, ",")
+}
+
+func (f *benchFlags) parse(cmd *cobra.Command) ([]string, error) {
+	switch f.transport {
+	case "starttls":
+		f.cfg.Transport = client.STARTTLS
+	case "direct":
+		f.cfg.Transport = client.DirectTLS
+	case "plain":
+		f.cfg.Transport = client.Plaintext
+	default:
+		return nil, usagef("invalid --tls %q: want starttls, direct or plain", f.transport)
+	}
+	f.cfg.Rates = nil
+	for _, r := range strings.Split(f.rates, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(r))
+		if err != nil || n <= 0 || n > 10_000_000 {
+			return nil, usagef("invalid --rates %q: want positive numbers of messages per second, like 1000,5000", f.rates)
+		}
+		f.cfg.Rates = append(f.cfg.Rates, n)
+	}
+	if f.adminSocket == "" {
+		f.adminSocket = cmd.Flags().Lookup("data").Value.String() + "/admin.sock"
+	}
+	var scenarios []string
+	for _, s := range strings.Split(f.scenarios, ",") {
+		scenarios = append(scenarios, strings.TrimSpace(s))
+	}
+	return scenarios, nil
+}
+
+func runBench(cmd *cobra.Command, a *app, f *benchFlags) error {
+	scenarios, err := f.parse(cmd)
+	if err != nil {
+		return err
+	}
+	parent := cmd.Context()
+	raiseFileLimit(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if !f.quiet && writerIsTerminal(a.stderr) {
+		f.cfg.Progress = a.stderr
+	}
+	if f.createUsers {
+		if err := createBenchUsers(ctx, a, f); err != nil {
+			return err
+		}
+	}
+	report, err := bench.Run(ctx, f.cfg, scenarios)
+	if report != nil {
+		if werr := writeBenchReport(a, f, report); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	return err
+}
+
+func writeBenchReport(a *app, f *benchFlags, r *bench.Report) error {
+	if f.jsonOut == "-" {
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	if err := r.WriteText(a.stdout); err != nil {
+		return err
+	}
+	if f.jsonOut == "" {
+		return nil
+	}
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(f.jsonOut, append(b, '\n'), 0o644)
+}
+
+// createBenchUsers creates the accounts through the admin socket, a few at
+// a time (each costs a key derivation on the server).
+func createBenchUsers(ctx context.Context, a *app, f *benchFlags) error {
+	c := f.cfg
+	fmt.Fprintf(a.stderr, "creating %d accounts through %s\n", c.Devices, f.adminSocket)
+	jobs := make(chan int)
+	errs := make(chan error, 8)
+	var wg sync.WaitGroup
+	for range 8 {
+		ac, err := admin.Dial(f.adminSocket)
+		if err != nil {
+			return fmt.Errorf("--create-users needs a running parley serve: %w", err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer ac.Close()
+			for i := range jobs {
+				user := fmt.Sprintf(c.UserFormat, i) + "@" + c.Domain
+				if err := ac.CreateUser(ctx, user, c.Password); err != nil && !strings.Contains(err.Error(), "exists") {
+					errs <- fmt.Errorf("creating %s: %w", user, err)
+					return
+				}
+			}
+		}()
+	}
+	start := time.Now()
+feed:
+	for i := range c.Devices {
+		select {
+		case jobs <- i:
+		case err := <-errs:
+			close(jobs)
+			wg.Wait()
+			return err
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+	}
+	fmt.Fprintf(a.stderr, "created in %v\n", time.Since(start).Round(time.Millisecond))
+	return ctx.Err()
+}
+
+func writerIsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
