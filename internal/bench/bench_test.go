@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -121,7 +120,7 @@ func TestBodyRoundTrip(t *testing.T) {
 	if len(b) != 100 || !ok || from != 7 || seq != 42 || !at.Equal(time.Unix(0, now.UnixNano())) {
 		t.Fatalf("%q -> %d %d %v %v", b, from, seq, at, ok)
 	}
-	if _, _, _, ok := parseBody(fmt.Sprint("nope")); ok {
+	if _, _, _, ok := parseBody("nope"); ok {
 		t.Fatal("garbage parsed")
 	}
 }
