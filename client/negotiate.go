@@ -120,18 +120,9 @@ func negotiate(ctx context.Context, o *Options, a account, resume *resumeState) 
 }
 
 func negotiateOn(conn net.Conn, o *Options, a account, resume *resumeState) (*session, error) {
-	if o.Transport == DirectTLS {
-		conn = tls.Client(conn, o.tlsConfig(a.domain))
-	}
-	w := &wire{conn: conn, codec: newXMLCodec(), buf: make([]byte, 16<<10)}
-	features, err := openStream(w, a.domain)
+	w, features, err := secureStream(conn, o, a)
 	if err != nil {
 		return nil, err
-	}
-	if o.Transport == STARTTLS {
-		if features, err = startTLS(w, o, a, features); err != nil {
-			return nil, err
-		}
 	}
 	if err := authenticate(w, o, a, features); err != nil {
 		return nil, err

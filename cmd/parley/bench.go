@@ -28,6 +28,7 @@ type benchFlags struct {
 	scenarios   string
 	rates       string
 	createUsers bool
+	register    bool
 	adminSocket string
 	jsonOut     string
 	quiet       bool
@@ -57,8 +58,10 @@ server and measure it:
 The accounts must exist: --users-format with the device number (bench0,
 bench1, ...) at --domain, all with --password. Against Parley,
 --create-users creates them through the admin socket of a server running on
-this machine. ejabberd and Prosody: see docs/benchmarks.md for the exact
-setup used for the published comparisons.
+this machine; --register creates them by in-band registration (XEP-0077)
+on any server that allows it (ejabberd, Prosody, Parley with
+--allow-registration). docs/benchmarks.md has the exact setup of the
+published comparisons.
 
 Only loopback targets are allowed unless --allow-remote: point a load
 generator only at a server you run.`,
@@ -95,6 +98,7 @@ generator only at a server you run.`,
 	fs.IntVar(&c.ServerPID, "server-pid", 0, "the server's process id, for its memory and CPU (Linux /proc)")
 	fs.BoolVar(&c.AllowRemote, "allow-remote", false, "allow a non-loopback server (only one you run)")
 	fs.BoolVar(&f.createUsers, "create-users", false, "create the accounts first through a local Parley's admin socket")
+	fs.BoolVar(&f.register, "register", false, "create the accounts first by in-band registration (XEP-0077; any server that allows it)")
 	fs.StringVar(&f.adminSocket, "admin-socket", "", "the admin socket for --create-users (default <data>/admin.sock)")
 	fs.String("data", "parley-data", "the Parley data directory, to find its admin socket for --create-users")
 	fs.StringVar(&f.jsonOut, "json", "", "also write the report as JSON to this file (- for standard output, instead of the table)")
@@ -154,6 +158,11 @@ func runBench(cmd *cobra.Command, a *app, f *benchFlags) error {
 	}
 	if f.createUsers {
 		if err := createBenchUsers(ctx, a, f); err != nil {
+			return err
+		}
+	}
+	if f.register {
+		if err := bench.Register(ctx, f.cfg); err != nil {
 			return err
 		}
 	}

@@ -124,3 +124,20 @@ func TestBodyRoundTrip(t *testing.T) {
 		t.Fatal("garbage parsed")
 	}
 }
+
+func TestRegisterCreatesTheAccounts(t *testing.T) {
+	srv := servertest.Start(t, func(c *config.Config) {
+		c.AllowRegistration, c.RegistrationsPerHour, c.AllowPlaintextAuth = true, 1000, true
+	})
+	cfg := Config{Addr: srv.C2S, Devices: 6, Transport: client.Plaintext, Mechanism: "PLAIN", Rates: []int{10}, StepDuration: 500 * time.Millisecond}
+	if err := Register(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := Register(context.Background(), cfg); err != nil { // existing accounts are fine
+		t.Fatal(err)
+	}
+	r, err := Run(context.Background(), cfg, []string{ScenarioLogin, ScenarioThroughput})
+	if err != nil || r.Login.Devices != 6 || r.Steps[0].Lost != 0 {
+		t.Fatalf("%v %+v", err, r)
+	}
+}
