@@ -107,4 +107,3 @@ func peakRSSMiB() float64 {
 	}
 	return -1
 }
-
