@@ -1,11 +1,13 @@
-// Command parley is the Parley messaging server and its administration
-// tool.
+// Command parley is the Parley messaging server, its administration
+// tool and a terminal client.
 //
 //	parley serve                          run the chat server
 //	parley media                          run a standalone media server
 //	parley user add|del|passwd|list       manage accounts (with or without a running server)
 //	parley config check                   validate a configuration and print it
 //	parley version                        print version information
+//	parley chat                           chat from the terminal (bubbletea TUI)
+//	parley send | listen                  send a message / print events, for scripts
 //
 // The commands are built by newRootCmd from an app value that holds
 // everything they need from the outside world (standard streams, the
