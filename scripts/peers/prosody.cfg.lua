@@ -1,0 +1,19 @@
+-- Prosody 0.12 (Debian) set up the way the comparison in docs/benchmarks.md
+-- runs every server: loopback, plaintext PLAIN allowed, in-band
+-- registration open, no rate limits, stream management on.
+-- PEERS_DIR is replaced by run.sh.
+pidfile = "PEERS_DIR/prosody/prosody.pid"
+data_path = "PEERS_DIR/prosody/data"
+log = { warn = "PEERS_DIR/prosody/prosody.log" }
+interfaces = { "127.0.0.1" }
+c2s_ports = { 5422 }
+s2s_ports = { }
+c2s_require_encryption = false
+allow_unencrypted_plain_auth = true
+authentication = "internal_plain"
+allow_registration = true
+min_seconds_between_registrations = 0
+registration_throttle_max = 1000000
+modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "register"; "smacks"; "offline"; "lastactivity"; "posix" }
+modules_disabled = { "s2s"; "limits" }
+VirtualHost "localhost"
