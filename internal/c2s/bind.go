@@ -62,6 +62,7 @@ func (c *conn) bind(ctx context.Context, iq *stanza.Element, resource string) er
 		return err
 	}
 	c.sess = c.srv.cfg.Binder.Bind(ctx, full, c.tr)
+	c.bound.Store(true)
 	c.srv.cfg.Log.Debug("session bound", "jid", full.String(), "remote", c.remoteIP, "websocket", c.ws)
 	return nil
 }
@@ -85,5 +86,6 @@ func (c *conn) resume(ctx context.Context, el *stanza.Element) error {
 		return nil
 	}
 	c.sess = s
+	c.bound.Store(true)
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parley-im/parley/internal/jid"
@@ -38,6 +39,9 @@ type conn struct {
 	wmu  sync.Mutex // serializes writes to nc (session writes, pongs)
 	tr   *transport
 	sess *session.Session
+	// bound is set once sess is (read by Server.Shutdown from another
+	// goroutine, which must not read sess itself).
+	bound atomic.Bool
 }
 
 func newConn(srv *Server, nc net.Conn, ws bool) *conn {

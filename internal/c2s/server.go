@@ -161,7 +161,7 @@ func (s *Server) Shutdown(ctx context.Context) {
 	s.cancel()
 	s.mu.Lock()
 	for c := range s.conns {
-		if c.sess == nil {
+		if !c.bound.Load() {
 			_ = c.nc.SetReadDeadline(time.Now())
 		}
 	}
