@@ -91,7 +91,7 @@ func (f *loginFlags) bind(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.flags.Insecure, "insecure", false,
 		"accept any server certificate, such as a self-signed one (env "+envInsecure+"=1)")
 	fs.StringVar(&f.file, "client-config", "", "read these settings from this TOML file (env "+envClientConfig+")")
-	fs.BoolVarP(&f.verbose, "verbose", "v", false, "log connection events to standard error")
+	fs.BoolVar(&f.verbose, "verbose", false, "log connection events to standard error")
 }
 
 // settings merges the flags set on the command line, the environment and
