@@ -15,7 +15,7 @@ var insecure = &tls.Config{InsecureSkipVerify: true} // the test server's self-s
 
 func dial(t *testing.T, srv *servertest.Server, jid, password string, tweak ...func(*client.Options)) *client.Client {
 	t.Helper()
-	o := client.Options{JID: jid, Password: password, Addr: srv.C2S, TLS: insecure}
+	o := client.Options{JID: jid, Password: password, Addr: srv.C2S, Encoding: client.XML, TLS: insecure}
 	for _, f := range tweak {
 		f(&o)
 	}
@@ -50,12 +50,37 @@ func next[T client.Event](t *testing.T, c *client.Client, match func(T) bool) T 
 	}
 }
 
+// binary makes a dial use Parley's binary encoding on the native port.
+func binary(srv *servertest.Server) func(*client.Options) {
+	return func(o *client.Options) { o.Encoding, o.Addr = client.Binary, srv.Native }
+}
+
+func xml(*client.Options) {}
+
+// TestThreeTicksTypingAndLastSeen runs with both encodings, and with one
+// device of each: XMPP apps and Parley's own clients meet in one router.
 func TestThreeTicksTypingAndLastSeen(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		aliceBin bool
+		bobBin   bool
+	}{{"xml-xml", false, false}, {"binary-binary", true, true}, {"binary-xml", true, false}, {"xml-binary", false, true}} {
+		t.Run(tc.name, func(t *testing.T) { threeTicks(t, tc.aliceBin, tc.bobBin) })
+	}
+}
+
+func threeTicks(t *testing.T, aliceBinary, bobBinary bool) {
 	srv := servertest.Start(t, nil)
 	srv.AddUser(t, "alice@localhost", "pw-alice")
 	srv.AddUser(t, "bob@localhost", "pw-bob")
-	alice := dial(t, srv, "alice@localhost/phone", "pw-alice")
-	bob := dial(t, srv, "bob@localhost/phone", "pw-bob")
+	enc := func(b bool) func(*client.Options) {
+		if b {
+			return binary(srv)
+		}
+		return xml
+	}
+	alice := dial(t, srv, "alice@localhost/phone", "pw-alice", enc(aliceBinary))
+	bob := dial(t, srv, "bob@localhost/phone", "pw-bob", enc(bobBinary))
 	for _, c := range []*client.Client{alice, bob} {
 		if err := c.SetPresence("", "hello"); err != nil {
 			t.Fatal(err)
@@ -121,7 +146,7 @@ func TestOfflineMessagesArriveAtPresenceWithTheirStamp(t *testing.T) {
 	srv := servertest.Start(t, nil)
 	srv.AddUser(t, "alice@localhost", "pw-alice")
 	srv.AddUser(t, "bob@localhost", "pw-bob")
-	alice := dial(t, srv, "alice@localhost/phone", "pw-alice")
+	alice := dial(t, srv, "alice@localhost/phone", "pw-alice", binary(srv))
 	var ids []string
 	for _, body := range []string{"one", "two", "three"} {
 		id, err := alice.SendMessage("bob@localhost", body)
@@ -133,7 +158,7 @@ func TestOfflineMessagesArriveAtPresenceWithTheirStamp(t *testing.T) {
 	for _, id := range ids {
 		next(t, alice, func(s *client.Sent) bool { return s.ID == id })
 	}
-	bob := dial(t, srv, "bob@localhost/phone", "pw-bob")
+	bob := dial(t, srv, "bob@localhost/phone", "pw-bob", binary(srv))
 	if err := bob.SetPresence("", ""); err != nil {
 		t.Fatal(err)
 	}
@@ -149,17 +174,17 @@ func TestWrongPasswordAndPlaintextRefusal(t *testing.T) {
 	srv := servertest.Start(t, nil)
 	srv.AddUser(t, "alice@localhost", "pw-alice")
 	ctx := context.Background()
-	_, err := client.Dial(ctx, client.Options{JID: "alice@localhost", Password: "wrong", Addr: srv.C2S, TLS: insecure})
+	_, err := client.Dial(ctx, client.Options{JID: "alice@localhost", Password: "wrong", Addr: srv.C2S, Encoding: client.XML, TLS: insecure})
 	var ae *client.AuthError
 	if !errors.As(err, &ae) || ae.Condition != "not-authorized" {
 		t.Fatalf("wrong password: %v", err)
 	}
-	_, err = client.Dial(ctx, client.Options{JID: "alice@localhost", Password: "pw-alice", Addr: srv.C2S, Transport: client.Plaintext})
+	_, err = client.Dial(ctx, client.Options{JID: "alice@localhost", Password: "pw-alice", Addr: srv.C2S, Encoding: client.XML, Transport: client.Plaintext})
 	if err == nil {
 		t.Fatal("plaintext login accepted by a server that requires TLS")
 	}
 	// The certificate is checked unless told otherwise.
-	_, err = client.Dial(ctx, client.Options{JID: "alice@localhost", Password: "pw-alice", Addr: srv.C2S})
+	_, err = client.Dial(ctx, client.Options{JID: "alice@localhost", Password: "pw-alice", Addr: srv.C2S, Encoding: client.XML})
 	if err == nil {
 		t.Fatal("a self-signed certificate was accepted without InsecureSkipVerify")
 	}
@@ -167,9 +192,11 @@ func TestWrongPasswordAndPlaintextRefusal(t *testing.T) {
 		name string
 		o    client.Options
 	}{
-		{"direct TLS", client.Options{Transport: client.DirectTLS, Addr: srv.C2STLS}},
-		{"SCRAM-SHA-1", client.Options{Mechanism: "SCRAM-SHA-1", Addr: srv.C2S}},
-		{"PLAIN", client.Options{Mechanism: "PLAIN", Addr: srv.C2S}},
+		{"direct TLS", client.Options{Encoding: client.XML, Transport: client.DirectTLS, Addr: srv.C2STLS}},
+		{"SCRAM-SHA-1", client.Options{Encoding: client.XML, Mechanism: "SCRAM-SHA-1", Addr: srv.C2S}},
+		{"PLAIN", client.Options{Encoding: client.XML, Mechanism: "PLAIN", Addr: srv.C2S}},
+		{"binary", client.Options{Addr: srv.Native}},
+		{"binary SCRAM-SHA-1", client.Options{Mechanism: "SCRAM-SHA-1", Addr: srv.Native}},
 	} {
 		o := tr.o
 		o.JID, o.Password, o.TLS = "alice@localhost/"+tr.name, "pw-alice", insecure

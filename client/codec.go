@@ -1,7 +1,10 @@
 package client
 
 import (
+	"errors"
+
 	"github.com/parley-im/parley/internal/stanza"
+	"github.com/parley-im/parley/internal/wire/binary"
 	"github.com/parley-im/parley/internal/wire/xmlstream"
 )
 
@@ -49,5 +52,65 @@ func (c *xmlCodec) next() (*stanza.Element, bool, bool, error) {
 		case xmlstream.StreamEnd:
 			return nil, true, true, nil
 		}
+	}
+}
+
+// binaryCodec is Parley's binary encoding (docs/protocol/binary.md): our
+// preamble once, then frames; the stream opens, and restarts after
+// authentication, with an <open/> frame as in RFC 7395.
+type binaryCodec struct {
+	enc          *binary.Encoder
+	dec          *binary.Decoder
+	preambleSent bool
+}
+
+func newBinaryCodec(domain string) (*binaryCodec, error) {
+	enc, err := binary.NewEncoder(binary.Preamble{Version: binary.Version, Dictionary: binary.LatestDictionary, Strings: []string{domain}})
+	if err != nil {
+		return nil, err
+	}
+	return &binaryCodec{enc: enc, dec: binary.NewDecoder(binary.DefaultLimits())}, nil
+}
+
+func (c *binaryCodec) appendOpen(dst []byte, domain string) []byte {
+	if !c.preambleSent {
+		c.preambleSent = true
+		dst = c.enc.AppendPreamble(dst)
+	}
+	return c.enc.AppendStanza(dst, stanza.NewElement(stanza.NSFraming, "open", "to", domain, "version", "1.0"))
+}
+
+func (c *binaryCodec) appendStanza(dst []byte, el *stanza.Element) []byte {
+	return c.enc.AppendStanza(dst, el)
+}
+
+func (c *binaryCodec) appendClose(dst []byte) []byte {
+	dst = c.enc.AppendStanza(dst, stanza.NewElement(stanza.NSFraming, "close"))
+	return binary.AppendStreamEnd(dst)
+}
+
+func (c *binaryCodec) feed(b []byte) { c.dec.Feed(b) }
+func (c *binaryCodec) reset()        {} // framed: a restart is just a new <open/>
+
+func (c *binaryCodec) next() (*stanza.Element, bool, bool, error) {
+	for {
+		tok, err := c.dec.Next()
+		if errors.Is(err, binary.ErrNeedMore) {
+			return nil, false, false, nil
+		}
+		if err != nil {
+			return nil, false, false, err
+		}
+		switch {
+		case tok.Kind == binary.StreamEnd:
+			return nil, true, true, nil
+		case tok.Kind != binary.Stanza:
+			continue // the server's preamble
+		case tok.Element.Space == stanza.NSFraming && tok.Element.Name == "open":
+			continue // the server's stream header: the features follow
+		case tok.Element.Space == stanza.NSFraming && tok.Element.Name == "close":
+			return nil, true, true, nil
+		}
+		return tok.Element, false, true, nil
 	}
 }

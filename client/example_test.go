@@ -18,7 +18,7 @@ func Example() {
 	c, err := client.Dial(context.Background(), client.Options{
 		JID:       "alice@localhost/phone",
 		Password:  os.Getenv("PARLEY_PASSWORD"),
-		Addr:      "127.0.0.1:5222",
+		Addr:      "127.0.0.1:5224",                      // the binary protocol; client.XML speaks XMPP on 5222
 		TLS:       &tls.Config{InsecureSkipVerify: true}, // a self-signed development server
 		Reconnect: true,
 	})

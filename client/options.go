@@ -24,6 +24,19 @@ const (
 	Plaintext
 )
 
+// Encoding is the wire format of the stream.
+type Encoding int
+
+const (
+	// Binary is Parley's compact binary encoding of the same stanzas
+	// (docs/protocol/binary.md), on Parley's native port 5224, TLS from
+	// the first byte. The default.
+	Binary Encoding = iota
+	// XML is standard XMPP: works with any XMPP server (port 5222, with
+	// the Transport chosen).
+	XML
+)
+
 // Options configure a Client.
 type Options struct {
 	// JID is the account, "alice@example.org", optionally with a resource
@@ -31,9 +44,12 @@ type Options struct {
 	JID string
 	// Password of the account. Never logged.
 	Password string
-	// Addr is the server's host:port. Default: the JID's domain, port 5222
-	// (5223 with DirectTLS).
-	Addr      string
+	// Addr is the server's host:port. Default: the JID's domain, port 5224
+	// for Binary; 5222 for XML (5223 with DirectTLS).
+	Addr     string
+	Encoding Encoding
+	// Transport secures the connection. With Binary, STARTTLS (the zero
+	// value) means TLS from the first byte: there is no STARTTLS there.
 	Transport Transport
 	// TLS configures certificate checks. Nil verifies the server's
 	// certificate for the JID's domain against the system roots.
@@ -69,9 +85,15 @@ func (o *Options) normalize() (account, error) {
 		return a, fmt.Errorf("%w: JID %q must look like user@domain", ErrBadOptions, o.JID)
 	}
 	a = account{local: local, domain: domain, resource: res}
+	if o.Encoding == Binary && o.Transport == STARTTLS {
+		o.Transport = DirectTLS
+	}
 	if o.Addr == "" {
 		port := "5222"
-		if o.Transport == DirectTLS {
+		switch {
+		case o.Encoding == Binary:
+			port = "5224"
+		case o.Transport == DirectTLS:
 			port = "5223"
 		}
 		o.Addr = net.JoinHostPort(domain, port)

@@ -68,13 +68,22 @@ func (p *cutProxy) cut() {
 // twice while alice keeps sending; bob's client reconnects with backoff,
 // resumes, and gets every message exactly once, in order.
 func TestReconnectResumesWithNothingLostOrDoubled(t *testing.T) {
+	t.Run("xml", func(t *testing.T) { reconnectResumes(t, false) })
+	t.Run("binary", func(t *testing.T) { reconnectResumes(t, true) })
+}
+
+func reconnectResumes(t *testing.T, useBinary bool) {
 	srv := servertest.Start(t, nil)
 	srv.AddUser(t, "alice@localhost", "pw-alice")
 	srv.AddUser(t, "bob@localhost", "pw-bob")
-	proxy := newCutProxy(t, srv.C2S)
+	target, enc := srv.C2S, client.XML
+	if useBinary {
+		target, enc = srv.Native, client.Binary
+	}
+	proxy := newCutProxy(t, target)
 	alice := dial(t, srv, "alice@localhost/phone", "pw-alice")
 	bob := dial(t, srv, "bob@localhost/phone", "pw-bob", func(o *client.Options) {
-		o.Addr, o.Reconnect, o.MinBackoff, o.MaxBackoff = proxy.addr(), true, 20*time.Millisecond, 200*time.Millisecond
+		o.Addr, o.Encoding, o.Reconnect, o.MinBackoff, o.MaxBackoff = proxy.addr(), enc, true, 20*time.Millisecond, 200*time.Millisecond
 	})
 	if err := bob.SetPresence("", ""); err != nil {
 		t.Fatal(err)

@@ -66,7 +66,15 @@ func secureStream(conn net.Conn, o *Options, a account) (*wire, *stanza.Element,
 	if o.Transport == DirectTLS {
 		conn = tls.Client(conn, o.tlsConfig(a.domain))
 	}
-	w := &wire{conn: conn, codec: newXMLCodec(), buf: make([]byte, 16<<10)}
+	var c codec = newXMLCodec()
+	if o.Encoding == Binary {
+		bc, err := newBinaryCodec(a.domain)
+		if err != nil {
+			return nil, nil, err
+		}
+		c = bc
+	}
+	w := &wire{conn: conn, codec: c, buf: make([]byte, 16<<10)}
 	features, err := openStream(w, a.domain)
 	if err != nil {
 		return nil, nil, err

@@ -13,7 +13,7 @@ import (
 func TestRegisterThenLogIn(t *testing.T) {
 	srv := servertest.Start(t, func(c *config.Config) { c.AllowRegistration = true })
 	ctx := context.Background()
-	o := client.Options{JID: "newbie@localhost", Password: "a fine password", Addr: srv.C2S, TLS: insecure}
+	o := client.Options{JID: "newbie@localhost", Password: "a fine password", Addr: srv.C2S, Encoding: client.XML, TLS: insecure}
 	if err := client.Register(ctx, o); err != nil {
 		t.Fatalf("register: %v", err)
 	}
@@ -30,7 +30,7 @@ func TestRegisterThenLogIn(t *testing.T) {
 
 func TestRegisterRefusedWhenOff(t *testing.T) {
 	srv := servertest.Start(t, nil)
-	err := client.Register(context.Background(), client.Options{JID: "x@localhost", Password: "pw-xxxxxx", Addr: srv.C2S, TLS: insecure})
+	err := client.Register(context.Background(), client.Options{JID: "x@localhost", Password: "pw-xxxxxx", Addr: srv.C2S, Encoding: client.XML, TLS: insecure})
 	var iqe *client.IQError
 	if !errors.As(err, &iqe) {
 		t.Fatalf("got %v, want a refusal", err)

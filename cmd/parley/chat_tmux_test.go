@@ -29,7 +29,7 @@ func TestChatUnderTmux(t *testing.T) {
 	bob := dialUser(t, srv, "bob")
 
 	tm := startTmux(t, fmt.Sprintf("%s chat --jid alice@localhost --server %s --insecure --password-stdin; echo EXIT=$?; sleep 60",
-		parleyBin, srv.C2S))
+		parleyBin, srv.Native))
 	tm.waitFor("Password for alice@localhost")
 	tm.line("pw-alice")
 	tm.waitFor("No conversation open")
@@ -114,7 +114,7 @@ func dialUser(t *testing.T, srv *servertest.Server, user string) *client.Client 
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := client.Dial(ctx, client.Options{JID: user + "@localhost/go", Password: "pw-" + user, Addr: srv.C2S,
+	c, err := client.Dial(ctx, client.Options{JID: user + "@localhost/go", Password: "pw-" + user, Addr: srv.C2S, Encoding: client.XML,
 		TLS: &tls.Config{InsecureSkipVerify: true}})
 	if err != nil {
 		t.Fatal(err)

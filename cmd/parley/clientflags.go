@@ -32,8 +32,15 @@ type loginSettings struct {
 	Password string `toml:"password"`
 	Server   string `toml:"server"`
 	TLS      string `toml:"tls"`
+	Encoding string `toml:"encoding"`
 	Insecure bool   `toml:"insecure"`
 }
+
+// Encodings of --encoding.
+const (
+	encodingBinary = "binary"
+	encodingXML    = "xml"
+)
 
 // TLS modes of --tls.
 const (
@@ -48,6 +55,7 @@ const (
 	envPassword     = "PARLEY_PASSWORD"
 	envServer       = "PARLEY_SERVER"
 	envTLS          = "PARLEY_TLS"
+	envEncoding     = "PARLEY_ENCODING"
 	envInsecure     = "PARLEY_INSECURE"
 	envClientConfig = "PARLEY_CLIENT_CONFIG"
 )
@@ -67,17 +75,19 @@ PARLEY_PASSWORD variable, the "password" key of the client configuration
 file, or, on a terminal, a prompt; --password works too but shows in the
 process list. The password is never printed or logged.
 
-The server is --server host:port, by default the JID's domain on port 5222
-(5223 with --tls direct), and 127.0.0.1 for the domain localhost. --tls is
-starttls (default), direct or plain (loopback tests against a server run
-with --allow-plaintext-auth). --insecure accepts any certificate, such as
-the self-signed one "parley serve" creates.
+--encoding is binary (default: Parley's compact protocol, on port 5224,
+always over TLS) or xml (standard XMPP, to talk to any XMPP server; port
+5222, or 5223 with --tls direct). The server is --server host:port, by
+default the JID's domain on that port, and 127.0.0.1 for the domain
+localhost. With xml, --tls is starttls (default), direct or plain (loopback
+tests against a server run with --allow-plaintext-auth). --insecure accepts
+any certificate, such as the self-signed one "parley serve" creates.
 
 Every setting can also be a key of a TOML file given with --client-config
 (or PARLEY_CLIENT_CONFIG; default: ~/.config/parley/client.toml when it
-exists): jid, password, server, tls, insecure. Flags win over the
-environment (PARLEY_JID, PARLEY_PASSWORD, PARLEY_SERVER, PARLEY_TLS,
-PARLEY_INSECURE), which wins over the file.`
+exists): jid, password, server, encoding, tls, insecure. Flags win over the
+environment (PARLEY_JID, PARLEY_PASSWORD, PARLEY_SERVER, PARLEY_ENCODING,
+PARLEY_TLS, PARLEY_INSECURE), which wins over the file.`
 
 func (f *loginFlags) bind(fs *pflag.FlagSet) {
 	fs.StringVar(&f.flags.JID, "jid", "", "the account to log in as, alice@localhost (env "+envJID+")")
@@ -86,7 +96,8 @@ func (f *loginFlags) bind(fs *pflag.FlagSet) {
 	fs.StringVar(&f.flags.Password, "password", "",
 		"the password (other local users can see it in the process list: prefer --password-stdin or "+envPassword+")")
 	fs.StringVar(&f.flags.Server, "server", "",
-		"the server's host:port (default: the JID's domain, port 5222; 127.0.0.1 for localhost) (env "+envServer+")")
+		"the server's host:port (default: the JID's domain, port 5224 for binary, 5222 for xml; 127.0.0.1 for localhost) (env "+envServer+")")
+	fs.StringVar(&f.flags.Encoding, "encoding", "", "binary (default, Parley's own protocol) or xml (XMPP, any server) (env "+envEncoding+")")
 	fs.StringVar(&f.flags.TLS, "tls", "", "how to secure the connection: starttls (default), direct or plain (env "+envTLS+")")
 	fs.BoolVar(&f.flags.Insecure, "insecure", false,
 		"accept any server certificate, such as a self-signed one (env "+envInsecure+"=1)")
@@ -131,7 +142,7 @@ func (f *loginFlags) fileSettings(a *app) (loginSettings, error) {
 		return s, fmt.Errorf("client configuration %s: %w", path, err)
 	}
 	if und := md.Undecoded(); len(und) > 0 {
-		return s, fmt.Errorf("client configuration %s: unknown key %q (known: jid, password, server, tls, insecure)", path, und[0].String())
+		return s, fmt.Errorf("client configuration %s: unknown key %q (known: jid, password, server, encoding, tls, insecure)", path, und[0].String())
 	}
 	if s.Password != "" {
 		warnReadable(a, path)
@@ -150,7 +161,7 @@ func applyEnv(s *loginSettings) error {
 	for _, e := range []struct {
 		name string
 		dst  *string
-	}{{envJID, &s.JID}, {envPassword, &s.Password}, {envServer, &s.Server}, {envTLS, &s.TLS}} {
+	}{{envJID, &s.JID}, {envPassword, &s.Password}, {envServer, &s.Server}, {envTLS, &s.TLS}, {envEncoding, &s.Encoding}} {
 		if v := os.Getenv(e.name); v != "" {
 			*e.dst = v
 		}
@@ -175,6 +186,7 @@ func (f *loginFlags) applyFlags(fs *pflag.FlagSet, s *loginSettings) {
 	set("password", &s.Password, f.flags.Password)
 	set("server", &s.Server, f.flags.Server)
 	set("tls", &s.TLS, f.flags.TLS)
+	set("encoding", &s.Encoding, f.flags.Encoding)
 	if fs.Changed("insecure") {
 		s.Insecure = f.flags.Insecure
 	}
@@ -196,9 +208,19 @@ func (s *loginSettings) check() error {
 	default:
 		return usagef("invalid --tls %q: want starttls, direct or plain", s.TLS)
 	}
+	switch s.Encoding {
+	case "":
+		s.Encoding = encodingBinary
+	case encodingBinary, encodingXML:
+	default:
+		return usagef("invalid --encoding %q: want binary or xml", s.Encoding)
+	}
 	if s.Server == "" && j.Domain() == "localhost" {
 		port := "5222"
-		if s.TLS == tlsDirect {
+		switch {
+		case s.Encoding == encodingBinary:
+			port = "5224"
+		case s.TLS == tlsDirect:
 			port = "5223"
 		}
 		s.Server = net.JoinHostPort("127.0.0.1", port)
@@ -261,6 +283,9 @@ func (f *loginFlags) login(ctx context.Context, cmd *cobra.Command, a *app, reco
 // what weakens security.
 func (f *loginFlags) options(a *app, s loginSettings, password string) client.Options {
 	o := client.Options{JID: s.JID, Password: password, Addr: s.Server}
+	if s.Encoding == encodingXML {
+		o.Encoding = client.XML
+	}
 	switch s.TLS {
 	case tlsDirect:
 		o.Transport = client.DirectTLS

@@ -27,7 +27,7 @@ func chatServer(t *testing.T) *servertest.Server {
 // environment.
 func login(srv *servertest.Server, user string) (runOpts, []string) {
 	return runOpts{env: []string{"PARLEY_PASSWORD=pw-" + user}},
-		[]string{"--jid", user + "@localhost", "--server", srv.C2S, "--insecure"}
+		[]string{"--jid", user + "@localhost", "--server", srv.Native, "--insecure"}
 }
 
 // listenProc is a running "parley listen".
@@ -196,7 +196,7 @@ func TestClientLoginSettings(t *testing.T) {
 	srv := chatServer(t)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "client.toml")
-	conf := "jid = \"alice@localhost\"\npassword = \"pw-alice\"\nserver = \"" + srv.C2S + "\"\ninsecure = true\n"
+	conf := "jid = \"alice@localhost\"\npassword = \"pw-alice\"\nserver = \"" + srv.C2S + "\"\nencoding = \"xml\"\ninsecure = true\n"
 	if err := os.WriteFile(file, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +219,7 @@ func TestClientLoginSettings(t *testing.T) {
 	}
 	fails(t, runOpts{env: []string{"PARLEY_PASSWORD=wrong-pw"}}, 1, "wrong password or no such account",
 		send(alice...)...)
-	fails(t, o, 1, "--insecure accepts it", send("--jid", "alice@localhost", "--server", srv.C2S)...)
+	fails(t, o, 1, "--insecure accepts it", send("--jid", "alice@localhost", "--server", srv.Native)...)
 	fails(t, o, 2, "missing the account: add --jid", send()...)
 	fails(t, none, 2, "missing the password", send(alice...)...)
 	fails(t, o, 2, `invalid --tls "tcp"`, send(append(alice, "--tls", "tcp")...)...)

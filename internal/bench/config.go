@@ -18,6 +18,7 @@ type Config struct {
 	UserFormat string // account localpart, with %d for the device number
 	Password   string // the same for every account
 	Devices    int    // simulated devices (an even number: they form pairs)
+	Binary     bool   // Parley's binary encoding (native port); otherwise XMPP's XML
 	Transport  client.Transport
 	Mechanism  string // SASL mechanism ("" = strongest offered)
 	Insecure   bool   // accept any certificate (self-signed test servers)
@@ -128,7 +129,10 @@ func (c *Config) clientOptions(i int) client.Options {
 	o := client.Options{
 		JID: c.jid(i) + "/bench", Password: c.Password, Addr: c.Addr,
 		Transport: c.Transport, Mechanism: c.Mechanism, DialTimeout: 30 * time.Second,
-		EventBuffer: 4096,
+		EventBuffer: 4096, Encoding: client.XML,
+	}
+	if c.Binary {
+		o.Encoding = client.Binary
 	}
 	if c.Insecure {
 		o.TLS = &tls.Config{InsecureSkipVerify: true}

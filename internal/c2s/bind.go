@@ -63,7 +63,7 @@ func (c *conn) bind(ctx context.Context, iq *stanza.Element, resource string) er
 	}
 	c.sess = c.srv.cfg.Binder.Bind(ctx, full, c.tr)
 	c.bound.Store(true)
-	c.srv.cfg.Log.Debug("session bound", "jid", full.String(), "remote", c.remoteIP, "websocket", c.ws)
+	c.srv.cfg.Log.Debug("session bound", "jid", full.String(), "remote", c.remoteIP, "transport", c.kind)
 	return nil
 }
 

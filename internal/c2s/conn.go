@@ -23,10 +23,9 @@ const readBufferSize = 4096
 type conn struct {
 	srv      *Server
 	nc       net.Conn // the current connection (a *tls.Conn after TLS starts)
+	kind     Kind
 	fr       framing
-	ws       bool
-	parser   *xmlstream.Parser // XML stream over TCP
-	wsr      *wsReader         // WebSocket messages
+	in       inbound // decodes what the client sends
 	buf      []byte
 	remoteIP netip.Addr
 	secure   bool // TLS is on (or the connection is trusted as secure)
@@ -44,17 +43,26 @@ type conn struct {
 	bound atomic.Bool
 }
 
-func newConn(srv *Server, nc net.Conn, ws bool) *conn {
-	c := &conn{srv: srv, nc: nc, ws: ws, buf: make([]byte, readBufferSize)}
+func newConn(srv *Server, nc net.Conn, kind Kind) *conn {
+	c := &conn{srv: srv, nc: nc, kind: kind, buf: make([]byte, readBufferSize)}
 	if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
 		c.remoteIP = ap.Addr().Unmap()
 	}
-	if ws {
+	pong := func(payload []byte) { _ = c.write(wsAppendFrame(nil, wsOpPong, payload)) }
+	lim := srv.cfg.Limits
+	switch kind {
+	case WebSocket:
 		c.fr = wsFraming{}
-		c.wsr = &wsReader{maxMessage: srv.cfg.Limits.MaxStanzaBytes}
-	} else {
+		c.in = &wsInbound{r: wsReader{maxMessage: lim.MaxStanzaBytes}, limits: lim, pong: pong}
+	case Binary:
+		c.fr = newBinaryFraming(srv.cfg.Domain, false)
+		c.in = newBinaryInbound(lim)
+	case BinaryWebSocket:
+		c.fr = newBinaryFraming(srv.cfg.Domain, true)
+		c.in = &wsBinaryInbound{r: wsReader{maxMessage: lim.MaxStanzaBytes + 16}, bin: newBinaryInbound(lim), pong: pong}
+	default:
 		c.fr = tcpFraming{}
-		c.parser = xmlstream.NewParser(srv.cfg.Limits)
+		c.in = &xmlInbound{p: xmlstream.NewParser(lim)}
 	}
 	c.tr = &transport{c: c}
 	return c
@@ -67,7 +75,7 @@ var errStreamEnd = errors.New("c2s: stream closed by client")
 // each read that may block (to flush what was produced so far).
 func (c *conn) next(beforeBlock func()) (xmlstream.Token, error) {
 	for {
-		tok, err := c.decode()
+		tok, err := c.in.next()
 		if !errors.Is(err, xmlstream.ErrNeedMore) {
 			return tok, err
 		}
@@ -79,65 +87,13 @@ func (c *conn) next(beforeBlock func()) (xmlstream.Token, error) {
 			if c.sess != nil {
 				c.sess.Touch()
 			}
-			if c.ws {
-				c.wsr.feed(c.buf[:n])
-			} else {
-				c.parser.Feed(c.buf[:n])
-			}
+			c.in.feed(c.buf[:n])
 			continue
 		}
 		if rerr != nil {
 			return xmlstream.Token{}, rerr
 		}
 	}
-}
-
-// decode returns the next buffered token or ErrNeedMore.
-func (c *conn) decode() (xmlstream.Token, error) {
-	if !c.ws {
-		return c.parser.Next()
-	}
-	for {
-		m, ok, err := c.wsr.next()
-		if err != nil {
-			if errors.Is(err, errWSTooBig) {
-				return xmlstream.Token{}, stanza.NewStreamError(stanza.StreamPolicyViolation, "message too large")
-			}
-			return xmlstream.Token{}, stanza.NewStreamError(stanza.StreamBadFormat, err.Error())
-		}
-		if !ok {
-			return xmlstream.Token{}, xmlstream.ErrNeedMore
-		}
-		switch m.op {
-		case wsOpPing:
-			c.write(wsAppendFrame(nil, wsOpPong, m.payload))
-			continue
-		case wsOpPong:
-			continue
-		case wsOpClose:
-			return xmlstream.Token{Kind: xmlstream.StreamEnd}, nil
-		}
-		return c.wsToken(m.payload)
-	}
-}
-
-// wsToken maps an RFC 7395 message to a stream token.
-func (c *conn) wsToken(payload []byte) (xmlstream.Token, error) {
-	el, err := xmlstream.ParseElement(payload, stanza.NSClient, c.srv.cfg.Limits)
-	if err != nil {
-		return xmlstream.Token{}, err
-	}
-	if el.Space == stanza.NSFraming {
-		switch el.Name {
-		case "open":
-			return xmlstream.Token{Kind: xmlstream.StreamStart, Header: xmlstream.StreamHeader{
-				To: el.Attr("to"), From: el.Attr("from"), Version: el.Attr("version"),
-				Lang: el.Lang(), DefaultNS: stanza.NSClient}}, nil
-		case "close":
-			return xmlstream.Token{Kind: xmlstream.StreamEnd}, nil
-		}
-	}
-	return xmlstream.Token{Kind: xmlstream.Stanza, Element: el}, nil
 }
 
 // write sends b with the write deadline.

@@ -32,7 +32,7 @@ func (c *conn) negotiate(ctx context.Context) error {
 		tok, err := c.next(func() { _ = c.flushNegotiation() })
 		if err != nil {
 			var se *stanza.StreamError
-			if errors.As(err, &se) && !headerSent && !c.ws {
+			if errors.As(err, &se) && !headerSent && !c.kind.framedOpen() {
 				c.out = c.fr.appendOpen(c.out, c.header("")) // an error needs a stream to travel in
 			}
 			return err
@@ -80,7 +80,7 @@ func (c *conn) openStream(h xmlstream.StreamHeader) error {
 	if h.Version == "" || h.Version[0] != '1' {
 		return stanza.NewStreamError(stanza.StreamUnsupportedVersion, "XMPP 1.0 streams only")
 	}
-	if !c.ws && h.DefaultNS != stanza.NSClient {
+	if !c.kind.framedOpen() && h.DefaultNS != stanza.NSClient {
 		return stanza.NewStreamError(stanza.StreamInvalidNamespace, "the default namespace must be jabber:client")
 	}
 	c.out = c.fr.appendElement(c.out, c.features())
@@ -102,7 +102,7 @@ func (c *conn) features() *stanza.Element {
 		f.AddChild(stanza.NewElement(stanza.NSRosterVer, "ver"))
 		f.AddChild(stanza.NewElement(stanza.NSPreApproval, "sub"))
 	default:
-		if !c.secure && c.srv.cfg.TLS != nil && !c.ws {
+		if !c.secure && c.srv.cfg.TLS != nil && !c.kind.framedOpen() {
 			st := stanza.NewElement(stanza.NSTLS, "starttls")
 			if !c.srv.cfg.AllowPlaintextAuth {
 				st.AddChild(stanza.NewElement(stanza.NSTLS, "required"))
@@ -169,7 +169,7 @@ func (c *conn) negotiationElement(ctx context.Context, el *stanza.Element, sasl 
 }
 
 func (c *conn) startTLS(headerSent *bool) error {
-	if c.secure || c.ws || c.srv.cfg.TLS == nil {
+	if c.secure || c.kind.framedOpen() || c.srv.cfg.TLS == nil {
 		return stanza.NewStreamError(stanza.StreamPolicyViolation, "STARTTLS is not available here")
 	}
 	c.out = c.fr.appendElement(c.out, stanza.NewElement(stanza.NSTLS, "proceed"))
@@ -181,7 +181,7 @@ func (c *conn) startTLS(headerSent *bool) error {
 	if err := c.handshake(tc); err != nil {
 		return err
 	}
-	c.parser.Reset()
+	c.in.restart()
 	*headerSent = false
 	return nil
 }
@@ -274,9 +274,7 @@ func (c *conn) saslResult(n *auth.Negotiation, challenge []byte, err error, neg 
 		success.Text = base64.StdEncoding.EncodeToString(d)
 	}
 	c.out = c.fr.appendElement(c.out, success)
-	if !c.ws {
-		c.parser.Reset()
-	}
+	c.in.restart()
 	*headerSent = false
 	return nil
 }

@@ -77,9 +77,21 @@ func NewServer(cfg Config) *Server {
 		ctx: ctx, cancel: cancel, conns: make(map[*conn]struct{})}
 }
 
-// ServeTCP accepts connections on ln until it is closed. With directTLS the
-// TLS handshake starts at once (XEP-0368); otherwise clients use STARTTLS.
+// ServeTCP accepts XMPP connections on ln until it is closed. With
+// directTLS the TLS handshake starts at once (XEP-0368); otherwise clients
+// use STARTTLS.
 func (s *Server) ServeTCP(ln net.Listener, directTLS bool) error {
+	return s.serveListener(ln, directTLS, XMLStream)
+}
+
+// ServeNative accepts connections in Parley's binary encoding on ln until
+// it is closed: TLS from the first byte, unless the server has no TLS
+// (loopback benchmarks with plaintext authentication allowed).
+func (s *Server) ServeNative(ln net.Listener) error {
+	return s.serveListener(ln, s.cfg.TLS != nil, Binary)
+}
+
+func (s *Server) serveListener(ln net.Listener, directTLS bool, kind Kind) error {
 	var delay time.Duration
 	for {
 		nc, err := ln.Accept()
@@ -97,13 +109,23 @@ func (s *Server) ServeTCP(ln net.Listener, directTLS bool) error {
 		if directTLS {
 			nc = tls.Server(nc, s.cfg.TLS)
 		}
-		s.start(newConn(s, nc, false))
+		s.start(newConn(s, nc, kind))
 	}
 }
 
 // ServeHTTP upgrades an HTTP request to XMPP over WebSocket (RFC 7395).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	accept, err := wsAccept(r)
+	s.upgrade(w, r, "xmpp", WebSocket)
+}
+
+// ServeBinaryWebSocket upgrades an HTTP request to Parley's binary
+// encoding over WebSocket (subprotocol "parley").
+func (s *Server) ServeBinaryWebSocket(w http.ResponseWriter, r *http.Request) {
+	s.upgrade(w, r, "parley", BinaryWebSocket)
+}
+
+func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, subprotocol string, kind Kind) {
+	accept, err := wsAccept(r, subprotocol)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
@@ -118,19 +140,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-		"Sec-WebSocket-Accept: " + accept + "\r\nSec-WebSocket-Protocol: xmpp\r\n\r\n"
+		"Sec-WebSocket-Accept: " + accept + "\r\nSec-WebSocket-Protocol: " + subprotocol + "\r\n\r\n"
 	if _, err := nc.Write([]byte(resp)); err != nil {
 		_ = nc.Close()
 		return
 	}
-	c := newConn(s, nc, true)
+	c := newConn(s, nc, kind)
 	c.secure = r.TLS != nil || isLoopback(c.remoteIP)
 	if r.TLS != nil {
 		c.tlsState = r.TLS
 	}
 	if n := rw.Reader.Buffered(); n > 0 { // bytes the client sent right after the request
 		b, _ := rw.Reader.Peek(n)
-		c.wsr.feed(b)
+		c.in.feed(b)
 	}
 	s.start(c)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 )
@@ -163,15 +164,15 @@ func (r *wsReader) frame(fin bool, op byte, payload []byte) (wsMessage, bool, er
 
 // wsAccept checks an upgrade request for the "xmpp" subprotocol (RFC 7395)
 // and returns the Sec-WebSocket-Accept value.
-func wsAccept(r *http.Request) (string, error) {
+func wsAccept(r *http.Request, subprotocol string) (string, error) {
 	if !headerHas(r.Header, "Connection", "upgrade") || !headerHas(r.Header, "Upgrade", "websocket") {
 		return "", errors.New("not a WebSocket upgrade request")
 	}
 	if r.Header.Get("Sec-WebSocket-Version") != "13" {
 		return "", errors.New("unsupported WebSocket version (13 required)")
 	}
-	if !headerHas(r.Header, "Sec-WebSocket-Protocol", "xmpp") {
-		return "", errors.New(`the "xmpp" WebSocket subprotocol is required (RFC 7395)`)
+	if !headerHas(r.Header, "Sec-WebSocket-Protocol", subprotocol) {
+		return "", fmt.Errorf("the %q WebSocket subprotocol is required", subprotocol)
 	}
 	key := r.Header.Get("Sec-WebSocket-Key")
 	if key == "" {

@@ -26,7 +26,8 @@ type Config struct {
 
 	C2S    string `toml:"c2s" flag:"c2s" env:"PARLEY_C2S" help:"XMPP client listener, host:port, with STARTTLS (TLS required before authentication); empty disables"`
 	C2STLS string `toml:"c2s_tls" flag:"c2s-tls" env:"PARLEY_C2S_TLS" help:"XMPP client listener with direct TLS (XEP-0368), host:port; empty disables"`
-	HTTP   string `toml:"http" flag:"http" env:"PARLEY_HTTP" help:"HTTP listener, host:port: XMPP over WebSocket at /xmpp-websocket, /healthz, /metrics; empty disables"`
+	Native string `toml:"native" flag:"native" env:"PARLEY_NATIVE" help:"Parley binary-protocol listener for Parley's own clients, host:port, TLS from the first byte; empty disables"`
+	HTTP   string `toml:"http" flag:"http" env:"PARLEY_HTTP" help:"HTTP listener, host:port: XMPP over WebSocket at /xmpp-websocket, the binary protocol over WebSocket at /ws, /healthz, /metrics; empty disables"`
 
 	TLSCert string `toml:"tls_cert" flag:"tls-cert" env:"PARLEY_TLS_CERT" help:"TLS certificate chain, a PEM file (set together with --tls-key); when both are empty, a self-signed certificate is created in the data directory"`
 	TLSKey  string `toml:"tls_key" flag:"tls-key" env:"PARLEY_TLS_KEY" help:"TLS private key (PEM file) of --tls-cert"`
@@ -69,6 +70,7 @@ func Default() Config {
 		Domain:                "localhost",
 		C2S:                   "127.0.0.1:5222",
 		C2STLS:                "127.0.0.1:5223",
+		Native:                "127.0.0.1:5224",
 		HTTP:                  "127.0.0.1:5280",
 		LogLevel:              "info",
 		LogFormat:             "text",
@@ -150,7 +152,7 @@ func (c *Config) Validate() error {
 		bad("domain", c.Domain, "write the domain in its canonical form %q", d.Domain())
 	}
 
-	for _, a := range []struct{ flag, addr string }{{"c2s", c.C2S}, {"c2s-tls", c.C2STLS}, {"http", c.HTTP}, {"media", c.Media}} {
+	for _, a := range []struct{ flag, addr string }{{"c2s", c.C2S}, {"c2s-tls", c.C2STLS}, {"native", c.Native}, {"http", c.HTTP}, {"media", c.Media}} {
 		if a.addr == "" {
 			continue
 		}
@@ -158,8 +160,8 @@ func (c *Config) Validate() error {
 			bad(a.flag, a.addr, "%v", err)
 		}
 	}
-	if c.C2S == "" && c.C2STLS == "" && c.HTTP == "" {
-		errs = append(errs, errors.New("no listener: set at least one of --c2s, --c2s-tls, --http"))
+	if c.C2S == "" && c.C2STLS == "" && c.Native == "" && c.HTTP == "" {
+		errs = append(errs, errors.New("no listener: set at least one of --c2s, --c2s-tls, --native, --http"))
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		errs = append(errs, fmt.Errorf("--tls-cert %s and --tls-key %s: set both (your own certificate) or neither (a self-signed one)",

@@ -188,7 +188,7 @@ func TestValidateMessages(t *testing.T) {
 		{"c2s no port", func(c *Config) { c.C2S = "localhost" }, `--c2s "localhost": want host:port`},
 		{"c2s-tls bad port", func(c *Config) { c.C2STLS = "127.0.0.1:99999" }, `--c2s-tls "127.0.0.1:99999": port "99999" is not a number`},
 		{"http named port", func(c *Config) { c.HTTP = "127.0.0.1:http" }, `--http "127.0.0.1:http": port "http"`},
-		{"no listener", func(c *Config) { c.C2S, c.C2STLS, c.HTTP = "", "", "" }, "no listener: set at least one of --c2s, --c2s-tls, --http"},
+		{"no listener", func(c *Config) { c.C2S, c.C2STLS, c.Native, c.HTTP = "", "", "", "" }, "no listener: set at least one of --c2s, --c2s-tls, --native, --http"},
 		{"cert without key", func(c *Config) { c.TLSCert = "cert.pem" }, `--tls-cert "cert.pem" and --tls-key "": set both`},
 		{"key without cert", func(c *Config) { c.TLSKey = "key.pem" }, `--tls-cert "" and --tls-key "key.pem": set both`},
 		{"log level", func(c *Config) { c.LogLevel = "verbose" }, `--log-level "verbose": unknown log level (want one of debug, info, warn, error)`},

@@ -50,12 +50,12 @@ type Server struct {
 	media        *media.Service
 	mediaHTTP    *http.Server
 
-	c2sLn, c2sTLSLn, httpLn, adminLn, mediaLn net.Listener
+	c2sLn, c2sTLSLn, nativeLn, httpLn, adminLn, mediaLn net.Listener
 	http                                      *http.Server
 }
 
 // Addrs are the addresses the server listens on ("" when disabled).
-type Addrs struct{ C2S, C2STLS, HTTP, Media string }
+type Addrs struct{ C2S, C2STLS, Native, HTTP, Media string }
 
 // Run starts a server with cfg and blocks until ctx is cancelled, then
 // shuts it down cleanly.
@@ -169,6 +169,11 @@ func (s *Server) listen() error {
 			return fmt.Errorf("listening on --c2s-tls %s: %w", s.cfg.C2STLS, err)
 		}
 	}
+	if s.cfg.Native != "" {
+		if s.nativeLn, err = net.Listen("tcp", s.cfg.Native); err != nil {
+			return fmt.Errorf("listening on --native %s: %w", s.cfg.Native, err)
+		}
+	}
 	if s.cfg.HTTP != "" {
 		if s.httpLn, err = net.Listen("tcp", s.cfg.HTTP); err != nil {
 			return fmt.Errorf("listening on --http %s: %w", s.cfg.HTTP, err)
@@ -191,6 +196,9 @@ func (s *Server) Addrs() Addrs {
 	if s.c2sTLSLn != nil {
 		a.C2STLS = s.c2sTLSLn.Addr().String()
 	}
+	if s.nativeLn != nil {
+		a.Native = s.nativeLn.Addr().String()
+	}
 	if s.httpLn != nil {
 		a.HTTP = s.httpLn.Addr().String()
 	}
@@ -204,12 +212,15 @@ func (s *Server) Addrs() Addrs {
 func (s *Server) Serve(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 5)
+	errc := make(chan error, 6)
 	if s.c2sLn != nil {
 		go func() { errc <- s.c2s.ServeTCP(s.c2sLn, false) }()
 	}
 	if s.c2sTLSLn != nil {
 		go func() { errc <- s.c2s.ServeTCP(s.c2sTLSLn, true) }()
+	}
+	if s.nativeLn != nil {
+		go func() { errc <- s.c2s.ServeNative(s.nativeLn) }()
 	}
 	if s.httpLn != nil {
 		s.http = &http.Server{Handler: s.httpHandler(), ReadHeaderTimeout: 10 * time.Second}
@@ -233,7 +244,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	go s.media.RunSweeper(ctx, sweepInterval)
 	a := s.Addrs()
-	s.log.Info("parley is serving", "domain", s.cfg.Domain, "c2s", a.C2S, "c2s_tls", a.C2STLS, "http", a.HTTP, "media", a.Media,
+	s.log.Info("parley is serving", "domain", s.cfg.Domain, "c2s", a.C2S, "c2s_tls", a.C2STLS, "native", a.Native, "http", a.HTTP, "media", a.Media,
 		"data", s.cfg.Data, "version", Version())
 
 	var err error
@@ -249,6 +260,7 @@ func (s *Server) Serve(ctx context.Context) error {
 func (s *Server) httpHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/xmpp-websocket", s.c2s)
+	mux.HandleFunc("/ws", s.c2s.ServeBinaryWebSocket)
 	mux.Handle("/metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -295,7 +307,7 @@ func (s *Server) shutdown() {
 }
 
 func (s *Server) closeListeners() {
-	for _, ln := range []net.Listener{s.c2sLn, s.c2sTLSLn, s.httpLn, s.adminLn, s.mediaLn} {
+	for _, ln := range []net.Listener{s.c2sLn, s.c2sTLSLn, s.nativeLn, s.httpLn, s.adminLn, s.mediaLn} {
 		if ln != nil {
 			_ = ln.Close()
 		}

@@ -25,7 +25,7 @@ func startServer(t *testing.T, tweak func(*config.Config)) *testServer {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Data = t.TempDir()
-	cfg.C2S, cfg.C2STLS, cfg.HTTP, cfg.Media = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	cfg.C2S, cfg.C2STLS, cfg.Native, cfg.HTTP, cfg.Media = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	if tweak != nil {
 		tweak(&cfg)
 	}

@@ -31,7 +31,7 @@ func Start(t testing.TB, tweak func(*config.Config)) *Server {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Data = t.TempDir()
-	cfg.C2S, cfg.C2STLS, cfg.HTTP, cfg.Media = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	cfg.C2S, cfg.C2STLS, cfg.Native, cfg.HTTP, cfg.Media = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	if tweak != nil {
 		tweak(&cfg)
 	}

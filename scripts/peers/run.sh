@@ -20,7 +20,7 @@ go build -o "$PEERS_DIR/parley" ./cmd/parley
 wait_port() { for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.2; done; echo "port $1 never opened" >&2; return 1; }
 
 start_parley() {
-  taskset -c 1 "$PEERS_DIR/parley" serve --data "$PEERS_DIR/parley-data" --c2s 127.0.0.1:5522 --c2s-tls "" \
+  taskset -c 1 "$PEERS_DIR/parley" serve --data "$PEERS_DIR/parley-data" --c2s 127.0.0.1:5522 --c2s-tls "" --native "" \
     --http "" --media "" --allow-plaintext-auth --allow-registration --registrations-per-hour 1000000 \
     --log-level warn >"$PEERS_DIR/parley.log" 2>&1 &
   echo $! >"$PEERS_DIR/pid"; wait_port 5522; PORT=5522

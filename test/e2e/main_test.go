@@ -66,7 +66,7 @@ type serverProc struct {
 
 func startServe(t *testing.T, data, c2s string) *serverProc {
 	t.Helper()
-	cmd := exec.Command(parleyBin, "serve", "--data", data, "--c2s", c2s, "--c2s-tls", "", "--http", "")
+	cmd := exec.Command(parleyBin, "serve", "--data", data, "--c2s", c2s, "--c2s-tls", "", "--native", "", "--http", "")
 	logf, err := os.Create(filepath.Join(t.TempDir(), "serve.log"))
 	if err != nil {
 		t.Fatal(err)

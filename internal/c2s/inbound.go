@@ -1,0 +1,184 @@
+package c2s
+
+import (
+	"errors"
+
+	"github.com/parley-im/parley/internal/stanza"
+	"github.com/parley-im/parley/internal/wire/binary"
+	"github.com/parley-im/parley/internal/wire/xmlstream"
+)
+
+// Kind is the transport and encoding of a client connection.
+type Kind int
+
+const (
+	// XMLStream is XMPP over TCP (RFC 6120): one XML stream per direction.
+	XMLStream Kind = iota
+	// WebSocket is XMPP over WebSocket (RFC 7395): one element per message.
+	WebSocket
+	// Binary is Parley's binary encoding over TCP (docs/protocol/binary.md).
+	Binary
+	// BinaryWebSocket is the binary encoding in WebSocket binary messages.
+	BinaryWebSocket
+)
+
+func (k Kind) String() string {
+	return [...]string{"xml", "websocket", "binary", "binary-websocket"}[k]
+}
+
+// framedOpen reports whether streams open and restart with an <open/>
+// element (RFC 7395 style) rather than an XML stream header: then there is
+// no STARTTLS (TLS is below) and nothing to reset on restart.
+func (k Kind) framedOpen() bool { return k != XMLStream }
+
+// inbound decodes what a client sends into stream tokens.
+type inbound interface {
+	feed(b []byte)
+	// next returns the next complete token, or xmlstream.ErrNeedMore.
+	next() (xmlstream.Token, error)
+	// restart forgets the stream after STARTTLS or SASL success (only XML
+	// streams start over; framed ones just send a new <open/>).
+	restart()
+}
+
+// xmlInbound is an XML stream (RFC 6120).
+type xmlInbound struct{ p *xmlstream.Parser }
+
+func (x *xmlInbound) feed(b []byte)                  { x.p.Feed(b) }
+func (x *xmlInbound) next() (xmlstream.Token, error) { return x.p.Next() }
+func (x *xmlInbound) restart()                       { x.p.Reset() }
+
+// framingToken maps RFC 7395 <open/> and <close/> to stream tokens and any
+// other element to a stanza.
+func framingToken(el *stanza.Element) xmlstream.Token {
+	if el.Space == stanza.NSFraming {
+		switch el.Name {
+		case "open":
+			return xmlstream.Token{Kind: xmlstream.StreamStart, Header: xmlstream.StreamHeader{
+				To: el.Attr("to"), From: el.Attr("from"), Version: el.Attr("version"),
+				Lang: el.Lang(), DefaultNS: stanza.NSClient}}
+		case "close":
+			return xmlstream.Token{Kind: xmlstream.StreamEnd}
+		}
+	}
+	return xmlstream.Token{Kind: xmlstream.Stanza, Element: el}
+}
+
+// wsInbound is XMPP over WebSocket: each text message one element.
+type wsInbound struct {
+	r      wsReader
+	limits xmlstream.Limits
+	pong   func(payload []byte)
+}
+
+func (w *wsInbound) feed(b []byte) { w.r.feed(b) }
+func (w *wsInbound) restart()      {}
+
+func (w *wsInbound) next() (xmlstream.Token, error) {
+	for {
+		m, ok, err := w.r.next()
+		if err != nil {
+			return xmlstream.Token{}, wsStreamError(err)
+		}
+		if !ok {
+			return xmlstream.Token{}, xmlstream.ErrNeedMore
+		}
+		switch m.op {
+		case wsOpPing:
+			w.pong(m.payload)
+			continue
+		case wsOpPong:
+			continue
+		case wsOpClose:
+			return xmlstream.Token{Kind: xmlstream.StreamEnd}, nil
+		case wsOpBinary:
+			return xmlstream.Token{}, stanza.NewStreamError(stanza.StreamBadFormat, "binary WebSocket message on an XMPP (text) connection")
+		}
+		el, err := xmlstream.ParseElement(m.payload, stanza.NSClient, w.limits)
+		if err != nil {
+			return xmlstream.Token{}, err
+		}
+		return framingToken(el), nil
+	}
+}
+
+func wsStreamError(err error) error {
+	if errors.Is(err, errWSTooBig) {
+		return stanza.NewStreamError(stanza.StreamPolicyViolation, "message too large")
+	}
+	return stanza.NewStreamError(stanza.StreamBadFormat, err.Error())
+}
+
+// binaryInbound is Parley's binary encoding: a preamble, then frames.
+type binaryInbound struct{ d *binary.Decoder }
+
+func newBinaryInbound(l xmlstream.Limits) *binaryInbound {
+	bl := binary.DefaultLimits()
+	if l.MaxStanzaBytes > 0 {
+		bl.MaxFrameBytes = l.MaxStanzaBytes
+	}
+	return &binaryInbound{d: binary.NewDecoder(bl)}
+}
+
+func (b *binaryInbound) feed(p []byte) { b.d.Feed(p) }
+func (b *binaryInbound) restart()      {}
+
+func (b *binaryInbound) next() (xmlstream.Token, error) {
+	for {
+		tok, err := b.d.Next()
+		if errors.Is(err, binary.ErrNeedMore) {
+			return xmlstream.Token{}, xmlstream.ErrNeedMore
+		}
+		if err != nil {
+			var pe *binary.ProtocolError
+			if errors.As(err, &pe) {
+				return xmlstream.Token{}, pe.StreamError()
+			}
+			return xmlstream.Token{}, err
+		}
+		switch tok.Kind {
+		case binary.StreamStart:
+			continue // the preamble; the stream opens with an <open/> frame
+		case binary.StreamEnd:
+			return xmlstream.Token{Kind: xmlstream.StreamEnd}, nil
+		}
+		return framingToken(tok.Element), nil
+	}
+}
+
+// wsBinaryInbound carries the binary byte stream in WebSocket binary
+// messages (a frame may span messages, a message may hold several frames).
+type wsBinaryInbound struct {
+	r    wsReader
+	bin  *binaryInbound
+	pong func(payload []byte)
+}
+
+func (w *wsBinaryInbound) feed(b []byte) { w.r.feed(b) }
+func (w *wsBinaryInbound) restart()      {}
+
+func (w *wsBinaryInbound) next() (xmlstream.Token, error) {
+	for {
+		tok, err := w.bin.next()
+		if !errors.Is(err, xmlstream.ErrNeedMore) {
+			return tok, err
+		}
+		m, ok, err := w.r.next()
+		if err != nil {
+			return xmlstream.Token{}, wsStreamError(err)
+		}
+		if !ok {
+			return xmlstream.Token{}, xmlstream.ErrNeedMore
+		}
+		switch m.op {
+		case wsOpPing:
+			w.pong(m.payload)
+		case wsOpClose:
+			return xmlstream.Token{Kind: xmlstream.StreamEnd}, nil
+		case wsOpBinary:
+			w.bin.feed(m.payload)
+		case wsOpText:
+			return xmlstream.Token{}, stanza.NewStreamError(stanza.StreamBadFormat, "text WebSocket message on a binary connection")
+		}
+	}
+}
