@@ -29,8 +29,6 @@ func BenchmarkGroupCommit(b *testing.B) {
 		{"Flushers1", Options{EnqueueFlushers: 1}},
 		{"Flushers2", Options{EnqueueFlushers: 2}},
 		{"Flushers4", Options{EnqueueFlushers: 4}},
-		{"Flushers1Conns8", Options{EnqueueFlushers: 1, MaxConns: 8}},
-		{"Flushers2Conns8", Options{EnqueueFlushers: 2, MaxConns: 8}},
 	} {
 		open := func(b *testing.B) store.Store { return openT(b, freshSchema(b, base), c.opts) }
 		b.Run(c.name+"/EnqueueParallel", func(b *testing.B) { storetest.BenchEnqueueParallel(b, open) })

@@ -234,10 +234,22 @@ func (g *groupCommit) write(batch []*enqueueCall) {
 	if err == nil && len(next) != len(keys) {
 		err = fmt.Errorf("batch of %d keys returned %d", len(keys), len(next))
 	}
+	if err != nil && len(batch) > 1 && isDataError(err) {
+		// One call's data was refused: write each call alone, so that
+		// only the culprit fails.
+		for _, c := range batch {
+			g.write([]*enqueueCall{c})
+		}
+		return
+	}
 	if err != nil {
-		// Whatever failed, even the timeout, the database did not take
-		// the batch in time: the callers' contexts are fine.
-		err = fmt.Errorf("%w: postgres store: enqueue: %w", store.ErrUnavailable, err)
+		if isDataError(err) {
+			err = fmt.Errorf("postgres store: enqueue: %w", err)
+		} else {
+			// Anything else, even the timeout: the database did not take
+			// the batch in time (the callers' contexts are fine).
+			err = fmt.Errorf("%w: postgres store: enqueue: %w", store.ErrUnavailable, err)
+		}
 		for _, c := range batch {
 			c.err = err
 		}

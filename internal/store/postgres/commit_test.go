@@ -117,3 +117,30 @@ func TestGroupCommitWithdraw(t *testing.T) {
 		t.Fatalf("after the batches: %d pending, %d in flight", p, f)
 	}
 }
+
+// A call PostgreSQL refuses (a key that is not UTF-8) fails alone, not the
+// calls that shared its batch.
+func TestGroupCommitBadCallFailsAlone(t *testing.T) {
+	s := openT(t, freshSchema(t, testDSN(t)), Options{EnqueueFlushers: 1})
+	const writers = 16
+	var wg sync.WaitGroup
+	errs := make([]error, writers)
+	for w := range writers {
+		wg.Go(func() {
+			key := "good@x"
+			if w == 7 {
+				key = "bad\xff@x"
+			}
+			_, errs[w] = s.Enqueue(context.Background(), key, []byte("p"))
+		})
+	}
+	wg.Wait()
+	for w, err := range errs {
+		if (w == 7) != (err != nil) {
+			t.Errorf("writer %d: err = %v", w, err)
+		}
+	}
+	if n, err := s.QueueLen(context.Background(), "good@x"); n != writers-1 || err != nil {
+		t.Fatalf("QueueLen = %d, %v; want %d", n, err, writers-1)
+	}
+}

@@ -70,7 +70,9 @@
 // next one gathers. With several slots, batches also share PostgreSQL's
 // own WAL flushes. A batch locks its keys' queue_seqs rows in byte order,
 // so batches (and other nodes' batches) cannot deadlock; if PostgreSQL
-// still reports one, the statement is retried. Measurements are in
+// still reports one, the statement is retried. If PostgreSQL refuses a
+// batch for its data (a key that is not UTF-8, say), each of its calls is
+// written alone, so one bad call cannot fail the others. Measurements are in
 // docs/benchmarks-store.md ("Offline queue: Pebble vs PostgreSQL").
 //
 // Stanzas become visible when their batch commits, which is when they are

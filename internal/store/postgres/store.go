@@ -153,14 +153,15 @@ func (s *Store) exit() { s.closeMu.RUnlock() }
 // CTE nobody reads is not evaluated), e.g. "... FROM async".
 const asyncCommit = `async AS (SELECT set_config('synchronous_commit', 'off', true) AS off)`
 
-// writeErr wraps a failed write: the caller's context error as is, any
-// other failure as store.ErrUnavailable (the database cannot take writes:
-// connection lost, disk full, read-only standby).
+// writeErr wraps a failed write: the caller's context error and data the
+// database refused as they are, any other failure as store.ErrUnavailable
+// (the database cannot take writes: connection lost, disk full, read-only
+// standby).
 func writeErr(ctx context.Context, what string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || isDataError(err) {
 		return fmt.Errorf("postgres store: %s: %w", what, err)
 	}
 	return fmt.Errorf("%w: postgres store: %s: %w", store.ErrUnavailable, what, err)
@@ -169,6 +170,21 @@ func writeErr(ctx context.Context, what string, err error) error {
 // readErr wraps a failed read.
 func readErr(what string, err error) error {
 	return fmt.Errorf("postgres store: %s: %w", what, err)
+}
+
+// isDataError reports whether PostgreSQL refused a statement for its data
+// (SQLSTATE classes 22, data exception; 23, integrity constraint; 54,
+// program limit exceeded) rather than for the state of the server.
+func isDataError(err error) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || len(pe.Code) < 2 {
+		return false
+	}
+	switch pe.Code[:2] {
+	case "22", "23", "54":
+		return true
+	}
+	return false
 }
 
 // isDeadlock reports whether err is a PostgreSQL deadlock (SQLSTATE
