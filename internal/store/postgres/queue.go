@@ -34,8 +34,16 @@ const nextSeqSQL = `SELECT coalesce((SELECT next_seq FROM queue_seqs WHERE key =
 // were all committed. A concurrent ack can only make the head too low
 // (harmless: reads filter by seq), and greatest() keeps it from moving
 // back.
+//
+// $3 and $4 are the lowest and highest of the seqs $2: the range bounds the
+// index scan. Without them PostgreSQL was seen (generic plan, a key whose
+// few live rows sat above 20,000 acked ones) to scan the index on key
+// alone, visiting every dead entry of the key, and filter seq = ANY on the
+// heap: a single ack took 1 ms and 900 buffers instead of 0.1 ms.
 const ackSQL = `WITH ` + asyncCommit + `, d AS (
-	DELETE FROM queue USING async WHERE key = $1 AND seq = ANY($2::int8[]) RETURNING seq
+	DELETE FROM queue USING async
+	WHERE key = $1 AND seq >= $3 AND seq <= $4 AND seq = ANY($2::int8[])
+	RETURNING seq
 ), cur AS (
 	SELECT ` + headSQL + ` AS head
 ), nh AS MATERIALIZED (
@@ -135,7 +143,7 @@ func (s *Store) AckQueue(ctx context.Context, key string, seqs ...uint64) error 
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
 	err := retryDeadlock(func() error {
-		_, err := s.pool.Exec(ctx, ackSQL, key, ids)
+		_, err := s.pool.Exec(ctx, ackSQL, key, ids, ids[0], ids[len(ids)-1])
 		return err
 	})
 	return writeErr(ctx, "ack queue "+key, err)
