@@ -37,6 +37,25 @@ func (c *Client) SendReceipt(to, id string) error {
 	return c.sendElement(m)
 }
 
+// SendReceipts acknowledges several messages from the same sender at once
+// (the "delivered" tick for each). The message carries Parley's multi-id
+// receipt and, for XMPP apps, a standard receipt of the last id.
+func (c *Client) SendReceipts(to string, ids ...string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	m := stanza.NewElement(stanza.NSClient, "message").SetAttr("to", to).SetAttr("id", newID())
+	m.AddChild(stanza.NewElement(stanza.NSReceipts, "received").SetAttr("id", ids[len(ids)-1]))
+	multi := stanza.NewElement(stanza.NSParley, "receipts")
+	for _, id := range ids {
+		e := stanza.NewElement(stanza.NSParley, "id")
+		e.Text = id
+		multi.AddChild(e)
+	}
+	m.AddChild(multi)
+	return c.sendElement(m)
+}
+
 // SendDisplayed tells the sender that the user has seen messages up to id
 // (the "seen" tick, XEP-0333).
 func (c *Client) SendDisplayed(to, id string) error {

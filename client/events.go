@@ -4,7 +4,7 @@ import "time"
 
 // Event is something the server sent, or a change of the connection:
 // one of *Message, *Receipt, *Marker, *ChatState, *Presence, *Sent,
-// *Connected, *Disconnected.
+// *OfflinePreview, *OfflineDone, *Connected, *Disconnected.
 type Event interface{ event() }
 
 // Message is an incoming chat message.
@@ -53,8 +53,21 @@ type Presence struct {
 }
 
 // Sent is the "sent" tick: the server has durably accepted the message with
-// this id (its stream-management ack).
-type Sent struct{ ID string }
+// this id. Over the binary protocol the server acks each message
+// explicitly, with the id it gave the recipient's copy and its time; over
+// XMPP the tick comes from stream management and carries only the ID.
+type Sent struct {
+	ID       string
+	StanzaID string    // the server's id for the message (binary protocol)
+	Time     time.Time // when the server stored it (binary protocol)
+}
+
+// OfflinePreview announces, at login over the binary protocol, how many
+// stored messages are about to arrive (they follow, then OfflineDone).
+type OfflinePreview struct{ Count int }
+
+// OfflineDone marks the end of the stored messages delivered at login.
+type OfflineDone struct{}
 
 // Connected reports a (re)established session.
 type Connected struct {
@@ -66,11 +79,13 @@ type Connected struct {
 // is already redialing; otherwise Err is final.
 type Disconnected struct{ Err error }
 
-func (*Message) event()      {}
-func (*Receipt) event()      {}
-func (*Marker) event()       {}
-func (*ChatState) event()    {}
-func (*Presence) event()     {}
-func (*Sent) event()         {}
-func (*Connected) event()    {}
-func (*Disconnected) event() {}
+func (*Message) event()        {}
+func (*Receipt) event()        {}
+func (*Marker) event()         {}
+func (*ChatState) event()      {}
+func (*Presence) event()       {}
+func (*Sent) event()           {}
+func (*OfflinePreview) event() {}
+func (*OfflineDone) event()    {}
+func (*Connected) event()      {}
+func (*Disconnected) event()   {}

@@ -9,8 +9,12 @@ import (
 
 // handle dispatches one element from the server.
 func (c *Client) handle(el *stanza.Element) {
-	if el.Space == stanza.NSSM {
+	switch el.Space {
+	case stanza.NSSM:
 		c.handleSM(el)
+		return
+	case stanza.NSParley:
+		c.handleParley(el)
 		return
 	}
 	if countsForSM(el) {
@@ -54,7 +58,9 @@ func (c *Client) handleMessage(el *stanza.Element) {
 	if el.Type() == "error" {
 		return
 	}
-	if r := el.Child(stanza.NSReceipts, "received"); r != nil {
+	if r := el.Child(stanza.NSParley, "receipts"); r != nil {
+		c.emit(&Receipt{From: from, IDs: receiptIDs(r)})
+	} else if r := el.Child(stanza.NSReceipts, "received"); r != nil {
 		c.emit(&Receipt{From: from, IDs: []string{r.Attr("id")}})
 	}
 	for _, kind := range []string{"received", "displayed", "acknowledged"} {
@@ -120,4 +126,33 @@ func (c *Client) handleIQ(el *stanza.Element) {
 		}
 		_ = c.sendElement(reply)
 	}
+}
+
+// handleParley handles Parley's protocol extensions (binary protocol).
+func (c *Client) handleParley(el *stanza.Element) {
+	switch el.Name {
+	case "ack":
+		c.mu.Lock()
+		fresh := c.sm.tick(el.Attr("id")) || !c.sm.enabled
+		c.mu.Unlock()
+		if fresh {
+			t, _ := time.Parse(time.RFC3339Nano, el.Attr("stamp"))
+			c.emit(&Sent{ID: el.Attr("id"), StanzaID: el.Attr("stanza-id"), Time: t})
+		}
+	case "offline":
+		n, _ := strconv.Atoi(el.Attr("count"))
+		c.emit(&OfflinePreview{Count: n})
+	case "offline-done":
+		c.emit(&OfflineDone{})
+	}
+}
+
+func receiptIDs(r *stanza.Element) []string {
+	var ids []string
+	for _, c := range r.Children {
+		if c.Name == "id" && c.Text != "" {
+			ids = append(ids, c.Text)
+		}
+	}
+	return ids
 }

@@ -17,8 +17,9 @@ type smState struct {
 }
 
 type outbound struct {
-	el *stanza.Element
-	id string // a message's id: its Sent tick when acknowledged
+	el     *stanza.Element
+	id     string // a message's id: its Sent tick when acknowledged
+	ticked bool   // its Sent tick was already given (an explicit server ack)
 }
 
 // resumeState is what a reconnect needs to resume.
@@ -55,13 +56,25 @@ func (m *smState) acked(h uint32) []string {
 	}
 	var ids []string
 	for _, o := range m.unacked[:n] {
-		if o.id != "" {
+		if o.id != "" && !o.ticked {
 			ids = append(ids, o.id)
 		}
 	}
 	m.unacked = append(m.unacked[:0], m.unacked[n:]...)
 	m.outAck = h
 	return ids
+}
+
+// tick marks the message id as acknowledged explicitly; false when it was
+// already (or is not in flight: its stream-management ack came first).
+func (m *smState) tick(id string) bool {
+	for i := range m.unacked {
+		if o := &m.unacked[i]; o.id == id && !o.ticked {
+			o.ticked = true
+			return true
+		}
+	}
+	return false
 }
 
 // takeUnacked empties the unacked list, returning it (for re-sending; the

@@ -186,3 +186,10 @@ func (t *transport) AppendClose(dst []byte, err *stanza.StreamError) []byte {
 func (t *transport) Write(b []byte) error { return t.c.write(b) }
 
 func (t *transport) Close() error { return t.c.nc.Close() }
+
+// ParleyExtensions reports whether the client speaks Parley's protocol
+// extensions (session.ExtensionsTransport): clients of the binary encoding
+// do.
+func (t *transport) ParleyExtensions() bool {
+	return t.c.kind == Binary || t.c.kind == BinaryWebSocket
+}

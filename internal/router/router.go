@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/parley-im/parley/internal/jid"
 	"github.com/parley-im/parley/internal/stanza"
@@ -186,6 +187,7 @@ func (r *Router) deliverMessage(ctx context.Context, m *stanza.Element, to jid.J
 		}
 		return stanza.NewError(stanza.InternalServerError, "")
 	}
+	recordAssigned(ctx, m, to.Bare())
 	for _, d := range targets {
 		d.Deliver(m, key, seq)
 	}
@@ -196,6 +198,35 @@ func (r *Router) deliverMessage(ctx context.Context, m *stanza.Element, to jid.J
 func (r *Router) delivered(ctx context.Context, m *stanza.Element, to jid.JID, targets []Device) {
 	if r.cfg.Delivered != nil {
 		r.cfg.Delivered(ctx, m, to, targets)
+	}
+}
+
+// Assigned records what Route gave a message it stored durably: the
+// stanza-id of the recipient's copy and when. A session asks for it with
+// WithAssigned to send Parley's explicit "sent" ack.
+type Assigned struct {
+	StanzaID string
+	Stored   time.Time
+}
+
+type assignedKey struct{}
+
+// WithAssigned returns a context in which Route fills the returned
+// Assigned when it stores a message.
+func WithAssigned(ctx context.Context) (context.Context, *Assigned) {
+	a := &Assigned{}
+	return context.WithValue(ctx, assignedKey{}, a), a
+}
+
+func recordAssigned(ctx context.Context, m *stanza.Element, by jid.JID) {
+	a, ok := ctx.Value(assignedKey{}).(*Assigned)
+	if !ok {
+		return
+	}
+	for _, c := range m.Children {
+		if c.Space == stanza.NSSID && c.Name == "stanza-id" && c.Attr("by") == by.String() {
+			a.StanzaID, a.Stored = c.Attr("id"), time.Now()
+		}
 	}
 }
 

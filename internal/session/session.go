@@ -79,6 +79,7 @@ type Session struct {
 	priority        atomic.Int32
 	presence        atomic.Pointer[stanza.Element]
 	rosterRequested atomic.Bool
+	extensions      atomic.Bool // the transport speaks Parley's extensions
 	lastStatus      atomic.Pointer[string]
 	lastTraffic     atomic.Int64 // unix nanoseconds of the last bytes from the client
 	pingSent        atomic.Int64 // unix nanoseconds of an unanswered ping, 0 when none
@@ -100,6 +101,7 @@ type Session struct {
 // New creates an active session for the bound full JID on transport tr.
 func New(ctx context.Context, cfg *Config, hub Hub, full jid.JID, tr Transport) *Session {
 	s := &Session{cfg: cfg, hub: hub, ctx: ctx, jid: full, tr: tr, id: router.NewID()}
+	s.extensions.Store(speaksExtensions(tr))
 	s.Touch()
 	return s
 }
@@ -198,10 +200,17 @@ func (s *Session) HandleInbound(el *stanza.Element) {
 		s.sm.countInbound()
 		return
 	}
-	if el.Name == stanza.KindPresence && el.Attr("to") == "" {
+	switch {
+	case el.Name == stanza.KindPresence && el.Attr("to") == "":
 		s.handleOwnPresenceLocked(el)
-	} else if reply := s.hub.Dispatch(s.ctx, s, el); reply != nil {
-		s.sendLocked(reply, 0)
+	case el.Name == stanza.KindMessage:
+		if reply := s.dispatchMessageLocked(el); reply != nil {
+			s.sendLocked(reply, 0)
+		}
+	default:
+		if reply := s.hub.Dispatch(s.ctx, s, el); reply != nil {
+			s.sendLocked(reply, 0)
+		}
 	}
 	s.sm.countInbound()
 }
@@ -248,6 +257,8 @@ func (s *Session) handleOwnPresenceLocked(p *stanza.Element) {
 // a delay stamp (XEP-0203).
 func (s *Session) drainOfflineLocked() {
 	key := router.QueueKey(s.jid)
+	s.offlinePreviewLocked(key)
+	defer s.offlineDoneLocked()
 	var after uint64
 	for {
 		batch, err := s.cfg.Queue.ReadQueue(s.ctx, key, after, 256)
@@ -266,8 +277,7 @@ func (s *Session) drainOfflineLocked() {
 				_ = s.cfg.Queue.AckQueue(s.ctx, key, q.Seq)
 				continue
 			}
-			st.AddChild(stanza.NewElement(stanza.NSDelay, "delay",
-				"from", s.cfg.Domain, "stamp", q.Stored.UTC().Format("2006-01-02T15:04:05.000Z")))
+			st.AddChild(stanza.NewElement(stanza.NSDelay, "delay", "from", s.cfg.Domain, "stamp", stamp(q.Stored)))
 			s.sendLocked(st, q.Seq)
 		}
 		if len(batch) < 256 {
@@ -435,6 +445,7 @@ func (s *Session) Resume(tr Transport, h uint32) bool {
 		s.detachTimer = nil
 	}
 	s.tr = tr
+	s.extensions.Store(speaksExtensions(tr))
 	s.state = stateActive
 	s.out = s.out[:0]
 	if !s.processAckLocked(h) {

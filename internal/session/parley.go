@@ -1,0 +1,71 @@
+package session
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/parley-im/parley/internal/router"
+	"github.com/parley-im/parley/internal/stanza"
+)
+
+// ExtensionsTransport is implemented by transports whose clients speak
+// Parley's protocol extensions (the binary encoding): an explicit server
+// ack for every stored message, and the offline preview and done markers
+// around the offline drain (docs/protocol/binary.md).
+type ExtensionsTransport interface {
+	ParleyExtensions() bool
+}
+
+func speaksExtensions(tr Transport) bool {
+	e, ok := tr.(ExtensionsTransport)
+	return ok && e.ParleyExtensions()
+}
+
+// dispatchMessageLocked routes a message from the device; for a device
+// that speaks Parley's extensions a stored message is acknowledged with
+// its stanza-id and server time: the "sent" tick.
+func (s *Session) dispatchMessageLocked(m *stanza.Element) *stanza.Element {
+	if !s.extensions.Load() {
+		return s.hub.Dispatch(s.ctx, s, m)
+	}
+	ctx, assigned := router.WithAssigned(s.ctx)
+	if reply := s.hub.Dispatch(ctx, s, m); reply != nil {
+		return reply
+	}
+	if assigned.StanzaID != "" {
+		s.sendNonzaLocked(stanza.NewElement(stanza.NSParley, "ack",
+			"id", m.ID(), "stanza-id", assigned.StanzaID, "stamp", stamp(assigned.Stored)))
+	}
+	return nil
+}
+
+// offlinePreviewLocked tells an extensions-speaking device how many stored
+// stanzas are about to arrive.
+func (s *Session) offlinePreviewLocked(key string) {
+	if !s.extensions.Load() {
+		return
+	}
+	n, err := s.cfg.Queue.QueueLen(s.ctx, key)
+	if err != nil {
+		s.cfg.Log.Error("counting the offline queue", "user", key, "err", err)
+		return
+	}
+	s.sendNonzaLocked(stanza.NewElement(stanza.NSParley, "offline", "count", strconv.Itoa(n)))
+}
+
+// offlineDoneLocked marks the end of the offline drain.
+func (s *Session) offlineDoneLocked() {
+	if s.extensions.Load() {
+		s.sendNonzaLocked(stanza.NewElement(stanza.NSParley, "offline-done"))
+	}
+}
+
+// sendNonzaLocked encodes an element that is not a stanza: not counted or
+// kept by stream management.
+func (s *Session) sendNonzaLocked(el *stanza.Element) {
+	if s.state != stateClosed && s.tr != nil {
+		s.out = s.tr.AppendElement(s.out, el)
+	}
+}
+
+func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
