@@ -51,7 +51,7 @@ type Server struct {
 	mediaHTTP    *http.Server
 
 	c2sLn, c2sTLSLn, nativeLn, httpLn, adminLn, mediaLn net.Listener
-	http                                      *http.Server
+	http                                                *http.Server
 }
 
 // Addrs are the addresses the server listens on ("" when disabled).
