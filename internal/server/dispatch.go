@@ -174,7 +174,18 @@ func (h *Hub) Bind(ctx context.Context, full jid.JID, tr session.Transport) *ses
 			os.Close(stanza.NewStreamError(stanza.StreamConflict, "replaced by a new connection with the same resource"), false)
 		}
 	}
+	h.closeIfShuttingDown(s)
 	return s
+}
+
+// closeIfShuttingDown ends a session that arrived while the server shuts
+// down. Shutdown sets closing before it closes the registry's sessions, and
+// sessions are added before this check: each session is closed by one or
+// the other.
+func (h *Hub) closeIfShuttingDown(s *session.Session) {
+	if h.closing.Load() {
+		s.Close(stanza.NewStreamError(stanza.StreamSystemShutdown, "the server is shutting down"), false)
+	}
 }
 
 // Resume attaches a connection to a resumable session (c2s.Binder).
@@ -188,6 +199,7 @@ func (h *Hub) Resume(ctx context.Context, user jid.JID, id string, ack uint32, t
 	if !s.Resume(tr, ack) {
 		return nil, false
 	}
+	h.closeIfShuttingDown(s)
 	return s, true
 }
 

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/parley-im/parley/internal/jid"
 	"github.com/parley-im/parley/internal/module"
@@ -22,6 +23,10 @@ type iqKey struct {
 
 // Hub dispatches stanzas between sessions, the router and features.
 type Hub struct {
+	// closing is set when the server starts shutting down: a session bound
+	// or resumed after that is closed at once (see Bind).
+	closing atomic.Bool
+
 	domain   string
 	log      *slog.Logger
 	accounts store.Accounts

@@ -281,6 +281,7 @@ func (s *Server) shutdown() {
 			cancel()
 		}
 	}
+	s.hub.closing.Store(true)
 	bye := stanza.NewStreamError(stanza.StreamSystemShutdown, "the server is shutting down")
 	s.reg.Each(func(d router.Device) {
 		if sess, ok := d.(*session.Session); ok {
