@@ -141,3 +141,19 @@ func TestRegisterCreatesTheAccounts(t *testing.T) {
 		t.Fatalf("%v %+v", err, r)
 	}
 }
+
+// TestBinaryProtocolAgainstParley runs the throughput scenario over
+// Parley's binary protocol (TLS on the native port).
+func TestBinaryProtocolAgainstParley(t *testing.T) {
+	srv, cfg := startBenchServer(t, 10)
+	cfg.Addr, cfg.Binary, cfg.Transport, cfg.Mechanism, cfg.Insecure = srv.Native, true, client.STARTTLS, "", true
+	cfg.Rates, cfg.StepDuration, cfg.Drain = []int{300}, time.Second, 2*time.Second
+	r, err := Run(context.Background(), cfg, []string{ScenarioLogin, ScenarioThroughput})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := r.Steps[0]
+	if s.Sent < 200 || s.Lost != 0 || s.Duplicated != 0 || s.Reordered != 0 || s.GeneratorCPUPerMsgUS <= 0 {
+		t.Fatalf("%+v", s)
+	}
+}

@@ -19,7 +19,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(tw, "\t%d\t%s\t%s\t%s\t\n\n", i.Devices, size(i.RSSBeforeBytes), size(i.RSSAfterBytes), size(i.BytesPerDevice))
 	}
 	if len(r.Steps) > 0 || r.Closed != nil {
-		fmt.Fprintf(tw, "one-to-one\toffered/s\tsent/s\tdelivered/s\tp50 ms\tp90 ms\tp99 ms\tp99.9 ms\tlost\tdup\treord\tsrv CPU %%\tsrv µs/msg\tflat\t\n")
+		fmt.Fprintf(tw, "one-to-one\toffered/s\tsent/s\tdelivered/s\tp50 ms\tp90 ms\tp99 ms\tp99.9 ms\tlost\tdup\treord\tsrv CPU %%\tsrv µs/msg\tgen CPU %%\tgen µs/msg\tflat\t\n")
 		for _, s := range r.Steps {
 			writeStep(tw, fmt.Sprintf("%.0f", s.OfferedPerSecond), s)
 		}
@@ -49,9 +49,9 @@ func writeStep(w io.Writer, label string, s StepResult) {
 	if s.BehindSchedule {
 		flat += " (generator behind)"
 	}
-	fmt.Fprintf(w, "\t%s\t%.0f\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%d\t%d\t%.0f\t%.1f\t%s\t\n",
+	fmt.Fprintf(w, "\t%s\t%.0f\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%d\t%d\t%.0f\t%.1f\t%.0f\t%.1f\t%s\t\n",
 		label, s.SentPerSecond, s.DeliveredPerSecond, s.Latency.P50, s.Latency.P90, s.Latency.P99, s.Latency.P999,
-		s.Lost, s.Duplicated, s.Reordered, s.ServerCPUPercent, s.ServerCPUPerMsgUS, flat)
+		s.Lost, s.Duplicated, s.Reordered, s.ServerCPUPercent, s.ServerCPUPerMsgUS, s.GeneratorCPUPercent, s.GeneratorCPUPerMsgUS, flat)
 }
 
 func size(b int64) string {

@@ -47,7 +47,11 @@ type StepResult struct {
 	ServerCPUPercent   float64   `json:"server_cpu_percent,omitempty"`
 	ServerCPUPerMsgUS  float64   `json:"server_cpu_us_per_delivered,omitempty"`
 	BehindSchedule     bool      `json:"generator_behind_schedule,omitempty"`
-	Flat               bool      `json:"flat"` // >= 97% delivered and p99 <= 50 ms
+	// The generator's own CPU (sending and receiving both sides of every
+	// message): 1e6 / GeneratorCPUPerMsgUS is what one core of it sustains.
+	GeneratorCPUPercent  float64 `json:"generator_cpu_percent,omitempty"`
+	GeneratorCPUPerMsgUS float64 `json:"generator_cpu_us_per_message,omitempty"`
+	Flat                 bool    `json:"flat"` // >= 97% delivered and p99 <= 50 ms
 }
 
 // OfflineResult is store-then-drain.

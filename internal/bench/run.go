@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 )
 
@@ -132,12 +133,15 @@ type stepMeter struct {
 	before  totals
 	proc    procSample
 	hasProc bool
+	self    procSample // the generator itself
+	hasSelf bool
 }
 
 func beginStep(f *fleet, meter procMeter) *stepMeter {
 	f.latency.Reset()
 	m := &stepMeter{f: f, meter: meter, start: time.Now(), before: f.totals()}
 	m.proc, m.hasProc = meter.sample()
+	m.self, m.hasSelf = procMeter{pid: os.Getpid()}.sample()
 	return m
 }
 
@@ -172,6 +176,11 @@ func (m *stepMeter) end(d time.Duration) StepResult {
 		if s.Delivered > 0 {
 			s.ServerCPUPerMsgUS = float64(cpu.Microseconds()) / float64(s.Delivered)
 		}
+	}
+	if self, ok := (procMeter{pid: os.Getpid()}).sample(); ok && m.hasSelf && s.Sent > 0 {
+		cpu := self.cpu - m.self.cpu
+		s.GeneratorCPUPercent = 100 * cpu.Seconds() / self.at.Sub(m.self.at).Seconds()
+		s.GeneratorCPUPerMsgUS = float64(cpu.Microseconds()) / float64(s.Sent)
 	}
 	s.Flat = s.Sent > 0 && float64(s.Delivered) >= 0.97*float64(s.Sent) && s.Latency.P99 <= 50
 	return s
