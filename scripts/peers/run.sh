@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs `parley bench` with the same settings against Parley, ejabberd and
-# Prosody on this machine, one after the other, each server pinned to core 1
+# Prosody on this machine, one after the other (Parley three times: XMPP in
+# plaintext as the peers, XMPP over TLS, and its binary protocol over TLS),
+# each server pinned to core 1
 # and the generator to core 0, and writes each report to $OUT/<server>.json
 # and .txt. Needs the Debian packages ejabberd and prosody (apt-get install
 # -y ejabberd prosody) and root (for the open-file limit and Prosody's user).
@@ -12,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 PEERS_DIR=${PEERS_DIR:-/tmp/parley-peers}
 OUT=${OUT:-$PEERS_DIR/out}
-SERVERS=${SERVERS:-parley ejabberd prosody}
+SERVERS=${SERVERS:-parley parley-xml-tls parley-binary ejabberd prosody}
 rm -rf "$PEERS_DIR"; mkdir -p "$PEERS_DIR" "$OUT"
 ulimit -n "$(ulimit -Hn)" # 20,000 on the machines here
 go build -o "$PEERS_DIR/parley" ./cmd/parley
@@ -20,11 +22,17 @@ go build -o "$PEERS_DIR/parley" ./cmd/parley
 wait_port() { for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.2; done; echo "port $1 never opened" >&2; return 1; }
 
 start_parley() {
-  taskset -c 1 "$PEERS_DIR/parley" serve --data "$PEERS_DIR/parley-data" --c2s 127.0.0.1:5522 --c2s-tls "" --native "" \
-    --http "" --media "" --allow-plaintext-auth --allow-registration --registrations-per-hour 1000000 \
-    --log-level warn >"$PEERS_DIR/parley.log" 2>&1 &
+  rm -rf "$PEERS_DIR/parley-data"
+  taskset -c 1 "$PEERS_DIR/parley" serve --data "$PEERS_DIR/parley-data" --c2s 127.0.0.1:5522 --c2s-tls 127.0.0.1:5523 \
+    --native 127.0.0.1:5524 --http "" --media "" --allow-plaintext-auth --allow-registration \
+    --registrations-per-hour 1000000 --log-level warn >"$PEERS_DIR/parley.log" 2>&1 &
   echo $! >"$PEERS_DIR/pid"; wait_port 5522; PORT=5522
+  CLIENT=(--tls plain --mechanism PLAIN)
 }
+# The same server, measured with Parley's binary protocol (always TLS, on the native port).
+start_parley-binary() { start_parley; PORT=5524; CLIENT=(--binary --insecure); }
+# ... and with XMPP over TLS (direct TLS), to compare the two encodings under the same encryption.
+start_parley-xml-tls() { start_parley; PORT=5523; CLIENT=(--tls direct --insecure --mechanism PLAIN); }
 start_ejabberd() {
   mkdir -p "$PEERS_DIR/ejabberd"
   cp scripts/peers/ejabberd.yml "$PEERS_DIR/ejabberd/"
@@ -32,7 +40,7 @@ start_ejabberd() {
   taskset -c 1 runuser -u ejabberd -- env HOME="$PEERS_DIR/ejabberd" ejabberdctl --config-dir "$PEERS_DIR/ejabberd" \
     --spool "$PEERS_DIR/ejabberd/db" --logs "$PEERS_DIR/ejabberd" --node "bench@localhost" foreground \
     >"$PEERS_DIR/ejabberd.out" 2>&1 &
-  wait_port 5322; PORT=5322
+  wait_port 5322; PORT=5322; CLIENT=(--tls plain --mechanism PLAIN)
   echo "$(pgrep -u ejabberd -f beam.smp | head -1)" >"$PEERS_DIR/pid"
 }
 start_prosody() {
@@ -40,7 +48,7 @@ start_prosody() {
   sed "s#PEERS_DIR#$PEERS_DIR#g" scripts/peers/prosody.cfg.lua >"$PEERS_DIR/prosody/prosody.cfg.lua"
   chown -R prosody "$PEERS_DIR/prosody"
   taskset -c 1 runuser -u prosody -- prosody --config "$PEERS_DIR/prosody/prosody.cfg.lua" -F >"$PEERS_DIR/prosody.out" 2>&1 &
-  wait_port 5422; PORT=5422
+  wait_port 5422; PORT=5422; CLIENT=(--tls plain --mechanism PLAIN)
   echo "$(pgrep -u prosody -f 'lua.*prosody' | head -1)" >"$PEERS_DIR/pid"
 }
 stop_server() {
@@ -59,7 +67,7 @@ for s in $SERVERS; do
   # runuser gives the peers PAM's 1,024 open files: give every server the same limit
   prlimit --nofile="$(ulimit -Hn)" --pid "$pid"
   echo "    pid $pid, open files: $(grep 'open files' /proc/"$pid"/limits | awk '{print $4}')"
-  taskset -c 0 "$PEERS_DIR/parley" bench --server 127.0.0.1:"$PORT" --tls plain --mechanism PLAIN --register \
+  taskset -c 0 "$PEERS_DIR/parley" bench --server 127.0.0.1:"$PORT" "${CLIENT[@]}" --register \
     --server-pid "$pid" --json "$OUT/$s.json" "$@" | tee "$OUT/$s.txt"
   stop_server "$s"
 done
