@@ -101,6 +101,7 @@ func (c *conn) features() *stanza.Element {
 		f.AddChild(stanza.NewElement(stanza.NSSM, "sm"))
 		f.AddChild(stanza.NewElement(stanza.NSRosterVer, "ver"))
 		f.AddChild(stanza.NewElement(stanza.NSPreApproval, "sub"))
+		f.Children = append(f.Children, c.srv.cfg.StreamFeatures...)
 	default:
 		if !c.secure && c.srv.cfg.TLS != nil && !c.kind.framedOpen() {
 			st := stanza.NewElement(stanza.NSTLS, "starttls")

@@ -44,6 +44,9 @@ type Config struct {
 	Failures           *auth.FailureLimiter
 	Binder             Binder
 	Registration       Registrar // nil: registration off
+	// StreamFeatures are offered with resource binding (features' own,
+	// such as XEP-0352's <csi/>); they are only read.
+	StreamFeatures     []*stanza.Element
 	Log                *slog.Logger
 	NegotiationTimeout time.Duration
 	WriteTimeout       time.Duration

@@ -7,6 +7,7 @@ import (
 	"github.com/parley-im/parley/internal/c2s"
 	"github.com/parley-im/parley/internal/feature/blocking"
 	"github.com/parley-im/parley/internal/feature/carbons"
+	"github.com/parley-im/parley/internal/feature/csi"
 	"github.com/parley-im/parley/internal/feature/register"
 	"github.com/parley-im/parley/internal/module"
 	"github.com/parley-im/parley/internal/store"
@@ -16,7 +17,7 @@ import (
 // blocking always, in-band registration with --allow-registration. The
 // registrar (nil when registration is off) is the c2s half of registration.
 func mobileFeatures(allowRegistration bool, perHour int, st store.Store) ([]module.Feature, c2s.Registrar, error) {
-	features := []module.Feature{carbons.New(), blocking.New(st)}
+	features := []module.Feature{carbons.New(), blocking.New(st), csi.New()}
 	if !allowRegistration {
 		return features, nil, nil
 	}

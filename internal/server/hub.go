@@ -46,6 +46,8 @@ type Hub struct {
 	disco           []string
 	discoIdentities []module.DiscoIdentity
 	discoForms      []*stanza.Element
+	streamFeatures  []*stanza.Element
+	nonzas          map[string]module.NonzaHandler
 
 	mu        sync.Mutex
 	resumable map[string]*session.Session // resumption id -> session; guarded by mu

@@ -150,6 +150,7 @@ func (s *Server) build() error {
 		Auth:     auth.NewAuthenticator(s.store),
 		Failures: auth.NewFailureLimiter(s.cfg.AuthFailuresPerMinute, time.Minute),
 		Binder:   h, Log: s.log.With("component", "c2s"), Registerer: s.metrics, Registration: registrar,
+		StreamFeatures: h.streamFeatures,
 	})
 	return nil
 }

@@ -1,6 +1,9 @@
 package session
 
-import "github.com/parley-im/parley/internal/stanza"
+import (
+	"github.com/parley-im/parley/internal/module"
+	"github.com/parley-im/parley/internal/stanza"
+)
 
 type control uint8
 
@@ -9,6 +12,7 @@ const (
 	ctlClose                 // close with err; resumable tells whether the session may wait for resumption
 	ctlPing                  // send a keep-alive ping
 	ctlDetachExpired         // the resumption window ended
+	ctlHolder                // install holder (module.Holdable)
 )
 
 // item is one unit of work in the mailbox.
@@ -18,6 +22,7 @@ type item struct {
 	seq       uint64 // queue position of a stored stanza, 0 otherwise
 	err       *stanza.StreamError
 	resumable bool
+	holder    module.Holder
 }
 
 // mailbox is a bounded queue of items; mu is its own lock, never held while
@@ -84,14 +89,33 @@ func (s *Session) run() {
 func (s *Session) handleItem(it *item) {
 	switch it.ctl {
 	case ctlStanza:
-		s.sendLocked(it.st, it.seq)
+		if it.seq != 0 || s.holder == nil || !s.holder.Hold(it.st) {
+			s.sendLocked(it.st, it.seq)
+		}
 	case ctlClose:
 		s.closeLocked(it.err, it.resumable)
 	case ctlPing:
 		s.pingLocked()
+	case ctlHolder:
+		s.setHolderLocked(it.holder)
 	case ctlDetachExpired:
 		if s.state == stateDetached {
 			s.terminateLocked()
 		}
+	}
+}
+
+// SetHolder installs h on the device's outbound path (module.Holdable).
+func (s *Session) SetHolder(h module.Holder) { s.push(item{ctl: ctlHolder, holder: h}) }
+
+// setHolderLocked replaces the holder and writes what the old one kept.
+func (s *Session) setHolderLocked(h module.Holder) {
+	old := s.holder
+	s.holder = h
+	if old == nil || old == h {
+		return
+	}
+	for _, st := range old.Release() {
+		s.sendLocked(st, 0)
 	}
 }

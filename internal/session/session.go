@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/parley-im/parley/internal/jid"
+	"github.com/parley-im/parley/internal/module"
 	"github.com/parley-im/parley/internal/router"
 	"github.com/parley-im/parley/internal/stanza"
 	"github.com/parley-im/parley/internal/store"
@@ -41,6 +42,9 @@ type Hub interface {
 	// Bounce answers a stanza the device will never get (an unacknowledged
 	// iq request of a session that was not resumed).
 	Bounce(ctx context.Context, st *stanza.Element)
+	// Nonza processes a top-level element that is neither a stanza nor
+	// stream management (XEP-0352); false means nothing handles it.
+	Nonza(ctx context.Context, s *Session, el *stanza.Element) bool
 }
 
 // Config is shared by all sessions of a server.
@@ -96,6 +100,7 @@ type Session struct {
 	pingCounter  uint64
 	detachTimer  *time.Timer
 	bounceOnExit []*stanza.Element // iq requests to bounce after termination
+	holder       module.Holder     // holds back outbound stanzas (XEP-0352); nil: none
 }
 
 // New creates an active session for the bound full JID on transport tr.
@@ -192,6 +197,9 @@ func (s *Session) HandleInbound(el *stanza.Element) {
 		return
 	}
 	if !stanza.IsStanza(el) {
+		if s.hub.Nonza(s.ctx, s, el) {
+			return
+		}
 		s.closeLocked(stanza.NewStreamError(stanza.StreamUnsupportedStanza, "unexpected element <"+el.Name+">"), false)
 		return
 	}

@@ -39,18 +39,20 @@ type Options struct {
 
 // Client is a connected test client.
 type Client struct {
-	t       testing.TB
-	opts    Options
-	conn    net.Conn
-	parser  *xmlstream.Parser
-	buf     []byte
-	JID     string // full JID after binding
-	SMID    string // stream-management resumption id
-	wmu     sync.Mutex
-	in      chan *stanza.Element
-	done    chan struct{}
-	readErr error
-	handled atomic.Int64 // stanzas received since stream management was enabled
+	t      testing.TB
+	opts   Options
+	conn   net.Conn
+	parser *xmlstream.Parser
+	buf    []byte
+	JID    string // full JID after binding
+	// Features are the stream features offered after authentication.
+	Features *stanza.Element
+	SMID     string // stream-management resumption id
+	wmu      sync.Mutex
+	in       chan *stanza.Element
+	done     chan struct{}
+	readErr  error
+	handled  atomic.Int64 // stanzas received since stream management was enabled
 }
 
 // Dial connects and negotiates; it fails the test on any error.
@@ -116,7 +118,7 @@ func (c *Client) negotiate() error {
 		return err
 	}
 	c.parser.Reset()
-	if _, err := c.open(); err != nil {
+	if c.Features, err = c.open(); err != nil {
 		return err
 	}
 	if c.opts.NoBind {
