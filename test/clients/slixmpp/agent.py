@@ -11,6 +11,8 @@ Commands (JSON lines on stdin):
   {"cmd":"roster"}            get_roster(): {"event":"roster",...}
   {"cmd":"last","jid":J}      xep_0012 get_last_activity(J):
         {"event":"last","seconds":N,"status":S} or {"event":"last_error","condition":C}
+  {"cmd":"csi","state":"inactive"|"active"}  xep_0352 send_inactive/send_active:
+        {"event":"csi","state":S,"enabled":B} (enabled: the server offered <csi/>)
   {"cmd":"request_ack"}       XEP-0198 <r/>
   {"cmd":"quit"}              graceful </stream:stream>, exit 0
   {"cmd":"drop"}              abort the TCP connection, exit 0
@@ -75,6 +77,13 @@ async def handle(c, cmd):
             emit("last_error", condition=e.iq["error"]["condition"], xml=str(e.iq))
         except IqTimeout:
             emit("last_timeout")
+    elif op == "csi":
+        csi = c["xep_0352"]
+        if cmd["state"] == "inactive":
+            csi.send_inactive()
+        else:
+            csi.send_active()
+        emit("csi", state=cmd["state"], enabled=csi.enabled)
     elif op == "request_ack":
         await request_ack(c)
     elif op == "quit":
@@ -93,7 +102,7 @@ async def handle(c, cmd):
 
 
 async def main():
-    plugins = ["xep_0012", "xep_0199"] + (["xep_0198"] if args.sm else [])
+    plugins = ["xep_0012", "xep_0199", "xep_0352"] + (["xep_0198"] if args.sm else [])
     c = make_client(args.jid, env("PASSWORD"), plugins=plugins)
     record_all(c, "agent", lambda st: emit("stanza", **summarize(st)))
     c.add_event_handler("stream_error", lambda st: emit("stream_error", condition=st["condition"]))
