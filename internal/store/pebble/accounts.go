@@ -80,7 +80,8 @@ func (s *Store) UpdateCredentials(ctx context.Context, jid string, sha1, sha256 
 }
 
 // DeleteAccount implements store.Accounts. It removes, in one batch, the
-// account, the roster and its version, the block list, the last-seen record, and the queues
+// account, the roster and its version, the block list, the archive and its
+// preferences, the last-seen record, and the queues
 // "jid" and "jid#..." with their heads. It locks every shard while it
 // applies the batch and drops the in-memory state of those queues.
 func (s *Store) DeleteAccount(ctx context.Context, jid string) error {
@@ -100,6 +101,7 @@ func (s *Store) DeleteAccount(ctx context.Context, jid string) error {
 	_ = b.DeleteRange(rp, prefixEnd(rp), nil)
 	bp := blockPrefix(jid)
 	_ = b.DeleteRange(bp, prefixEnd(bp), nil)
+	deleteArchiveOf(b, jid)
 	qp := queuePrefix(jid)
 	_ = b.DeleteRange(qp, prefixEnd(qp), nil)
 	_ = b.Delete(queueHeadKey(jid), nil)

@@ -18,13 +18,15 @@
 //	'h' c(key)                queue head: every seq below it was acked (uint64)
 //	'l' c(jid)                last seen
 //	'b' c(user) c(blocked)    block-list entry (XEP-0191), empty value
+//	'm' kind c(user) ...      message archive (XEP-0313): messages by time, by
+//	                          peer, an id index and preferences (archive.go)
 //
 // The roster version sorts first in its owner's range, so GetRoster reads
 // the version and the items with one iterator (one consistent view). Queue
 // keys are a bare JID ("alice@example.org") or a bare JID, '#', and a
 // device suffix; DeleteAccount removes 'q'/'h' c(jid) and every key whose
 // escaped string starts with jid+"#" (one range delete per domain), plus the
-// account, roster range, block-list range and last seen.
+// account, roster range, block-list range, archive ranges and last seen.
 //
 // Records are encoded by hand (codec.go): a version byte, then varints and
 // length-prefixed bytes. Queue values are not versioned to stay tiny.
