@@ -2,6 +2,7 @@ package module
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 
 	"github.com/parley-im/parley/internal/jid"
@@ -61,6 +62,12 @@ const (
 // internal-server-error. iq.Attr("from") is the sender's full JID, stamped
 // by the server.
 type IQHandler func(ctx context.Context, iq *stanza.Element) (*stanza.Element, error)
+
+// ErrReplied is returned by an IQHandler that sent the response itself
+// with Session.Send, after stanzas that must reach the device before it
+// (MAM's result messages before the final iq result): the core sends
+// nothing more.
+var ErrReplied = errors.New("module: the handler sent the response itself")
 
 // PresenceHandler processes a presence stanza sent by a local device
 // (outbound). It reports whether it handled the stanza; unhandled presence
@@ -154,4 +161,14 @@ type DiscoExtender interface {
 	// DiscoIdentities and DiscoForms list what was declared.
 	DiscoIdentities() []DiscoIdentity
 	DiscoForms() []*stanza.Element
+}
+
+// AccountDisco is implemented by a Host that lets features add feature
+// vars to the disco#info of user accounts (a bare JID): MAM, PEP. A
+// feature that needs it checks for it, as for DiscoExtender.
+type AccountDisco interface {
+	// AddAccountDiscoFeature declares a feature var of every account.
+	AddAccountDiscoFeature(v string)
+	// AccountDiscoFeatures lists them, sorted.
+	AccountDiscoFeatures() []string
 }

@@ -83,6 +83,9 @@ func (h *Hub) answerIQ(ctx context.Context, iq *stanza.Element, targets []module
 			continue
 		}
 		resp, err := fn(ctx, iq)
+		if errors.Is(err, module.ErrReplied) {
+			return nil
+		}
 		if err != nil {
 			var se *stanza.Error
 			if !errors.As(err, &se) {

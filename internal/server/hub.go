@@ -46,6 +46,7 @@ type Hub struct {
 	disco           []string
 	discoIdentities []module.DiscoIdentity
 	discoForms      []*stanza.Element
+	accountDisco    []string
 	streamFeatures  []*stanza.Element
 	nonzas          map[string]module.NonzaHandler
 
@@ -109,6 +110,18 @@ func (h *Hub) DiscoIdentities() []module.DiscoIdentity { return h.discoIdentitie
 
 // DiscoForms lists the declared forms (module.DiscoExtender).
 func (h *Hub) DiscoForms() []*stanza.Element { return h.discoForms }
+
+// AddAccountDiscoFeature declares a feature var of accounts' disco#info
+// (module.AccountDisco).
+func (h *Hub) AddAccountDiscoFeature(v string) { h.accountDisco = append(h.accountDisco, v) }
+
+// AccountDiscoFeatures lists the accounts' feature vars, sorted
+// (module.AccountDisco).
+func (h *Hub) AccountDiscoFeatures() []string {
+	out := append([]string(nil), h.accountDisco...)
+	sort.Strings(out)
+	return out
+}
 
 // Sessions returns a user's connected devices (module.Host).
 func (h *Hub) Sessions(user jid.JID) []module.Session {

@@ -1,7 +1,9 @@
 // Package disco answers service discovery (XEP-0030) for the server and for
 // user accounts: disco#info lists exactly the features other modules
 // declared with Host.AddDiscoFeature, plus the identities and XEP-0128
-// forms declared through module.DiscoExtender; disco#items lists no items yet.
+// forms declared through module.DiscoExtender; an account's disco#info
+// lists disco#info and the features declared through module.AccountDisco;
+// disco#items lists no items yet.
 //
 // It holds no state of its own and is safe for concurrent use.
 package disco
@@ -74,6 +76,11 @@ func (f *Feature) accountInfo(_ context.Context, iq *stanza.Element) (*stanza.El
 	}
 	q := infoQuery(iq, "account", "registered", "")
 	q.AddChild(stanza.NewElement(stanza.NSDiscoInfo, "feature", "var", stanza.NSDiscoInfo))
+	if ad, ok := f.host.(module.AccountDisco); ok {
+		for _, v := range ad.AccountDiscoFeatures() {
+			q.AddChild(stanza.NewElement(stanza.NSDiscoInfo, "feature", "var", v))
+		}
+	}
 	return stanza.Result(iq).AddChild(q), nil
 }
 

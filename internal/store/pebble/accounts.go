@@ -97,6 +97,7 @@ func (s *Store) DeleteAccount(ctx context.Context, jid string) error {
 	b := s.db.NewBatch()
 	_ = b.Delete(accountKey(jid), nil)
 	_ = b.Delete(lastSeenKey(jid), nil)
+	_ = b.Delete(privacyKey(jid), nil)
 	rp := rosterPrefix(jid)
 	_ = b.DeleteRange(rp, prefixEnd(rp), nil)
 	bp := blockPrefix(jid)
