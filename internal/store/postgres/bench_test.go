@@ -1,6 +1,8 @@
 package postgres
 
 import (
+	"context"
+	"fmt"
 	"testing"
 
 	"github.com/parley-im/parley/internal/store"
@@ -33,5 +35,49 @@ func BenchmarkGroupCommit(b *testing.B) {
 		open := func(b *testing.B) store.Store { return openT(b, freshSchema(b, base), c.opts) }
 		b.Run(c.name+"/EnqueueParallel", func(b *testing.B) { storetest.BenchEnqueueParallel(b, open) })
 		b.Run(c.name+"/EnqueueAck", func(b *testing.B) { storetest.BenchEnqueueAck(b, open) })
+	}
+}
+
+// BenchmarkAckOne measures single acks (one statement each, the way a
+// device acks stanza by stanza) on a fresh queue and on one whose key
+// already had 20,000 stanzas acked one by one: the second must cost about
+// what the first does (no scan over the dead rows of the key).
+func BenchmarkAckOne(b *testing.B) {
+	base := testDSN(b)
+	for _, acked := range []int{0, 20_000} {
+		b.Run(fmt.Sprintf("AfterAcks=%d", acked), func(b *testing.B) {
+			s := openT(b, freshSchema(b, base), Options{})
+			const key = "busy@example.org"
+			enqueueN := func(n int) uint64 {
+				var first uint64
+				for i := 0; i < n; i += 1000 {
+					ps := make([][]byte, min(1000, n-i))
+					for j := range ps {
+						ps[j] = make([]byte, 200)
+					}
+					seq, err := s.Enqueue(context.Background(), key, ps...)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if i == 0 {
+						first = seq
+					}
+				}
+				return first
+			}
+			first := enqueueN(acked)
+			for i := range acked {
+				if err := s.AckQueue(context.Background(), key, first+uint64(i)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			first = enqueueN(b.N)
+			b.ResetTimer()
+			for i := range b.N {
+				if err := s.AckQueue(context.Background(), key, first+uint64(i)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
