@@ -59,6 +59,9 @@ type Config struct {
 	MediaS3AccessKey     string        `toml:"media_s3_access_key" flag:"media-s3-access-key" env:"PARLEY_MEDIA_S3_ACCESS_KEY" help:"S3 access key id"`
 	MediaS3SecretKeyFile string        `toml:"media_s3_secret_key_file" flag:"media-s3-secret-key-file" env:"PARLEY_MEDIA_S3_SECRET_KEY_FILE" help:"file holding the S3 secret access key (kept out of the configuration and the logs)"`
 
+	NoServerHistory  bool          `toml:"no_server_history" flag:"no-server-history" env:"PARLEY_NO_SERVER_HISTORY" help:"privacy mode: keep no message archive and do not offer MAM (XEP-0313); messages are erased once delivered, as in WhatsApp"`
+	ArchiveRetention time.Duration `toml:"archive_retention" flag:"archive-retention" env:"PARLEY_ARCHIVE_RETENTION" help:"how long archived messages (MAM, XEP-0313) are kept; a background sweeper deletes older ones; 0 keeps them forever"`
+
 	AdminSocket string `toml:"admin_socket" flag:"admin-socket" env:"PARLEY_ADMIN_SOCKET" help:"unix socket of the local admin API used by 'parley user' while the server runs; empty means <data>/admin.sock"`
 }
 
@@ -201,6 +204,9 @@ func (c *Config) Validate() error {
 	}
 
 	errs = append(errs, c.validateMedia()...)
+	if c.ArchiveRetention < 0 || (c.ArchiveRetention > 0 && c.ArchiveRetention < time.Hour) {
+		bad("archive-retention", c.ArchiveRetention, "must be 0 (keep forever) or at least 1h")
+	}
 
 	if c.Data != "" {
 		if p := AdminSocketPath(*c); len(p) > maxSocketPath {

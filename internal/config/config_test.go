@@ -196,6 +196,7 @@ func TestValidateMessages(t *testing.T) {
 		{"stanza size", func(c *Config) { c.MaxStanzaBytes = 100 }, `--max-stanza-bytes 100: must be at least 10000`},
 		{"resume negative", func(c *Config) { c.ResumeTimeout = -time.Second }, `--resume-timeout -1s: must be 0 (no resumption) or at least 1s`},
 		{"ping interval", func(c *Config) { c.PingInterval = 0 }, `--ping-interval 0s: must be at least 1s`},
+		{"archive retention", func(c *Config) { c.ArchiveRetention = time.Minute }, `--archive-retention 1m0s: must be 0 (keep forever) or at least 1h`},
 		{"ping timeout", func(c *Config) { c.PingTimeout = time.Millisecond }, `--ping-timeout 1ms: must be at least 1s`},
 		{"mailbox", func(c *Config) { c.MailboxSize = 0 }, `--mailbox-size 0: must be positive`},
 		{"auth failures", func(c *Config) { c.AuthFailuresPerMinute = -1 }, `--auth-failures-per-minute -1: must be positive`},
