@@ -112,9 +112,11 @@ func TestServiceDiscoveryListsExactlyTheOfferedFeatures(t *testing.T) {
 		"jabber:iq:last",
 		"jabber:iq:version",
 		"msgoffline",
+		"urn:parley:privacy:0",
 		"urn:xmpp:blocking",
 		"urn:xmpp:carbons:2",
 		"urn:xmpp:http:upload:0",
+		"urn:xmpp:mam:2",
 		"urn:xmpp:ping",
 		"urn:xmpp:sid:0",
 	}
@@ -159,7 +161,13 @@ func TestHealthAndMetricsEndpoints(t *testing.T) {
 		}
 		return string(body)
 	}
-	if h := get("/healthz"); !strings.Contains(h, `"status":"ok"`) || !strings.Contains(h, `"sessions":1`) {
+	// The session registers just after the client has its bind result.
+	h := get("/healthz")
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(h, `"sessions":1`) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		h = get("/healthz")
+	}
+	if !strings.Contains(h, `"status":"ok"`) || !strings.Contains(h, `"sessions":1`) {
 		t.Fatalf("/healthz: %s", h)
 	}
 	m := get("/metrics")
