@@ -79,7 +79,8 @@ func (s *Store) UpdateCredentials(ctx context.Context, jid string, sha1, sha256 
 
 // deleteAccountSQL removes, in one statement (one transaction, one
 // commit), the account and, only if it existed, the user's roster, its
-// version, block list, last seen, and the queues $1 and $1#... with their seq and head
+// version, block list, privacy settings, archive and archive preferences,
+// last seen, and the queues $1 and $1#... with their seq and head
 // rows. The device keys are the byte range ['$1#', '$1$'): '$' follows '#'
 // and the columns are COLLATE "C", so the primary-key indexes serve it.
 const deleteAccountSQL = `WITH a AS (
@@ -92,6 +93,12 @@ const deleteAccountSQL = `WITH a AS (
 	DELETE FROM last_seen WHERE jid = $1 AND EXISTS (SELECT FROM a)
 ), b AS (
 	DELETE FROM blocklist WHERE owner = $1 AND EXISTS (SELECT FROM a)
+), pr AS (
+	DELETE FROM privacy WHERE owner = $1 AND EXISTS (SELECT FROM a)
+), ar AS (
+	DELETE FROM archive WHERE owner = $1 AND EXISTS (SELECT FROM a)
+), ap AS (
+	DELETE FROM archive_prefs WHERE owner = $1 AND EXISTS (SELECT FROM a)
 ), q AS (
 	DELETE FROM queue WHERE (key = $1 OR (key >= $2 AND key < $3)) AND EXISTS (SELECT FROM a)
 ), qs AS (

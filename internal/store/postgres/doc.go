@@ -28,6 +28,10 @@
 //	roster_versions   owner → version (absent: 0)
 //	last_seen         jid → seen_at, status
 //	blocklist         (owner, blocked)
+//	privacy           owner → privacy settings
+//	archive           (owner, id) → t, with_jid, payload; indexed by
+//	                  (owner, t, id), (owner, with_jid, t, id) and (t)
+//	archive_prefs     owner → default, always, never
 //	queue             (key, seq) → stored, payload
 //	queue_seqs        key → next seq (kept when the queue drains)
 //	queue_heads       key → head: every seq below it was acked
@@ -79,9 +83,21 @@
 // durable: unlike Pebble, no reader sees a stanza before its Enqueue could
 // return (the store contract allows both).
 //
-// Other durable writes (accounts, rosters, block lists, DeleteAccount) are
-// single statements with a synchronous commit; PostgreSQL groups the WAL
-// flushes of concurrent commits itself. PutLastSeen commits asynchronously.
+// Other durable writes (accounts, rosters, block lists, privacy, archive
+// preferences, DeleteAccount) are single statements with a synchronous
+// commit; PostgreSQL groups the WAL flushes of concurrent commits itself.
+// PutLastSeen, AppendArchive and DeleteArchiveBefore commit
+// asynchronously, as the contracts allow.
+//
+// # Archive
+//
+// QueryArchive is one range scan of archive_time (or archive_with for one
+// peer) in the query's direction, of at most Max+1 rows; AfterID and
+// BeforeID are first looked up to their (t, id) and become row
+// comparisons. Times are stored to the microsecond, so Start is rounded up
+// and End down to whole microseconds to keep both bounds inclusive and
+// exact. DeleteArchiveBefore deletes the oldest messages first, across
+// users.
 //
 // # Concurrency
 //
