@@ -8,16 +8,25 @@ import (
 	"github.com/parley-im/parley/internal/feature/blocking"
 	"github.com/parley-im/parley/internal/feature/carbons"
 	"github.com/parley-im/parley/internal/feature/csi"
+	"github.com/parley-im/parley/internal/feature/privacy"
 	"github.com/parley-im/parley/internal/feature/register"
 	"github.com/parley-im/parley/internal/module"
 	"github.com/parley-im/parley/internal/store"
 )
 
-// mobileFeatures builds the features of issue 3 that are on: carbons and
-// blocking always, in-band registration with --allow-registration. The
-// registrar (nil when registration is off) is the c2s half of registration.
-func mobileFeatures(allowRegistration bool, perHour int, st store.Store) ([]module.Feature, c2s.Registrar, error) {
-	features := []module.Feature{carbons.New(), blocking.New(st), csi.New()}
+// mobileStore is the storage of issue 3's features: the contracts of every
+// backend plus those not yet in store.Store.
+type mobileStore interface {
+	store.Store
+	store.Privacy
+}
+
+// mobileFeatures builds the features of issue 3 that are on: carbons,
+// blocking, client state indication and privacy always, in-band
+// registration with --allow-registration. The registrar (nil when
+// registration is off) is the c2s half of registration.
+func mobileFeatures(allowRegistration bool, perHour int, st mobileStore) ([]module.Feature, c2s.Registrar, error) {
+	features := []module.Feature{carbons.New(), blocking.New(st), csi.New(), privacy.New(st)}
 	if !allowRegistration {
 		return features, nil, nil
 	}

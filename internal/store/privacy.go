@@ -10,8 +10,8 @@ type Audience uint8
 const (
 	// AudienceEveryone: whoever the protocol lets see it.
 	AudienceEveryone Audience = iota
-	// AudienceContacts: only contacts, the JIDs in the user's roster with
-	// a subscription of "from" or "both" (they see the user's presence).
+	// AudienceContacts: only contacts, the people the user added (in the
+	// user's roster with a subscription of "to" or "both").
 	AudienceContacts
 	// AudienceNobody: no one but the user's own devices.
 	AudienceNobody
