@@ -60,8 +60,8 @@
 // until vacuum removes them) are never visited: after 100,000 acks a read
 // costs PostgreSQL what a fresh queue's does (6 buffers against 5), and
 // the ack's DELETE is bounded by the acked seqs' range so that it does not
-// visit them either (BenchmarkAckOne; docs/benchmarks-store.md). ackSQL explains why the head can be
-// too low (harmless) but never too high.
+// visit them either (BenchmarkAckOne; docs/benchmarks-store.md). ackSQL
+// explains why the head can be too low (harmless) but never too high.
 //
 // # Group commit
 //
