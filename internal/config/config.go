@@ -37,6 +37,7 @@ type Config struct {
 
 	LogLevel  string `toml:"log_level" flag:"log-level" env:"PARLEY_LOG_LEVEL" help:"log level: debug, info, warn or error"`
 	LogFormat string `toml:"log_format" flag:"log-format" env:"PARLEY_LOG_FORMAT" help:"log format: text or json (logs go to stderr)"`
+	Pprof     bool   `toml:"pprof" flag:"pprof" env:"PARLEY_PPROF" help:"serve Go's profiler at /debug/pprof/ on the HTTP listener (for operators: keep that listener private)"`
 
 	MaxStanzaBytes int           `toml:"max_stanza_bytes" flag:"max-stanza-bytes" env:"PARLEY_MAX_STANZA_BYTES" help:"largest stanza accepted from a client, in bytes; larger ones end the stream with policy-violation"`
 	ResumeTimeout  time.Duration `toml:"resume_timeout" flag:"resume-timeout" env:"PARLEY_RESUME_TIMEOUT" help:"how long a dropped session may be resumed (XEP-0198); 0 disables resumption"`

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/stanza"
 	"github.com/parley-im/parley/internal/xmpptest"
 )
@@ -174,6 +175,22 @@ func TestHealthAndMetricsEndpoints(t *testing.T) {
 	for _, name := range []string{"parley_sessions", "parley_auth", "go_goroutines"} {
 		if !strings.Contains(m, name) {
 			t.Errorf("/metrics has no %s", name)
+		}
+	}
+}
+
+// TestProfilerOnlyWhenAsked: /debug/pprof/ exposes internals, so it is off
+// unless --pprof is given.
+func TestProfilerOnlyWhenAsked(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		ts := startServer(t, func(c *config.Config) { c.Pprof = on })
+		resp, err := http.Get("http://" + ts.addrs.HTTP + "/debug/pprof/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.StatusCode == http.StatusOK; got != on {
+			t.Errorf("--pprof=%v: /debug/pprof/ answered %s", on, resp.Status)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -20,6 +21,7 @@ import (
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/feature/disco"
 	"github.com/parley-im/parley/internal/feature/lastactivity"
+	"github.com/parley-im/parley/internal/feature/mam"
 	"github.com/parley-im/parley/internal/feature/ping"
 	"github.com/parley-im/parley/internal/feature/roster"
 	"github.com/parley-im/parley/internal/feature/upload"
@@ -45,6 +47,7 @@ type Server struct {
 	hub          *Hub
 	c2s          *c2s.Server
 	lastActivity *lastactivity.Feature
+	archive      *mam.Feature // nil with --no-server-history
 	metrics      *prometheus.Registry
 	admin        *admin.Server
 	media        *media.Service
@@ -125,6 +128,12 @@ func (s *Server) build() error {
 		return err
 	}
 	features = append(features, mobile...)
+	if s.archive, err = s.archiveFeature(sessCfg.Codec); err != nil {
+		return err
+	}
+	if s.archive != nil {
+		features = append(features, s.archive)
+	}
 	for _, f := range features {
 		if err := f.Register(hubHost{Hub: h, log: s.log.With("feature", f.Name())}); err != nil {
 			return fmt.Errorf("feature %s: %w", f.Name(), err)
@@ -244,6 +253,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		}()
 	}
 	go s.media.RunSweeper(ctx, sweepInterval)
+	if s.archive != nil {
+		go s.archive.RunSweeper(ctx, archiveSweepInterval)
+	}
 	a := s.Addrs()
 	s.log.Info("parley is serving", "domain", s.cfg.Domain, "c2s", a.C2S, "c2s_tls", a.C2STLS, "native", a.Native, "http", a.HTTP, "media", a.Media,
 		"data", s.cfg.Data, "version", Version())
@@ -262,6 +274,12 @@ func (s *Server) httpHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/xmpp-websocket", s.c2s)
 	mux.HandleFunc("/ws", s.c2s.ServeBinaryWebSocket)
+	if s.cfg.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	mux.Handle("/metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
