@@ -143,8 +143,13 @@ func (e *IQError) Error() string { return "request refused: " + e.Condition + " 
 
 // call sends an iq get and waits for its answer.
 func (c *Client) call(ctx context.Context, to string, payload *stanza.Element) (*stanza.Element, error) {
+	return c.request(ctx, "get", to, payload)
+}
+
+// request sends an iq of type typ (get or set) and waits for its answer.
+func (c *Client) request(ctx context.Context, typ, to string, payload *stanza.Element) (*stanza.Element, error) {
 	id := newID()
-	iq := stanza.NewElement(stanza.NSClient, "iq").SetAttr("type", "get").SetAttr("id", id)
+	iq := stanza.NewElement(stanza.NSClient, "iq").SetAttr("type", typ).SetAttr("id", id)
 	if to != "" {
 		iq.SetAttr("to", to)
 	}

@@ -33,6 +33,7 @@ type Client struct {
 	sm       smState
 	presence *stanza.Element // the last broadcast presence, re-sent after a fresh login
 	calls    map[string]chan *stanza.Element
+	history  map[string]*historyCollector // pending archive queries by queryid
 }
 
 // Dial connects, authenticates and binds a session. The context bounds the
@@ -52,6 +53,7 @@ func Dial(ctx context.Context, o Options) (*Client, error) {
 		closing: make(chan struct{}),
 		done:    make(chan struct{}),
 		calls:   map[string]chan *stanza.Element{},
+		history: map[string]*historyCollector{},
 	}
 	c.sm = smState{enabled: s.smID != "", id: s.smID}
 	c.install(s)

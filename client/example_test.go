@@ -64,3 +64,28 @@ func ExampleClient_LastSeen() {
 	}
 	fmt.Printf("last seen %v ago (%s)\n", ago.Round(time.Minute), status)
 }
+
+// Sync a conversation's history from the server's archive, newest page
+// first, skipping messages the device already got (by stanza-id).
+func ExampleClient_History() {
+	var c *client.Client      // from client.Dial
+	have := map[string]bool{} // stanza-ids of messages already on the device
+	ctx := context.Background()
+	q := client.HistoryQuery{With: "bob@localhost", Max: 50, Backward: true}
+	for {
+		page, err := c.History(ctx, q)
+		if err != nil {
+			log.Fatal(err)
+		}
+		for _, m := range page.Messages {
+			if !have[m.StanzaID] {
+				have[m.StanzaID] = true
+				fmt.Printf("%s %s: %s\n", m.Time.Format(time.Kitchen), m.From, m.Body)
+			}
+		}
+		if page.Complete {
+			return
+		}
+		q.Before = page.First
+	}
+}

@@ -55,7 +55,7 @@ func (c *Client) handleSM(el *stanza.Element) {
 
 func (c *Client) handleMessage(el *stanza.Element) {
 	from := el.Attr("from")
-	if el.Type() == "error" {
+	if el.Type() == "error" || c.historyResult(el) {
 		return
 	}
 	if r := el.Child(stanza.NSParley, "receipts"); r != nil {
