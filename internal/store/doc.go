@@ -1,5 +1,6 @@
 // Package store declares Parley's storage contracts: one small interface per
-// domain (accounts, roster, offline queue, last activity, blocking), the
+// domain (accounts, roster, offline queue, last activity, blocking, message
+// archive), the
 // records they hold, and the errors they return. Backends (store/pebble,
 // store/postgres) implement all of them; features depend only on the narrow
 // interface they use. The shared conformance suite in store/storetest runs

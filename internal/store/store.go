@@ -22,5 +22,6 @@ type Store interface {
 	Queue
 	LastActivity
 	Blocking
+	Archive
 	io.Closer
 }
