@@ -98,6 +98,8 @@ func (s *Store) DeleteAccount(ctx context.Context, jid string) error {
 	_ = b.Delete(accountKey(jid), nil)
 	_ = b.Delete(lastSeenKey(jid), nil)
 	_ = b.Delete(privacyKey(jid), nil)
+	pp := pepPrefix(jid)
+	_ = b.DeleteRange(pp, prefixEnd(pp), nil)
 	rp := rosterPrefix(jid)
 	_ = b.DeleteRange(rp, prefixEnd(rp), nil)
 	bp := blockPrefix(jid)

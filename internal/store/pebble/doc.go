@@ -20,6 +20,8 @@
 //	'b' c(user) c(blocked)    block-list entry (XEP-0191), empty value
 //	'm' kind c(user) ...      message archive (XEP-0313): messages by time, by
 //	                          peer, an id index and preferences (archive.go)
+//	'p' c(user)               privacy settings (privacy.go)
+//	'e' c(owner) c(node) ...  PEP nodes and their items (pep.go)
 //
 // The roster version sorts first in its owner's range, so GetRoster reads
 // the version and the items with one iterator (one consistent view). Queue

@@ -34,6 +34,7 @@ func Run(t *testing.T, f Factory) {
 	t.Run("LastActivity", func(t *testing.T) { runLastActivity(t, f) })
 	t.Run("Blocking", func(t *testing.T) { runBlocking(t, f) })
 	t.Run("Privacy", func(t *testing.T) { runPrivacy(t, f) })
+	t.Run("PEP", func(t *testing.T) { runPEP(t, f) })
 	t.Run("Archive", func(t *testing.T) { runArchive(t, f) })
 	t.Run("DeleteAccount", func(t *testing.T) { runDeleteAccount(t, f) })
 	t.Run("Closed", func(t *testing.T) { testClosed(t, f) })
