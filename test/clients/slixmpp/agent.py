@@ -1,7 +1,7 @@
 """A slixmpp client driven line by line from stdin, for the scenarios where
 slixmpp and xmpp.js talk to each other (the Go harness sequences both).
 
-usage: agent.py ADDR FULLJID [--sm] [--direct-tls]   (password in $PASSWORD)
+usage: agent.py ADDR FULLJID [--sm] [--direct-tls] [--mam]   (password in $PASSWORD)
 
 Commands (JSON lines on stdin):
   {"cmd":"send","xml":"<message to='..'>...</message>"}  sent as a slixmpp
@@ -13,6 +13,11 @@ Commands (JSON lines on stdin):
         {"event":"last","seconds":N,"status":S} or {"event":"last_error","condition":C}
   {"cmd":"csi","state":"inactive"|"active"}  xep_0352 send_inactive/send_active:
         {"event":"csi","state":S,"enabled":B} (enabled: the server offered <csi/>)
+  {"cmd":"mam","max":N,"after":ID,"before":ID,"with":J}  one page of the
+        account's archive through the xep_0313 plugin's stanzas (--mam);
+        "before":"" asks for the last page: {"event":"mam_page","ids":[..],
+        "bodies":[..],"stanza_ids":[..],"count":N,"first":ID,"first_index":N,
+        "last":ID,"complete":B} or {"event":"mam_error","condition":C}
   {"cmd":"request_ack"}       XEP-0198 <r/>
   {"cmd":"quit"}              graceful </stream:stream>, exit 0
   {"cmd":"drop"}              abort the TCP connection, exit 0
@@ -28,6 +33,8 @@ import sys
 from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.stanza import Iq, Message, Presence
 from slixmpp.xmlstream import ET
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
 
 from common import (TIMEOUT, emit, env, fail, make_client, must_connect, parse_addr,
                     record_all, request_ack, summarize)
@@ -37,6 +44,7 @@ ap.add_argument("addr")
 ap.add_argument("jid")
 ap.add_argument("--sm", action="store_true")
 ap.add_argument("--direct-tls", action="store_true")
+ap.add_argument("--mam", action="store_true")
 args = ap.parse_args()
 
 KINDS = {"message": Message, "presence": Presence, "iq": Iq}
@@ -84,6 +92,8 @@ async def handle(c, cmd):
         else:
             csi.send_active()
         emit("csi", state=cmd["state"], enabled=csi.enabled)
+    elif op == "mam":
+        await mam_page(c, cmd)
     elif op == "request_ack":
         await request_ack(c)
     elif op == "quit":
@@ -101,8 +111,47 @@ async def handle(c, cmd):
     return True
 
 
+async def mam_page(c, cmd):
+    """One MAM query (XEP-0313) with RSM paging, built with the xep_0313
+    plugin's stanza interfaces; results are collected by queryid."""
+    iq = c.make_iq_set()
+    qid = iq["id"]
+    iq["mam"]["queryid"] = qid
+    if cmd.get("with"):
+        iq["mam"]["with"] = cmd["with"]
+    iq["mam"]["rsm"]["max"] = str(cmd.get("max", 10))
+    if cmd.get("after"):
+        iq["mam"]["rsm"]["after"] = cmd["after"]
+    if "before" in cmd:
+        iq["mam"]["rsm"]["before"] = cmd["before"] or True
+    results = []
+
+    def collect(msg):
+        if msg["mam_result"]["queryid"] == qid:
+            results.append(msg)
+
+    name = "mam-" + qid
+    c.register_handler(Callback(name, MatchXPath("{jabber:client}message/{urn:xmpp:mam:2}result"), collect))
+    try:
+        res = await iq.send(timeout=10)
+    except IqError as e:
+        emit("mam_error", condition=e.iq["error"]["condition"], xml=str(e.iq))
+        return
+    finally:
+        c.remove_handler(name)
+    rsm = res["mam_fin"]["rsm"]
+    fin = res.xml.find("{urn:xmpp:mam:2}fin")
+    fwd = [m["mam_result"]["forwarded"]["stanza"] for m in results]
+    emit("mam_page", ids=[m["mam_result"]["id"] for m in results],
+         bodies=[f["body"] for f in fwd],
+         stanza_ids=[(f.xml.find("{urn:xmpp:sid:0}stanza-id").get("id")
+                      if f.xml.find("{urn:xmpp:sid:0}stanza-id") is not None else "") for f in fwd],
+         count=int(rsm["count"] or -1), first=rsm["first"], first_index=int(rsm["first_index"] or -1),
+         last=rsm["last"], complete=fin is not None and fin.get("complete") == "true", xml=str(res))
+
+
 async def main():
-    plugins = ["xep_0012", "xep_0199", "xep_0352"] + (["xep_0198"] if args.sm else [])
+    plugins = ["xep_0012", "xep_0199", "xep_0352"] + (["xep_0198"] if args.sm else []) + (["xep_0313"] if args.mam else [])
     c = make_client(args.jid, env("PASSWORD"), plugins=plugins)
     record_all(c, "agent", lambda st: emit("stanza", **summarize(st)))
     c.add_event_handler("stream_error", lambda st: emit("stream_error", condition=st["condition"]))
