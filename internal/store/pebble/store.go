@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/parley-im/parley/internal/store"
@@ -69,6 +70,14 @@ func open(dir string, opts Options, mode syncMode) (*Store, error) {
 		Logger:             pebbleLogger{log},
 		FormatMajorVersion: pebble.FormatNewest,
 		MemTableSize:       64 << 20,
+		CacheSize:          64 << 20,
+	}
+	// Bloom filters on every level: most point lookups on the hot path are
+	// for keys that do not exist (a fresh archive id, a user without
+	// preferences); without filters each one reads a data block from every
+	// level. pprof showed 30% of the server's CPU there under load.
+	for i := range po.Levels {
+		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
 	if opts.InMemory {
 		po.FS = vfs.NewMem()
