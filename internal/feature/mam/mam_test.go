@@ -1,0 +1,190 @@
+package mam
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/parley-im/parley/internal/stanza"
+	"github.com/parley-im/parley/internal/store"
+)
+
+func msg(typ string, children ...*stanza.Element) *stanza.Element {
+	m := stanza.NewElement(stanza.NSClient, stanza.KindMessage, "to", "bob@example.org", "from", "alice@example.org/a")
+	if typ != "" {
+		m.SetAttr("type", typ)
+	}
+	for _, c := range children {
+		m.AddChild(c)
+	}
+	return m
+}
+
+func TestArchivable(t *testing.T) {
+	body := text(stanza.NSClient, "body", "hi")
+	for _, tc := range []struct {
+		name string
+		m    *stanza.Element
+		want bool
+	}{
+		{"chat with body", msg("chat", body), true},
+		{"normal with body", msg("", body), true},
+		{"normal with body, explicit", msg("normal", body), true},
+		{"chat without body", msg("chat", text(stanza.NSReceipts, "received", "")), false},
+		{"groupchat", msg("groupchat", body), false},
+		{"headline", msg("headline", body), false},
+		{"error", msg("error", body), false},
+		{"no-store", msg("chat", body, stanza.NewElement(stanza.NSHints, "no-store")), false},
+		{"no-permanent-store", msg("chat", body, stanza.NewElement(stanza.NSHints, "no-permanent-store")), false},
+	} {
+		if got := Archivable(tc.m); got != tc.want {
+			t.Errorf("%s: Archivable = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func field(name, value string) *stanza.Element {
+	return stanza.NewElement(NSData, "field", "var", name).AddChild(text(NSData, "value", value))
+}
+
+func query(form []*stanza.Element, rsm ...*stanza.Element) *stanza.Element {
+	q := stanza.NewElement(NS, "query", "queryid", "q1")
+	if form != nil {
+		x := stanza.NewElement(NSData, "x", "type", "submit")
+		for _, f := range form {
+			x.AddChild(f)
+		}
+		q.AddChild(x)
+	}
+	if rsm != nil {
+		set := stanza.NewElement(NSRSM, "set")
+		for _, c := range rsm {
+			set.AddChild(c)
+		}
+		q.AddChild(set)
+	}
+	return q
+}
+
+func TestParseQuery(t *testing.T) {
+	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	r, err := parseQuery(query([]*stanza.Element{
+		field("FORM_TYPE", NS), field("with", "Carol@Example.org/phone"), field("start", "2026-01-02T03:04:05Z"),
+		field("end", "2026-01-02T03:04:05.5Z"), field("after-id", "a1"), field("before-id", "b1"),
+	}, text(NSRSM, "max", "7"), text(NSRSM, "after", "x"), text(NSRSM, "before", "")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := store.ArchiveQuery{With: "carol@example.org", Start: start, End: start.Add(500 * time.Millisecond), AfterID: "a1", BeforeID: "b1"}
+	if r.queryID != "q1" || r.filter.With != want.With || !r.filter.Start.Equal(want.Start) || !r.filter.End.Equal(want.End) ||
+		r.filter.AfterID != "a1" || r.filter.BeforeID != "b1" || r.max != 7 || r.after != "x" || !r.backward || r.before != "" {
+		t.Fatalf("parseQuery = %+v", r)
+	}
+	if r, _ := parseQuery(query(nil)); r.max != -1 || r.backward {
+		t.Fatalf("empty query = %+v", r)
+	}
+	for _, tc := range []struct {
+		name string
+		q    *stanza.Element
+		cond stanza.Condition
+	}{
+		{"wrong form type", query([]*stanza.Element{field("FORM_TYPE", "urn:xmpp:mam:1")}), stanza.BadRequest},
+		{"unknown field", query([]*stanza.Element{field("full-text-search", "x")}), stanza.BadRequest},
+		{"bad start", query([]*stanza.Element{field("start", "yesterday")}), stanza.BadRequest},
+		{"bad with", query([]*stanza.Element{field("with", "@@")}), stanza.BadRequest},
+		{"bad max", query(nil, text(NSRSM, "max", "-1")), stanza.BadRequest},
+		{"index", query(nil, text(NSRSM, "index", "3")), stanza.FeatureNotImplemented},
+	} {
+		if _, err := parseQuery(tc.q); err == nil || err.Condition != tc.cond {
+			t.Errorf("%s: err = %v, want %s", tc.name, err, tc.cond)
+		}
+	}
+}
+
+func TestCursorCapsAndNarrows(t *testing.T) {
+	f, err := New(nil, nil, Options{Default: Always, DefaultPage: 5, MaxPage: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := request{filter: store.ArchiveQuery{AfterID: "form-after"}, max: -1}
+	if q := f.cursor(r); q.Max != 5 || q.AfterID != "form-after" || q.Backward {
+		t.Fatalf("default page: %+v", q)
+	}
+	r.max, r.after, r.before, r.backward = 500, "rsm-after", "rsm-before", true
+	if q := f.cursor(r); q.Max != 20 || q.AfterID != "rsm-after" || q.BeforeID != "rsm-before" || !q.Backward {
+		t.Fatalf("capped page with a cursor: %+v", q)
+	}
+}
+
+func TestParsePrefs(t *testing.T) {
+	el := stanza.NewElement(NS, "prefs", "default", "roster")
+	el.AddChild(stanza.NewElement(NS, "always").AddChild(text(NS, "jid", "Bob@example.org/x")))
+	el.AddChild(stanza.NewElement(NS, "never").AddChild(text(NS, "jid", "spam@example.org")))
+	p, err := parsePrefs(el)
+	if err != nil || p.Default != Roster || len(p.Always) != 1 || p.Always[0] != "bob@example.org" || p.Never[0] != "spam@example.org" {
+		t.Fatalf("parsePrefs = %+v, %v", p, err)
+	}
+	if back, _ := parsePrefs(prefsElement(p)); back.Default != p.Default || back.Always[0] != p.Always[0] || back.Never[0] != p.Never[0] {
+		t.Fatalf("round trip = %+v", back)
+	}
+	if _, err := parsePrefs(stanza.NewElement(NS, "prefs", "default", "sometimes")); err == nil {
+		t.Fatal("default 'sometimes' accepted")
+	}
+}
+
+func TestClockIsStrictlyIncreasingMicroseconds(t *testing.T) {
+	fixed := time.Date(2026, 1, 1, 0, 0, 0, 123456789, time.UTC)
+	f, _ := New(nil, nil, Options{Default: Always, DefaultPage: 1, MaxPage: 1, Now: func() time.Time { return fixed }})
+	a, b := f.now(), f.now()
+	if !a.Equal(fixed.Truncate(time.Microsecond)) || !b.Equal(a.Add(time.Microsecond)) {
+		t.Fatalf("now() = %v then %v", a, b)
+	}
+}
+
+// sweepStore records DeleteArchiveBefore calls; nothing else is used.
+type sweepStore struct {
+	store.Archive
+	cutoffs []time.Time
+	left    int
+}
+
+func (s *sweepStore) GetRosterItem(context.Context, string, string) (store.RosterItem, error) {
+	return store.RosterItem{}, store.ErrNotFound
+}
+
+func (s *sweepStore) DeleteArchiveBefore(_ context.Context, cutoff time.Time, limit int) (int, error) {
+	s.cutoffs = append(s.cutoffs, cutoff)
+	n := min(limit, s.left)
+	s.left -= n
+	return n, nil
+}
+
+func TestSweepDeletesInBatchesUpToTheCutoff(t *testing.T) {
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	st := &sweepStore{left: 2*sweepBatch + 3}
+	f, _ := New(st, nil, Options{Default: Always, DefaultPage: 1, MaxPage: 1, Retention: 24 * time.Hour, Now: func() time.Time { return now }})
+	n, err := f.Sweep(context.Background())
+	if err != nil || n != 2*sweepBatch+3 || len(st.cutoffs) != 3 || !st.cutoffs[0].Equal(now.Add(-24*time.Hour)) {
+		t.Fatalf("Sweep = %d, %v; cutoffs %v", n, err, st.cutoffs)
+	}
+	off, _ := New(st, nil, DefaultOptions())
+	if n, _ := off.Sweep(context.Background()); n != 0 || len(st.cutoffs) != 3 {
+		t.Fatal("Sweep with no retention deleted something")
+	}
+}
+
+func TestValidate(t *testing.T) {
+	for _, o := range []Options{
+		{Default: "sometimes", DefaultPage: 1, MaxPage: 1},
+		{Default: Always, DefaultPage: 0, MaxPage: 1},
+		{Default: Always, DefaultPage: 10, MaxPage: 5},
+		{Default: Always, DefaultPage: 1, MaxPage: 1, Retention: -time.Hour},
+	} {
+		if o.Validate() == nil {
+			t.Errorf("%+v: valid", o)
+		}
+	}
+	if err := DefaultOptions().Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
