@@ -1,10 +1,11 @@
 package server
 
-// Message archive scenarios (XEP-0313 with RSM paging) with slixmpp, the
-// senders being the Go test client: 25 messages in pages of 10, 10 and 5,
-// forward and backward; a filter by peer; the archive ids equal the
-// stanza-ids of the offline delivery, so the client dedupes; and with
-// --no-server-history MAM is neither offered nor answered.
+// Message archive scenarios (XEP-0313 with RSM paging) with slixmpp and
+// xmpp.js, the senders being the Go test client: 25 messages in pages of
+// 10, 10 and 5, forward and backward; a filter by peer; the archive ids
+// equal the stanza-ids of the offline delivery, so the client dedupes; and
+// with --no-server-history MAM is neither offered nor answered. The Go
+// client library's History is tested in client/history_test.go.
 //
 // Run: go test -run TestRealClientsMAM -v ./internal/server/
 
@@ -170,5 +171,65 @@ func TestRealClientsMAM02SlixmppNoServerHistory(t *testing.T) {
 	bob.do(map[string]any{"cmd": "mam", "max": 10})
 	if e := bob.expect("refused query", isEvent("mam_error")); e.Condition != "service-unavailable" && e.Condition != "feature-not-implemented" {
 		t.Fatalf("MAM query with --no-server-history: %s", e.line)
+	}
+}
+
+// jsMAM runs one raw MAM query through an xmpp.js agent and returns the
+// archive ids and bodies of its results (collected from the stanzas the
+// agent saw before the iq result) and the <fin/>.
+func jsMAM(t *testing.T, a *agent, qid, rsm string) (ids, bodies []string, fin *stanza.Element) {
+	t.Helper()
+	a.do(map[string]any{"cmd": "iq", "tag": qid, "xml": "<iq type='set' xmlns='jabber:client'><query xmlns='urn:xmpp:mam:2' queryid='" + qid + "'>" +
+		"<set xmlns='http://jabber.org/protocol/rsm'>" + rsm + "</set></query></iq>"})
+	res := a.expect("mam answer "+qid, func(o observation) bool { return o.Tag == qid })
+	if res.Event != "iq_result" {
+		t.Fatalf("query %s refused: %s", qid, res.line)
+	}
+	parse := func(s string) *stanza.Element {
+		el, err := xmlstream.ParseElement([]byte(s), stanza.NSClient, xmlstream.DefaultLimits())
+		if err != nil {
+			t.Fatalf("parsing %s: %v", s, err)
+		}
+		return el
+	}
+	for _, o := range a.all(isStanza("message")) {
+		r := parse(o.XML).Child(nsMAM, "result")
+		if r == nil || r.Attr("queryid") != qid {
+			continue
+		}
+		ids = append(ids, r.Attr("id"))
+		bodies = append(bodies, r.Child("urn:xmpp:forward:0", "forwarded").Child(stanza.NSClient, "message").Body())
+	}
+	return ids, bodies, parse(res.XML).Child(nsMAM, "fin")
+}
+
+// TestRealClientsMAM03XmppjsPagesBackward: the same archive paged by an
+// xmpp.js client over WebSocket, backward from the newest: 10, 10, 5 with
+// count 25, complete on the oldest page; the ids are the stanza-ids of the
+// offline delivery.
+func TestRealClientsMAM03XmppjsPagesBackward(t *testing.T) {
+	t.Parallel()
+	needXmppjs(t)
+	ts := startServer(t, nil)
+	ts.addUser(t, "alice", "pw-alice")
+	ts.addUser(t, "bob", "pw-bob")
+	sendAndSync(t, ts.login(t, "alice", "phone"), "message", 25)
+	bob := jsAgent(t, ts, "bob", "web", "ws")
+	bob.send("<presence xmlns='jabber:client'/>")
+	var offline []string
+	for i := range 25 {
+		offline = append(offline, stanzaIDOf(t, bob.expect(fmt.Sprintf("offline message %d", i), msgWithBody(fmt.Sprintf("message %d", i)))))
+	}
+	rsm := "<max>10</max><before/>"
+	for i, want := range [][2]int{{15, 25}, {5, 15}, {0, 5}} {
+		ids, bodies, fin := jsMAM(t, bob, fmt.Sprintf("back%d", i), rsm)
+		set := fin.Child("http://jabber.org/protocol/rsm", "set")
+		complete := fin.Attr("complete") == "true"
+		if !slices.Equal(ids, offline[want[0]:want[1]]) || bodies[0] != fmt.Sprintf("message %d", want[0]) ||
+			set.ChildText("http://jabber.org/protocol/rsm", "count") != "25" ||
+			set.Child("http://jabber.org/protocol/rsm", "first").Attr("index") != fmt.Sprint(want[0]) || complete != (i == 2) {
+			t.Fatalf("backward page %d: ids %v bodies %v fin %v\nwant ids %v", i, ids, bodies, fin, offline[want[0]:want[1]])
+		}
+		rsm = "<max>10</max><before>" + ids[0] + "</before>"
 	}
 }
