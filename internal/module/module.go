@@ -171,4 +171,9 @@ type AccountDisco interface {
 	AddAccountDiscoFeature(v string)
 	// AccountDiscoFeatures lists them, sorted.
 	AccountDiscoFeatures() []string
+	// AddAccountDiscoIdentity declares an identity of every account
+	// besides account/registered (PEP's pubsub/pep).
+	AddAccountDiscoIdentity(id DiscoIdentity)
+	// AccountDiscoIdentities lists them in declaration order.
+	AccountDiscoIdentities() []DiscoIdentity
 }

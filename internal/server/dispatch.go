@@ -71,7 +71,8 @@ func (h *Hub) dispatchIQ(ctx context.Context, s *session.Session, iq *stanza.Ele
 func (h *Hub) answerIQ(ctx context.Context, iq *stanza.Element, targets []module.Target) *stanza.Element {
 	typ := iq.Type()
 	if typ == "result" || typ == "error" {
-		return nil // responses to the server's own requests are consumed by their sender
+		h.response(ctx, iq) // responses to the server's own requests go to their sender
+		return nil
 	}
 	if (typ != "get" && typ != "set") || len(iq.Children) != 1 || iq.ID() == "" {
 		return stanza.ErrorReply(iq, stanza.NewError(stanza.BadRequest, "an iq request has an id, a type of get or set, and one payload"))

@@ -47,11 +47,13 @@ type Hub struct {
 	discoIdentities []module.DiscoIdentity
 	discoForms      []*stanza.Element
 	accountDisco    []string
+	accountIDs      []module.DiscoIdentity
 	streamFeatures  []*stanza.Element
 	nonzas          map[string]module.NonzaHandler
 
 	mu        sync.Mutex
 	resumable map[string]*session.Session // resumption id -> session; guarded by mu
+	pendingIQ map[string]*pendingIQ       // features' iq requests by id; guarded by mu
 }
 
 // hubHost is the module.Host given to one feature (it carries the
@@ -122,6 +124,16 @@ func (h *Hub) AccountDiscoFeatures() []string {
 	sort.Strings(out)
 	return out
 }
+
+// AddAccountDiscoIdentity declares an identity of accounts' disco#info
+// (module.AccountDisco).
+func (h *Hub) AddAccountDiscoIdentity(id module.DiscoIdentity) {
+	h.accountIDs = append(h.accountIDs, id)
+}
+
+// AccountDiscoIdentities lists the accounts' extra identities
+// (module.AccountDisco).
+func (h *Hub) AccountDiscoIdentities() []module.DiscoIdentity { return h.accountIDs }
 
 // Sessions returns a user's connected devices (module.Host).
 func (h *Hub) Sessions(user jid.JID) []module.Session {

@@ -2,7 +2,8 @@
 // user accounts: disco#info lists exactly the features other modules
 // declared with Host.AddDiscoFeature, plus the identities and XEP-0128
 // forms declared through module.DiscoExtender; an account's disco#info
-// lists disco#info and the features declared through module.AccountDisco;
+// lists disco#info and the identities and features declared through
+// module.AccountDisco;
 // disco#items lists no items yet.
 //
 // It holds no state of its own and is safe for concurrent use.
@@ -77,6 +78,13 @@ func (f *Feature) accountInfo(_ context.Context, iq *stanza.Element) (*stanza.El
 	q := infoQuery(iq, "account", "registered", "")
 	q.AddChild(stanza.NewElement(stanza.NSDiscoInfo, "feature", "var", stanza.NSDiscoInfo))
 	if ad, ok := f.host.(module.AccountDisco); ok {
+		for _, id := range ad.AccountDiscoIdentities() {
+			el := stanza.NewElement(stanza.NSDiscoInfo, "identity", "category", id.Category, "type", id.Type)
+			if id.Name != "" {
+				el.SetAttr("name", id.Name)
+			}
+			q.AddChild(el)
+		}
 		for _, v := range ad.AccountDiscoFeatures() {
 			q.AddChild(stanza.NewElement(stanza.NSDiscoInfo, "feature", "var", v))
 		}
