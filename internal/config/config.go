@@ -23,6 +23,7 @@ import (
 type Config struct {
 	Data   string `toml:"data" flag:"data" env:"PARLEY_DATA" help:"data directory: the store, the TLS certificate created on first start, the admin socket"`
 	Domain string `toml:"domain" flag:"domain" env:"PARLEY_DOMAIN" help:"the XMPP domain served (the part after @ in user addresses)"`
+	Store  string `toml:"store" flag:"store" env:"PARLEY_STORE" help:"where accounts, rosters, queued messages and archives live: empty for the embedded store in the data directory, or a PostgreSQL URL (postgres://user@host:5432/db) shared by a cluster's nodes; its schema is migrated at start"`
 
 	C2S    string `toml:"c2s" flag:"c2s" env:"PARLEY_C2S" help:"XMPP client listener, host:port, with STARTTLS (TLS required before authentication); empty disables"`
 	C2STLS string `toml:"c2s_tls" flag:"c2s-tls" env:"PARLEY_C2S_TLS" help:"XMPP client listener with direct TLS (XEP-0368), host:port; empty disables"`
@@ -167,6 +168,9 @@ func (c *Config) Validate() error {
 	if c.C2S == "" && c.C2STLS == "" && c.Native == "" && c.HTTP == "" {
 		errs = append(errs, errors.New("no listener: set at least one of --c2s, --c2s-tls, --native, --http"))
 	}
+	if c.Store != "" && !strings.HasPrefix(c.Store, "postgres://") && !strings.HasPrefix(c.Store, "postgresql://") {
+		errs = append(errs, fmt.Errorf("--store %s: want empty (the embedded store) or a PostgreSQL URL, postgres://user@host:5432/database", redactURL(c.Store)))
+	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		errs = append(errs, fmt.Errorf("--tls-cert %s and --tls-key %s: set both (your own certificate) or neither (a self-signed one)",
 			quote(c.TLSCert), quote(c.TLSKey)))
@@ -280,4 +284,20 @@ func (c *Config) validateMedia() []error {
 		}
 	}
 	return errs
+}
+
+// redactURL hides a password in a URL, for messages and logs.
+func redactURL(s string) string {
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return s
+}
+
+// StoreDescription names the store for logs and messages, without secrets.
+func StoreDescription(c Config) string {
+	if c.Store == "" {
+		return "embedded store in " + StoreDir(c)
+	}
+	return "PostgreSQL " + redactURL(c.Store)
 }

@@ -31,7 +31,7 @@ import (
 	"github.com/parley-im/parley/internal/router"
 	"github.com/parley-im/parley/internal/session"
 	"github.com/parley-im/parley/internal/stanza"
-	"github.com/parley-im/parley/internal/store/pebble"
+	"github.com/parley-im/parley/internal/store"
 	"github.com/parley-im/parley/internal/wire/xmlstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -42,7 +42,7 @@ import (
 type Server struct {
 	cfg          config.Config
 	log          *slog.Logger
-	store        *pebble.Store
+	store        store.Store
 	reg          *router.Registry
 	hub          *Hub
 	c2s          *c2s.Server
@@ -78,9 +78,9 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, fmt.Errorf("creating data directory: %w", err)
 	}
-	st, err := pebble.Open(config.StoreDir(cfg), pebble.Options{Logger: log})
+	st, err := OpenStore(context.Background(), cfg, log)
 	if err != nil {
-		return nil, fmt.Errorf("opening the store in %s: %w", config.StoreDir(cfg), err)
+		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, store: st, reg: router.NewRegistry(), metrics: prometheus.NewRegistry()}
 	if err := s.build(); err != nil {

@@ -23,5 +23,6 @@ type Store interface {
 	LastActivity
 	Blocking
 	Archive
+	Privacy
 	io.Closer
 }

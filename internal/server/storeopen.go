@@ -1,0 +1,34 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/parley-im/parley/internal/config"
+	"github.com/parley-im/parley/internal/store"
+	"github.com/parley-im/parley/internal/store/pebble"
+	"github.com/parley-im/parley/internal/store/postgres"
+)
+
+// OpenStore opens the store cfg names: the embedded Pebble store in the
+// data directory (created if missing), or PostgreSQL (migrated to the
+// current schema first). The caller closes it.
+func OpenStore(ctx context.Context, cfg config.Config, log *slog.Logger) (store.Store, error) {
+	if cfg.Store != "" {
+		st, err := postgres.Open(ctx, cfg.Store, postgres.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("opening the %s: %w", config.StoreDescription(cfg), err)
+		}
+		return st, nil
+	}
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return nil, fmt.Errorf("creating data directory: %w", err)
+	}
+	st, err := pebble.Open(config.StoreDir(cfg), pebble.Options{Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("opening the %s: %w", config.StoreDescription(cfg), err)
+	}
+	return st, nil
+}
