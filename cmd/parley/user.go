@@ -15,6 +15,8 @@ import (
 	"github.com/parley-im/parley/internal/auth"
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/jid"
+	"github.com/parley-im/parley/internal/server"
+	"github.com/parley-im/parley/internal/store"
 	"github.com/parley-im/parley/internal/store/pebble"
 )
 
@@ -45,7 +47,7 @@ only. They are never printed or logged either.`,
 	}
 	pf := cmd.PersistentFlags()
 	addConfigFileFlag(pf, &file)
-	config.BindSome(pf, &cfg, "data", "admin-socket")
+	config.BindSome(pf, &cfg, "data", "admin-socket", "store")
 	cmd.AddCommand(newUserAddCmd(a), newUserDelCmd(a), newUserPasswdCmd(a), newUserListCmd(a))
 	return cmd
 }
@@ -226,8 +228,12 @@ func withAccounts(ctx context.Context, a *app, cfg config.Config, create bool,
 	return err
 }
 
-// openStore opens the store of cfg's data directory.
-func openStore(cfg config.Config, log *slog.Logger, create bool) (*pebble.Store, error) {
+// openStore opens cfg's store: PostgreSQL with --store, else the embedded
+// store of the data directory.
+func openStore(cfg config.Config, log *slog.Logger, create bool) (store.Store, error) {
+	if cfg.Store != "" {
+		return server.OpenStore(context.Background(), cfg, log)
+	}
 	dir := config.StoreDir(cfg)
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		if !create {
