@@ -36,6 +36,11 @@
 // feature: nothing is archived and MAM is not offered (queries get
 // service-unavailable).
 //
+// Cost of a query: one page read (Max+1 records) and one count of the
+// selection (linear in its size: ~0.8 ms for 20,000 messages on Pebble,
+// docs/benchmarks-store.md), plus a second count for the RSM index of a
+// page in the middle of the selection (first and last pages derive it).
+//
 // Cost on the message path: one preference read per archive and one
 // unsynced batch (the message itself was made durable by the offline
 // queue; a later synced write covers the archive). The hook runs after

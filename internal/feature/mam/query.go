@@ -160,11 +160,9 @@ func (f *Feature) cursor(r request) store.ArchiveQuery {
 func (f *Feature) fin(ctx context.Context, user string, r request, page []store.ArchivedMessage, complete bool, count int) (*stanza.Element, error) {
 	set := stanza.NewElement(NSRSM, "set")
 	if len(page) > 0 {
-		before := r.filter
-		before.BeforeID = page[0].ID
-		index, err := f.st.CountArchive(ctx, user, before)
+		index, err := f.index(ctx, user, r, page, complete, count)
 		if err != nil {
-			return nil, storeError(err)
+			return nil, err
 		}
 		set.AddChild(text(NSRSM, "first", page[0].ID).SetAttr("index", strconv.Itoa(index)))
 		set.AddChild(text(NSRSM, "last", page[len(page)-1].ID))
@@ -175,6 +173,25 @@ func (f *Feature) fin(ctx context.Context, user string, r request, page []store.
 		fin.SetAttr("complete", "true")
 	}
 	return fin.AddChild(set), nil
+}
+
+// index is the position of page[0] in the filter's selection. The first
+// and last pages (the common ones) need no store call; a page in the
+// middle needs a count of the messages before it.
+func (f *Feature) index(ctx context.Context, user string, r request, page []store.ArchivedMessage, complete bool, count int) (int, error) {
+	switch {
+	case r.after == "" && (!r.backward && r.before == "" || r.backward && complete):
+		return 0, nil // the first page of the selection
+	case r.before == "" && (r.backward && r.after == "" || !r.backward && complete):
+		return count - len(page), nil // the last page
+	}
+	before := r.filter
+	before.BeforeID = page[0].ID
+	n, err := f.st.CountArchive(ctx, user, before)
+	if err != nil {
+		return 0, storeError(err)
+	}
+	return n, nil
 }
 
 // result wraps an archived message for the device to.
