@@ -8,25 +8,30 @@ import (
 	"github.com/parley-im/parley/internal/feature/blocking"
 	"github.com/parley-im/parley/internal/feature/carbons"
 	"github.com/parley-im/parley/internal/feature/csi"
+	"github.com/parley-im/parley/internal/feature/pep"
 	"github.com/parley-im/parley/internal/feature/privacy"
 	"github.com/parley-im/parley/internal/feature/register"
 	"github.com/parley-im/parley/internal/module"
 	"github.com/parley-im/parley/internal/store"
 )
 
-// mobileStore is the storage of issue 3's features: the contracts of every
-// backend plus those not yet in store.Store.
-type mobileStore interface {
+// pepStore is a backend that stores PEP nodes (store.PEP is not yet part
+// of store.Store: the embedded store has it).
+type pepStore interface {
 	store.Store
-	store.Privacy
+	store.PEP
 }
 
 // mobileFeatures builds the features of issue 3 that are on: carbons,
-// blocking, client state indication and privacy always, in-band
-// registration with --allow-registration. The registrar (nil when
-// registration is off) is the c2s half of registration.
-func mobileFeatures(allowRegistration bool, perHour int, st mobileStore) ([]module.Feature, c2s.Registrar, error) {
+// blocking, client state indication and privacy always, PEP when the
+// backend stores it, in-band registration with --allow-registration. The
+// registrar (nil when registration is off) is the c2s half of
+// registration. codec stores PEP item payloads.
+func mobileFeatures(allowRegistration bool, perHour int, st store.Store, codec pep.Codec) ([]module.Feature, c2s.Registrar, error) {
 	features := []module.Feature{carbons.New(), blocking.New(st), csi.New(), privacy.New(st)}
+	if ps, ok := st.(pepStore); ok {
+		features = append(features, pep.New(ps, codec))
+	}
 	if !allowRegistration {
 		return features, nil, nil
 	}

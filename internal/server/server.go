@@ -123,7 +123,7 @@ func (s *Server) build() error {
 	}
 	s.media = med
 	features = append(features, upload.New(mediaSlots{s.media}, s.media.MaxFileSize()))
-	mobile, registrar, err := mobileFeatures(s.cfg.AllowRegistration, s.cfg.RegistrationsPerHour, s.store)
+	mobile, registrar, err := mobileFeatures(s.cfg.AllowRegistration, s.cfg.RegistrationsPerHour, s.store, sessCfg.Codec)
 	if err != nil {
 		return err
 	}
