@@ -1,7 +1,7 @@
 """A slixmpp client driven line by line from stdin, for the scenarios where
 slixmpp and xmpp.js talk to each other (the Go harness sequences both).
 
-usage: agent.py ADDR FULLJID [--sm] [--direct-tls] [--mam]   (password in $PASSWORD)
+usage: agent.py ADDR FULLJID [--sm] [--direct-tls] [--mam] [--pep]   (password in $PASSWORD)
 
 Commands (JSON lines on stdin):
   {"cmd":"send","xml":"<message to='..'>...</message>"}  sent as a slixmpp
@@ -11,6 +11,8 @@ Commands (JSON lines on stdin):
   {"cmd":"roster"}            get_roster(): {"event":"roster",...}
   {"cmd":"last","jid":J}      xep_0012 get_last_activity(J):
         {"event":"last","seconds":N,"status":S} or {"event":"last_error","condition":C}
+  {"cmd":"publish_avatar","id":H,"bytes":N}  xep_0084 publish_avatar_metadata
+        (--pep): {"event":"published","id":H} or {"event":"publish_error","condition":C}
   {"cmd":"csi","state":"inactive"|"active"}  xep_0352 send_inactive/send_active:
         {"event":"csi","state":S,"enabled":B} (enabled: the server offered <csi/>)
   {"cmd":"mam","max":N,"after":ID,"before":ID,"with":J}  one page of the
@@ -45,6 +47,9 @@ ap.add_argument("jid")
 ap.add_argument("--sm", action="store_true")
 ap.add_argument("--direct-tls", action="store_true")
 ap.add_argument("--mam", action="store_true")
+ap.add_argument("--pep", action="store_true",
+                help="xep_0115 caps, xep_0163 PEP and xep_0084 avatars (+notify for avatar metadata); "
+                     "emits avatar_metadata events")
 args = ap.parse_args()
 
 KINDS = {"message": Message, "presence": Presence, "iq": Iq}
@@ -94,6 +99,13 @@ async def handle(c, cmd):
         emit("csi", state=cmd["state"], enabled=csi.enabled)
     elif op == "mam":
         await mam_page(c, cmd)
+    elif op == "publish_avatar":
+        try:
+            await c["xep_0084"].publish_avatar_metadata(
+                items=[{"id": cmd["id"], "type": "image/png", "bytes": cmd["bytes"]}], timeout=10)
+            emit("published", id=cmd["id"])
+        except IqError as e:
+            emit("publish_error", condition=e.iq["error"]["condition"], xml=str(e.iq))
     elif op == "request_ack":
         await request_ack(c)
     elif op == "quit":
@@ -152,9 +164,14 @@ async def mam_page(c, cmd):
 
 async def main():
     plugins = ["xep_0012", "xep_0199", "xep_0352"] + (["xep_0198"] if args.sm else []) + (["xep_0313"] if args.mam else [])
+    if args.pep:
+        plugins += ["xep_0030", "xep_0115", "xep_0163", "xep_0084"]
     c = make_client(args.jid, env("PASSWORD"), plugins=plugins)
     record_all(c, "agent", lambda st: emit("stanza", **summarize(st)))
     c.add_event_handler("stream_error", lambda st: emit("stream_error", condition=st["condition"]))
+    if args.pep:
+        c.add_event_handler("avatar_metadata_publish", lambda msg: emit(
+            "avatar_metadata", **{"from": str(msg["from"]), "id": msg["pubsub_event"]["items"]["item"]["id"]}))
     if args.sm:
         c["xep_0198"].window = 1
         c.add_event_handler("sm_enabled", lambda st: emit("sm_enabled", id=st["id"]))
