@@ -24,5 +24,6 @@ type Store interface {
 	Blocking
 	Archive
 	Privacy
+	Push
 	io.Closer
 }

@@ -79,10 +79,11 @@ func (s *Store) UpdateCredentials(ctx context.Context, jid string, sha1, sha256 
 
 // deleteAccountSQL removes, in one statement (one transaction, one
 // commit), the account and, only if it existed, the user's roster, its
-// version, block list, privacy settings, archive and archive preferences,
-// last seen, and the queues $1 and $1#... with their seq and head
-// rows. The device keys are the byte range ['$1#', '$1$'): '$' follows '#'
-// and the columns are COLLATE "C", so the primary-key indexes serve it.
+// version, block list, privacy settings, push registrations, archive and
+// archive preferences, last seen, and the queues $1 and $1#... with their
+// seq and head rows. The device keys are the byte range ['$1#', '$1$'):
+// '$' follows '#' and the columns are COLLATE "C", so the primary-key
+// indexes serve it.
 const deleteAccountSQL = `WITH a AS (
 	DELETE FROM accounts WHERE jid = $1 RETURNING jid
 ), r AS (
@@ -95,6 +96,8 @@ const deleteAccountSQL = `WITH a AS (
 	DELETE FROM blocklist WHERE owner = $1 AND EXISTS (SELECT FROM a)
 ), pr AS (
 	DELETE FROM privacy WHERE owner = $1 AND EXISTS (SELECT FROM a)
+), pu AS (
+	DELETE FROM push_registrations WHERE owner = $1 AND EXISTS (SELECT FROM a)
 ), ar AS (
 	DELETE FROM archive WHERE owner = $1 AND EXISTS (SELECT FROM a)
 ), ap AS (
