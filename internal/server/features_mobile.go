@@ -11,6 +11,7 @@ import (
 	"github.com/parley-im/parley/internal/feature/pep"
 	"github.com/parley-im/parley/internal/feature/privacy"
 	"github.com/parley-im/parley/internal/feature/register"
+	"github.com/parley-im/parley/internal/feature/vcard"
 	"github.com/parley-im/parley/internal/module"
 	"github.com/parley-im/parley/internal/store"
 )
@@ -23,14 +24,14 @@ type pepStore interface {
 }
 
 // mobileFeatures builds the features of issue 3 that are on: carbons,
-// blocking, client state indication and privacy always, PEP when the
-// backend stores it, in-band registration with --allow-registration. The
+// blocking, client state indication and privacy always, PEP and vcard-temp
+// (kept in a PEP node) when the backend stores PEP nodes, in-band registration with --allow-registration. The
 // registrar (nil when registration is off) is the c2s half of
 // registration. codec stores PEP item payloads.
 func mobileFeatures(allowRegistration bool, perHour int, st store.Store, codec pep.Codec) ([]module.Feature, c2s.Registrar, error) {
 	features := []module.Feature{carbons.New(), blocking.New(st), csi.New(), privacy.New(st)}
 	if ps, ok := st.(pepStore); ok {
-		features = append(features, pep.New(ps, codec))
+		features = append(features, pep.New(ps, codec), vcard.New(ps, codec))
 	}
 	if !allowRegistration {
 		return features, nil, nil

@@ -120,6 +120,7 @@ func TestServiceDiscoveryListsExactlyTheOfferedFeatures(t *testing.T) {
 		"urn:xmpp:mam:2",
 		"urn:xmpp:ping",
 		"urn:xmpp:sid:0",
+		"vcard-temp",
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("disco features\n got %q\nwant %q", got, want)

@@ -1,0 +1,13 @@
+// Package vcard implements vcard-temp (XEP-0054): a user sets and gets
+// their own vCard, and gets anyone's; the server answers for the account.
+//
+// The vCard is kept as the single item of the account's PEP node
+// "vcard-temp" with the whitelist access model (store.PEP), so it needs
+// no storage of its own and other users cannot read it through PEP; they
+// get it from this feature, which leaves the PHOTO out when the owner's
+// photo privacy setting (store.Privacy) does not include them: "contacts"
+// are the people the owner added (roster subscription to or both), as in
+// the privacy feature.
+//
+// Stateless; safe for concurrent use.
+package vcard
