@@ -8,6 +8,10 @@ const (
 	nsForward = "urn:xmpp:forward:0"
 )
 
+// maxHeld bounds the senders whose presence one inactive session holds;
+// beyond it, presence from new senders goes out at once.
+const maxHeld = 10_000
+
 // hold is the module.Holder of one inactive session: the latest presence
 // of each sender, in the order the senders first appeared. Its session
 // calls it with the session's lock held, so it has no lock of its own.
@@ -27,6 +31,9 @@ func (h *hold) Hold(st *stanza.Element) bool {
 		}
 		from := st.Attr("from")
 		if _, seen := h.presence[from]; !seen {
+			if len(h.order) >= maxHeld {
+				return false
+			}
 			h.order = append(h.order, from)
 		}
 		h.presence[from] = st
