@@ -70,3 +70,21 @@ func TestVCardSetGetAndPhotoPrivacy(t *testing.T) {
 		t.Fatalf("bob reading alice's vCard node over PEP: %v, want not-allowed", r)
 	}
 }
+
+// TestVCardCarriesThePEPAvatar: bob publishes his avatar over PEP only
+// (XEP-0084); alice, a vCard-avatar (XEP-0153) client, finds it as the
+// PHOTO of his vCard.
+func TestVCardCarriesThePEPAvatar(t *testing.T) {
+	ts := startServer(t, nil)
+	privacyUsers(t, ts)
+	alice, bob := ts.login(t, "alice", "phone"), ts.login(t, "bob", "pc")
+	bob.SendRaw("<iq type='set' id='d1'><pubsub xmlns='" + nsPubSub + "'><publish node='urn:xmpp:avatar:data'><item id='h1'>" +
+		"<data xmlns='urn:xmpp:avatar:data'>iVBORw0KGgo=</data></item></publish></pubsub></iq>")
+	bob.Expect("avatar data", xmpptest.IsIQResult("d1"))
+	publishAvatarMeta(t, bob, "m1", "h1")
+	v := getVCard(t, alice, "v1", "bob@localhost")
+	photo := v.Child("vcard-temp", "PHOTO")
+	if photo == nil || photo.ChildText("vcard-temp", "BINVAL") != "iVBORw0KGgo=" || photo.ChildText("vcard-temp", "TYPE") != "image/png" {
+		t.Fatalf("bob's vCard: %v, want the PEP avatar as PHOTO", v)
+	}
+}

@@ -9,5 +9,10 @@
 // are the people the owner added (roster subscription to or both), as in
 // the privacy feature.
 //
+// XEP-0153 compatibility: a vCard served to others without a PHOTO gets
+// the owner's current XEP-0084 avatar (the data item named by the newest
+// metadata), so clients that only know vCard avatars see the avatar
+// published over PEP. (The photo hash in presence is the client's to send.)
+//
 // Stateless; safe for concurrent use.
 package vcard

@@ -88,6 +88,7 @@ func (f *Feature) other(ctx context.Context, iq *stanza.Element) (*stanza.Elemen
 	if err != nil {
 		return nil, err
 	}
+	f.addAvatarPhoto(ctx, to.Bare(), v)
 	if ok, err := f.seesPhoto(ctx, to.Bare(), from.Bare()); err != nil {
 		return nil, err
 	} else if !ok {
