@@ -64,6 +64,13 @@ type Config struct {
 	NoServerHistory  bool          `toml:"no_server_history" flag:"no-server-history" env:"PARLEY_NO_SERVER_HISTORY" help:"privacy mode: keep no message archive and do not offer MAM (XEP-0313); messages are erased once delivered, as in WhatsApp"`
 	ArchiveRetention time.Duration `toml:"archive_retention" flag:"archive-retention" env:"PARLEY_ARCHIVE_RETENTION" help:"how long archived messages (MAM, XEP-0313) are kept; a background sweeper deletes older ones; 0 keeps them forever"`
 
+	Component             string        `toml:"component" flag:"component" env:"PARLEY_COMPONENT" help:"XEP-0114 component listener, host:port, for external services such as a push gateway; empty disables (see docs/push.md)"`
+	ComponentSecrets      string        `toml:"component_secrets" flag:"component-secrets" env:"PARLEY_COMPONENT_SECRETS" help:"the components allowed to connect, as domain=secret-file pairs separated by commas (push.example.org=/etc/parley/push.secret); each file holds that component's shared secret"`
+	PushWebhook           string        `toml:"push_webhook" flag:"push-webhook" env:"PARLEY_PUSH_WEBHOOK" help:"URL that gets a signed JSON POST per push notification (XEP-0357) for app servers that are not components; empty disables"`
+	PushWebhookSecretFile string        `toml:"push_webhook_secret_file" flag:"push-webhook-secret-file" env:"PARLEY_PUSH_WEBHOOK_SECRET_FILE" help:"file holding the secret that signs webhook requests (HMAC-SHA256 in X-Parley-Signature); required with --push-webhook"`
+	PushIncludeBody       bool          `toml:"push_include_body" flag:"push-include-body" env:"PARLEY_PUSH_INCLUDE_BODY" help:"put the last message's text in push notifications (off: the app server and the phone vendor never see message text)"`
+	PushInterval          time.Duration `toml:"push_interval" flag:"push-interval" env:"PARLEY_PUSH_INTERVAL" help:"shortest time between two push notifications of one account; messages in between are counted into the next"`
+
 	AdminSocket string `toml:"admin_socket" flag:"admin-socket" env:"PARLEY_ADMIN_SOCKET" help:"unix socket of the local admin API used by 'parley user' while the server runs; empty means <data>/admin.sock"`
 }
 
@@ -90,6 +97,7 @@ func Default() Config {
 		MediaMaxFileSize:      100 << 20,
 		MediaQuota:            1 << 30,
 		MediaRetention:        30 * 24 * time.Hour,
+		PushInterval:          5 * time.Second,
 	}
 }
 
@@ -209,6 +217,7 @@ func (c *Config) Validate() error {
 	}
 
 	errs = append(errs, c.validateMedia()...)
+	errs = append(errs, c.validatePush()...)
 	if c.ArchiveRetention < 0 || (c.ArchiveRetention > 0 && c.ArchiveRetention < time.Hour) {
 		bad("archive-retention", c.ArchiveRetention, "must be 0 (keep forever) or at least 1h")
 	}

@@ -43,6 +43,10 @@ type Config struct {
 	// user: targets are the devices that got it now (none when it only
 	// waits in the queue). It must not modify m.
 	Delivered func(ctx context.Context, m *stanza.Element, to jid.JID, targets []Device)
+	// Remote, when set, takes stanzas addressed to another domain (an
+	// XEP-0114 component's) and returns the error for the sender, if any.
+	// Without it such stanzas get remote-server-not-found.
+	Remote func(ctx context.Context, st *stanza.Element, to jid.JID) *stanza.Error
 }
 
 // Router delivers stanzas to local devices and the offline queue.
@@ -64,6 +68,9 @@ func (r *Router) Route(ctx context.Context, st *stanza.Element) *stanza.Error {
 		return stanza.NewError(stanza.JIDMalformed, "invalid 'to' address")
 	}
 	if to.Domain() != r.cfg.Domain {
+		if r.cfg.Remote != nil {
+			return r.cfg.Remote(ctx, st, to)
+		}
 		return stanza.NewError(stanza.RemoteServerNotFound, "this server talks to no other server")
 	}
 	if to.Local() == "" {

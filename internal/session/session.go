@@ -87,6 +87,7 @@ type Session struct {
 	lastStatus      atomic.Pointer[string]
 	lastTraffic     atomic.Int64 // unix nanoseconds of the last bytes from the client
 	pingSent        atomic.Int64 // unix nanoseconds of an unanswered ping, 0 when none
+	detached        atomic.Bool  // state == stateDetached (written under mu)
 
 	mu           sync.Mutex // guards the fields below and writes to tr
 	tr           Transport  // nil while detached or closed
@@ -177,12 +178,9 @@ func (s *Session) PingSent() time.Time {
 	return time.Time{}
 }
 
-// Detached reports whether the session waits for resumption.
-func (s *Session) Detached() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.state == stateDetached
-}
+// Detached reports whether the session waits for resumption. It takes no
+// lock: hooks on the routing path call it while another session is locked.
+func (s *Session) Detached() bool { return s.detached.Load() }
 
 // HandleInbound processes one element the client sent. The caller calls
 // Flush after a batch.
@@ -380,6 +378,7 @@ func (s *Session) transportLostLocked() {
 	s.pingSent.Store(0)
 	if s.sm.resumable && s.cfg.ResumeTimeout > 0 && s.state == stateActive {
 		s.state = stateDetached
+		s.detached.Store(true)
 		s.sm.requested = false
 		s.detachTimer = time.AfterFunc(s.cfg.ResumeTimeout, func() { s.push(item{ctl: ctlDetachExpired}) })
 		s.cfg.Metrics.detached()
@@ -414,6 +413,7 @@ func (s *Session) terminateLocked() {
 		return
 	}
 	s.state = stateClosed
+	s.detached.Store(false)
 	if s.detachTimer != nil {
 		s.detachTimer.Stop()
 	}
@@ -455,6 +455,7 @@ func (s *Session) Resume(tr Transport, h uint32) bool {
 	s.tr = tr
 	s.extensions.Store(speaksExtensions(tr))
 	s.state = stateActive
+	s.detached.Store(false)
 	s.out = s.out[:0]
 	if !s.processAckLocked(h) {
 		return false
