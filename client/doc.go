@@ -16,6 +16,16 @@
 // [*Connected] and [*Disconnected]. Pings from the server are answered by
 // the library.
 //
+// Files (photos, voice notes, documents) travel outside the chat
+// connection, as in WhatsApp: [Client.UploadFile] encrypts a file on this
+// device with a fresh key (AES-256-GCM in XEP-0454's aesgcm:// form, which
+// OMEMO apps open too), streams it to the server's media service through an
+// XEP-0363 slot (resuming broken uploads), and returns an [Attachment];
+// [Client.SendAttachment] sends it; a [Message] that carries a file has it
+// in Message.Attachment; [Client.DownloadAttachment] fetches (resuming with
+// Range), checks the SHA-256 and the tag, and decrypts. Memory stays flat
+// whatever the file size. The HTTP side uses Options.HTTPClient.
+//
 // The wire encoding is behind a small internal codec interface: XMPP's XML
 // today; Parley's binary encoding plugs in beside it.
 package client

@@ -21,6 +21,12 @@ type Message struct {
 	WantsReceipt bool
 	// Markable: the sender wants read markers (XEP-0333).
 	Markable bool
+	// Attachment is the file the message carries (XEP-0066 out-of-band
+	// data, Parley's <file/>, or an aesgcm:// body), nil for a text
+	// message; Caption is its description. Fetch it with
+	// DownloadAttachment.
+	Attachment *Attachment
+	Caption    string
 }
 
 // Receipt says that the recipient's device got messages (XEP-0184): the

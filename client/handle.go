@@ -80,6 +80,7 @@ func (c *Client) handleMessage(el *stanza.Element) {
 		WantsReceipt: el.Child(stanza.NSReceipts, "request") != nil,
 		Markable:     el.Child(stanza.NSMarkers, "markable") != nil,
 	}
+	m.Attachment, m.Caption = parseAttachment(el)
 	for _, ch := range el.Children {
 		switch {
 		case ch.Space == stanza.NSSID && ch.Name == "origin-id":

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"strings"
 	"time"
 )
@@ -68,6 +69,11 @@ type Options struct {
 	EventBuffer int
 	// Logger receives connection events (no secrets). Nil discards them.
 	Logger *slog.Logger
+	// HTTPClient uploads and downloads files (the media server). Nil
+	// means one without a global timeout (files are large; contexts bound
+	// the calls) whose certificate checks follow TLS (InsecureSkipVerify,
+	// RootCAs).
+	HTTPClient *http.Client
 }
 
 // ErrBadOptions reports unusable Options.
@@ -118,7 +124,20 @@ func (o *Options) normalize() (account, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = o.defaultHTTPClient()
+	}
 	return a, nil
+}
+
+// defaultHTTPClient is the media client: the default transport with the
+// certificate checks of o.TLS.
+func (o *Options) defaultHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	if o.TLS != nil {
+		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: o.TLS.InsecureSkipVerify, RootCAs: o.TLS.RootCAs, MinVersion: tls.VersionTLS12}
+	}
+	return &http.Client{Transport: t}
 }
 
 func (o *Options) tlsConfig(domain string) *tls.Config {
