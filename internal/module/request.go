@@ -17,7 +17,9 @@ type ResponseHandler func(ctx context.Context, resp *stanza.Element)
 // A feature that needs it checks for it, as for DiscoExtender.
 type IQRequester interface {
 	// RequestIQ sends iq (type get or set, with "to" set to a device's full
-	// JID) from the server's domain under a fresh id, and calls fn once
-	// with the answer from that device, or with nil after timeout.
+	// JID or a component's JID) under a fresh id, from the server's domain
+	// unless iq has a from (a local account's bare JID: XEP-0357 publishes),
+	// and calls fn once with the answer from that address, or with nil
+	// after timeout.
 	RequestIQ(ctx context.Context, iq *stanza.Element, timeout time.Duration, fn ResponseHandler)
 }

@@ -21,7 +21,9 @@ type pendingIQ struct {
 func (h *Hub) RequestIQ(ctx context.Context, iq *stanza.Element, timeout time.Duration, fn module.ResponseHandler) {
 	id := "srv-" + router.NewID()
 	iq.SetAttr("id", id)
-	iq.SetAttr("from", h.domain)
+	if iq.Attr("from") == "" {
+		iq.SetAttr("from", h.domain)
+	}
 	p := &pendingIQ{to: iq.Attr("to"), fn: fn}
 	h.mu.Lock()
 	if h.pendingIQ == nil {

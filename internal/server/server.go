@@ -18,11 +18,13 @@ import (
 	"github.com/parley-im/parley/internal/admin"
 	"github.com/parley-im/parley/internal/auth"
 	"github.com/parley-im/parley/internal/c2s"
+	"github.com/parley-im/parley/internal/component"
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/feature/disco"
 	"github.com/parley-im/parley/internal/feature/lastactivity"
 	"github.com/parley-im/parley/internal/feature/mam"
 	"github.com/parley-im/parley/internal/feature/ping"
+	"github.com/parley-im/parley/internal/feature/push"
 	"github.com/parley-im/parley/internal/feature/roster"
 	"github.com/parley-im/parley/internal/feature/upload"
 	"github.com/parley-im/parley/internal/feature/version"
@@ -47,7 +49,9 @@ type Server struct {
 	hub          *Hub
 	c2s          *c2s.Server
 	lastActivity *lastactivity.Feature
-	archive      *mam.Feature // nil with --no-server-history
+	archive      *mam.Feature      // nil with --no-server-history
+	components   *component.Server // nil without --component
+	push         *push.Feature     // nil when no app server is reachable
 	metrics      *prometheus.Registry
 	admin        *admin.Server
 	media        *media.Service
@@ -55,10 +59,11 @@ type Server struct {
 
 	c2sLn, c2sTLSLn, nativeLn, httpLn, adminLn, mediaLn net.Listener
 	http                                                *http.Server
+	componentLn                                         net.Listener
 }
 
 // Addrs are the addresses the server listens on ("" when disabled).
-type Addrs struct{ C2S, C2STLS, Native, HTTP, Media string }
+type Addrs struct{ C2S, C2STLS, Native, HTTP, Media, Component string }
 
 // Run starts a server with cfg and blocks until ctx is cancelled, then
 // shuts it down cleanly.
@@ -110,13 +115,17 @@ func (s *Server) build() error {
 		iq: make(map[iqKey]module.IQHandler), resumable: make(map[string]*session.Session)}
 	h.router = router.New(router.Config{Domain: s.cfg.Domain, Registry: s.reg, Queue: s.store,
 		Codec: sessCfg.Codec, Users: h, Log: s.log.With("component", "router"), Local: h.local,
-		Filter: h.filter, Delivered: h.delivered})
+		Filter: h.filter, Delivered: h.delivered, Remote: s.remote})
 	s.hub = h
 
 	s.lastActivity = lastactivity.New(s.store, nil)
 	rost := roster.New(s.store)
 	h.presenceInbound = rost.Inbound
 	features := []module.Feature{disco.New(), version.New(Version()), ping.New(), s.lastActivity, rost}
+	var err error
+	if s.components, err = s.componentServer(limits, h.router); err != nil {
+		return err
+	}
 	med, err := s.buildMedia()
 	if err != nil {
 		return err
@@ -133,6 +142,12 @@ func (s *Server) build() error {
 	}
 	if s.archive != nil {
 		features = append(features, s.archive)
+	}
+	if s.push, err = s.pushFeature(); err != nil {
+		return err
+	}
+	if s.push != nil {
+		features = append(features, s.push)
 	}
 	for _, f := range features {
 		if err := f.Register(hubHost{Hub: h, log: s.log.With("feature", f.Name())}); err != nil {
@@ -189,6 +204,9 @@ func (s *Server) listen() error {
 			return fmt.Errorf("listening on --http %s: %w", s.cfg.HTTP, err)
 		}
 	}
+	if err := s.listenComponent(); err != nil {
+		return err
+	}
 	sock := config.AdminSocketPath(s.cfg)
 	_ = os.Remove(sock) // stale from a crash: the store lock proves no server runs here
 	if s.adminLn, err = net.Listen("unix", sock); err != nil {
@@ -214,6 +232,9 @@ func (s *Server) Addrs() Addrs {
 	}
 	if s.mediaLn != nil {
 		a.Media = s.mediaLn.Addr().String()
+	}
+	if s.componentLn != nil {
+		a.Component = s.componentLn.Addr().String()
 	}
 	return a
 }
@@ -256,8 +277,14 @@ func (s *Server) Serve(ctx context.Context) error {
 	if s.archive != nil {
 		go s.archive.RunSweeper(ctx, archiveSweepInterval)
 	}
+	if s.push != nil {
+		go s.push.Run(ctx)
+	}
+	if s.componentLn != nil {
+		go func() { _ = s.components.Serve(s.componentLn) }()
+	}
 	a := s.Addrs()
-	s.log.Info("parley is serving", "domain", s.cfg.Domain, "c2s", a.C2S, "c2s_tls", a.C2STLS, "native", a.Native, "http", a.HTTP, "media", a.Media,
+	s.log.Info("parley is serving", "domain", s.cfg.Domain, "c2s", a.C2S, "c2s_tls", a.C2STLS, "native", a.Native, "http", a.HTTP, "media", a.Media, "component", a.Component,
 		"data", s.cfg.Data, "version", Version())
 
 	var err error
@@ -313,6 +340,9 @@ func (s *Server) shutdown() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	s.c2s.Shutdown(ctx)
+	if s.components != nil {
+		s.components.Shutdown(ctx)
+	}
 	cancel()
 	if err := s.lastActivity.Flush(context.Background()); err != nil {
 		s.log.Error("flushing last activity", "err", err)
@@ -327,7 +357,7 @@ func (s *Server) shutdown() {
 }
 
 func (s *Server) closeListeners() {
-	for _, ln := range []net.Listener{s.c2sLn, s.c2sTLSLn, s.nativeLn, s.httpLn, s.adminLn, s.mediaLn} {
+	for _, ln := range []net.Listener{s.c2sLn, s.c2sTLSLn, s.nativeLn, s.httpLn, s.adminLn, s.mediaLn, s.componentLn} {
 		if ln != nil {
 			_ = ln.Close()
 		}
