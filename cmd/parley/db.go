@@ -15,8 +15,11 @@ func newDBCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "db",
 		Short: "Manage the PostgreSQL store: migrate",
-		Args:  cobra.ArbitraryArgs,
-		RunE:  groupRunE,
+		Long: `Manage the PostgreSQL store of a Parley deployment (--store). The
+embedded store in the data directory needs no management.`,
+		Example: `  parley db migrate --store postgres://parley@db.example.org:5432/parley`,
+		Args:    cobra.ArbitraryArgs,
+		RunE:    groupRunE,
 	}
 	cmd.AddCommand(newDBMigrateCmd(a))
 	return cmd

@@ -25,8 +25,8 @@ type conn struct {
 	nc       net.Conn // the current connection (a *tls.Conn after TLS starts)
 	kind     Kind
 	fr       framing
-	in       inbound // decodes what the client sends
-	buf      []byte
+	in       inbound     // decodes what the client sends
+	idle     *idleWaiter // set once the session runs: idle reads hold no buffer
 	remoteIP netip.Addr
 	secure   bool // TLS is on (or the connection is trusted as secure)
 	tlsState *tls.ConnectionState
@@ -44,7 +44,7 @@ type conn struct {
 }
 
 func newConn(srv *Server, nc net.Conn, kind Kind) *conn {
-	c := &conn{srv: srv, nc: nc, kind: kind, buf: make([]byte, readBufferSize)}
+	c := &conn{srv: srv, nc: nc, kind: kind}
 	if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
 		c.remoteIP = ap.Addr().Unmap()
 	}
@@ -82,18 +82,33 @@ func (c *conn) next(beforeBlock func()) (xmlstream.Token, error) {
 		if beforeBlock != nil {
 			beforeBlock()
 		}
-		n, rerr := c.nc.Read(c.buf)
-		if n > 0 {
-			if c.sess != nil {
-				c.sess.Touch()
-			}
-			c.in.feed(c.buf[:n])
-			continue
-		}
-		if rerr != nil {
-			return xmlstream.Token{}, rerr
+		if _, err := c.read(); err != nil {
+			return xmlstream.Token{}, err
 		}
 	}
+}
+
+// read feeds the next bytes from the client to the decoder: while a
+// session runs, waiting without a buffer; during negotiation, a plain
+// blocking read into a pooled buffer.
+func (c *conn) read() (int, error) {
+	feed := func(b []byte) {
+		if c.sess != nil {
+			c.sess.Touch()
+		}
+		c.in.feed(b)
+	}
+	if c.idle != nil {
+		return c.idle.read(c.srv.bufs, feed)
+	}
+	buf := c.srv.bufs.get()
+	defer c.srv.bufs.put(buf)
+	n, err := c.nc.Read(*buf)
+	if n > 0 {
+		feed((*buf)[:n])
+		return n, nil
+	}
+	return n, err
 }
 
 // write sends b with the write deadline.
@@ -124,7 +139,7 @@ func (c *conn) serve(ctx context.Context) {
 		c.failNegotiation(err)
 		return
 	}
-	c.buf = make([]byte, readBufferSize)
+	c.idle = newIdleWaiter(c.nc)
 	c.runSession()
 }
 

@@ -65,6 +65,7 @@ type Server struct {
 	mu    sync.Mutex
 	conns map[*conn]struct{} // guarded by mu
 	wg    sync.WaitGroup
+	bufs  *readBufferPool
 }
 
 // NewServer returns a connection server.
@@ -77,7 +78,7 @@ func NewServer(cfg Config) *Server {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Server{cfg: cfg, auth: cfg.Auth, failures: cfg.Failures, metrics: newMetrics(cfg.Registerer),
-		ctx: ctx, cancel: cancel, conns: make(map[*conn]struct{})}
+		ctx: ctx, cancel: cancel, conns: make(map[*conn]struct{}), bufs: newReadBufferPool()}
 }
 
 // ServeTCP accepts XMPP connections on ln until it is closed. With

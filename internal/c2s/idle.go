@@ -1,0 +1,101 @@
+package c2s
+
+import (
+	"crypto/tls"
+	"errors"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// An idle connection holds no read buffer: between messages its goroutine
+// waits for the socket to become readable (the runtime's netpoller, no
+// buffer), and only then borrows a buffer from a pool for the read. With
+// tens of thousands of mostly idle phones per server, a 4 KiB buffer each
+// would be most of the memory (design brief, section 4).
+
+// readBufferPool lends read buffers; one per server, no package state.
+type readBufferPool struct{ p sync.Pool }
+
+func newReadBufferPool() *readBufferPool {
+	return &readBufferPool{p: sync.Pool{New: func() any { b := make([]byte, readBufferSize); return &b }}}
+}
+
+func (p *readBufferPool) get() *[]byte  { return p.p.Get().(*[]byte) }
+func (p *readBufferPool) put(b *[]byte) { p.p.Put(b) }
+
+// idleWaiter waits until a connection has something to read without
+// holding a buffer. nil means the connection cannot do that (plain
+// blocking reads are used).
+type idleWaiter struct {
+	conn net.Conn        // what the session reads: the socket, or TLS over it
+	raw  syscall.RawConn // the TCP socket
+	tls  *tls.Conn       // set when TLS runs on it: drain what it buffered first
+}
+
+func newIdleWaiter(nc net.Conn) *idleWaiter {
+	w := &idleWaiter{conn: nc}
+	under := nc
+	if tc, ok := nc.(*tls.Conn); ok {
+		w.tls = tc
+		under = tc.NetConn()
+	}
+	sc, ok := under.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil || !canPeek {
+		return nil
+	}
+	w.raw = raw
+	return w
+}
+
+// read fills one read from the connection into feed, waiting while idle
+// without a buffer. It reports what the read returned.
+func (w *idleWaiter) read(pool *readBufferPool, feed func([]byte)) (int, error) {
+	if w.tls != nil {
+		if n, err := w.drainTLS(pool, feed); n > 0 || err != nil {
+			return n, err
+		}
+	}
+	if err := w.wait(); err != nil { // no buffer held while waiting
+		return 0, err
+	}
+	buf := pool.get()
+	defer pool.put(buf)
+	n, err := w.conn.Read(*buf) // readable: returns at once (TLS: once the record is complete)
+	if n > 0 {
+		feed((*buf)[:n])
+	}
+	return n, err
+}
+
+// drainTLS returns what crypto/tls already holds, without reading the
+// socket; (0, nil) when it holds nothing.
+func (w *idleWaiter) drainTLS(pool *readBufferPool, feed func([]byte)) (int, error) {
+	buf := pool.get()
+	defer pool.put(buf)
+	// TLS may hold complete records already read from the socket: take
+	// them without touching the socket (a deadline in the past makes
+	// crypto/tls return a timeout, which it does not treat as fatal).
+	_ = w.tls.SetReadDeadline(time.Unix(1, 0))
+	n, err := w.tls.Read(*buf)
+	_ = w.tls.SetReadDeadline(time.Time{})
+	if n > 0 {
+		feed((*buf)[:n])
+		return n, nil
+	}
+	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+		return 0, err
+	}
+	return 0, nil
+}
+
+// wait blocks until the socket is readable (or at EOF, or failed).
+func (w *idleWaiter) wait() error {
+	return w.raw.Read(func(fd uintptr) bool { return !wouldBlock(fd) })
+}

@@ -1,0 +1,9 @@
+//go:build !(linux || darwin || freebsd || netbsd || openbsd || dragonfly)
+
+package c2s
+
+// Without MSG_PEEK the connection reads the classic way: a goroutine
+// blocked in Read with a buffer.
+const canPeek = false
+
+func wouldBlock(uintptr) bool { return false }
