@@ -30,7 +30,11 @@ standard output, one JSON object per line:
    "wants_receipt":true,"markable":true}
       a message; "delayed" is true for one that waited on the server, and
       "stamp" (RFC 3339) then says since when; "id" is the sender's id
-      (what "parley send" printed), "stanza_id" the server's.
+      (what "parley send" printed), "stanza_id" the server's. A file
+      adds "caption" and "attachment": {"name","size","media_type",
+      "sha256","encrypted"}, and with --download-dir "path" (where the
+      decrypted file is) and "verified":true (hash and authentication tag
+      checked), or "error".
   {"type":"receipt","from":"...","ids":["..."]}
       the recipient's device got these messages (the ✓✓ tick)
   {"type":"marker","from":"...","kind":"displayed","id":"..."}
@@ -41,7 +45,10 @@ standard output, one JSON object per line:
       "presence" is available, unavailable, subscribe, subscribed, ...
 
 It answers messages that ask for a delivery receipt with one, so their
-senders see ✓✓ (--no-receipts to stay silent). It stops on SIGINT or
+senders see ✓✓ (--no-receipts to stay silent). With --download-dir DIR
+it downloads each file it gets into DIR, checks its SHA-256 and, for an
+encrypted one (aesgcm://), decrypts it and checks its tag; a file that
+fails a check is not kept. It stops on SIGINT or
 SIGTERM (exit status 0), after --count messages (0), or at --timeout: with
 --count that is a failure (1), without it a normal end (0). Status lines
 (logged in, connection lost) go to standard error.
@@ -60,6 +67,9 @@ SIGTERM (exit status 0), after --count messages (0), or at --timeout: with
 			if opts.count < 0 || opts.timeout < 0 {
 				return usagef("--count and --timeout must not be negative")
 			}
+			if fi, err := os.Stat(opts.downloadDir); opts.downloadDir != "" && (err != nil || !fi.IsDir()) {
+				return usagef("--download-dir %q: not a directory", opts.downloadDir)
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return listen(ctx, cmd, a, &lf, opts)
@@ -69,14 +79,16 @@ SIGTERM (exit status 0), after --count messages (0), or at --timeout: with
 	fs.IntVar(&opts.count, "count", 0, "exit after this many messages (0: no limit)")
 	fs.DurationVar(&opts.timeout, "timeout", 0, "stop after this long (0: no limit)")
 	fs.BoolVar(&opts.noReceipts, "no-receipts", false, "do not send delivery receipts")
+	fs.StringVar(&opts.downloadDir, "download-dir", "", "download, verify and decrypt incoming files into this directory")
 	lf.bind(fs)
 	return cmd
 }
 
 type listenOptions struct {
-	count      int
-	timeout    time.Duration
-	noReceipts bool
+	count       int
+	timeout     time.Duration
+	noReceipts  bool
+	downloadDir string
 }
 
 // errListenTimeout ends a listen whose --count was not reached in time.
@@ -99,7 +111,7 @@ func listen(ctx context.Context, cmd *cobra.Command, a *app, lf *loginFlags, o l
 		defer t.Stop()
 		deadline = t.C
 	}
-	l := &listener{a: a, c: c, enc: json.NewEncoder(a.stdout), o: o}
+	l := &listener{ctx: ctx, a: a, c: c, enc: json.NewEncoder(a.stdout), o: o}
 	err = l.loop(ctx, deadline)
 	if errors.Is(err, errListenTimeout) {
 		return fmt.Errorf("timed out after %v with %d of %d messages", o.timeout, l.messages, o.count)
@@ -109,6 +121,7 @@ func listen(ctx context.Context, cmd *cobra.Command, a *app, lf *loginFlags, o l
 
 // listener prints one client's events.
 type listener struct {
+	ctx      context.Context
 	a        *app
 	c        *client.Client
 	enc      *json.Encoder
@@ -154,7 +167,11 @@ func (l *listener) handle(e client.Event) error {
 		return nil
 	case *client.Message:
 		l.messages++
-		if err := l.enc.Encode(messageJSON(e)); err != nil {
+		j := messageJSON(e)
+		if e.Attachment != nil {
+			j.Attachment = saveAttachment(l.ctx, l.c, e.Attachment, l.o.downloadDir)
+		}
+		if err := l.enc.Encode(j); err != nil {
 			return err
 		}
 		if e.WantsReceipt && !l.o.noReceipts {
@@ -189,6 +206,9 @@ type (
 		Stamp        string `json:"stamp,omitempty"`
 		WantsReceipt bool   `json:"wants_receipt"`
 		Markable     bool   `json:"markable"`
+		Caption      string `json:"caption,omitempty"`
+		// Attachment is the message's file, if any.
+		Attachment *attachmentJSON `json:"attachment,omitempty"`
 	}
 	jsonReceipt struct {
 		Type string   `json:"type"`
@@ -217,7 +237,7 @@ type (
 
 func messageJSON(m *client.Message) jsonMessage {
 	j := jsonMessage{Type: "message", From: m.From, To: m.To, ID: m.ID, StanzaID: m.StanzaID, Body: m.Body,
-		Delayed: !m.Delayed.IsZero(), WantsReceipt: m.WantsReceipt, Markable: m.Markable}
+		Delayed: !m.Delayed.IsZero(), WantsReceipt: m.WantsReceipt, Markable: m.Markable, Caption: m.Caption}
 	if j.Delayed {
 		j.Stamp = m.Delayed.UTC().Format(time.RFC3339Nano)
 	}
