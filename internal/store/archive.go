@@ -50,10 +50,14 @@ type ArchivePrefs struct {
 // Archive is the per-user message archive (XEP-0313) and its preferences.
 // Accounts.DeleteAccount removes a user's archive and preferences too.
 type Archive interface {
-	// AppendArchive adds m to user's archive. An ID already in the user's
-	// archive fails with ErrExists and changes nothing. Not necessarily
-	// durable (the message itself is durable in the offline queue): a
-	// later durable write by the same caller makes it durable.
+	// AppendArchive adds m to user's archive. The caller guarantees that
+	// m.ID is not in the user's archive yet (ids are fresh 128-bit random
+	// stanza-ids); a backend may detect a duplicate and fail with ErrExists
+	// (PostgreSQL does, by its key), or not check, to keep appends free of
+	// reads (Pebble), leaving the archive's content for that id undefined.
+	// Not necessarily durable (the message itself is durable in the
+	// offline queue): a later durable write by the same caller makes it
+	// durable.
 	AppendArchive(ctx context.Context, user string, m ArchivedMessage) error
 	// QueryArchive returns the messages of user's archive selected by q,
 	// always in archive order (oldest first), even when q.Backward.

@@ -41,12 +41,13 @@
 // docs/benchmarks-store.md), plus a second count for the RSM index of a
 // page in the middle of the selection (first and last pages derive it).
 //
-// Cost on the message path: one preference read per archive and one
-// unsynced batch (the message itself was made durable by the offline
-// queue; a later synced write covers the archive). The hook runs after
+// Cost on the message path: per archive, preferences from an in-memory
+// cache (prefcache.go; entries live a minute) and one unsynced batch that
+// reads nothing (the message itself was made durable by the offline queue;
+// a later synced write covers the archive). The hook runs after
 // delivery, before the sender's ack: a client that waits for its "sent"
 // tick finds the message in both archives.
 //
-// Safe for concurrent use; the only mutable state is the clock, guarded by
-// its mutex.
+// Safe for concurrent use; the mutable state is the clock, guarded by its
+// mutex, and the preferences cache (prefcache.go), guarded per shard.
 package mam

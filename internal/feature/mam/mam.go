@@ -86,6 +86,7 @@ type Feature struct {
 	st    Store
 	codec Codec
 	opts  Options
+	prefs *prefsCache
 
 	// Set by Register, read-only afterwards.
 	host module.Host
@@ -103,7 +104,7 @@ func New(st Store, codec Codec, opts Options) (*Feature, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Feature{st: st, codec: codec, opts: opts, log: slog.New(slog.DiscardHandler)}, nil
+	return &Feature{st: st, codec: codec, opts: opts, prefs: newPrefsCache(st, opts.Now), log: slog.New(slog.DiscardHandler)}, nil
 }
 
 // Name implements module.Feature.
@@ -197,7 +198,7 @@ func (f *Feature) append(ctx context.Context, user jid.JID, m store.ArchivedMess
 // wants applies user's preferences to a message with peer. A preference
 // that cannot be read archives nothing (the user may have said never).
 func (f *Feature) wants(ctx context.Context, user, peer jid.JID) bool {
-	p, err := f.st.GetArchivePrefs(ctx, user.String())
+	p, err := f.prefs.get(ctx, user.String())
 	if err != nil {
 		f.log.Error("reading archive preferences", "user", user.String(), "err", err)
 		return false

@@ -2,6 +2,7 @@ package mam
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -186,5 +187,55 @@ func TestValidate(t *testing.T) {
 	}
 	if err := DefaultOptions().Validate(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// prefsStore counts preference reads.
+type prefsStore struct {
+	store.Archive
+	prefs map[string]store.ArchivePrefs
+	reads int
+}
+
+func (s *prefsStore) GetArchivePrefs(_ context.Context, user string) (store.ArchivePrefs, error) {
+	s.reads++
+	return s.prefs[user], nil
+}
+
+func (s *prefsStore) SetArchivePrefs(_ context.Context, user string, p store.ArchivePrefs) error {
+	s.prefs[user] = p
+	return nil
+}
+
+func TestPrefsCacheReadsOncePerTTLAndWritesThrough(t *testing.T) {
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	st := &prefsStore{prefs: map[string]store.ArchivePrefs{"bob@x": {Default: Never}}}
+	c := newPrefsCache(st, func() time.Time { return now })
+	for range 3 {
+		if p, _ := c.get(context.Background(), "bob@x"); p.Default != Never {
+			t.Fatalf("get = %+v", p)
+		}
+	}
+	if st.reads != 1 {
+		t.Fatalf("%d store reads for 3 gets", st.reads)
+	}
+	if err := c.set(context.Background(), "bob@x", store.ArchivePrefs{Default: Roster}); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := c.get(context.Background(), "bob@x"); p.Default != Roster || st.reads != 1 {
+		t.Fatalf("after set: %+v, %d reads", p, st.reads)
+	}
+	now = now.Add(prefsTTL)
+	st.prefs["bob@x"] = store.ArchivePrefs{Default: Always} // changed behind the cache
+	if p, _ := c.get(context.Background(), "bob@x"); p.Default != Always || st.reads != 2 {
+		t.Fatalf("after the TTL: %+v, %d reads", p, st.reads)
+	}
+	for i := range prefsShards * prefsPerShard * 2 {
+		c.put(fmt.Sprintf("u%d@x", i), store.ArchivePrefs{}, now)
+	}
+	for i := range c.shards {
+		if n := len(c.shards[i].m); n > prefsPerShard {
+			t.Fatalf("shard %d holds %d entries", i, n)
+		}
 	}
 }

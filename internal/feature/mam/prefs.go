@@ -11,7 +11,7 @@ import (
 // getPrefs returns the user's preferences (the server's default when the
 // user set none).
 func (f *Feature) getPrefs(ctx context.Context, iq *stanza.Element, user jid.JID) (*stanza.Element, error) {
-	p, err := f.st.GetArchivePrefs(ctx, user.String())
+	p, err := f.prefs.get(ctx, user.String())
 	if err != nil {
 		return nil, err
 	}
@@ -25,7 +25,7 @@ func (f *Feature) setPrefs(ctx context.Context, iq *stanza.Element, user jid.JID
 	if serr != nil {
 		return nil, serr
 	}
-	if err := f.st.SetArchivePrefs(ctx, user.String(), p); err != nil {
+	if err := f.prefs.set(ctx, user.String(), p); err != nil {
 		return nil, err
 	}
 	return stanza.Result(iq).AddChild(prefsElement(p)), nil

@@ -18,7 +18,7 @@ import (
 // byte (see doc.go):
 //
 //	'm' 'a' c(user) ts c(id)           message: with + payload
-//	'm' 'w' c(user) c(with) ts c(id)   the same record, by peer
+//	'm' 'w' c(user) c(with) ts c(id)   by peer: empty (its 'a' key has the same suffix)
 //	'm' 'i' c(user) c(id)              ts + with (locates an id)
 //	'm' 'p' c(user)                    preferences
 //
@@ -74,27 +74,22 @@ func decodeArchived(suffix, v []byte) (store.ArchivedMessage, error) {
 }
 
 // AppendArchive implements store.Archive: three keys in one unsynced
-// batch, under the user's shard lock (ordered with DeleteAccount).
+// batch, under the user's shard lock (ordered with DeleteAccount). It reads
+// nothing: a duplicate id is not detected (the contract allows it; under
+// load a read per append cost more than the writes).
 func (s *Store) AppendArchive(ctx context.Context, user string, m store.ArchivedMessage) error {
 	if err := s.enter(ctx); err != nil {
 		return err
 	}
 	defer s.exit()
-	sh := s.shard(user)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	idKey := appendComponent(archPrefix(archIDs, user), m.ID)
-	switch _, err := s.get(idKey); {
-	case err == nil:
-		return fmt.Errorf("archive of %s, id %s: %w", user, m.ID, store.ErrExists)
-	case !errors.Is(err, store.ErrNotFound):
-		return err
-	}
 	v := encodeArchived(m.With, m.Payload)
 	b := s.db.NewBatch()
 	_ = b.Set(archKey(archPrefix(archMessages, user), m.Time, m.ID), v, nil)
-	_ = b.Set(archKey(archWithPrefix(user, m.With), m.Time, m.ID), v, nil)
-	_ = b.Set(idKey, appendString(appendTS([]byte{recordV1}, m.Time), m.With), nil)
+	_ = b.Set(archKey(archWithPrefix(user, m.With), m.Time, m.ID), nil, nil)
+	_ = b.Set(appendComponent(archPrefix(archIDs, user), m.ID), appendString(appendTS([]byte{recordV1}, m.Time), m.With), nil)
+	sh := s.shard(user)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
 	return s.applyLocked(b, false)
 }
 
@@ -179,11 +174,7 @@ func (s *Store) QueryArchive(ctx context.Context, user string, q store.ArchiveQu
 		first, step = it.Last, it.Prev
 	}
 	for ok := first(); ok && (q.Max <= 0 || len(page) <= q.Max); ok = step() {
-		v, err := it.ValueAndErr()
-		if err != nil {
-			return nil, false, fmt.Errorf("pebble store: %w", err)
-		}
-		m, err := decodeArchived(it.Key()[len(prefix):], v)
+		m, err := s.archivedAt(it, user, prefix, q.With != "")
 		if err != nil {
 			return nil, false, err
 		}
@@ -197,6 +188,25 @@ func (s *Store) QueryArchive(ctx context.Context, user string, q store.ArchiveQu
 		slices.Reverse(page)
 	}
 	return page, complete, nil
+}
+
+// archivedAt decodes the message at it: its value, or, on the peer index
+// (byPeer), the message key with the same suffix (one point read: peer
+// entries carry no copy, so that an append writes the payload once).
+func (s *Store) archivedAt(it *pebble.Iterator, user string, prefix []byte, byPeer bool) (store.ArchivedMessage, error) {
+	suffix := it.Key()[len(prefix):]
+	if byPeer {
+		v, err := s.get(append(archPrefix(archMessages, user), suffix...))
+		if err != nil {
+			return store.ArchivedMessage{}, fmt.Errorf("archive of %s: peer index entry without its message: %w", user, err)
+		}
+		return decodeArchived(suffix, v)
+	}
+	v, err := it.ValueAndErr()
+	if err != nil {
+		return store.ArchivedMessage{}, fmt.Errorf("pebble store: %w", err)
+	}
+	return decodeArchived(suffix, v)
 }
 
 // CountArchive implements store.Archive by walking the range's keys.
