@@ -93,21 +93,11 @@ func TestRoutingRules(t *testing.T) {
 }
 
 // TestServiceDiscoveryListsExactlyTheOfferedFeatures pins the feature list:
-// a feature added or removed must update it (and docs/compliance).
+// a feature added or removed must update it (and docs/compliance). Push
+// (XEP-0357) is offered only when an app server can be reached (a
+// component or the webhook).
 func TestServiceDiscoveryListsExactlyTheOfferedFeatures(t *testing.T) {
-	ts := startServer(t, nil)
-	ts.addUser(t, "alice", "pw-alice")
-	c := ts.login(t, "alice", "phone")
-	c.SendRaw("<iq type='get' id='d1' to='localhost'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>")
-	r := c.Expect("disco#info", xmpptest.IsIQResult("d1"))
-	var got []string
-	for _, f := range r.Child(stanza.NSDiscoInfo, "query").Children {
-		if f.Name == "feature" {
-			got = append(got, f.Attr("var"))
-		}
-	}
-	slices.Sort(got)
-	want := []string{
+	base := []string{
 		"http://jabber.org/protocol/disco#info",
 		"http://jabber.org/protocol/disco#items",
 		"jabber:iq:last",
@@ -122,8 +112,32 @@ func TestServiceDiscoveryListsExactlyTheOfferedFeatures(t *testing.T) {
 		"urn:xmpp:sid:0",
 		"vcard-temp",
 	}
-	if !slices.Equal(got, want) {
-		t.Fatalf("disco features\n got %q\nwant %q", got, want)
+	for _, tc := range []struct {
+		name  string
+		tweak func(*config.Config)
+		want  []string
+	}{
+		{"default", nil, base},
+		{"with a push component", func(c *config.Config) { componentConfig(t, c) }, append(slices.Clone(base), "urn:xmpp:push:0")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := startServer(t, tc.tweak)
+			ts.addUser(t, "alice", "pw-alice")
+			c := ts.login(t, "alice", "phone")
+			c.SendRaw("<iq type='get' id='d1' to='localhost'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>")
+			r := c.Expect("disco#info", xmpptest.IsIQResult("d1"))
+			var got []string
+			for _, f := range r.Child(stanza.NSDiscoInfo, "query").Children {
+				if f.Name == "feature" {
+					got = append(got, f.Attr("var"))
+				}
+			}
+			slices.Sort(got)
+			want := slices.Sorted(slices.Values(tc.want))
+			if !slices.Equal(got, want) {
+				t.Fatalf("disco features\n got %q\nwant %q", got, want)
+			}
+		})
 	}
 }
 
