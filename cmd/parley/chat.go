@@ -13,6 +13,7 @@ import (
 
 func newChatCmd(a *app) *cobra.Command {
 	var lf loginFlags
+	var downloadDir string
 	cmd := &cobra.Command{
 		Use:   "chat",
 		Short: "Chat from the terminal: conversations, ticks, typing, last seen",
@@ -42,15 +43,16 @@ they are online, which they approve with /approve (or their own app).
   parley chat`,
 		Args: cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command, _ []string) error {
-			return chat(cmd.Context(), cmd, a, &lf)
+			return chat(cmd.Context(), cmd, a, &lf, downloadDir)
 		}),
 	}
+	cmd.Flags().StringVar(&downloadDir, "download-dir", ".", "where /download saves files")
 	lf.bind(cmd.Flags())
 	return cmd
 }
 
 // chat logs in and runs the chat screen until the user quits.
-func chat(ctx context.Context, cmd *cobra.Command, a *app, lf *loginFlags) error {
+func chat(ctx context.Context, cmd *cobra.Command, a *app, lf *loginFlags, downloadDir string) error {
 	in, inOK := a.stdin.(*os.File)
 	out, outOK := a.stdout.(*os.File)
 	if !inOK || !outOK || !term.IsTerminal(int(in.Fd())) || !term.IsTerminal(int(out.Fd())) {
@@ -62,6 +64,7 @@ func chat(ctx context.Context, cmd *cobra.Command, a *app, lf *loginFlags) error
 	}
 	defer c.Close()
 	m := newChatModel(c, bareJID(s.JID), time.Now)
+	m.downloadDir = downloadDir
 	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	items, err := c.Roster(rctx)
 	cancel()

@@ -23,6 +23,7 @@ type chatClient interface {
 	Subscribe(contact string) error
 	ApproveSubscription(contact string) error
 	LastSeen(ctx context.Context, contact string) (time.Duration, string, error)
+	DownloadAttachmentFile(ctx context.Context, a client.Attachment, path string, progress func(done, total int64)) error
 }
 
 // pauseAfter is how long the input may stay untouched before "composing"
@@ -57,6 +58,8 @@ type chatModel struct {
 	showHelp  bool // the help replaces the messages until the next key
 	composing bool // we sent "composing" to active.peer
 	typeSeq   int  // counts key presses that changed the input
+
+	downloadDir string // where /download saves files
 }
 
 func newChatModel(c chatClient, me string, now func() time.Time) *chatModel {
@@ -102,6 +105,9 @@ func (m *chatModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case lastSeenMsg:
 		m.onLastSeen(msg)
+		return m, nil
+	case downloadedMsg:
+		m.onDownloaded(msg)
 		return m, nil
 	case pauseMsg:
 		if msg.seq == m.typeSeq {
@@ -275,6 +281,8 @@ func (m *chatModel) command(text string) tea.Cmd {
 		return m.cmdOpen(arg)
 	case "/approve":
 		return m.cmdApprove(arg)
+	case "/download":
+		return m.cmdDownload(arg)
 	case "/quit":
 		return tea.Quit
 	case "/help":

@@ -61,6 +61,7 @@ type chats struct {
 	list  []*conversation
 	byID  map[string]*chatLine // our messages, by id
 	owner map[string]*conversation
+	files []*client.Attachment // files received, numbered from 1 for /download
 }
 
 func newChats(me string) *chats {
@@ -116,7 +117,12 @@ func (cs *chats) incoming(m *client.Message, now time.Time) *conversation {
 	if !m.Delayed.IsZero() {
 		at = m.Delayed
 	}
-	cv.lines = append(cv.lines, &chatLine{id: m.ID, body: m.Body, at: at})
+	body := m.Body
+	if m.Attachment != nil {
+		cs.files = append(cs.files, m.Attachment)
+		body = attachmentLine(len(cs.files), m.Attachment, m.Caption)
+	}
+	cv.lines = append(cv.lines, &chatLine{id: m.ID, body: body, at: at})
 	cv.typing = false
 	if m.Markable && m.ID != "" {
 		cv.toMark, cv.toMarkFrom = m.ID, m.From

@@ -24,6 +24,8 @@ const chatKeysHelp = `Keys and commands:
                       to see when they are online
   /approve [JID]      let JID (default: the open conversation) see when
                       you are online, and ask for theirs
+  /download N         save file N (a "📎 [file N]" line) into --download-dir,
+                      its hash and authentication tag checked, decrypted
   /help               show this until the next key
 
 Ticks: ◷ sending, ✓ sent (the server has it), ✓✓ delivered (their device
