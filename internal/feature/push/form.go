@@ -10,9 +10,9 @@ import (
 
 // Namespaces of the feature.
 const (
-	NS               = "urn:xmpp:push:0"        // XEP-0357
-	NSSummary        = "urn:xmpp:push:summary"  // the notification form's FORM_TYPE
-	NSData           = "jabber:x:data"          // XEP-0004
+	NS               = "urn:xmpp:push:0"       // XEP-0357
+	NSSummary        = "urn:xmpp:push:summary" // the notification form's FORM_TYPE
+	NSData           = "jabber:x:data"         // XEP-0004
 	NSPubSub         = "http://jabber.org/protocol/pubsub"
 	NSPublishOptions = "http://jabber.org/protocol/pubsub#publish-options"
 )
