@@ -88,27 +88,26 @@ func (c *conn) next(beforeBlock func()) (xmlstream.Token, error) {
 	}
 }
 
-// read feeds the next bytes from the client to the decoder: while a
-// session runs, waiting without a buffer; during negotiation, a plain
-// blocking read into a pooled buffer.
+// read feeds the next bytes from the client to the decoder, blocking
+// (negotiation, and sessions where idleWaiter is unavailable) with a pooled
+// buffer.
 func (c *conn) read() (int, error) {
-	feed := func(b []byte) {
-		if c.sess != nil {
-			c.sess.Touch()
-		}
-		c.in.feed(b)
-	}
-	if c.idle != nil {
-		return c.idle.read(c.srv.bufs, feed)
-	}
 	buf := c.srv.bufs.get()
 	defer c.srv.bufs.put(buf)
 	n, err := c.nc.Read(*buf)
 	if n > 0 {
-		feed((*buf)[:n])
+		c.feed((*buf)[:n])
 		return n, nil
 	}
 	return n, err
+}
+
+// feed hands bytes from the client to the decoder.
+func (c *conn) feed(b []byte) {
+	if c.sess != nil {
+		c.sess.Touch()
+	}
+	c.in.feed(b)
 }
 
 // write sends b with the write deadline.
@@ -132,11 +131,12 @@ func (c *conn) flushNegotiation() error {
 	return err
 }
 
-// serve runs the connection to its end.
+// serve runs the connection to its end. The session phase may move to
+// other goroutines (runSession); whichever ends the session untracks it.
 func (c *conn) serve(ctx context.Context) {
-	defer c.srv.untrack(c)
 	if err := c.negotiate(ctx); err != nil {
 		c.failNegotiation(err)
+		c.srv.untrack(c)
 		return
 	}
 	c.idle = newIdleWaiter(c.nc)
@@ -159,32 +159,76 @@ func (c *conn) failNegotiation(err error) {
 	_ = c.nc.Close()
 }
 
-// runSession feeds the bound session until the connection ends.
+// runSession feeds the bound session what the client sent. When nothing
+// is left to read it does not wait: it hands the wait to a new goroutine
+// and returns, so that an idle connection keeps only that goroutine's
+// small stack, not the one this goroutine grew while routing messages.
 func (c *conn) runSession() {
-	s, tr := c.sess, c.tr
+	s := c.sess
 	for {
-		tok, err := c.next(s.Flush)
-		if err != nil {
-			var se *stanza.StreamError
-			if errors.As(err, &se) {
-				s.HandleStreamError(tr, se)
+		tok, err := c.in.next()
+		if errors.Is(err, xmlstream.ErrNeedMore) {
+			s.Flush()
+			if c.idle == nil {
+				_, err = c.read()
 			} else {
-				s.TransportLost(tr)
+				var wouldBlock bool
+				wouldBlock, err = c.idle.tryRead(c.srv.bufs, c.feed)
+				if err == nil && wouldBlock {
+					go c.resumeWhenReadable()
+					return
+				}
 			}
+			if err == nil {
+				continue
+			}
+		}
+		if err != nil {
+			c.endSession(err)
 			return
 		}
-		switch tok.Kind {
-		case xmlstream.Stanza:
-			s.HandleInbound(tok.Element)
-		case xmlstream.StreamEnd:
-			s.Flush()
-			s.StreamClosed(tr)
-			return
-		case xmlstream.StreamStart:
-			s.HandleStreamError(tr, stanza.NewStreamError(stanza.StreamNotWellFormed, "unexpected stream restart"))
+		if !c.handleToken(tok) {
+			c.srv.untrack(c)
 			return
 		}
 	}
+}
+
+// resumeWhenReadable waits, holding no buffer, for the client to send
+// more, then runs the session on.
+func (c *conn) resumeWhenReadable() {
+	if err := c.idle.wait(); err != nil {
+		c.endSession(err)
+		return
+	}
+	c.runSession()
+}
+
+// handleToken gives one token to the session; false when the session ended.
+func (c *conn) handleToken(tok xmlstream.Token) bool {
+	s, tr := c.sess, c.tr
+	switch tok.Kind {
+	case xmlstream.Stanza:
+		s.HandleInbound(tok.Element)
+		return true
+	case xmlstream.StreamEnd:
+		s.Flush()
+		s.StreamClosed(tr)
+	case xmlstream.StreamStart:
+		s.HandleStreamError(tr, stanza.NewStreamError(stanza.StreamNotWellFormed, "unexpected stream restart"))
+	}
+	return false
+}
+
+// endSession reports a failed read to the session and ends the connection.
+func (c *conn) endSession(err error) {
+	var se *stanza.StreamError
+	if errors.As(err, &se) {
+		c.sess.HandleStreamError(c.tr, se)
+	} else {
+		c.sess.TransportLost(c.tr)
+	}
+	c.srv.untrack(c)
 }
 
 // transport is the session.Transport of a conn.

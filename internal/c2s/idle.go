@@ -54,24 +54,28 @@ func newIdleWaiter(nc net.Conn) *idleWaiter {
 	return w
 }
 
-// read fills one read from the connection into feed, waiting while idle
-// without a buffer. It reports what the read returned.
-func (w *idleWaiter) read(pool *readBufferPool, feed func([]byte)) (int, error) {
+// tryRead reads what is there without waiting: what TLS buffered, else
+// what the socket has. wouldBlock reports that there was nothing.
+func (w *idleWaiter) tryRead(pool *readBufferPool, feed func([]byte)) (wouldBlock bool, err error) {
 	if w.tls != nil {
 		if n, err := w.drainTLS(pool, feed); n > 0 || err != nil {
-			return n, err
+			return false, err
 		}
 	}
-	if err := w.wait(); err != nil { // no buffer held while waiting
-		return 0, err
+	if err := w.raw.Read(func(fd uintptr) bool { wouldBlock = isWouldBlock(fd); return true }); err != nil {
+		return false, err
+	}
+	if wouldBlock {
+		return true, nil
 	}
 	buf := pool.get()
 	defer pool.put(buf)
-	n, err := w.conn.Read(*buf) // readable: returns at once (TLS: once the record is complete)
+	n, err := w.conn.Read(*buf)
 	if n > 0 {
 		feed((*buf)[:n])
+		return false, nil
 	}
-	return n, err
+	return false, err
 }
 
 // drainTLS returns what crypto/tls already holds, without reading the
@@ -97,5 +101,5 @@ func (w *idleWaiter) drainTLS(pool *readBufferPool, feed func([]byte)) (int, err
 
 // wait blocks until the socket is readable (or at EOF, or failed).
 func (w *idleWaiter) wait() error {
-	return w.raw.Read(func(fd uintptr) bool { return !wouldBlock(fd) })
+	return w.raw.Read(func(fd uintptr) bool { return !isWouldBlock(fd) })
 }

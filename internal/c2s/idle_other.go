@@ -6,4 +6,4 @@ package c2s
 // blocked in Read with a buffer.
 const canPeek = false
 
-func wouldBlock(uintptr) bool { return false }
+func isWouldBlock(uintptr) bool { return false }
