@@ -102,6 +102,11 @@ func testClosed(t *testing.T, f Factory) {
 			return s.RemoveFromBlocklist(ctx(), j, []string{"enemy@example.org"})
 		},
 		"ClearBlocklist": func() error { return s.ClearBlocklist(ctx(), j) },
+		"AddPushRegistration": func() error {
+			return s.AddPushRegistration(ctx(), j, store.PushRegistration{Service: "p.x", Node: "n"})
+		},
+		"RemovePushRegistrations": func() error { _, err := s.RemovePushRegistrations(ctx(), j, "p.x", ""); return err },
+		"PushRegistrations":       func() error { _, err := s.PushRegistrations(ctx(), j); return err },
 	}
 	for name, call := range calls {
 		if err := safeCall(call); !errors.Is(err, store.ErrClosed) {
