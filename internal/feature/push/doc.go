@@ -35,6 +35,7 @@
 // (full: counted as dropped, routing never waits). One worker (Run) owns
 // the throttle and sends; app server answers arrive on other goroutines;
 // webhook POSTs run on their own small pool with their own bounded queue.
-// The registration cache is guarded by Feature.mu. Secrets (publish
+// The registration cache (bounded, entries trusted for a minute so that a
+// cluster's other nodes see changes) is guarded by Feature.mu. Secrets (publish
 // options, the webhook key) are never logged.
 package push

@@ -83,7 +83,13 @@ type Feature struct {
 	log  *slog.Logger
 
 	mu    sync.Mutex
-	cache map[string][]store.PushRegistration // by bare JID; bounded; guarded by mu
+	cache map[string]cached // by bare JID; bounded; guarded by mu
+}
+
+// cached is a user's registrations as read from the store at some time.
+type cached struct {
+	regs []store.PushRegistration
+	at   time.Time
 }
 
 // event is what the routing path hands the worker: a message for an
@@ -99,7 +105,7 @@ func New(st Store, opts Options) (*Feature, error) {
 		return nil, err
 	}
 	f := &Feature{st: st, opts: opts, q: make(chan event, opts.QueueSize),
-		log: slog.New(slog.DiscardHandler), cache: make(map[string][]store.PushRegistration)}
+		log: slog.New(slog.DiscardHandler), cache: make(map[string]cached)}
 	if opts.Webhook.URL != "" {
 		f.hook = newWebhook(opts.Webhook, opts.Metrics)
 	}
@@ -195,17 +201,24 @@ func (f *Feature) viaComponent(service string) bool {
 	return err == nil && slices.Contains(f.opts.Components, j.Domain())
 }
 
-// maxCached bounds the registration cache: past it, the cache starts over.
-const maxCached = 10000
+// The registration cache: at most maxCached users (past it, it starts
+// over), each entry trusted for cacheTTL. This node's changes update it at
+// once; another node's (a cluster sharing PostgreSQL) are seen within
+// cacheTTL.
+const (
+	maxCached = 10000
+	cacheTTL  = time.Minute
+)
 
 // registrations returns the user's registrations, from the cache or the
 // store.
 func (f *Feature) registrations(ctx context.Context, user string) ([]store.PushRegistration, error) {
+	now := f.opts.Now()
 	f.mu.Lock()
-	regs, ok := f.cache[user]
+	c, ok := f.cache[user]
 	f.mu.Unlock()
-	if ok {
-		return regs, nil
+	if ok && now.Sub(c.at) < cacheTTL {
+		return c.regs, nil
 	}
 	regs, err := f.st.PushRegistrations(ctx, user)
 	if err != nil {
@@ -215,7 +228,7 @@ func (f *Feature) registrations(ctx context.Context, user string) ([]store.PushR
 	if len(f.cache) >= maxCached {
 		clear(f.cache)
 	}
-	f.cache[user] = regs
+	f.cache[user] = cached{regs: regs, at: now}
 	f.mu.Unlock()
 	return regs, nil
 }

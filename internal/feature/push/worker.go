@@ -63,6 +63,11 @@ func (f *Feature) handle(ctx context.Context, th *throttle, ev event) {
 		th.reset(ev.user)
 		return
 	}
+	// Accounts without registrations (most) cost one cached lookup and
+	// no throttle state.
+	if regs, err := f.registrations(ctx, ev.user); err == nil && len(regs) == 0 {
+		return
+	}
 	if n, now := th.add(f.opts.Now(), ev.user, ev.sender, ev.body); now {
 		f.notify(ctx, n)
 		return
