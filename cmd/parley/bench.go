@@ -96,6 +96,7 @@ generator only at a server you run.`,
 	fs.DurationVar(&c.ClosedDuration, "closed-duration", c.ClosedDuration, "closed loop: how long")
 	fs.IntVar(&c.OfflineTotal, "offline-messages", c.OfflineTotal, "offline: messages stored in all")
 	fs.IntVar(&c.BodySize, "body-size", c.BodySize, "bytes in each message body")
+	fs.DurationVar(&c.Settle, "settle", c.Settle, "idle: how long the devices stay idle before the server's memory is read")
 	fs.IntVar(&c.ServerPID, "server-pid", 0, "the server's process id, for its memory and CPU (Linux /proc)")
 	fs.BoolVar(&c.AllowRemote, "allow-remote", false, "allow a non-loopback server (only one you run)")
 	fs.BoolVar(&f.createUsers, "create-users", false, "create the accounts first through a local Parley's admin socket")
