@@ -2,6 +2,7 @@ package client
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/parley-im/parley/internal/stanza"
 )
@@ -36,7 +37,7 @@ type Attachment struct {
 
 // Encrypted reports whether the file is encrypted (an aesgcm:// URL).
 func (a Attachment) Encrypted() bool {
-	return len(a.URL) > 9 && (a.URL[:9] == "aesgcm://" || a.URL[:9] == "AESGCM://")
+	return len(a.URL) > 9 && strings.EqualFold(a.URL[:9], "aesgcm://")
 }
 
 // appendAttachment adds the file elements to message m: the URL in the

@@ -73,7 +73,8 @@ func (c *Client) UploadFile(ctx context.Context, path string, progress func(done
 
 // Upload encrypts a file on this device with a fresh random key
 // (AES-256-GCM, XEP-0454) and uploads the ciphertext through an HTTP
-// upload slot (XEP-0363) that it asks the server for. Memory stays flat
+// upload slot (XEP-0363) that it asks the account's domain for (where
+// Parley's upload service answers). Memory stays flat
 // whatever the size. The slot's name is random (with the file's
 // extension, which XEP-0454 apps read) and its type
 // application/octet-stream: the media server learns neither the name nor
