@@ -51,7 +51,9 @@ func TestEveryScenarioAgainstParley(t *testing.T) {
 	if r.Idle == nil || r.Idle.RSSAfterBytes <= 0 {
 		t.Fatalf("idle: %+v", r.Idle)
 	}
-	if len(r.Steps) != 2 {
+	// The second step runs only if the first was flat (p99 <= 50 ms), which
+	// a loaded test machine under -race does not promise.
+	if len(r.Steps) == 0 || len(r.Steps) > 2 || (len(r.Steps) == 1 && r.Steps[0].Flat) {
 		t.Fatalf("open loop steps: %+v", r.Steps)
 	}
 	for _, s := range append(r.Steps, *r.Closed) {
