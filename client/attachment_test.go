@@ -170,8 +170,8 @@ func TestImageThumbnail(t *testing.T) {
 	}
 }
 
-// TestDownloadRefusesTampering: a wrong announced hash, a ciphertext
-// changed on the server's disk, and a wrong key are all refused, and
+// TestDownloadRefusesTampering: a wrong announced hash or size, a
+// ciphertext changed on the server's disk, and a wrong key are all refused, and
 // DownloadAttachmentFile leaves no file behind.
 func TestDownloadRefusesTampering(t *testing.T) {
 	srv := servertest.Start(t, nil)
@@ -194,6 +194,11 @@ func TestDownloadRefusesTampering(t *testing.T) {
 	}
 	if err := alice.DownloadAttachment(ctxT(t), wrongKey, io.Discard, nil); !errors.Is(err, client.ErrTampered) {
 		t.Fatalf("wrong key: %v", err)
+	}
+	wrongSize := a
+	wrongSize.Size++
+	if err := alice.DownloadAttachment(ctxT(t), wrongSize, io.Discard, nil); !errors.Is(err, client.ErrTampered) {
+		t.Fatalf("wrong size: %v", err)
 	}
 	flipBlobByte(t, srv, a.SHA256, 1000)
 	if err := alice.DownloadAttachment(ctxT(t), a, io.Discard, nil); !errors.Is(err, client.ErrHashMismatch) {

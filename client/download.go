@@ -40,7 +40,14 @@ func (c *Client) DownloadAttachment(ctx context.Context, a Attachment, w io.Writ
 		return err
 	}
 	h := sha256.New()
-	if err := c.fetch(ctx, getURL, io.MultiWriter(h, sink), progress); err != nil {
+	want := int64(-1) // the bytes to fetch, when the message says
+	if a.Size > 0 {
+		want = a.Size
+		if ow != nil {
+			want += aesgcm.TagSize
+		}
+	}
+	if err := c.fetch(ctx, getURL, want, io.MultiWriter(h, sink), progress); err != nil {
 		return err
 	}
 	if a.SHA256 != "" && !strings.EqualFold(hex.EncodeToString(h.Sum(nil)), a.SHA256) {
@@ -95,9 +102,10 @@ func (c *Client) DownloadAttachmentFile(ctx context.Context, a Attachment, path 
 }
 
 // fetch GETs rawURL into dst, resuming after a broken connection with
-// Range and If-Range (the file must not change between the parts).
-func (c *Client) fetch(ctx context.Context, rawURL string, dst io.Writer, progress func(done, total int64)) error {
-	f := &fetcher{c: c, url: rawURL, dst: dst, progress: progress, total: -1}
+// Range and If-Range (the file must not change between the parts). want,
+// unless negative, is the size the file must have.
+func (c *Client) fetch(ctx context.Context, rawURL string, want int64, dst io.Writer, progress func(done, total int64)) error {
+	f := &fetcher{c: c, url: rawURL, dst: dst, progress: progress, total: -1, want: want}
 	var last error
 	for attempt := range maxAttempts {
 		if attempt > 0 {
@@ -123,6 +131,7 @@ type fetcher struct {
 	progress func(done, total int64)
 	off      int64 // bytes written to dst
 	total    int64 // -1 until known
+	want     int64 // the expected size, -1 if unknown
 	etag     string
 }
 
@@ -146,7 +155,11 @@ func (f *fetcher) get(ctx context.Context) error {
 	if err := f.check(resp); err != nil {
 		return err
 	}
-	body := &progressReader{r: resp.Body, done: f.off, total: f.total, f: f.progress}
+	var src io.Reader = resp.Body
+	if f.total >= 0 {
+		src = io.LimitReader(src, f.total-f.off+1) // one byte too many shows as a size error
+	}
+	body := &progressReader{r: src, done: f.off, total: f.total, f: f.progress}
 	n, err := io.Copy(f.dst, readErrors{body})
 	f.off += n
 	var re readError
@@ -155,6 +168,8 @@ func (f *fetcher) get(ctx context.Context) error {
 		return &netError{re.err}
 	case err != nil:
 		return err // the writer's: not worth another request
+	case f.total >= 0 && f.off > f.total:
+		return fmt.Errorf("%w: the server sent more than %d bytes", ErrTampered, f.total)
 	case f.total >= 0 && f.off != f.total:
 		return &netError{fmt.Errorf("connection closed at byte %d of %d: %w", f.off, f.total, io.ErrUnexpectedEOF)}
 	}
@@ -167,6 +182,12 @@ func (f *fetcher) check(resp *http.Response) error {
 	switch {
 	case f.off == 0 && resp.StatusCode == http.StatusOK:
 		f.total, f.etag = resp.ContentLength, resp.Header.Get("ETag")
+		if f.want >= 0 && f.total >= 0 && f.total != f.want {
+			return fmt.Errorf("%w: the server has %d bytes, the message said %d", ErrTampered, f.total, f.want)
+		}
+		if f.total < 0 {
+			f.total = f.want // no Content-Length: hold the server to the announced size
+		}
 		return nil
 	case f.off > 0 && resp.StatusCode == http.StatusPartialContent:
 		start, total, ok := parseContentRange(resp.Header.Get("Content-Range"))

@@ -80,7 +80,11 @@ func (up *upload) put(ctx context.Context, s slot, off int64, h hash.Hash) error
 	defer drain(resp)
 	switch resp.StatusCode {
 	case http.StatusCreated:
-		if etag := strings.Trim(resp.Header.Get("ETag"), `"`); up.sum != nil && etag != hex.EncodeToString(up.sum) {
+		want := up.sum
+		if h != nil {
+			want = h.Sum(nil)
+		}
+		if etag := strings.Trim(resp.Header.Get("ETag"), `"`); etag != "" && etag != hex.EncodeToString(want) {
 			return fmt.Errorf("media server stored bytes with SHA-256 %s, not ours", etag)
 		}
 		return nil

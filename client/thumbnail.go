@@ -14,9 +14,9 @@ import (
 
 // Thumbnail limits.
 const (
-	maxThumbBytes  = 2 << 10  // the JPEG, before base64
-	maxThumbSide   = 64       // pixels, first try
-	maxThumbSource = 40 << 20 // pixels of a source image we decode (memory)
+	maxThumbBytes  = 2 << 10    // the JPEG, before base64
+	maxThumbSide   = 64         // pixels, first try
+	maxThumbSource = 25_000_000 // pixels of a source image we decode (memory: up to 4 bytes each)
 )
 
 // thumbnail returns a small base64 JPEG of an image, or "" for anything

@@ -26,7 +26,8 @@ type FileUpload struct {
 	// *os.File) lets the upload resume after a broken connection, lets
 	// the slot request declare the hash (the server then refuses other
 	// bytes) and gives images a thumbnail; a plain io.Reader is read
-	// once.
+	// once. A seekable Reader is read from its start. Images of up to 25
+	// megapixels get a thumbnail (decoding one takes up to 100 MB).
 	Reader io.Reader
 	Size   int64  // bytes Reader yields
 	Name   string // shown to the recipient
