@@ -149,7 +149,7 @@ func (f *fetcher) get(ctx context.Context) error {
 	}
 	resp, err := f.c.opts.HTTPClient.Do(req)
 	if err != nil {
-		return &netError{err}
+		return &netError{redact(err)}
 	}
 	defer resp.Body.Close()
 	if err := f.check(resp); err != nil {

@@ -75,7 +75,7 @@ func (up *upload) put(ctx context.Context, s slot, off int64, h hash.Hash) error
 	}
 	resp, err := up.c.opts.HTTPClient.Do(req)
 	if err != nil {
-		return &netError{err}
+		return &netError{redact(err)}
 	}
 	defer drain(resp)
 	switch resp.StatusCode {
@@ -105,7 +105,7 @@ func (up *upload) offset(ctx context.Context, s slot) (int64, bool, error) {
 	}
 	resp, err := up.c.opts.HTTPClient.Do(req)
 	if err != nil {
-		return 0, false, err
+		return 0, false, redact(err)
 	}
 	drain(resp)
 	if resp.StatusCode != http.StatusOK {
@@ -116,6 +116,19 @@ func (up *upload) offset(ctx context.Context, s slot) (int64, bool, error) {
 		return 0, false, fmt.Errorf("media server: bad Upload-Offset %q", resp.Header.Get("Upload-Offset"))
 	}
 	return off, resp.Header.Get("Upload-Complete") == "?1", nil
+}
+
+// redact removes the query (the signature) from the URL of an HTTP error,
+// so that errors and logs never hold a capability.
+func redact(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			u.RawQuery, u.Fragment = "", ""
+			ue.URL = u.String()
+		}
+	}
+	return err
 }
 
 // netError marks a failure worth retrying (the connection, not a refusal).
