@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -95,7 +96,11 @@ func TestSendFileToListener(t *testing.T) {
 	bob := startListen(t, s, "bob", "--count", "1", "--timeout", "5m", "--download-dir", dir)
 	o, alice := login(s, "alice")
 	start := time.Now()
-	ok(t, o, append([]string{"send", "--to", "bob@localhost", "--file", path, "--wait", "delivered", "the film"}, alice...)...)
+	send := exec.Command(parleyBin, append([]string{"send", "--to", "bob@localhost", "--file", path, "--wait", "delivered", "the film"}, alice...)...)
+	send.Env = append(cleanEnv(), o.env...)
+	if out, err := send.CombinedOutput(); err != nil {
+		t.Fatalf("parley send --file: %v\n%s", err, out)
+	}
 	m := bob.nextMessage(t)
 	elapsed := time.Since(start)
 	att, _ := m["attachment"].(map[string]any)
@@ -114,6 +119,15 @@ func TestSendFileToListener(t *testing.T) {
 	if err := bob.wait(t); err != nil {
 		t.Fatalf("listen: %v\n%s", err, bob.stderr)
 	}
+	t.Logf("peak RSS of the clients: parley send %.1f MiB, parley listen %.1f MiB", maxRSS(send), maxRSS(bob.cmd))
+}
+
+// maxRSS is the peak resident set of an exited process, in MiB.
+func maxRSS(c *exec.Cmd) float64 {
+	if ru, ok := c.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		return float64(ru.Maxrss) / 1024 // KiB on Linux
+	}
+	return 0
 }
 
 // bigFile writes n pseudo-random bytes and returns the path and SHA-256.
