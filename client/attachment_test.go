@@ -318,3 +318,29 @@ func TestInterruptedTransfersResume(t *testing.T) {
 		t.Fatal("the announced hash is of the plaintext, want the ciphertext's")
 	}
 }
+
+// TestUploadFromStream: a reader that cannot seek (a pipe) is uploaded in
+// one pass; its hash, learnt on the way, matches what is downloaded.
+func TestUploadFromStream(t *testing.T) {
+	srv := servertest.Start(t, nil)
+	srv.AddUser(t, "alice@localhost", "pw-alice")
+	alice := dial(t, srv, "alice@localhost/phone", "pw-alice", binary(srv))
+	data := bytes.Repeat([]byte("0123456789abcdef"), 100_000)
+	pr, pw := io.Pipe()
+	go func() { _, _ = pw.Write(data); _ = pw.Close() }()
+	a, err := alice.Upload(ctxT(t), client.FileUpload{Reader: pr, Size: int64(len(data)), Name: "log.txt"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.SHA256) != 64 || a.MediaType != "text/plain; charset=utf-8" {
+		t.Fatalf("attachment %+v", a)
+	}
+	var got bytes.Buffer
+	if err := alice.DownloadAttachment(ctxT(t), a, &got, nil); err != nil || !bytes.Equal(got.Bytes(), data) {
+		t.Fatalf("download: %v", err)
+	}
+	short := client.FileUpload{Reader: bytes.NewReader(data[:10]), Size: 20, Name: "short.txt"}
+	if _, err := alice.Upload(ctxT(t), short); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("a reader shorter than its size: %v", err)
+	}
+}

@@ -30,7 +30,8 @@ var (
 // after a broken connection, checks the SHA-256 of the fetched bytes when
 // the attachment announces one, and, for an aesgcm:// URL, decrypts and
 // checks the GCM tag; all streaming, in flat memory. progress, if set, is
-// called with the bytes fetched and the total.
+// called with the bytes fetched and the total. For a bare URL (no
+// metadata), pass Attachment{URL: url}: nothing is checked but the tag.
 //
 // w receives plaintext before the tag can be checked at the end: when an
 // error is returned, discard what w got. DownloadAttachmentFile does that.
