@@ -23,32 +23,39 @@ func (up *upload) send(ctx context.Context, s slot) error {
 	if up.sum == nil { // a one-shot reader: hash on the way
 		h = sha256.New()
 	}
-	var last error
+	var err error
 	for attempt := range maxAttempts {
-		off := int64(0)
 		if attempt > 0 {
-			if err := backoff(ctx, attempt); err != nil {
-				return err
-			}
-			var done bool
-			var err error
-			if off, done, err = up.offset(ctx, s); err != nil {
-				return err
-			} else if done {
-				return nil
+			up.c.opts.Logger.Info("upload interrupted; resuming", "err", err)
+			if berr := backoff(ctx, attempt); berr != nil {
+				return berr
 			}
 		}
-		err := up.put(ctx, s, off, h)
-		if err == nil || !retryable(err) {
-			if err == nil && h != nil {
+		if err = up.attempt(ctx, s, attempt, h); err == nil {
+			if h != nil {
 				up.sum = h.Sum(nil)
 			}
+			return nil
+		}
+		if !retryable(err) {
 			return err
 		}
-		last = err
-		up.c.opts.Logger.Info("upload interrupted; resuming", "err", err)
 	}
-	return fmt.Errorf("upload failed after %d attempts: %w", maxAttempts, last)
+	return fmt.Errorf("upload failed after %d attempts: %w", maxAttempts, err)
+}
+
+// attempt sends the file, or after the first attempt what the server is
+// missing of it.
+func (up *upload) attempt(ctx context.Context, s slot, n int, h hash.Hash) error {
+	var off int64
+	if n > 0 {
+		o, done, err := up.offset(ctx, s)
+		if err != nil || done {
+			return err
+		}
+		off = o
+	}
+	return up.put(ctx, s, off, h)
 }
 
 // put sends the ciphertext from off on.
@@ -105,7 +112,7 @@ func (up *upload) offset(ctx context.Context, s slot) (int64, bool, error) {
 	}
 	resp, err := up.c.opts.HTTPClient.Do(req)
 	if err != nil {
-		return 0, false, redact(err)
+		return 0, false, &netError{redact(err)}
 	}
 	drain(resp)
 	if resp.StatusCode != http.StatusOK {

@@ -75,14 +75,14 @@ func (c *Client) UploadFile(ctx context.Context, path string, progress func(done
 // Upload encrypts a file on this device with a fresh random key
 // (AES-256-GCM, XEP-0454) and uploads the ciphertext through an HTTP
 // upload slot (XEP-0363) that it asks the account's domain for (where
-// Parley's upload service answers). Memory stays flat
-// whatever the size. The slot's name is random (with the file's
-// extension, which XEP-0454 apps read) and its type
-// application/octet-stream: the media server learns neither the name nor
-// the type. Send the result with SendAttachment.
+// Parley's upload service answers). Memory stays flat whatever the size.
+// The slot's name is random (with the file's extension, which XEP-0454
+// apps read) and its type application/octet-stream: the media server
+// learns neither the name nor the type. Send the result with
+// SendAttachment.
 func (c *Client) Upload(ctx context.Context, u FileUpload) (Attachment, error) {
-	if u.Size < 0 || u.Size > aesgcm.MaxSize {
-		return Attachment{}, fmt.Errorf("%w: file size %d", ErrBadOptions, u.Size)
+	if u.Reader == nil || u.Size < 0 || u.Size > aesgcm.MaxSize {
+		return Attachment{}, fmt.Errorf("%w: a file upload needs a Reader and a size from 0 to %d", ErrBadOptions, int64(aesgcm.MaxSize))
 	}
 	key, err := aesgcm.NewKey()
 	if err != nil {
