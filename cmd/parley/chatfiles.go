@@ -59,5 +59,5 @@ func (m *chatModel) onDownloaded(d downloadedMsg) {
 		m.status = fmt.Sprintf("error: downloading %s: %v", d.name, d.err)
 		return
 	}
-	m.status = fmt.Sprintf("saved %s (checked and decrypted)", d.path)
+	m.status = "saved " + d.path // hash and tag checked, decrypted
 }
