@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/parley-im/parley/client"
+	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/servertest"
 )
 
@@ -342,5 +343,22 @@ func TestUploadFromStream(t *testing.T) {
 	short := client.FileUpload{Reader: bytes.NewReader(data[:10]), Size: 20, Name: "short.txt"}
 	if _, err := alice.Upload(ctxT(t), short); !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("a reader shorter than its size: %v", err)
+	}
+}
+
+// TestFileTooLarge: a file at the server's limit is refused before any
+// upload (the tag makes it 16 bytes larger); 16 bytes less goes through.
+func TestFileTooLarge(t *testing.T) {
+	srv := servertest.Start(t, func(c *config.Config) { c.MediaMaxFileSize = 64 << 10 })
+	srv.AddUser(t, "alice@localhost", "pw-alice")
+	alice := dial(t, srv, "alice@localhost/phone", "pw-alice", binary(srv))
+	data := make([]byte, 64<<10)
+	_, err := alice.Upload(ctxT(t), client.FileUpload{Reader: bytes.NewReader(data), Size: int64(len(data)), Name: "a.bin"})
+	if !errors.Is(err, client.ErrFileTooLarge) || !strings.Contains(err.Error(), "65536") {
+		t.Fatalf("a file at the limit: %v", err)
+	}
+	data = data[:len(data)-16]
+	if _, err := alice.Upload(ctxT(t), client.FileUpload{Reader: bytes.NewReader(data), Size: int64(len(data)), Name: "a.bin"}); err != nil {
+		t.Fatalf("a file 16 bytes under the limit: %v", err)
 	}
 }

@@ -48,6 +48,11 @@ type HTTPError struct {
 
 func (e *HTTPError) Error() string { return fmt.Sprintf("media server: %d %s", e.Status, e.Reason) }
 
+// ErrFileTooLarge: the server's upload service refused the size. The
+// upload is the file plus a 16-byte tag, so the largest file is the
+// server's limit minus 16 bytes.
+var ErrFileTooLarge = errors.New("client: file too large for the server")
+
 // ErrNotResumable reports a broken upload of a plain io.Reader, which
 // cannot be read again.
 var ErrNotResumable = errors.New("client: upload interrupted and its reader cannot be rewound")
@@ -131,6 +136,10 @@ func (c *Client) requestSlot(ctx context.Context, name string, size int64, sum [
 		req.AddChild(h)
 	}
 	res, err := c.call(ctx, c.account.domain, req)
+	var iqe *IQError
+	if errors.As(err, &iqe) && iqe.Condition == "not-acceptable" {
+		return slot{}, fmt.Errorf("%w: %d bytes once encrypted (%s)", ErrFileTooLarge, size, iqe.Text)
+	}
 	if err != nil {
 		return slot{}, fmt.Errorf("asking for an upload slot: %w", err)
 	}
