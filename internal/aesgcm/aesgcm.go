@@ -13,29 +13,31 @@ import (
 
 // Sizes of XEP-0454's parameters.
 const (
-	IVSize  = 12
-	KeySize = 32
-	TagSize = 16
+	IVSize       = 12 // the IV this package makes, as XEP-0454 requires
+	LegacyIVSize = 16 // the IV of older OMEMO apps, accepted in URLs
+	KeySize      = 32
+	TagSize      = 16
 )
 
 // Errors.
 var (
 	ErrAuth     = errors.New("aesgcm: the file does not match its authentication tag (corrupted or tampered with)")
-	ErrURL      = errors.New("aesgcm: not an aesgcm:// URL with a 12-byte IV and a 32-byte key")
+	ErrURL      = errors.New("aesgcm: not an aesgcm:// URL with a 12- or 16-byte IV and a 32-byte key")
+	ErrIV       = errors.New("aesgcm: the IV must have 12 or 16 bytes")
 	ErrTooLarge = errors.New("aesgcm: file too large for one GCM message")
 	ErrSize     = errors.New("aesgcm: ciphertext shorter than its tag")
 )
 
 // Key is one file's IV and key.
 type Key struct {
-	IV  [IVSize]byte
+	IV  []byte // IVSize bytes, or LegacyIVSize from an older app's URL
 	Key [KeySize]byte
 }
 
 // NewKey returns a fresh random IV and key.
 func NewKey() (Key, error) {
-	var k Key
-	if _, err := rand.Read(k.IV[:]); err != nil {
+	k := Key{IV: make([]byte, IVSize)}
+	if _, err := rand.Read(k.IV); err != nil {
 		return k, err
 	}
 	_, err := rand.Read(k.Key[:])
@@ -43,7 +45,7 @@ func NewKey() (Key, error) {
 }
 
 // Fragment is the URL fragment: hex of the IV followed by the key.
-func (k Key) Fragment() string { return hex.EncodeToString(k.IV[:]) + hex.EncodeToString(k.Key[:]) }
+func (k Key) Fragment() string { return hex.EncodeToString(k.IV) + hex.EncodeToString(k.Key[:]) }
 
 // FormatURL turns the HTTP(S) URL of the ciphertext into XEP-0454's form:
 // scheme aesgcm, the key in the fragment.
@@ -59,8 +61,9 @@ func FormatURL(httpURL string, k Key) (string, error) {
 
 // ParseURL splits an aesgcm:// URL into the URL to fetch (its scheme given
 // by scheme: "https" as XEP-0454 says, "http" for a loopback server) and
-// the key. The fragment is 88 hex digits (IV then key); apps that used a
-// 16-byte IV (96 digits) are refused: this package handles 12-byte IVs.
+// the key. The fragment is 88 hex digits (a 12-byte IV, then the key), or
+// 96 (a 16-byte IV, as older OMEMO apps sent; XEP-0454 asks receivers to
+// accept both).
 func ParseURL(s, scheme string) (string, Key, error) {
 	var k Key
 	u, err := url.Parse(s)
@@ -68,13 +71,17 @@ func ParseURL(s, scheme string) (string, Key, error) {
 		return "", k, ErrURL
 	}
 	raw, err := hex.DecodeString(u.Fragment)
-	if err != nil || len(raw) != IVSize+KeySize {
+	if err != nil || (len(raw) != IVSize+KeySize && len(raw) != LegacyIVSize+KeySize) {
 		return "", k, ErrURL
 	}
-	copy(k.IV[:], raw[:IVSize])
-	copy(k.Key[:], raw[IVSize:])
+	k.IV = raw[:len(raw)-KeySize]
+	copy(k.Key[:], raw[len(raw)-KeySize:])
 	u.Scheme, u.Fragment, u.RawFragment = scheme, "", ""
-	return u.String(), k, nil
+	out := u.String()
+	if v, err := url.Parse(out); err != nil || v.Host == "" { // a host such as "::0" that only parsed loosely
+		return "", Key{}, ErrURL
+	}
+	return out, k, nil
 }
 
 // SealReader reads a plaintext and yields the ciphertext with its tag.

@@ -140,14 +140,83 @@ func TestURL(t *testing.T) {
 		t.Fatalf("URL %q", u)
 	}
 	get, k2, err := ParseURL(u, "https")
-	if err != nil || k2 != k || get != "https://media.example.org/media/u/s/cat.jpg?exp=1&sig=x" {
+	if err != nil || k2.Fragment() != k.Fragment() || get != "https://media.example.org/media/u/s/cat.jpg?exp=1&sig=x" {
 		t.Fatalf("ParseURL = %q, %v", get, err)
 	}
 	for _, bad := range []string{"https://h/p#" + k.Fragment(), "aesgcm://h/p", "aesgcm://h/p#" + k.Fragment()[:80],
-		"aesgcm://h/p#" + k.Fragment() + "00000000", "aesgcm:///p#" + k.Fragment(), "aesgcm://h/p#zz" + k.Fragment()[2:]} {
+		"aesgcm://h/p#" + k.Fragment() + "0000", "aesgcm://h/p#" + k.Fragment() + "0000000000", "aesgcm:///p#" + k.Fragment(),
+		"aesgcm://h/p#zz" + k.Fragment()[2:]} {
 		if _, _, err := ParseURL(bad, "https"); !errors.Is(err, ErrURL) {
 			t.Errorf("ParseURL(%q) = %v, want ErrURL", bad, err)
 		}
+	}
+}
+
+// TestLegacyIV: files from older OMEMO apps, with a 16-byte IV (96 hex
+// digits in the URL), open too; the ciphertext equals cipher.NewGCM's
+// with that nonce size.
+func TestLegacyIV(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(5, 8))
+	for _, size := range sizesFor(64) {
+		k, _ := NewKey()
+		k.IV = make([]byte, LegacyIVSize)
+		for i := range k.IV {
+			k.IV[i] = byte(rnd.Uint32())
+		}
+		plain := make([]byte, size)
+		for i := range plain {
+			plain[i] = byte(rnd.Uint32())
+		}
+		block, _ := aes.NewCipher(k.Key[:])
+		g, _ := cipher.NewGCMWithNonceSize(block, LegacyIVSize)
+		want := g.Seal(nil, k.IV, plain, nil)
+		if got := seal(t, k, 64, bytes.NewReader(plain)); !bytes.Equal(got, want) {
+			t.Fatalf("size %d: differs from cipher.NewGCMWithNonceSize(16)", size)
+		}
+		u, _ := FormatURL("https://h/f.jpg", k)
+		_, k2, err := ParseURL(u, "https")
+		if err != nil || len(k2.IV) != LegacyIVSize {
+			t.Fatalf("ParseURL(%q): %v", u, err)
+		}
+		var out bytes.Buffer
+		if err := open(k2, 64, &out, want, rnd); err != nil || !bytes.Equal(out.Bytes(), plain) {
+			t.Fatalf("size %d: open: %v", size, err)
+		}
+	}
+}
+
+// TestCTR32Wraps: GCM's counter wraps in its last 32 bits (inc32) and
+// leaves the other 96 alone, whatever the write sizes.
+func TestCTR32Wraps(t *testing.T) {
+	block, _ := aes.NewCipher(make([]byte, 32))
+	var start [16]byte
+	for i := range 12 {
+		start[i] = 0xff // a carry would show here
+	}
+	start[12], start[13], start[14], start[15] = 0xff, 0xff, 0xff, 0xfd
+	var want []byte
+	ctr := start
+	for range 7 { // blocks ...fd, ...fe, ...ff, 0, 1, 2, 3
+		var ks [16]byte
+		block.Encrypt(ks[:], ctr[:])
+		want = append(want, ks[:]...)
+		for i := 15; i >= 12; i-- {
+			ctr[i]++
+			if ctr[i] != 0 {
+				break
+			}
+		}
+	}
+	rnd := rand.New(rand.NewPCG(1, 1))
+	c := newCTR32(block, start)
+	got := make([]byte, len(want))
+	for off := 0; off < len(got); {
+		n := min(len(got)-off, 1+rnd.IntN(20))
+		c.XORKeyStream(got[off:off+n], got[off:off+n])
+		off += n
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("the counter does not wrap as inc32")
 	}
 }
 

@@ -28,6 +28,11 @@
 // class (empty, one block, chunk boundaries, random splits) byte for byte
 // against cipher.NewGCM.
 //
+// Receivers of XEP-0454 accept the 16-byte IVs of older apps too: then the
+// pre-counter block J0 is itself a GHASH (of the IV and its length), done
+// the same way, and the counter wraps in its last 32 bits (GCM's inc32,
+// which cipher.NewCTR does not do: ctr32 restarts the stream at the wrap).
+//
 // The helper Seals use a fixed nonce: their tags never leave the process
 // (only their XOR, an intermediate GHASH value, is used), so no nonce is
 // ever reused for anything visible.

@@ -21,7 +21,7 @@ type stream struct {
 	ctr   cipher.Stream
 	aead  cipher.AEAD // GHASH through additional data (doc.go)
 	h     [16]byte    // the GHASH key E_K(0)
-	ej0   [16]byte    // E_K(IV‖1), the tag's mask
+	ej0   [16]byte    // E_K(J0), the tag's mask
 	acc   [16]byte    // G of the ciphertext hashed so far
 	pend  []byte      // ciphertext not yet hashed, < chunk bytes
 	zero  []byte      // chunk zero bytes
@@ -39,16 +39,74 @@ func newStream(k Key, chunk int) (*stream, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(k.IV) != IVSize && len(k.IV) != LegacyIVSize {
+		return nil, ErrIV
+	}
 	s := &stream{aead: aead, chunk: chunk, pend: make([]byte, 0, chunk), zero: make([]byte, chunk)}
 	block.Encrypt(s.h[:], s.h[:])
-	var ctr [16]byte
-	copy(ctr[:], k.IV[:])
-	ctr[15] = 1
-	block.Encrypt(s.ej0[:], ctr[:])
-	ctr[15] = 2
-	s.ctr = cipher.NewCTR(block, ctr[:])
+	j0 := s.j0(k.IV)
+	block.Encrypt(s.ej0[:], j0[:])
+	binary.BigEndian.PutUint32(j0[12:], binary.BigEndian.Uint32(j0[12:])+1) // inc32
+	s.ctr = newCTR32(block, j0)
 	s.base = s.helperTag(s.zero)
 	return s, nil
+}
+
+// j0 is GCM's pre-counter block (NIST SP 800-38D, 7.1): IV‖1 for a
+// 12-byte IV; GHASH(IV ‖ 0^64 ‖ [128]_64) = IV·H² ⊕ [128]·H for a 16-byte
+// one.
+func (s *stream) j0(iv []byte) [16]byte {
+	var j [16]byte
+	if len(iv) == IVSize {
+		copy(j[:], iv)
+		j[15] = 1
+		return j
+	}
+	g, zt := s.helperTag(iv), s.helperTag(s.zero[:16])
+	var lens [16]byte
+	binary.BigEndian.PutUint64(lens[8:], 8*LegacyIVSize)
+	p := gfMul(lens, s.h)
+	subtle.XORBytes(j[:], g[:], zt[:])
+	subtle.XORBytes(j[:], j[:], p[:])
+	return j
+}
+
+// ctr32 is GCM's counter mode: only the last 32 bits of the counter block
+// count, and wrap around (inc32), where cipher.NewCTR would carry into the
+// rest. A wrap needs a 16-byte IV (a J0 from GHASH): from a 12-byte IV
+// the count starts at 2 and MaxSize stops it first.
+type ctr32 struct {
+	block cipher.Block
+	next  [16]byte // the counter block where the current stream started
+	s     cipher.Stream
+	left  uint64 // bytes before the 32-bit count wraps
+}
+
+func newCTR32(b cipher.Block, ctr [16]byte) *ctr32 {
+	c := &ctr32{block: b, next: ctr}
+	c.start()
+	return c
+}
+
+func (c *ctr32) start() {
+	c.left = (1<<32 - uint64(binary.BigEndian.Uint32(c.next[12:]))) * 16
+	c.s = cipher.NewCTR(c.block, c.next[:])
+}
+
+// XORKeyStream implements cipher.Stream.
+func (c *ctr32) XORKeyStream(dst, src []byte) {
+	for len(src) > 0 {
+		n := len(src)
+		if uint64(n) > c.left {
+			n = int(c.left)
+		}
+		c.s.XORKeyStream(dst[:n], src[:n])
+		dst, src, c.left = dst[n:], src[n:], c.left-uint64(n)
+		if c.left == 0 { // the count wraps to 0; the other 96 bits stay
+			binary.BigEndian.PutUint32(c.next[12:], 0)
+			c.start()
+		}
+	}
 }
 
 // helperTag is the standard library's GCM tag over additional data z.
