@@ -25,5 +25,6 @@ type Store interface {
 	Archive
 	Privacy
 	Push
+	Devices
 	io.Closer
 }

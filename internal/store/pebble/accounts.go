@@ -81,7 +81,7 @@ func (s *Store) UpdateCredentials(ctx context.Context, jid string, sha1, sha256 
 
 // DeleteAccount implements store.Accounts. It removes, in one batch, the
 // account, the roster and its version, the block list, the archive and its
-// preferences, the push registrations, the last-seen record, and the queues
+// preferences, the push registrations, the linked devices, the last-seen record, and the queues
 // "jid" and "jid#..." with their heads. It locks every shard while it
 // applies the batch and drops the in-memory state of those queues.
 func (s *Store) DeleteAccount(ctx context.Context, jid string) error {
@@ -100,6 +100,8 @@ func (s *Store) DeleteAccount(ctx context.Context, jid string) error {
 	_ = b.Delete(privacyKey(jid), nil)
 	np := pushPrefix(jid)
 	_ = b.DeleteRange(np, prefixEnd(np), nil)
+	dp := devicePrefix(jid)
+	_ = b.DeleteRange(dp, prefixEnd(dp), nil)
 	pp := pepPrefix(jid)
 	_ = b.DeleteRange(pp, prefixEnd(pp), nil)
 	rp := rosterPrefix(jid)

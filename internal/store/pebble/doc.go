@@ -23,14 +23,15 @@
 //	'p' c(user)               privacy settings (privacy.go)
 //	'e' c(owner) c(node) ...  PEP nodes and their items (pep.go)
 //	'n' c(user) c(service) c(node)  push registration (XEP-0357, push.go)
+//	'd' c(user) c(id)         linked device: name, times, token hash (devices.go)
 //
 // The roster version sorts first in its owner's range, so GetRoster reads
 // the version and the items with one iterator (one consistent view). Queue
 // keys are a bare JID ("alice@example.org") or a bare JID, '#', and a
 // device suffix; DeleteAccount removes 'q'/'h' c(jid) and every key whose
 // escaped string starts with jid+"#" (one range delete per domain), plus the
-// account, roster range, block-list range, archive ranges, push registrations
-// and last seen.
+// account, roster range, block-list range, archive ranges, push registrations,
+// linked devices and last seen.
 //
 // Records are encoded by hand (codec.go): a version byte, then varints and
 // length-prefixed bytes. Queue values are not versioned to stay tiny.

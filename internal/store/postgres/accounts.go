@@ -79,11 +79,12 @@ func (s *Store) UpdateCredentials(ctx context.Context, jid string, sha1, sha256 
 
 // deleteAccountSQL removes, in one statement (one transaction, one
 // commit), the account and, only if it existed, the user's roster, its
-// version, block list, privacy settings, push registrations, archive and
-// archive preferences, last seen, and the queues $1 and $1#... with their
-// seq and head rows. The device keys are the byte range ['$1#', '$1$'):
-// '$' follows '#' and the columns are COLLATE "C", so the primary-key
-// indexes serve it.
+// version, block list, privacy settings, push registrations, linked
+// devices, archive and
+// archive preferences, PEP nodes and items, last seen, and the queues $1
+// and $1#... with their seq and head rows. The device keys are the byte
+// range ['$1#', '$1$'): '$' follows '#' and the columns are COLLATE "C",
+// so the primary-key indexes serve it.
 const deleteAccountSQL = `WITH a AS (
 	DELETE FROM accounts WHERE jid = $1 RETURNING jid
 ), r AS (
@@ -98,10 +99,16 @@ const deleteAccountSQL = `WITH a AS (
 	DELETE FROM privacy WHERE owner = $1 AND EXISTS (SELECT FROM a)
 ), pu AS (
 	DELETE FROM push_registrations WHERE owner = $1 AND EXISTS (SELECT FROM a)
+), dv AS (
+	DELETE FROM devices WHERE owner = $1 AND EXISTS (SELECT FROM a)
 ), ar AS (
 	DELETE FROM archive WHERE owner = $1 AND EXISTS (SELECT FROM a)
 ), ap AS (
 	DELETE FROM archive_prefs WHERE owner = $1 AND EXISTS (SELECT FROM a)
+), pn AS (
+	DELETE FROM pep_nodes WHERE owner = $1 AND EXISTS (SELECT FROM a)
+), pi AS (
+	DELETE FROM pep_items WHERE owner = $1 AND EXISTS (SELECT FROM a)
 ), q AS (
 	DELETE FROM queue WHERE (key = $1 OR (key >= $2 AND key < $3)) AND EXISTS (SELECT FROM a)
 ), qs AS (

@@ -107,6 +107,11 @@ func testClosed(t *testing.T, f Factory) {
 		},
 		"RemovePushRegistrations": func() error { _, err := s.RemovePushRegistrations(ctx(), j, "p.x", ""); return err },
 		"PushRegistrations":       func() error { _, err := s.PushRegistrations(ctx(), j); return err },
+		"AddDevice":               func() error { return s.AddDevice(ctx(), j, device("d", 1), 4) },
+		"GetDevice":               func() error { _, err := s.GetDevice(ctx(), j, "d"); return err },
+		"ListDevices":             func() error { _, err := s.ListDevices(ctx(), j); return err },
+		"TouchDevice":             func() error { return s.TouchDevice(ctx(), j, "d", ts(1)) },
+		"RevokeDevice":            func() error { return s.RevokeDevice(ctx(), j, "d") },
 	}
 	for name, call := range calls {
 		if err := safeCall(call); !errors.Is(err, store.ErrClosed) {
