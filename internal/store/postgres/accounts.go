@@ -80,11 +80,10 @@ func (s *Store) UpdateCredentials(ctx context.Context, jid string, sha1, sha256 
 // deleteAccountSQL removes, in one statement (one transaction, one
 // commit), the account and, only if it existed, the user's roster, its
 // version, block list, privacy settings, push registrations, linked
-// devices, archive and
-// archive preferences, PEP nodes and items, last seen, and the queues $1
-// and $1#... with their seq and head rows. The device keys are the byte
-// range ['$1#', '$1$'): '$' follows '#' and the columns are COLLATE "C",
-// so the primary-key indexes serve it.
+// devices, archive and archive preferences, PEP nodes and items, last
+// seen, and the queues $1 and $1#... with their seq and head rows. The
+// device keys are the byte range ['$1#', '$1$'): '$' follows '#' and the
+// columns are COLLATE "C", so the primary-key indexes serve it.
 const deleteAccountSQL = `WITH a AS (
 	DELETE FROM accounts WHERE jid = $1 RETURNING jid
 ), r AS (

@@ -32,6 +32,9 @@
 //	archive           (owner, id) → t, with_jid, payload; indexed by
 //	                  (owner, t, id), (owner, with_jid, t, id) and (t)
 //	archive_prefs     owner → default, always, never
+//	pep_nodes         (owner, node) → access, max_items, next_seq
+//	pep_items         (owner, node, id) → seq, published, payload;
+//	                  indexed by (owner, node, seq)
 //	queue             (key, seq) → stored, payload
 //	queue_seqs        key → next seq (kept when the queue drains)
 //	queue_heads       key → head: every seq below it was acked
@@ -40,7 +43,8 @@
 // several tables), so it is one round trip and one implicit transaction,
 // and sees one snapshot: GetRoster's version matches its items,
 // DeleteAccount removes everything of the user or nothing. (Archive
-// queries with AfterID or BeforeID first look those ids up.)
+// queries with AfterID or BeforeID first look those ids up; PutPEPNode,
+// DeletePEPNode and PutPEPItem are two statements, see "PEP".)
 //
 // # Queues
 //
@@ -100,6 +104,20 @@
 // and End down to whole microseconds to keep both bounds inclusive and
 // exact. DeleteArchiveBefore deletes the oldest messages first, across
 // users.
+//
+// # PEP
+//
+// Node names and item ids are bytea (any string, NUL included; names sort
+// by byte order). A node's items are ordered by seq, taken from its
+// pep_nodes row (next_seq), as in Pebble. PutPEPNode, DeletePEPNode and
+// PutPEPItem send two statements as one pgx batch: one round trip, one
+// implicit transaction. The first locks the node's row (upsert, delete,
+// next_seq + 1); the second, whose snapshot (READ COMMITTED) is taken
+// once the lock is held, writes or trims the items, so it sees every
+// earlier change of the node and no committed state keeps more than
+// MaxItems items. Published times are stored to the microsecond. pep.go
+// explains the orphan items a DeleteAccount racing a publish may leave
+// (never read, removed when the node is created again).
 //
 // # Concurrency
 //
