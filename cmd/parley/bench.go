@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,6 +33,7 @@ type benchFlags struct {
 	adminSocket string
 	jsonOut     string
 	quiet       bool
+	cpuProfile  string
 }
 
 func newBenchCmd(a *app) *cobra.Command {
@@ -105,6 +107,7 @@ generator only at a server you run.`,
 	fs.String("data", "parley-data", "the Parley data directory, to find its admin socket for --create-users")
 	fs.StringVar(&f.jsonOut, "json", "", "also write the report as JSON to this file (- for standard output, instead of the table)")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress bars")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the generator itself to this file (go tool pprof)")
 	fs.SortFlags = false
 	return cmd
 }
@@ -167,6 +170,13 @@ func runBench(cmd *cobra.Command, a *app, f *benchFlags) error {
 		if err := bench.Register(ctx, f.cfg); err != nil {
 			return err
 		}
+	}
+	if f.cpuProfile != "" {
+		stopProfile, err := startCPUProfile(f.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stopProfile()
 	}
 	report, err := bench.Run(ctx, f.cfg, scenarios)
 	if report != nil {
@@ -249,4 +259,17 @@ feed:
 func writerIsTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// startCPUProfile profiles this process until the returned func is called.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
