@@ -109,7 +109,36 @@ generator only at a server you run.`,
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress bars")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the generator itself to this file (go tool pprof)")
 	fs.SortFlags = false
+	cmd.AddCommand(newBenchCompareCmd(a))
 	return cmd
+}
+
+func newBenchCompareCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:     "compare NAME=REPORT.json...",
+		Short:   "Print reports of parley bench --json side by side as a Markdown table",
+		Example: `  parley bench compare parley=out/parley.json ejabberd=out/ejabberd.json prosody=out/prosody.json`,
+		Args:    cobra.MinimumNArgs(1),
+		RunE: runE(func(_ *cobra.Command, args []string) error {
+			var runs []bench.Named
+			for _, arg := range args {
+				name, path, ok := strings.Cut(arg, "=")
+				if !ok || name == "" || path == "" {
+					return usagef("invalid %q: want NAME=REPORT.json", arg)
+				}
+				b, err := os.ReadFile(path)
+				if err != nil {
+					return err
+				}
+				var r bench.Report
+				if err := json.Unmarshal(b, &r); err != nil {
+					return fmt.Errorf("%s: not a parley bench JSON report: %w", path, err)
+				}
+				runs = append(runs, bench.Named{Name: name, Report: &r})
+			}
+			return bench.WriteComparison(a.stdout, runs)
+		}),
+	}
 }
 
 func joinInts(v []int) string {

@@ -159,3 +159,22 @@ func TestBinaryProtocolAgainstParley(t *testing.T) {
 		t.Fatalf("%+v", s)
 	}
 }
+
+func TestComparisonTable(t *testing.T) {
+	a := &Report{Devices: 10, Login: &LoginResult{PerSecond: 1234}, Steps: []StepResult{
+		{OfferedPerSecond: 100, Flat: true, ServerCPUPerMsgUS: 12.5, DeliveredPerSecond: 100},
+		{OfferedPerSecond: 200, Flat: false, DeliveredPerSecond: 150, Lost: 3},
+	}}
+	b := &Report{Devices: 10}
+	var out strings.Builder
+	if err := WriteComparison(&out, []Named{{"parley", a}, {"peer", b}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| figure | parley | peer |", "| logins/s (100 in flight) | 1234 | – |",
+		"| highest flat rate (>= 97% delivered, p99 <= 50 ms), msg/s | 100 | – |",
+		"at the highest flat rate (µs) | 12.5 | – |", "| lost / duplicated / reordered | 3 / 0 / 0 | 0 / 0 / 0 |"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("missing %q in\n%s", want, out.String())
+		}
+	}
+}

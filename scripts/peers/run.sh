@@ -71,3 +71,8 @@ for s in $SERVERS; do
     --server-pid "$pid" --json "$OUT/$s.json" "$@" | tee "$OUT/$s.txt"
   stop_server "$s"
 done
+
+# The side-by-side table (docs/benchmarks.md takes it with the date and the flags).
+args=()
+for s in $SERVERS; do [ -f "$OUT/$s.json" ] && args+=("$s=$OUT/$s.json"); done
+"$PEERS_DIR/parley" bench compare "${args[@]}" | tee "$OUT/table.md"
