@@ -82,7 +82,7 @@ func memKiB(t *testing.T, pid int, field string) int64 {
 // --file" over the binary protocol; bob's "parley listen --download-dir"
 // downloads it, checks the SHA-256 and the GCM tag, decrypts it, and the
 // result is byte-identical. The server is a separate "parley serve"
-// process whose peak RSS (VmHWM) is logged (docs/benchmarks-media.md).
+// process whose peak RSS (VmHWM) is logged (docs/benchmarks.md).
 func TestSendFileToListener(t *testing.T) {
 	if testing.Short() {
 		t.Skip("moves 50 MiB")

@@ -38,7 +38,7 @@
 //
 // Cost of a query: one page read (Max+1 records) and one count of the
 // selection (linear in its size: ~0.8 ms for 20,000 messages on Pebble,
-// docs/benchmarks-store.md), plus a second count for the RSM index of a
+// docs/benchmarks.md), plus a second count for the RSM index of a
 // page in the middle of the selection (first and last pages derive it).
 //
 // Cost on the message path: per archive, preferences from an in-memory

@@ -64,7 +64,7 @@
 // until vacuum removes them) are never visited: after 100,000 acks a read
 // costs PostgreSQL what a fresh queue's does (6 buffers against 5), and
 // the ack's DELETE is bounded by the acked seqs' range so that it does not
-// visit them either (BenchmarkAckOne; docs/benchmarks-store.md). ackSQL
+// visit them either (BenchmarkAckOne; docs/benchmarks.md). ackSQL
 // explains why the head can be too low (harmless) but never too high.
 //
 // # Group commit
@@ -83,7 +83,7 @@
 // still reports one, the statement is retried. If PostgreSQL refuses a
 // batch for its data (a key that is not UTF-8, say), each of its calls is
 // written alone, so one bad call cannot fail the others. Measurements are in
-// docs/benchmarks-store.md ("Offline queue: Pebble vs PostgreSQL").
+// docs/benchmarks.md ("Offline queue: Pebble vs PostgreSQL").
 //
 // Stanzas become visible when their batch commits, which is when they are
 // durable: unlike Pebble, no reader sees a stanza before its Enqueue could
