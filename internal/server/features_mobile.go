@@ -16,23 +16,13 @@ import (
 	"github.com/parley-im/parley/internal/store"
 )
 
-// pepStore is a backend that stores PEP nodes (store.PEP is not yet part
-// of store.Store: the embedded store has it).
-type pepStore interface {
-	store.Store
-	store.PEP
-}
-
 // mobileFeatures builds the features of issue 3 that are on: carbons,
-// blocking, client state indication and privacy always, PEP and vcard-temp
-// (kept in a PEP node) when the backend stores PEP nodes, in-band registration with --allow-registration. The
+// blocking, client state indication, privacy, PEP and vcard-temp (kept in
+// a PEP node) always, in-band registration with --allow-registration. The
 // registrar (nil when registration is off) is the c2s half of
 // registration. codec stores PEP item payloads.
 func mobileFeatures(allowRegistration bool, perHour int, st store.Store, codec pep.Codec) ([]module.Feature, c2s.Registrar, error) {
-	features := []module.Feature{carbons.New(), blocking.New(st), csi.New(), privacy.New(st)}
-	if ps, ok := st.(pepStore); ok {
-		features = append(features, pep.New(ps, codec), vcard.New(ps, codec))
-	}
+	features := []module.Feature{carbons.New(), blocking.New(st), csi.New(), privacy.New(st), pep.New(st, codec), vcard.New(st, codec)}
 	if !allowRegistration {
 		return features, nil, nil
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,5 +37,44 @@ func TestStoreAndForwardOnPostgreSQL(t *testing.T) {
 		if el.Name == "message" {
 			t.Fatalf("a sixth message: %v", el)
 		}
+	}
+}
+
+// TestPEPAndVCardOnPostgreSQL: with --store on PostgreSQL, PEP and
+// vcard-temp are on: alice publishes her avatar metadata, bob (a contact
+// with +notify) is notified and retrieves it, alice sets her vCard; a new
+// node on the same database serves both.
+func TestPEPAndVCardOnPostgreSQL(t *testing.T) {
+	dsn := pgtest.Fresh(t)
+	pg := func(c *config.Config) { c.Store = dsn }
+	ts := startServer(t, pg)
+	privacyUsers(t, ts) // alice and bob subscribed both ways
+	interested := newTestCaps(nodeAvatarMD+"+notify", nodeAvatarMD)
+	alice := ts.login(t, "alice", "phone")
+	alice.SendRaw("<presence/>")
+	bob := ts.login(t, "bob", "pc")
+	bob.SendRaw(interested.presence())
+	answerCaps(t, bob, interested)
+
+	publishAvatarMeta(t, alice, "p1", "hash1")
+	bob.Expect("the avatar notification", isAvatarEvent("alice@localhost", "hash1"))
+	publishAvatarMeta(t, alice, "p2", "hash2") // max_items 1: replaces hash1
+	bob.Expect("the second notification", isAvatarEvent("alice@localhost", "hash2"))
+	if r := avatarItems(t, bob, "i1", "alice@localhost"); r.Type() != "result" || !strings.Contains(r.String(), "hash2") || strings.Contains(r.String(), "hash1") {
+		t.Fatalf("bob's items request: %v, want hash2 alone", r)
+	}
+	alice.SendRaw("<iq type='set' id='v1'><vCard xmlns='vcard-temp'><FN>Alice Liddell</FN></vCard></iq>")
+	if r := alice.Expect("vCard set", xmpptest.IsIQResult("v1")); r.Type() != "result" {
+		t.Fatalf("vCard set: %v", r)
+	}
+	ts.stop()
+
+	ts = startServer(t, pg) // a new node on the same database
+	bob = ts.login(t, "bob", "pc")
+	if r := avatarItems(t, bob, "i2", "alice@localhost"); r.Type() != "result" || !strings.Contains(r.String(), "hash2") {
+		t.Fatalf("bob's items request after a restart: %v", r)
+	}
+	if v := getVCard(t, bob, "v2", "alice@localhost"); v.ChildText("vcard-temp", "FN") != "Alice Liddell" {
+		t.Fatalf("alice's vCard after a restart: %v", v)
 	}
 }

@@ -8,16 +8,6 @@ import (
 	"github.com/parley-im/parley/internal/store"
 )
 
-// pepOf returns s as a store.PEP, or skips (not yet part of store.Store).
-func pepOf(t *testing.T, s store.Store) store.PEP {
-	t.Helper()
-	p, ok := s.(store.PEP)
-	if !ok {
-		t.Skip("backend does not implement store.PEP")
-	}
-	return p
-}
-
 func pepItem(id string, i int) store.PEPItem {
 	return store.PEPItem{ID: id, Payload: []byte(fmt.Sprintf("<x n='%d'>%s\x00</x>", i, id)), Published: ts(i)}
 }
@@ -41,84 +31,80 @@ func runPEP(t *testing.T, f Factory) {
 	const alice, node = "alice@example.org", "urn:xmpp:avatar:metadata"
 	subtests(t, f, []namedTest{
 		{"MissingNode", func(t *testing.T, s store.Store) {
-			p := pepOf(t, s)
-			_, err := p.GetPEPNode(ctx(), alice, node)
+			_, err := s.GetPEPNode(ctx(), alice, node)
 			wantErr(t, "GetPEPNode", err, store.ErrNotFound)
-			_, err = p.GetPEPItems(ctx(), alice, node, 0)
+			_, err = s.GetPEPItems(ctx(), alice, node, 0)
 			wantErr(t, "GetPEPItems", err, store.ErrNotFound)
-			wantErr(t, "PutPEPItem", p.PutPEPItem(ctx(), alice, node, pepItem("a", 1)), store.ErrNotFound)
-			wantErr(t, "DeletePEPItem", p.DeletePEPItem(ctx(), alice, node, "a"), store.ErrNotFound)
-			wantErr(t, "DeletePEPNode", p.DeletePEPNode(ctx(), alice, node), store.ErrNotFound)
-			nodes, err := p.ListPEPNodes(ctx(), alice)
+			wantErr(t, "PutPEPItem", s.PutPEPItem(ctx(), alice, node, pepItem("a", 1)), store.ErrNotFound)
+			wantErr(t, "DeletePEPItem", s.DeletePEPItem(ctx(), alice, node, "a"), store.ErrNotFound)
+			wantErr(t, "DeletePEPNode", s.DeletePEPNode(ctx(), alice, node), store.ErrNotFound)
+			nodes, err := s.ListPEPNodes(ctx(), alice)
 			must(t, "ListPEPNodes", err)
 			if len(nodes) != 0 {
 				t.Fatalf("ListPEPNodes = %q, want none", nodes)
 			}
 		}},
 		{"PublishReplaceTrim", func(t *testing.T, s store.Store) {
-			p := pepOf(t, s)
 			cfg := store.PEPNode{Access: "presence", MaxItems: 2}
-			must(t, "PutPEPNode", p.PutPEPNode(ctx(), alice, node, cfg))
-			if got, err := p.GetPEPNode(ctx(), alice, node); err != nil || got != cfg {
+			must(t, "PutPEPNode", s.PutPEPNode(ctx(), alice, node, cfg))
+			if got, err := s.GetPEPNode(ctx(), alice, node); err != nil || got != cfg {
 				t.Fatalf("GetPEPNode = %+v, %v, want %+v", got, err, cfg)
 			}
-			checkItems(t, p, alice, node, 0)
+			checkItems(t, s, alice, node, 0)
 			a, b, c := pepItem("a", 1), pepItem("b", 2), pepItem("c", 3)
 			for _, it := range []store.PEPItem{a, b, c} {
-				must(t, "PutPEPItem "+it.ID, p.PutPEPItem(ctx(), alice, node, it))
+				must(t, "PutPEPItem "+it.ID, s.PutPEPItem(ctx(), alice, node, it))
 			}
-			checkItems(t, p, alice, node, 0, c, b) // a trimmed
-			checkItems(t, p, alice, node, 1, c)
+			checkItems(t, s, alice, node, 0, c, b) // a trimmed
+			checkItems(t, s, alice, node, 1, c)
 			b2 := pepItem("b", 4)
-			must(t, "PutPEPItem b again", p.PutPEPItem(ctx(), alice, node, b2))
-			checkItems(t, p, alice, node, 0, b2, c) // replaced, now the newest
-			must(t, "DeletePEPItem c", p.DeletePEPItem(ctx(), alice, node, "c"))
-			wantErr(t, "DeletePEPItem c again", p.DeletePEPItem(ctx(), alice, node, "c"), store.ErrNotFound)
-			checkItems(t, p, alice, node, 0, b2)
+			must(t, "PutPEPItem b again", s.PutPEPItem(ctx(), alice, node, b2))
+			checkItems(t, s, alice, node, 0, b2, c) // replaced, now the newest
+			must(t, "DeletePEPItem c", s.DeletePEPItem(ctx(), alice, node, "c"))
+			wantErr(t, "DeletePEPItem c again", s.DeletePEPItem(ctx(), alice, node, "c"), store.ErrNotFound)
+			checkItems(t, s, alice, node, 0, b2)
 			// lowering MaxItems trims; raising it keeps more.
-			must(t, "PutPEPItem d", p.PutPEPItem(ctx(), alice, node, pepItem("d", 5)))
-			must(t, "PutPEPNode max 1", p.PutPEPNode(ctx(), alice, node, store.PEPNode{Access: "open", MaxItems: 1}))
-			checkItems(t, p, alice, node, 0, pepItem("d", 5))
-			must(t, "PutPEPNode max 10", p.PutPEPNode(ctx(), alice, node, store.PEPNode{Access: "open", MaxItems: 10}))
+			must(t, "PutPEPItem d", s.PutPEPItem(ctx(), alice, node, pepItem("d", 5)))
+			must(t, "PutPEPNode max 1", s.PutPEPNode(ctx(), alice, node, store.PEPNode{Access: "open", MaxItems: 1}))
+			checkItems(t, s, alice, node, 0, pepItem("d", 5))
+			must(t, "PutPEPNode max 10", s.PutPEPNode(ctx(), alice, node, store.PEPNode{Access: "open", MaxItems: 10}))
 			for i := range 5 {
-				must(t, "PutPEPItem", p.PutPEPItem(ctx(), alice, node, pepItem(fmt.Sprint("n", i), 10+i)))
+				must(t, "PutPEPItem", s.PutPEPItem(ctx(), alice, node, pepItem(fmt.Sprint("n", i), 10+i)))
 			}
-			checkItems(t, p, alice, node, 3, pepItem("n4", 14), pepItem("n3", 13), pepItem("n2", 12))
+			checkItems(t, s, alice, node, 3, pepItem("n4", 14), pepItem("n3", 13), pepItem("n2", 12))
 		}},
 		{"NodesPerUser", func(t *testing.T, s store.Store) {
-			p := pepOf(t, s)
 			nodes := []string{"urn:xmpp:bookmarks:1", "eu.siacs.conversations.axolotl.devicelist", node, "a\x00b", ""}
 			for _, n := range nodes {
-				must(t, "PutPEPNode "+n, p.PutPEPNode(ctx(), alice, n, store.PEPNode{Access: "presence", MaxItems: 1}))
-				must(t, "PutPEPItem "+n, p.PutPEPItem(ctx(), alice, n, pepItem("current", 1)))
+				must(t, "PutPEPNode "+n, s.PutPEPNode(ctx(), alice, n, store.PEPNode{Access: "presence", MaxItems: 1}))
+				must(t, "PutPEPItem "+n, s.PutPEPItem(ctx(), alice, n, pepItem("current", 1)))
 			}
-			must(t, "PutPEPNode a@x", p.PutPEPNode(ctx(), "a@x", "other", store.PEPNode{Access: "open", MaxItems: 1}))
-			got, err := p.ListPEPNodes(ctx(), alice)
+			must(t, "PutPEPNode a@x", s.PutPEPNode(ctx(), "a@x", "other", store.PEPNode{Access: "open", MaxItems: 1}))
+			got, err := s.ListPEPNodes(ctx(), alice)
 			must(t, "ListPEPNodes", err)
 			want := slices.Clone(nodes)
 			slices.Sort(want)
 			if !sameStrings(got, want) {
 				t.Fatalf("ListPEPNodes = %q, want %q", got, want)
 			}
-			must(t, "DeletePEPNode", p.DeletePEPNode(ctx(), alice, node))
-			_, err = p.GetPEPItems(ctx(), alice, node, 0)
+			must(t, "DeletePEPNode", s.DeletePEPNode(ctx(), alice, node))
+			_, err = s.GetPEPItems(ctx(), alice, node, 0)
 			wantErr(t, "GetPEPItems of a deleted node", err, store.ErrNotFound)
-			got, _ = p.ListPEPNodes(ctx(), "a@x")
+			got, _ = s.ListPEPNodes(ctx(), "a@x")
 			if !sameStrings(got, []string{"other"}) {
 				t.Fatalf("ListPEPNodes(a@x) = %q", got)
 			}
-			got, _ = p.ListPEPNodes(ctx(), "a@xy")
+			got, _ = s.ListPEPNodes(ctx(), "a@xy")
 			if len(got) != 0 {
 				t.Fatalf("ListPEPNodes(a@xy) = %q, want none", got)
 			}
 		}},
 		{"DeleteAccount", func(t *testing.T, s store.Store) {
-			p := pepOf(t, s)
 			must(t, "CreateAccount", s.CreateAccount(ctx(), account(alice, 1)))
-			must(t, "PutPEPNode", p.PutPEPNode(ctx(), alice, node, store.PEPNode{Access: "presence", MaxItems: 1}))
-			must(t, "PutPEPItem", p.PutPEPItem(ctx(), alice, node, pepItem("a", 1)))
+			must(t, "PutPEPNode", s.PutPEPNode(ctx(), alice, node, store.PEPNode{Access: "presence", MaxItems: 1}))
+			must(t, "PutPEPItem", s.PutPEPItem(ctx(), alice, node, pepItem("a", 1)))
 			must(t, "DeleteAccount", s.DeleteAccount(ctx(), alice))
-			nodes, err := p.ListPEPNodes(ctx(), alice)
+			nodes, err := s.ListPEPNodes(ctx(), alice)
 			must(t, "ListPEPNodes", err)
 			if len(nodes) != 0 {
 				t.Fatalf("nodes after DeleteAccount: %q", nodes)
@@ -130,13 +116,11 @@ func runPEP(t *testing.T, f Factory) {
 			t.Skip("backend does not support Reopen")
 		}
 		s := f.Open(t)
-		p := pepOf(t, s)
-		must(t, "PutPEPNode", p.PutPEPNode(ctx(), alice, node, store.PEPNode{Access: "presence", MaxItems: 2}))
-		must(t, "PutPEPItem a", p.PutPEPItem(ctx(), alice, node, pepItem("a", 1)))
+		must(t, "PutPEPNode", s.PutPEPNode(ctx(), alice, node, store.PEPNode{Access: "presence", MaxItems: 2}))
+		must(t, "PutPEPItem a", s.PutPEPItem(ctx(), alice, node, pepItem("a", 1)))
 		s = f.Reopen(t, s)
 		defer s.Close()
-		p = pepOf(t, s)
-		must(t, "PutPEPItem b after reopen", p.PutPEPItem(ctx(), alice, node, pepItem("b", 2)))
-		checkItems(t, p, alice, node, 0, pepItem("b", 2), pepItem("a", 1))
+		must(t, "PutPEPItem b after reopen", s.PutPEPItem(ctx(), alice, node, pepItem("b", 2)))
+		checkItems(t, s, alice, node, 0, pepItem("b", 2), pepItem("a", 1))
 	})
 }
