@@ -26,7 +26,6 @@ type Store interface {
 	Privacy
 	Push
 	Devices
-	Groups
 	PEP
 	io.Closer
 }
