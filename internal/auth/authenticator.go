@@ -17,6 +17,9 @@ const (
 	MechSCRAMSHA256     = "SCRAM-SHA-256"
 	MechSCRAMSHA1       = "SCRAM-SHA-1"
 	MechPlain           = "PLAIN"
+	// MechDevice is a linked device's login with its id and token
+	// (docs/protocol/devices.md).
+	MechDevice = "X-PARLEY-DEVICE"
 )
 
 // maxMessage bounds every client message (a 1023-byte localpart escaped
@@ -45,6 +48,15 @@ type Config struct {
 	// false (or a nil func) when unavailable, and then no -PLUS mechanism
 	// is offered.
 	ChannelBinding func() ([]byte, bool)
+	// Devices offers X-PARLEY-DEVICE, checking linked devices' tokens
+	// there. The caller sets it only on TLS connections; nil: not offered.
+	Devices DeviceStore
+}
+
+// DeviceStore looks up linked devices. store.Devices satisfies it.
+type DeviceStore interface {
+	// GetDevice returns the device or an error wrapping store.ErrNotFound.
+	GetDevice(ctx context.Context, user, id string) (store.Device, error)
 }
 
 // binding returns the channel binding data, if any.
@@ -82,20 +94,24 @@ func NewAuthenticator(s CredentialStore) *Authenticator {
 
 // Mechanisms returns the mechanism names to offer on a connection described
 // by c, strongest first: SCRAM-SHA-256-PLUS and SCRAM-SHA-1-PLUS (only with
-// channel binding), SCRAM-SHA-256, SCRAM-SHA-1, PLAIN (if c.AllowPlain).
+// channel binding), SCRAM-SHA-256, SCRAM-SHA-1, PLAIN (if c.AllowPlain),
+// then X-PARLEY-DEVICE (if c.Devices is set).
 func (a *Authenticator) Mechanisms(c Config) []string {
 	_, cb := c.binding()
 	return mechanisms(c, cb)
 }
 
 func mechanisms(c Config, cb bool) []string {
-	m := make([]string, 0, 5)
+	m := make([]string, 0, 6)
 	if cb {
 		m = append(m, MechSCRAMSHA256Plus, MechSCRAMSHA1Plus)
 	}
 	m = append(m, MechSCRAMSHA256, MechSCRAMSHA1)
 	if c.AllowPlain {
 		m = append(m, MechPlain)
+	}
+	if c.Devices != nil {
+		m = append(m, MechDevice)
 	}
 	return m
 }
@@ -122,6 +138,8 @@ type Negotiation struct {
 	cbOK    bool
 	state   negState
 	user    string // bare JID; set from the first message, exposed once Done
+	devices DeviceStore
+	device  string // X-PARLEY-DEVICE: the device id, exposed once Done
 	scram   *scramState
 	success []byte
 }
@@ -156,7 +174,8 @@ func (a *Authenticator) Start(ctx context.Context, c Config, mechanism string, i
 	if err != nil {
 		return nil, nil, &Failure{Condition: CondTemporaryAuthFailure, cause: errors.New("auth: bad configured domain")}
 	}
-	n := &Negotiation{a: a, store: st, domain: dom.Domain(), mech: mechanism, cbData: cbData, cbOK: cbOK}
+	n := &Negotiation{a: a, store: st, domain: dom.Domain(), mech: mechanism, cbData: cbData, cbOK: cbOK,
+		devices: c.Devices}
 	switch mechanism {
 	case MechSCRAMSHA256Plus:
 		n.hash, n.plus = SHA256, true
@@ -187,9 +206,12 @@ func (n *Negotiation) Step(ctx context.Context, response []byte) (challenge []by
 	}
 	switch n.state {
 	case stateFirst:
-		if n.mech == MechPlain {
+		switch n.mech {
+		case MechPlain:
 			err = n.plain(ctx, response)
-		} else {
+		case MechDevice:
+			err = n.deviceLogin(ctx, response)
+		default:
 			challenge, err = n.scramFirst(ctx, response)
 		}
 	case stateFinal:
@@ -224,6 +246,15 @@ func (n *Negotiation) SuccessData() []byte {
 		return nil
 	}
 	return n.success
+}
+
+// Device returns the linked device's id after an X-PARLEY-DEVICE success,
+// "" otherwise (a password login).
+func (n *Negotiation) Device() string {
+	if n.state != stateDone {
+		return ""
+	}
+	return n.device
 }
 
 // Mechanism returns the mechanism of the exchange.

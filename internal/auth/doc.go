@@ -13,7 +13,10 @@
 // An [Authenticator] offers, strongest first, SCRAM-SHA-256-PLUS and
 // SCRAM-SHA-1-PLUS (only when the connection has tls-exporter channel
 // binding, RFC 9266), SCRAM-SHA-256, SCRAM-SHA-1 and, when the caller allows
-// it, PLAIN (RFC 4616). The SCRAM proof arithmetic is github.com/xdg-go/scram;
+// it, PLAIN (RFC 4616); with a device store in the Config (TLS only),
+// X-PARLEY-DEVICE, the login of devices linked by QR-code pairing: one
+// message, username NUL device-id NUL token, checked against the SHA-256
+// of the token the store keeps (docs/protocol/devices.md). The SCRAM proof arithmetic is github.com/xdg-go/scram;
 // this package adds what the XMPP server needs around it: strict parsing of
 // the client's messages, gs2 header rules (p= only with a -PLUS mechanism and
 // only tls-exporter; "y" accepted, see checkCBFlag),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 
+	"github.com/parley-im/parley/internal/devicelink"
 	"github.com/parley-im/parley/internal/router"
 	"github.com/parley-im/parley/internal/stanza"
 )
@@ -12,6 +13,9 @@ import (
 // in-band registration before authentication, resource binding after.
 func (c *conn) negotiationIQ(ctx context.Context, iq *stanza.Element) error {
 	if c.user.IsZero() {
+		if iq.Child(devicelink.NS, "pair") != nil {
+			return c.pair(ctx, iq)
+		}
 		if iq.ChildNS(stanza.NSRegister) != nil {
 			if reply := c.register(ctx, iq); reply != nil {
 				c.out = c.fr.appendElement(c.out, reply)
@@ -44,7 +48,10 @@ func (c *conn) register(ctx context.Context, iq *stanza.Element) *stanza.Element
 
 // bind binds a resource (the client's or a generated one) and starts the session.
 func (c *conn) bind(ctx context.Context, iq *stanza.Element, resource string) error {
-	if resource == "" {
+	switch {
+	case c.device != "": // a linked device's resource is its id
+		resource = c.device
+	case resource == "":
 		resource = "parley-" + router.NewID()[:10]
 	}
 	full, err := c.user.WithResource(resource)

@@ -31,9 +31,13 @@ type conn struct {
 	secure   bool // TLS is on (or the connection is trusted as secure)
 	tlsState *tls.ConnectionState
 
-	user     jid.JID // authenticated bare JID, zero before SASL success
-	streamID string
-	out      []byte // negotiation output
+	user   jid.JID // authenticated bare JID, zero before SASL success
+	device string  // linked device id after X-PARLEY-DEVICE success, else ""
+	// pairCancel ends the pairing running on this stream (nil: none);
+	// only the negotiation goroutine uses it.
+	pairCancel context.CancelFunc
+	streamID   string
+	out        []byte // negotiation output
 
 	wmu  sync.Mutex // serializes writes to nc (session writes, pongs)
 	tr   *transport
@@ -245,6 +249,10 @@ func (t *transport) AppendClose(dst []byte, err *stanza.StreamError) []byte {
 func (t *transport) Write(b []byte) error { return t.c.write(b) }
 
 func (t *transport) Close() error { return t.c.nc.Close() }
+
+// LinkedDevice is the linked device's id when the connection logged in
+// with X-PARLEY-DEVICE (session.LinkedTransport).
+func (t *transport) LinkedDevice() string { return t.c.device }
 
 // ParleyExtensions reports whether the client speaks Parley's protocol
 // extensions (session.ExtensionsTransport): clients of the binary encoding

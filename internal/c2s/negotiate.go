@@ -28,9 +28,11 @@ func (c *conn) negotiate(ctx context.Context) error {
 	}
 	headerSent := false
 	var sasl *auth.Negotiation
+	defer c.endPairing()
 	for c.sess == nil {
 		tok, err := c.next(func() { _ = c.flushNegotiation() })
 		if err != nil {
+			err = c.pairingTimeout(err)
 			var se *stanza.StreamError
 			if errors.As(err, &se) && !headerSent && !c.kind.framedOpen() {
 				c.out = c.fr.appendOpen(c.out, c.header("")) // an error needs a stream to travel in
@@ -138,6 +140,9 @@ func (c *conn) features() *stanza.Element {
 // authConfig describes this connection to the SASL code.
 func (c *conn) authConfig() auth.Config {
 	cfg := auth.Config{Domain: c.srv.cfg.Domain, AllowPlain: c.canAuthenticate()}
+	if c.secure && c.srv.cfg.Devices != nil {
+		cfg.Devices = c.srv.cfg.Devices
+	}
 	if c.tlsState != nil {
 		st := c.tlsState
 		cfg.ChannelBinding = func() ([]byte, bool) {
@@ -267,6 +272,8 @@ func (c *conn) saslResult(n *auth.Negotiation, challenge []byte, err error, neg 
 		return stanza.NewStreamError(stanza.StreamInternalError, "")
 	}
 	c.user = user.Bare()
+	c.device = n.Device()
+	c.touchDevice()
 	*neg = nil
 	c.srv.failures.Succeed(c.remoteIP)
 	c.srv.metrics.authSuccess()

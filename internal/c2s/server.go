@@ -34,6 +34,25 @@ type Registrar interface {
 	Register(ctx context.Context, ip netip.Addr, iq *stanza.Element) *stanza.Element
 }
 
+// DeviceStore is what the connection layer needs of linked devices:
+// checking their credentials (X-PARLEY-DEVICE) and recording their logins.
+// store.Devices satisfies it.
+type DeviceStore interface {
+	auth.DeviceStore
+	TouchDevice(ctx context.Context, user, id string, t time.Time) error
+}
+
+// Pairer runs the new device's side of pairing (docs/protocol/devices.md)
+// on an unauthenticated stream; the devices feature provides it.
+type Pairer interface {
+	// StartPairing answers an iq carrying <pair/>. When it accepts, it
+	// returns the result and when the pairing expires, and pushes the next
+	// references and finally the sealed credential with push, from its own
+	// goroutine, until ctx ends. When it refuses, expires is zero and
+	// reply is an error.
+	StartPairing(ctx context.Context, ip netip.Addr, iq *stanza.Element, push func(*stanza.Element) error) (reply *stanza.Element, expires time.Time)
+}
+
 // Config is the connection layer's configuration.
 type Config struct {
 	Domain             string
@@ -44,6 +63,10 @@ type Config struct {
 	Failures           *auth.FailureLimiter
 	Binder             Binder
 	Registration       Registrar // nil: registration off
+	// Devices enables X-PARLEY-DEVICE on TLS connections (nil: off).
+	Devices DeviceStore
+	// Pairing enables QR-code pairing of new devices (nil: off).
+	Pairing Pairer
 	// StreamFeatures are offered with resource binding (features' own,
 	// such as XEP-0352's <csi/>); they are only read.
 	StreamFeatures     []*stanza.Element

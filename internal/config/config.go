@@ -49,6 +49,10 @@ type Config struct {
 	AuthFailuresPerMinute int `toml:"auth_failures_per_minute" flag:"auth-failures-per-minute" env:"PARLEY_AUTH_FAILURES_PER_MINUTE" help:"failed logins allowed per client IP per minute"`
 	RegistrationsPerHour  int `toml:"registrations_per_hour" flag:"registrations-per-hour" env:"PARLEY_REGISTRATIONS_PER_HOUR" help:"in-band registrations allowed per client IP per hour"`
 
+	MaxLinkedDevices int           `toml:"max_linked_devices" flag:"max-linked-devices" env:"PARLEY_MAX_LINKED_DEVICES" help:"devices an account may link by QR-code pairing besides its password logins (docs/protocol/devices.md)"`
+	PairingRotation  time.Duration `toml:"pairing_rotation" flag:"pairing-rotation" env:"PARLEY_PAIRING_ROTATION" help:"how long a pairing reference (the QR code a new device shows) stays valid before the server pushes a new one"`
+	PairingTimeout   time.Duration `toml:"pairing_timeout" flag:"pairing-timeout" env:"PARLEY_PAIRING_TIMEOUT" help:"how long a new device may wait on its pairing stream for a logged-in device to link it"`
+
 	Media                string        `toml:"media" flag:"media" env:"PARLEY_MEDIA" help:"media HTTP listener, host:port: file uploads and downloads (XEP-0363 slots); empty disables it here (slots still point to --media-url)"`
 	MediaURL             string        `toml:"media_url" flag:"media-url" env:"PARLEY_MEDIA_URL" help:"public URL of the media listener as clients reach it (https://media.example.org); empty means http://<--media>"`
 	MediaSecretFile      string        `toml:"media_secret_file" flag:"media-secret-file" env:"PARLEY_MEDIA_SECRET_FILE" help:"file holding the secret that signs upload and download URLs, shared by every chat and media server of a deployment; empty means <data>/media/secret, created on first start"`
@@ -93,6 +97,9 @@ func Default() Config {
 		MailboxSize:           1024,
 		AuthFailuresPerMinute: 5,
 		RegistrationsPerHour:  10,
+		MaxLinkedDevices:      4,
+		PairingRotation:       20 * time.Second,
+		PairingTimeout:        2 * time.Minute,
 		Media:                 "127.0.0.1:5281",
 		MediaMaxFileSize:      100 << 20,
 		MediaQuota:            1 << 30,
@@ -210,12 +217,16 @@ func (c *Config) Validate() error {
 		{"mailbox-size", c.MailboxSize},
 		{"auth-failures-per-minute", c.AuthFailuresPerMinute},
 		{"registrations-per-hour", c.RegistrationsPerHour},
+		{"max-linked-devices", c.MaxLinkedDevices},
 	} {
 		if l.n <= 0 {
 			bad(l.flag, l.n, "must be positive")
 		}
 	}
 
+	if c.PairingRotation < 100*time.Millisecond || c.PairingTimeout < c.PairingRotation {
+		bad("pairing-timeout", c.PairingTimeout, "must be at least --pairing-rotation, itself at least 100ms")
+	}
 	errs = append(errs, c.validateMedia()...)
 	errs = append(errs, c.validatePush()...)
 	if c.ArchiveRetention < 0 || (c.ArchiveRetention > 0 && c.ArchiveRetention < time.Hour) {

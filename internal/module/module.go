@@ -177,3 +177,29 @@ type AccountDisco interface {
 	// AccountDiscoIdentities lists them in declaration order.
 	AccountDiscoIdentities() []DiscoIdentity
 }
+
+// LinkedSession is implemented by Sessions that can tell how the device
+// logged in. A feature checks for it, as for DiscoExtender.
+type LinkedSession interface {
+	// LinkedDevice is the id of the linked device the session belongs to
+	// (it logged in with X-PARLEY-DEVICE, docs/protocol/devices.md), or ""
+	// for a password login.
+	LinkedDevice() string
+}
+
+// LinkedDevice returns s's linked device id, "" for a password login (or
+// a Session that cannot tell).
+func LinkedDevice(s Session) string {
+	if l, ok := s.(LinkedSession); ok {
+		return l.LinkedDevice()
+	}
+	return ""
+}
+
+// DeviceDisconnecter is implemented by a Host that can close the sessions
+// of one linked device (revocation). A feature checks for it.
+type DeviceDisconnecter interface {
+	// DisconnectDevice closes, with err and not resumable, every session
+	// of user (bare JID) that logged in as the linked device id.
+	DisconnectDevice(user jid.JID, id string, err *stanza.StreamError)
+}

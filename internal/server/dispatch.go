@@ -197,7 +197,7 @@ func (h *Hub) Resume(ctx context.Context, user jid.JID, id string, ack uint32, t
 	h.mu.Lock()
 	s := h.resumable[id]
 	h.mu.Unlock()
-	if s == nil || s.JID().Bare() != user {
+	if s == nil || s.JID().Bare() != user || s.LinkedDevice() != session.LinkedDeviceOf(tr) {
 		return nil, false
 	}
 	if !s.Resume(tr, ack) {

@@ -31,6 +31,16 @@ func (h *Hub) Disconnect(user jid.JID, err *stanza.StreamError) {
 	}
 }
 
+// DisconnectDevice closes the sessions of one linked device
+// (module.DeviceDisconnecter).
+func (h *Hub) DisconnectDevice(user jid.JID, id string, err *stanza.StreamError) {
+	for _, d := range h.reg.Devices(user) {
+		if s, ok := d.(*session.Session); ok && id != "" && s.LinkedDevice() == id {
+			s.Close(err, false)
+		}
+	}
+}
+
 // filter runs the features' route filters (router.Config.Filter).
 func (h *Hub) filter(ctx context.Context, st *stanza.Element, to jid.JID) (bool, *stanza.Error) {
 	if len(h.filters) == 0 {

@@ -149,6 +149,11 @@ func (s *Server) build() error {
 	if s.push != nil {
 		features = append(features, s.push)
 	}
+	linked, err := s.devicesFeature()
+	if err != nil {
+		return err
+	}
+	features = append(features, linked)
 	for _, f := range features {
 		if err := f.Register(hubHost{Hub: h, log: s.log.With("feature", f.Name())}); err != nil {
 			return fmt.Errorf("feature %s: %w", f.Name(), err)
@@ -174,7 +179,7 @@ func (s *Server) build() error {
 		Auth:     auth.NewAuthenticator(s.store),
 		Failures: auth.NewFailureLimiter(s.cfg.AuthFailuresPerMinute, time.Minute),
 		Binder:   h, Log: s.log.With("component", "c2s"), Registerer: s.metrics, Registration: registrar,
-		StreamFeatures: h.streamFeatures,
+		StreamFeatures: h.streamFeatures, Devices: s.store, Pairing: linked,
 	})
 	return nil
 }

@@ -16,6 +16,21 @@ type ExtensionsTransport interface {
 	ParleyExtensions() bool
 }
 
+// LinkedTransport is implemented by transports of connections that
+// authenticated as a linked device (X-PARLEY-DEVICE).
+type LinkedTransport interface {
+	LinkedDevice() string
+}
+
+// LinkedDeviceOf returns the linked device id of tr's connection, "" for
+// a password login.
+func LinkedDeviceOf(tr Transport) string {
+	if l, ok := tr.(LinkedTransport); ok {
+		return l.LinkedDevice()
+	}
+	return ""
+}
+
 func speaksExtensions(tr Transport) bool {
 	e, ok := tr.(ExtensionsTransport)
 	return ok && e.ParleyExtensions()

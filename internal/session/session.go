@@ -74,6 +74,9 @@ type Session struct {
 	ctx context.Context
 	jid jid.JID
 	id  string // stream-management resumption id
+	// device is the linked device's id ("" for a password login); set at
+	// New from the transport, immutable.
+	device string
 
 	mbMu sync.Mutex
 	mb   mailbox
@@ -106,7 +109,7 @@ type Session struct {
 
 // New creates an active session for the bound full JID on transport tr.
 func New(ctx context.Context, cfg *Config, hub Hub, full jid.JID, tr Transport) *Session {
-	s := &Session{cfg: cfg, hub: hub, ctx: ctx, jid: full, tr: tr, id: router.NewID()}
+	s := &Session{cfg: cfg, hub: hub, ctx: ctx, jid: full, tr: tr, id: router.NewID(), device: LinkedDeviceOf(tr)}
 	s.extensions.Store(speaksExtensions(tr))
 	s.Touch()
 	return s
@@ -114,6 +117,10 @@ func New(ctx context.Context, cfg *Config, hub Hub, full jid.JID, tr Transport) 
 
 // JID returns the device's full JID.
 func (s *Session) JID() jid.JID { return s.jid }
+
+// LinkedDevice is the linked device's id when the device logged in with
+// its device credential, "" for a password login (module.LinkedSession).
+func (s *Session) LinkedDevice() string { return s.device }
 
 // ResumptionID returns the stream-management id of the session.
 func (s *Session) ResumptionID() string { return s.id }

@@ -21,10 +21,15 @@ type Feature struct {
 
 	mu      sync.Mutex
 	enabled map[module.Session]struct{} // guarded by mu
+	// disabled holds linked devices that sent <disable/> (they have
+	// carbons by default); guarded by mu.
+	disabled map[module.Session]struct{}
 }
 
 // New returns the feature.
-func New() *Feature { return &Feature{enabled: make(map[module.Session]struct{})} }
+func New() *Feature {
+	return &Feature{enabled: make(map[module.Session]struct{}), disabled: make(map[module.Session]struct{})}
+}
 
 // Name implements module.Feature.
 func (f *Feature) Name() string { return "carbons" }
@@ -55,24 +60,33 @@ func (f *Feature) toggle(_ context.Context, iq *stanza.Element) (*stanza.Element
 	f.mu.Lock()
 	if q.Name == "enable" {
 		f.enabled[s] = struct{}{}
+		delete(f.disabled, s)
 	} else {
 		delete(f.enabled, s)
+		if module.LinkedDevice(s) != "" {
+			f.disabled[s] = struct{}{}
+		}
 	}
 	f.mu.Unlock()
 	return nil, nil
 }
 
-// Enabled reports whether s enabled carbons.
+// Enabled reports whether s gets carbons: it enabled them, or it is a
+// linked device (docs/protocol/devices.md) that did not disable them.
 func (f *Feature) Enabled(s module.Session) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	_, ok := f.enabled[s]
-	return ok
+	if _, ok := f.enabled[s]; ok {
+		return true
+	}
+	_, off := f.disabled[s]
+	return !off && module.LinkedDevice(s) != ""
 }
 
 func (f *Feature) forget(_ context.Context, s module.Session) {
 	f.mu.Lock()
 	delete(f.enabled, s)
+	delete(f.disabled, s)
 	f.mu.Unlock()
 }
 

@@ -11,12 +11,17 @@
 // between the account's own devices. Error messages are not copied (the
 // server does not track which message they answer).
 //
+// Devices linked by QR-code pairing (docs/protocol/devices.md) get carbons
+// by default, as every device of a WhatsApp account sees the whole
+// conversation; they may still send <disable/>.
+//
 // Received copies go to devices that enabled carbons, are available, and
 // did not get the message itself; sent copies go to every other device
 // that enabled carbons. The <private/> element is left in the message the
 // recipient gets.
 //
-// State: the set of sessions that enabled carbons, guarded by a mutex, and
+// State: the sets of sessions that enabled carbons and of linked devices
+// that disabled them, guarded by a mutex, and
 // forgotten when a session ends. Hooks run on the sender's goroutine and
 // only queue copies (Session.Send never blocks). Safe for concurrent use.
 package carbons
