@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"sync"
@@ -171,6 +172,14 @@ func (c *Client) reconnect() *session {
 		c.opts.Logger.Info("reconnect failed", "err", err, "retry_in", delay)
 		var ae *AuthError
 		if errors.As(err, &ae) && ae.Condition == "not-authorized" {
+			if c.opts.Device != nil { // unlinked: retrying cannot help
+				c.emit(&Disconnected{Err: fmt.Errorf("%w: %w", ErrDeviceRevoked, err)})
+				c.mu.Lock()
+				c.closed = true
+				close(c.closing)
+				c.mu.Unlock()
+				return nil
+			}
 			c.emit(&Disconnected{Err: err})
 		}
 		delay = min(delay*2, c.opts.MaxBackoff)

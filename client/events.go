@@ -27,6 +27,11 @@ type Message struct {
 	// DownloadAttachment.
 	Attachment *Attachment
 	Caption    string
+	// Carbon is "sent" for a copy of what another device of the account
+	// sent (From is then that device), "received" for a copy of what
+	// another device of the account received (XEP-0280); "" otherwise.
+	// Linked devices get carbons by default.
+	Carbon string
 }
 
 // Receipt says that the recipient's device got messages (XEP-0184): the

@@ -58,6 +58,10 @@ func (c *Client) handleMessage(el *stanza.Element) {
 	if el.Type() == "error" || c.historyResult(el) {
 		return
 	}
+	if inner, kind := c.carbon(el); inner != nil {
+		c.handleCarbon(inner, kind)
+		return
+	}
 	if r := el.Child(stanza.NSParley, "receipts"); r != nil {
 		c.emit(&Receipt{From: from, IDs: receiptIDs(r)})
 	} else if r := el.Child(stanza.NSReceipts, "received"); r != nil {
@@ -92,6 +96,49 @@ func (c *Client) handleMessage(el *stanza.Element) {
 		}
 	}
 	c.emit(m)
+}
+
+// nsCarbons is Message Carbons (XEP-0280).
+const nsCarbons = "urn:xmpp:carbons:2"
+
+// carbon unwraps a XEP-0280 copy: only from our own bare JID (anyone
+// else's "carbon" is ignored as a forgery).
+func (c *Client) carbon(el *stanza.Element) (*stanza.Element, string) {
+	for _, kind := range []string{"sent", "received"} {
+		w := el.Child(nsCarbons, kind)
+		if w == nil {
+			continue
+		}
+		if el.Attr("from") != c.account.local+"@"+c.account.domain {
+			return nil, ""
+		}
+		if fwd := w.Child(nsForward, "forwarded"); fwd != nil {
+			if m := fwd.Child(stanza.NSClient, "message"); m != nil {
+				return m, kind
+			}
+		}
+	}
+	return nil, ""
+}
+
+// handleCarbon emits the copied message with a body as a Message marked
+// with Carbon; receipts and markers in copies are not events.
+func (c *Client) handleCarbon(m *stanza.Element, kind string) {
+	body := m.ChildText(stanza.NSClient, "body")
+	if body == "" {
+		return
+	}
+	msg := &Message{ID: m.ID(), From: m.Attr("from"), To: m.Attr("to"), Type: m.Type(), Body: body, Carbon: kind}
+	msg.Attachment, msg.Caption = parseAttachment(m)
+	for _, ch := range m.Children {
+		switch {
+		case ch.Space == stanza.NSSID && ch.Name == "origin-id":
+			msg.ID = ch.Attr("id")
+		case ch.Space == stanza.NSSID && ch.Name == "stanza-id":
+			msg.StanzaID = ch.Attr("id")
+		}
+	}
+	c.emit(msg)
 }
 
 func presenceEvent(el *stanza.Element) *Presence {

@@ -219,6 +219,8 @@ func authenticate(w *wire, o *Options, a account, features *stanza.Element) erro
 	var conv *scram.ClientConversation
 	var first string
 	switch mech {
+	case mechDevice:
+		first = a.local + "\x00" + o.Device.DeviceID + "\x00" + o.Device.Token
 	case mechPLAIN:
 		first = "\x00" + a.local + "\x00" + o.Password
 	default:

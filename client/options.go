@@ -45,6 +45,9 @@ type Options struct {
 	JID string
 	// Password of the account. Never logged.
 	Password string
+	// Device logs in as a linked device with its credential (from
+	// StartPairing) instead of the password; JID may then be empty.
+	Device *DeviceCredential
 	// Addr is the server's host:port. Default: the JID's domain, port 5224
 	// for Binary; 5222 for XML (5223 with DirectTLS).
 	Addr     string
@@ -85,6 +88,9 @@ type account struct {
 
 func (o *Options) normalize() (account, error) {
 	var a account
+	if err := o.applyDevice(); err != nil {
+		return a, err
+	}
 	bare, res, _ := strings.Cut(o.JID, "/")
 	local, domain, ok := strings.Cut(bare, "@")
 	if !ok || local == "" || domain == "" {
@@ -105,7 +111,7 @@ func (o *Options) normalize() (account, error) {
 		o.Addr = net.JoinHostPort(domain, port)
 	}
 	switch o.Mechanism {
-	case "", mechSCRAMSHA256, mechSCRAMSHA1, mechPLAIN:
+	case "", mechSCRAMSHA256, mechSCRAMSHA1, mechPLAIN, mechDevice:
 	default:
 		return a, fmt.Errorf("%w: unknown mechanism %q", ErrBadOptions, o.Mechanism)
 	}

@@ -29,15 +29,22 @@ type Server struct {
 // stops when the test ends.
 func Start(t testing.TB, tweak func(*config.Config)) *Server {
 	t.Helper()
+	var out io.Writer = io.Discard
+	if os.Getenv("PARLEY_TEST_LOG") != "" {
+		out = os.Stderr
+	}
+	return StartLogged(t, tweak, out)
+}
+
+// StartLogged is Start with the server's debug log written to out (tests
+// that check what the server logs; out must be safe for concurrent use).
+func StartLogged(t testing.TB, tweak func(*config.Config), out io.Writer) *Server {
+	t.Helper()
 	cfg := config.Default()
 	cfg.Data = t.TempDir()
 	cfg.C2S, cfg.C2STLS, cfg.Native, cfg.HTTP, cfg.Media = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	if tweak != nil {
 		tweak(&cfg)
-	}
-	var out io.Writer = io.Discard
-	if os.Getenv("PARLEY_TEST_LOG") != "" {
-		out = os.Stderr
 	}
 	s, err := server.New(cfg, slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {

@@ -1,0 +1,299 @@
+package client_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parley-im/parley/client"
+	"github.com/parley-im/parley/internal/config"
+	"github.com/parley-im/parley/internal/devicelink"
+	"github.com/parley-im/parley/internal/servertest"
+	"github.com/parley-im/parley/internal/store/pebble"
+)
+
+// syncBuffer collects the server's log.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// startPairing starts a new device's pairing over the binary protocol and
+// returns it with its first QR payload.
+func startPairing(t *testing.T, srv *servertest.Server) (*client.Pairing, string) {
+	t.Helper()
+	p, err := client.StartPairing(testCtx(t), "localhost", client.Options{Addr: srv.Native, TLS: insecure})
+	if err != nil {
+		t.Fatalf("StartPairing: %v", err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	select {
+	case code := <-p.Codes:
+		return p, code
+	case <-time.After(10 * time.Second):
+		t.Fatal("no QR payload")
+	}
+	return nil, ""
+}
+
+// pairDevice links a new device from phone and returns its credential.
+func pairDevice(t *testing.T, srv *servertest.Server, phone *client.Client, name string) *client.DeviceCredential {
+	t.Helper()
+	p, code := startPairing(t, srv)
+	if _, err := phone.Link(testCtx(t), code, name); err != nil {
+		t.Fatalf("Link: %v", err)
+	}
+	cred, err := p.Wait(testCtx(t))
+	if err != nil {
+		t.Fatalf("pairing: %v", err)
+	}
+	return cred
+}
+
+func deviceLogin(cred *client.DeviceCredential, srv *servertest.Server) func(*client.Options) {
+	return func(o *client.Options) {
+		o.JID, o.Password, o.Device, o.Encoding, o.Addr = "", "", cred, client.Binary, srv.Native
+	}
+}
+
+// TestPairingEndToEnd: alice's phone (password) links a new device that
+// paired over the binary protocol; the device logs in with its credential
+// (twice), gets bob's message like the phone, and a carbon of what the
+// phone sends. The token is neither stored nor logged.
+func TestPairingEndToEnd(t *testing.T) {
+	log := &syncBuffer{}
+	srv := servertest.StartLogged(t, nil, log)
+	srv.AddUser(t, "alice@localhost", "pw-alice")
+	srv.AddUser(t, "bob@localhost", "pw-bob")
+	phone := dial(t, srv, "alice@localhost/phone", "pw-alice", binary(srv))
+
+	cred := pairDevice(t, srv, phone, "laptop")
+	if cred.JID != "alice@localhost" || !strings.HasPrefix(cred.DeviceID, "dev-") || len(cred.Token) != 43 {
+		t.Fatalf("credential %+v", cred)
+	}
+	web := dial(t, srv, "", "", deviceLogin(cred, srv))
+	if web.JID() != "alice@localhost/"+cred.DeviceID {
+		t.Fatalf("the device is bound as %s, want its id as the resource", web.JID())
+	}
+	_ = web.Close()
+	web = dial(t, srv, "", "", deviceLogin(cred, srv)) // logs in again, no new QR code
+
+	for _, c := range []*client.Client{phone, web} {
+		if err := c.SetPresence("", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bob := dial(t, srv, "bob@localhost/phone", "pw-bob", binary(srv))
+	if _, err := bob.SendMessage("alice@localhost", "hello alice"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*client.Client{phone, web} {
+		next(t, c, func(m *client.Message) bool { return m.Body == "hello alice" && m.Carbon == "" })
+	}
+	if _, err := phone.SendMessage("bob@localhost", "hi bob, from the phone"); err != nil {
+		t.Fatal(err)
+	}
+	m := next(t, web, func(m *client.Message) bool { return m.Carbon == "sent" })
+	if m.Body != "hi bob, from the phone" || m.From != "alice@localhost/phone" || m.To != "bob@localhost" {
+		t.Fatalf("carbon %+v", m)
+	}
+
+	devs, err := phone.Devices(testCtx(t))
+	if err != nil || len(devs) != 1 || devs[0].ID != cred.DeviceID || devs[0].Name != "laptop" || !devs[0].Online ||
+		devs[0].LastSeen.IsZero() {
+		t.Fatalf("Devices = %+v, %v", devs, err)
+	}
+	_ = web.Close()
+	srv.Stop()
+	checkTokenNotKept(t, srv.Config, cred, log.String())
+}
+
+// checkTokenNotKept: the store holds the token's SHA-256 and no file of
+// the data directory, nor the log, holds the token.
+func checkTokenNotKept(t *testing.T, cfg config.Config, cred *client.DeviceCredential, log string) {
+	t.Helper()
+	if strings.Contains(log, cred.Token) || !strings.Contains(log, "device linked") {
+		t.Fatalf("the server log holds the token (or lacks the link): %d bytes", len(log))
+	}
+	err := filepath.WalkDir(cfg.Data, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err == nil && bytes.Contains(b, []byte(cred.Token)) {
+			t.Errorf("%s holds the device token", path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := pebble.Open(config.StoreDir(cfg), pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	d, err := st.GetDevice(context.Background(), cred.JID, cred.DeviceID)
+	if err != nil || !bytes.Equal(d.TokenHash, devicelink.HashToken(cred.Token)) {
+		t.Fatalf("stored device %+v, %v: want the token's SHA-256", d, err)
+	}
+}
+
+// TestPairingReferenceRotates: the server pushes a new reference every
+// rotation period; only the latest links, an old one is refused.
+func TestPairingReferenceRotates(t *testing.T) {
+	srv := servertest.Start(t, func(c *config.Config) { c.PairingRotation = 300 * time.Millisecond })
+	srv.AddUser(t, "alice@localhost", "pw-alice")
+	phone := dial(t, srv, "alice@localhost/phone", "pw-alice", binary(srv))
+	p, first := startPairing(t, srv)
+	var second string
+	select {
+	case second = <-p.Codes:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the reference did not rotate")
+	}
+	a, _ := devicelink.ParsePayload(first)
+	b, _ := devicelink.ParsePayload(second)
+	if a.Ref == b.Ref || !bytes.Equal(a.Key, b.Key) {
+		t.Fatalf("rotation gave %q then %q", first, second)
+	}
+	var ie *client.IQError
+	if _, err := phone.Link(testCtx(t), first, "old"); !errors.As(err, &ie) || ie.Condition != "item-not-found" ||
+		!strings.Contains(ie.Text, "expired") {
+		t.Fatalf("linking an expired reference: %v", err)
+	}
+	latest := second
+	for len(p.Codes) > 0 {
+		latest = <-p.Codes
+	}
+	if _, err := phone.Link(testCtx(t), latest, "new"); err != nil {
+		// it may have rotated in between: take the next one
+		latest = <-p.Codes
+		if _, err := phone.Link(testCtx(t), latest, "new"); err != nil {
+			t.Fatalf("linking the current reference: %v", err)
+		}
+	}
+	if _, err := p.Wait(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPairingRefusals: an unknown reference, a wrong key, a linked device
+// trying to link or revoke, the pairing's expiry.
+func TestPairingRefusals(t *testing.T) {
+	srv := servertest.Start(t, func(c *config.Config) {
+		c.PairingRotation, c.PairingTimeout = 200*time.Millisecond, 800*time.Millisecond
+	})
+	srv.AddUser(t, "alice@localhost", "pw-alice")
+	phone := dial(t, srv, "alice@localhost/phone", "pw-alice", binary(srv))
+	var ie *client.IQError
+	unknown := devicelink.Payload{Ref: devicelink.NewRef(), Key: make([]byte, 32)}.String()
+	if _, err := phone.Link(testCtx(t), unknown, "x"); !errors.As(err, &ie) || ie.Condition != "item-not-found" {
+		t.Fatalf("unknown reference: %v", err)
+	}
+	if _, err := phone.Link(testCtx(t), "not a payload", "x"); !errors.Is(err, devicelink.ErrPayload) {
+		t.Fatalf("bad payload: %v", err)
+	}
+	p, code := startPairing(t, srv)
+	pl, _ := devicelink.ParsePayload(code)
+	pl.Key[0] ^= 1
+	if _, err := phone.Link(testCtx(t), pl.String(), "x"); !errors.As(err, &ie) || ie.Condition != "not-acceptable" {
+		t.Fatalf("wrong key: %v", err)
+	}
+	if _, err := p.Wait(testCtx(t)); err == nil || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("an unlinked pairing ended with %v, want it expired", err)
+	}
+
+	cred := pairDevice(t, srv, phone, "web")
+	web := dial(t, srv, "", "", deviceLogin(cred, srv))
+	_, code = startPairing(t, srv)
+	if _, err := web.Link(testCtx(t), code, "x"); !errors.As(err, &ie) || ie.Condition != "not-allowed" {
+		t.Fatalf("a linked device linked another: %v", err)
+	}
+	if err := web.RevokeDevice(testCtx(t), cred.DeviceID); !errors.As(err, &ie) || ie.Condition != "not-allowed" {
+		t.Fatalf("a linked device revoked: %v", err)
+	}
+	if devs, err := web.Devices(testCtx(t)); err != nil || len(devs) != 1 {
+		t.Fatalf("a linked device lists the devices: %+v, %v", devs, err)
+	}
+}
+
+// TestDeviceLimit: the account links at most max_linked_devices.
+func TestDeviceLimit(t *testing.T) {
+	srv := servertest.Start(t, func(c *config.Config) { c.MaxLinkedDevices = 2 })
+	srv.AddUser(t, "alice@localhost", "pw-alice")
+	phone := dial(t, srv, "alice@localhost/phone", "pw-alice", binary(srv))
+	first := pairDevice(t, srv, phone, "one")
+	pairDevice(t, srv, phone, "two")
+	p, code := startPairing(t, srv)
+	var ie *client.IQError
+	if _, err := phone.Link(testCtx(t), code, "three"); !errors.As(err, &ie) || ie.Condition != "resource-constraint" ||
+		!strings.Contains(ie.Text, "at most 2") {
+		t.Fatalf("third device: %v", err)
+	}
+	if err := phone.RevokeDevice(testCtx(t), first.DeviceID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := phone.Link(testCtx(t), code, "three"); err != nil { // the same code works once there is room
+		t.Fatalf("after a revoke: %v", err)
+	}
+	if _, err := p.Wait(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRevokeDisconnects: a revoked device is disconnected at once and its
+// credential no longer logs in.
+func TestRevokeDisconnects(t *testing.T) {
+	srv := servertest.Start(t, nil)
+	srv.AddUser(t, "alice@localhost", "pw-alice")
+	phone := dial(t, srv, "alice@localhost/phone", "pw-alice", binary(srv))
+	cred := pairDevice(t, srv, phone, "web")
+	web := dial(t, srv, "", "", deviceLogin(cred, srv))
+	if err := phone.RevokeDevice(testCtx(t), cred.DeviceID); err != nil {
+		t.Fatal(err)
+	}
+	d := next(t, web, func(*client.Disconnected) bool { return true })
+	var se *client.StreamError
+	if !errors.As(d.Err, &se) || se.Condition != "not-authorized" || !strings.Contains(se.Text, "unlinked") {
+		t.Fatalf("revoked device disconnected with %v", d.Err)
+	}
+	o := client.Options{TLS: insecure}
+	deviceLogin(cred, srv)(&o)
+	var ae *client.AuthError
+	if _, err := client.Dial(testCtx(t), o); !errors.As(err, &ae) || ae.Condition != "not-authorized" {
+		t.Fatalf("revoked device logged in again: %v", err)
+	}
+	if devs, err := phone.Devices(testCtx(t)); err != nil || len(devs) != 0 {
+		t.Fatalf("devices after revoke: %+v, %v", devs, err)
+	}
+	var ie *client.IQError
+	if err := phone.RevokeDevice(testCtx(t), cred.DeviceID); !errors.As(err, &ie) || ie.Condition != "item-not-found" {
+		t.Fatalf("revoking twice: %v", err)
+	}
+}
