@@ -26,6 +26,7 @@ type Store interface {
 	Privacy
 	Push
 	Devices
+	Groups
 	PEP
 	io.Closer
 }

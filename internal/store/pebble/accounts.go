@@ -109,6 +109,11 @@ func (s *Store) DeleteAccount(ctx context.Context, jid string) error {
 	bp := blockPrefix(jid)
 	_ = b.DeleteRange(bp, prefixEnd(bp), nil)
 	deleteArchiveOf(b, jid)
+	if err := s.deleteMemberships(ctx, b, jid); err != nil {
+		s.unlockAll()
+		_ = b.Close()
+		return err
+	}
 	qp := queuePrefix(jid)
 	_ = b.DeleteRange(qp, prefixEnd(qp), nil)
 	_ = b.Delete(queueHeadKey(jid), nil)

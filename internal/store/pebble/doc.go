@@ -24,6 +24,7 @@
 //	'e' c(owner) c(node) ...  PEP nodes and their items (pep.go)
 //	'n' c(user) c(service) c(node)  push registration (XEP-0357, push.go)
 //	'd' c(user) c(id)         linked device: name, times, token hash (devices.go)
+//	'g' kind c(...)           groups, members, the user index, invite links (groups.go)
 //
 // The roster version sorts first in its owner's range, so GetRoster reads
 // the version and the items with one iterator (one consistent view). Queue
@@ -31,7 +32,7 @@
 // device suffix; DeleteAccount removes 'q'/'h' c(jid) and every key whose
 // escaped string starts with jid+"#" (one range delete per domain), plus the
 // account, roster range, block-list range, archive ranges, push registrations,
-// linked devices and last seen.
+// linked devices, group memberships and last seen.
 //
 // Records are encoded by hand (codec.go): a version byte, then varints and
 // length-prefixed bytes. Queue values are not versioned to stay tiny.

@@ -80,7 +80,7 @@ func (s *Store) UpdateCredentials(ctx context.Context, jid string, sha1, sha256 
 // deleteAccountSQL removes, in one statement (one transaction, one
 // commit), the account and, only if it existed, the user's roster, its
 // version, block list, privacy settings, push registrations, linked
-// devices, archive and archive preferences, PEP nodes and items, last
+// devices, archive and archive preferences, PEP nodes and items, group memberships, last
 // seen, and the queues $1 and $1#... with their seq and head rows. The
 // device keys are the byte range ['$1#', '$1$'): '$' follows '#' and the
 // columns are COLLATE "C", so the primary-key indexes serve it.
@@ -108,6 +108,8 @@ const deleteAccountSQL = `WITH a AS (
 	DELETE FROM pep_nodes WHERE owner = $1 AND EXISTS (SELECT FROM a)
 ), pi AS (
 	DELETE FROM pep_items WHERE owner = $1 AND EXISTS (SELECT FROM a)
+), gm AS (
+	DELETE FROM group_members WHERE jid = $1 AND EXISTS (SELECT FROM a)
 ), q AS (
 	DELETE FROM queue WHERE (key = $1 OR (key >= $2 AND key < $3)) AND EXISTS (SELECT FROM a)
 ), qs AS (
