@@ -298,7 +298,8 @@ func TestHelp(t *testing.T) {
 		c.Flags().VisitAll(func(f *pflag.Flag) { checkFlag(t, c, r.stdout, f) })
 		c.InheritedFlags().VisitAll(func(f *pflag.Flag) { checkFlag(t, c, r.stdout, f) })
 	}
-	for _, want := range []string{"serve", "user add", "user del", "user passwd", "user list", "config check", "version", "chat", "send", "listen"} {
+	for _, want := range []string{"serve", "user add", "user del", "user passwd", "user list", "config check", "version", "chat", "send", "listen",
+		"link", "pair", "devices list", "devices revoke"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("no command %q (have %q)", want, names)
 		}

@@ -34,6 +34,10 @@ type loginSettings struct {
 	TLS      string `toml:"tls"`
 	Encoding string `toml:"encoding"`
 	Insecure bool   `toml:"insecure"`
+	// DeviceID and DeviceToken are a linked device's credential, saved by
+	// "parley pair": without a password, the commands log in with them.
+	DeviceID    string `toml:"device_id,omitempty"`
+	DeviceToken string `toml:"device_token,omitempty"`
 }
 
 // Encodings of --encoding.
@@ -85,7 +89,9 @@ any certificate, such as the self-signed one "parley serve" creates.
 
 Every setting can also be a key of a TOML file given with --client-config
 (or PARLEY_CLIENT_CONFIG; default: ~/.config/parley/client.toml when it
-exists): jid, password, server, encoding, tls, insecure. Flags win over the
+exists): jid, password, server, encoding, tls, insecure, and device_id and
+device_token, the credential "parley pair" saves for a linked device (used
+when no password is given). Flags win over the
 environment (PARLEY_JID, PARLEY_PASSWORD, PARLEY_SERVER, PARLEY_ENCODING,
 PARLEY_TLS, PARLEY_INSECURE), which wins over the file.`
 
@@ -142,18 +148,19 @@ func (f *loginFlags) fileSettings(a *app) (loginSettings, error) {
 		return s, fmt.Errorf("client configuration %s: %w", path, err)
 	}
 	if und := md.Undecoded(); len(und) > 0 {
-		return s, fmt.Errorf("client configuration %s: unknown key %q (known: jid, password, server, encoding, tls, insecure)", path, und[0].String())
+		return s, fmt.Errorf("client configuration %s: unknown key %q (known: jid, password, server, encoding, tls, insecure, device_id, device_token)", path, und[0].String())
 	}
-	if s.Password != "" {
+	if s.Password != "" || s.DeviceToken != "" {
 		warnReadable(a, path)
 	}
 	return s, nil
 }
 
-// warnReadable warns when a file holding a password can be read by others.
+// warnReadable warns when a file holding a password (or a device token)
+// can be read by others.
 func warnReadable(a *app, path string) {
 	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
-		fmt.Fprintf(a.stderr, "parley: warning: %s holds a password and other users can read it (chmod 600 %s)\n", path, path)
+		fmt.Fprintf(a.stderr, "parley: warning: %s holds a secret and other users can read it (chmod 600 %s)\n", path, path)
 	}
 }
 
@@ -241,6 +248,9 @@ func (f *loginFlags) password(cmd *cobra.Command, a *app, s loginSettings) (stri
 		return "", usagef("use either --password or --password-stdin, not both")
 	}
 	pw := s.Password
+	if pw == "" && !f.passwordStdin && s.DeviceID != "" && s.DeviceToken != "" {
+		return "", nil // a linked device: see options
+	}
 	if f.passwordStdin || (pw == "" && isTerminal(a.stdin)) {
 		var err error
 		if pw, err = readPassword(a, s.JID, false); err != nil {
@@ -283,6 +293,9 @@ func (f *loginFlags) login(ctx context.Context, cmd *cobra.Command, a *app, reco
 // what weakens security.
 func (f *loginFlags) options(a *app, s loginSettings, password string) client.Options {
 	o := client.Options{JID: s.JID, Password: password, Addr: s.Server}
+	if password == "" && s.DeviceToken != "" {
+		o.JID, o.Device = "", &client.DeviceCredential{JID: bareJID(s.JID), DeviceID: s.DeviceID, Token: s.DeviceToken}
+	}
 	if s.Encoding == encodingXML {
 		o.Encoding = client.XML
 	}
