@@ -297,3 +297,60 @@ func TestRevokeDisconnects(t *testing.T) {
 		t.Fatalf("revoking twice: %v", err)
 	}
 }
+
+// TestNewDeviceFetchesHistory: a device linked after a conversation gets
+// it from the message archive (MAM).
+func TestNewDeviceFetchesHistory(t *testing.T) {
+	srv := servertest.Start(t, nil)
+	srv.AddUser(t, "alice@localhost", "pw-alice")
+	srv.AddUser(t, "bob@localhost", "pw-bob")
+	phone := dial(t, srv, "alice@localhost/phone", "pw-alice", binary(srv))
+	bob := dial(t, srv, "bob@localhost/phone", "pw-bob", binary(srv))
+	id1, _ := bob.SendMessage("alice@localhost", "before the laptop existed")
+	next(t, bob, func(s *client.Sent) bool { return s.ID == id1 })
+	id2, _ := phone.SendMessage("bob@localhost", "me neither")
+	next(t, phone, func(s *client.Sent) bool { return s.ID == id2 })
+
+	cred := pairDevice(t, srv, phone, "laptop")
+	web := dial(t, srv, "", "", deviceLogin(cred, srv))
+	page, err := web.History(testCtx(t), client.HistoryQuery{With: "bob@localhost", Backward: true, Max: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bodies []string
+	for _, m := range page.Messages {
+		bodies = append(bodies, m.Body)
+	}
+	if strings.Join(bodies, "|") != "before the laptop existed|me neither" {
+		t.Fatalf("history on the new device: %q", bodies)
+	}
+}
+
+// TestDeviceLoginFailuresAreLimited: wrong device tokens count against the
+// per-IP failure limit like wrong passwords.
+func TestDeviceLoginFailuresAreLimited(t *testing.T) {
+	srv := servertest.Start(t, func(c *config.Config) { c.AuthFailuresPerMinute = 3 })
+	srv.AddUser(t, "alice@localhost", "pw-alice")
+	phone := dial(t, srv, "alice@localhost/phone", "pw-alice", binary(srv))
+	cred := pairDevice(t, srv, phone, "web")
+	bad := *cred
+	bad.Token = devicelink.NewToken()
+	login := func(c *client.DeviceCredential) error {
+		o := client.Options{TLS: insecure}
+		deviceLogin(c, srv)(&o)
+		cl, err := client.Dial(testCtx(t), o)
+		if err == nil {
+			_ = cl.Close()
+		}
+		return err
+	}
+	var ae *client.AuthError
+	for range 3 {
+		if err := login(&bad); !errors.As(err, &ae) || ae.Condition != "not-authorized" {
+			t.Fatalf("wrong token: %v", err)
+		}
+	}
+	if err := login(cred); !errors.As(err, &ae) || ae.Condition != "temporary-auth-failure" {
+		t.Fatalf("after 3 failures even the right token must wait: %v", err)
+	}
+}

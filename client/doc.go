@@ -26,6 +26,14 @@
 // Range), checks the SHA-256 and the tag, and decrypts. Memory stays flat
 // whatever the file size. The HTTP side uses Options.HTTPClient.
 //
+// Linked devices (docs/protocol/devices.md): a new device calls
+// [StartPairing], shows the QR payloads it yields as the server rotates
+// them, and gets a [DeviceCredential] once a logged-in device confirmed
+// with [Client.Link]; it then logs in with Options.Device instead of a
+// password. [Client.Devices] lists the account's linked devices and
+// [Client.RevokeDevice] unlinks one. Linked devices get carbons of the
+// account's other devices by default ([Message].Carbon).
+//
 // The wire encoding is behind a small internal codec interface: XMPP's XML
 // today; Parley's binary encoding plugs in beside it.
 package client
