@@ -354,3 +354,18 @@ func TestDeviceLoginFailuresAreLimited(t *testing.T) {
 		t.Fatalf("after 3 failures even the right token must wait: %v", err)
 	}
 }
+
+// TestDeviceLoginOverXMPP: the device credential logs in on the XML
+// stream too (after STARTTLS), bound to the same full JID.
+func TestDeviceLoginOverXMPP(t *testing.T) {
+	srv := servertest.Start(t, nil)
+	srv.AddUser(t, "alice@localhost", "pw-alice")
+	phone := dial(t, srv, "alice@localhost/phone", "pw-alice", binary(srv))
+	cred := pairDevice(t, srv, phone, "xmpp app")
+	c := dial(t, srv, "", "", func(o *client.Options) {
+		o.JID, o.Password, o.Device, o.Encoding, o.Addr = "", "", cred, client.XML, srv.C2S
+	})
+	if c.JID() != "alice@localhost/"+cred.DeviceID {
+		t.Fatalf("bound as %s", c.JID())
+	}
+}
