@@ -228,7 +228,13 @@ func authenticate(w *wire, o *Options, a account, features *stanza.Element) erro
 		if mech == mechSCRAMSHA1 {
 			hash = scram.SHA1
 		}
-		cl, err := hash.NewClient(a.local, o.Password, "")
+		var cl *scram.Client
+		var err error
+		if o.KeyCache != nil {
+			cl, err = o.KeyCache.client(mech, hash, a.local, o.Password)
+		} else {
+			cl, err = hash.NewClient(a.local, o.Password, "")
+		}
 		if err != nil {
 			return err
 		}

@@ -58,6 +58,9 @@ type Options struct {
 	// TLS configures certificate checks. Nil verifies the server's
 	// certificate for the JID's domain against the system roots.
 	TLS *tls.Config
+	// KeyCache, when set, keeps the SCRAM keys derived from Password for
+	// the next login of the same account (see KeyCache).
+	KeyCache *KeyCache
 	// Mechanism forces a SASL mechanism ("SCRAM-SHA-256", "SCRAM-SHA-1",
 	// "PLAIN"). Empty picks the strongest the server offers.
 	Mechanism string

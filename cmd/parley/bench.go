@@ -92,6 +92,7 @@ generator only at a server you run.`,
 	fs.StringVar(&c.Mechanism, "mechanism", "", "SASL mechanism: SCRAM-SHA-256, SCRAM-SHA-1 or PLAIN (default: strongest offered)")
 	fs.StringVar(&f.scenarios, "scenarios", strings.Join(bench.AllScenarios(), ","), "comma-separated scenarios to run")
 	fs.IntVar(&c.LoginsInFlight, "in-flight", c.LoginsInFlight, "logins in flight during the ramp")
+	fs.BoolVar(&c.PrecomputeKeys, "precompute-keys", false, "log every device in once, untimed, before the ramp, so that SCRAM logins reuse the derived keys (measures the server, not the generator's PBKDF2)")
 	fs.StringVar(&f.rates, "rates", joinInts(c.Rates), "open-loop offered rates in messages/s, comma-separated, ascending")
 	fs.DurationVar(&c.StepDuration, "step", c.StepDuration, "how long each open-loop rate is offered")
 	fs.IntVar(&c.Window, "window", c.Window, "closed loop: messages in flight per device")

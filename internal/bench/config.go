@@ -24,7 +24,11 @@ type Config struct {
 	Insecure   bool   // accept any certificate (self-signed test servers)
 	ServerPID  int    // for memory and CPU figures (0: not measured)
 
-	LoginsInFlight int           // concurrent logins during the ramp
+	LoginsInFlight int // concurrent logins during the ramp
+	// PrecomputeKeys logs every device in once, untimed, before the ramp,
+	// so that the ramp's SCRAM logins reuse the client's derived keys and
+	// measure the server, not the generator's PBKDF2.
+	PrecomputeKeys bool
 	Rates          []int         // open-loop offered rates (msg/s), stepped up
 	StepDuration   time.Duration // how long each rate is offered
 	Window         int           // closed loop: messages in flight per sender
@@ -36,6 +40,8 @@ type Config struct {
 
 	AllowRemote bool      // permit a non-loopback target
 	Progress    io.Writer // progress bars (nil: none)
+
+	keys *client.KeyCache // the devices' derived SCRAM keys, shared by all logins of a run
 }
 
 // Defaults returns the settings used when a field is left zero: the ones
@@ -83,6 +89,9 @@ func (c *Config) fill() error {
 	if len(c.Rates) == 0 {
 		c.Rates = d.Rates
 	}
+	if c.keys == nil {
+		c.keys = client.NewKeyCache()
+	}
 	return c.check()
 }
 
@@ -129,7 +138,7 @@ func (c *Config) clientOptions(i int) client.Options {
 	o := client.Options{
 		JID: c.jid(i) + "/bench", Password: c.Password, Addr: c.Addr,
 		Transport: c.Transport, Mechanism: c.Mechanism, DialTimeout: 30 * time.Second,
-		EventBuffer: 4096, Encoding: client.XML,
+		EventBuffer: 4096, Encoding: client.XML, KeyCache: c.keys,
 	}
 	if c.Binary {
 		o.Encoding = client.Binary

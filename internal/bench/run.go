@@ -101,6 +101,16 @@ func loginRamp(ctx context.Context, f *fleet) (*LoginResult, error) {
 	for i := range all {
 		all[i] = i
 	}
+	if f.cfg.PrecomputeKeys {
+		var warm Histogram
+		bar := newBar(f.cfg.Progress, len(all), "deriving keys (untimed)")
+		err := f.login(ctx, all, false, &warm, bar.add)
+		bar.done()
+		f.close()
+		if err != nil {
+			return nil, err
+		}
+	}
 	bar := newBar(f.cfg.Progress, len(all), "logging in")
 	var lat Histogram
 	start := time.Now()

@@ -51,6 +51,7 @@ type Config struct {
 
 	MaxLinkedDevices int           `toml:"max_linked_devices" flag:"max-linked-devices" env:"PARLEY_MAX_LINKED_DEVICES" help:"devices an account may link by QR-code pairing besides its password logins (docs/protocol/devices.md)"`
 	PairingRotation  time.Duration `toml:"pairing_rotation" flag:"pairing-rotation" env:"PARLEY_PAIRING_ROTATION" help:"how long a pairing reference (the QR code a new device shows) stays valid before the server pushes a new one"`
+	GroupMaxMembers  int           `toml:"group_max_members" flag:"group-max-members" env:"PARLEY_GROUP_MAX_MEMBERS" help:"the most members a group may have (docs/protocol/groups.md)"`
 	PairingTimeout   time.Duration `toml:"pairing_timeout" flag:"pairing-timeout" env:"PARLEY_PAIRING_TIMEOUT" help:"how long a new device may wait on its pairing stream for a logged-in device to link it"`
 
 	Media                string        `toml:"media" flag:"media" env:"PARLEY_MEDIA" help:"media HTTP listener, host:port: file uploads and downloads (XEP-0363 slots); empty disables it here (slots still point to --media-url)"`
@@ -98,6 +99,7 @@ func Default() Config {
 		AuthFailuresPerMinute: 5,
 		RegistrationsPerHour:  10,
 		MaxLinkedDevices:      4,
+		GroupMaxMembers:       1024,
 		PairingRotation:       20 * time.Second,
 		PairingTimeout:        2 * time.Minute,
 		Media:                 "127.0.0.1:5281",
@@ -218,6 +220,7 @@ func (c *Config) Validate() error {
 		{"auth-failures-per-minute", c.AuthFailuresPerMinute},
 		{"registrations-per-hour", c.RegistrationsPerHour},
 		{"max-linked-devices", c.MaxLinkedDevices},
+		{"group-max-members", c.GroupMaxMembers},
 	} {
 		if l.n <= 0 {
 			bad(l.flag, l.n, "must be positive")

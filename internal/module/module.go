@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/parley-im/parley/internal/jid"
 	"github.com/parley-im/parley/internal/stanza"
@@ -202,4 +203,35 @@ type DeviceDisconnecter interface {
 	// DisconnectDevice closes, with err and not resumable, every session
 	// of user (bare JID) that logged in as the linked device id.
 	DisconnectDevice(user jid.JID, id string, err *stanza.StreamError)
+}
+
+// Stored is what a service handler reports of a message it stored
+// durably; the sender's "sent" ack carries it (Parley's extensions).
+type Stored struct {
+	StanzaID string
+	Time     time.Time
+}
+
+// ServiceHandler handles a stanza addressed to a service domain a feature
+// owns (the domain itself or an address at it), from a local device, a
+// feature or a component; "from" is set. It returns what it stored, if
+// anything, and the error for the sender, if any.
+type ServiceHandler func(ctx context.Context, st *stanza.Element, to jid.JID) (Stored, *stanza.Error)
+
+// ServiceHost is implemented by a Host that lets a feature own a service
+// domain (groups.<domain>): every stanza to that domain or an address at
+// it goes to the handler instead of leaving the server. A feature checks
+// for it, as for DiscoExtender.
+type ServiceHost interface {
+	// HandleService installs h for domain; one handler per domain.
+	HandleService(domain string, h ServiceHandler) error
+}
+
+// StoredDeliverer is implemented by a Host that delivers a message to a
+// local user as a stored one whatever its type (a group message of type
+// groupchat): enqueued durably in the user's offline queue, then handed to
+// the user's available devices. m carries its stanza-id by the user; route
+// filters and message hooks run as for Route. A feature checks for it.
+type StoredDeliverer interface {
+	DeliverStored(ctx context.Context, m *stanza.Element, to jid.JID) *stanza.Error
 }

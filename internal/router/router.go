@@ -202,6 +202,31 @@ func (r *Router) deliverMessage(ctx context.Context, m *stanza.Element, to jid.J
 	return nil
 }
 
+// RouteStored stores m in the queue of the local user to and hands it to
+// the user's available devices, whatever its type (a service's messages,
+// such as group messages of type groupchat). m must already carry its
+// stanza-id by to. The filter and the Delivered hook run as for Route.
+func (r *Router) RouteStored(ctx context.Context, m *stanza.Element, to jid.JID) *stanza.Error {
+	to = to.Bare()
+	if r.cfg.Filter != nil {
+		if ok, ferr := r.cfg.Filter(ctx, m, to); !ok {
+			return ferr
+		}
+	}
+	key := QueueKey(to)
+	seq, err := r.cfg.Queue.Enqueue(ctx, key, r.cfg.Codec.Encode(m))
+	if err != nil {
+		r.cfg.Log.Error("offline queue write failed", "err", err)
+		return stanza.NewError(stanza.InternalServerError, "")
+	}
+	targets := r.availableNonNegative(to)
+	for _, d := range targets {
+		d.Deliver(m, key, seq)
+	}
+	r.delivered(ctx, m, to, targets)
+	return nil
+}
+
 func (r *Router) delivered(ctx context.Context, m *stanza.Element, to jid.JID, targets []Device) {
 	if r.cfg.Delivered != nil {
 		r.cfg.Delivered(ctx, m, to, targets)
@@ -223,6 +248,14 @@ type assignedKey struct{}
 func WithAssigned(ctx context.Context) (context.Context, *Assigned) {
 	a := &Assigned{}
 	return context.WithValue(ctx, assignedKey{}, a), a
+}
+
+// RecordAssigned fills the Assigned of ctx, if any (a service that stored
+// a message itself).
+func RecordAssigned(ctx context.Context, stanzaID string, stored time.Time) {
+	if a, ok := ctx.Value(assignedKey{}).(*Assigned); ok {
+		a.StanzaID, a.Stored = stanzaID, stored
+	}
 }
 
 func recordAssigned(ctx context.Context, m *stanza.Element, by jid.JID) {

@@ -42,6 +42,9 @@ func (s *Server) componentServer(limits xmlstream.Limits, r component.Router) (*
 // remote routes stanzas for other domains to components (router.Config.Remote;
 // s.components is set during build, before anything is routed).
 func (s *Server) remote(ctx context.Context, st *stanza.Element, to jid.JID) *stanza.Error {
+	if ok, err := s.hub.service(ctx, st, to); ok {
+		return err
+	}
 	if s.components == nil {
 		return stanza.NewError(stanza.RemoteServerNotFound, "this server talks to no other server")
 	}

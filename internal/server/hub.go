@@ -50,6 +50,7 @@ type Hub struct {
 	accountIDs      []module.DiscoIdentity
 	streamFeatures  []*stanza.Element
 	nonzas          map[string]module.NonzaHandler
+	services        map[string]module.ServiceHandler // by domain (groups.<domain>)
 
 	mu        sync.Mutex
 	resumable map[string]*session.Session // resumption id -> session; guarded by mu

@@ -103,6 +103,8 @@ func TestServiceDiscoveryListsExactlyTheOfferedFeatures(t *testing.T) {
 		"jabber:iq:last",
 		"jabber:iq:version",
 		"msgoffline",
+		"urn:parley:devices:0",
+		"urn:parley:groups:0",
 		"urn:parley:privacy:0",
 		"urn:xmpp:blocking",
 		"urn:xmpp:carbons:2",

@@ -21,6 +21,7 @@ import (
 	"github.com/parley-im/parley/internal/component"
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/feature/disco"
+	"github.com/parley-im/parley/internal/feature/groups"
 	"github.com/parley-im/parley/internal/feature/lastactivity"
 	"github.com/parley-im/parley/internal/feature/mam"
 	"github.com/parley-im/parley/internal/feature/ping"
@@ -52,6 +53,8 @@ type Server struct {
 	archive      *mam.Feature      // nil with --no-server-history
 	components   *component.Server // nil without --component
 	push         *push.Feature     // nil when no app server is reachable
+	groups       *groups.Feature
+	stopGroups   func() // stops the groups' worker; nil before Serve
 	metrics      *prometheus.Registry
 	admin        *admin.Server
 	media        *media.Service
@@ -154,6 +157,8 @@ func (s *Server) build() error {
 		return err
 	}
 	features = append(features, linked)
+	s.groups = s.groupsFeature(sessCfg.Codec)
+	features = append(features, s.groups)
 	for _, f := range features {
 		if err := f.Register(hubHost{Hub: h, log: s.log.With("feature", f.Name())}); err != nil {
 			return fmt.Errorf("feature %s: %w", f.Name(), err)
@@ -288,6 +293,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	if s.componentLn != nil {
 		go func() { _ = s.components.Serve(s.componentLn) }()
 	}
+	s.stopGroups = s.runGroups(ctx)
 	a := s.Addrs()
 	s.log.Info("parley is serving", "domain", s.cfg.Domain, "c2s", a.C2S, "c2s_tls", a.C2STLS, "native", a.Native, "http", a.HTTP, "media", a.Media, "component", a.Component,
 		"data", s.cfg.Data, "version", Version())
@@ -351,6 +357,9 @@ func (s *Server) shutdown() {
 	cancel()
 	if err := s.lastActivity.Flush(context.Background()); err != nil {
 		s.log.Error("flushing last activity", "err", err)
+	}
+	if s.stopGroups != nil {
+		s.stopGroups()
 	}
 	if s.admin != nil {
 		_ = s.admin.Close()

@@ -1,0 +1,111 @@
+package groups
+
+import (
+	"context"
+	"errors"
+
+	"github.com/parley-im/parley/internal/jid"
+	"github.com/parley-im/parley/internal/module"
+	"github.com/parley-im/parley/internal/stanza"
+	"github.com/parley-im/parley/internal/store"
+)
+
+// post takes a message to a group: it checks the sender, stamps the group
+// copy and appends it to the outbox (durable) for the worker.
+func (f *Feature) post(ctx context.Context, m *stanza.Element, to, sender jid.JID) (module.Stored, *stanza.Error) {
+	switch m.Type() {
+	case "groupchat", "chat", "normal", "":
+	case "error":
+		return module.Stored{}, nil
+	default:
+		return module.Stored{}, stanza.NewError(stanza.BadRequest, "a group message has type groupchat (or chat)")
+	}
+	if to.Local() == "" || !to.IsBare() {
+		return module.Stored{}, stanza.NewError(stanza.NotAcceptable, "send group messages to the group's bare address")
+	}
+	if m.Body() == "" {
+		return module.Stored{}, nil // chat states, receipts, markers: not fanned out (yet)
+	}
+	g, err := f.st.GetGroup(ctx, to.Local())
+	if errors.Is(err, store.ErrNotFound) {
+		return module.Stored{}, stanza.NewError(stanza.ItemNotFound, "no such group")
+	}
+	if err != nil {
+		return module.Stored{}, f.storeErr("group", err)
+	}
+	mem, err := f.st.GroupMember(ctx, g.ID, sender.String())
+	if errors.Is(err, store.ErrNotFound) {
+		return module.Stored{}, stanza.NewError(stanza.Forbidden, "you are not a member of this group")
+	}
+	if err != nil {
+		return module.Stored{}, f.storeErr("member", err)
+	}
+	if g.AdminsOnly && mem.Role == store.RoleMember {
+		return module.Stored{}, stanza.NewError(stanza.NotAllowed, "only admins can post in this group")
+	}
+	c := f.groupCopy(m, g.ID, sender)
+	return f.append(ctx, c)
+}
+
+// groupCopy is the message every member gets: type groupchat, from the
+// group with the sender's bare JID as resource, a fresh group stanza-id
+// and a <sender/> element. Stanza-ids, delays and <sender/> or <event/>
+// elements the client put in are removed (no forgery).
+func (f *Feature) groupCopy(m *stanza.Element, id string, sender jid.JID) *stanza.Element {
+	gj := f.groupJID(id)
+	from, _ := gj.WithResource(sender.String())
+	c := stanza.NewElement(stanza.NSClient, stanza.KindMessage, "type", "groupchat", "from", from.String())
+	if mid := m.ID(); mid != "" {
+		c.SetAttr("id", mid)
+	}
+	for _, ch := range m.Children {
+		switch {
+		case ch.Space == stanza.NSSID && ch.Name == "stanza-id", ch.Space == NS, ch.Name == "delay":
+			continue
+		}
+		c.AddChild(ch)
+	}
+	c.AddChild(stanza.NewElement(NS, "sender", "jid", sender.String()))
+	return stampGroupID(c, gj)
+}
+
+func stampGroupID(c *stanza.Element, gj jid.JID) *stanza.Element {
+	return c.AddChild(stanza.NewElement(stanza.NSSID, "stanza-id", "id", newID(), "by", gj.String()))
+}
+
+// append writes c to the outbox, durably, and wakes the worker.
+func (f *Feature) append(ctx context.Context, c *stanza.Element) (module.Stored, *stanza.Error) {
+	if _, err := f.st.Enqueue(ctx, f.outbox, f.codec.Encode(c)); err != nil {
+		return module.Stored{}, f.storeErr("group outbox", err)
+	}
+	f.poke()
+	return module.Stored{StanzaID: groupStanzaID(c), Time: f.opts.Now()}, nil
+}
+
+// groupStanzaID is the stanza-id the group stamped on c.
+func groupStanzaID(c *stanza.Element) string {
+	from, err := c.From()
+	if err != nil {
+		return ""
+	}
+	by := from.Bare().String()
+	for _, ch := range c.Children {
+		if ch.Space == stanza.NSSID && ch.Name == "stanza-id" && ch.Attr("by") == by {
+			return ch.Attr("id")
+		}
+	}
+	return ""
+}
+
+// system appends a system message of group id: an <event/> and a body
+// for clients that do not know the element.
+func (f *Feature) system(ctx context.Context, id string, event *stanza.Element, text string) {
+	gj := f.groupJID(id)
+	c := stanza.NewElement(stanza.NSClient, stanza.KindMessage, "type", "groupchat", "from", gj.String(), "id", newID())
+	b := stanza.NewElement(stanza.NSClient, "body")
+	b.Text = text
+	c.AddChild(b).AddChild(event)
+	if _, serr := f.append(ctx, stampGroupID(c, gj)); serr != nil {
+		f.log.Error("group system message not stored", "group", id, "err", serr)
+	}
+}

@@ -1,0 +1,63 @@
+package server
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/parley-im/parley/internal/feature/groups"
+	"github.com/parley-im/parley/internal/jid"
+	"github.com/parley-im/parley/internal/module"
+	"github.com/parley-im/parley/internal/router"
+	"github.com/parley-im/parley/internal/stanza"
+)
+
+// HandleService gives a feature a service domain (module.ServiceHost).
+func (h *Hub) HandleService(domain string, fn module.ServiceHandler) error {
+	if _, dup := h.services[domain]; dup {
+		return fmt.Errorf("server: two handlers for service %s", domain)
+	}
+	if h.services == nil {
+		h.services = make(map[string]module.ServiceHandler)
+	}
+	h.services[domain] = fn
+	return nil
+}
+
+// DeliverStored stores a message for a local user and delivers it
+// (module.StoredDeliverer).
+func (h *Hub) DeliverStored(ctx context.Context, m *stanza.Element, to jid.JID) *stanza.Error {
+	return h.router.RouteStored(ctx, m, to)
+}
+
+// service hands a stanza to the feature owning its domain; ok is false
+// when no feature does. A message the feature stored is recorded for the
+// sender's "sent" ack.
+func (h *Hub) service(ctx context.Context, st *stanza.Element, to jid.JID) (ok bool, err *stanza.Error) {
+	fn, ok := h.services[to.Domain()]
+	if !ok {
+		return false, nil
+	}
+	stored, err := fn(ctx, st, to)
+	if stored.StanzaID != "" {
+		router.RecordAssigned(ctx, stored.StanzaID, stored.Time)
+	}
+	return true, err
+}
+
+// groupsFeature builds the groups feature (docs/protocol/groups.md).
+func (s *Server) groupsFeature(codec groups.Codec) *groups.Feature {
+	return groups.New(s.store, codec, groups.Options{MaxMembers: s.cfg.GroupMaxMembers})
+}
+
+// runGroups starts the groups' fan-out worker; the returned stop ends it
+// and waits until it has finished the entry it began (the store must stay
+// open until then).
+func (s *Server) runGroups(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.groups.Run(ctx)
+	}()
+	return func() { cancel(); <-done }
+}
