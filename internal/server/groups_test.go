@@ -201,8 +201,10 @@ func TestGroups04RemovedMemberGetsNoMore(t *testing.T) {
 	alice, bob, carol := online(t, ts, "alice"), online(t, ts, "bob"), online(t, ts, "carol")
 	g := createGroup(t, alice, "Team", "bob", "carol")
 	mustResult(t, groupIQ(t, alice, "set", g, "<remove NS jid='bob@localhost'/>"))
-	ev := bob.Expect("the removal", func(el *stanza.Element) bool { return el.Child(groups.NS, "event") != nil &&
-		el.Child(groups.NS, "event").Attr("type") == "removed" })
+	ev := bob.Expect("the removal", func(el *stanza.Element) bool {
+		return el.Child(groups.NS, "event") != nil &&
+			el.Child(groups.NS, "event").Attr("type") == "removed"
+	})
 	if ev.Child(groups.NS, "event").Attr("jid") != "bob@localhost" || ev.Child(groups.NS, "event").Attr("by") != "alice@localhost" {
 		t.Fatalf("removal event %v", ev)
 	}
@@ -241,8 +243,10 @@ func TestGroups05InviteLinkJoinsUntilRevoked(t *testing.T) {
 	if joined.Child(groups.NS, "joined").Attr("jid") != g {
 		t.Fatalf("join result %v", joined)
 	}
-	alice.Expect("the join event", func(el *stanza.Element) bool { return el.Child(groups.NS, "event") != nil &&
-		el.Child(groups.NS, "event").Attr("type") == "joined" })
+	alice.Expect("the join event", func(el *stanza.Element) bool {
+		return el.Child(groups.NS, "event") != nil &&
+			el.Child(groups.NS, "event").Attr("type") == "joined"
+	})
 	post(alice, g, "a1", "welcome dave")
 	dave.Expect("the welcome", xmpptest.IsMessageWithBody("welcome dave"))
 	mustResult(t, groupIQ(t, alice, "set", g, "<revoke-invite NS token='"+token+"'/>"))
