@@ -32,6 +32,11 @@ type Message struct {
 	// another device of the account received (XEP-0280); "" otherwise.
 	// Linked devices get carbons by default.
 	Carbon string
+	// Group is the group's address for a group message (type
+	// groupchat), Sender the bare JID of the member who posted it ("" for
+	// a system message, whose GroupEvent is then added, removed, left,
+	// joined, promoted, demoted, created or configured).
+	Group, Sender, GroupEvent string
 }
 
 // Receipt says that the recipient's device got messages (XEP-0184): the

@@ -95,6 +95,7 @@ func (c *Client) handleMessage(el *stanza.Element) {
 			m.Delayed, _ = time.Parse(time.RFC3339Nano, ch.Attr("stamp"))
 		}
 	}
+	groupFields(m, el)
 	c.emit(m)
 }
 

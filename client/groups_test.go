@@ -1,0 +1,115 @@
+package client_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parley-im/parley/client"
+	"github.com/parley-im/parley/internal/servertest"
+)
+
+// groupBodies collects the group messages c gets until it has had each of
+// want, counted by body.
+func groupBodies(t *testing.T, c *client.Client, group string, want ...string) map[string]int {
+	t.Helper()
+	got := map[string]int{}
+	for _, w := range want {
+		for got[w] == 0 {
+			m := next(t, c, func(m *client.Message) bool { return m.Group == group })
+			got[m.Body]++
+		}
+	}
+	return got
+}
+
+// TestGroupOverBothEncodings: alice (binary) creates a group with bob
+// (binary), carol (XML) and dave (offline); her post is acknowledged with
+// the group's stanza-id, and reaches each member once, marked with the
+// group and its sender; dave gets it at login; after his removal bob gets
+// no more.
+func TestGroupOverBothEncodings(t *testing.T) {
+	srv := servertest.Start(t, nil)
+	for _, u := range []string{"alice", "bob", "carol", "dave"} {
+		srv.AddUser(t, u+"@localhost", "pw-"+u)
+	}
+	alice := dial(t, srv, "alice@localhost/phone", "pw-alice", binary(srv))
+	bob := dial(t, srv, "bob@localhost/phone", "pw-bob", binary(srv))
+	carol := dial(t, srv, "carol@localhost/phone", "pw-carol", xml)
+	for _, c := range []*client.Client{alice, bob, carol} {
+		if err := c.SetPresence("", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	g, err := alice.CreateGroup(ctx, "Climbing", "bob@localhost", "carol@localhost", "dave@localhost")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(g.JID, "@groups.localhost") || len(g.Members) != 4 || g.Owner != "alice@localhost" || g.MaxMembers != 1024 {
+		t.Fatalf("created %+v", g)
+	}
+	id, err := alice.SendGroupMessage(g.JID, "rope?")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := next(t, alice, func(s *client.Sent) bool { return s.ID == id })
+	if sent.StanzaID == "" {
+		t.Fatalf("sent ack without the group's stanza-id: %+v", sent)
+	}
+	for _, c := range []*client.Client{alice, bob, carol} {
+		m := next(t, c, func(m *client.Message) bool { return m.Body == "rope?" })
+		if m.Group != g.JID || m.Sender != "alice@localhost" || m.StanzaID != sent.StanzaID || m.ID != id {
+			t.Fatalf("%s got %+v", c.JID(), m)
+		}
+	}
+
+	dave := dial(t, srv, "dave@localhost/phone", "pw-dave", binary(srv))
+	if err := dave.SetPresence("", ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := groupBodies(t, dave, g.JID, "rope?"); got["rope?"] != 1 {
+		t.Fatalf("dave got %v", got)
+	}
+
+	if err := alice.RemoveMember(ctx, g.JID, "bob@localhost"); err != nil {
+		t.Fatal(err)
+	}
+	ev := next(t, bob, func(m *client.Message) bool { return m.GroupEvent == "removed" })
+	if ev.Group != g.JID || ev.Sender != "" {
+		t.Fatalf("removal event %+v", ev)
+	}
+	if _, err := alice.SendGroupMessage(g.JID, "without bob"); err != nil {
+		t.Fatal(err)
+	}
+	if got := groupBodies(t, carol, g.JID, "without bob"); got["rope?"] != 0 {
+		t.Fatalf("carol got the first message again: %v", got)
+	}
+	if got := groupBodies(t, dave, g.JID, "without bob"); got["rope?"] != 0 {
+		t.Fatalf("dave got the first message again: %v", got)
+	}
+	if err := carol.LeaveGroup(ctx, g.JID); err != nil {
+		t.Fatal(err)
+	}
+	info, err := alice.GroupInfo(ctx, g.JID)
+	if err != nil || len(info.Members) != 2 {
+		t.Fatalf("info after bob's removal and carol's leaving: %+v, %v", info, err)
+	}
+	if _, err := bob.GroupInfo(ctx, g.JID); err == nil || !strings.Contains(err.Error(), "forbidden") {
+		t.Fatalf("bob's info request after his removal: %v", err)
+	}
+	// By now carol and dave had "without bob": bob's copy, if any, would
+	// have been delivered in the same fan-out.
+	for {
+		select {
+		case e := <-bob.Events():
+			if m, ok := e.(*client.Message); ok && m.Body == "without bob" {
+				t.Fatalf("bob got a message after his removal: %+v", m)
+			}
+		case <-time.After(200 * time.Millisecond):
+			return
+		}
+	}
+}
