@@ -150,17 +150,20 @@ func (f *loginFlags) fileSettings(a *app) (loginSettings, error) {
 	if und := md.Undecoded(); len(und) > 0 {
 		return s, fmt.Errorf("client configuration %s: unknown key %q (known: jid, password, server, encoding, tls, insecure, device_id, device_token)", path, und[0].String())
 	}
-	if s.Password != "" || s.DeviceToken != "" {
-		warnReadable(a, path)
+	switch {
+	case s.Password != "":
+		warnReadable(a, path, "a password")
+	case s.DeviceToken != "":
+		warnReadable(a, path, "a device token")
 	}
 	return s, nil
 }
 
-// warnReadable warns when a file holding a password (or a device token)
-// can be read by others.
-func warnReadable(a *app, path string) {
+// warnReadable warns when a file holding a secret (a password, a device
+// token) can be read by others.
+func warnReadable(a *app, path, secret string) {
 	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
-		fmt.Fprintf(a.stderr, "parley: warning: %s holds a secret and other users can read it (chmod 600 %s)\n", path, path)
+		fmt.Fprintf(a.stderr, "parley: warning: %s holds %s and other users can read it (chmod 600 %s)\n", path, secret, path)
 	}
 }
 
