@@ -81,6 +81,13 @@ func (c *Client) ListUsers(ctx context.Context, domain string) ([]string, error)
 	return resp.Users, nil
 }
 
+// Backup asks the server for a consistent snapshot of its store in dir
+// (an absolute path that must not exist yet).
+func (c *Client) Backup(ctx context.Context, dir string) error {
+	_, err := c.call(ctx, request{Op: opBackup, Dir: dir})
+	return err
+}
+
 // call sends one request and reads its response. A failure of the
 // exchange itself (as opposed to an error response) breaks the client.
 func (c *Client) call(ctx context.Context, req request) (response, error) {

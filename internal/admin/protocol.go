@@ -18,6 +18,7 @@ const (
 	opDel    = "user.del"
 	opPasswd = "user.passwd"
 	opList   = "user.list"
+	opBackup = "store.backup"
 )
 
 // Error codes on the wire.
@@ -34,6 +35,7 @@ type request struct {
 	JID      string `json:"jid,omitempty"`
 	Password string `json:"password,omitempty"`
 	Domain   string `json:"domain,omitempty"`
+	Dir      string `json:"dir,omitempty"` // store.backup: where the snapshot goes (absolute)
 }
 
 // response is one line from the server: OK, or Error with Code.

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 )
@@ -19,6 +20,7 @@ const idleTimeout = 2 * time.Minute
 // Server serves the admin protocol (see the package documentation).
 type Server struct {
 	accounts Accounts
+	backup   func(ctx context.Context, dir string) error // nil: no online backups
 	log      *slog.Logger
 	ctx      context.Context // cancelled by Close: operations in flight stop
 	cancel   context.CancelFunc
@@ -39,6 +41,14 @@ func NewServer(accounts Accounts, log *slog.Logger) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Server{accounts: accounts, log: log, ctx: ctx, cancel: cancel,
 		listeners: make(map[net.Listener]struct{}), conns: make(map[net.Conn]struct{})}
+}
+
+// WithBackup lets the server take online backups (store.backup) with fn,
+// which writes a consistent snapshot of the store to dir. Call it before
+// Serve.
+func (s *Server) WithBackup(fn func(ctx context.Context, dir string) error) *Server {
+	s.backup = fn
+	return s
 }
 
 // Serve accepts connections on l until Close, then returns ErrServerClosed.
@@ -176,6 +186,8 @@ func (s *Server) handle(line []byte) response {
 		err = s.accounts.SetPassword(ctx, req.JID, req.Password)
 	case opList:
 		users, err = s.accounts.ListUsers(ctx, req.Domain)
+	case opBackup:
+		err = s.doBackup(ctx, req.Dir)
 	default:
 		s.log.Warn("admin: unknown operation", "op", req.Op)
 		return response{Error: fmt.Sprintf("unknown operation %q", req.Op), Code: codeInvalid}
@@ -187,6 +199,9 @@ func (s *Server) handle(line []byte) response {
 	}
 	if req.Op == opList {
 		attrs = append(attrs, "domain", req.Domain, "users", len(users))
+	}
+	if req.Dir != "" {
+		attrs = append(attrs, "dir", req.Dir)
 	}
 	if err != nil {
 		code := codeOf(err)
@@ -227,4 +242,14 @@ func Listen(path string) (net.Listener, error) {
 		return nil, fmt.Errorf("admin socket: %w", err)
 	}
 	return l, nil
+}
+
+func (s *Server) doBackup(ctx context.Context, dir string) error {
+	switch {
+	case s.backup == nil:
+		return fmt.Errorf("%w: this server's store takes no online backups (PostgreSQL: use pg_dump)", ErrInvalid)
+	case !filepath.IsAbs(dir):
+		return fmt.Errorf("%w: the backup directory must be an absolute path", ErrInvalid)
+	}
+	return s.backup(ctx, dir)
 }

@@ -272,6 +272,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		}()
 	}
 	s.admin = admin.NewServer(admin.StoreAccounts(s.store, auth.DefaultIterations), s.log.With("component", "admin"))
+	if cp, ok := s.store.(checkpointer); ok {
+		s.admin.WithBackup(func(_ context.Context, dir string) error { return cp.Checkpoint(dir) })
+	}
 	go func() { _ = s.admin.Serve(s.adminLn) }()
 	go s.keepAlive(ctx)
 	go s.flushLoop(ctx)
@@ -377,6 +380,9 @@ func (s *Server) closeListeners() {
 		}
 	}
 }
+
+// checkpointer is a store that takes consistent online snapshots (Pebble).
+type checkpointer interface{ Checkpoint(dir string) error }
 
 // Version returns the module version and VCS revision of this binary.
 func Version() string {
