@@ -189,7 +189,10 @@ func TestHealthAndMetricsEndpoints(t *testing.T) {
 		t.Fatalf("/healthz: %s", h)
 	}
 	m := get("/metrics")
-	for _, name := range []string{"parley_sessions", "parley_auth", "go_goroutines"} {
+	if !strings.Contains(m, "parley_sessions_active 1") {
+		t.Errorf("/metrics: parley_sessions_active is not 1")
+	}
+	for _, name := range []string{"parley_c2s_connections", "parley_auth_success_total", "parley_stanzas_out_total", "go_goroutines"} {
 		if !strings.Contains(m, name) {
 			t.Errorf("/metrics has no %s", name)
 		}

@@ -107,6 +107,9 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 // build creates the hub, the features and the connection server.
 func (s *Server) build() error {
 	s.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.metrics.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "parley_sessions_active",
+		Help: "Bound sessions (connected devices, and detached ones waiting for resumption)."},
+		func() float64 { return float64(s.reg.Len()) }))
 	limits := xmlstream.DefaultLimits()
 	limits.MaxStanzaBytes = s.cfg.MaxStanzaBytes
 	sessCfg := &session.Config{
