@@ -83,8 +83,8 @@ func deviceLogin(cred *client.DeviceCredential, srv *servertest.Server) func(*cl
 
 // TestPairingEndToEnd: alice's phone (password) links a new device that
 // paired over the binary protocol; the device logs in with its credential
-// (twice), gets bob's message like the phone, and a carbon of what the
-// phone sends. The token is neither stored nor logged.
+// (twice), gets bob's message like the phone, a carbon of the phone's
+// "seen" marker (read state syncs) and of what the phone sends. The token is neither stored nor logged.
 func TestPairingEndToEnd(t *testing.T) {
 	log := &syncBuffer{}
 	srv := servertest.StartLogged(t, nil, log)
@@ -112,8 +112,17 @@ func TestPairingEndToEnd(t *testing.T) {
 	if _, err := bob.SendMessage("alice@localhost", "hello alice"); err != nil {
 		t.Fatal(err)
 	}
+	var got *client.Message
 	for _, c := range []*client.Client{phone, web} {
-		next(t, c, func(m *client.Message) bool { return m.Body == "hello alice" && m.Carbon == "" })
+		got = next(t, c, func(m *client.Message) bool { return m.Body == "hello alice" && m.Carbon == "" })
+	}
+	// Read on the phone, read on the device: the marker's carbon.
+	if err := phone.SendDisplayed("bob@localhost", got.ID); err != nil {
+		t.Fatal(err)
+	}
+	mk := next(t, web, func(m *client.Marker) bool { return m.Carbon == "sent" })
+	if mk.Kind != "displayed" || mk.ID != got.ID || mk.To != "bob@localhost" {
+		t.Fatalf("read-state carbon %+v", mk)
 	}
 	if _, err := phone.SendMessage("bob@localhost", "hi bob, from the phone"); err != nil {
 		t.Fatal(err)

@@ -51,6 +51,11 @@ type Marker struct {
 	From string
 	Kind string // received, displayed or acknowledged
 	ID   string
+	// Carbon is "sent" when another device of the account sent this
+	// marker (to To): a chat read on the phone is read here too (XEP-0280
+	// copy; linked devices get them by default); "received" for a copy of
+	// one another device of the account received; "" otherwise.
+	Carbon, To string
 }
 
 // ChatState is a typing notification (XEP-0085).

@@ -122,9 +122,15 @@ func (c *Client) carbon(el *stanza.Element) (*stanza.Element, string) {
 	return nil, ""
 }
 
-// handleCarbon emits the copied message with a body as a Message marked
-// with Carbon; receipts and markers in copies are not events.
+// handleCarbon emits the copied message with a body as a Message, and its
+// chat markers as Markers, marked with Carbon (read state synced across
+// the account's devices); receipts in copies are not events.
 func (c *Client) handleCarbon(m *stanza.Element, kind string) {
+	for _, mk := range []string{"received", "displayed", "acknowledged"} {
+		if el := m.Child(stanza.NSMarkers, mk); el != nil {
+			c.emit(&Marker{From: m.Attr("from"), To: m.Attr("to"), Kind: mk, ID: el.Attr("id"), Carbon: kind})
+		}
+	}
 	body := m.ChildText(stanza.NSClient, "body")
 	if body == "" {
 		return
