@@ -240,6 +240,10 @@ func TestPairingRefusals(t *testing.T) {
 
 	cred := pairDevice(t, srv, phone, "web")
 	web := dial(t, srv, "", "", deviceLogin(cred, srv))
+	// A password login cannot take a linked device's resource.
+	if other := dial(t, srv, "alice@localhost/"+cred.DeviceID, "pw-alice", binary(srv)); other.JID() == web.JID() {
+		t.Fatalf("a password login was bound as the device %s", other.JID())
+	}
 	_, code = startPairing(t, srv)
 	if _, err := web.Link(testCtx(t), code, "x"); !errors.As(err, &ie) || ie.Condition != "not-allowed" {
 		t.Fatalf("a linked device linked another: %v", err)

@@ -82,9 +82,12 @@ func openPairing(ctx context.Context, o *Options, a account, key *ecdh.PrivateKe
 }
 
 func requestPairing(conn net.Conn, o *Options, a account, key *ecdh.PrivateKey) (*wire, *stanza.Element, error) {
-	w, _, err := secureStream(conn, o, a)
+	w, features, err := secureStream(conn, o, a)
 	if err != nil {
 		return nil, nil, err
+	}
+	if features.Child(devicelink.NS, "pair") == nil {
+		return nil, nil, &IQError{Condition: "service-unavailable", Text: "the server does not offer device pairing"}
 	}
 	pair := stanza.NewElement(devicelink.NS, "pair", "key", devicelink.EncodeKey(key.PublicKey().Bytes()))
 	iq := stanza.NewElement(stanza.NSClient, "iq").SetAttr("type", "set").SetAttr("id", "pair1")

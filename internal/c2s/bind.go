@@ -51,7 +51,9 @@ func (c *conn) bind(ctx context.Context, iq *stanza.Element, resource string) er
 	switch {
 	case c.device != "": // a linked device's resource is its id
 		resource = c.device
-	case resource == "":
+	case resource == "" || devicelink.IsDeviceID(resource):
+		// Device ids are reserved to linked devices: a password login
+		// never takes over (conflict) a linked device's full JID.
 		resource = "parley-" + router.NewID()[:10]
 	}
 	full, err := c.user.WithResource(resource)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/parley-im/parley/internal/auth"
+	"github.com/parley-im/parley/internal/devicelink"
 	"github.com/parley-im/parley/internal/jid"
 	"github.com/parley-im/parley/internal/router"
 	"github.com/parley-im/parley/internal/stanza"
@@ -131,6 +132,9 @@ func (c *conn) features() *stanza.Element {
 			}
 			if c.srv.cfg.Registration != nil {
 				f.AddChild(stanza.NewElement(stanza.NSRegisterFeature, "register"))
+			}
+			if c.srv.cfg.Pairing != nil && c.secure { // QR-code pairing (docs/protocol/devices.md)
+				f.AddChild(stanza.NewElement(devicelink.NS, "pair"))
 			}
 		}
 	}

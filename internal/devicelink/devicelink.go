@@ -94,9 +94,16 @@ func ValidRef(s string) bool {
 	return true
 }
 
+// deviceIDPrefix starts every device id.
+const deviceIDPrefix = "dev-"
+
 // NewDeviceID draws a device id (also its resource): "dev-" and 12 hex
 // digits.
-func NewDeviceID() string { return fmt.Sprintf("dev-%x", random(6)) }
+func NewDeviceID() string { return fmt.Sprintf(deviceIDPrefix+"%x", random(6)) }
+
+// IsDeviceID reports whether a resource has the form of a device id: the
+// server keeps such resources for linked devices.
+func IsDeviceID(resource string) bool { return strings.HasPrefix(resource, deviceIDPrefix) }
 
 // NewToken draws a device token: 32 random bytes in base64url (43
 // characters). Store only HashToken of it.
