@@ -227,11 +227,12 @@ type ServiceHost interface {
 	HandleService(domain string, h ServiceHandler) error
 }
 
-// StoredDeliverer is implemented by a Host that delivers a message to a
-// local user as a stored one whatever its type (a group message of type
-// groupchat): enqueued durably in the user's offline queue, then handed to
-// the user's available devices. m carries its stanza-id by the user; route
-// filters and message hooks run as for Route. A feature checks for it.
+// StoredDeliverer is implemented by a Host that delivers messages to a
+// local user as stored ones whatever their type (group messages of type
+// groupchat): enqueued in order in the user's offline queue with one
+// durable write, then handed to the user's available devices. Each
+// carries its stanza-id by the user; route filters (a stopped message is
+// skipped) and message hooks run as for Route. A feature checks for it.
 type StoredDeliverer interface {
-	DeliverStored(ctx context.Context, m *stanza.Element, to jid.JID) *stanza.Error
+	DeliverStored(ctx context.Context, to jid.JID, ms ...*stanza.Element) *stanza.Error
 }

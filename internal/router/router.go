@@ -202,28 +202,41 @@ func (r *Router) deliverMessage(ctx context.Context, m *stanza.Element, to jid.J
 	return nil
 }
 
-// RouteStored stores m in the queue of the local user to and hands it to
-// the user's available devices, whatever its type (a service's messages,
-// such as group messages of type groupchat). m must already carry its
-// stanza-id by to. The filter and the Delivered hook run as for Route.
-func (r *Router) RouteStored(ctx context.Context, m *stanza.Element, to jid.JID) *stanza.Error {
+// RouteStored stores ms, in order, in the queue of the local user to
+// (one durable write) and hands them to the user's available devices,
+// whatever their type (a service's messages, such as group messages of
+// type groupchat). Each must already carry its stanza-id by to. The
+// filter and the Delivered hook run for each as for Route; a message the
+// filter stops is skipped.
+func (r *Router) RouteStored(ctx context.Context, to jid.JID, ms ...*stanza.Element) *stanza.Error {
 	to = to.Bare()
-	if r.cfg.Filter != nil {
-		if ok, ferr := r.cfg.Filter(ctx, m, to); !ok {
-			return ferr
+	kept := make([]*stanza.Element, 0, len(ms))
+	payloads := make([][]byte, 0, len(ms))
+	for _, m := range ms {
+		if r.cfg.Filter != nil {
+			if ok, _ := r.cfg.Filter(ctx, m, to); !ok {
+				continue
+			}
 		}
+		kept = append(kept, m)
+		payloads = append(payloads, r.cfg.Codec.Encode(m))
+	}
+	if len(kept) == 0 {
+		return nil
 	}
 	key := QueueKey(to)
-	seq, err := r.cfg.Queue.Enqueue(ctx, key, r.cfg.Codec.Encode(m))
+	seq, err := r.cfg.Queue.Enqueue(ctx, key, payloads...)
 	if err != nil {
 		r.cfg.Log.Error("offline queue write failed", "err", err)
 		return stanza.NewError(stanza.InternalServerError, "")
 	}
 	targets := r.availableNonNegative(to)
-	for _, d := range targets {
-		d.Deliver(m, key, seq)
+	for i, m := range kept {
+		for _, d := range targets {
+			d.Deliver(m, key, seq+uint64(i))
+		}
+		r.delivered(ctx, m, to, targets)
 	}
-	r.delivered(ctx, m, to, targets)
 	return nil
 }
 

@@ -23,10 +23,10 @@ func (h *Hub) HandleService(domain string, fn module.ServiceHandler) error {
 	return nil
 }
 
-// DeliverStored stores a message for a local user and delivers it
+// DeliverStored stores messages for a local user and delivers them
 // (module.StoredDeliverer).
-func (h *Hub) DeliverStored(ctx context.Context, m *stanza.Element, to jid.JID) *stanza.Error {
-	return h.router.RouteStored(ctx, m, to)
+func (h *Hub) DeliverStored(ctx context.Context, to jid.JID, ms ...*stanza.Element) *stanza.Error {
+	return h.router.RouteStored(ctx, to, ms...)
 }
 
 // service hands a stanza to the feature owning its domain; ok is false

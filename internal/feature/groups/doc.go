@@ -8,10 +8,11 @@
 // mode), stamped once (a group stanza-id, from=group/sender-bare-JID and a
 // <sender/> element) and appended to the durable group outbox (a
 // store.Queue key) before the handler returns: the sender's "sent" ack
-// means that. Run's worker then reads the outbox in order and delivers each
-// entry to every member through module.StoredDeliverer (the member's
-// offline queue, then its available devices), in bounded concurrent
-// batches, and deletes the entry. Entries left at a crash or shutdown are
+// means that. Run's worker then reads the outbox in order, up to 64
+// entries at a time (a wave), and gives every member its copies of the
+// wave through module.StoredDeliverer (one durable write to the member's
+// offline queue, then its available devices), Options.Batch members at a
+// time concurrently, and deletes the entries. Entries left at a crash are
 // fanned out again when the server starts; a member may then get a copy
 // twice, with the same stanza-id, which clients dedupe.
 //

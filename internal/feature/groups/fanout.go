@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parley-im/parley/internal/jid"
@@ -13,8 +14,9 @@ import (
 	"github.com/parley-im/parley/internal/store"
 )
 
-// entriesPerRead is how many outbox entries the worker reads at once.
-const entriesPerRead = 16
+// entriesPerRead is how many outbox entries the worker fans out at once
+// (a wave): each member's copies of a wave are stored with one write.
+const entriesPerRead = 64
 
 // retryAfter is how long the worker waits after a store error.
 const retryAfter = time.Second
@@ -59,8 +61,8 @@ func (f *Feature) poke() {
 	}
 }
 
-// drain fans out every outbox entry; false after an error (the entry
-// stays and is fanned out again).
+// drain fans out every outbox entry; false after an error (the entries
+// stay and are fanned out again).
 func (f *Feature) drain(ctx context.Context) bool {
 	for ctx.Err() == nil && !f.held.Load() {
 		entries, err := f.st.ReadQueue(ctx, f.outbox, 0, entriesPerRead)
@@ -71,42 +73,76 @@ func (f *Feature) drain(ctx context.Context) bool {
 		if len(entries) == 0 {
 			return true
 		}
-		for _, e := range entries {
-			// An entry begun is finished even at shutdown (the server waits
-			// for Run before closing the store): no member gets it twice.
-			if !f.fanOutEntry(context.WithoutCancel(ctx), e) {
-				return false
-			}
-			if err := f.st.AckQueue(ctx, f.outbox, e.Seq); err != nil {
-				f.log.Error("acking the group outbox", "err", err)
-				return false
-			}
+		// A wave begun is finished even at shutdown (the server waits for
+		// Run before closing the store): no member gets it twice.
+		if !f.fanOutWave(context.WithoutCancel(ctx), entries) {
+			return false
+		}
+		seqs := make([]uint64, len(entries))
+		for i, e := range entries {
+			seqs[i] = e.Seq
+		}
+		if err := f.st.AckQueue(ctx, f.outbox, seqs...); err != nil {
+			f.log.Error("acking the group outbox", "err", err)
+			return false
 		}
 	}
 	return ctx.Err() == nil
 }
 
-// fanOutEntry delivers one outbox entry to the group's members; false if
-// it must be tried again.
-func (f *Feature) fanOutEntry(ctx context.Context, e store.QueuedStanza) bool {
-	m, err := f.codec.Decode(e.Payload)
-	if err != nil {
-		f.log.Error("undecodable group outbox entry dropped", "seq", e.Seq, "err", err)
-		return true
+// wave is the copies of some outbox entries, by recipient, in entry order.
+type wave struct {
+	order  []string                     // recipients in first-seen order
+	copies map[string][]*stanza.Element // recipient -> its copies
+}
+
+func (w *wave) add(member string, c *stanza.Element) {
+	if _, ok := w.copies[member]; !ok {
+		w.order = append(w.order, member)
 	}
-	from, err := m.From()
-	if err != nil {
-		return true
+	w.copies[member] = append(w.copies[member], c)
+}
+
+// fanOutWave delivers outbox entries to their groups' members; false if
+// they must be tried again.
+func (f *Feature) fanOutWave(ctx context.Context, entries []store.QueuedStanza) bool {
+	w := &wave{copies: make(map[string][]*stanza.Element)}
+	members := map[string][]store.GroupMember{} // by group id, read once per wave
+	for _, e := range entries {
+		m, err := f.codec.Decode(e.Payload)
+		if err != nil {
+			f.log.Error("undecodable group outbox entry dropped", "seq", e.Seq, "err", err)
+			continue
+		}
+		from, err := m.From()
+		if err != nil {
+			continue
+		}
+		id := from.Local()
+		ms, ok := members[id]
+		if !ok {
+			ms, err = f.st.GroupMembers(ctx, id)
+			if err != nil && !errors.Is(err, store.ErrNotFound) { // not found: the group is gone
+				f.log.Error("reading group members", "group", id, "err", err)
+				return false
+			}
+			members[id] = ms
+		}
+		gid := groupStanzaID(m)
+		for _, to := range recipients(m, ms, e.Stored) {
+			w.add(to, memberCopy(m, to, gid))
+		}
 	}
-	members, err := f.st.GroupMembers(ctx, from.Local())
-	if errors.Is(err, store.ErrNotFound) {
-		return true // the group is gone
-	}
-	if err != nil {
-		f.log.Error("reading group members", "group", from.Local(), "err", err)
-		return false
-	}
-	return f.deliverAll(ctx, m, recipients(m, members, e.Stored))
+	return f.deliverAll(ctx, w)
+}
+
+// memberCopy is member's copy of m: addressed to it, with a stanza-id by
+// its account equal to the group's (so that a copy delivered twice after
+// a crash is recognized).
+func memberCopy(m *stanza.Element, member, gid string) *stanza.Element {
+	c := m.Copy()
+	c.SetAttr("to", member)
+	return c.AddChild(stanza.NewElement(stanza.NSSID, "stanza-id", "id", gid, "by", member))
 }
 
 // recipients are the members who joined before the entry was stored, plus
@@ -124,50 +160,39 @@ func recipients(m *stanza.Element, members []store.GroupMember, stored time.Time
 	return out
 }
 
-// deliverAll delivers m to each recipient, opts.Batch at a time
-// concurrently (so that their durable enqueues share syncs); false if
+// deliverAll delivers each recipient's copies, opts.Batch recipients at a
+// time concurrently (so that their durable writes share syncs); false if
 // the store failed for one of them.
-func (f *Feature) deliverAll(ctx context.Context, m *stanza.Element, to []string) bool {
-	var failed bool
-	var mu sync.Mutex
-	for start := 0; start < len(to); start += f.opts.Batch {
-		batch := to[start:min(start+f.opts.Batch, len(to))]
+func (f *Feature) deliverAll(ctx context.Context, w *wave) bool {
+	var failed atomic.Bool
+	for start := 0; start < len(w.order); start += f.opts.Batch {
+		batch := w.order[start:min(start+f.opts.Batch, len(w.order))]
 		var wg sync.WaitGroup
 		for _, member := range batch {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if !f.deliverOne(ctx, m, member) {
-					mu.Lock()
-					failed = true
-					mu.Unlock()
+				if !f.deliverOne(ctx, member, w.copies[member]) {
+					failed.Store(true)
 				}
 			}()
 		}
 		wg.Wait()
-		if failed {
+		if failed.Load() {
 			return false
 		}
 	}
 	return true
 }
 
-// deliverOne gives member its copy: addressed to it, with a stanza-id by
-// its account equal to the group's (so that a copy delivered twice after
-// a crash is recognized).
-func (f *Feature) deliverOne(ctx context.Context, m *stanza.Element, member string) bool {
+// deliverOne stores and delivers one recipient's copies.
+func (f *Feature) deliverOne(ctx context.Context, member string, copies []*stanza.Element) bool {
 	to, err := jid.Parse(member)
 	if err != nil {
 		return true
 	}
-	c := m.Copy()
-	c.SetAttr("to", member)
-	c.AddChild(stanza.NewElement(stanza.NSSID, "stanza-id", "id", groupStanzaID(m), "by", member))
-	if serr := f.deliver.DeliverStored(ctx, c, to); serr != nil {
-		if serr.Condition == stanza.InternalServerError {
-			return false
-		}
-		// refused by a filter (blocking): this member does not get it
+	if serr := f.deliver.DeliverStored(ctx, to, copies...); serr != nil && serr.Condition == stanza.InternalServerError {
+		return false
 	}
 	return true
 }

@@ -40,7 +40,7 @@ type Options struct {
 	// MaxMembers is the member limit of every group (group_max_members);
 	// 0 means DefaultMaxMembers.
 	MaxMembers int
-	// Batch is how many members' deliveries run at once (default 64).
+	// Batch is how many members' deliveries run at once (default 256).
 	Batch int
 	// Now is the clock (time.Now by default).
 	Now func() time.Time
@@ -68,7 +68,7 @@ func New(st Store, codec Codec, opts Options) *Feature {
 		opts.MaxMembers = DefaultMaxMembers
 	}
 	if opts.Batch <= 0 {
-		opts.Batch = 64
+		opts.Batch = 256
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
