@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -39,16 +40,19 @@ type Options struct {
 	Timeout time.Duration
 	// MaxPending bounds the pairings waiting at once (default 10,000).
 	MaxPending int
+	// MaxPerIP bounds the pairings waiting at once from one client
+	// address (default 16), so that one client cannot take them all.
+	MaxPerIP int
 }
 
 // DefaultOptions are the defaults documented on Options.
 func DefaultOptions() Options {
-	return Options{MaxDevices: 4, Rotation: 20 * time.Second, Timeout: 2 * time.Minute, MaxPending: 10000}
+	return Options{MaxDevices: 4, Rotation: 20 * time.Second, Timeout: 2 * time.Minute, MaxPending: 10000, MaxPerIP: 16}
 }
 
 // Validate checks the options.
 func (o Options) Validate() error {
-	if o.MaxDevices <= 0 || o.Rotation <= 0 || o.Timeout < o.Rotation || o.MaxPending <= 0 {
+	if o.MaxDevices <= 0 || o.Rotation <= 0 || o.Timeout < o.Rotation || o.MaxPending <= 0 || o.MaxPerIP <= 0 {
 		return fmt.Errorf("devices: bad options %+v", o)
 	}
 	return nil
@@ -63,6 +67,7 @@ type Feature struct {
 
 	mu      sync.Mutex
 	pending map[string]*pairing // guarded by mu; by current reference
+	perIP   map[netip.Addr]int  // guarded by mu; pending pairings by client address
 }
 
 // New returns the feature.
@@ -70,7 +75,8 @@ func New(st Store, opts Options) (*Feature, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	return &Feature{store: st, opts: opts, now: time.Now, pending: make(map[string]*pairing)}, nil
+	return &Feature{store: st, opts: opts, now: time.Now, pending: make(map[string]*pairing),
+		perIP: make(map[netip.Addr]int)}, nil
 }
 
 // Name implements module.Feature.

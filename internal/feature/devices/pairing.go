@@ -12,6 +12,7 @@ import (
 
 // pairing is one new device waiting to be linked.
 type pairing struct {
+	ip      netip.Addr      // the new device's address
 	key     []byte          // the device's X25519 public key
 	ref     string          // current reference; guarded by Feature.mu
 	claimed bool            // a <link/> took it; guarded by Feature.mu
@@ -26,7 +27,7 @@ type credential struct {
 
 // StartPairing implements c2s.Pairer: it checks <pair key=.../>, registers
 // a reference and starts the pairing's goroutine.
-func (f *Feature) StartPairing(ctx context.Context, _ netip.Addr, iq *stanza.Element, push func(*stanza.Element) error) (*stanza.Element, time.Time) {
+func (f *Feature) StartPairing(ctx context.Context, ip netip.Addr, iq *stanza.Element, push func(*stanza.Element) error) (*stanza.Element, time.Time) {
 	if iq.Type() != "set" {
 		return stanza.ErrorReply(iq, stanza.NewError(stanza.BadRequest, "send <pair/> in an iq set")), time.Time{}
 	}
@@ -34,10 +35,10 @@ func (f *Feature) StartPairing(ctx context.Context, _ netip.Addr, iq *stanza.Ele
 	if err != nil {
 		return stanza.ErrorReply(iq, stanza.NewError(stanza.BadRequest, "key must be an X25519 public key, 32 bytes in base64url")), time.Time{}
 	}
-	p := &pairing{key: key, done: make(chan credential, 1)}
+	p := &pairing{ip: ip, key: key, done: make(chan credential, 1)}
 	now := f.now()
 	if !f.register(p) {
-		return stanza.ErrorReply(iq, stanza.NewError(stanza.ResourceConstraint, "too many pairings in progress; try again later")), time.Time{}
+		return stanza.ErrorReply(iq, stanza.NewError(stanza.ResourceConstraint, "too many pairings in progress (from this address); try again later")), time.Time{}
 	}
 	expires := now.Add(f.opts.Timeout)
 	go f.run(ctx, p, push, expires)
@@ -48,11 +49,12 @@ func (f *Feature) StartPairing(ctx context.Context, _ netip.Addr, iq *stanza.Ele
 func (f *Feature) register(p *pairing) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if len(f.pending) >= f.opts.MaxPending {
+	if len(f.pending) >= f.opts.MaxPending || f.perIP[p.ip] >= f.opts.MaxPerIP {
 		return false
 	}
 	p.ref = devicelink.NewRef()
 	f.pending[p.ref] = p
+	f.perIP[p.ip]++
 	return true
 }
 
@@ -106,12 +108,15 @@ func (f *Feature) rotate(p *pairing) bool {
 	return true
 }
 
-// forget removes p's reference.
+// forget removes p's reference, once its goroutine ends.
 func (f *Feature) forget(p *pairing) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.pending[p.ref] == p {
 		delete(f.pending, p.ref)
+	}
+	if f.perIP[p.ip]--; f.perIP[p.ip] <= 0 {
+		delete(f.perIP, p.ip)
 	}
 }
 
