@@ -322,7 +322,7 @@ func TestServeFlags(t *testing.T) {
 	var got config.Config
 	var stderr bytes.Buffer
 	a := &app{stdin: strings.NewReader(""), stdout: &bytes.Buffer{}, stderr: &stderr,
-		runServer: func(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+		runServer: func(ctx context.Context, cfg config.Config, log *slog.Logger, _ <-chan config.Config) error {
 			got = cfg
 			if ctx.Err() != nil {
 				t.Error("context cancelled before the server ran")
@@ -352,7 +352,7 @@ func TestServeFlags(t *testing.T) {
 	}
 
 	// An invalid configuration never reaches the server.
-	a.runServer = func(context.Context, config.Config, *slog.Logger) error {
+	a.runServer = func(context.Context, config.Config, *slog.Logger, <-chan config.Config) error {
 		t.Error("server run with an invalid configuration")
 		return nil
 	}
@@ -363,13 +363,18 @@ func TestServeFlags(t *testing.T) {
 	}
 
 	// A server error is a failure; cancellation is a clean stop.
-	a.runServer = func(context.Context, config.Config, *slog.Logger) error { return errors.New("port in use") }
+	a.runServer = func(context.Context, config.Config, *slog.Logger, <-chan config.Config) error {
+		return errors.New("port in use")
+	}
 	stderr.Reset()
 	if code := run(context.Background(), a, []string{"serve", "--data", data}); code != 1 ||
 		!strings.Contains(stderr.String(), "parley: port in use\n") {
 		t.Errorf("exit %d: %s", code, stderr.String())
 	}
-	a.runServer = func(ctx context.Context, _ config.Config, _ *slog.Logger) error { <-ctx.Done(); return ctx.Err() }
+	a.runServer = func(ctx context.Context, _ config.Config, _ *slog.Logger, _ <-chan config.Config) error {
+		<-ctx.Done()
+		return ctx.Err()
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(50*time.Millisecond, cancel)
 	if code := run(ctx, a, []string{"serve", "--data", data}); code != 0 {

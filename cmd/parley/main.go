@@ -20,7 +20,7 @@ type app struct {
 	stdout, stderr io.Writer
 	// runServer runs the chat server until ctx is cancelled, then shuts it
 	// down cleanly.
-	runServer func(ctx context.Context, cfg config.Config, log *slog.Logger) error
+	runServer func(ctx context.Context, cfg config.Config, log *slog.Logger, reload <-chan config.Config) error
 	// runMedia runs a standalone media server the same way (nil: server.RunMedia).
 	runMedia runMediaFunc
 }

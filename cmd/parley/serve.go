@@ -52,7 +52,7 @@ the server's admin socket (<data>/admin.sock).`,
 			if err != nil {
 				return err
 			}
-			return serve(cmd.Context(), a, cfg)
+			return serve(cmd.Context(), a, cfg, func() (config.Config, error) { return loadConfig(cmd.Flags()) })
 		}),
 	}
 	addConfigFileFlag(cmd.Flags(), &file)
@@ -61,10 +61,17 @@ the server's admin socket (<data>/admin.sock).`,
 	return cmd
 }
 
-// serve runs the server with signal handling.
-func serve(parent context.Context, a *app, cfg config.Config) error {
-	log := newLogger(cfg, a.stderr)
+// serve runs the server with signal handling: SIGINT/SIGTERM stop it,
+// SIGHUP reloads the configuration (load reads it again).
+func serve(parent context.Context, a *app, cfg config.Config, load func() (config.Config, error)) error {
+	var level slog.LevelVar
+	log := newLeveledLogger(cfg, a.stderr, &level)
 	raiseFileLimit(log)
+	reload := make(chan config.Config)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go reloadOnHangup(hup, load, &level, log, reload)
 	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	returned, exited := make(chan struct{}), make(chan struct{})
@@ -79,7 +86,7 @@ func serve(parent context.Context, a *app, cfg config.Config) error {
 		case <-returned:
 		}
 	}()
-	err := a.runServer(ctx, cfg, log)
+	err := a.runServer(ctx, cfg, log, reload)
 	close(returned)
 	<-exited
 	if errors.Is(err, context.Canceled) {
@@ -88,12 +95,38 @@ func serve(parent context.Context, a *app, cfg config.Config) error {
 	return err
 }
 
-// newLogger builds the logger described by cfg (validated), writing to w.
-func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+// reloadOnHangup reads the configuration again on each SIGHUP: it sets
+// the log level itself and hands the rest to the server.
+func reloadOnHangup(hup <-chan os.Signal, load func() (config.Config, error), level *slog.LevelVar, log *slog.Logger, reload chan<- config.Config) {
+	for range hup {
+		cfg, err := load()
+		if err != nil {
+			log.Error("SIGHUP: the configuration is invalid; keeping the current one", "err", err)
+			continue
+		}
+		level.Set(logLevel(cfg))
+		log.Info("SIGHUP: reloading the configuration", "log_level", cfg.LogLevel)
+		reload <- cfg
+	}
+}
+
+func logLevel(cfg config.Config) slog.Level {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
 		level = slog.LevelInfo
 	}
+	return level
+}
+
+// newLogger builds the logger described by cfg (validated), writing to w.
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var level slog.LevelVar
+	return newLeveledLogger(cfg, w, &level)
+}
+
+// newLeveledLogger is newLogger whose level can change later through level.
+func newLeveledLogger(cfg config.Config, w io.Writer, level *slog.LevelVar) *slog.Logger {
+	level.Set(logLevel(cfg))
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.LogFormat == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/parley-im/parley/internal/admin"
@@ -62,6 +63,7 @@ type Server struct {
 
 	c2sLn, c2sTLSLn, nativeLn, httpLn, adminLn, mediaLn net.Listener
 	http                                                *http.Server
+	cert                                                atomic.Pointer[tls.Certificate] // what new TLS connections get (Reload)
 	componentLn                                         net.Listener
 }
 
@@ -70,11 +72,22 @@ type Addrs struct{ C2S, C2STLS, Native, HTTP, Media, Component string }
 
 // Run starts a server with cfg and blocks until ctx is cancelled, then
 // shuts it down cleanly.
-func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+// Each configuration received on reload is applied with Reload (SIGHUP in
+// parley serve); reload may be nil.
+func Run(ctx context.Context, cfg config.Config, log *slog.Logger, reload <-chan config.Config) error {
 	s, err := New(cfg, log)
 	if err != nil {
 		return err
 	}
+	go func() {
+		for c := range reload {
+			if restart, err := s.Reload(c); err != nil {
+				log.Error("reloading the configuration", "err", err)
+			} else if len(restart) > 0 {
+				log.Warn("these settings changed and take a restart to apply", "settings", restart)
+			}
+		}
+	}()
 	return s.Serve(ctx)
 }
 
@@ -180,7 +193,8 @@ func (s *Server) build() error {
 	if created {
 		s.log.Info("created a self-signed TLS certificate", "dir", filepath.Join(s.cfg.Data, "tls"))
 	}
-	tlsCfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12,
+	s.cert.Store(&cert)
+	tlsCfg := &tls.Config{GetCertificate: s.certificate, MinVersion: tls.VersionTLS12,
 		NextProtos: []string{"xmpp-client"}}
 	s.c2s = c2s.NewServer(c2s.Config{
 		Domain: s.cfg.Domain, TLS: tlsCfg, AllowPlaintextAuth: s.cfg.AllowPlaintextAuth, Limits: limits,
