@@ -309,3 +309,47 @@ func TestGroups07RestartWithFanOutPending(t *testing.T) {
 		}
 	}
 }
+
+// TestGroups08ReceiptsGoToTheSenderAndAreRecorded: bob's delivery receipt
+// and carol's displayed marker reach alice only (from group/member); the
+// group's <info id/> shows each member's state and the aggregate ticks.
+func TestGroups08ReceiptsGoToTheSenderAndAreRecorded(t *testing.T) {
+	ts := startServer(t, nil)
+	groupUsers(t, ts, "alice", "bob", "carol")
+	alice, bob, carol := online(t, ts, "alice"), online(t, ts, "bob"), online(t, ts, "carol")
+	g := createGroup(t, alice, "Ticks", "bob", "carol")
+	post(alice, g, "a1", "read me")
+	bob.Expect("the post", xmpptest.IsMessageWithBody("read me"))
+	carol.Expect("the post", xmpptest.IsMessageWithBody("read me"))
+	bob.SendRaw("<message to='" + g + "'><received xmlns='urn:xmpp:receipts' id='a1'/></message>")
+	r := alice.Expect("bob's receipt", func(el *stanza.Element) bool { return el.Child(stanza.NSReceipts, "received") != nil })
+	if r.Attr("from") != g+"/bob@localhost" || r.Child(stanza.NSReceipts, "received").Attr("id") != "a1" {
+		t.Fatalf("alice got %v", r)
+	}
+	carol.SendRaw("<message to='" + g + "' type='groupchat'><displayed xmlns='urn:xmpp:chat-markers:0' id='a1'/></message>")
+	alice.Expect("carol's marker", func(el *stanza.Element) bool {
+		return el.Child(stanza.NSMarkers, "displayed") != nil && el.Attr("from") == g+"/carol@localhost"
+	})
+	none(t, carol, "bob's receipt", func(el *stanza.Element) bool { return el.Child(stanza.NSReceipts, "received") != nil })
+	none(t, bob, "carol's marker", func(el *stanza.Element) bool { return el.Child(stanza.NSMarkers, "displayed") != nil })
+
+	rc := mustResult(t, groupIQ(t, alice, "get", g, "<info NS id='a1'/>")).Child(groups.NS, "receipts")
+	if rc.Attr("sender") != "alice@localhost" || rc.Attr("delivered-all") != "true" || rc.Attr("displayed-all") != "false" || len(rc.Children) != 2 {
+		t.Fatalf("receipts %v", rc)
+	}
+	b, c := rc.Children[0], rc.Children[1]
+	if b.Attr("jid") != "bob@localhost" || b.Attr("delivered") == "" || b.HasAttr("displayed") ||
+		c.Attr("jid") != "carol@localhost" || c.Attr("displayed") == "" {
+		t.Fatalf("receipts %v", rc)
+	}
+	bob.SendRaw("<message to='" + g + "' type='groupchat'><displayed xmlns='urn:xmpp:chat-markers:0' id='a1'/></message>")
+	alice.Expect("bob's marker", func(el *stanza.Element) bool { return el.Child(stanza.NSMarkers, "displayed") != nil })
+	rc = mustResult(t, groupIQ(t, alice, "get", g, "<info NS id='a1'/>")).Child(groups.NS, "receipts")
+	if rc.Attr("displayed-all") != "true" {
+		t.Fatalf("after everyone read: %v", rc)
+	}
+	r = groupIQ(t, alice, "get", g, "<info NS id='nope'/>")
+	if errorCondition(r) != "item-not-found" {
+		t.Fatalf("receipts of an unknown message: %v", r)
+	}
+}

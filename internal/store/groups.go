@@ -42,6 +42,14 @@ type GroupInvite struct {
 	Revoked   bool      // a revoked link joins no one
 }
 
+// GroupReceipt is one member's state of a group message: when it was
+// delivered to and displayed by (read) one of the member's devices; zero
+// if not (yet).
+type GroupReceipt struct {
+	Member               string
+	Delivered, Displayed time.Time
+}
+
 // Groups stores groups, their members and invite links. DeleteAccount
 // removes the user from every group (the groups themselves stay).
 // Writes are durable on return.
@@ -81,4 +89,18 @@ type Groups interface {
 	// RevokeGroupInvite marks an invite link revoked; ErrNotFound if
 	// there is none.
 	RevokeGroupInvite(ctx context.Context, tokenHash []byte) error
+
+	// RecordGroupMessage records that sender posted message id (the
+	// sender's id attribute) in group, for receipts. Recording it again
+	// changes nothing.
+	RecordGroupMessage(ctx context.Context, group, id, sender string) error
+	// GroupMessageSender returns who posted message id, or ErrNotFound.
+	GroupMessageSender(ctx context.Context, group, id string) (string, error)
+	// MarkGroupReceipt records that member got (displayed false) or read
+	// (displayed true, which implies got) message id at t. A time already
+	// recorded is kept.
+	MarkGroupReceipt(ctx context.Context, group, id, member string, displayed bool, t time.Time) error
+	// GroupReceipts returns the receipts of message id sorted by member;
+	// empty, not an error, when there are none.
+	GroupReceipts(ctx context.Context, group, id string) ([]GroupReceipt, error)
 }

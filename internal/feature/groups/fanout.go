@@ -128,12 +128,29 @@ func (f *Feature) fanOutWave(ctx context.Context, entries []store.QueuedStanza) 
 			}
 			members[id] = ms
 		}
+		if !f.recordSender(ctx, id, m) {
+			return false
+		}
 		gid := groupStanzaID(m)
 		for _, to := range recipients(m, ms, e.Stored) {
 			w.add(to, memberCopy(m, to, gid))
 		}
 	}
 	return f.deliverAll(ctx, w)
+}
+
+// recordSender records who posted m (for receipts); false on a store
+// error.
+func (f *Feature) recordSender(ctx context.Context, group string, m *stanza.Element) bool {
+	s := m.Child(NS, "sender")
+	if s == nil || m.ID() == "" {
+		return true
+	}
+	if err := f.st.RecordGroupMessage(ctx, group, m.ID(), s.Attr("jid")); err != nil {
+		f.log.Error("recording a group message", "group", group, "err", err)
+		return false
+	}
+	return true
 }
 
 // memberCopy is member's copy of m: addressed to it, with a stanza-id by

@@ -151,8 +151,12 @@ func event(typ, subject, actor string) *stanza.Element {
 	return stanza.NewElement(NS, "event", "type", typ, "jid", subject, "by", actor)
 }
 
-// info returns the group and its members.
+// info returns the group and its members, or with an id attribute the
+// receipts of that message.
 func (f *Feature) info(ctx context.Context, r *request) (*stanza.Element, *stanza.Error) {
+	if id := r.payload.Attr("id"); id != "" {
+		return f.receipts(ctx, r, id)
+	}
 	ms, err := f.st.GroupMembers(ctx, r.group.ID)
 	if err != nil {
 		return nil, f.storeErr("members", err)

@@ -23,9 +23,6 @@ func (f *Feature) post(ctx context.Context, m *stanza.Element, to, sender jid.JI
 	if to.Local() == "" || !to.IsBare() {
 		return module.Stored{}, stanza.NewError(stanza.NotAcceptable, "send group messages to the group's bare address")
 	}
-	if m.Body() == "" {
-		return module.Stored{}, nil // chat states, receipts, markers: not fanned out (yet)
-	}
 	g, err := f.st.GetGroup(ctx, to.Local())
 	if errors.Is(err, store.ErrNotFound) {
 		return module.Stored{}, stanza.NewError(stanza.ItemNotFound, "no such group")
@@ -39,6 +36,9 @@ func (f *Feature) post(ctx context.Context, m *stanza.Element, to, sender jid.JI
 	}
 	if err != nil {
 		return module.Stored{}, f.storeErr("member", err)
+	}
+	if m.Body() == "" {
+		return f.receipt(ctx, m, g, sender) // chat states are not fanned out (yet)
 	}
 	if g.AdminsOnly && mem.Role == store.RoleMember {
 		return module.Stored{}, stanza.NewError(stanza.NotAllowed, "only admins can post in this group")

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/parley-im/parley/internal/store"
@@ -17,6 +18,7 @@ import (
 //	'g' 'm' c(id) c(jid)   member: role, joined
 //	'g' 'u' c(jid) c(id)   the user's groups (index), empty value
 //	'g' 'i' c(hex(hash))   invite link: group id, created, revoked
+//	'g' 'x', 'g' 'r'       group messages' senders and receipts (below)
 //
 // Writes of one group serialize on the shard lock of "group\x00"+id;
 // DeleteAccount (all shard locks) removes a user's member keys through the
@@ -344,3 +346,96 @@ func (s *Store) deleteMemberships(ctx context.Context, b *pebble.Batch, user str
 }
 
 var _ store.Groups = (*Store)(nil)
+
+// Group messages and their receipts:
+//
+//	'g' 'x' c(group) c(id)            the message's sender
+//	'g' 'r' c(group) c(id) c(member)  delivered, displayed
+const (
+	groupMessage = 'x'
+	groupReceipt = 'r'
+)
+
+func groupMessageKey(group, id string) []byte {
+	return appendComponent(groupKey(groupMessage, group), id)
+}
+
+func receiptPrefix(group, id string) []byte {
+	return appendComponent(groupKey(groupReceipt, group), id)
+}
+
+// RecordGroupMessage implements store.Groups (not synced: a lost record
+// is written again when the fan-out is redone).
+func (s *Store) RecordGroupMessage(ctx context.Context, group, id, sender string) error {
+	if err := s.enter(ctx); err != nil {
+		return err
+	}
+	defer s.exit()
+	sh := s.shard(groupLockBase + group)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	b := s.db.NewBatch()
+	_ = b.Set(groupMessageKey(group, id), appendString([]byte{recordV1}, sender), nil)
+	return s.applyLocked(b, false)
+}
+
+// GroupMessageSender implements store.Groups.
+func (s *Store) GroupMessageSender(ctx context.Context, group, id string) (string, error) {
+	if err := s.enter(ctx); err != nil {
+		return "", err
+	}
+	defer s.exit()
+	v, err := s.get(groupMessageKey(group, id))
+	if err != nil {
+		return "", fmt.Errorf("message %s of group %s: %w", id, group, err)
+	}
+	r := newReader(v)
+	sender := r.string()
+	return sender, r.done("group message " + id)
+}
+
+// MarkGroupReceipt implements store.Groups: a read-modify-write under the
+// group's shard lock, durable.
+func (s *Store) MarkGroupReceipt(ctx context.Context, group, id, member string, displayed bool, t time.Time) error {
+	return s.groupWrite(ctx, group, func(b *pebble.Batch) error {
+		k := appendComponent(receiptPrefix(group, id), member)
+		rc := store.GroupReceipt{Member: member}
+		switch v, err := s.get(k); {
+		case err == nil:
+			if rc, err = decodeReceipt(member, v); err != nil {
+				return err
+			}
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+		if rc.Delivered.IsZero() {
+			rc.Delivered = t
+		}
+		if displayed && rc.Displayed.IsZero() {
+			rc.Displayed = t
+		}
+		_ = b.Set(k, appendTime(appendTime([]byte{recordV1}, rc.Delivered), rc.Displayed), nil)
+		return nil
+	})
+}
+
+func decodeReceipt(member string, v []byte) (store.GroupReceipt, error) {
+	r := newReader(v)
+	rc := store.GroupReceipt{Member: member, Delivered: r.time(), Displayed: r.time()}
+	return rc, r.done("group receipt " + member)
+}
+
+// GroupReceipts implements store.Groups with one iterator.
+func (s *Store) GroupReceipts(ctx context.Context, group, id string) (out []store.GroupReceipt, err error) {
+	if err := s.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer s.exit()
+	out = []store.GroupReceipt{}
+	err = s.scanComponents(ctx, receiptPrefix(group, id), func(member string, v []byte) error {
+		rc, err := decodeReceipt(member, v)
+		out = append(out, rc)
+		return err
+	})
+	return out, err
+}

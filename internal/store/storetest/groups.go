@@ -141,3 +141,42 @@ func runGroups(t *testing.T, f Factory) {
 		}},
 	})
 }
+
+func runGroupReceipts(t *testing.T, f Factory) {
+	const alice, bob, carol = "alice@example.org", "bob@example.org", "carol@example.org"
+	subtests(t, f, []namedTest{
+		{"SenderAndReceipts", func(t *testing.T, s store.Store) {
+			_, err := s.GroupMessageSender(ctx(), "g1", "m1")
+			wantErr(t, "GroupMessageSender", err, store.ErrNotFound)
+			got, err := s.GroupReceipts(ctx(), "g1", "m1")
+			must(t, "GroupReceipts", err)
+			if got == nil || len(got) != 0 {
+				t.Fatalf("GroupReceipts of nothing = %+v", got)
+			}
+			must(t, "RecordGroupMessage", s.RecordGroupMessage(ctx(), "g1", "m1", alice))
+			must(t, "RecordGroupMessage again", s.RecordGroupMessage(ctx(), "g1", "m1", alice))
+			sender, err := s.GroupMessageSender(ctx(), "g1", "m1")
+			must(t, "GroupMessageSender", err)
+			if sender != alice {
+				t.Fatalf("sender = %q", sender)
+			}
+			must(t, "Mark carol read", s.MarkGroupReceipt(ctx(), "g1", "m1", carol, true, ts(2)))
+			must(t, "Mark bob got", s.MarkGroupReceipt(ctx(), "g1", "m1", bob, false, ts(1)))
+			must(t, "Mark bob got again", s.MarkGroupReceipt(ctx(), "g1", "m1", bob, false, ts(5)))
+			must(t, "Mark carol got late", s.MarkGroupReceipt(ctx(), "g1", "m1", carol, false, ts(6)))
+			must(t, "Mark bob read", s.MarkGroupReceipt(ctx(), "g1", "m1", bob, true, ts(3)))
+			must(t, "Mark on m2", s.MarkGroupReceipt(ctx(), "g1", "m2", bob, false, ts(4)))
+			got, err = s.GroupReceipts(ctx(), "g1", "m1")
+			must(t, "GroupReceipts", err)
+			want := []store.GroupReceipt{{Member: bob, Delivered: ts(1), Displayed: ts(3)}, {Member: carol, Delivered: ts(2), Displayed: ts(2)}}
+			if len(got) != len(want) {
+				t.Fatalf("GroupReceipts = %+v, want %+v", got, want)
+			}
+			for i := range want {
+				if got[i].Member != want[i].Member || !got[i].Delivered.Equal(want[i].Delivered) || !got[i].Displayed.Equal(want[i].Displayed) {
+					t.Fatalf("GroupReceipts = %+v, want %+v", got, want)
+				}
+			}
+		}},
+	})
+}
