@@ -162,11 +162,15 @@ func base64URL(s string) ([]byte, error) {
 	return devicelink.DecodeBytes(s)
 }
 
+// ErrPairingExpired is Wait's error when no device linked this one before
+// the server ended the pairing (pairing_timeout): start a new pairing.
+var ErrPairingExpired = errors.New("client: the pairing expired before a device linked it")
+
 // pairingError names the server's end of a pairing.
 func pairingError(err error) error {
 	var se *StreamError
 	if errors.As(err, &se) && se.Condition == "connection-timeout" {
-		return fmt.Errorf("client: the pairing expired before a device linked it: %w", err)
+		return fmt.Errorf("%w: %w", ErrPairingExpired, err)
 	}
 	return err
 }

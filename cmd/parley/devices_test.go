@@ -12,6 +12,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/parley-im/parley/internal/config"
+	"github.com/parley-im/parley/internal/servertest"
 )
 
 // lockedBuffer is a bytes.Buffer safe for a process's writer and a test.
@@ -116,4 +119,18 @@ func TestPairLinkDevicesCLI(t *testing.T) {
 	}
 	fails(t, runOpts{}, 1, "not-authorized", append([]string{"send", "--to", "bob@localhost"}, append(device, "again")...)...)
 	fails(t, o, 1, "item-not-found", append([]string{"devices", "revoke"}, append(alice, id)...)...)
+}
+
+// TestPairRestartsExpiredPairings: parley pair starts a new pairing when
+// the server ends one unused, until its --timeout.
+func TestPairRestartsExpiredPairings(t *testing.T) {
+	srv := servertest.Start(t, func(c *config.Config) {
+		c.PairingRotation, c.PairingTimeout = 200*time.Millisecond, 400*time.Millisecond
+	})
+	r := parley(t, runOpts{}, "pair", "--domain", "localhost", "--server", srv.Native, "--insecure",
+		"--client-config", filepath.Join(t.TempDir(), "c.toml"), "--timeout", "2s")
+	if r.code != 1 || strings.Count(r.stdout, "The code expired unused; here is a new one.") < 2 ||
+		strings.Count(r.stdout, "parley link 'parley-link:1:") < 4 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -35,7 +36,8 @@ func newPairCmd(a *app) *cobra.Command {
 password: parley pair shows a QR code (and its text); on a device already
 logged in to the account, scan it and confirm (the web client, or "parley
 link PAYLOAD"). The code changes every 20 seconds, as the server rotates
-it; parley pair prints each new one.
+it; parley pair prints each new one, and starts a new pairing when the
+server ends one unused (after 2 minutes), until --timeout.
 
 Once linked, the device credential (an id and a secret token, sent by the
 server encrypted to a key this command generated) is saved in the client
@@ -84,13 +86,7 @@ func pair(ctx context.Context, a *app, pf pairFlags) error {
 		o.TLS = &tls.Config{InsecureSkipVerify: true}
 		fmt.Fprintln(a.stderr, "parley: warning: --insecure: the server's certificate is not checked")
 	}
-	p, err := client.StartPairing(ctx, pf.domain, o)
-	if err != nil {
-		return fmt.Errorf("starting the pairing with %s: %w", pf.server, err)
-	}
-	defer p.Close()
-	go showCodes(a, p)
-	cred, err := p.Wait(ctx)
+	cred, err := waitLinked(ctx, a, pf, o)
 	if err != nil {
 		return err
 	}
@@ -99,6 +95,24 @@ func pair(ctx context.Context, a *app, pf pairFlags) error {
 	}
 	fmt.Fprintf(a.stdout, "linked as %s/%s; credential saved in %s\n", cred.JID, cred.DeviceID, path)
 	return nil
+}
+
+// waitLinked runs pairings, a new one each time the server ends one
+// unlinked, until a device links this one or ctx ends.
+func waitLinked(ctx context.Context, a *app, pf pairFlags, o client.Options) (*client.DeviceCredential, error) {
+	for {
+		p, err := client.StartPairing(ctx, pf.domain, o)
+		if err != nil {
+			return nil, fmt.Errorf("starting the pairing with %s: %w", pf.server, err)
+		}
+		go showCodes(a, p)
+		cred, err := p.Wait(ctx)
+		_ = p.Close()
+		if !errors.Is(err, client.ErrPairingExpired) || ctx.Err() != nil {
+			return cred, err
+		}
+		fmt.Fprintln(a.stdout, "The code expired unused; here is a new one.")
+	}
 }
 
 // showCodes prints each QR code and its text as the server rotates it.
