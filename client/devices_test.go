@@ -390,3 +390,32 @@ func TestDeviceLoginOverXMPP(t *testing.T) {
 		t.Fatalf("bound as %s", c.JID())
 	}
 }
+
+// TestDeviceSessionResumes: a linked device whose connection drops
+// reconnects with its credential and resumes its session (same full JID,
+// stream management), and gets what was sent meanwhile.
+func TestDeviceSessionResumes(t *testing.T) {
+	srv := servertest.Start(t, nil)
+	srv.AddUser(t, "alice@localhost", "pw-alice")
+	srv.AddUser(t, "bob@localhost", "pw-bob")
+	phone := dial(t, srv, "alice@localhost/phone", "pw-alice", binary(srv))
+	cred := pairDevice(t, srv, phone, "web")
+	proxy := newCutProxy(t, srv.Native)
+	web := dial(t, srv, "", "", deviceLogin(cred, srv), func(o *client.Options) {
+		o.Addr, o.Reconnect, o.MinBackoff, o.MaxBackoff = proxy.addr(), true, 20*time.Millisecond, 200*time.Millisecond
+	})
+	if err := web.SetPresence("", ""); err != nil {
+		t.Fatal(err)
+	}
+	proxy.cut()
+	next(t, web, func(*client.Disconnected) bool { return true })
+	bob := dial(t, srv, "bob@localhost/phone", "pw-bob", binary(srv))
+	if _, err := bob.SendMessage("alice@localhost", "while you were away"); err != nil {
+		t.Fatal(err)
+	}
+	c := next(t, web, func(*client.Connected) bool { return true })
+	if !c.Resumed || c.JID != "alice@localhost/"+cred.DeviceID {
+		t.Fatalf("reconnected %+v, want the device's session resumed", c)
+	}
+	next(t, web, func(m *client.Message) bool { return m.Body == "while you were away" })
+}
