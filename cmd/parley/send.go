@@ -27,10 +27,10 @@ var tickOrder = []string{tickSent, tickDelivered, tickSeen}
 
 func newSendCmd(a *app) *cobra.Command {
 	var lf loginFlags
-	var to, wait, file string
+	var to, wait, file, group string
 	var timeout time.Duration
 	cmd := &cobra.Command{
-		Use:   "send --to JID [--wait sent|delivered|seen] (TEXT | --file PATH [CAPTION])",
+		Use:   "send (--to JID | --group ID) [--wait sent|delivered|seen] (TEXT | --file PATH [CAPTION])",
 		Short: "Send one message and wait for its tick",
 		Long: `Log in, send TEXT to the account --to, wait for the "sent" tick (the server
 has stored the message: its stream-management ack) and print the message's
@@ -51,6 +51,10 @@ ciphertext, but it routes the message and so could read the key: chats are
 not end-to-end encrypted. A progress bar shows on standard error when it
 is a terminal. --timeout defaults to 10m with --file.
 
+With --group it posts TEXT to a group (its id or address, see "parley
+group") and waits for the "sent" tick: the server has stored the message
+for the group; every member gets it.
+
 ` + loginHelp,
 		Example: `  # Against "parley serve" on this machine (self-signed certificate)
   export PARLEY_PASSWORD=pw-alice
@@ -59,6 +63,9 @@ is a terminal. --timeout defaults to 10m with --file.
   # Wait until bob's device has it, at most 10 seconds
   printf '%s\n' "$PW" | parley send --jid alice@localhost --password-stdin \
     --insecure --to bob@localhost --wait delivered --timeout 10s "On my way"
+
+  # To a group
+  parley send --jid alice@localhost --insecure --group k3v7q2m4xw6tj5ra "Saturday 9am"
 
   # A photo with a caption
   parley send --jid alice@localhost --insecure --to bob@localhost --file cat.jpg "Look!"`,
@@ -74,6 +81,12 @@ is a terminal. --timeout defaults to 10m with --file.
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			if !slices.Contains(tickOrder, wait) {
 				return usagef("invalid --wait %q: want sent, delivered or seen", wait)
+			}
+			if group != "" && to != "" {
+				return usagef("--to and --group do not go together")
+			}
+			if group != "" {
+				return sendGroup(cmd, a, &lf, group, args, wait, file, timeout)
 			}
 			if to == "" {
 				return usagef("missing the recipient: add --to bob@localhost")
@@ -96,11 +109,38 @@ is a terminal. --timeout defaults to 10m with --file.
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&to, "to", "", "the recipient, bob@localhost")
+	fs.StringVar(&group, "group", "", "post to this group instead (its id or address)")
 	fs.StringVar(&wait, "wait", tickSent, "the tick to wait for: sent, delivered or seen")
 	fs.DurationVar(&timeout, "timeout", 30*time.Second, "give up after this long (login included; 10m with --file)")
 	fs.StringVar(&file, "file", "", "send this file (encrypted) instead of a text; an argument, if any, is its caption")
 	lf.bind(fs)
 	return cmd
+}
+
+// sendGroup logs in, posts a text to a group and waits for the "sent" tick.
+func sendGroup(cmd *cobra.Command, a *app, lf *loginFlags, group string, args []string, wait, file string, timeout time.Duration) error {
+	switch {
+	case file != "":
+		return usagef("--file does not go with --group yet")
+	case wait != tickSent:
+		return usagef("--group waits only for the sent tick")
+	case len(args) != 1 || args[0] == "":
+		return usagef("missing the message text")
+	}
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c, _, err := lf.login(ctx, cmd, a, false)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	id, err := c.SendGroupMessage(groupAddress(c, group), args[0])
+	if err != nil {
+		return err
+	}
+	return waitTick(ctx, a, c, id, tickSent)
 }
 
 // send logs in, sends body to to and waits for the wanted tick.
