@@ -49,8 +49,9 @@ func (f *Feature) post(ctx context.Context, m *stanza.Element, to, sender jid.JI
 
 // groupCopy is the message every member gets: type groupchat, from the
 // group with the sender's bare JID as resource, a fresh group stanza-id
-// and a <sender/> element. Stanza-ids, delays and <sender/> or <event/>
-// elements the client put in are removed (no forgery).
+// and a <sender/> element. Stanza-ids, delays, receipts, markers other
+// than markable, and elements of this namespace that the client put in are
+// removed (no forgery; receipts go to senders, not to the group).
 func (f *Feature) groupCopy(m *stanza.Element, id string, sender jid.JID) *stanza.Element {
 	gj := f.groupJID(id)
 	from, _ := gj.WithResource(sender.String())
@@ -60,7 +61,9 @@ func (f *Feature) groupCopy(m *stanza.Element, id string, sender jid.JID) *stanz
 	}
 	for _, ch := range m.Children {
 		switch {
-		case ch.Space == stanza.NSSID && ch.Name == "stanza-id", ch.Space == NS, ch.Name == "delay":
+		case ch.Space == stanza.NSSID && ch.Name == "stanza-id", ch.Space == NS, ch.Name == "delay",
+			ch.Space == stanza.NSReceipts && ch.Name == "received",
+			ch.Space == stanza.NSMarkers && ch.Name != "markable":
 			continue
 		}
 		c.AddChild(ch)
