@@ -1,0 +1,78 @@
+package groups
+
+import (
+	"testing"
+	"time"
+
+	"github.com/parley-im/parley/internal/jid"
+	"github.com/parley-im/parley/internal/stanza"
+	"github.com/parley-im/parley/internal/store"
+)
+
+func TestRecipientsJoinedBeforeAndTheRemoved(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 14, 0, 0, 0, time.UTC)
+	members := []store.GroupMember{
+		{JID: "alice@x", Joined: t0},
+		{JID: "bob@x", Joined: t0.Add(time.Second)},
+		{JID: "late@x", Joined: t0.Add(time.Hour)},
+	}
+	m := stanza.NewElement(stanza.NSClient, "message")
+	got := recipients(m, members, t0.Add(time.Second))
+	if len(got) != 2 || got[0] != "alice@x" || got[1] != "bob@x" {
+		t.Fatalf("recipients = %q", got)
+	}
+	m.AddChild(event("removed", "carol@x", "alice@x"))
+	got = recipients(m, members, t0.Add(time.Second))
+	if len(got) != 3 || got[2] != "carol@x" {
+		t.Fatalf("recipients of a removal = %q", got)
+	}
+}
+
+func TestGroupCopyStampsOnceAndDropsForgeries(t *testing.T) {
+	f := New(nil, nil, Options{})
+	f.service = "groups.x"
+	m := stanza.NewElement(stanza.NSClient, "message", "type", "chat", "id", "a1", "to", "g1@groups.x")
+	body := stanza.NewElement(stanza.NSClient, "body")
+	body.Text = "hi"
+	m.AddChild(body).
+		AddChild(stanza.NewElement(NS, "sender", "jid", "mallory@x")).
+		AddChild(stanza.NewElement(NS, "event", "type", "removed", "jid", "bob@x")).
+		AddChild(stanza.NewElement(stanza.NSSID, "stanza-id", "id", "forged", "by", "g1@groups.x")).
+		AddChild(stanza.NewElement(stanza.NSReceipts, "received", "id", "zz")).
+		AddChild(stanza.NewElement(stanza.NSMarkers, "markable"))
+	c := f.groupCopy(m, "g1", jid.MustParse("alice@x"))
+	if c.Type() != "groupchat" || c.Attr("from") != "g1@groups.x/alice@x" || c.ID() != "a1" || c.Attr("to") != "" {
+		t.Fatalf("copy %v", c)
+	}
+	var senders, sids, events, receipts, markable int
+	for _, ch := range c.Children {
+		switch {
+		case ch.Space == NS && ch.Name == "sender":
+			senders++
+			if ch.Attr("jid") != "alice@x" {
+				t.Fatalf("sender %v", ch)
+			}
+		case ch.Space == NS && ch.Name == "event":
+			events++
+		case ch.Space == stanza.NSSID:
+			sids++
+			if ch.Attr("id") == "forged" {
+				t.Fatalf("forged stanza-id kept: %v", c)
+			}
+		case ch.Space == stanza.NSReceipts:
+			receipts++
+		case ch.Space == stanza.NSMarkers:
+			markable++
+		}
+	}
+	if senders != 1 || sids != 1 || events != 0 || receipts != 0 || markable != 1 || c.Body() != "hi" {
+		t.Fatalf("copy %v", c)
+	}
+	if groupStanzaID(c) == "" {
+		t.Fatalf("no group stanza-id: %v", c)
+	}
+	mc := memberCopy(c, "bob@x", groupStanzaID(c))
+	if mc.Attr("to") != "bob@x" || len(mc.Children) != len(c.Children)+1 {
+		t.Fatalf("member copy %v", mc)
+	}
+}
