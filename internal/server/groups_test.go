@@ -9,6 +9,7 @@ import (
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/feature/groups"
 	"github.com/parley-im/parley/internal/stanza"
+	"github.com/parley-im/parley/internal/store/postgres/pgtest"
 	"github.com/parley-im/parley/internal/xmpptest"
 )
 
@@ -351,5 +352,35 @@ func TestGroups08ReceiptsGoToTheSenderAndAreRecorded(t *testing.T) {
 	r = groupIQ(t, alice, "get", g, "<info NS id='nope'/>")
 	if errorCondition(r) != "item-not-found" {
 		t.Fatalf("receipts of an unknown message: %v", r)
+	}
+}
+
+// TestGroupsOnPostgreSQL: on the PostgreSQL store, a post acknowledged
+// while the fan-out is held reaches an offline member once through a new
+// node on the same database.
+func TestGroupsOnPostgreSQL(t *testing.T) {
+	dsn := pgtest.Fresh(t)
+	pg := func(c *config.Config) { c.Store = dsn }
+	ts := startServer(t, pg)
+	groupUsers(t, ts, "alice", "bob")
+	alice := online(t, ts, "alice")
+	g := createGroup(t, alice, "Shared", "bob")
+	alice.Expect("the created event", func(el *stanza.Element) bool { return el.Child(groups.NS, "event") != nil })
+	alice.Close()
+	release := ts.groups.Hold()
+	alice = ts.login(t, "alice", "phone", withSM)
+	post(alice, g, "a1", "on postgres")
+	alice.SendRaw("<r xmlns='urn:xmpp:sm:3'/>")
+	alice.Expect("the ack", func(el *stanza.Element) bool { return el.Name == "a" && el.Attr("h") == "1" })
+	ts.stop()
+	release()
+
+	ts = startServer(t, pg)
+	bob := online(t, ts, "bob")
+	got, _ := bodiesUntil(t, bob, g, "on postgres")
+	post(bob, g, "b1", "bob end")
+	got2, _ := bodiesUntil(t, bob, g, "bob end")
+	if got["on postgres"]+got2["on postgres"] != 1 {
+		t.Fatalf("bob got it %d times", got["on postgres"]+got2["on postgres"])
 	}
 }
