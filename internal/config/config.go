@@ -41,6 +41,7 @@ type Config struct {
 	Pprof     bool   `toml:"pprof" flag:"pprof" env:"PARLEY_PPROF" help:"serve Go's profiler at /debug/pprof/ on the HTTP listener (for operators: keep that listener private)"`
 
 	MaxStanzaBytes int           `toml:"max_stanza_bytes" flag:"max-stanza-bytes" env:"PARLEY_MAX_STANZA_BYTES" help:"largest stanza accepted from a client, in bytes; larger ones end the stream with policy-violation"`
+	MinFreeDiskMB  int           `toml:"min_free_disk_mb" flag:"min-free-disk-mb" env:"PARLEY_MIN_FREE_DISK_MB" help:"refuse new messages (resource-constraint, wait) while the embedded store's disk has less free space than this, in MiB, instead of failing when it is full; reads and deliveries go on; 0 disables the check"`
 	ResumeTimeout  time.Duration `toml:"resume_timeout" flag:"resume-timeout" env:"PARLEY_RESUME_TIMEOUT" help:"how long a dropped session may be resumed (XEP-0198); 0 disables resumption"`
 	PingInterval   time.Duration `toml:"ping_interval" flag:"ping-interval" env:"PARLEY_PING_INTERVAL" help:"the server pings a session that has been quiet this long (XEP-0199)"`
 	PingTimeout    time.Duration `toml:"ping_timeout" flag:"ping-timeout" env:"PARLEY_PING_TIMEOUT" help:"a session that does not answer a ping within this is closed"`
@@ -92,6 +93,7 @@ func Default() Config {
 		LogLevel:              "info",
 		LogFormat:             "text",
 		MaxStanzaBytes:        256 << 10,
+		MinFreeDiskMB:         64,
 		ResumeTimeout:         300 * time.Second,
 		PingInterval:          60 * time.Second,
 		PingTimeout:           30 * time.Second,
@@ -200,6 +202,9 @@ func (c *Config) Validate() error {
 		bad("log-format", c.LogFormat, "unknown log format (want one of %s)", strings.Join(logFormats, ", "))
 	}
 
+	if c.MinFreeDiskMB < 0 {
+		bad("min-free-disk-mb", c.MinFreeDiskMB, "must be 0 (no check) or more")
+	}
 	if c.MaxStanzaBytes < MinStanzaBytes {
 		bad("max-stanza-bytes", c.MaxStanzaBytes, "must be at least %d (RFC 6120 section 13.12)", MinStanzaBytes)
 	}

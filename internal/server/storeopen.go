@@ -26,7 +26,7 @@ func OpenStore(ctx context.Context, cfg config.Config, log *slog.Logger) (store.
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, fmt.Errorf("creating data directory: %w", err)
 	}
-	st, err := pebble.Open(config.StoreDir(cfg), pebble.Options{Logger: log})
+	st, err := pebble.Open(config.StoreDir(cfg), pebble.Options{Logger: log, MinFreeBytes: uint64(cfg.MinFreeDiskMB) << 20})
 	if err != nil {
 		return nil, fmt.Errorf("opening the %s: %w", config.StoreDescription(cfg), err)
 	}

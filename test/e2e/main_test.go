@@ -66,7 +66,15 @@ type serverProc struct {
 
 func startServe(t *testing.T, data, c2s string) *serverProc {
 	t.Helper()
-	cmd := exec.Command(parleyBin, "serve", "--data", data, "--c2s", c2s, "--c2s-tls", "", "--native", "", "--http", "")
+	return startServeWith(t, data, c2s)
+}
+
+// startServeWith is startServe with extra flags for parley serve.
+func startServeWith(t *testing.T, data, c2s string, extra ...string) *serverProc {
+	t.Helper()
+	// No free-space floor unless a test sets one: the machine's disk may be small.
+	args := append([]string{"serve", "--data", data, "--c2s", c2s, "--c2s-tls", "", "--native", "", "--http", "", "--min-free-disk-mb", "0"}, extra...)
+	cmd := exec.Command(parleyBin, args...)
 	logf, err := os.Create(filepath.Join(t.TempDir(), "serve.log"))
 	if err != nil {
 		t.Fatal(err)

@@ -25,6 +25,9 @@ type Options struct {
 	// Logger receives Pebble's messages (informational ones at Debug
 	// level). Nil discards them.
 	Logger *slog.Logger
+	// MinFreeBytes refuses durable writes (store.ErrUnavailable) while the
+	// store's filesystem has less free space than this; 0 never refuses.
+	MinFreeBytes uint64
 }
 
 // numShards is the number of lock shards for per-key state. Operations on
@@ -34,10 +37,11 @@ const numShards = 256
 // Store is the Pebble backend: every store contract in one LSM. See doc.go
 // for the key layout and the concurrency rules.
 type Store struct {
-	db   *pebble.DB
-	log  *slog.Logger
-	seed maphash.Seed
-	mode syncMode
+	db    *pebble.DB
+	log   *slog.Logger
+	seed  maphash.Seed
+	mode  syncMode
+	space *spaceGuard // nil for an in-memory store
 
 	// closeMu is held for reading by every operation, for writing by Close.
 	closeMu sync.RWMutex
@@ -87,6 +91,9 @@ func open(dir string, opts Options, mode syncMode) (*Store, error) {
 		return nil, fmt.Errorf("pebble store: open %s: %w", dir, err)
 	}
 	s := &Store{db: db, log: log, seed: maphash.MakeSeed(), mode: mode}
+	if !opts.InMemory {
+		s.space = &spaceGuard{dir: dir, minFree: opts.MinFreeBytes, log: log, free: freeBytes}
+	}
 	for i := range s.shards {
 		s.shards[i].queues = make(map[string]*queueState)
 	}
@@ -179,6 +186,12 @@ const (
 // durable batch must then be passed to finish after unlocking; a
 // non-durable one is closed here.
 func (s *Store) applyLocked(b *pebble.Batch, durable bool) error {
+	if durable {
+		if err := s.space.check(); err != nil {
+			_ = b.Close()
+			return err
+		}
+	}
 	var err error
 	switch {
 	case !durable:
