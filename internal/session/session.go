@@ -333,11 +333,10 @@ func (s *Session) flushLocked() {
 		s.sm.requested = true
 	}
 	err := s.tr.Write(s.out)
-	if cap(s.out) > 64<<10 {
-		s.out = nil
-	} else {
-		s.out = s.out[:0]
-	}
+	// Keep no buffer between writes: most devices are idle most of the
+	// time, and a buffer each would be most of their memory; the next
+	// write allocates one of the size it needs.
+	s.out = nil
 	if err != nil {
 		s.transportLostLocked()
 		return
