@@ -1,0 +1,90 @@
+package e2e
+
+import (
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/parley-im/parley/internal/stanza"
+	"github.com/parley-im/parley/internal/xmpptest"
+)
+
+// TestAckedGroupPostsSurviveKill9: alice posts to a group whose other
+// members (bob, carol) are offline and collects the server's acks while
+// the server is killed with SIGKILL mid-stream (the fan-out of what was
+// acknowledged may be unfinished). After a restart each member gets every
+// acknowledged post, in order; a post fanned out again after the crash
+// comes with the same stanza-id, so that the client recognizes it.
+func TestAckedGroupPostsSurviveKill9(t *testing.T) {
+	data := t.TempDir()
+	for _, u := range []string{"alice", "bob", "carol"} {
+		parley(t, "user", "add", u+"@localhost", "--password", "pw-"+u, "--data", data)
+	}
+	c2s := freeAddr(t)
+	srv := startServe(t, data, c2s)
+
+	alice := xmpptest.Dial(t, c2s, xmpptest.Options{User: "alice", Password: "pw-alice", Resource: "phone", EnableSM: true})
+	alice.SendRaw("<iq type='set' id='c1' to='groups.localhost'><create xmlns='urn:parley:groups:0' subject='crash'>" +
+		"<member jid='bob@localhost'/><member jid='carol@localhost'/></create></iq>")
+	res := alice.Expect("the group", xmpptest.IsIQResult("c1"))
+	g := res.Child("urn:parley:groups:0", "info").Attr("jid")
+	const total = 400
+	acked := 0
+	for i := 1; i <= total; i++ {
+		alice.SendRaw(fmt.Sprintf("<message to='%s' type='groupchat' id='m%d'><body>%d</body></message><r xmlns='urn:xmpp:sm:3'/>", g, i, i))
+		if i == total/2 {
+			acked = latestAck(alice, 5*time.Millisecond)
+			srv.kill()
+			break
+		}
+	}
+	acked = max(acked, latestAck(alice, 100*time.Millisecond))
+	acked-- // h counts the create iq too
+	if acked <= 0 {
+		t.Fatal("no post was acknowledged before the crash")
+	}
+	t.Logf("%d posts acknowledged before kill -9", acked)
+
+	srv = startServe(t, data, c2s)
+	for _, u := range []string{"bob", "carol"} {
+		c := xmpptest.Dial(t, c2s, xmpptest.Options{User: u, Password: "pw-" + u, Resource: "phone"})
+		c.SendRaw("<presence/>")
+		if got := groupPosts(t, c, u); got < acked {
+			t.Fatalf("%s received %d posts, but %d were acknowledged", u, got, acked)
+		}
+		c.Close()
+	}
+	srv.stop(t)
+}
+
+// groupPosts reads the numbered posts c gets until it is quiet and
+// returns the highest; posts come in order, a repeat only with the
+// stanza-id it had before.
+func groupPosts(t *testing.T, c *xmpptest.Client, who string) int {
+	t.Helper()
+	got := 0
+	ids := map[int]string{}
+	for {
+		el := c.Next(3 * time.Second)
+		if el == nil {
+			return got
+		}
+		n, err := strconv.Atoi(el.Body())
+		if el.Name != "message" || err != nil {
+			continue // the created event
+		}
+		sid := ""
+		if s := el.Child(stanza.NSSID, "stanza-id"); s != nil {
+			sid = s.Attr("id")
+		}
+		switch {
+		case n == got+1:
+			got, ids[n] = n, sid
+		case n <= got && ids[n] == sid:
+			// fanned out again after the crash: the same stanza-id
+		default:
+			t.Fatalf("%s got post %d (stanza-id %q) after %d: lost, reordered or a new copy", who, n, sid, got)
+		}
+	}
+}
