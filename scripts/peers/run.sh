@@ -30,7 +30,7 @@ start_parley() {
   CLIENT=(--tls plain --mechanism PLAIN)
 }
 # The same server, measured with Parley's binary protocol (always TLS, on the native port).
-start_parley-binary() { start_parley; PORT=5524; CLIENT=(--binary --insecure); }
+start_parley-binary() { start_parley; PORT=5524; CLIENT=(--binary --insecure --precompute-keys); }
 # ... and with XMPP over TLS (direct TLS), to compare the two encodings under the same encryption.
 start_parley-xml-tls() { start_parley; PORT=5523; CLIENT=(--tls direct --insecure --mechanism PLAIN); }
 start_ejabberd() {
