@@ -133,3 +133,44 @@ func groupFields(m *Message, el *stanza.Element) {
 		m.GroupEvent = ev.Attr("type")
 	}
 }
+
+// MessageInfo is the per-member state of a group message ("message
+// info"): who has it delivered and read, and the aggregate ticks over the
+// group's members other than the sender.
+type MessageInfo struct {
+	ID, Sender                 string
+	DeliveredAll, DisplayedAll bool // ✓✓ for all, seen by all
+	Receipts                   []GroupReceipt
+}
+
+// GroupReceipt is one member's state of a group message; a zero time
+// means not (yet).
+type GroupReceipt struct {
+	JID                  string
+	Delivered, Displayed time.Time
+}
+
+// MessageInfo asks a group for the receipts of message id (the id
+// SendGroupMessage returned). Members send them with SendReceipt and
+// SendDisplayed to the group's address.
+func (c *Client) MessageInfo(ctx context.Context, group, id string) (MessageInfo, error) {
+	res, err := c.request(ctx, "get", group, stanza.NewElement(nsGroups, "info", "id", id))
+	if err != nil {
+		return MessageInfo{}, err
+	}
+	el := res.Child(nsGroups, "receipts")
+	if el == nil {
+		return MessageInfo{}, ErrNoGroupInfo
+	}
+	mi := MessageInfo{ID: el.Attr("id"), Sender: el.Attr("sender"),
+		DeliveredAll: el.Attr("delivered-all") == "true", DisplayedAll: el.Attr("displayed-all") == "true"}
+	for _, r := range el.Children {
+		if r.Space == nsGroups && r.Name == "receipt" {
+			gr := GroupReceipt{JID: r.Attr("jid")}
+			gr.Delivered, _ = time.Parse(time.RFC3339Nano, r.Attr("delivered"))
+			gr.Displayed, _ = time.Parse(time.RFC3339Nano, r.Attr("displayed"))
+			mi.Receipts = append(mi.Receipts, gr)
+		}
+	}
+	return mi, nil
+}

@@ -66,6 +66,27 @@ func TestGroupOverBothEncodings(t *testing.T) {
 		}
 	}
 
+	// Receipts go to alice only, and make the message info.
+	if err := bob.SendReceipt(g.JID, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := carol.SendDisplayed(g.JID, id); err != nil {
+		t.Fatal(err)
+	}
+	rc := next(t, alice, func(r *client.Receipt) bool { return true })
+	if rc.From != g.JID+"/bob@localhost" || len(rc.IDs) != 1 || rc.IDs[0] != id {
+		t.Fatalf("alice got receipt %+v", rc)
+	}
+	next(t, alice, func(m *client.Marker) bool { return m.From == g.JID+"/carol@localhost" && m.ID == id })
+	mi, err := alice.MessageInfo(ctx, g.JID, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mi.Sender != "alice@localhost" || len(mi.Receipts) != 2 || mi.DeliveredAll || mi.DisplayedAll ||
+		mi.Receipts[0].JID != "bob@localhost" || !mi.Receipts[0].Displayed.IsZero() || mi.Receipts[1].Displayed.IsZero() {
+		t.Fatalf("message info before dave: %+v", mi)
+	}
+
 	dave := dial(t, srv, "dave@localhost/phone", "pw-dave", binary(srv))
 	if err := dave.SetPresence("", ""); err != nil {
 		t.Fatal(err)
