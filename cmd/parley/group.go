@@ -40,8 +40,8 @@ address, ID@groups.DOMAIN, or just its ID. Post to a group with
 			fmt.Sprintf(login, "remove")+"k3v7q2m4xw6tj5ra bob@localhost"),
 		groupSubCmd(a, "leave GROUP", "Leave a group", 1, 1, groupLeave,
 			fmt.Sprintf(login, "leave")+"k3v7q2m4xw6tj5ra@groups.localhost"),
-		groupSubCmd(a, "info GROUP", "Show a group's settings and members (one a line: JID, role, joined)", 1, 1, groupInfo,
-			fmt.Sprintf(login, "info")+"k3v7q2m4xw6tj5ra"),
+		groupSubCmd(a, "info GROUP [MESSAGE-ID]", "Show a group's settings and members (one a line: JID, role, joined), or with a message id (printed by parley send --group) who has it delivered and read", 1, 2, groupInfo,
+			fmt.Sprintf(login, "info")+"k3v7q2m4xw6tj5ra\n  "+fmt.Sprintf(login, "info")+"k3v7q2m4xw6tj5ra 5GQ2ZK3XKJ7NQ4TJLM2A"),
 	)
 	return cmd
 }
@@ -119,6 +119,9 @@ func groupLeave(ctx context.Context, _ *app, c *client.Client, args []string) er
 }
 
 func groupInfo(ctx context.Context, a *app, c *client.Client, args []string) error {
+	if len(args) == 2 {
+		return messageInfo(ctx, a, c, groupAddress(c, args[0]), args[1])
+	}
 	g, err := c.GroupInfo(ctx, groupAddress(c, args[0]))
 	if err != nil {
 		return err
@@ -126,6 +129,31 @@ func groupInfo(ctx context.Context, a *app, c *client.Client, args []string) err
 	fmt.Fprintf(a.stdout, "%s %q admins-only=%t max-members=%d\n", g.JID, g.Subject, g.AdminsOnly, g.MaxMembers)
 	for _, m := range g.Members {
 		fmt.Fprintf(a.stdout, "%s\t%s\t%s\n", m.JID, m.Role, m.Joined.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// messageInfo prints the ticks of a group message, then one line per
+// member who has it: JID, delivered, read (or -).
+func messageInfo(ctx context.Context, a *app, c *client.Client, group, id string) error {
+	mi, err := c.MessageInfo(ctx, group, id)
+	if err != nil {
+		return err
+	}
+	tick := "sent"
+	switch {
+	case mi.DisplayedAll:
+		tick = "seen by all"
+	case mi.DeliveredAll:
+		tick = "delivered to all"
+	}
+	fmt.Fprintf(a.stdout, "%s from %s: %s\n", mi.ID, mi.Sender, tick)
+	for _, r := range mi.Receipts {
+		read := "-"
+		if !r.Displayed.IsZero() {
+			read = r.Displayed.Format(time.RFC3339)
+		}
+		fmt.Fprintf(a.stdout, "%s\t%s\t%s\n", r.JID, r.Delivered.Format(time.RFC3339), read)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parley-im/parley/client"
 )
@@ -25,6 +26,19 @@ func TestGroupCommands(t *testing.T) {
 	m := nextEvent(t, bob, func(m *client.Message) bool { return m.Body == "rope?" })
 	if m.Group != g || m.Sender != "alice@localhost" {
 		t.Fatalf("bob got %+v", m)
+	}
+	if err := bob.SendDisplayed(g, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	var mi string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		mi = ok(t, o, append(append([]string{"group", "info"}, flags...), id, m.ID)...).stdout
+		if strings.Contains(mi, "seen by all") {
+			break
+		}
+	}
+	if !strings.Contains(mi, "from alice@localhost: seen by all") || !strings.Contains(mi, "bob@localhost\t") {
+		t.Fatalf("group info with a message id:\n%s", mi)
 	}
 	info := ok(t, o, append(append([]string{"group", "info"}, flags...), id)...).stdout
 	if !strings.Contains(info, "Climbing") || !strings.Contains(info, "alice@localhost\towner") || !strings.Contains(info, "bob@localhost\tmember") {
