@@ -252,3 +252,25 @@ func TestPushWebhookSignedWithoutBody(t *testing.T) {
 		t.Fatal("the webhook got nothing")
 	}
 }
+
+// TestPushForAGroupPost: bob is offline with push enabled; the group's
+// creation, then alice's post to it wake his phone, the group as sender,
+// without the text.
+func TestPushForAGroupPost(t *testing.T) {
+	var secret string
+	ts := startServer(t, func(c *config.Config) { secret = componentConfig(t, c); c.PushInterval = 300 * time.Millisecond })
+	ts.addUser(t, "alice", "pw-alice")
+	ts.addUser(t, "bob", "pw-bob")
+	gw := dialComponent(t, ts.addrs.Component, "push.localhost", secret)
+	bob := ts.login(t, "bob", "phone")
+	enable(t, bob, "push.localhost", "n1")
+	bob.Close()
+	ts.waitGone(t, "bob@localhost")
+
+	alice := online(t, ts, "alice")
+	g := createGroup(t, alice, "Push", "bob")
+	checkPublish(t, gw.expectPublish("the created event"), "n1", "1", g, "created")
+	post(alice, g, "a1", "wake up")
+	alice.Expect("her own copy", xmpptest.IsMessageWithBody("wake up"))
+	checkPublish(t, gw.expectPublish("the post"), "n1", "2", g, "wake up")
+}

@@ -129,11 +129,13 @@ func field(name string, values ...string) *stanza.Element {
 }
 
 // important reports whether a message is worth waking a device for: a
-// chat or normal message with a body or an end-to-end encrypted payload
-// (OMEMO), not a receipt, marker or chat state alone.
+// chat or normal message, or a group's post (groupchat, which routed only
+// sees when the groups service stored it for the user), with a body or an
+// end-to-end encrypted payload (OMEMO), not a receipt, marker or chat
+// state alone.
 func important(m *stanza.Element) bool {
 	switch m.Type() {
-	case "", "normal", "chat":
+	case "", "normal", "chat", "groupchat":
 	default:
 		return false
 	}

@@ -102,7 +102,7 @@ func TestImportantAndStored(t *testing.T) {
 		{`<message type='chat'><received xmlns='urn:xmpp:receipts' id='a'/></message>`, false},
 		{`<message type='chat'><active xmlns='http://jabber.org/protocol/chatstates'/></message>`, false},
 		{`<message type='headline'><body>news</body></message>`, false},
-		{`<message type='groupchat'><body>hi</body></message>`, false},
+		{`<message type='groupchat'><body>hi</body></message>`, true}, // pushed only if stored (a group's post)
 	} {
 		if got := important(parse(t, c.xml)); got != c.important {
 			t.Errorf("important(%s) = %v", c.xml, got)

@@ -254,7 +254,8 @@ func (f *Feature) routed(_ context.Context, m *stanza.Element, to jid.JID, deliv
 		return
 	}
 	from, err := m.From()
-	if err != nil || from.Bare() == to.Bare() {
+	// A group's copy of the user's own post comes from <group>/<user>.
+	if err != nil || from.Bare() == to.Bare() || (m.Type() == "groupchat" && from.Resource() == user) {
 		return
 	}
 	ev := event{user: user, sender: from.Bare().String()}
