@@ -25,6 +25,7 @@ start_parley() {
   rm -rf "$PEERS_DIR/parley-data"
   taskset -c 1 "$PEERS_DIR/parley" serve --data "$PEERS_DIR/parley-data" --c2s 127.0.0.1:5522 --c2s-tls 127.0.0.1:5523 \
     --native 127.0.0.1:5524 --http "" --media "" --allow-plaintext-auth --allow-registration \
+    --no-server-history `# the peers keep no archive either (no mod_mam)` \
     --registrations-per-hour 1000000 --log-level warn >"$PEERS_DIR/parley.log" 2>&1 &
   echo $! >"$PEERS_DIR/pid"; wait_port 5522; PORT=5522
   CLIENT=(--tls plain --mechanism PLAIN)
@@ -65,7 +66,7 @@ for s in $SERVERS; do
   "start_$s"
   pid=$(cat "$PEERS_DIR/pid")
   # runuser gives the peers PAM's 1,024 open files: give every server the same limit
-  prlimit --nofile="$(ulimit -Hn)" --pid "$pid"
+  prlimit --nofile="$(ulimit -Hn)" --pid "$pid" || echo "    warning: could not raise the open-file limit of pid $pid"
   echo "    pid $pid, open files: $(grep 'open files' /proc/"$pid"/limits | awk '{print $4}')"
   taskset -c 0 "$PEERS_DIR/parley" bench --server 127.0.0.1:"$PORT" "${CLIENT[@]}" --register \
     --server-pid "$pid" --json "$OUT/$s.json" "$@" | tee "$OUT/$s.txt"
