@@ -38,7 +38,7 @@ start_ejabberd() {
   mkdir -p "$PEERS_DIR/ejabberd"
   cp scripts/peers/ejabberd.yml "$PEERS_DIR/ejabberd/"
   chown -R ejabberd "$PEERS_DIR/ejabberd"
-  taskset -c 1 runuser -u ejabberd -- env HOME="$PEERS_DIR/ejabberd" ejabberdctl --config-dir "$PEERS_DIR/ejabberd" \
+  taskset -c 1 setpriv --reuid=ejabberd --regid=ejabberd --init-groups env HOME="$PEERS_DIR/ejabberd" ejabberdctl --config-dir "$PEERS_DIR/ejabberd" \
     --spool "$PEERS_DIR/ejabberd/db" --logs "$PEERS_DIR/ejabberd" --node "bench@localhost" foreground \
     >"$PEERS_DIR/ejabberd.out" 2>&1 &
   wait_port 5322; PORT=5322; CLIENT=(--tls plain --mechanism PLAIN)
@@ -48,14 +48,14 @@ start_prosody() {
   mkdir -p "$PEERS_DIR/prosody/data"
   sed "s#PEERS_DIR#$PEERS_DIR#g" scripts/peers/prosody.cfg.lua >"$PEERS_DIR/prosody/prosody.cfg.lua"
   chown -R prosody "$PEERS_DIR/prosody"
-  taskset -c 1 runuser -u prosody -- prosody --config "$PEERS_DIR/prosody/prosody.cfg.lua" -F >"$PEERS_DIR/prosody.out" 2>&1 &
+  taskset -c 1 setpriv --reuid=prosody --regid=prosody --init-groups prosody --config "$PEERS_DIR/prosody/prosody.cfg.lua" -F >"$PEERS_DIR/prosody.out" 2>&1 &
   wait_port 5422; PORT=5422; CLIENT=(--tls plain --mechanism PLAIN)
   echo "$(pgrep -u prosody -f 'lua.*prosody' | head -1)" >"$PEERS_DIR/pid"
 }
 stop_server() {
   local pid; pid=$(cat "$PEERS_DIR/pid")
   case $1 in
-    ejabberd) runuser -u ejabberd -- env HOME="$PEERS_DIR/ejabberd" ejabberdctl --config-dir "$PEERS_DIR/ejabberd" --node bench@localhost stop >/dev/null 2>&1 || kill "$pid" ;;
+    ejabberd) setpriv --reuid=ejabberd --regid=ejabberd --init-groups env HOME="$PEERS_DIR/ejabberd" ejabberdctl --config-dir "$PEERS_DIR/ejabberd" --node bench@localhost stop >/dev/null 2>&1 || kill "$pid" ;;
     *) kill "$pid" ;;
   esac
   sleep 2
@@ -65,7 +65,7 @@ for s in $SERVERS; do
   echo "==> $s"
   "start_$s"
   pid=$(cat "$PEERS_DIR/pid")
-  # runuser gives the peers PAM's 1,024 open files: give every server the same limit
+  # every server gets the same open-file limit (setpriv keeps this shell's; runuser would give PAM's 1,024)
   prlimit --nofile="$(ulimit -Hn)" --pid "$pid" || echo "    warning: could not raise the open-file limit of pid $pid"
   echo "    pid $pid, open files: $(grep 'open files' /proc/"$pid"/limits | awk '{print $4}')"
   taskset -c 0 "$PEERS_DIR/parley" bench --server 127.0.0.1:"$PORT" "${CLIENT[@]}" --register \
