@@ -103,6 +103,7 @@ generator only at a server you run.`,
 	fs.IntVar(&c.ServerPID, "server-pid", 0, "the server's process id, for its memory and CPU (Linux /proc)")
 	fs.BoolVar(&c.AllowRemote, "allow-remote", false, "allow a non-loopback server (only one you run)")
 	fs.BoolVar(&f.createUsers, "create-users", false, "create the accounts first through a local Parley's admin socket")
+	fs.IntVar(&c.RegistrationsInFlight, "register-in-flight", 0, "registrations in flight with --register (default: --in-flight)")
 	fs.BoolVar(&f.register, "register", false, "create the accounts first by in-band registration (XEP-0077; any server that allows it)")
 	fs.StringVar(&f.adminSocket, "admin-socket", "", "the admin socket for --create-users (default <data>/admin.sock)")
 	fs.String("data", "parley-data", "the Parley data directory, to find its admin socket for --create-users")

@@ -118,11 +118,11 @@ func TestBodyRoundTrip(t *testing.T) {
 	f := newFleet(&Config{Devices: 2, BodySize: 100, Domain: "x", UserFormat: "u%d", Window: 1})
 	now := time.Now()
 	b := f.body(7, 42, now)
-	from, seq, at, ok := parseBody(b)
-	if len(b) != 100 || !ok || from != 7 || seq != 42 || !at.Equal(time.Unix(0, now.UnixNano())) {
-		t.Fatalf("%q -> %d %d %v %v", b, from, seq, at, ok)
+	run, from, seq, at, ok := parseBody(b)
+	if len(b) != 100 || !ok || run != f.run || from != 7 || seq != 42 || !at.Equal(time.Unix(0, now.UnixNano())) {
+		t.Fatalf("%q -> %s %d %d %v %v", b, run, from, seq, at, ok)
 	}
-	if _, _, _, ok := parseBody("nope"); ok {
+	if _, _, _, _, ok := parseBody("nope"); ok {
 		t.Fatal("garbage parsed")
 	}
 }

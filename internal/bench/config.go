@@ -25,6 +25,10 @@ type Config struct {
 	ServerPID  int    // for memory and CPU figures (0: not measured)
 
 	LoginsInFlight int // concurrent logins during the ramp
+	// RegistrationsInFlight bounds concurrent in-band registrations
+	// (Register); 0 means LoginsInFlight. Some servers answer a burst of
+	// registrations from one address slowly.
+	RegistrationsInFlight int
 	// PrecomputeKeys logs every device in once, untimed, before the ramp,
 	// so that the ramp's SCRAM logins reuse the client's derived keys and
 	// measure the server, not the generator's PBKDF2.

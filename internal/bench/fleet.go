@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"strconv"
 	"strings"
@@ -64,39 +65,44 @@ type fleet struct {
 	acked     atomic.Int64
 	pad       string
 	closed    atomic.Bool // closed loop: receivers return window tokens
+	// run tags this fleet's messages: a message left in a queue by an
+	// earlier phase (or run) on the same accounts is not counted.
+	run   string
+	stale atomic.Int64 // messages of another run received
 }
 
 func newFleet(cfg *Config) *fleet {
-	f := &fleet{cfg: cfg, pad: strings.Repeat("x", cfg.BodySize)}
+	f := &fleet{cfg: cfg, pad: strings.Repeat("x", cfg.BodySize), run: rand.Text()[:6]}
 	for i := range cfg.Devices {
 		f.devs = append(f.devs, &device{idx: i, to: cfg.jid(i ^ 1), window: make(chan struct{}, cfg.Window)})
 	}
 	return f
 }
 
-// body is "from|seq|unixnano|" padded to BodySize.
+// body is "run|from|seq|unixnano|" padded to BodySize.
 func (f *fleet) body(from int, seq int64, now time.Time) string {
-	b := strconv.Itoa(from) + "|" + strconv.FormatInt(seq, 10) + "|" + strconv.FormatInt(now.UnixNano(), 10) + "|"
+	b := f.run + "|" + strconv.Itoa(from) + "|" + strconv.FormatInt(seq, 10) + "|" + strconv.FormatInt(now.UnixNano(), 10) + "|"
 	if n := f.cfg.BodySize - len(b); n > 0 {
 		b += f.pad[:n]
 	}
 	return b
 }
 
-func parseBody(s string) (from int, seq int64, sent time.Time, ok bool) {
+func parseBody(s string) (run string, from int, seq int64, sent time.Time, ok bool) {
+	run, s, ok0 := strings.Cut(s, "|")
 	a, rest, ok1 := strings.Cut(s, "|")
 	b, rest, ok2 := strings.Cut(rest, "|")
 	c, _, ok3 := strings.Cut(rest, "|")
-	if !ok1 || !ok2 || !ok3 {
-		return 0, 0, time.Time{}, false
+	if !ok0 || !ok1 || !ok2 || !ok3 {
+		return "", 0, 0, time.Time{}, false
 	}
 	from, err1 := strconv.Atoi(a)
 	seq, err2 := strconv.ParseInt(b, 10, 64)
 	ns, err3 := strconv.ParseInt(c, 10, 64)
 	if err1 != nil || err2 != nil || err3 != nil {
-		return 0, 0, time.Time{}, false
+		return "", 0, 0, time.Time{}, false
 	}
-	return from, seq, time.Unix(0, ns), true
+	return run, from, seq, time.Unix(0, ns), true
 }
 
 // send sends the device's next message to its partner.
@@ -177,8 +183,12 @@ func (f *fleet) events(d *device) {
 }
 
 func (f *fleet) received(d *device, m *client.Message) {
-	from, seq, sent, ok := parseBody(m.Body)
+	run, from, seq, sent, ok := parseBody(m.Body)
 	if !ok || from != d.idx^1 {
+		return
+	}
+	if run != f.run {
+		f.stale.Add(1)
 		return
 	}
 	f.latency.Record(time.Since(sent))

@@ -10,7 +10,7 @@ import (
 )
 
 // Register creates every device's account by in-band registration
-// (XEP-0077), LoginsInFlight at a time; accounts that already exist are
+// (XEP-0077), RegistrationsInFlight (or LoginsInFlight) at a time; accounts that already exist are
 // fine. It works against any server that allows registration, which is
 // how the peers' accounts are made for a comparison.
 func Register(ctx context.Context, cfg Config) error {
@@ -19,7 +19,11 @@ func Register(ctx context.Context, cfg Config) error {
 	}
 	bar := newBar(cfg.Progress, cfg.Devices, "registering")
 	defer bar.done()
-	sem := make(chan struct{}, cfg.LoginsInFlight)
+	inFlight := cfg.RegistrationsInFlight
+	if inFlight <= 0 {
+		inFlight = cfg.LoginsInFlight
+	}
+	sem := make(chan struct{}, inFlight)
 	var wg sync.WaitGroup
 	var once sync.Once
 	var first error

@@ -68,7 +68,7 @@ for s in $SERVERS; do
   # every server gets the same open-file limit (setpriv keeps this shell's; runuser would give PAM's 1,024)
   prlimit --nofile="$(ulimit -Hn)" --pid "$pid" || echo "    warning: could not raise the open-file limit of pid $pid"
   echo "    pid $pid, open files: $(grep 'open files' /proc/"$pid"/limits | awk '{print $4}')"
-  taskset -c 0 "$PEERS_DIR/parley" bench --server 127.0.0.1:"$PORT" "${CLIENT[@]}" --register \
+  taskset -c 0 "$PEERS_DIR/parley" bench --server 127.0.0.1:"$PORT" "${CLIENT[@]}" --register --register-in-flight 10 \
     --server-pid "$pid" --json "$OUT/$s.json" "$@" | tee "$OUT/$s.txt"
   stop_server "$s"
 done
