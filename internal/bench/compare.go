@@ -92,7 +92,7 @@ func comparisonRows() []comparisonRow {
 		{"offline: drain all at login (s)", func(r *Report) string {
 			return ifSet(r.Offline != nil, func() string { return fmt.Sprintf("%.2f", r.Offline.DrainSeconds) })
 		}},
-		{"lost / duplicated / reordered", func(r *Report) string {
+		{"not delivered within the drain window (lost or late) / duplicated / reordered", func(r *Report) string {
 			var l, d, o int64
 			for _, s := range r.Steps {
 				l, d, o = l+s.Lost, d+s.Duplicated, o+s.Reordered
