@@ -73,11 +73,29 @@ func TestGroupOverBothEncodings(t *testing.T) {
 	if err := carol.SendDisplayed(g.JID, id); err != nil {
 		t.Fatal(err)
 	}
-	rc := next(t, alice, func(r *client.Receipt) bool { return true })
+	// bob's receipt and carol's marker come from two sessions: either may
+	// arrive first.
+	var rc *client.Receipt
+	var mk *client.Marker
+	for timeout := time.After(10 * time.Second); rc == nil || mk == nil; {
+		select {
+		case e := <-alice.Events():
+			switch e := e.(type) {
+			case *client.Receipt:
+				rc = e
+			case *client.Marker:
+				mk = e
+			}
+		case <-timeout:
+			t.Fatalf("alice got receipt %+v and marker %+v", rc, mk)
+		}
+	}
 	if rc.From != g.JID+"/bob@localhost" || len(rc.IDs) != 1 || rc.IDs[0] != id {
 		t.Fatalf("alice got receipt %+v", rc)
 	}
-	next(t, alice, func(m *client.Marker) bool { return m.From == g.JID+"/carol@localhost" && m.ID == id })
+	if mk.From != g.JID+"/carol@localhost" || mk.ID != id {
+		t.Fatalf("alice got marker %+v", mk)
+	}
 	mi, err := alice.MessageInfo(ctx, g.JID, id)
 	if err != nil {
 		t.Fatal(err)
