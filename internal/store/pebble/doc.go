@@ -87,10 +87,9 @@
 //
 // # Concurrency
 //
-// Store is safe for concurrent use. Every method holds closeMu for reading
-// for its whole duration (including the wait for the sync); Close takes it
-// for writing, so Close waits for operations in flight and every later call
-// returns store.ErrClosed. Writers of one queue, one roster owner or one
+// Store is safe for concurrent use. Every method holds its store.Gate
+// for its whole duration (including the wait for the sync), so Close waits
+// for operations in flight and every later call returns store.ErrClosed. Writers of one queue, one roster owner or one
 // account JID serialize on that key's shard mutex (never held during an
 // fsync); DeleteAccount holds all shard mutexes while it applies its batch.
 // Readers of accounts, rosters and last seen take no lock. Values returned

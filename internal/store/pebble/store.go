@@ -43,9 +43,9 @@ type Store struct {
 	mode  syncMode
 	space *spaceGuard // nil for an in-memory store
 
-	// closeMu is held for reading by every operation, for writing by Close.
-	closeMu sync.RWMutex
-	closed  bool // guarded by closeMu
+	// gate is held by every operation for its whole duration; Close waits
+	// for them.
+	gate store.Gate
 
 	shards [numShards]shard
 }
@@ -103,17 +103,13 @@ func open(dir string, opts Options, mode syncMode) (*Store, error) {
 // Close flushes the memtable and closes the database. Later calls, of Close
 // too, return store.ErrClosed. It waits for operations in flight.
 func (s *Store) Close() error {
-	s.closeMu.Lock()
-	defer s.closeMu.Unlock()
-	if s.closed {
-		return store.ErrClosed
-	}
-	s.closed = true
-	ferr := s.db.Flush()
-	if err := errors.Join(ferr, s.db.Close()); err != nil {
-		return fmt.Errorf("pebble store: close: %w", err)
-	}
-	return nil
+	return s.gate.Close(func() error {
+		ferr := s.db.Flush()
+		if err := errors.Join(ferr, s.db.Close()); err != nil {
+			return fmt.Errorf("pebble store: close: %w", err)
+		}
+		return nil
+	})
 }
 
 // Checkpoint writes a consistent copy of the store to dir, which must not
@@ -131,21 +127,10 @@ func (s *Store) Checkpoint(dir string) error {
 	return nil
 }
 
-// enter starts an operation: it fails if ctx is done or the store closed.
-// Every successful enter must be followed by exit.
-func (s *Store) enter(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.closeMu.RLock()
-	if s.closed {
-		s.closeMu.RUnlock()
-		return store.ErrClosed
-	}
-	return nil
-}
+// enter starts an operation (store.Gate.Enter); exit ends it.
+func (s *Store) enter(ctx context.Context) error { return s.gate.Enter(ctx) }
 
-func (s *Store) exit() { s.closeMu.RUnlock() }
+func (s *Store) exit() { s.gate.Exit() }
 
 func (s *Store) shard(key string) *shard {
 	return &s.shards[maphash.String(s.seed, key)%numShards]

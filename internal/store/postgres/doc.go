@@ -121,10 +121,10 @@
 //
 // # Concurrency
 //
-// Store is safe for concurrent use. Every method holds closeMu for reading
-// for its whole duration (including the wait for its batch); Close takes
-// it for writing, so Close waits for operations in flight, then closes the
-// pool, and every later call returns store.ErrClosed. Writers of one roster
+// Store is safe for concurrent use. Every method holds its store.Gate
+// for its whole duration (including the wait for its batch), so Close
+// waits for operations in flight, then closes the pool, and every later
+// call returns store.ErrClosed. Writers of one roster
 // owner serialize on the owner's roster_versions row (taken first by both
 // PutRosterItem and DeleteRosterItem); writers of one queue on its
 // queue_seqs row; PostgreSQL row locks do the rest. Values returned are

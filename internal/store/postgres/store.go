@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -72,9 +71,9 @@ type Store struct {
 	opts Options
 	gc   groupCommit
 
-	// closeMu is held for reading by every operation, for writing by Close.
-	closeMu sync.RWMutex
-	closed  bool // guarded by closeMu
+	// gate is held by every operation for its whole duration; Close waits
+	// for them.
+	gate store.Gate
 }
 
 var _ store.Store = (*Store)(nil)
@@ -121,31 +120,16 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 // Close waits for operations in flight and closes the pool. Later calls,
 // of Close too, return store.ErrClosed.
 func (s *Store) Close() error {
-	s.closeMu.Lock()
-	defer s.closeMu.Unlock()
-	if s.closed {
-		return store.ErrClosed
-	}
-	s.closed = true
-	s.pool.Close()
-	return nil
+	return s.gate.Close(func() error {
+		s.pool.Close()
+		return nil
+	})
 }
 
-// enter starts an operation: it fails if ctx is done or the store closed.
-// Every successful enter must be followed by exit.
-func (s *Store) enter(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.closeMu.RLock()
-	if s.closed {
-		s.closeMu.RUnlock()
-		return store.ErrClosed
-	}
-	return nil
-}
+// enter starts an operation (store.Gate.Enter); exit ends it.
+func (s *Store) enter(ctx context.Context) error { return s.gate.Enter(ctx) }
 
-func (s *Store) exit() { s.closeMu.RUnlock() }
+func (s *Store) exit() { s.gate.Exit() }
 
 // asyncCommit is a CTE that turns off synchronous_commit for the rest of
 // the statement's (implicit) transaction: its commit returns without
