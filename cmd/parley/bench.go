@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/parley-im/parley/client"
 	"github.com/parley-im/parley/internal/admin"
@@ -189,7 +188,7 @@ func runBench(cmd *cobra.Command, a *app, f *benchFlags) error {
 	raiseFileLimit(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if !f.quiet && writerIsTerminal(a.stderr) {
+	if !f.quiet && isTerminal(a.stderr) {
 		f.cfg.Progress = a.stderr
 	}
 	if f.createUsers {
@@ -285,11 +284,6 @@ feed:
 	}
 	fmt.Fprintf(a.stderr, "created in %v\n", time.Since(start).Round(time.Millisecond))
 	return ctx.Err()
-}
-
-func writerIsTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // startCPUProfile profiles this process until the returned func is called.

@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"errors"
-	"os"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 )
 
 func newChatCmd(a *app) *cobra.Command {
@@ -53,9 +51,7 @@ they are online, which they approve with /approve (or their own app).
 
 // chat logs in and runs the chat screen until the user quits.
 func chat(ctx context.Context, cmd *cobra.Command, a *app, lf *loginFlags, downloadDir string) error {
-	in, inOK := a.stdin.(*os.File)
-	out, outOK := a.stdout.(*os.File)
-	if !inOK || !outOK || !term.IsTerminal(int(in.Fd())) || !term.IsTerminal(int(out.Fd())) {
+	if !isTerminal(a.stdin) || !isTerminal(a.stdout) {
 		return errors.New("parley chat needs a terminal (for scripts: parley send and parley listen)")
 	}
 	c, s, err := lf.login(ctx, cmd, a, true)
@@ -75,7 +71,7 @@ func chat(ctx context.Context, cmd *cobra.Command, a *app, lf *loginFlags, downl
 	if err := c.SetPresence("", ""); err != nil { // after the roster: queued messages find their conversations
 		return err
 	}
-	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out))
+	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(a.stdin), tea.WithOutput(a.stdout))
 	if _, err := p.Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) && !errors.Is(err, tea.ErrInterrupted) {
 		return err
 	}

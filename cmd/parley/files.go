@@ -12,7 +12,6 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/parley-im/parley/client"
 )
@@ -47,7 +46,7 @@ type transferBar struct {
 }
 
 func newTransferBar(w io.Writer, desc string) *transferBar {
-	if f, ok := w.(*os.File); !ok || !term.IsTerminal(int(f.Fd())) {
+	if !isTerminal(w) {
 		return &transferBar{}
 	}
 	return &transferBar{w: w, desc: desc}

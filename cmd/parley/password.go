@@ -17,7 +17,7 @@ const maxPasswordBytes = 4096
 // readPassword reads a password from a.stdin: prompting without echo (twice
 // when confirm is set) when it is a terminal, otherwise the first line.
 func readPassword(a *app, user string, confirm bool) (string, error) {
-	if f, ok := a.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if f, ok := a.stdin.(*os.File); ok && isTerminal(f) {
 		pw, err := prompt(a, int(f.Fd()), fmt.Sprintf("Password for %s: ", user))
 		if err != nil || !confirm || pw == "" {
 			return pw, err
