@@ -40,6 +40,8 @@ type Config struct {
 	LogFormat string `toml:"log_format" flag:"log-format" env:"PARLEY_LOG_FORMAT" help:"log format: text or json (logs go to stderr)"`
 	Pprof     bool   `toml:"pprof" flag:"pprof" env:"PARLEY_PPROF" help:"serve Go's profiler at /debug/pprof/ on the HTTP listener (for operators: keep that listener private)"`
 
+	WebOrigins string `toml:"web_origins" flag:"web-origins" env:"PARLEY_WEB_ORIGINS" help:"comma-separated origins (https://chat.example.org) besides the HTTP listener's own whose pages may open the WebSocket endpoints; browsers from any other origin get 403 (docs/web.md)"`
+
 	MaxStanzaBytes int           `toml:"max_stanza_bytes" flag:"max-stanza-bytes" env:"PARLEY_MAX_STANZA_BYTES" help:"largest stanza accepted from a client, in bytes; larger ones end the stream with policy-violation"`
 	MinFreeDiskMB  int           `toml:"min_free_disk_mb" flag:"min-free-disk-mb" env:"PARLEY_MIN_FREE_DISK_MB" help:"refuse new messages (resource-constraint, wait) while the embedded store's disk has less free space than this, in MiB, instead of failing when it is full; reads and deliveries go on; 0 disables the check"`
 	ResumeTimeout  time.Duration `toml:"resume_timeout" flag:"resume-timeout" env:"PARLEY_RESUME_TIMEOUT" help:"how long a dropped session may be resumed (XEP-0198); 0 disables resumption"`
@@ -237,6 +239,7 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.validateMedia()...)
 	errs = append(errs, c.validatePush()...)
+	errs = append(errs, c.validateWeb()...)
 	if c.ArchiveRetention < 0 || (c.ArchiveRetention > 0 && c.ArchiveRetention < time.Hour) {
 		bad("archive-retention", c.ArchiveRetention, "must be 0 (keep forever) or at least 1h")
 	}

@@ -102,12 +102,19 @@ func New(cfg Config) (*Service, error) {
 	return s, nil
 }
 
+// BaseURL is the public URL the slots point to.
+func (s *Service) BaseURL() string { return s.cfg.BaseURL }
+
 // MaxFileSize is the largest file accepted, in bytes.
 func (s *Service) MaxFileSize() int64 { return s.cfg.MaxFileSize }
 
 // ServeHTTP serves the media API.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	setCORS(w.Header())
+	if preflight(w, r) {
+		return
+	}
 	s.handler.ServeHTTP(w, r)
 }
 

@@ -330,8 +330,9 @@ func (s *Server) Serve(ctx context.Context) error {
 
 func (s *Server) httpHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/xmpp-websocket", s.c2s)
-	mux.HandleFunc("/ws", s.c2s.ServeBinaryWebSocket)
+	mux.Handle("/xmpp-websocket", s.checkOrigin(s.c2s))
+	mux.Handle("/ws", s.checkOrigin(http.HandlerFunc(s.c2s.ServeBinaryWebSocket)))
+	mux.Handle("/", s.webClient())
 	if s.cfg.Pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
