@@ -1,0 +1,34 @@
+package webui
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// nodePath returns the node binary, or skips the test loudly (fails under
+// CI=true, where .ci/run must have installed it).
+func nodePath(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("node")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("node is required under CI=true (.ci/run installs it)")
+		}
+		t.Skip("SKIPPING: node is not installed; the web client's JavaScript tests need it")
+	}
+	return p
+}
+
+// runNode runs a node script with args and returns its output; a
+// non-zero exit fails the test with the output.
+func runNode(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(nodePath(t), args...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
