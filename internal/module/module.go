@@ -164,6 +164,19 @@ type DiscoExtender interface {
 	DiscoForms() []*stanza.Element
 }
 
+// DiscoItem is one item of the server's disco#items (XEP-0030): a
+// service the server runs, such as the groups' MUC service.
+type DiscoItem struct{ JID, Name string }
+
+// DiscoItems is implemented by a Host that lets features list services in
+// the server's disco#items. A feature checks for it, as for DiscoExtender.
+type DiscoItems interface {
+	// AddDiscoItem declares an item.
+	AddDiscoItem(it DiscoItem)
+	// ServerDiscoItems lists them in declaration order.
+	ServerDiscoItems() []DiscoItem
+}
+
 // AccountDisco is implemented by a Host that lets features add feature
 // vars to the disco#info of user accounts (a bare JID): MAM, PEP. A
 // feature that needs it checks for it, as for DiscoExtender.

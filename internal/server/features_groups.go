@@ -6,6 +6,7 @@ import (
 
 	"github.com/parley-im/parley/internal/feature/groups"
 	"github.com/parley-im/parley/internal/jid"
+	"github.com/parley-im/parley/internal/mamquery"
 	"github.com/parley-im/parley/internal/module"
 	"github.com/parley-im/parley/internal/router"
 	"github.com/parley-im/parley/internal/stanza"
@@ -46,7 +47,11 @@ func (h *Hub) service(ctx context.Context, st *stanza.Element, to jid.JID) (ok b
 
 // groupsFeature builds the groups feature (docs/protocol/groups.md).
 func (s *Server) groupsFeature(codec groups.Codec) *groups.Feature {
-	return groups.New(s.store, codec, groups.Options{MaxMembers: s.cfg.GroupMaxMembers})
+	// A page of the group archive waits in the device's mailbox, as MAM's.
+	maxPage := max(1, min(100, s.cfg.MailboxSize/2))
+	return groups.New(s.store, codec, groups.Options{MaxMembers: s.cfg.GroupMaxMembers,
+		Archive:     !s.cfg.NoServerHistory,
+		ArchivePage: mamquery.Limits{DefaultPage: min(50, maxPage), MaxPage: maxPage}})
 }
 
 // runGroups starts the groups' fan-out worker; the returned stop ends it
@@ -61,3 +66,10 @@ func (s *Server) runGroups(ctx context.Context) (stop func()) {
 	}()
 	return func() { cancel(); <-done }
 }
+
+// AddDiscoItem lists a service in the server's disco#items
+// (module.DiscoItems).
+func (h *Hub) AddDiscoItem(it module.DiscoItem) { h.discoItems = append(h.discoItems, it) }
+
+// ServerDiscoItems lists the declared items (module.DiscoItems).
+func (h *Hub) ServerDiscoItems() []module.DiscoItem { return h.discoItems }

@@ -46,6 +46,7 @@ type Hub struct {
 	disco           []string
 	discoIdentities []module.DiscoIdentity
 	discoForms      []*stanza.Element
+	discoItems      []module.DiscoItem
 	accountDisco    []string
 	accountIDs      []module.DiscoIdentity
 	streamFeatures  []*stanza.Element

@@ -27,7 +27,7 @@ func (f *Feature) Register(h module.Host) error {
 		fn module.IQHandler
 	}{
 		{stanza.NSDiscoInfo, module.ToServer, f.serverInfo},
-		{stanza.NSDiscoItems, module.ToServer, f.items},
+		{stanza.NSDiscoItems, module.ToServer, f.serverItems},
 		{stanza.NSDiscoInfo, module.ToOwnAccount, f.accountInfo},
 		{stanza.NSDiscoInfo, module.ToOtherAccount, f.accountInfo},
 		{stanza.NSDiscoItems, module.ToOwnAccount, f.items},
@@ -92,6 +92,25 @@ func (f *Feature) items(_ context.Context, iq *stanza.Element) (*stanza.Element,
 		return nil, stanza.NewError(stanza.ItemNotFound, "")
 	}
 	return stanza.Result(iq).AddChild(q), nil
+}
+
+// serverItems lists the services features declared (module.DiscoItems).
+func (f *Feature) serverItems(ctx context.Context, iq *stanza.Element) (*stanza.Element, error) {
+	res, err := f.items(ctx, iq)
+	if err != nil {
+		return nil, err
+	}
+	if di, ok := f.host.(module.DiscoItems); ok {
+		q := res.Child(stanza.NSDiscoItems, "query")
+		for _, it := range di.ServerDiscoItems() {
+			el := stanza.NewElement(stanza.NSDiscoItems, "item", "jid", it.JID)
+			if it.Name != "" {
+				el.SetAttr("name", it.Name)
+			}
+			q.AddChild(el)
+		}
+	}
+	return res, nil
 }
 
 func infoQuery(iq *stanza.Element, category, typ, name string) *stanza.Element {

@@ -4,7 +4,8 @@
 // forms declared through module.DiscoExtender; an account's disco#info
 // lists disco#info and the identities and features declared through
 // module.AccountDisco;
-// disco#items lists no items yet.
+// disco#items of the server lists the services features declare
+// (module.DiscoItems: the groups' MUC service); accounts list none.
 //
 // It holds no state of its own and is safe for concurrent use.
 package disco

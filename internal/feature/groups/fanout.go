@@ -131,6 +131,7 @@ func (f *Feature) fanOutWave(ctx context.Context, entries []store.QueuedStanza) 
 		if !f.recordSender(ctx, id, m) {
 			return false
 		}
+		f.archivePost(ctx, id, m, e.Stored)
 		gid := groupStanzaID(m)
 		for _, to := range recipients(m, ms, e.Stored) {
 			w.add(to, memberCopy(m, to, gid))

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/parley-im/parley/internal/jid"
+	"github.com/parley-im/parley/internal/mamquery"
 	"github.com/parley-im/parley/internal/module"
 	"github.com/parley-im/parley/internal/stanza"
 	"github.com/parley-im/parley/internal/store"
@@ -27,6 +28,11 @@ type Store interface {
 	Enqueue(ctx context.Context, key string, payloads ...[]byte) (uint64, error)
 	ReadQueue(ctx context.Context, key string, after uint64, limit int) ([]store.QueuedStanza, error)
 	AckQueue(ctx context.Context, key string, seqs ...uint64) error
+	// The group archive (Options.Archive): each group's posts under the
+	// group's bare JID.
+	AppendArchive(ctx context.Context, user string, m store.ArchivedMessage) error
+	QueryArchive(ctx context.Context, user string, q store.ArchiveQuery) ([]store.ArchivedMessage, bool, error)
+	CountArchive(ctx context.Context, user string, q store.ArchiveQuery) (int, error)
 }
 
 // Codec turns stanzas into outbox payloads and back.
@@ -44,6 +50,12 @@ type Options struct {
 	Batch int
 	// Now is the clock (time.Now by default).
 	Now func() time.Time
+	// Archive keeps each group's posts in an archive on the group's
+	// address (MAM on the room); off with --no-server-history.
+	Archive bool
+	// ArchivePage bounds a page of the group archive (default 50, at
+	// most 100).
+	ArchivePage mamquery.Limits
 }
 
 // Feature is the groups module.
@@ -58,6 +70,7 @@ type Feature struct {
 	service string // groups.<domain>
 	outbox  string // the queue key of the group outbox
 	wake    chan struct{}
+	occ     *occupants // devices joined to MUC rooms
 
 	held atomic.Bool // set by Hold: the worker waits
 }
@@ -73,7 +86,10 @@ func New(st Store, codec Codec, opts Options) *Feature {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Feature{st: st, codec: codec, opts: opts, wake: make(chan struct{}, 1)}
+	if opts.ArchivePage.MaxPage <= 0 {
+		opts.ArchivePage = mamquery.Limits{DefaultPage: 50, MaxPage: 100}
+	}
+	return &Feature{st: st, codec: codec, opts: opts, wake: make(chan struct{}, 1), occ: newOccupants()}
 }
 
 // Name implements module.Feature.
@@ -96,6 +112,10 @@ func (f *Feature) Register(h module.Host) error {
 	f.service = "groups." + h.Domain()
 	f.outbox = f.service
 	h.AddDiscoFeature(NS)
+	h.OnSessionEnded(f.sessionEnded)
+	if di, ok := h.(module.DiscoItems); ok {
+		di.AddDiscoItem(module.DiscoItem{JID: f.service, Name: "Groups"})
+	}
 	return sh.HandleService(f.service, f.handle)
 }
 
@@ -111,9 +131,11 @@ func (f *Feature) handle(ctx context.Context, st *stanza.Element, to jid.JID) (m
 		f.handleIQ(ctx, st, to, from)
 		return module.Stored{}, nil
 	case stanza.KindMessage:
-		return f.post(ctx, st, to, from.Bare())
+		return f.post(ctx, st, to, from)
+	case stanza.KindPresence:
+		return module.Stored{}, f.presence(ctx, st, to, from)
 	}
-	return module.Stored{}, nil // presence: nothing yet (MUC joins come later)
+	return module.Stored{}, nil
 }
 
 // groupJID is the address of group id.

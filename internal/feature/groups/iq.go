@@ -41,8 +41,11 @@ func (f *Feature) handleIQ(ctx context.Context, iq *stanza.Element, to, from jid
 }
 
 func (f *Feature) answer(ctx context.Context, iq *stanza.Element, to, from jid.JID) (*stanza.Element, *stanza.Error) {
-	if (iq.Type() != "get" && iq.Type() != "set") || len(iq.Children) != 1 || iq.Children[0].Space != NS {
-		return nil, stanza.NewError(stanza.ServiceUnavailable, "")
+	if (iq.Type() != "get" && iq.Type() != "set") || len(iq.Children) != 1 {
+		return nil, stanza.NewError(stanza.BadRequest, "an iq request has a type of get or set and one payload")
+	}
+	if iq.Children[0].Space != NS {
+		return f.mucAnswer(ctx, iq, to, from)
 	}
 	r := &request{iq: iq, payload: iq.Children[0], from: from, user: from.Bare().String()}
 	key := iq.Type() + " " + r.payload.Name
@@ -246,6 +249,7 @@ func (f *Feature) remove(ctx context.Context, r *request) (*stanza.Element, *sta
 		return nil, f.storeErr("member", err)
 	}
 	f.system(ctx, r.group.ID, event("removed", target.JID, r.user), r.user+" removed "+target.JID)
+	f.dropMember(r.group, target.JID)
 	return nil, nil
 }
 
@@ -271,6 +275,7 @@ func (f *Feature) leave(ctx context.Context, r *request) (*stanza.Element, *stan
 		return nil, f.storeErr("member", err)
 	}
 	f.system(ctx, r.group.ID, event("left", r.user, r.user), r.user+" left")
+	f.dropMember(r.group, r.user)
 	return nil, nil
 }
 
@@ -299,6 +304,7 @@ func (f *Feature) setRole(ctx context.Context, r *request) (*stanza.Element, *st
 	}
 	typ := map[store.GroupRole]string{store.RoleAdmin: "promoted", store.RoleMember: "demoted"}[role]
 	f.system(ctx, r.group.ID, event(typ, target.JID, r.user), r.user+" "+typ+" "+target.JID)
+	f.refreshMember(r.group, target.JID, role)
 	return nil, nil
 }
 
@@ -328,6 +334,9 @@ func (f *Feature) configure(ctx context.Context, r *request) (*stanza.Element, *
 	ev := event("configured", "", r.user)
 	ev.SetAttr("subject", g.Subject).SetAttr("admins-only", strconv.FormatBool(g.AdminsOnly))
 	f.system(ctx, g.ID, ev, r.user+" changed the group's settings")
+	if g.Subject != r.group.Subject {
+		f.announceSubject(ctx, g, r.user)
+	}
 	return nil, nil
 }
 

@@ -12,7 +12,8 @@ import (
 
 // post takes a message to a group: it checks the sender, stamps the group
 // copy and appends it to the outbox (durable) for the worker.
-func (f *Feature) post(ctx context.Context, m *stanza.Element, to, sender jid.JID) (module.Stored, *stanza.Error) {
+func (f *Feature) post(ctx context.Context, m *stanza.Element, to, from jid.JID) (module.Stored, *stanza.Error) {
+	sender := from.Bare()
 	switch m.Type() {
 	case "groupchat", "chat", "normal", "":
 	case "error":
@@ -21,6 +22,9 @@ func (f *Feature) post(ctx context.Context, m *stanza.Element, to, sender jid.JI
 		return module.Stored{}, stanza.NewError(stanza.BadRequest, "a group message has type groupchat (or chat)")
 	}
 	if to.Local() == "" || !to.IsBare() {
+		if m.Type() == "chat" {
+			return module.Stored{}, stanza.NewError(stanza.NotAcceptable, "private messages through a group are not supported; write to the member's address")
+		}
 		return module.Stored{}, stanza.NewError(stanza.NotAcceptable, "send group messages to the group's bare address")
 	}
 	g, err := f.st.GetGroup(ctx, to.Local())
@@ -38,6 +42,12 @@ func (f *Feature) post(ctx context.Context, m *stanza.Element, to, sender jid.JI
 		return module.Stored{}, f.storeErr("member", err)
 	}
 	if m.Body() == "" {
+		switch {
+		case m.Child(stanza.NSClient, "subject") != nil:
+			return module.Stored{}, f.changeSubject(ctx, m, g, mem, sender)
+		case m.Child(NSMUCUser, "x") != nil:
+			return module.Stored{}, f.mediatedInvite(ctx, m, g, mem, from)
+		}
 		return f.receipt(ctx, m, g, sender) // chat states are not fanned out (yet)
 	}
 	if g.AdminsOnly && mem.Role == store.RoleMember {
@@ -111,4 +121,74 @@ func (f *Feature) system(ctx context.Context, id string, event *stanza.Element, 
 	if _, serr := f.append(ctx, stampGroupID(c, gj)); serr != nil {
 		f.log.Error("group system message not stored", "group", id, "err", serr)
 	}
+}
+
+// changeSubject takes a MUC subject change (a message with a <subject/>
+// and no body): admins only, as the group's configure request.
+func (f *Feature) changeSubject(ctx context.Context, m *stanza.Element, g store.Group, mem store.GroupMember, sender jid.JID) *stanza.Error {
+	r := &request{user: sender.String(), group: g, role: mem.Role,
+		payload: stanza.NewElement(NS, "configure", "subject", m.ChildText(stanza.NSClient, "subject"))}
+	if !r.admin() {
+		return stanza.NewError(stanza.Forbidden, "only the group's admins can change the subject")
+	}
+	_, serr := f.configure(ctx, r)
+	return serr
+}
+
+// announceSubject tells every member the new subject as MUC does: a
+// message with a <subject/> and no body, from the room as the member who
+// changed it (delivered like a post; the "configured" system message
+// carries it for Parley's clients).
+func (f *Feature) announceSubject(ctx context.Context, g store.Group, actor string) {
+	gj := f.groupJID(g.ID)
+	from, _ := gj.WithResource(actor)
+	c := stanza.NewElement(stanza.NSClient, stanza.KindMessage, "type", "groupchat", "from", from.String(), "id", newID())
+	c.AddChild(textElement(stanza.NSClient, "subject", g.Subject))
+	if _, serr := f.append(ctx, stampGroupID(c, gj)); serr != nil {
+		f.log.Error("group subject not stored", "group", g.ID, "err", serr)
+	}
+}
+
+func textElement(ns, name, s string) *stanza.Element {
+	e := stanza.NewElement(ns, name)
+	e.Text = s
+	return e
+}
+
+// mediatedInvite takes XEP-0045 invitations sent through the room: an
+// admin's invitation makes the invitee a member (the room is
+// members-only) and is passed on to them from the room.
+func (f *Feature) mediatedInvite(ctx context.Context, m *stanza.Element, g store.Group, mem store.GroupMember, from jid.JID) *stanza.Error {
+	r := &request{user: from.Bare().String(), group: g, role: mem.Role}
+	for _, inv := range m.Child(NSMUCUser, "x").Children {
+		if inv.Space != NSMUCUser || inv.Name != "invite" {
+			continue
+		}
+		if !r.admin() {
+			return stanza.NewError(stanza.Forbidden, "only the group's admins can invite to this members-only group")
+		}
+		add := stanza.NewElement(NS, "add").AddChild(stanza.NewElement(NS, "member", "jid", inv.Attr("to")))
+		members, serr := f.memberJIDs(ctx, add, "")
+		if serr != nil {
+			return serr
+		}
+		for _, to := range members {
+			if serr := f.addMember(ctx, g, to, r.user); serr != nil {
+				return serr
+			}
+			f.host.Route(ctx, f.inviteMessage(g, from, to, inv.ChildText(NSMUCUser, "reason")))
+		}
+	}
+	return nil
+}
+
+// inviteMessage is an invitation from the room (XEP-0045 7.8.2).
+func (f *Feature) inviteMessage(g store.Group, inviter jid.JID, to, reason string) *stanza.Element {
+	msg := stanza.NewElement(stanza.NSClient, stanza.KindMessage, "from", f.groupJID(g.ID).String(), "to", to, "id", newID())
+	inv := stanza.NewElement(NSMUCUser, "invite", "from", inviter.String())
+	if reason != "" {
+		inv.AddChild(textElement(NSMUCUser, "reason", reason))
+	}
+	msg.AddChild(stanza.NewElement(NSMUCUser, "x").AddChild(inv))
+	return msg.AddChild(textElement(stanza.NSClient, "body", inviter.Bare().String()+" added you to the group "+f.groupJID(g.ID).String()))
 }

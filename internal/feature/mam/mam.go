@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/parley-im/parley/internal/jid"
+	"github.com/parley-im/parley/internal/mamquery"
 	"github.com/parley-im/parley/internal/module"
 	"github.com/parley-im/parley/internal/stanza"
 	"github.com/parley-im/parley/internal/store"
@@ -17,10 +18,10 @@ import (
 
 // Namespaces of the feature.
 const (
-	NS        = "urn:xmpp:mam:2"                 // XEP-0313
-	NSRSM     = "http://jabber.org/protocol/rsm" // XEP-0059
-	NSForward = "urn:xmpp:forward:0"             // XEP-0297
-	NSData    = "jabber:x:data"                  // XEP-0004
+	NS        = mamquery.NS        // XEP-0313
+	NSRSM     = mamquery.NSRSM     // XEP-0059
+	NSForward = mamquery.NSForward // XEP-0297
+	NSData    = mamquery.NSData    // XEP-0004
 )
 
 // Preference defaults (XEP-0313 section 6).
@@ -238,7 +239,7 @@ func (f *Feature) command(ctx context.Context, iq *stanza.Element) (*stanza.Elem
 	case q.Name == "query" && iq.Type() == "set":
 		return f.query(ctx, iq, from)
 	case q.Name == "query":
-		return stanza.Result(iq).AddChild(stanza.NewElement(NS, "query").AddChild(searchForm())), nil
+		return stanza.Result(iq).AddChild(stanza.NewElement(NS, "query").AddChild(mamquery.SearchForm())), nil
 	case q.Name == "prefs" && iq.Type() == "get":
 		return f.getPrefs(ctx, iq, from.Bare())
 	case q.Name == "prefs":

@@ -1,7 +1,7 @@
 """A slixmpp client driven line by line from stdin, for the scenarios where
 slixmpp and xmpp.js talk to each other (the Go harness sequences both).
 
-usage: agent.py ADDR FULLJID [--sm] [--direct-tls] [--mam] [--pep]   (password in $PASSWORD)
+usage: agent.py ADDR FULLJID [--sm] [--direct-tls] [--mam] [--pep] [--muc]   (password in $PASSWORD)
 
 Commands (JSON lines on stdin):
   {"cmd":"send","xml":"<message to='..'>...</message>"}  sent as a slixmpp
@@ -20,6 +20,16 @@ Commands (JSON lines on stdin):
         "before":"" asks for the last page: {"event":"mam_page","ids":[..],
         "bodies":[..],"stanza_ids":[..],"count":N,"first":ID,"first_index":N,
         "last":ID,"complete":B} or {"event":"mam_error","condition":C}
+        "to": a room's address queries the room's archive instead
+  {"cmd":"join","room":R,"nick":N}  xep_0045 join_muc_wait (--muc), no
+        history: {"event":"joined","nick":N,"codes":[..],"subject":S,
+        "occupants":[..]} or {"event":"join_error","condition":C}
+  {"cmd":"muc_send","room":R,"body":B,"id":ID}  a groupchat message
+  {"cmd":"configure","room":R}  xep_0045 get_room_config, then the form
+        submitted as it came: {"event":"configured"} or {"event":"config_error",...}
+  {"cmd":"affiliation","room":R,"jid":J,"affiliation":A}  xep_0045
+        set_affiliation: {"event":"affiliation_set"} or {"event":"affiliation_error",...}
+  {"cmd":"leave","room":R,"nick":N}  xep_0045 leave_muc
   {"cmd":"request_ack"}       XEP-0198 <r/>
   {"cmd":"quit"}              graceful </stream:stream>, exit 0
   {"cmd":"drop"}              abort the TCP connection, exit 0
@@ -32,7 +42,7 @@ import asyncio
 import json
 import sys
 
-from slixmpp.exceptions import IqError, IqTimeout
+from slixmpp.exceptions import IqError, IqTimeout, PresenceError
 from slixmpp.stanza import Iq, Message, Presence
 from slixmpp.xmlstream import ET
 from slixmpp.xmlstream.handler import Callback
@@ -47,6 +57,7 @@ ap.add_argument("jid")
 ap.add_argument("--sm", action="store_true")
 ap.add_argument("--direct-tls", action="store_true")
 ap.add_argument("--mam", action="store_true")
+ap.add_argument("--muc", action="store_true", help="xep_0045 multi-user chat")
 ap.add_argument("--pep", action="store_true",
                 help="xep_0115 caps, xep_0163 PEP and xep_0084 avatars (+notify for avatar metadata); "
                      "emits avatar_metadata events")
@@ -106,6 +117,8 @@ async def handle(c, cmd):
             emit("published", id=cmd["id"])
         except IqError as e:
             emit("publish_error", condition=e.iq["error"]["condition"], xml=str(e.iq))
+    elif op in ("join", "muc_send", "configure", "affiliation", "leave"):
+        await muc(c, op, cmd)
     elif op == "request_ack":
         await request_ack(c)
     elif op == "quit":
@@ -123,10 +136,46 @@ async def handle(c, cmd):
     return True
 
 
+async def muc(c, op, cmd):
+    """XEP-0045 through slixmpp's xep_0045 plugin."""
+    m = c["xep_0045"]
+    room = cmd["room"]
+    try:
+        if op == "join":
+            pres, subject, occupants, _ = await m.join_muc_wait(room, cmd["nick"], maxstanzas=0, timeout=10)
+            emit("joined", room=room, nick=pres["from"].resource, codes=sorted(pres["muc"]["status_codes"]),
+                 subject=subject["subject"], occupants=[str(p["from"]) for p in occupants], xml=str(pres))
+        elif op == "muc_send":
+            msg = c.make_message(mto=room, mbody=cmd["body"], mtype="groupchat")
+            if cmd.get("id"):
+                msg["id"] = cmd["id"]
+            msg.send()
+            emit("sent", tag=cmd.get("tag"))
+        elif op == "configure":
+            form = await m.get_room_config(room, timeout=10)
+            await m.set_room_config(room, form, timeout=10)
+            emit("configured", room=room)
+        elif op == "affiliation":
+            await m.set_affiliation(room, cmd["affiliation"], jid=cmd["jid"], timeout=10)
+            emit("affiliation_set", room=room, jid=cmd["jid"])
+        elif op == "leave":
+            m.leave_muc(room, cmd["nick"])
+            emit("left", room=room)
+    except PresenceError as e:
+        emit("join_error", condition=e.presence["error"]["condition"], xml=str(e.presence))
+    except IqError as e:
+        emit(op + "_error" if op != "affiliation" else "affiliation_error",
+             condition=e.iq["error"]["condition"], xml=str(e.iq))
+    except (IqTimeout, asyncio.TimeoutError):
+        emit(op + "_timeout")
+
+
 async def mam_page(c, cmd):
     """One MAM query (XEP-0313) with RSM paging, built with the xep_0313
     plugin's stanza interfaces; results are collected by queryid."""
     iq = c.make_iq_set()
+    if cmd.get("to"):
+        iq["to"] = cmd["to"]
     qid = iq["id"]
     iq["mam"]["queryid"] = qid
     if cmd.get("with"):
@@ -166,6 +215,8 @@ async def main():
     plugins = ["xep_0012", "xep_0199", "xep_0352"] + (["xep_0198"] if args.sm else []) + (["xep_0313"] if args.mam else [])
     if args.pep:
         plugins += ["xep_0030", "xep_0115", "xep_0163", "xep_0084"]
+    if args.muc:
+        plugins += ["xep_0030", "xep_0004", "xep_0045"]
     c = make_client(args.jid, env("PASSWORD"), plugins=plugins)
     record_all(c, "agent", lambda st: emit("stanza", **summarize(st)))
     c.add_event_handler("stream_error", lambda st: emit("stream_error", condition=st["condition"]))
