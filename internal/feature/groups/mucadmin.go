@@ -57,31 +57,52 @@ func (f *Feature) adminSet(ctx context.Context, r *request) (*stanza.Element, *s
 	if !r.admin() {
 		return nil, errNotAdmin
 	}
-	items := 0
-	for _, item := range r.payload.Children {
+	changes, serr := parseAffiliations(r.payload)
+	if serr != nil {
+		return nil, serr
+	}
+	for _, c := range changes {
+		if serr := f.setAffiliation(ctx, r, c.jid, c.affiliation); serr != nil {
+			return nil, serr
+		}
+	}
+	return nil, nil
+}
+
+// affChange is one item of a muc#admin set.
+type affChange struct{ jid, affiliation string }
+
+// parseAffiliations reads the items of a muc#admin set: each names a
+// member by jid (or by nickname, which is the member's bare JID) and an
+// affiliation. Role changes are refused: roles follow affiliations.
+func parseAffiliations(q *stanza.Element) ([]affChange, *stanza.Error) {
+	var out []affChange
+	for _, item := range q.Children {
 		if item.Space != NSMUCAdmin || item.Name != "item" {
 			continue
 		}
-		items++
-		if !item.HasAttr("affiliation") {
+		aff := item.Attr("affiliation")
+		switch aff {
+		case "owner", "admin", "member", "none", "outcast":
+		case "":
 			return nil, stanza.NewError(stanza.NotAllowed, "in a group, roles follow affiliations; change the affiliation")
+		default:
+			return nil, stanza.NewError(stanza.BadRequest, "affiliation is owner, admin, member, none or outcast")
 		}
 		target := item.Attr("jid")
 		if target == "" {
-			target = item.Attr("nick") // nicknames are members' bare JIDs
+			target = item.Attr("nick")
 		}
 		j, err := jid.Parse(target)
 		if err != nil || j.Local() == "" {
 			return nil, stanza.NewError(stanza.JIDMalformed, "an item names a member by jid")
 		}
-		if serr := f.setAffiliation(ctx, r, j.Bare().String(), item.Attr("affiliation")); serr != nil {
-			return nil, serr
-		}
+		out = append(out, affChange{jid: j.Bare().String(), affiliation: aff})
 	}
-	if items == 0 {
+	if len(out) == 0 {
 		return nil, stanza.NewError(stanza.BadRequest, "no <item/> to change")
 	}
-	return nil, nil
+	return out, nil
 }
 
 // setAffiliation maps one affiliation change to the group's requests.
@@ -197,6 +218,19 @@ func fixedConfig(name string) (string, bool) {
 // group's subject), description and moderation; a value a group cannot
 // have is refused with not-acceptable, unknown fields are ignored.
 func (f *Feature) submitConfig(ctx context.Context, r *request, x *stanza.Element) *stanza.Error {
+	cfg, serr := parseConfig(x, r.group)
+	if serr != nil || len(cfg.Attrs) == 0 {
+		return serr
+	}
+	sub := *r
+	sub.payload = cfg
+	_, serr = f.configure(ctx, &sub)
+	return serr
+}
+
+// parseConfig reads a submitted configuration form of group g into the
+// group's <configure/> request with the attributes that change.
+func parseConfig(x *stanza.Element, g store.Group) (*stanza.Element, *stanza.Error) {
 	cfg := stanza.NewElement(NS, "configure")
 	for _, fl := range x.Children {
 		if fl.Space != nsData || fl.Name != "field" {
@@ -205,32 +239,26 @@ func (f *Feature) submitConfig(ctx context.Context, r *request, x *stanza.Elemen
 		name, v := fl.Attr("var"), fl.ChildText(nsData, "value")
 		if want, fixed := fixedConfig(name); fixed {
 			if normalBool(v) != want {
-				return stanza.NewError(stanza.NotAcceptable, "a group is persistent, members-only and non-anonymous: "+name+" cannot be "+v)
+				return nil, stanza.NewError(stanza.NotAcceptable, "a group is persistent, members-only and non-anonymous: "+name+" cannot be "+v)
 			}
 			continue
 		}
 		switch name {
 		case "muc#roomconfig_roomname":
-			if v != r.group.Subject {
+			if v != g.Subject {
 				cfg.SetAttr("subject", v)
 			}
 		case "muc#roomconfig_roomdesc":
-			if v != r.group.Description {
+			if v != g.Description {
 				cfg.SetAttr("description", v)
 			}
 		case "muc#roomconfig_moderatedroom":
-			if b := normalBool(v) == "1"; b != r.group.AdminsOnly {
+			if b := normalBool(v) == "1"; b != g.AdminsOnly {
 				cfg.SetAttr("admins-only", strconv.FormatBool(b))
 			}
 		}
 	}
-	if len(cfg.Attrs) == 0 {
-		return nil
-	}
-	sub := *r
-	sub.payload = cfg
-	_, serr := f.configure(ctx, &sub)
-	return serr
+	return cfg, nil
 }
 
 // normalBool turns XEP-0004 booleans (true/false too) into 1/0; other

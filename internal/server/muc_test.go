@@ -1,0 +1,151 @@
+package server
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/parley-im/parley/internal/feature/groups"
+	"github.com/parley-im/parley/internal/stanza"
+	"github.com/parley-im/parley/internal/xmpptest"
+)
+
+// Transcripts of the MUC view's details over XML streams (XEP-0045,
+// XEP-0410): discovery, self-ping, subject, configuration and muc#admin,
+// and the refusals with their conditions.
+
+func iqAnswer(t *testing.T, c *xmpptest.Client, typ, to, payload string) *stanza.Element {
+	t.Helper()
+	id := fmt.Sprintf("q%d", len(payload)*7919+len(to))
+	c.SendRaw(fmt.Sprintf("<iq type='%s' id='%s' to='%s'>%s</iq>", typ, id, to, payload))
+	return c.Expect("answer to "+payload, xmpptest.IsIQResult(id))
+}
+
+func condition(el *stanza.Element) string {
+	if e := el.Child(stanza.NSClient, "error"); e != nil {
+		for _, c := range e.Children {
+			if c.Space == stanza.NSStanzaErr && c.Name != "text" {
+				return c.Name
+			}
+		}
+	}
+	return ""
+}
+
+func features(el *stanza.Element) map[string]bool {
+	out := map[string]bool{}
+	if q := el.Child(stanza.NSDiscoInfo, "query"); q != nil {
+		for _, f := range q.Children {
+			if f.Name == "feature" {
+				out[f.Attr("var")] = true
+			}
+		}
+	}
+	return out
+}
+
+// joinXML joins c to room as nick and waits for the subject (the end of
+// the join).
+func joinXML(t *testing.T, c *xmpptest.Client, room, nick string) *stanza.Element {
+	t.Helper()
+	c.SendRaw(fmt.Sprintf("<presence to='%s/%s'><x xmlns='%s'/></presence>", room, nick, groups.NSMUC))
+	self := c.Expect("self-presence", func(el *stanza.Element) bool {
+		x := el.Child(groups.NSMUCUser, "x")
+		return el.Name == "presence" && x != nil && strings.Contains(x.String(), "110")
+	})
+	c.Expect("the subject", func(el *stanza.Element) bool {
+		return el.Name == "message" && el.Child(stanza.NSClient, "subject") != nil
+	})
+	return self
+}
+
+func TestMUCDiscoSelfPingSubjectAndAdmin(t *testing.T) {
+	ts := startServer(t, nil)
+	groupUsers(t, ts, "alice", "bob", "mallory")
+	alice, bob, mallory := online(t, ts, "alice"), online(t, ts, "bob"), online(t, ts, "mallory")
+	room := "crew@" + groupsService
+
+	// The server lists the service; the service is a MUC service.
+	items := iqAnswer(t, alice, "get", "localhost", "<query xmlns='"+stanza.NSDiscoItems+"'/>")
+	if !strings.Contains(items.String(), groupsService) {
+		t.Fatalf("server disco#items: %v", items)
+	}
+	if f := features(iqAnswer(t, alice, "get", groupsService, "<query xmlns='"+stanza.NSDiscoInfo+"'/>")); !f[groups.NSMUC] {
+		t.Fatalf("service disco#info: %v", f)
+	}
+	// A room that does not exist: item-not-found (clients then create it by joining).
+	if c := condition(iqAnswer(t, alice, "get", room, "<query xmlns='"+stanza.NSDiscoInfo+"'/>")); c != "item-not-found" {
+		t.Fatalf("disco#info of no room: %q", c)
+	}
+	joinXML(t, alice, room, "alice@localhost")
+	f := features(iqAnswer(t, alice, "get", room, "<query xmlns='"+stanza.NSDiscoInfo+"'/>"))
+	for _, v := range []string{groups.NSMUC, "muc_persistent", "muc_membersonly", "muc_nonanonymous", "urn:xmpp:mam:2",
+		"http://jabber.org/protocol/muc#self-ping-optimization"} {
+		if !f[v] {
+			t.Errorf("room disco#info lacks %s: %v", v, f)
+		}
+	}
+
+	// XEP-0410: alice's self-ping succeeds; bob, not joined, gets not-acceptable.
+	if r := iqAnswer(t, alice, "get", room+"/alice@localhost", "<ping xmlns='urn:xmpp:ping'/>"); r.Type() != "result" {
+		t.Errorf("alice's self-ping: %v", r)
+	}
+	if c := condition(iqAnswer(t, bob, "get", room+"/bob@localhost", "<ping xmlns='urn:xmpp:ping'/>")); c != "not-acceptable" {
+		t.Errorf("bob's self-ping before joining: %q", c)
+	}
+
+	// muc#admin: bob becomes a member; the member list shows both.
+	mustResult(t, iqAnswer(t, alice, "set", room, "<query xmlns='"+groups.NSMUCAdmin+"'><item affiliation='member' jid='bob@localhost'/></query>"))
+	list := iqAnswer(t, alice, "get", room, "<query xmlns='"+groups.NSMUCAdmin+"'><item affiliation='member'/></query>")
+	if !strings.Contains(list.String(), "bob@localhost") {
+		t.Errorf("member list: %v", list)
+	}
+	// A member cannot change affiliations or the subject; a non-member cannot join.
+	joinXML(t, bob, room, "bob")
+	if c := condition(iqAnswer(t, bob, "set", room, "<query xmlns='"+groups.NSMUCAdmin+"'><item affiliation='none' jid='alice@localhost'/></query>")); c != "forbidden" {
+		t.Errorf("bob changing an affiliation: %q", c)
+	}
+	bob.SendRaw("<message to='" + room + "' type='groupchat' id='s1'><subject>mine</subject></message>")
+	if e := bob.Expect("the refusal", func(el *stanza.Element) bool { return el.Attr("id") == "s1" }); condition(e) != "forbidden" {
+		t.Errorf("bob's subject change: %v", e)
+	}
+	mallory.SendRaw("<presence to='" + room + "/m'><x xmlns='" + groups.NSMUC + "'/></presence>")
+	if e := mallory.Expect("the refusal", func(el *stanza.Element) bool { return el.Name == "presence" && el.Type() == "error" }); condition(e) != "registration-required" {
+		t.Errorf("mallory's join: %v", e)
+	}
+
+	// alice sets the subject: both occupants get it, with no body.
+	alice.SendRaw("<message to='" + room + "' type='groupchat'><subject>Crew</subject></message>")
+	for name, c := range map[string]*xmpptest.Client{"alice": alice, "bob": bob} {
+		m := c.Expect(name+": the subject", func(el *stanza.Element) bool { return el.ChildText(stanza.NSClient, "subject") == "Crew" })
+		if m.Body() != "" || m.Attr("from") != room+"/alice@localhost" {
+			t.Errorf("%s got %v", name, m)
+		}
+	}
+	// The configuration form: a group cannot be made open.
+	form := iqAnswer(t, alice, "get", room, "<query xmlns='"+groups.NSMUCOwner+"'/>")
+	if !strings.Contains(form.String(), "muc#roomconfig_membersonly") {
+		t.Fatalf("config form: %v", form)
+	}
+	open := "<query xmlns='" + groups.NSMUCOwner + "'><x xmlns='jabber:x:data' type='submit'>" +
+		"<field var='muc#roomconfig_membersonly'><value>0</value></field></x></query>"
+	if c := condition(iqAnswer(t, alice, "set", room, open)); c != "not-acceptable" {
+		t.Errorf("an open room: %q", c)
+	}
+	named := "<query xmlns='" + groups.NSMUCOwner + "'><x xmlns='jabber:x:data' type='submit'>" +
+		"<field var='muc#roomconfig_roomname'><value>The crew</value></field></x></query>"
+	mustResult(t, iqAnswer(t, alice, "set", room, named))
+	if info := iqAnswer(t, bob, "get", room, "<info xmlns='"+groups.NS+"'/>"); info.Child(groups.NS, "info").Attr("subject") != "The crew" {
+		t.Errorf("the room name is the group's subject: %v", info)
+	}
+	// A private message through the room is refused.
+	bob.SendRaw("<message to='" + room + "/alice@localhost' type='chat' id='pm'><body>psst</body></message>")
+	if e := bob.Expect("the refusal", func(el *stanza.Element) bool { return el.Attr("id") == "pm" }); condition(e) != "not-acceptable" {
+		t.Errorf("a private message: %v", e)
+	}
+	// bob leaves: alice sees him go.
+	bob.SendRaw("<presence type='unavailable' to='" + room + "/bob@localhost'/>")
+	alice.Expect("bob leaves", func(el *stanza.Element) bool {
+		return el.Name == "presence" && el.Type() == "unavailable" && el.Attr("from") == room+"/bob@localhost"
+	})
+}
