@@ -383,4 +383,10 @@ func TestGroupsOnPostgreSQL(t *testing.T) {
 	if got["on postgres"]+got2["on postgres"] != 1 {
 		t.Fatalf("bob got it %d times", got["on postgres"]+got2["on postgres"])
 	}
+	// The group archive (MAM on the room) is in PostgreSQL too.
+	bob.SendRaw("<iq type='set' id='mam1' to='" + g + "'><query xmlns='urn:xmpp:mam:2' queryid='r1'/></iq>")
+	bob.Expect("the archived post", func(el *stanza.Element) bool {
+		return el.Name == "message" && strings.Contains(el.String(), "on postgres") && strings.Contains(el.String(), "r1")
+	})
+	bob.Expect("the end of the page", xmpptest.IsIQResult("mam1"))
 }
