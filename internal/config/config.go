@@ -25,6 +25,10 @@ type Config struct {
 	Domain string `toml:"domain" flag:"domain" env:"PARLEY_DOMAIN" help:"the XMPP domain served (the part after @ in user addresses)"`
 	Store  string `toml:"store" flag:"store" env:"PARLEY_STORE" help:"where accounts, rosters, queued messages and archives live: empty for the embedded store in the data directory, or a PostgreSQL URL (postgres://user@host:5432/db) shared by a cluster's nodes; its schema is migrated at start"`
 
+	NATS             string        `toml:"nats" flag:"nats" env:"PARLEY_NATS" help:"run as a node of a cluster: the NATS servers between the nodes, comma-separated URLs (nats://host:4222 or tls://user:password@host:4222), or 'embedded' for a NATS server inside this process (one node); empty: a single server with no bus (docs/cluster.md)"`
+	NodeID           string        `toml:"node_id" flag:"node-id" env:"PARLEY_NODE_ID" help:"this node's name in the cluster, unique: letters, digits, '-' and '_' (required with --nats URLs)"`
+	ClusterHeartbeat time.Duration `toml:"cluster_heartbeat" flag:"cluster-heartbeat" env:"PARLEY_CLUSTER_HEARTBEAT" help:"how often a node tells the others it is alive; a node silent for three intervals is dropped from the directory"`
+
 	C2S    string `toml:"c2s" flag:"c2s" env:"PARLEY_C2S" help:"XMPP client listener, host:port, with STARTTLS (TLS required before authentication); empty disables"`
 	C2STLS string `toml:"c2s_tls" flag:"c2s-tls" env:"PARLEY_C2S_TLS" help:"XMPP client listener with direct TLS (XEP-0368), host:port; empty disables"`
 	Native string `toml:"native" flag:"native" env:"PARLEY_NATIVE" help:"Parley binary-protocol listener for Parley's own clients, host:port, TLS from the first byte; empty disables"`
@@ -111,6 +115,7 @@ func Default() Config {
 		MediaQuota:            1 << 30,
 		MediaRetention:        30 * 24 * time.Hour,
 		PushInterval:          5 * time.Second,
+		ClusterHeartbeat:      time.Second,
 	}
 }
 
@@ -240,6 +245,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateMedia()...)
 	errs = append(errs, c.validatePush()...)
 	errs = append(errs, c.validateWeb()...)
+	errs = append(errs, c.validateCluster()...)
 	if c.ArchiveRetention < 0 || (c.ArchiveRetention > 0 && c.ArchiveRetention < time.Hour) {
 		bad("archive-retention", c.ArchiveRetention, "must be 0 (keep forever) or at least 1h")
 	}

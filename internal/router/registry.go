@@ -21,13 +21,29 @@ type Device interface {
 	Deliver(st *stanza.Element, key string, seq uint64) bool
 }
 
+// RemoteDevice is a Device connected to another node of a cluster: a
+// proxy whose deliveries cross the cluster bus (internal/cluster).
+type RemoteDevice interface {
+	Device
+	// Node is the id of the node the device is connected to.
+	Node() string
+}
+
+// IsRemote reports whether d is connected to another node.
+func IsRemote(d Device) bool {
+	_, ok := d.(RemoteDevice)
+	return ok
+}
+
 const shardCount = 64
 
-// Registry maps users to their connected devices.
+// Registry maps users to their connected devices: this node's own, and,
+// in a cluster, proxies of the devices connected to the other nodes.
 type Registry struct {
 	seed   maphash.Seed
 	shards [shardCount]shard
-	count  atomic.Int64
+	count  atomic.Int64 // local devices
+	remote atomic.Int64 // remote devices (proxies)
 }
 
 type shard struct {
@@ -49,8 +65,22 @@ func (r *Registry) shard(bare string) *shard {
 }
 
 // Add registers d. If a device with the same full JID was registered it is
-// replaced and returned, so the caller can close it with a conflict error.
+// replaced and returned, so the caller can close it with a conflict error
+// (a remote one included: a new local login wins).
 func (r *Registry) Add(d Device) (replaced Device) {
+	replaced, _ = r.put(d, true)
+	return replaced
+}
+
+// AddRemote registers the proxy of a device connected to another node,
+// replacing the proxy with the same full JID, if any. It never replaces a
+// local device (it then reports false: the two nodes settle the conflict).
+func (r *Registry) AddRemote(d RemoteDevice) bool {
+	_, ok := r.put(d, false)
+	return ok
+}
+
+func (r *Registry) put(d Device, overLocal bool) (replaced Device, ok bool) {
 	full := d.JID()
 	bare := full.Bare().String()
 	sh := r.shard(bare)
@@ -58,20 +88,33 @@ func (r *Registry) Add(d Device) (replaced Device) {
 	defer sh.mu.Unlock()
 	devs := sh.users[bare]
 	for i, old := range devs {
-		if old.JID() == full {
-			next := make([]Device, len(devs))
-			copy(next, devs)
-			next[i] = d
-			sh.users[bare] = next
-			return old
+		if old.JID() != full {
+			continue
 		}
+		if !overLocal && !IsRemote(old) {
+			return nil, false
+		}
+		next := make([]Device, len(devs))
+		copy(next, devs)
+		next[i] = d
+		sh.users[bare] = next
+		r.counter(old).Add(-1)
+		r.counter(d).Add(1)
+		return old, true
 	}
 	// Copy on write: readers may hold the old slice without the lock.
 	next := make([]Device, len(devs), len(devs)+1)
 	copy(next, devs)
 	sh.users[bare] = append(next, d)
-	r.count.Add(1)
-	return nil
+	r.counter(d).Add(1)
+	return nil, true
+}
+
+func (r *Registry) counter(d Device) *atomic.Int64 {
+	if IsRemote(d) {
+		return &r.remote
+	}
+	return &r.count
 }
 
 // Remove unregisters d if it is still the registered device for its full
@@ -93,7 +136,7 @@ func (r *Registry) Remove(d Device) bool {
 			next = append(next, devs[:i]...)
 			sh.users[bare] = append(next, devs[i+1:]...)
 		}
-		r.count.Add(-1)
+		r.counter(d).Add(-1)
 		return true
 	}
 	return false
@@ -119,8 +162,11 @@ func (r *Registry) Device(full jid.JID) Device {
 	return nil
 }
 
-// Len returns the number of registered devices.
+// Len returns the number of registered local devices.
 func (r *Registry) Len() int { return int(r.count.Load()) }
+
+// RemoteLen returns the number of registered remote devices (proxies).
+func (r *Registry) RemoteLen() int { return int(r.remote.Load()) }
 
 // Each calls f for every registered device (for the keep-alive sweep and
 // shutdown). f must not call back into the registry's write methods.

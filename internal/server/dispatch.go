@@ -23,8 +23,14 @@ func (h *Hub) Dispatch(ctx context.Context, s *session.Session, st *stanza.Eleme
 	}
 	switch st.Name {
 	case stanza.KindIQ:
+		if h.dir != nil {
+			defer h.announceRosterRequested(s, s.RosterRequested())
+		}
 		return h.dispatchIQ(ctx, s, st, to)
 	case stanza.KindPresence:
+		if h.dir != nil && to.IsZero() {
+			h.dir.Changed(s) // before the broadcast: contacts on other nodes may answer at once
+		}
 		if h.presence != nil && h.presence(ctx, s, st) {
 			return nil
 		}
@@ -150,6 +156,9 @@ func (h *Hub) Resumable(s *session.Session) {
 // Ended unregisters a session that is gone (session.Hub).
 func (h *Hub) Ended(ctx context.Context, s *session.Session, wasAvailable bool) {
 	h.reg.Remove(s)
+	if h.dir != nil {
+		h.dir.Down(s)
+	}
 	h.mu.Lock()
 	if h.resumable[s.ResumptionID()] == s {
 		delete(h.resumable, s.ResumptionID())
@@ -173,10 +182,12 @@ func (h *Hub) Bounce(ctx context.Context, st *stanza.Element) {
 // Bind starts a new session (c2s.Binder).
 func (h *Hub) Bind(ctx context.Context, full jid.JID, tr session.Transport) *session.Session {
 	s := session.New(ctx, h.sessCfg, h, full, tr)
-	if old := h.reg.Add(s); old != nil {
-		if os, ok := old.(*session.Session); ok {
-			os.Close(stanza.NewStreamError(stanza.StreamConflict, "replaced by a new connection with the same resource"), false)
-		}
+	old := h.reg.Add(s)
+	if h.dir != nil {
+		h.dir.Up(s)
+	}
+	if oc, ok := old.(closer); ok { // a session here, or on another node
+		oc.Close(stanza.NewStreamError(stanza.StreamConflict, "replaced by a new connection with the same resource"), false)
 	}
 	h.closeIfShuttingDown(s)
 	return s

@@ -6,7 +6,6 @@ import (
 	"github.com/parley-im/parley/internal/jid"
 	"github.com/parley-im/parley/internal/module"
 	"github.com/parley-im/parley/internal/router"
-	"github.com/parley-im/parley/internal/session"
 	"github.com/parley-im/parley/internal/stanza"
 )
 
@@ -25,7 +24,7 @@ func (h *Hub) OnMessageRouted(fn module.MessageHook) { h.onMessage = append(h.on
 // Disconnect closes every session of a user (module.Host).
 func (h *Hub) Disconnect(user jid.JID, err *stanza.StreamError) {
 	for _, d := range h.reg.Devices(user) {
-		if s, ok := d.(*session.Session); ok {
+		if s, ok := d.(closer); ok { // here or on another node
 			s.Close(err, false)
 		}
 	}
@@ -35,7 +34,7 @@ func (h *Hub) Disconnect(user jid.JID, err *stanza.StreamError) {
 // (module.DeviceDisconnecter).
 func (h *Hub) DisconnectDevice(user jid.JID, id string, err *stanza.StreamError) {
 	for _, d := range h.reg.Devices(user) {
-		if s, ok := d.(*session.Session); ok && id != "" && s.LinkedDevice() == id {
+		if s, ok := d.(closer); ok && id != "" && s.LinkedDevice() == id {
 			s.Close(err, false)
 		}
 	}

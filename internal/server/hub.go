@@ -33,6 +33,7 @@ type Hub struct {
 	reg      *router.Registry
 	router   *router.Router
 	sessCfg  *session.Config
+	dir      directory // the cluster's directory of this node's devices; nil on a single server
 
 	// Set during start-up (Register calls), read-only afterwards.
 	iq              map[iqKey]module.IQHandler

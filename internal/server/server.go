@@ -60,6 +60,7 @@ type Server struct {
 	admin        *admin.Server
 	media        *media.Service
 	mediaHTTP    *http.Server
+	cluster      *clusterNode // nil without --nats
 
 	c2sLn, c2sTLSLn, nativeLn, httpLn, adminLn, mediaLn net.Listener
 	http                                                *http.Server
@@ -110,6 +111,11 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	if err := s.listen(); err != nil {
+		s.closeListeners()
+		_ = st.Close()
+		return nil, err
+	}
+	if err := s.startCluster(); err != nil {
 		s.closeListeners()
 		_ = st.Close()
 		return nil, err
@@ -342,7 +348,9 @@ func (s *Server) httpHandler() http.Handler {
 	mux.Handle("/metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{"status": "ok", "sessions": s.reg.Len(), "version": Version()})
+		health := map[string]any{"status": "ok", "sessions": s.reg.Len(), "version": Version()}
+		s.clusterHealth(health)
+		_ = json.NewEncoder(w).Encode(health)
 	})
 	return mux
 }
@@ -382,6 +390,7 @@ func (s *Server) shutdown() {
 	if s.stopGroups != nil {
 		s.stopGroups()
 	}
+	s.stopCluster()
 	if s.admin != nil {
 		_ = s.admin.Close()
 	}

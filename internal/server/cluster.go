@@ -1,0 +1,100 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/parley-im/parley/internal/cluster"
+	"github.com/parley-im/parley/internal/config"
+	"github.com/parley-im/parley/internal/router"
+	"github.com/parley-im/parley/internal/session"
+	"github.com/parley-im/parley/internal/stanza"
+)
+
+// directory is what the hub tells the cluster of this node's devices
+// (internal/cluster.Node); nil on a single server.
+type directory interface {
+	Up(d router.Device)
+	Changed(d router.Device)
+	Down(d router.Device)
+}
+
+// clusterNode is this server's membership of a cluster (--nats).
+type clusterNode struct {
+	node     *cluster.Node
+	embedded *cluster.Embedded // --nats embedded; nil otherwise
+}
+
+// startCluster joins the cluster bus when --nats is set. It runs once the
+// listeners are bound (the heartbeats carry the HTTP address) and before
+// any connection is accepted.
+func (s *Server) startCluster() error {
+	if !config.Clustered(s.cfg) {
+		return nil
+	}
+	cn := &clusterNode{}
+	cfg := cluster.Config{NodeID: config.NodeIDOf(s.cfg), URLs: s.cfg.NATS, Heartbeat: s.cfg.ClusterHeartbeat,
+		HTTP: s.Addrs().HTTP, Registry: s.reg, Codec: s.hub.sessCfg.Codec, Log: s.log, Metrics: s.metrics}
+	if s.cfg.NATS == config.NATSEmbedded {
+		emb, err := cluster.StartEmbedded()
+		if err != nil {
+			return err
+		}
+		cn.embedded = emb
+		cfg.URLs, cfg.Options = "", []nats.Option{emb.Option()}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	node, err := cluster.Start(ctx, cfg)
+	if err != nil {
+		if cn.embedded != nil {
+			cn.embedded.Close()
+		}
+		return fmt.Errorf("joining the cluster over %s: %w", config.NATSDescription(s.cfg), err)
+	}
+	cn.node = node
+	s.cluster = cn
+	s.hub.dir = node
+	s.log.Info("joined the cluster", "node", node.ID(), "nats", config.NATSDescription(s.cfg))
+	return nil
+}
+
+// stopCluster leaves the cluster (after the local sessions ended).
+func (s *Server) stopCluster() {
+	if s.cluster == nil {
+		return
+	}
+	s.cluster.node.Close()
+	if s.cluster.embedded != nil {
+		s.cluster.embedded.Close()
+	}
+}
+
+// clusterHealth adds the cluster's members to /healthz.
+func (s *Server) clusterHealth(m map[string]any) {
+	if s.cluster == nil {
+		return
+	}
+	m["node"] = s.cluster.node.ID()
+	m["cluster"] = s.cluster.node.Members()
+}
+
+// closer is a device the hub can close: a local session, or the proxy of
+// a device on another node (the close crosses the bus).
+type closer interface {
+	router.Device
+	Close(err *stanza.StreamError, resumable bool)
+	LinkedDevice() string
+}
+
+var _ closer = (*session.Session)(nil)
+
+// announceRosterRequested tells the cluster that s asked for its roster
+// (only such devices get roster pushes), when that changed.
+func (h *Hub) announceRosterRequested(s *session.Session, before bool) {
+	if !before && s.RosterRequested() {
+		h.dir.Changed(s)
+	}
+}

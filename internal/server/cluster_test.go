@@ -1,0 +1,166 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/parley-im/parley/internal/cluster/natstest"
+	"github.com/parley-im/parley/internal/config"
+	"github.com/parley-im/parley/internal/stanza"
+	"github.com/parley-im/parley/internal/store/postgres/pgtest"
+	"github.com/parley-im/parley/internal/xmpptest"
+)
+
+// startCluster starts n Parley nodes on one PostgreSQL schema, each
+// connected to its own server of an n-server NATS cluster, and waits until
+// every node hears from every other.
+func startCluster(t *testing.T, n int) []*testServer {
+	t.Helper()
+	dsn := pgtest.Fresh(t)
+	nats := natstest.Cluster(t, n)
+	nodes := make([]*testServer, n)
+	for i := range n {
+		nodes[i] = startServer(t, func(c *config.Config) {
+			c.Store, c.NATS, c.NodeID = dsn, nats[i].URL, fmt.Sprintf("node%d", i+1)
+			c.ClusterHeartbeat = 200 * time.Millisecond
+		})
+	}
+	for _, ts := range nodes {
+		waitMembers(t, ts, n)
+	}
+	return nodes
+}
+
+// waitMembers waits until /healthz of ts lists want cluster members.
+func waitMembers(t *testing.T, ts *testServer, want int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if got := len(healthz(t, ts).Cluster); got == want {
+			return
+		} else if time.Now().After(deadline) {
+			t.Fatalf("%s: %d cluster members, want %d", ts.addrs.HTTP, got, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+type health struct {
+	Node    string `json:"node"`
+	Cluster []struct {
+		Node    string `json:"node"`
+		Devices int    `json:"devices"`
+	} `json:"cluster"`
+}
+
+func healthz(t *testing.T, ts *testServer) health {
+	t.Helper()
+	resp, err := http.Get("http://" + ts.addrs.HTTP + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var h health
+	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// TestClusterChatAcrossNodes: alice on node 1 and bob on node 2, contacts
+// of each other. Each sees the other's presence (broadcast and probe
+// answer cross the bus), alice's message reaches bob with its stanza-id,
+// bob's receipt and typing notification reach alice, an iq to bob's full
+// JID is answered across nodes, and bob's second device on node 3 gets the
+// same message.
+func TestClusterChatAcrossNodes(t *testing.T) {
+	nodes := startCluster(t, 3)
+	for _, u := range []string{"alice", "bob"} {
+		nodes[0].addUser(t, u, "pw-"+u)
+	}
+	nodes[0].befriend(t, "alice", "bob")
+
+	bob := nodes[1].login(t, "bob", "phone")
+	bob.SendRaw("<presence/>")
+	bob.Expect("bob's own presence", isPresenceFrom("bob@localhost/phone"))
+	waitRemoteDevices(t, nodes[0], 1)
+
+	alice := nodes[0].login(t, "alice", "phone", withSM)
+	alice.SendRaw("<presence/>")
+	alice.Expect("bob's presence (answer to alice's probe, from node 2)", isPresenceFrom("bob@localhost/phone"))
+	bob.Expect("alice's presence broadcast (from node 1)", isPresenceFrom("alice@localhost/phone"))
+
+	bob2 := nodes[2].login(t, "bob", "tablet")
+	bob2.SendRaw("<presence/>")
+	expectAll(t, bob2, "bob's phone's presence (node 2) and alice's (node 1) on bob's tablet (node 3)",
+		isPresenceFrom("bob@localhost/phone"), isPresenceFrom("alice@localhost/phone"))
+	alice.Expect("bob's tablet's presence", isPresenceFrom("bob@localhost/tablet"))
+	waitRemoteDevices(t, nodes[0], 2)
+
+	alice.SendRaw("<message to='bob@localhost' type='chat' id='m1'><body>hello across nodes</body><request xmlns='urn:xmpp:receipts'/></message><r xmlns='urn:xmpp:sm:3'/>")
+	alice.Expect("the server's ack (stored)", func(el *stanza.Element) bool { return el.Name == "a" && el.Attr("h") != "0" })
+	for _, c := range []*xmpptest.Client{bob, bob2} {
+		m := c.Expect("alice's message", xmpptest.IsMessageWithBody("hello across nodes"))
+		if m.Attr("from") != "alice@localhost/phone" || m.Child(stanza.NSSID, "stanza-id") == nil {
+			t.Fatalf("message without stamped from or stanza-id: %v", m)
+		}
+	}
+	bob.SendRaw("<message to='alice@localhost/phone' id='r1'><received xmlns='urn:xmpp:receipts' id='m1'/></message>")
+	alice.Expect("bob's receipt", func(el *stanza.Element) bool {
+		r := el.Child(stanza.NSReceipts, "received")
+		return el.Name == "message" && r != nil && r.Attr("id") == "m1" && el.Attr("from") == "bob@localhost/phone"
+	})
+	bob.SendRaw("<message to='alice@localhost' type='chat'><composing xmlns='http://jabber.org/protocol/chatstates'/><no-store xmlns='urn:xmpp:hints'/></message>")
+	alice.Expect("bob typing", func(el *stanza.Element) bool {
+		return el.Name == "message" && el.Child("http://jabber.org/protocol/chatstates", "composing") != nil
+	})
+	alice.SendRaw("<iq type='get' id='v1' to='bob@localhost/phone'><ping xmlns='urn:xmpp:ping'/></iq>")
+	iq := bob.Expect("alice's ping", func(el *stanza.Element) bool { return el.Name == "iq" && el.Attr("id") == "v1" })
+	bob.SendRaw(fmt.Sprintf("<iq type='result' id='v1' to='%s'/>", iq.Attr("from")))
+	alice.Expect("bob's answer to the ping", xmpptest.IsIQResult("v1"))
+
+	bob.SendRaw("<presence type='unavailable'/>")
+	alice.Expect("bob's phone going away", func(el *stanza.Element) bool {
+		return el.Name == "presence" && el.Attr("from") == "bob@localhost/phone" && el.Type() == "unavailable"
+	})
+	bob2.Close()
+	alice.Expect("bob's tablet gone (its session ended on node 3)", func(el *stanza.Element) bool {
+		return el.Name == "presence" && el.Attr("from") == "bob@localhost/tablet" && el.Type() == "unavailable"
+	})
+}
+
+// expectAll waits for one element matching each of matches, in any order.
+func expectAll(t *testing.T, c *xmpptest.Client, what string, matches ...func(*stanza.Element) bool) {
+	t.Helper()
+	left := append([]func(*stanza.Element) bool(nil), matches...)
+	c.Expect(what, func(el *stanza.Element) bool {
+		for i, m := range left {
+			if m(el) {
+				left = append(left[:i], left[i+1:]...)
+				break
+			}
+		}
+		return len(left) == 0
+	})
+}
+
+func isPresenceFrom(full string) func(*stanza.Element) bool {
+	return func(el *stanza.Element) bool {
+		return el.Name == "presence" && el.Attr("from") == full && el.Type() == ""
+	}
+}
+
+// waitRemoteDevices waits until ts's directory holds want remote devices.
+func waitRemoteDevices(t *testing.T, ts *testServer, want int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for ts.reg.RemoteLen() != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d remote devices in the directory, want %d", ts.reg.RemoteLen(), want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
