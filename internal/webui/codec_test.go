@@ -103,7 +103,7 @@ func TestJSCodecGoldenVectors(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := runNode(t, "testdata/codec_check.mjs", path)
-	want := fmt.Sprintf("%d passed, 0 failed", 2*len(cases)+3)
+	want := fmt.Sprintf("%d passed, 0 failed", 2*len(cases)+4)
 	if !strings.Contains(out, want) {
 		t.Fatalf("node output lacks %q:\n%s", want, out)
 	}

@@ -59,6 +59,12 @@ func startBrowser(t *testing.T) *browser {
 	if err := os.MkdirAll(art, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// Read the driver here so that go test's cache reruns the test when it
+	// changes (the page's files are embedded in the server, so the test
+	// binary changes with them).
+	if _, err := os.ReadFile("driver.mjs"); err != nil {
+		t.Fatal(err)
+	}
 	b := &browser{t: t, artifacts: art}
 	b.cmd = exec.Command(node, "driver.mjs")
 	b.cmd.Env = append(os.Environ(), "PARLEY_WEB_ARTIFACTS="+art, "CHROMIUM="+chromiumPath())
@@ -155,3 +161,16 @@ func (b *browser) num(op string, args ...any) int {
 }
 
 func (b *browser) shot(name string) { b.t.Helper(); b.do("screenshot", "name", name) }
+
+// noCSPViolations fails the test if the page's console reported a
+// Content-Security-Policy violation (every script, style, image and
+// connection must come from where the policy allows).
+func (b *browser) noCSPViolations() {
+	b.t.Helper()
+	b.mu.Lock()
+	log := b.log.String()
+	b.mu.Unlock()
+	if strings.Contains(log, "Content Security Policy") || strings.Contains(log, "Refused to") {
+		b.t.Fatalf("the page violated its Content-Security-Policy:\n%s", log)
+	}
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/parley-im/parley/client"
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/servertest"
+	"github.com/parley-im/parley/internal/xmpptest"
 )
 
 var insecure = &tls.Config{InsecureSkipVerify: true}
@@ -109,7 +110,7 @@ func msg(id string) string   { return fmt.Sprintf(`[data-testid="message"][data-
 func TestWebClientEndToEnd(t *testing.T) {
 	b := startBrowser(t)
 	start := time.Now()
-	srv := servertest.Start(t, nil)
+	srv := servertest.Start(t, func(c *config.Config) { c.PairingRotation = time.Second })
 	for _, u := range []string{"alice", "bob", "carol"} {
 		srv.AddUser(t, u+"@localhost", "pw-"+u)
 	}
@@ -132,9 +133,18 @@ func TestWebClientEndToEnd(t *testing.T) {
 	// 1. The page shows a QR code; the phone scans it and links the browser.
 	base := "http://" + srv.HTTP + "/"
 	b.do("open", "url", base)
-	payload := b.str("qr", "name", "qr")
-	if !strings.HasPrefix(payload, "parley-link:1:") {
-		t.Fatalf("QR code reads %q", payload)
+	first := b.str("qr", "name", "qr")
+	if !strings.HasPrefix(first, "parley-link:1:") {
+		t.Fatalf("QR code reads %q", first)
+	}
+	// The reference rotates (every second here, 20 s by default): only the code shown now links.
+	b.do("eval", "expr", `new Promise((ok) => { const t = document.getElementById('qr-text'), v = t.value; const i = setInterval(() => { if (t.value !== v) { clearInterval(i); ok(); } }, 50); })`)
+	payload := b.str("qr", "name", "qr-rotated")
+	if payload == first || !strings.HasPrefix(payload, "parley-link:1:") {
+		t.Fatalf("the QR code did not rotate: %q then %q", first, payload)
+	}
+	if _, err := phone.Link(ctx, first, "Chromium"); err == nil || !strings.Contains(err.Error(), "item-not-found") {
+		t.Fatalf("linking with the expired code: %v, want item-not-found", err)
 	}
 	dev, err := phone.Link(ctx, payload, "Chromium")
 	if err != nil {
@@ -228,6 +238,21 @@ func TestWebClientEndToEnd(t *testing.T) {
 	b.do("waitText", "selector", `[data-testid="presence"]`, "text", "last seen today at")
 	b.shot("last-seen")
 
+	// 7b. Privacy: carol hides her last seen; the page shows none (and is usable from the keyboard).
+	b.do("focus", "selector", item(carolJID))
+	b.do("keyboard", "key", "Enter")
+	b.do("waitText", "selector", "#chat-title", "text", carolJID)
+	b.do("waitText", "selector", `[data-testid="presence"]`, "text", "online")
+	settings := xmpptest.Dial(t, srv.C2S, xmpptest.Options{Domain: "localhost", User: "carol", Password: "pw-carol", Resource: "settings"})
+	settings.SendRaw(`<iq type='set' id='priv1'><privacy xmlns='urn:parley:privacy:0' last-seen='nobody'/></iq>`)
+	settings.Expect("privacy result", xmpptest.IsIQResult("priv1"))
+	settings.Close()
+	_ = carol.Close()
+	b.do("waitAttr", "selector", `[data-testid="presence"]`, "attr", "data-state", "value", "hidden")
+	if txt := b.str("text", "selector", `[data-testid="presence"]`); txt != "" {
+		t.Fatalf("carol hides her last seen, the page shows %q", txt)
+	}
+
 	// 8. A reload logs in again without a QR code.
 	b.do("reload")
 	b.do("wait", "selector", `[data-testid="chat-list"]`)
@@ -265,5 +290,43 @@ func TestWebClientEndToEnd(t *testing.T) {
 	b.do("wait", "selector", `[data-testid="qr"]`)
 	b.do("waitText", "selector", "#pairing-status", "text", "unlinked")
 	b.shot("revoked")
+	b.noCSPViolations()
 	t.Logf("browser scenario took %v", time.Since(start).Round(time.Millisecond))
+}
+
+// TestWebClientWithoutServerHistory: with --no-server-history a newly
+// linked browser starts empty (as in WhatsApp), and chats live from then on.
+func TestWebClientWithoutServerHistory(t *testing.T) {
+	b := startBrowser(t)
+	srv := servertest.Start(t, func(c *config.Config) { c.NoServerHistory = true })
+	for _, u := range []string{"alice", "bob"} {
+		srv.AddUser(t, u+"@localhost", "pw-"+u)
+	}
+	phone, bob := dial(t, srv, "alice@localhost/phone"), dial(t, srv, bobJID+"/phone")
+	befriend(t, phone, bob)
+	old, err := phone.SendMessage(bobJID, "not archived")
+	if err != nil {
+		t.Fatal(err)
+	}
+	next(t, bob, func(m *client.Message) bool { return m.ID == old })
+
+	b.do("open", "url", "http://"+srv.HTTP+"/")
+	payload := b.str("qr", "name", "qr")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := phone.Link(ctx, payload, "Chromium"); err != nil {
+		t.Fatal(err)
+	}
+	b.do("waitAttr", "selector", "body", "attr", "data-history", "value", "service-unavailable")
+	b.do("click", "selector", item(bobJID)) // a contact from the roster, with no messages
+	if n := b.num("count", "selector", `[data-testid="message"]`); n != 0 {
+		t.Fatalf("the new device shows %d messages without server history", n)
+	}
+	live, err := bob.SendMessage("alice@localhost", "live")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.do("waitText", "selector", msg(live), "text", "live")
+	b.shot("empty-then-live")
+	b.noCSPViolations()
 }

@@ -45,5 +45,27 @@ const throws = (bytes) => { try { const d = new Decoder(); d.feed(bytes); while 
 check('bad magic', throws(new Uint8Array([0x3c, 0x3f])), 'accepted "<?"');
 check('non-minimal uvarint', throws(new Uint8Array([...pre, 0x82, 0x00])), 'accepted 82 00');
 
+// Mutated frames (a small deterministic fuzz): the decoder either decodes
+// or throws a CodecError, never another exception, and always returns.
+let seed = 12345;
+const rnd = (n) => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n; };
+let bad = '';
+for (let i = 0; i < 3000 && !bad; i++) {
+  const c = input.cases[rnd(input.cases.length)];
+  const b = Array.from(hex(c.frame));
+  for (let k = 1 + rnd(3); k > 0; k--) {
+    const op = rnd(3), at = rnd(b.length);
+    if (op === 0) b[at] = rnd(256); else if (op === 1) b.splice(at, 1); else b.splice(at, 0, rnd(256));
+  }
+  try {
+    const d = new Decoder();
+    d.feed(new Uint8Array([...pre, ...b]));
+    for (let n = 0; d.next() !== null; n++) if (n > 10) throw new Error('too many tokens');
+  } catch (e) {
+    if (!(e instanceof CodecError)) bad = `${c.name} mutated to ${toHex(b)}: ${e}`;
+  }
+}
+check('mutated frames fail cleanly', !bad, bad);
+
 console.log(`codec: ${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);

@@ -175,7 +175,9 @@ export class Client {
   // server keeps no history).
   async loadHistory() {
     const q = new El('query', X.mam, { queryid: newID() }, [new El('set', X.rsm, null, [new El('max', X.rsm, null, null, '100'), new El('before', X.rsm)])]);
-    try { await this.iq('set', '', q); } catch (e) { /* no archive: start empty */ }
+    let note = 'loaded';
+    try { await this.iq('set', '', q); } catch (e) { note = e.condition || 'failed'; /* no archive: start empty */ }
+    document.body.dataset.history = note;
     this.cb.onChats();
   }
 

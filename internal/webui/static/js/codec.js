@@ -240,7 +240,7 @@ export class Decoder {
 
   next() {
     if (this.failed) throw this.failed;
-    try { return this.step(); } catch (e) { this.failed = e instanceof CodecError ? e : new CodecError(String(e)); throw this.failed; }
+    try { return this.step(); } catch (e) { this.failed = e; throw e; }
   }
 
   step() {

@@ -131,6 +131,7 @@ export class UI {
     const c = this.client.chat(this.current);
     $('chat-title').textContent = c.name || c.jid;
     $('presence').textContent = this.presenceText(c);
+    $('presence').dataset.state = c.online ? 'online' : c.lastSeen ? 'last-seen' : c.lastSeenHidden ? 'hidden' : 'unknown';
     $('typing').hidden = !c.typing;
     const box = $('messages');
     const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
