@@ -42,6 +42,11 @@ type conn struct {
 	wmu  sync.Mutex // serializes writes to nc (session writes, pongs)
 	tr   *transport
 	sess *session.Session
+	// parkID names the connection in the server's parker (guarded by the
+	// parker's mutex); armed is set once its socket is in the parker's
+	// epoll set (used only by the goroutine that owns the connection).
+	parkID uint64
+	armed  bool
 	// bound is set once sess is (read by Server.Shutdown from another
 	// goroutine, which must not read sess itself).
 	bound atomic.Bool
@@ -164,9 +169,10 @@ func (c *conn) failNegotiation(err error) {
 }
 
 // runSession feeds the bound session what the client sent. When nothing
-// is left to read it does not wait: it hands the wait to a new goroutine
-// and returns, so that an idle connection keeps only that goroutine's
-// small stack, not the one this goroutine grew while routing messages.
+// is left to read it does not wait: it parks the connection (Server.park)
+// and returns, so that an idle connection keeps no goroutine at all (or,
+// where there is no parker, only a fresh goroutine's small stack, not the
+// one this goroutine grew while routing messages).
 func (c *conn) runSession() {
 	s := c.sess
 	for {
@@ -179,7 +185,7 @@ func (c *conn) runSession() {
 				var wouldBlock bool
 				wouldBlock, err = c.idle.tryRead(c.srv.bufs, c.feed)
 				if err == nil && wouldBlock {
-					go c.resumeWhenReadable()
+					c.srv.park(c)
 					return
 				}
 			}
@@ -198,7 +204,7 @@ func (c *conn) runSession() {
 	}
 }
 
-// resumeWhenReadable waits, holding no buffer, for the client to send
+// resumeWhenReadable (without a parker) waits, holding no buffer, for the client to send
 // more, then runs the session on.
 func (c *conn) resumeWhenReadable() {
 	if err := c.idle.wait(); err != nil {
@@ -248,7 +254,15 @@ func (t *transport) AppendClose(dst []byte, err *stanza.StreamError) []byte {
 
 func (t *transport) Write(b []byte) error { return t.c.write(b) }
 
-func (t *transport) Close() error { return t.c.nc.Close() }
+// Close closes the connection. A parked connection has no goroutine that
+// would see the socket fail, so Close ends its session itself.
+func (t *transport) Close() error {
+	err := t.c.nc.Close()
+	if p := t.c.srv.parker; p != nil && p.unpark(t.c) {
+		go t.c.endSession(net.ErrClosed)
+	}
+	return err
+}
 
 // LinkedDevice is the linked device's id when the connection logged in
 // with X-PARLEY-DEVICE (session.LinkedTransport).

@@ -89,6 +89,9 @@ type Server struct {
 	conns map[*conn]struct{} // guarded by mu
 	wg    sync.WaitGroup
 	bufs  *readBufferPool
+	// parker holds idle connections without goroutines (nil where the
+	// platform has none: a goroutine per idle connection waits instead).
+	parker *parker
 }
 
 // NewServer returns a connection server.
@@ -100,8 +103,32 @@ func NewServer(cfg Config) *Server {
 		cfg.WriteTimeout = 30 * time.Second
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{cfg: cfg, auth: cfg.Auth, failures: cfg.Failures, metrics: newMetrics(cfg.Registerer),
+	s := &Server{cfg: cfg, auth: cfg.Auth, failures: cfg.Failures, metrics: newMetrics(cfg.Registerer),
 		ctx: ctx, cancel: cancel, conns: make(map[*conn]struct{}), bufs: newReadBufferPool()}
+	p, err := newParker()
+	if err != nil {
+		cfg.Log.Warn("no epoll parker: each idle connection keeps a goroutine", "err", err)
+	}
+	s.parker = p
+	s.metrics.registerParked(cfg.Registerer, s.parkedCount)
+	return s
+}
+
+// park leaves an idle connection, whose goroutine returns right after,
+// to the parker (or to a goroutine waiting for its socket).
+func (s *Server) park(c *conn) {
+	if s.parker == nil {
+		go c.resumeWhenReadable()
+		return
+	}
+	s.parker.park(c)
+}
+
+func (s *Server) parkedCount() float64 {
+	if s.parker == nil {
+		return 0
+	}
+	return float64(s.parker.count())
 }
 
 // ServeTCP accepts XMPP connections on ln until it is closed. With
@@ -219,6 +246,9 @@ func (s *Server) Shutdown(ctx context.Context) {
 	go func() { s.wg.Wait(); close(done) }()
 	select {
 	case <-done:
+		if s.parker != nil {
+			s.parker.close()
+		}
 	case <-ctx.Done():
 	}
 }
@@ -242,6 +272,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		reg.MustRegister(m.connections, m.authOK, m.authFailed)
 	}
 	return m
+}
+
+// registerParked exports the number of parked (idle) connections.
+func (m *metrics) registerParked(reg prometheus.Registerer, count func() float64) {
+	if reg == nil {
+		return
+	}
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "parley_c2s_parked_connections",
+		Help: "Idle client connections parked in the epoll set (no goroutine)."}, count))
 }
 
 func (m *metrics) authSuccess() { m.authOK.Inc() }

@@ -1,0 +1,166 @@
+//go:build linux
+
+package c2s
+
+import (
+	"errors"
+	"sync"
+	"syscall"
+)
+
+// parker keeps idle connections without a goroutine: a parked
+// connection's socket is armed, one-shot, in an epoll set of its own, and
+// one goroutine waits on that set for all of them. When a socket becomes
+// readable (or fails), its connection is taken out and a new goroutine
+// runs its session on. A goroutine blocked in the runtime's netpoller
+// costs a 2 KiB stack or more per connection; this costs a map entry.
+//
+// Exactly one side takes a parked connection out: the poller when the
+// socket is ready, or whoever closes the connection (transport.Close),
+// which then ends the session itself, since a closed socket leaves the
+// epoll set silently.
+type parker struct {
+	epfd   int
+	wakeR  int // the read end of a pipe that stops the poller
+	wakeW  int
+	mu     sync.Mutex
+	nextID uint64
+	parked map[uint64]*conn // guarded by mu
+	done   chan struct{}
+}
+
+// wakeID marks the stop pipe's events; connections' ids start at 1.
+const wakeID = 0
+
+func newParker() (*parker, error) {
+	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	var pipe [2]int
+	if err := syscall.Pipe2(pipe[:], syscall.O_CLOEXEC|syscall.O_NONBLOCK); err != nil {
+		_ = syscall.Close(epfd)
+		return nil, err
+	}
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN}
+	setEventID(&ev, wakeID)
+	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, pipe[0], &ev); err != nil {
+		_ = syscall.Close(epfd)
+		_ = syscall.Close(pipe[0])
+		_ = syscall.Close(pipe[1])
+		return nil, err
+	}
+	p := &parker{epfd: epfd, wakeR: pipe[0], wakeW: pipe[1], parked: make(map[uint64]*conn), done: make(chan struct{})}
+	go p.run()
+	return p, nil
+}
+
+func setEventID(ev *syscall.EpollEvent, id uint64) {
+	ev.Fd = int32(uint32(id))
+	ev.Pad = int32(uint32(id >> 32))
+}
+
+func eventID(ev *syscall.EpollEvent) uint64 {
+	return uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
+}
+
+// park arms c's socket and leaves c to the poller; c's goroutine must
+// return right after. If the socket cannot be armed (it was closed), the
+// session ends here unless the closer already took c.
+func (p *parker) park(c *conn) {
+	p.mu.Lock()
+	if c.parkID == 0 {
+		p.nextID++
+		c.parkID = p.nextID
+	}
+	p.parked[c.parkID] = c
+	p.mu.Unlock()
+	if err := c.idle.arm(p.epfd, c.parkID, &c.armed); err != nil && p.take(c.parkID) != nil {
+		c.endSession(err)
+	}
+}
+
+// take removes and returns the parked connection id, nil if it is not
+// (or no longer) parked.
+func (p *parker) take(id uint64) *conn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c := p.parked[id]
+	delete(p.parked, id)
+	return c
+}
+
+// unpark is called after c's socket was closed: true means c was parked
+// and the caller now owns it.
+func (p *parker) unpark(c *conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c.parkID == 0 || p.parked[c.parkID] != c {
+		return false
+	}
+	delete(p.parked, c.parkID)
+	return true
+}
+
+// count is the number of parked connections.
+func (p *parker) count() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.parked)
+}
+
+func (p *parker) run() {
+	defer close(p.done)
+	events := make([]syscall.EpollEvent, 256)
+	for {
+		n, err := syscall.EpollWait(p.epfd, events, -1)
+		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		if err != nil {
+			return
+		}
+		for i := range events[:n] {
+			id := eventID(&events[i])
+			if id == wakeID {
+				return
+			}
+			if c := p.take(id); c != nil {
+				go c.runSession()
+			}
+		}
+	}
+}
+
+// close stops the poller. Connections still parked stay open; their
+// owners close them (Server.Shutdown runs after the sessions are closed).
+func (p *parker) close() {
+	_, _ = syscall.Write(p.wakeW, []byte{0})
+	<-p.done
+	_ = syscall.Close(p.epfd)
+	_ = syscall.Close(p.wakeR)
+	_ = syscall.Close(p.wakeW)
+}
+
+// arm registers the socket in epfd for one readiness event (level
+// triggered: data that arrived before arming fires at once). The fd is
+// used inside RawConn.Control, so it cannot be closed and reused meanwhile.
+func (w *idleWaiter) arm(epfd int, id uint64, armed *bool) error {
+	var ctlErr error
+	err := w.raw.Control(func(fd uintptr) {
+		ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT}
+		setEventID(&ev, id)
+		op := syscall.EPOLL_CTL_MOD
+		if !*armed {
+			op = syscall.EPOLL_CTL_ADD
+		}
+		ctlErr = syscall.EpollCtl(epfd, op, int(fd), &ev)
+		if ctlErr == nil {
+			*armed = true
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return ctlErr
+}

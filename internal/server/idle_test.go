@@ -1,0 +1,103 @@
+package server
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"regexp"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/parley-im/parley/internal/stanza"
+	"github.com/parley-im/parley/internal/xmpptest"
+)
+
+// TestIdleConnectionsHoldNoGoroutine checks issue 5's design point: an
+// idle, logged-in connection is parked in the epoll set with no goroutine
+// of its own, wakes up for the next stanza, and a parked connection that
+// the server closes (or whose client goes away) still ends its session.
+func TestIdleConnectionsHoldNoGoroutine(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the epoll parker is Linux only; elsewhere a goroutine waits per idle connection")
+	}
+	ts := startServer(t, nil)
+	ts.addUser(t, "alice", "pw-alice")
+	ts.addUser(t, "bob", "pw-bob")
+	const n = 20
+	clients := make([]*xmpptest.Client, n)
+	for i := range clients {
+		user := []string{"alice", "bob"}[i%2]
+		clients[i] = ts.login(t, user, "d"+strconv.Itoa(i))
+	}
+	waitMetric(t, ts, "parley_c2s_parked_connections", n)
+	if g := connGoroutines(t); g != 0 {
+		t.Fatalf("%d goroutines still run c2s connection code with %d idle connections", g, n)
+	}
+
+	// A parked connection wakes for what its client sends, and the
+	// recipient's parked connection is written to without waking.
+	alice, bob := clients[0], clients[1]
+	alice.SendRaw("<message to='bob@localhost/d1' id='m1' type='chat'><body>still there?</body></message>")
+	got := bob.Expect("alice's message", func(el *stanza.Element) bool { return el.Name == "message" && el.ID() == "m1" })
+	if got.ChildText("", "body") != "still there?" {
+		t.Fatalf("bob got %v", got)
+	}
+	waitMetric(t, ts, "parley_c2s_parked_connections", n)
+
+	// The server closes a parked connection (a new login takes its
+	// resource): the old session ends and its connection is gone.
+	ts.login(t, "alice", "d0")
+	if se := alice.Closed(); se == nil || se.Condition != "conflict" {
+		t.Fatalf("replaced session got %v, want conflict", se)
+	}
+	waitMetric(t, ts, "parley_c2s_connections", n)
+	// A client that goes away while parked: its session ends too.
+	clients[2].Drop()
+	waitMetric(t, ts, "parley_c2s_connections", n-1)
+	waitMetric(t, ts, "parley_sessions_active", n-1)
+}
+
+// connGoroutines counts goroutines whose stack is in a client
+// connection's code (reading, waiting or handling).
+func connGoroutines(t *testing.T) int {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := pprof.Lookup("goroutine").WriteTo(&buf, 2); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, g := range bytes.Split(buf.Bytes(), []byte("\n\n")) {
+		if bytes.Contains(g, []byte("internal/c2s.(*conn)")) {
+			n++
+		}
+	}
+	return n
+}
+
+// waitMetric waits until the server's /metrics reports want for name.
+func waitMetric(t *testing.T, ts *testServer, name string, want int) {
+	t.Helper()
+	re := regexp.MustCompile(`(?m)^` + name + ` (\S+)$`)
+	var last string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		resp, err := http.Get("http://" + ts.addrs.HTTP + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		m := re.FindSubmatch(body)
+		if m == nil {
+			last = "absent"
+			continue
+		}
+		last = string(m[1])
+		if v, err := strconv.ParseFloat(last, 64); err == nil && int(v) == want {
+			return
+		}
+	}
+	t.Fatalf("%s = %s, want %d", name, last, want)
+}
