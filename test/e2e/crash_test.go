@@ -29,7 +29,12 @@ func TestAckedMessagesSurviveKill9(t *testing.T) {
 		if i == total/2 {
 			// Collect the acks that arrived so far, then crash the server while
 			// the second half is still in flight.
+			// On a loaded machine the first ack may take longer: wait for
+			// one, so that the crash always cuts a stream that had acks.
 			acked = latestAck(alice, 5*time.Millisecond)
+			for deadline := time.Now().Add(10 * time.Second); acked == 0 && time.Now().Before(deadline); {
+				acked = latestAck(alice, 50*time.Millisecond)
+			}
 			srv.kill()
 			break
 		}
