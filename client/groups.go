@@ -174,3 +174,21 @@ func (c *Client) MessageInfo(ctx context.Context, group, id string) (MessageInfo
 	}
 	return mi, nil
 }
+
+// groupReceiptBatch unpacks the receipts a group passed on together
+// (docs/protocol/groups.md, "Receipts"): one Receipt or Marker event per
+// member's receipt, from group/member, as when they come one by one.
+func (c *Client) groupReceiptBatch(group string, b *stanza.Element) {
+	for _, it := range b.Children {
+		if it.Space != nsGroups || it.Attr("jid") == "" || it.Attr("id") == "" {
+			continue
+		}
+		from := group + "/" + it.Attr("jid")
+		switch it.Name {
+		case "received":
+			c.emit(&Receipt{From: from, IDs: []string{it.Attr("id")}})
+		case "displayed":
+			c.emit(&Marker{From: from, Kind: "displayed", ID: it.Attr("id")})
+		}
+	}
+}

@@ -62,6 +62,10 @@ func (c *Client) handleMessage(el *stanza.Element) {
 		c.handleCarbon(inner, kind)
 		return
 	}
+	if b := el.Child(nsGroups, "batch"); b != nil {
+		c.groupReceiptBatch(from, b)
+		return
+	}
 	if r := el.Child(stanza.NSParley, "receipts"); r != nil {
 		c.emit(&Receipt{From: from, IDs: receiptIDs(r)})
 	} else if r := el.Child(stanza.NSReceipts, "received"); r != nil {

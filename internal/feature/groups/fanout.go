@@ -26,6 +26,7 @@ func newID() string { return strings.ToLower(rand.Text()[:16]) }
 // Run fans out the group outbox until ctx is cancelled: what a previous
 // run left first, then each new entry. Call it once, after Register.
 func (f *Feature) Run(ctx context.Context) {
+	defer f.batcher.flushAll()
 	for {
 		if !f.drain(ctx) {
 			select {

@@ -53,6 +53,10 @@ type Options struct {
 	// Archive keeps each group's posts in an archive on the group's
 	// address (MAM on the room); off with --no-server-history.
 	Archive bool
+	// ReceiptWindow is how long members' receipts for one sender are
+	// collected before they are passed on together (default
+	// DefaultReceiptWindow).
+	ReceiptWindow time.Duration
 	// ArchivePage bounds a page of the group archive (default 50, at
 	// most 100).
 	ArchivePage mamquery.Limits
@@ -71,6 +75,7 @@ type Feature struct {
 	outbox  string // the queue key of the group outbox
 	wake    chan struct{}
 	occ     *occupants // devices joined to MUC rooms
+	batcher *receiptBatcher
 
 	held atomic.Bool // set by Hold: the worker waits
 }
@@ -89,7 +94,12 @@ func New(st Store, codec Codec, opts Options) *Feature {
 	if opts.ArchivePage.MaxPage <= 0 {
 		opts.ArchivePage = mamquery.Limits{DefaultPage: 50, MaxPage: 100}
 	}
-	return &Feature{st: st, codec: codec, opts: opts, wake: make(chan struct{}, 1), occ: newOccupants()}
+	if opts.ReceiptWindow <= 0 {
+		opts.ReceiptWindow = DefaultReceiptWindow
+	}
+	f := &Feature{st: st, codec: codec, opts: opts, wake: make(chan struct{}, 1), occ: newOccupants()}
+	f.batcher = newReceiptBatcher(opts.ReceiptWindow, receiptBatchMax, f.sendReceipts)
+	return f
 }
 
 // Name implements module.Feature.

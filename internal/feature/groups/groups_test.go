@@ -76,3 +76,27 @@ func TestGroupCopyStampsOnceAndDropsForgeries(t *testing.T) {
 		t.Fatalf("member copy %v", mc)
 	}
 }
+
+func TestReceiptBatcherWindowAndLimit(t *testing.T) {
+	got := make(chan []receiptItem, 4)
+	b := newReceiptBatcher(50*time.Millisecond, 3, func(_ batchKey, items []receiptItem) { got <- items })
+	k := batchKey{sender: "alice@x", group: "g1"}
+	for _, m := range []string{"bob@x", "carol@x", "dave@x"} {
+		b.add(k, receiptItem{id: "a1", member: m})
+	}
+	if items := <-got; len(items) != 3 {
+		t.Fatalf("a full batch: %d items", len(items))
+	}
+	b.add(k, receiptItem{id: "a1", member: "erin@x"})
+	b.add(batchKey{sender: "bob@x", group: "g1"}, receiptItem{id: "b1", member: "alice@x"})
+	for range 2 {
+		select {
+		case items := <-got:
+			if len(items) != 1 {
+				t.Fatalf("after the window: %d items", len(items))
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("the window never ended")
+		}
+	}
+}

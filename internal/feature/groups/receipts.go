@@ -27,7 +27,8 @@ func receiptOf(m *stanza.Element) (id string, displayed bool) {
 }
 
 // receipt records a member's receipt for a group message and passes it
-// to the message's sender only (as from=group/member).
+// to the message's sender only, batched with the others of a short window
+// (receiptbatch.go).
 func (f *Feature) receipt(ctx context.Context, m *stanza.Element, g store.Group, member jid.JID) (module.Stored, *stanza.Error) {
 	id, displayed := receiptOf(m)
 	if id == "" {
@@ -46,15 +47,8 @@ func (f *Feature) receipt(ctx context.Context, m *stanza.Element, g store.Group,
 	if sender == member.String() {
 		return module.Stored{}, nil // one's own devices
 	}
-	from, _ := f.groupJID(g.ID).WithResource(member.String())
-	fwd := stanza.NewElement(stanza.NSClient, stanza.KindMessage, "from", from.String(), "to", sender, "id", newID())
-	for _, c := range m.Children {
-		if c.Space == stanza.NSReceipts || c.Space == stanza.NSMarkers {
-			fwd.AddChild(c)
-		}
-	}
-	fwd.AddChild(stanza.NewElement(NS, "sender", "jid", member.String()))
-	f.host.Route(ctx, fwd)
+	f.batcher.add(batchKey{sender: sender, group: g.ID},
+		receiptItem{id: id, member: member.String(), displayed: displayed, at: f.opts.Now(), orig: m})
 	return module.Stored{}, nil
 }
 
