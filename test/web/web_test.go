@@ -272,9 +272,14 @@ func TestWebClientEndToEnd(t *testing.T) {
 	b.do("fill", "selector", `[data-testid="composer"]`, "text", offline)
 	b.do("press", "selector", `[data-testid="composer"]`, "key", "Enter")
 	srv = servertest.Start(t, func(c *config.Config) { *c = cfg })
-	b.do("wait", "selector", "#banner", "state", "hidden", "timeout", 15000)
 	carol2 := dial(t, srv, carolJID+"/laptop")
+	away, err := carol2.SendMessage("alice@localhost", "while the page reconnects") // before or after it is back: either way it arrives
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.do("wait", "selector", "#banner", "state", "hidden", "timeout", 15000)
 	next(t, carol2, func(m *client.Message) bool { return m.Body == offline })
+	b.do("waitText", "selector", msg(away), "text", "while the page reconnects")
 	afterID, err := carol2.SendMessage("alice@localhost", "after the restart")
 	if err != nil {
 		t.Fatal(err)
@@ -322,11 +327,21 @@ func TestWebClientWithoutServerHistory(t *testing.T) {
 	if n := b.num("count", "selector", `[data-testid="message"]`); n != 0 {
 		t.Fatalf("the new device shows %d messages without server history", n)
 	}
+	_ = phone.Close() // the browser alone gets (and must acknowledge) what comes now
 	live, err := bob.SendMessage("alice@localhost", "live")
 	if err != nil {
 		t.Fatal(err)
 	}
 	b.do("waitText", "selector", msg(live), "text", "live")
 	b.shot("empty-then-live")
+
+	// The page acknowledged what it got (stream management), so the server
+	// erased it: after a reload nothing comes back from the offline queue.
+	b.do("reload")
+	b.do("waitAttr", "selector", "body", "attr", "data-offline", "value", "done")
+	b.do("click", "selector", item(bobJID))
+	if n := b.num("count", "selector", `[data-testid="message"]`); n != 0 {
+		t.Fatalf("after a reload the page got %d messages again: they were not acknowledged", n)
+	}
 	b.noCSPViolations()
 }

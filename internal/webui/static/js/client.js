@@ -121,6 +121,7 @@ export class Client {
     }
     if (el.ns === NS.parley) {
       if (el.name === 'ack') this.acked(el.attr('id'), el.attr('stamp'));
+      if (el.name === 'offline-done') document.body.dataset.offline = 'done';
       return;
     }
     if (el.ns !== NS.client) return;
