@@ -32,7 +32,7 @@ type Config struct {
 	C2S    string `toml:"c2s" flag:"c2s" env:"PARLEY_C2S" help:"XMPP client listener, host:port, with STARTTLS (TLS required before authentication); empty disables"`
 	C2STLS string `toml:"c2s_tls" flag:"c2s-tls" env:"PARLEY_C2S_TLS" help:"XMPP client listener with direct TLS (XEP-0368), host:port; empty disables"`
 	Native string `toml:"native" flag:"native" env:"PARLEY_NATIVE" help:"Parley binary-protocol listener for Parley's own clients, host:port, TLS from the first byte; empty disables"`
-	HTTP   string `toml:"http" flag:"http" env:"PARLEY_HTTP" help:"HTTP listener, host:port: XMPP over WebSocket at /xmpp-websocket, the binary protocol over WebSocket at /ws, /healthz, /metrics; empty disables"`
+	HTTP   string `toml:"http" flag:"http" env:"PARLEY_HTTP" help:"HTTP listener, host:port: the web client at / (docs/web.md), XMPP over WebSocket at /xmpp-websocket, the binary protocol over WebSocket at /ws, /healthz, /metrics; empty disables"`
 
 	TLSCert string `toml:"tls_cert" flag:"tls-cert" env:"PARLEY_TLS_CERT" help:"TLS certificate chain, a PEM file (set together with --tls-key); when both are empty, a self-signed certificate is created in the data directory"`
 	TLSKey  string `toml:"tls_key" flag:"tls-key" env:"PARLEY_TLS_KEY" help:"TLS private key (PEM file) of --tls-cert"`
