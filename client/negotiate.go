@@ -102,8 +102,7 @@ type session struct {
 func negotiate(ctx context.Context, o *Options, a account, resume *resumeState) (*session, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.DialTimeout)
 	defer cancel()
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", o.Addr)
+	conn, err := dialAny(ctx, o)
 	if err != nil {
 		return nil, err
 	}
@@ -117,6 +116,20 @@ func negotiate(ctx context.Context, o *Options, a account, resume *resumeState) 
 	}
 	_ = conn.SetDeadline(time.Time{})
 	return s, nil
+}
+
+// dialAny connects to o.Addr, or else to the first of o.Fallback that
+// answers.
+func dialAny(ctx context.Context, o *Options) (net.Conn, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", o.Addr)
+	for _, addr := range o.Fallback {
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+		conn, err = d.DialContext(ctx, "tcp", addr)
+	}
+	return conn, err
 }
 
 func negotiateOn(conn net.Conn, o *Options, a account, resume *resumeState) (*session, error) {

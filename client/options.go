@@ -50,7 +50,13 @@ type Options struct {
 	Device *DeviceCredential
 	// Addr is the server's host:port. Default: the JID's domain, port 5224
 	// for Binary; 5222 for XML (5223 with DirectTLS).
-	Addr     string
+	Addr string
+	// Fallback lists other addresses of the same service (the other nodes
+	// of a cluster), dialed in turn when Addr cannot be reached; a
+	// reconnect tries Addr first again. A session held by a node that
+	// died is not resumable elsewhere: the client logs in afresh there and
+	// gets what it had not acknowledged from the offline queue.
+	Fallback []string
 	Encoding Encoding
 	// Transport secures the connection. With Binary, STARTTLS (the zero
 	// value) means TLS from the first byte: there is no STARTTLS there.

@@ -375,6 +375,31 @@ func (n *Node) stateOf(d router.Device) deviceState {
 	return st
 }
 
+// redrainer is a local device that can read its offline queue again
+// (session.Session).
+type redrainer interface{ Redrain() }
+
+// CatchUp schedules one more read of the offline queue for a local device
+// that just became available, once the other nodes have surely learnt it
+// (two heartbeats): a message another node stored meanwhile without
+// handing it over, because its directory still showed the device
+// unavailable, is delivered then rather than at the next login.
+func (n *Node) CatchUp(d router.Device) {
+	if r, ok := d.(redrainer); ok {
+		time.AfterFunc(2*n.beat, r.Redrain)
+	}
+}
+
+// redrainAllLocked makes every local device read its queue again: a node
+// died, and stanzas it had stored for them may not have crossed the bus.
+func (n *Node) redrainAllLocked() {
+	for _, d := range n.local {
+		if r, ok := d.(redrainer); ok && d.Available() {
+			r.Redrain()
+		}
+	}
+}
+
 // snapshotLocked is this node's directory for another node.
 func (n *Node) snapshotLocked() control {
 	c := control{Seq: n.seq, Devs: make([]deviceState, 0, len(n.local))}
@@ -607,6 +632,7 @@ func (n *Node) expire(now time.Time) {
 			n.log.Warn("cluster: node gone (no heartbeat)", "peer", id, "devices", len(m.devices))
 			n.metrics.expired.Inc()
 			n.dropMemberLocked(id, m)
+			n.redrainAllLocked()
 		}
 	}
 }

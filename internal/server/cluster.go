@@ -19,6 +19,7 @@ type directory interface {
 	Up(d router.Device)
 	Changed(d router.Device)
 	Down(d router.Device)
+	CatchUp(d router.Device)
 }
 
 // clusterNode is this server's membership of a cluster (--nats).

@@ -139,6 +139,9 @@ func (h *Hub) PresenceChanged(ctx context.Context, s *session.Session, available
 		for _, fn := range h.onAvailable {
 			fn(ctx, s, initial)
 		}
+		if initial && h.dir != nil {
+			h.dir.CatchUp(s)
+		}
 		return
 	}
 	for _, fn := range h.onUnavailable {

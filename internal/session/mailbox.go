@@ -13,6 +13,7 @@ const (
 	ctlPing                  // send a keep-alive ping
 	ctlDetachExpired         // the resumption window ended
 	ctlHolder                // install holder (module.Holdable)
+	ctlRedrain               // read the offline queue again (cluster catch-up)
 )
 
 // item is one unit of work in the mailbox.
@@ -102,6 +103,8 @@ func (s *Session) handleItem(it *item) {
 		if s.state == stateDetached {
 			s.terminateLocked()
 		}
+	case ctlRedrain:
+		s.redrainLocked()
 	}
 }
 

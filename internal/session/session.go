@@ -272,12 +272,32 @@ func (s *Session) drainOfflineLocked() {
 	key := router.QueueKey(s.jid)
 	s.offlinePreviewLocked(key)
 	defer s.offlineDoneLocked()
+	s.cfg.Metrics.offlineDrained(int(s.drainQueueLocked(key)))
+}
+
+// Redrain makes an available session read its offline queue again and
+// deliver what it has not sent yet. In a cluster a message stored while
+// the routing node did not yet know this device was available (or whose
+// hand-over over the bus was lost with a dying node) waits in the queue:
+// this catches it up without a new login.
+func (s *Session) Redrain() { s.push(item{ctl: ctlRedrain}) }
+
+func (s *Session) redrainLocked() {
+	if s.state == stateClosed || !s.initialDone || !s.available.Load() || s.Priority() < 0 {
+		return
+	}
+	s.drainQueueLocked(router.QueueKey(s.jid))
+}
+
+// drainQueueLocked sends the stored stanzas this session has not sent and
+// returns the highest seq read.
+func (s *Session) drainQueueLocked(key string) uint64 {
 	var after uint64
 	for {
 		batch, err := s.cfg.Queue.ReadQueue(s.ctx, key, after, 256)
 		if err != nil {
 			s.cfg.Log.Error("reading offline queue", "user", key, "err", err)
-			return
+			return after
 		}
 		for _, q := range batch {
 			after = q.Seq
@@ -297,8 +317,8 @@ func (s *Session) drainOfflineLocked() {
 			break
 		}
 	}
-	s.drainedUpTo = after
-	s.cfg.Metrics.offlineDrained(int(after))
+	s.drainedUpTo = max(s.drainedUpTo, after)
+	return after
 }
 
 // sendLocked encodes st for the client and tracks it for acknowledgement.
