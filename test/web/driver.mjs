@@ -49,7 +49,11 @@ const ops = {
   async focus({ selector }) { await page.locator(selector).first().focus(); },
   async keyboard({ key }) { await page.keyboard.press(key); },
   async setFile({ selector, path }) { await page.locator(selector).setInputFiles(path); },
-  async eval({ expr }) { return page.evaluate(expr); },
+  async eval({ expr, timeout = 10000 }) {
+    let timer;
+    const limit = new Promise((_, bad) => { timer = setTimeout(() => bad(new Error(`no answer within ${timeout} ms: ${expr}`)), timeout); });
+    try { return await Promise.race([page.evaluate(expr), limit]); } finally { clearTimeout(timer); }
+  },
   async screenshot({ name }) {
     const path = join(artifacts, `${String(++shots).padStart(2, '0')}-${name}.png`);
     await page.screenshot({ path });

@@ -219,6 +219,22 @@ func TestWebClientEndToEnd(t *testing.T) {
 		t.Fatalf("bob decrypted %d bytes, not the %d-byte image the browser sent", down.Len(), len(pic))
 	}
 	b.do("eval", "expr", `new Promise((ok) => { const i = document.querySelector('[data-testid="message"] img'); if (i.complete && i.naturalWidth) ok(); else i.onload = ok; })`)
+	if v := b.num("eval", "expr", `document.getElementById('upload-bar').value`); v != 100 {
+		t.Fatalf("the upload progress bar ended at %d%%", v)
+	}
+	// And one from bob: fetched from the media server (another origin), decrypted in the page, shown inline.
+	att, err := bob.UploadFile(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	picID, err := bob.SendAttachment("alice@localhost", att, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.do("wait", "selector", msg(picID)+" img")
+	if w := b.num("eval", "expr", fmt.Sprintf(`new Promise((ok, bad) => { const i = document.querySelector('%s img'); const done = () => i.naturalWidth ? ok(i.naturalWidth) : bad(new Error(i.alt)); if (i.complete && i.src) done(); else { i.onload = done; i.onerror = () => bad(new Error('image failed: ' + i.alt)); } })`, msg(picID))); w != 48 {
+		t.Fatalf("bob's image shows %d pixels wide in the page, want 48", w)
+	}
 	b.shot("image")
 
 	// 6. Read on the phone, read on the web: carol's chat loses its badge.
