@@ -27,6 +27,7 @@ type benchFlags struct {
 	transport   string
 	scenarios   string
 	rates       string
+	groupSizes  string
 	createUsers bool
 	register    bool
 	adminSocket string
@@ -55,6 +56,13 @@ server and measure it:
   closed      closed loop: each device keeps --window messages in flight
   offline     --offline-messages stored for offline devices, then drained
               when they log in
+  groups      Parley only, not run unless named: for each --group-sizes, a
+              group of that many devices whose first posts --group-posts
+              messages at --group-rate/s, all members online and then half
+              offline (logging in after the posts); deliveries/s, latency
+              p50/p99 to online members, server CPU per delivery and
+              deliveries/s per core (needs --server-pid), the offline
+              half's drain time; --devices must be at least the largest size
 
 The accounts must exist: --users-format with the device number (bench0,
 bench1, ...) at --domain, all with --password. Against Parley,
@@ -89,7 +97,7 @@ generator only at a server you run.`,
 	fs.BoolVar(&c.Binary, "binary", false, "use Parley's binary protocol (point --server at the native port, 5224; always TLS) instead of XMPP's XML")
 	fs.BoolVar(&c.Insecure, "insecure", false, "accept any server certificate (self-signed test servers)")
 	fs.StringVar(&c.Mechanism, "mechanism", "", "SASL mechanism: SCRAM-SHA-256, SCRAM-SHA-1 or PLAIN (default: strongest offered)")
-	fs.StringVar(&f.scenarios, "scenarios", strings.Join(bench.AllScenarios(), ","), "comma-separated scenarios to run")
+	fs.StringVar(&f.scenarios, "scenarios", strings.Join(bench.DefaultScenarios(), ","), "comma-separated scenarios to run (also: groups)")
 	fs.IntVar(&c.LoginsInFlight, "in-flight", c.LoginsInFlight, "logins in flight during the ramp")
 	fs.BoolVar(&c.PrecomputeKeys, "precompute-keys", false, "log every device in once, untimed, before the ramp, so that SCRAM logins reuse the derived keys (measures the server, not the generator's PBKDF2)")
 	fs.StringVar(&f.rates, "rates", joinInts(c.Rates), "open-loop offered rates in messages/s, comma-separated, ascending")
@@ -97,6 +105,9 @@ generator only at a server you run.`,
 	fs.IntVar(&c.Window, "window", c.Window, "closed loop: messages in flight per device")
 	fs.DurationVar(&c.ClosedDuration, "closed-duration", c.ClosedDuration, "closed loop: how long")
 	fs.IntVar(&c.OfflineTotal, "offline-messages", c.OfflineTotal, "offline: messages stored in all")
+	fs.StringVar(&f.groupSizes, "group-sizes", joinInts(c.GroupSizes), "groups: members per group, comma-separated")
+	fs.IntVar(&c.GroupPosts, "group-posts", c.GroupPosts, "groups: posts per group and case")
+	fs.Float64Var(&c.GroupRate, "group-rate", c.GroupRate, "groups: posts per second")
 	fs.IntVar(&c.BodySize, "body-size", c.BodySize, "bytes in each message body")
 	fs.DurationVar(&c.Settle, "settle", c.Settle, "idle: how long the devices stay idle before the server's memory is read")
 	fs.IntVar(&c.ServerPID, "server-pid", 0, "the server's process id, for its memory and CPU (Linux /proc)")
@@ -168,6 +179,14 @@ func (f *benchFlags) parse(cmd *cobra.Command) ([]string, error) {
 			return nil, usagef("invalid --rates %q: want positive numbers of messages per second, like 1000,5000", f.rates)
 		}
 		f.cfg.Rates = append(f.cfg.Rates, n)
+	}
+	f.cfg.GroupSizes = nil
+	for _, g := range strings.Split(f.groupSizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(g))
+		if err != nil || n < 2 || n > 1_000_000 {
+			return nil, usagef("invalid --group-sizes %q: want member counts of 2 or more, like 10,100,1024", f.groupSizes)
+		}
+		f.cfg.GroupSizes = append(f.cfg.GroupSizes, n)
 	}
 	if f.adminSocket == "" {
 		f.adminSocket = cmd.Flags().Lookup("data").Value.String() + "/admin.sock"

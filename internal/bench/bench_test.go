@@ -41,7 +41,7 @@ func TestEveryScenarioAgainstParley(t *testing.T) {
 	cfg.StepDuration, cfg.ClosedDuration, cfg.Drain, cfg.Settle = time.Second, time.Second, 2*time.Second, 10*time.Millisecond
 	cfg.OfflineTotal = 500
 	cfg.ServerPID = os.Getpid() // the server runs in this process
-	r, err := Run(context.Background(), cfg, AllScenarios())
+	r, err := Run(context.Background(), cfg, DefaultScenarios())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,4 +178,35 @@ func TestComparisonTable(t *testing.T) {
 			t.Errorf("missing %q in\n%s", want, out.String())
 		}
 	}
+}
+
+// TestGroupsScenarioAgainstParley runs the groups scenario, small: every
+// online member gets every post once, the offline half gets them at login
+// once, and a size larger than the fleet is skipped with a note.
+func TestGroupsScenarioAgainstParley(t *testing.T) {
+	_, cfg := startBenchServer(t, 20)
+	cfg.GroupSizes, cfg.GroupPosts, cfg.GroupRate = []int{6, 20, 40}, 10, 200
+	cfg.Drain = 300 * time.Millisecond
+	cfg.ServerPID = os.Getpid()
+	r, err := Run(context.Background(), cfg, []string{ScenarioGroups})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Groups) != 4 {
+		t.Fatalf("want 4 cases (6 and 20 members, online and half offline), got %+v", r.Groups)
+	}
+	for _, g := range r.Groups {
+		if g.Expected == 0 || g.Delivered != g.Expected || g.Duplicated != 0 || g.OfflineDelivered != g.OfflineExpected ||
+			g.DeliveriesPerSecond <= 0 || g.Latency.P99 <= 0 || (g.HalfOffline && (g.OfflineExpected == 0 || g.DrainSeconds <= 0)) {
+			t.Errorf("case %+v", g)
+		}
+	}
+	if len(r.Notes) != 1 || !strings.Contains(r.Notes[0], "40 members") {
+		t.Errorf("notes: %q", r.Notes)
+	}
+	var out bytes.Buffer
+	if err := r.WriteText(&out); err != nil || !strings.Contains(out.String(), "deliveries/s") {
+		t.Fatalf("report: %v\n%s", err, out.String())
+	}
+	t.Log("\n" + out.String())
 }

@@ -41,6 +41,9 @@ type Config struct {
 	BodySize       int           // bytes of each message body
 	Drain          time.Duration // how long to wait for stragglers after a step
 	Settle         time.Duration // idle: wait before reading the server's memory
+	GroupSizes     []int         // groups: members per group (the sender included)
+	GroupPosts     int           // groups: posts per case
+	GroupRate      float64       // groups: posts per second
 
 	AllowRemote bool      // permit a non-loopback target
 	Progress    io.Writer // progress bars (nil: none)
@@ -57,6 +60,7 @@ func Defaults() Config {
 		Rates:        []int{1000, 2500, 5000, 10000, 20000},
 		StepDuration: 10 * time.Second, Window: 4, ClosedDuration: 10 * time.Second,
 		OfflineTotal: 50000, BodySize: 100, Drain: 3 * time.Second, Settle: 2 * time.Second,
+		GroupSizes: []int{10, 100, 1024}, GroupPosts: 50, GroupRate: 20,
 	}
 }
 
@@ -93,6 +97,13 @@ func (c *Config) fill() error {
 	if len(c.Rates) == 0 {
 		c.Rates = d.Rates
 	}
+	if len(c.GroupSizes) == 0 {
+		c.GroupSizes = d.GroupSizes
+	}
+	defInt(&c.GroupPosts, d.GroupPosts)
+	if c.GroupRate <= 0 {
+		c.GroupRate = d.GroupRate
+	}
 	if c.keys == nil {
 		c.keys = client.NewKeyCache()
 	}
@@ -106,7 +117,12 @@ func (c *Config) check() error {
 	if c.BodySize < 40 || c.BodySize > 64<<10 {
 		return fmt.Errorf("--body-size %d: between 40 and 65536 bytes (the body carries a timestamp)", c.BodySize)
 	}
-	if c.Devices > 1_000_000 || c.OfflineTotal > 100_000_000 {
+	for _, n := range c.GroupSizes {
+		if n < 2 {
+			return fmt.Errorf("--group-sizes %d: a group has at least 2 members", n)
+		}
+	}
+	if c.Devices > 1_000_000 || c.OfflineTotal > 100_000_000 || c.GroupPosts > 1_000_000 {
 		return errors.New("refusing more than 1,000,000 devices or 100,000,000 messages in one run")
 	}
 	if !c.AllowRemote {

@@ -12,7 +12,11 @@
 //     carried in the messages, lost, duplicated and reordered counts, and
 //     the server's CPU per delivered message;
 //   - offline: messages stored for offline devices, then drained when they
-//     log in.
+//     log in;
+//   - groups (Parley only, run when asked for): fan-out of a member's posts
+//     to groups of given sizes, all members online and then half offline:
+//     deliveries/s, latency percentiles, server CPU per delivery, and the
+//     offline half's drain.
 //
 // Every loop is bounded in count and time, and only loopback targets are
 // allowed unless the caller says otherwise. The generator reports when it

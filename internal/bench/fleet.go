@@ -69,6 +69,7 @@ type fleet struct {
 	// earlier phase (or run) on the same accounts is not counted.
 	run   string
 	stale atomic.Int64 // messages of another run received
+	group *groupTrack  // the groups scenario's counts, or nil
 }
 
 func newFleet(cfg *Config) *fleet {
@@ -170,7 +171,9 @@ func (f *fleet) events(d *device) {
 	for e := range d.c.Events() {
 		switch e := e.(type) {
 		case *client.Message:
-			f.received(d, e)
+			if f.group == nil || !f.group.received(d, e) {
+				f.received(d, e)
+			}
 		case *client.Sent:
 			d.acked.Add(1)
 			f.acked.Add(1)

@@ -32,6 +32,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(tw, "offline\tmessages\trecipients\tstored/s\tstore s\tdrain s\tdelivered\tlost\tdup\treord\t\n")
 		fmt.Fprintf(tw, "\t%d\t%d\t%.0f\t%.2f\t%.2f\t%d\t%d\t%d\t%d\t\n\n", o.Messages, o.Recipients, o.StorePerSecond, o.StoreSeconds, o.DrainSeconds, o.Delivered, o.Lost, o.Duplicated, o.Reordered)
 	}
+	if len(r.Groups) > 0 {
+		writeGroups(tw, r.Groups)
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -64,4 +67,18 @@ func size(b int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(b)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", b)
+}
+
+func writeGroups(w io.Writer, gs []GroupResult) {
+	fmt.Fprintf(w, "groups\tmembers\toffline\tposts/s\tdeliveries/s\tp50 ms\tp99 ms\tmax ms\tdelivered\tof\tdup\tsrv µs/deliv\tper core/s\tlater\tdrain s\t\n")
+	for _, g := range gs {
+		off := "none"
+		if g.HalfOffline {
+			off = "half"
+		}
+		fmt.Fprintf(w, "\t%d\t%s\t%.0f\t%.0f\t%.1f\t%.1f\t%.1f\t%d\t%d\t%d\t%.2f\t%.0f\t%d/%d\t%.2f\t\n", g.Members, off, g.PostRate,
+			g.DeliveriesPerSecond, g.Latency.P50, g.Latency.P99, g.Latency.Max, g.Delivered, g.Expected, g.Duplicated,
+			g.ServerCPUPerDeliveryUS, g.DeliveriesPerCore, g.OfflineDelivered, g.OfflineExpected, g.DrainSeconds)
+	}
+	fmt.Fprintln(w)
 }

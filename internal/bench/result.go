@@ -13,6 +13,7 @@ type Report struct {
 	Steps    []StepResult   `json:"open_loop,omitempty"`
 	Closed   *StepResult    `json:"closed_loop,omitempty"`
 	Offline  *OfflineResult `json:"offline,omitempty"`
+	Groups   []GroupResult  `json:"groups,omitempty"`
 	Notes    []string       `json:"notes,omitempty"`
 }
 

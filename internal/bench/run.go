@@ -14,10 +14,17 @@ const (
 	ScenarioThroughput = "throughput"
 	ScenarioClosed     = "closed"
 	ScenarioOffline    = "offline"
+	ScenarioGroups     = "groups"
 )
 
 // AllScenarios lists every scenario.
 func AllScenarios() []string {
+	return append(DefaultScenarios(), ScenarioGroups)
+}
+
+// DefaultScenarios are the scenarios every XMPP server can run (groups
+// are Parley's: they run only when asked for).
+func DefaultScenarios() []string {
 	return []string{ScenarioLogin, ScenarioIdle, ScenarioThroughput, ScenarioClosed, ScenarioOffline}
 }
 
@@ -31,7 +38,7 @@ func Run(ctx context.Context, cfg Config, scenarios []string) (*Report, error) {
 	want := map[string]bool{}
 	for _, s := range scenarios {
 		switch s {
-		case ScenarioLogin, ScenarioIdle, ScenarioThroughput, ScenarioClosed, ScenarioOffline:
+		case ScenarioLogin, ScenarioIdle, ScenarioThroughput, ScenarioClosed, ScenarioOffline, ScenarioGroups:
 			want[s] = true
 		default:
 			return nil, fmt.Errorf("unknown scenario %q (known: %v)", s, AllScenarios())
@@ -47,6 +54,13 @@ func Run(ctx context.Context, cfg Config, scenarios []string) (*Report, error) {
 	if want[ScenarioOffline] {
 		res, err := runOffline(ctx, &cfg)
 		r.Offline = res
+		if err != nil {
+			return r, err
+		}
+	}
+	if want[ScenarioGroups] {
+		res, notes, err := runGroups(ctx, &cfg, meter)
+		r.Groups, r.Notes = res, append(r.Notes, notes...)
 		if err != nil {
 			return r, err
 		}
