@@ -4,7 +4,7 @@ import "time"
 
 // Event is something the server sent, or a change of the connection:
 // one of *Message, *Receipt, *Marker, *ChatState, *Presence, *Sent,
-// *OfflinePreview, *OfflineDone, *Connected, *Disconnected.
+// *OfflinePreview, *OfflineDone, *Connected, *Disconnected, *CallEvent.
 type Event interface{ event() }
 
 // Message is an incoming chat message.
@@ -37,6 +37,9 @@ type Message struct {
 	// a system message, whose GroupEvent is then added, removed, left,
 	// joined, promoted, demoted, created or configured).
 	Group, Sender, GroupEvent string
+	// MissedCall is the call's id when this is the "missed call" entry
+	// the server leaves in the chat (docs/calls.md).
+	MissedCall string
 }
 
 // Receipt says that the recipient's device got messages (XEP-0184): the

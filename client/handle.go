@@ -66,6 +66,9 @@ func (c *Client) handleMessage(el *stanza.Element) {
 		c.groupReceiptBatch(from, b)
 		return
 	}
+	if el.Type() == "headline" && c.callEvent(el) {
+		return
+	}
 	if r := el.Child(stanza.NSParley, "receipts"); r != nil {
 		c.emit(&Receipt{From: from, IDs: receiptIDs(r)})
 	} else if r := el.Child(stanza.NSReceipts, "received"); r != nil {
@@ -89,6 +92,7 @@ func (c *Client) handleMessage(el *stanza.Element) {
 		Markable:     el.Child(stanza.NSMarkers, "markable") != nil,
 	}
 	m.Attachment, m.Caption = parseAttachment(el)
+	m.MissedCall = missedCall(el)
 	for _, ch := range el.Children {
 		switch {
 		case ch.Space == stanza.NSSID && ch.Name == "origin-id":

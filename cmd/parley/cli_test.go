@@ -387,7 +387,7 @@ func TestServeFlags(t *testing.T) {
 func TestServeStopsOnSignal(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		data := t.TempDir()
-		cmd := exec.Command(parleyBin, "serve", "--data", data, "--c2s", "127.0.0.1:0", "--c2s-tls", "", "--native", "", "--http", "", "--media", "127.0.0.1:0")
+		cmd := exec.Command(parleyBin, "serve", "--data", data, "--c2s", "127.0.0.1:0", "--c2s-tls", "", "--native", "", "--http", "", "--media", "127.0.0.1:0", "--turn", "")
 		cmd.Env = cleanEnv()
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr

@@ -39,7 +39,7 @@ func TestServeReloadsOnHangup(t *testing.T) {
 	}
 	write("log_level = \"info\"\n")
 	cmd := exec.Command(parleyBin, "serve", "--config", conf, "--data", data, "--c2s", "127.0.0.1:0", "--c2s-tls", "",
-		"--native", "", "--http", "", "--media", "")
+		"--native", "", "--http", "", "--media", "", "--turn", "")
 	cmd.Env = cleanEnv()
 	var stderr syncBuffer
 	cmd.Stderr = &stderr

@@ -34,7 +34,7 @@ func startServe(t *testing.T) *serveProc {
 		ok(t, runOpts{}, "user", "add", u+"@localhost", "--password", "pw-"+u, "--data", data)
 	}
 	cmd := exec.Command(parleyBin, "serve", "--data", data, "--c2s", "127.0.0.1:0", "--c2s-tls", "",
-		"--native", "127.0.0.1:0", "--http", "", "--media", "127.0.0.1:0")
+		"--native", "127.0.0.1:0", "--http", "", "--media", "127.0.0.1:0", "--turn", "")
 	cmd.Env = cleanEnv()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

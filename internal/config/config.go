@@ -83,6 +83,17 @@ type Config struct {
 	PushIncludeBody       bool          `toml:"push_include_body" flag:"push-include-body" env:"PARLEY_PUSH_INCLUDE_BODY" help:"put the last message's text in push notifications (off: the app server and the phone vendor never see message text)"`
 	PushInterval          time.Duration `toml:"push_interval" flag:"push-interval" env:"PARLEY_PUSH_INTERVAL" help:"shortest time between two push notifications of one account; messages in between are counted into the next"`
 
+	TURN               string        `toml:"turn" flag:"turn" env:"PARLEY_TURN" help:"TURN/STUN relay for calls, host:port, on UDP and TCP (docs/calls.md); empty disables the embedded relay"`
+	TURNTLS            string        `toml:"turn_tls" flag:"turn-tls" env:"PARLEY_TURN_TLS" help:"TURN over TLS (turns:) listener, host:port, with the server's certificate; empty disables"`
+	TURNPublic         string        `toml:"turn_public" flag:"turn-public" env:"PARLEY_TURN_PUBLIC" help:"host[:port] of the relay as clients reach it, announced through XEP-0215; empty means the --turn address; set it alone to announce a relay run elsewhere with 'parley turn'"`
+	TURNRelayIP        string        `toml:"turn_relay_ip" flag:"turn-relay-ip" env:"PARLEY_TURN_RELAY_IP" help:"the relay's public IP address, given to clients as their relayed address (required when --turn listens on every interface)"`
+	TURNPorts          string        `toml:"turn_ports" flag:"turn-ports" env:"PARLEY_TURN_PORTS" help:"UDP port range of relayed addresses, min-max (open it in the firewall); empty lets the system choose"`
+	TURNSecretFile     string        `toml:"turn_secret_file" flag:"turn-secret-file" env:"PARLEY_TURN_SECRET_FILE" help:"file holding the secret shared by chat servers and relays, from which short-lived TURN credentials are derived; empty means <data>/turn/secret, created on first start"`
+	TURNCredentialTTL  time.Duration `toml:"turn_credential_ttl" flag:"turn-credential-ttl" env:"PARLEY_TURN_CREDENTIAL_TTL" help:"how long a TURN credential handed to a client stays valid (a call longer than this loses its relay at the next refresh)"`
+	TURNMaxAllocations int           `toml:"turn_max_allocations" flag:"turn-max-allocations" env:"PARLEY_TURN_MAX_ALLOCATIONS" help:"relay allocations one user may hold at a time"`
+	TURNBandwidth      int           `toml:"turn_bandwidth" flag:"turn-bandwidth" env:"PARLEY_TURN_BANDWIDTH" help:"bytes per second one relay allocation may carry in each direction (packets over it are dropped); 0 means no limit"`
+	CallRingTimeout    time.Duration `toml:"call_ring_timeout" flag:"call-ring-timeout" env:"PARLEY_CALL_RING_TIMEOUT" help:"how long a call rings before it ends as a missed call (a message in the chat)"`
+
 	AdminSocket string `toml:"admin_socket" flag:"admin-socket" env:"PARLEY_ADMIN_SOCKET" help:"unix socket of the local admin API used by 'parley user' while the server runs; empty means <data>/admin.sock"`
 }
 
@@ -116,6 +127,12 @@ func Default() Config {
 		MediaRetention:        30 * 24 * time.Hour,
 		PushInterval:          5 * time.Second,
 		ClusterHeartbeat:      time.Second,
+		TURN:                  "127.0.0.1:3478",
+		TURNPorts:             "49152-65535",
+		TURNCredentialTTL:     6 * time.Hour,
+		TURNMaxAllocations:    8,
+		TURNBandwidth:         1 << 20,
+		CallRingTimeout:       45 * time.Second,
 	}
 }
 
@@ -246,6 +263,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validatePush()...)
 	errs = append(errs, c.validateWeb()...)
 	errs = append(errs, c.validateCluster()...)
+	errs = append(errs, c.validateTURN()...)
 	if c.ArchiveRetention < 0 || (c.ArchiveRetention > 0 && c.ArchiveRetention < time.Hour) {
 		bad("archive-retention", c.ArchiveRetention, "must be 0 (keep forever) or at least 1h")
 	}

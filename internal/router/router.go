@@ -293,8 +293,9 @@ func (r *Router) DeliverToAvailable(user jid.JID, st *stanza.Element) {
 }
 
 // Storable reports whether a message is kept for offline delivery: a chat
-// or normal message with a body, a receipt or a chat marker, unless the
-// sender asked for no-store (XEP-0334). Chat states alone are never stored.
+// or normal message with a body, a receipt, a chat marker, a call proposal
+// (XEP-0353) or a store hint, unless the sender asked for no-store
+// (XEP-0334). Chat states alone are never stored.
 func Storable(m *stanza.Element) bool {
 	switch m.Type() {
 	case "", "normal", "chat":
@@ -310,7 +311,8 @@ func Storable(m *stanza.Element) bool {
 			worth = true
 		case c.Space == stanza.NSClient && c.Name == "body",
 			c.Space == stanza.NSReceipts && c.Name == "received",
-			c.Space == stanza.NSMarkers:
+			c.Space == stanza.NSMarkers,
+			c.Space == stanza.NSJingleMessage: // XEP-0353: a call proposed to an offline device
 			worth = true
 		}
 	}

@@ -111,6 +111,7 @@ func startBenchServer(b *testing.B) *Server {
 	cfg := config.Default()
 	cfg.Data = b.TempDir()
 	cfg.C2S, cfg.C2STLS, cfg.Native, cfg.HTTP, cfg.Media = "127.0.0.1:0", "", "", "", "127.0.0.1:0"
+	cfg.TURN = ""
 	s, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		b.Fatal(err)

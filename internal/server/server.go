@@ -21,6 +21,7 @@ import (
 	"github.com/parley-im/parley/internal/c2s"
 	"github.com/parley-im/parley/internal/component"
 	"github.com/parley-im/parley/internal/config"
+	"github.com/parley-im/parley/internal/feature/calls"
 	"github.com/parley-im/parley/internal/feature/disco"
 	"github.com/parley-im/parley/internal/feature/groups"
 	"github.com/parley-im/parley/internal/feature/lastactivity"
@@ -36,6 +37,7 @@ import (
 	"github.com/parley-im/parley/internal/session"
 	"github.com/parley-im/parley/internal/stanza"
 	"github.com/parley-im/parley/internal/store"
+	"github.com/parley-im/parley/internal/turn"
 	"github.com/parley-im/parley/internal/wire/xmlstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -61,6 +63,9 @@ type Server struct {
 	media        *media.Service
 	mediaHTTP    *http.Server
 	cluster      *clusterNode // nil without --nats
+	relay        *turn.Relay  // nil without --turn
+	relaySocks   relaySockets
+	calls        *calls.Feature
 
 	c2sLn, c2sTLSLn, nativeLn, httpLn, adminLn, mediaLn net.Listener
 	http                                                *http.Server
@@ -69,7 +74,7 @@ type Server struct {
 }
 
 // Addrs are the addresses the server listens on ("" when disabled).
-type Addrs struct{ C2S, C2STLS, Native, HTTP, Media, Component string }
+type Addrs struct{ C2S, C2STLS, Native, HTTP, Media, Component, TURN, TURNTLS string }
 
 // Run starts a server with cfg and blocks until ctx is cancelled, then
 // shuts it down cleanly.
@@ -181,6 +186,11 @@ func (s *Server) build() error {
 	features = append(features, linked)
 	s.groups = s.groupsFeature(sessCfg.Codec)
 	features = append(features, s.groups)
+	callFeatures, err := s.callFeatures()
+	if err != nil {
+		return err
+	}
+	features = append(features, callFeatures...)
 	for _, f := range features {
 		if err := f.Register(hubHost{Hub: h, log: s.log.With("feature", f.Name())}); err != nil {
 			return fmt.Errorf("feature %s: %w", f.Name(), err)
@@ -269,6 +279,7 @@ func (s *Server) Addrs() Addrs {
 	if s.componentLn != nil {
 		a.Component = s.componentLn.Addr().String()
 	}
+	a.TURN, a.TURNTLS = s.relayAddrs()
 	return a
 }
 
@@ -401,6 +412,9 @@ func (s *Server) shutdown() {
 }
 
 func (s *Server) closeListeners() {
+	if s.relay != nil {
+		_ = s.relay.Close()
+	}
 	for _, ln := range []net.Listener{s.c2sLn, s.c2sTLSLn, s.nativeLn, s.httpLn, s.adminLn, s.mediaLn, s.componentLn} {
 		if ln != nil {
 			_ = ln.Close()

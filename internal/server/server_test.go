@@ -26,6 +26,7 @@ func startServer(t *testing.T, tweak func(*config.Config)) *testServer {
 	cfg := config.Default()
 	cfg.Data = t.TempDir()
 	cfg.C2S, cfg.C2STLS, cfg.Native, cfg.HTTP, cfg.Media = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	cfg.TURN, cfg.TURNPorts = "127.0.0.1:0", ""
 	cfg.MinFreeDiskMB = 0 // the test machine's disk may be small; the floor has its own tests
 	if tweak != nil {
 		tweak(&cfg)

@@ -40,7 +40,8 @@ func StartLogged(t testing.TB, tweak func(*config.Config), out io.Writer) *Serve
 	cfg := config.Default()
 	cfg.Data = t.TempDir()
 	cfg.C2S, cfg.C2STLS, cfg.Native, cfg.HTTP, cfg.Media = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
-	cfg.MinFreeDiskMB = 0 // the test machine's disk may be small; the floor has its own tests
+	cfg.TURN, cfg.TURNPorts = "127.0.0.1:0", "" // ephemeral UDP and TCP ports
+	cfg.MinFreeDiskMB = 0                       // the test machine's disk may be small; the floor has its own tests
 	if tweak != nil {
 		tweak(&cfg)
 	}

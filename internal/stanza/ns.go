@@ -33,6 +33,7 @@ const (
 	NSChatStates         = "http://jabber.org/protocol/chatstates" // XEP-0085
 	NSHints              = "urn:xmpp:hints"                        // XEP-0334
 	NSOffline            = "msgoffline"                            // XEP-0160 disco feature
+	NSJingleMessage      = "urn:xmpp:jingle-message:0"             // XEP-0353 call proposals
 	// NSParley qualifies Parley's own protocol extensions (server acks,
 	// offline preview, multi-id receipts): docs/protocol/binary.md.
 	NSParley = "urn:parley:0"

@@ -73,7 +73,7 @@ func startServe(t *testing.T, data, c2s string) *serverProc {
 func startServeWith(t *testing.T, data, c2s string, extra ...string) *serverProc {
 	t.Helper()
 	// No free-space floor unless a test sets one: the machine's disk may be small.
-	args := append([]string{"serve", "--data", data, "--c2s", c2s, "--c2s-tls", "", "--native", "", "--http", "", "--min-free-disk-mb", "0"}, extra...)
+	args := append([]string{"serve", "--data", data, "--c2s", c2s, "--c2s-tls", "", "--native", "", "--http", "", "--turn", "", "--min-free-disk-mb", "0"}, extra...)
 	cmd := exec.Command(parleyBin, args...)
 	logf, err := os.Create(filepath.Join(t.TempDir(), "serve.log"))
 	if err != nil {

@@ -160,7 +160,8 @@ func Eligible(m *stanza.Element) bool {
 		case c.Space == stanza.NSHints && c.Name == "no-copy":
 			return false
 		case c.Space == stanza.NSClient && c.Name == "body",
-			c.Space == stanza.NSReceipts, c.Space == stanza.NSMarkers, c.Space == stanza.NSChatStates:
+			c.Space == stanza.NSReceipts, c.Space == stanza.NSMarkers, c.Space == stanza.NSChatStates,
+			c.Space == stanza.NSJingleMessage: // a call answered on one device stops ringing on the others
 			worth = true
 		}
 	}

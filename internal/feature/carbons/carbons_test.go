@@ -33,6 +33,7 @@ func TestEligible(t *testing.T) {
 		{"normal receipt", msg("", el(stanza.NSReceipts, "received")), true},
 		{"normal marker", msg("", el(stanza.NSMarkers, "displayed")), true},
 		{"normal chat state", msg("", el(stanza.NSChatStates, "composing")), true},
+		{"normal call accept (XEP-0353)", msg("", el(stanza.NSJingleMessage, "accept")), true},
 		{"groupchat", msg("groupchat", body), false},
 		{"headline", msg("headline", body), false},
 		{"error", msg("error", body), false},

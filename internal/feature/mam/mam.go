@@ -136,22 +136,24 @@ func (f *Feature) now() time.Time {
 }
 
 // Archivable reports whether a routed message goes to the archives: a
-// chat or normal message with a body and no no-store hint.
+// chat or normal message with a body, a store hint or a call proposal
+// (XEP-0353), and no no-store hint.
 func Archivable(m *stanza.Element) bool {
 	switch m.Type() {
 	case "", "normal", "chat":
 	default:
 		return false
 	}
-	if m.Body() == "" {
-		return false
-	}
+	worth := m.Body() != ""
 	for _, c := range m.Children {
-		if c.Space == stanza.NSHints && (c.Name == "no-store" || c.Name == "no-permanent-store") {
+		switch {
+		case c.Space == stanza.NSHints && (c.Name == "no-store" || c.Name == "no-permanent-store"):
 			return false
+		case c.Space == stanza.NSHints && c.Name == "store", c.Space == stanza.NSJingleMessage:
+			worth = true // XEP-0334 store hint; XEP-0353 calls (missed calls are found in the archive)
 		}
 	}
-	return true
+	return worth
 }
 
 // stanzaID returns the id of m's stanza-id by by, or "".

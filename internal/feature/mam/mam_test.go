@@ -37,6 +37,9 @@ func TestArchivable(t *testing.T) {
 		{"error", msg("error", body), false},
 		{"no-store", msg("chat", body, stanza.NewElement(stanza.NSHints, "no-store")), false},
 		{"no-permanent-store", msg("chat", body, stanza.NewElement(stanza.NSHints, "no-permanent-store")), false},
+		{"store hint without body", msg("chat", stanza.NewElement(stanza.NSHints, "store")), true},
+		{"call proposal (XEP-0353)", msg("chat", stanza.NewElement(stanza.NSJingleMessage, "propose")), true},
+		{"call proposal with no-store", msg("chat", stanza.NewElement(stanza.NSJingleMessage, "propose"), stanza.NewElement(stanza.NSHints, "no-store")), false},
 	} {
 		if got := Archivable(tc.m); got != tc.want {
 			t.Errorf("%s: Archivable = %v, want %v", tc.name, got, tc.want)

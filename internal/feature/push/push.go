@@ -283,6 +283,13 @@ func (f *Feature) online(_ context.Context, s module.Session, initial bool) {
 	}
 }
 
+// Wake notifies the app servers of user (a bare JID) of an incoming call
+// from caller, as for a message stored while none of its devices is
+// connected; throttled and counted like messages. It never blocks.
+func (f *Feature) Wake(_ context.Context, user, caller jid.JID) {
+	f.enqueue(event{user: user.Bare().String(), sender: caller.Bare().String()})
+}
+
 func (f *Feature) enqueue(ev event) {
 	select {
 	case f.q <- ev:

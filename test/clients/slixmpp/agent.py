@@ -1,7 +1,7 @@
 """A slixmpp client driven line by line from stdin, for the scenarios where
 slixmpp and xmpp.js talk to each other (the Go harness sequences both).
 
-usage: agent.py ADDR FULLJID [--sm] [--direct-tls] [--mam] [--pep] [--muc]   (password in $PASSWORD)
+usage: agent.py ADDR FULLJID [--sm] [--direct-tls] [--mam] [--pep] [--muc] [--jmi]   (password in $PASSWORD)
 
 Commands (JSON lines on stdin):
   {"cmd":"send","xml":"<message to='..'>...</message>"}  sent as a slixmpp
@@ -30,6 +30,9 @@ Commands (JSON lines on stdin):
   {"cmd":"affiliation","room":R,"jid":J,"affiliation":A}  xep_0045
         set_affiliation: {"event":"affiliation_set"} or {"event":"affiliation_error",...}
   {"cmd":"leave","room":R,"nick":N}  xep_0045 leave_muc
+  {"cmd":"jmi","action":"propose"|"retract"|"accept"|"proceed"|"reject","to":J,"sid":S,
+        "media":"audio"}  a Jingle Message Initiation message through the
+        xep_0353 plugin (--jmi): {"event":"jmi_sent","action":A}
   {"cmd":"request_ack"}       XEP-0198 <r/>
   {"cmd":"quit"}              graceful </stream:stream>, exit 0
   {"cmd":"drop"}              abort the TCP connection, exit 0
@@ -58,6 +61,7 @@ ap.add_argument("--sm", action="store_true")
 ap.add_argument("--direct-tls", action="store_true")
 ap.add_argument("--mam", action="store_true")
 ap.add_argument("--muc", action="store_true", help="xep_0045 multi-user chat")
+ap.add_argument("--jmi", action="store_true", help="xep_0353 Jingle Message Initiation")
 ap.add_argument("--pep", action="store_true",
                 help="xep_0115 caps, xep_0163 PEP and xep_0084 avatars (+notify for avatar metadata); "
                      "emits avatar_metadata events")
@@ -119,6 +123,13 @@ async def handle(c, cmd):
             emit("publish_error", condition=e.iq["error"]["condition"], xml=str(e.iq))
     elif op in ("join", "muc_send", "configure", "affiliation", "leave"):
         await muc(c, op, cmd)
+    elif op == "jmi":
+        jmi = c["xep_0353"]
+        if cmd["action"] == "propose":
+            jmi.propose(cmd["to"], cmd["sid"], [("urn:xmpp:jingle:apps:rtp:1", cmd.get("media", "audio"))])
+        else:
+            getattr(jmi, cmd["action"])(cmd["to"], cmd["sid"])
+        emit("jmi_sent", action=cmd["action"])
     elif op == "request_ack":
         await request_ack(c)
     elif op == "quit":
@@ -217,6 +228,8 @@ async def main():
         plugins += ["xep_0030", "xep_0115", "xep_0163", "xep_0084"]
     if args.muc:
         plugins += ["xep_0030", "xep_0004", "xep_0045"]
+    if args.jmi:
+        plugins += ["xep_0030", "xep_0353"]
     c = make_client(args.jid, env("PASSWORD"), plugins=plugins)
     record_all(c, "agent", lambda st: emit("stanza", **summarize(st)))
     c.add_event_handler("stream_error", lambda st: emit("stream_error", condition=st["condition"]))

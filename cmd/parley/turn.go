@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/parley-im/parley/internal/config"
+	"github.com/parley-im/parley/internal/server"
+)
+
+// turnFlags are the settings "parley turn" takes.
+var turnFlags = []string{
+	"data", "domain", "turn", "turn-tls", "turn-relay-ip", "turn-ports", "turn-secret-file",
+	"turn-max-allocations", "turn-bandwidth", "tls-cert", "tls-key", "http", "log-level", "log-format",
+}
+
+func newTurnCmd(a *app) *cobra.Command {
+	cfg := config.Default()
+	var file string
+	cmd := &cobra.Command{
+		Use:   "turn",
+		Short: "Run a standalone TURN/STUN relay for calls",
+		Long: `Run only the TURN/STUN relay that carries call media between devices that
+cannot reach each other directly. "parley serve" already runs one on
+--turn; run "parley turn" on another host (one with a public address) to
+move call traffic off the chat servers, like WhatsApp's separate telephony
+servers.
+
+The relay checks credentials with nothing but a secret it shares with the
+chat servers (the "TURN REST API" scheme of coturn): copy <data>/turn/secret
+from a chat server, or give every server the same --turn-secret-file. Then
+set --turn-public on the chat servers (and --turn "" if they should not
+relay themselves) so that they announce this relay to clients (XEP-0215).
+
+Open UDP and TCP --turn (3478) and the UDP range --turn-ports in the
+firewall. /metrics and /healthz are served on --http. See docs/calls.md.`,
+		Example: `  parley turn --data /var/lib/parley-turn --domain chat.example.org \
+    --turn 0.0.0.0:3478 --turn-relay-ip 203.0.113.7 --turn-ports 49152-65535 \
+    --turn-secret-file /etc/parley/turn-secret --http 127.0.0.1:5282`,
+		Args: cobra.NoArgs,
+		RunE: runE(func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd.Flags())
+			if err != nil {
+				return err
+			}
+			return runTURN(cmd.Context(), a, cfg)
+		}),
+	}
+	addConfigFileFlag(cmd.Flags(), &file)
+	config.BindSome(cmd.Flags(), &cfg, turnFlags...)
+	cmd.Flags().SortFlags = false
+	return cmd
+}
+
+func runTURN(parent context.Context, a *app, cfg config.Config) error {
+	log := newLogger(cfg, a.stderr)
+	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := server.RunTURN(ctx, cfg, log)
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	return err
+}
