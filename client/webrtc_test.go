@@ -165,4 +165,3 @@ func relayedBytes(t *testing.T, httpAddr string) float64 {
 	}
 	return sum
 }
-
