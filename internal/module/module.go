@@ -218,6 +218,14 @@ type DeviceDisconnecter interface {
 	DisconnectDevice(user jid.JID, id string, err *stanza.StreamError)
 }
 
+// RouteChecker is implemented by a Host that can tell, without routing
+// it, whether the route filters (blocking, privacy) let st through to the
+// local user to; refusal is what the sender would get. A feature checks
+// for it (calls: a blocked caller rings nowhere).
+type RouteChecker interface {
+	Allowed(ctx context.Context, st *stanza.Element, to jid.JID) (ok bool, refusal *stanza.Error)
+}
+
 // Stored is what a service handler reports of a message it stored
 // durably; the sender's "sent" ack carries it (Parley's extensions).
 type Stored struct {

@@ -18,7 +18,9 @@ import (
 	"github.com/parley-im/parley/internal/feature/calls"
 	"github.com/parley-im/parley/internal/feature/extdisco"
 	"github.com/parley-im/parley/internal/media"
+	"github.com/parley-im/parley/internal/jid"
 	"github.com/parley-im/parley/internal/module"
+	"github.com/parley-im/parley/internal/stanza"
 	"github.com/parley-im/parley/internal/turn"
 )
 
@@ -203,6 +205,12 @@ func (s *Server) callFeatures() ([]module.Feature, error) {
 		out = append(out, ext)
 	}
 	return out, nil
+}
+
+// Allowed runs the route filters on st without routing it
+// (module.RouteChecker).
+func (h *Hub) Allowed(ctx context.Context, st *stanza.Element, to jid.JID) (bool, *stanza.Error) {
+	return h.filter(ctx, st, to)
 }
 
 // relayAddrs are the bound addresses of the embedded relay ("" when off).

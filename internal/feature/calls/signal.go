@@ -38,6 +38,9 @@ func (f *Feature) offer(ctx context.Context, from jid.JID, q *stanza.Element) (*
 	} else if err != nil {
 		return nil, err
 	}
+	if err := f.allowed(ctx, from, to); err != nil {
+		return nil, err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !f.allowOffer(from.Bare().String(), f.opts.Now()) {
@@ -65,6 +68,25 @@ func (f *Feature) offer(ctx context.Context, from jid.JID, q *stanza.Element) (*
 		f.opts.Wake(context.WithoutCancel(ctx), to, from)
 	}
 	return res, nil
+}
+
+// allowed runs the route filters (blocking, privacy) on an offer from
+// caller to callee: a caller the callee blocked gets service-unavailable,
+// one who blocked the callee not-acceptable, as for a message.
+func (f *Feature) allowed(ctx context.Context, caller, callee jid.JID) *stanza.Error {
+	rc, ok := f.host.(module.RouteChecker)
+	if !ok {
+		return nil
+	}
+	probe := event(caller.String(), callee, stanza.NewElement(NS, "offer"))
+	probe.SetAttr("type", "chat")
+	if ok, refusal := rc.Allowed(ctx, probe, callee); !ok {
+		if refusal == nil {
+			refusal = stanza.NewError(stanza.ServiceUnavailable, "")
+		}
+		return refusal
+	}
+	return nil
 }
 
 // ring sends the offer to one of the callee's devices. f.mu is held.
