@@ -89,6 +89,7 @@ generator only at a server you run.`,
 	fs := cmd.Flags()
 	c := &f.cfg
 	fs.StringVar(&c.Addr, "server", c.Addr, "the server's host:port")
+	fs.StringVar(&c.Addr2, "server2", "", "a second node of the same cluster: odd-numbered devices connect there, so that every pair spans two nodes (cross-node latency)")
 	fs.StringVar(&c.Domain, "domain", c.Domain, "the accounts' domain")
 	fs.StringVar(&c.UserFormat, "users-format", c.UserFormat, "account name with %d for the device number")
 	fs.StringVar(&c.Password, "password", c.Password, "the password of every bench account (throwaway accounts only)")

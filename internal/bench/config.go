@@ -13,7 +13,11 @@ import (
 
 // Config describes one run. Zero values take the defaults of Defaults.
 type Config struct {
-	Addr       string // the server's host:port
+	Addr string // the server's host:port
+	// Addr2, when set, is a second node of the same cluster: odd-numbered
+	// devices connect there, so that each pair (i, i^1) spans two nodes
+	// and every message crosses the cluster bus.
+	Addr2      string
 	Domain     string // the accounts' domain
 	UserFormat string // account localpart, with %d for the device number
 	Password   string // the same for every account
@@ -126,8 +130,13 @@ func (c *Config) check() error {
 		return errors.New("refusing more than 1,000,000 devices or 100,000,000 messages in one run")
 	}
 	if !c.AllowRemote {
-		if err := loopbackOnly(c.Addr); err != nil {
-			return err
+		for _, a := range []string{c.Addr, c.Addr2} {
+			if a == "" {
+				continue
+			}
+			if err := loopbackOnly(a); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -159,6 +168,9 @@ func (c *Config) clientOptions(i int) client.Options {
 		JID: c.jid(i) + "/bench", Password: c.Password, Addr: c.Addr,
 		Transport: c.Transport, Mechanism: c.Mechanism, DialTimeout: 30 * time.Second,
 		EventBuffer: 4096, Encoding: client.XML, KeyCache: c.keys,
+	}
+	if c.Addr2 != "" && i%2 == 1 {
+		o.Addr = c.Addr2
 	}
 	if c.Binary {
 		o.Encoding = client.Binary

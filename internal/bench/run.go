@@ -44,7 +44,11 @@ func Run(ctx context.Context, cfg Config, scenarios []string) (*Report, error) {
 			return nil, fmt.Errorf("unknown scenario %q (known: %v)", s, AllScenarios())
 		}
 	}
-	r := &Report{Target: cfg.Addr, Date: time.Now().UTC(), Devices: cfg.Devices, BodySize: cfg.BodySize}
+	target := cfg.Addr
+	if cfg.Addr2 != "" {
+		target += " and " + cfg.Addr2 + " (pairs span the two nodes)"
+	}
+	r := &Report{Target: target, Date: time.Now().UTC(), Devices: cfg.Devices, BodySize: cfg.BodySize}
 	meter := procMeter{pid: cfg.ServerPID}
 	if want[ScenarioLogin] || want[ScenarioIdle] || want[ScenarioThroughput] || want[ScenarioClosed] {
 		if err := runOnline(ctx, &cfg, want, meter, r); err != nil {

@@ -3,7 +3,9 @@ package server
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -162,5 +164,81 @@ func waitRemoteDevices(t *testing.T, ts *testServer, want int) {
 			t.Fatalf("%d remote devices in the directory, want %d", ts.reg.RemoteLen(), want)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestClusterResumptionFallsBackToTheQueue: stream-management resumption
+// does not cross nodes. Bob's connection to node 1 drops with a message
+// unacknowledged; he comes back on node 2, where resuming fails
+// (item-not-found), logs in afresh and gets the message from the shared
+// queue. His detached session on node 1 is closed by the new login (a
+// conflict crossing the bus), so it sends nothing more.
+func TestClusterResumptionFallsBackToTheQueue(t *testing.T) {
+	nodes := startCluster(t, 2)
+	for _, u := range []string{"alice", "bob"} {
+		nodes[0].addUser(t, u, "pw-"+u)
+	}
+	bob := nodes[0].login(t, "bob", "phone", withSM)
+	bob.SendRaw("<presence/>")
+	bob.Expect("bob's own presence", isPresenceFrom("bob@localhost/phone"))
+	alice := nodes[1].login(t, "alice", "phone")
+	alice.SendRaw("<message to='bob@localhost' type='chat' id='u1'><body>unacked</body></message>")
+	bob.Expect("the message, live", xmpptest.IsMessageWithBody("unacked"))
+	bob.Drop() // no ack sent: the message stays in the shared queue
+	waitLocalSessions(t, nodes[0], 1)
+
+	re := xmpptest.Dial(t, nodes[1].addrs.C2S, xmpptest.Options{User: "bob", Password: "pw-bob", NoBind: true})
+	if got, err := re.Resume(bob.SMID, 0); err != nil || got.Name != "failed" || got.Child(stanza.NSStanzaErr, "item-not-found") == nil {
+		t.Fatalf("resuming node 1's session on node 2: %v %v, want <failed/> with item-not-found", got, err)
+	}
+	again := nodes[1].login(t, "bob", "phone", withSM)
+	again.SendRaw("<presence/>")
+	m := again.Expect("the unacked message, from the queue", xmpptest.IsMessageWithBody("unacked"))
+	if m.Child(stanza.NSDelay, "delay") == nil {
+		t.Fatalf("not from the offline queue: %v", m)
+	}
+	waitLocalSessions(t, nodes[0], 0) // closed by the conflict from node 2
+	if n := nodes[0].reg.Len(); n != 0 {
+		t.Fatalf("node 1 still holds %d local sessions", n)
+	}
+}
+
+// waitLocalSessions waits until ts holds want local sessions (detached ones included).
+func waitLocalSessions(t *testing.T, ts *testServer, want int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for ts.reg.Len() != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d local sessions, want %d", ts.reg.Len(), want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestEmbeddedNATSSingleNode: --nats embedded runs the bus inside the
+// process; /healthz lists the one node and /metrics the cluster figures.
+func TestEmbeddedNATSSingleNode(t *testing.T) {
+	ts := startServer(t, func(c *config.Config) { c.NATS = config.NATSEmbedded })
+	h := healthz(t, ts)
+	if h.Node != config.DefaultNodeID || len(h.Cluster) != 1 {
+		t.Fatalf("healthz: %+v", h)
+	}
+	ts.addUser(t, "alice", "pw-alice")
+	ts.addUser(t, "bob", "pw-bob")
+	bob := ts.login(t, "bob", "phone")
+	bob.SendRaw("<presence/>")
+	alice := ts.login(t, "alice", "phone")
+	alice.SendRaw("<message to='bob@localhost' type='chat'><body>one node</body></message>")
+	bob.Expect("the message", xmpptest.IsMessageWithBody("one node"))
+	resp, err := http.Get("http://" + ts.addrs.HTTP + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, name := range []string{"parley_cluster_members 1", "parley_cluster_directory_remote_devices 0", "parley_cluster_bus_messages_total{direction=\"out\"}"} {
+		if !strings.Contains(string(body), name) {
+			t.Errorf("/metrics lacks %s", name)
+		}
 	}
 }
