@@ -649,6 +649,21 @@ func (n *Node) Members() []Member {
 	return out
 }
 
+// Leader reports whether this node has the smallest id among the nodes it
+// hears from: the one that runs cluster-wide singletons (the groups'
+// fan-out worker). Views differ briefly while a node joins or expires;
+// during a partition each side has a leader.
+func (n *Node) Leader() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for id := range n.members {
+		if id < n.id {
+			return false
+		}
+	}
+	return true
+}
+
 func (n *Node) memberCount() int {
 	n.mu.Lock()
 	defer n.mu.Unlock()

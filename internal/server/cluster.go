@@ -26,7 +26,14 @@ type directory interface {
 type clusterNode struct {
 	node     *cluster.Node
 	embedded *cluster.Embedded // --nats embedded; nil otherwise
+	// releaseGroups lets the groups' fan-out worker run again; nil while
+	// it runs (this node leads). Used by groupsLease only.
+	releaseGroups func()
 }
+
+// groupsPoll is how often the leading node reads the shared group outbox
+// for posts stored by the other nodes.
+const groupsPoll = 200 * time.Millisecond
 
 // startCluster joins the cluster bus when --nats is set. It runs once the
 // listeners are bound (the heartbeats carry the HTTP address) and before
@@ -56,10 +63,45 @@ func (s *Server) startCluster() error {
 		return fmt.Errorf("joining the cluster over %s: %w", config.NATSDescription(s.cfg), err)
 	}
 	cn.node = node
+	cn.releaseGroups = s.groups.Hold() // until this node leads (groupsLease)
 	s.cluster = cn
 	s.hub.dir = node
 	s.log.Info("joined the cluster", "node", node.ID(), "nats", config.NATSDescription(s.cfg))
 	return nil
+}
+
+// groupsLease runs the groups' fan-out worker on one node at a time, the
+// leader (smallest node id): every node appends posts to the one shared
+// outbox, and two workers draining it would give members two copies. The
+// leader polls the outbox for the other nodes' posts. After a leader dies,
+// the next takes over within three heartbeats and starts from the outbox
+// head: an entry the dead one had begun may reach some members twice, with
+// the same stanza-id, as after a crash of a single server.
+func (s *Server) groupsLease(ctx context.Context) {
+	if s.cluster == nil {
+		return
+	}
+	t := time.NewTicker(groupsPoll)
+	defer t.Stop()
+	for {
+		cn := s.cluster
+		switch leader := cn.node.Leader(); {
+		case leader && cn.releaseGroups != nil:
+			s.log.Info("this node runs the groups' fan-out")
+			cn.releaseGroups()
+			cn.releaseGroups = nil
+		case !leader && cn.releaseGroups == nil:
+			s.log.Info("another node runs the groups' fan-out")
+			cn.releaseGroups = s.groups.Hold()
+		case leader:
+			s.groups.Poke()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // stopCluster leaves the cluster (after the local sessions ended).

@@ -242,3 +242,38 @@ func TestEmbeddedNATSSingleNode(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterGroupPostsFannedOutOnce: a group whose members are on three
+// nodes; each posts 10 messages on their own node. One node (the leader)
+// fans out the shared outbox: every member gets every post exactly once.
+func TestClusterGroupPostsFannedOutOnce(t *testing.T) {
+	nodes := startCluster(t, 3)
+	groupUsers(t, nodes[0], "alice", "bob", "carol")
+	users := []string{"alice", "bob", "carol"}
+	clients := make([]*xmpptest.Client, 3)
+	for i, u := range users {
+		clients[i] = online(t, nodes[i], u)
+	}
+	g := createGroup(t, clients[0], "Across nodes", "bob", "carol")
+	var want []string
+	for i, c := range clients {
+		for j := range 10 {
+			body := fmt.Sprintf("%s %d", users[i], j)
+			post(c, g, fmt.Sprintf("p%d-%d", i, j), body)
+			want = append(want, body)
+		}
+	}
+	for i, c := range clients {
+		got, _ := bodiesUntil(t, c, g, want...)
+		for el := c.Next(500 * time.Millisecond); el != nil; el = c.Next(300 * time.Millisecond) {
+			if el.Name == "message" && el.Type() == "groupchat" {
+				got[el.Body()]++
+			}
+		}
+		for _, b := range want {
+			if got[b] != 1 {
+				t.Errorf("%s got %q %d times", users[i], b, got[b])
+			}
+		}
+	}
+}

@@ -331,6 +331,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		go func() { _ = s.components.Serve(s.componentLn) }()
 	}
 	s.stopGroups = s.runGroups(ctx)
+	go s.groupsLease(ctx)
 	a := s.Addrs()
 	s.log.Info("parley is serving", "domain", s.cfg.Domain, "c2s", a.C2S, "c2s_tls", a.C2STLS, "native", a.Native, "http", a.HTTP, "media", a.Media, "component", a.Component,
 		"data", s.cfg.Data, "version", Version())

@@ -54,6 +54,10 @@ func (f *Feature) Hold() (release func()) {
 	}
 }
 
+// Poke wakes the fan-out worker: posts were appended to the shared outbox
+// by another node of a cluster.
+func (f *Feature) Poke() { f.poke() }
+
 // poke wakes the worker.
 func (f *Feature) poke() {
 	select {
