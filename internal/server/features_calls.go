@@ -162,11 +162,13 @@ func RunTURN(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	defer relay.Close()
 	var hs *http.Server
+	httpAddr := ""
 	if cfg.HTTP != "" {
 		ln, err := net.Listen("tcp", cfg.HTTP)
 		if err != nil {
 			return fmt.Errorf("listening on --http %s: %w", cfg.HTTP, err)
 		}
+		httpAddr = ln.Addr().String()
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -175,7 +177,11 @@ func RunTURN(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		hs = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = hs.Serve(ln) }()
 	}
-	log.Info("parley turn is serving", "turn", socks.udp.LocalAddr().String(), "turn_tls", cfg.TURNTLS, "http", cfg.HTTP,
+	var tlsAddr string
+	if socks.tls != nil {
+		tlsAddr = socks.tls.Addr().String()
+	}
+	log.Info("parley turn is serving", "turn", socks.udp.LocalAddr().String(), "turn_tls", tlsAddr, "http", httpAddr,
 		"realm", cfg.Domain, "version", Version())
 	<-ctx.Done()
 	if hs != nil {
