@@ -119,9 +119,9 @@ credential from then on; link it again with a new QR code.
 
 func newLinkCmd(a *app) *cobra.Command {
 	var lf loginFlags
-	var name string
+	var name, imagePath string
 	cmd := &cobra.Command{
-		Use:   "link PAYLOAD",
+		Use:   "link PAYLOAD | link --image FILE",
 		Short: "Link a new device by the code it shows (the QR code's text)",
 		Long: `Confirm, from this logged-in account, the pairing of a new device (the web
 client, or "parley pair" in another terminal). The new device shows a QR
@@ -131,8 +131,8 @@ creates the device and hands its credential, encrypted to the new device's
 key, to the new device only. The code changes every 20 seconds: use the
 one shown now.
 
-Reading the QR code from an image file is not supported yet: no QR decoder
-is available to this build; paste the payload.
+--image FILE reads the code from a picture of it instead (PNG, JPEG or
+GIF): a screenshot of the web client's QR code, say.
 
 Only a login with the password may link devices (not a linked device), and
 an account has at most the server's max_linked_devices (default 4).
@@ -141,11 +141,22 @@ an account has at most the server's max_linked_devices (default 4).
 		Example: `  parley link --jid alice@localhost --insecure --name "laptop browser" \
     'parley-link:1:q2Xo1hT6bC8jW4mN0aR5sA:3p6...'
 
+  # From a screenshot of the web client's QR code
+  parley link --jid alice@localhost --insecure --image qr.png
+
   # From a QR reader's output
   zbarimg -q --raw code.png | parley link --jid alice@localhost --insecure -`,
-		Args: exactArgs(1, "the payload the new device shows (parley-link:1:...)"),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if imagePath != "" && len(args) > 0 {
+				return usagef("give either PAYLOAD or --image FILE, not both")
+			}
+			if imagePath != "" {
+				return nil
+			}
+			return exactArgs(1, "the payload the new device shows (parley-link:1:...), or --image FILE")(cmd, args)
+		},
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			payload, err := readPayload(a, args[0])
+			payload, err := linkPayload(a, args, imagePath)
 			if err != nil {
 				return err
 			}
@@ -165,8 +176,22 @@ an account has at most the server's max_linked_devices (default 4).
 		}),
 	}
 	cmd.Flags().StringVar(&name, "name", "linked device", "what to call the new device in the device list")
+	cmd.Flags().StringVar(&imagePath, "image", "", "read the code from this picture of the QR code (PNG, JPEG or GIF) instead of PAYLOAD")
 	lf.bind(cmd.Flags())
 	return cmd
+}
+
+// linkPayload is the code to link: read from the picture at imagePath, or
+// the PAYLOAD argument.
+func linkPayload(a *app, args []string, imagePath string) (string, error) {
+	if imagePath == "" {
+		return readPayload(a, args[0])
+	}
+	text, err := decodeQRImage(imagePath)
+	if err != nil {
+		return "", usagef("--image: %v", err)
+	}
+	return strings.TrimSpace(text), nil
 }
 
 // readPayload returns the payload argument, or the first line of standard
