@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/feature/groups"
 	"github.com/parley-im/parley/internal/stanza"
 	"github.com/parley-im/parley/internal/xmpptest"
@@ -143,9 +144,48 @@ func TestMUCDiscoSelfPingSubjectAndAdmin(t *testing.T) {
 	if e := bob.Expect("the refusal", func(el *stanza.Element) bool { return el.Attr("id") == "pm" }); condition(e) != "not-acceptable" {
 		t.Errorf("a private message: %v", e)
 	}
+	// Bad input gets the conditions XEP-0045 names.
+	bob.SendRaw("<presence to='" + room + "'><x xmlns='" + groups.NSMUC + "'/></presence>")
+	if e := bob.Expect("no nickname", func(el *stanza.Element) bool { return el.Name == "presence" && el.Type() == "error" }); condition(e) != "jid-malformed" {
+		t.Errorf("a join without a nickname: %v", e)
+	}
+	if c := condition(iqAnswer(t, alice, "set", room, "<query xmlns='"+groups.NSMUCAdmin+"'><item affiliation='king' jid='bob@localhost'/></query>")); c != "bad-request" {
+		t.Errorf("an unknown affiliation: %q", c)
+	}
+	if c := condition(iqAnswer(t, alice, "set", room, "<query xmlns='"+groups.NSMUCAdmin+"'><item role='visitor' nick='bob@localhost'/></query>")); c != "not-allowed" {
+		t.Errorf("a role change: %q", c)
+	}
+	if c := condition(iqAnswer(t, alice, "set", room, "<query xmlns='"+groups.NSMUCAdmin+"'><item affiliation='owner' jid='bob@localhost'/></query>")); c != "not-allowed" {
+		t.Errorf("a second owner: %q", c)
+	}
+	if c := condition(iqAnswer(t, alice, "get", room, "<query xmlns='urn:example:nothing'/>")); c != "service-unavailable" {
+		t.Errorf("an unknown namespace: %q", c)
+	}
 	// bob leaves: alice sees him go.
 	bob.SendRaw("<presence type='unavailable' to='" + room + "/bob@localhost'/>")
 	alice.Expect("bob leaves", func(el *stanza.Element) bool {
 		return el.Name == "presence" && el.Type() == "unavailable" && el.Attr("from") == room+"/bob@localhost"
 	})
+}
+
+// TestMUCNoServerHistoryNoRoomArchive: with --no-server-history a room
+// keeps no archive: no mam:2 in its disco#info, no logging status (170),
+// and a MAM query is service-unavailable.
+func TestMUCNoServerHistoryNoRoomArchive(t *testing.T) {
+	ts := startServer(t, func(c *config.Config) { c.NoServerHistory = true })
+	groupUsers(t, ts, "alice")
+	alice := online(t, ts, "alice")
+	room := "quiet@" + groupsService
+	self := joinXML(t, alice, room, "alice")
+	if strings.Contains(self.String(), "170") {
+		t.Errorf("self-presence says the room is logged: %v", self)
+	}
+	post(alice, room, "q1", "not kept")
+	alice.Expect("the post", xmpptest.IsMessageWithBody("not kept"))
+	if f := features(iqAnswer(t, alice, "get", room, "<query xmlns='"+stanza.NSDiscoInfo+"'/>")); f["urn:xmpp:mam:2"] {
+		t.Errorf("room disco#info offers MAM: %v", f)
+	}
+	if c := condition(iqAnswer(t, alice, "set", room, "<query xmlns='urn:xmpp:mam:2'/>")); c != "service-unavailable" {
+		t.Errorf("a MAM query: %q", c)
+	}
 }
