@@ -12,6 +12,8 @@ require (
 	golang.org/x/text v0.43.0
 )
 
+require github.com/cloudflare/tableflip v1.2.3 // indirect
+
 require (
 	github.com/antithesishq/antithesis-sdk-go v0.8.0-default-no-op // indirect
 	github.com/google/go-tpm v0.9.8 // indirect

@@ -138,7 +138,7 @@ func (c *Client) run(s *session) {
 			c.mu.Unlock()
 			return
 		}
-		if s = c.reconnect(); s == nil {
+		if s = c.reconnect(firstDelay(err, c.opts.MinBackoff)); s == nil {
 			return
 		}
 	}
@@ -150,12 +150,26 @@ func (c *Client) isClosed() bool {
 	return c.closed
 }
 
-// reconnect redials with exponential backoff and jitter until it has a
-// session, or the client is closed (nil).
-func (c *Client) reconnect() *session {
+// firstDelay is how long to wait before the first reconnect: the server's
+// hint when it gave one (it spreads its devices over time), else the
+// minimum backoff with jitter.
+func firstDelay(err error, minBackoff time.Duration) time.Duration {
+	var se *StreamError
+	if errors.As(err, &se) && se.ReconnectAfter > 0 {
+		return se.ReconnectAfter
+	}
+	return jitter(minBackoff)
+}
+
+// jitter draws a delay in [d/2, d].
+func jitter(d time.Duration) time.Duration { return d/2 + rand.N(d/2+1) }
+
+// reconnect redials after first, then with exponential backoff and jitter,
+// until it has a session, or the client is closed (nil).
+func (c *Client) reconnect(first time.Duration) *session {
 	delay := c.opts.MinBackoff
+	jittered := first
 	for {
-		jittered := delay/2 + rand.N(delay/2+1)
 		select {
 		case <-c.closing:
 			return nil
@@ -183,6 +197,7 @@ func (c *Client) reconnect() *session {
 			c.emit(&Disconnected{Err: err})
 		}
 		delay = min(delay*2, c.opts.MaxBackoff)
+		jittered = jitter(delay)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/xdg-go/scram"
@@ -35,7 +36,13 @@ func (e *AuthError) Error() string {
 }
 
 // StreamError is a stream-level error the server sent before closing.
-type StreamError struct{ Condition, Text string }
+type StreamError struct {
+	Condition, Text string
+	// ReconnectAfter is Parley's reconnect hint (a server being upgraded
+	// spreads its devices' logins): the first reconnect waits this long.
+	// Zero when the server gave none.
+	ReconnectAfter time.Duration
+}
 
 func (e *StreamError) Error() string { return "stream error: " + e.Condition + " " + e.Text }
 
@@ -74,7 +81,7 @@ func (w *wire) read() (*stanza.Element, error) {
 		if ok {
 			if el.Space == stanza.NSStream && el.Name == "error" {
 				se := stanza.ParseStreamError(el)
-				return nil, &StreamError{Condition: string(se.Condition), Text: se.Text}
+				return nil, &StreamError{Condition: string(se.Condition), Text: se.Text, ReconnectAfter: reconnectHint(se.App)}
 			}
 			return el, nil
 		}
@@ -365,3 +372,19 @@ func tryResume(w *wire, r *resumeState) (*session, bool, error) {
 	}
 	return &session{w: w, jid: r.jid, smID: r.id, resumed: true, h: h}, true, nil
 }
+
+// reconnectHint reads <reconnect xmlns='urn:parley:0' after-ms='N'/> from a
+// stream error (docs/protocol/binary.md, 10.1); 0 when absent or invalid.
+func reconnectHint(app *stanza.Element) time.Duration {
+	if app == nil || app.Space != stanza.NSParley || app.Name != "reconnect" {
+		return 0
+	}
+	ms, err := strconv.ParseUint(app.Attr("after-ms"), 10, 32)
+	if err != nil {
+		return 0
+	}
+	return min(time.Duration(ms)*time.Millisecond, maxReconnectHint)
+}
+
+// maxReconnectHint caps a server's reconnect hint.
+const maxReconnectHint = 5 * time.Minute

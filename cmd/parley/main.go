@@ -23,10 +23,14 @@ type app struct {
 	runServer func(ctx context.Context, cfg config.Config, log *slog.Logger, reload <-chan config.Config) error
 	// runMedia runs a standalone media server the same way (nil: server.RunMedia).
 	runMedia runMediaFunc
+	// upgrades makes serve upgradable in place (parley upgrade, SIGUSR2):
+	// it then runs the server itself, with cloudflare/tableflip, instead of
+	// runServer. Only main sets it: tableflip allows one upgrader per process.
+	upgrades bool
 }
 
 func main() {
-	a := &app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, runServer: server.Run}
+	a := &app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, runServer: server.Run, upgrades: true}
 	os.Exit(run(context.Background(), a, os.Args[1:]))
 }
 

@@ -40,6 +40,7 @@ XMPP app as alice@localhost: see the examples below, and "parley <command>
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err }) // a usage error: exit 2
 	root.AddCommand(newServeCmd(a), newMediaCmd(a), newTurnCmd(a), newUserCmd(a), newConfigCmd(a), newVersionCmd(a), newBenchCmd(a), newDBCmd(a), newBackupCmd(a), newRestoreCmd(a))
+	root.AddCommand(newUpgradeCmd(a))
 	root.AddCommand(newChatCmd(a), newSendCmd(a), newListenCmd(a), newGroupCmd(a))
 	root.AddCommand(newLinkCmd(a), newPairCmd(a), newDevicesCmd(a))
 	return root

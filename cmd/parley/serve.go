@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/parley-im/parley/internal/config"
+	"github.com/parley-im/parley/internal/server"
 )
 
 func newServeCmd(a *app) *cobra.Command {
@@ -86,13 +87,32 @@ func serve(parent context.Context, a *app, cfg config.Config, load func() (confi
 		case <-returned:
 		}
 	}()
-	err := a.runServer(ctx, cfg, log, reload)
+	var err error
+	if a.upgrades {
+		err = serveUpgradable(ctx, a, cfg, log, reload)
+	} else {
+		err = a.runServer(ctx, cfg, log, reload)
+	}
 	close(returned)
 	<-exited
 	if errors.Is(err, context.Canceled) {
 		err = nil
 	}
 	return err
+}
+
+// serveUpgradable runs the server with live upgrades (parley upgrade and
+// SIGUSR2); where they are not available, without.
+func serveUpgradable(ctx context.Context, a *app, cfg config.Config, log *slog.Logger, reload <-chan config.Config) error {
+	upg, err := newUpgrader(cfg)
+	if err != nil {
+		log.Warn("live upgrades are off", "err", err)
+		return a.runServer(ctx, cfg, log, reload)
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	go upgradeOnSignal(upg, log, stop)
+	return server.RunWith(ctx, cfg, log, server.RunOptions{Reload: reload, Upgrader: upg})
 }
 
 // reloadOnHangup reads the configuration again on each SIGHUP: it sets

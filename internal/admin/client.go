@@ -88,6 +88,26 @@ func (c *Client) Backup(ctx context.Context, dir string) error {
 	return err
 }
 
+// Info asks which process serves the socket.
+func (c *Client) Info(ctx context.Context) (Info, error) {
+	resp, err := c.call(ctx, request{Op: opInfo})
+	if err != nil {
+		return Info{}, err
+	}
+	return Info{PID: resp.PID, Version: resp.Version}, nil
+}
+
+// Upgrade asks the server for a live upgrade: it starts the new binary,
+// which takes over its listeners, and answers with the new process's pid
+// once that one is ready (the old one then drains and exits).
+func (c *Client) Upgrade(ctx context.Context) (pid int, err error) {
+	resp, err := c.call(ctx, request{Op: opUpgr})
+	if err != nil {
+		return 0, err
+	}
+	return resp.PID, nil
+}
+
 // call sends one request and reads its response. A failure of the
 // exchange itself (as opposed to an error response) breaks the client.
 func (c *Client) call(ctx context.Context, req request) (response, error) {

@@ -19,6 +19,8 @@ const (
 	opPasswd = "user.passwd"
 	opList   = "user.list"
 	opBackup = "store.backup"
+	opInfo   = "server.info"
+	opUpgr   = "server.upgrade"
 )
 
 // Error codes on the wire.
@@ -42,8 +44,11 @@ type request struct {
 type response struct {
 	OK    bool     `json:"ok,omitempty"`
 	Users []string `json:"users,omitempty"`
-	Error string   `json:"error,omitempty"`
-	Code  string   `json:"code,omitempty"`
+	// server.info: this process; server.upgrade: the new process.
+	PID     int    `json:"pid,omitempty"`
+	Version string `json:"version,omitempty"`
+	Error   string `json:"error,omitempty"`
+	Code    string `json:"code,omitempty"`
 }
 
 // errTooLong is returned by readLine for a line longer than its limit.

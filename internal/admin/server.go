@@ -21,6 +21,8 @@ const idleTimeout = 2 * time.Minute
 type Server struct {
 	accounts Accounts
 	backup   func(ctx context.Context, dir string) error // nil: no online backups
+	info     Info                                        // server.info
+	upgrade  func() (pid int, err error)                 // nil: no live upgrades
 	log      *slog.Logger
 	ctx      context.Context // cancelled by Close: operations in flight stop
 	cancel   context.CancelFunc
@@ -28,7 +30,7 @@ type Server struct {
 	mu        sync.Mutex
 	closed    bool                      // guarded by mu
 	listeners map[net.Listener]struct{} // guarded by mu
-	conns     map[net.Conn]struct{}     // guarded by mu
+	conns     map[net.Conn]bool         // true while it handles a request; guarded by mu
 	wg        sync.WaitGroup            // connection handlers; Add under mu while !closed
 }
 
@@ -40,7 +42,7 @@ func NewServer(accounts Accounts, log *slog.Logger) *Server {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Server{accounts: accounts, log: log, ctx: ctx, cancel: cancel,
-		listeners: make(map[net.Listener]struct{}), conns: make(map[net.Conn]struct{})}
+		listeners: make(map[net.Listener]struct{}), conns: make(map[net.Conn]bool)}
 }
 
 // WithBackup lets the server take online backups (store.backup) with fn,
@@ -48,6 +50,26 @@ func NewServer(accounts Accounts, log *slog.Logger) *Server {
 // Serve.
 func (s *Server) WithBackup(fn func(ctx context.Context, dir string) error) *Server {
 	s.backup = fn
+	return s
+}
+
+// Info describes the serving process (server.info).
+type Info struct {
+	PID     int
+	Version string
+}
+
+// WithInfo sets what server.info answers. Call it before Serve.
+func (s *Server) WithInfo(i Info) *Server {
+	s.info = i
+	return s
+}
+
+// WithUpgrade lets the server start a live upgrade (server.upgrade) with
+// fn, which returns the new process's pid once it is ready. Call it before
+// Serve.
+func (s *Server) WithUpgrade(fn func() (pid int, err error)) *Server {
+	s.upgrade = fn
 	return s
 }
 
@@ -107,8 +129,10 @@ func (s *Server) Close() error {
 	for l := range s.listeners {
 		_ = l.Close()
 	}
-	for c := range s.conns {
-		_ = c.Close()
+	for c, busy := range s.conns {
+		if !busy { // a busy one answers first (an upgrade's new pid), then closes
+			_ = c.Close()
+		}
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
@@ -128,9 +152,18 @@ func (s *Server) track(c net.Conn) bool {
 	if s.closed {
 		return false
 	}
-	s.conns[c] = struct{}{}
+	s.conns[c] = false
 	s.wg.Add(1)
 	return true
+}
+
+// setBusy marks c as handling a request or not; false when the server is
+// closed (the connection ends).
+func (s *Server) setBusy(c net.Conn, busy bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.conns[c] = busy
+	return !s.closed
 }
 
 func (s *Server) untrack(c net.Conn) {
@@ -157,9 +190,12 @@ func (s *Server) serveConn(c net.Conn) {
 		if err != nil {
 			return // EOF, idle timeout, or Close
 		}
+		if !s.setBusy(c, true) {
+			return
+		}
 		resp := s.handle(line)
 		_ = c.SetWriteDeadline(time.Now().Add(idleTimeout))
-		if err := enc.Encode(resp); err != nil {
+		if err := enc.Encode(resp); err != nil || !s.setBusy(c, false) {
 			return
 		}
 	}
@@ -178,6 +214,10 @@ func (s *Server) handle(line []byte) response {
 	switch req.Op {
 	case opPing:
 		return response{OK: true}
+	case opInfo:
+		return response{OK: true, PID: s.info.PID, Version: s.info.Version}
+	case opUpgr:
+		return s.doUpgrade()
 	case opAdd:
 		err = s.accounts.CreateUser(ctx, req.JID, req.Password)
 	case opDel:
@@ -242,6 +282,20 @@ func Listen(path string) (net.Listener, error) {
 		return nil, fmt.Errorf("admin socket: %w", err)
 	}
 	return l, nil
+}
+
+// doUpgrade starts a live upgrade and answers with the new process's pid.
+func (s *Server) doUpgrade() response {
+	if s.upgrade == nil {
+		return response{Error: "this server was started without live upgrade support", Code: codeInvalid}
+	}
+	s.log.Info("admin: live upgrade requested")
+	pid, err := s.upgrade()
+	if err != nil {
+		s.log.Error("admin: live upgrade failed", "err", err)
+		return response{Error: err.Error(), Code: codeInternal}
+	}
+	return response{OK: true, PID: pid}
 }
 
 func (s *Server) doBackup(ctx context.Context, dir string) error {

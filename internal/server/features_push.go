@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"strings"
 
@@ -70,17 +69,4 @@ func (s *Server) pushFeature() (*push.Feature, error) {
 		opts.Webhook = push.WebhookOptions{URL: s.cfg.PushWebhook, Secret: []byte(strings.TrimSpace(string(secret)))}
 	}
 	return push.New(s.store, opts)
-}
-
-// listenComponent binds --component.
-func (s *Server) listenComponent() error {
-	if s.components == nil {
-		return nil
-	}
-	ln, err := net.Listen("tcp", s.cfg.Component)
-	if err != nil {
-		return fmt.Errorf("listening on --component %s: %w", s.cfg.Component, err)
-	}
-	s.componentLn = ln
-	return nil
 }

@@ -28,13 +28,8 @@ const sweepInterval = time.Hour
 // unless --media-url is set) and builds the media service.
 func (s *Server) buildMedia() (*media.Service, error) {
 	cfg := s.cfg
-	if cfg.Media != "" {
-		ln, err := net.Listen("tcp", cfg.Media)
-		if err != nil {
-			return nil, fmt.Errorf("listening on --media %s: %w", cfg.Media, err)
-		}
-		s.mediaLn = ln
-		cfg.Media = ln.Addr().String() // a port chosen by the system
+	if s.mediaLn != nil {
+		cfg.Media = s.mediaLn.Addr().String() // a port chosen by the system
 	}
 	return NewMedia(context.Background(), cfg, s.log, s.metrics)
 }

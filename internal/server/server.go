@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
@@ -71,6 +70,9 @@ type Server struct {
 	http                                                *http.Server
 	cert                                                atomic.Pointer[tls.Certificate] // what new TLS connections get (Reload)
 	componentLn                                         net.Listener
+
+	upg      Upgrader     // nil: no live upgrades (tests, server.New)
+	handoffs handoffStats // what the last upgrade's drain did
 }
 
 // Addrs are the addresses the server listens on ("" when disabled).
@@ -81,41 +83,45 @@ type Addrs struct{ C2S, C2STLS, Native, HTTP, Media, Component, TURN, TURNTLS st
 // Each configuration received on reload is applied with Reload (SIGHUP in
 // parley serve); reload may be nil.
 func Run(ctx context.Context, cfg config.Config, log *slog.Logger, reload <-chan config.Config) error {
-	s, err := New(cfg, log)
-	if err != nil {
-		return err
-	}
-	go func() {
-		for c := range reload {
-			if restart, err := s.Reload(c); err != nil {
-				log.Error("reloading the configuration", "err", err)
-			} else if len(restart) > 0 {
-				log.Warn("these settings changed and take a restart to apply", "settings", restart)
-			}
-		}
-	}()
-	return s.Serve(ctx)
+	return RunWith(ctx, cfg, log, RunOptions{Reload: reload})
 }
 
 // New opens the store, builds the server and binds its listeners.
-func New(cfg config.Config, log *slog.Logger) (*Server, error) {
+func New(cfg config.Config, log *slog.Logger) (*Server, error) { return newServer(cfg, log, nil) }
+
+// newServer binds the listeners (through upg when it is not nil: inherited
+// from the process being upgraded), signals readiness to that process,
+// opens the store (waiting for the old process to release it) and builds
+// the server. What can fail before readiness (configuration, listeners,
+// certificate) is checked first, so that a bad new binary leaves the old
+// process serving.
+func newServer(cfg config.Config, log *slog.Logger, upg Upgrader) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, fmt.Errorf("creating data directory: %w", err)
 	}
-	st, err := OpenStore(context.Background(), cfg, log)
-	if err != nil {
-		return nil, err
-	}
-	s := &Server{cfg: cfg, log: log, store: st, reg: router.NewRegistry(), metrics: prometheus.NewRegistry()}
-	if err := s.build(); err != nil {
-		s.closeListeners()
-		_ = st.Close()
-		return nil, err
-	}
+	s := &Server{cfg: cfg, log: log, reg: router.NewRegistry(), metrics: prometheus.NewRegistry(), upg: upg}
 	if err := s.listen(); err != nil {
+		s.closeListeners()
+		return nil, err
+	}
+	if err := s.loadCertificate(); err != nil {
+		s.closeListeners()
+		return nil, err
+	}
+	if err := s.takeOver(); err != nil {
+		s.closeListeners()
+		return nil, err
+	}
+	st, err := s.openStore()
+	if err != nil {
+		s.closeListeners()
+		return nil, err
+	}
+	s.store = st
+	if err := s.build(); err != nil {
 		s.closeListeners()
 		_ = st.Close()
 		return nil, err
@@ -202,14 +208,6 @@ func (s *Server) build() error {
 		return err
 	}
 
-	cert, created, err := loadOrCreateCertificate(s.cfg.TLSCert, s.cfg.TLSKey, s.cfg.Data, s.cfg.Domain)
-	if err != nil {
-		return err
-	}
-	if created {
-		s.log.Info("created a self-signed TLS certificate", "dir", filepath.Join(s.cfg.Data, "tls"))
-	}
-	s.cert.Store(&cert)
 	tlsCfg := &tls.Config{GetCertificate: s.certificate, MinVersion: tls.VersionTLS12,
 		NextProtos: []string{"xmpp-client"}}
 	s.c2s = c2s.NewServer(c2s.Config{
@@ -226,33 +224,28 @@ func (s *Server) build() error {
 func legacySession(context.Context, *stanza.Element) (*stanza.Element, error) { return nil, nil }
 
 func (s *Server) listen() error {
-	var err error
-	if s.cfg.C2S != "" {
-		if s.c2sLn, err = net.Listen("tcp", s.cfg.C2S); err != nil {
-			return fmt.Errorf("listening on --c2s %s: %w", s.cfg.C2S, err)
+	for _, l := range []struct {
+		addr, flag string
+		ln         *net.Listener
+	}{
+		{s.cfg.C2S, "--c2s", &s.c2sLn}, {s.cfg.C2STLS, "--c2s-tls", &s.c2sTLSLn}, {s.cfg.Native, "--native", &s.nativeLn},
+		{s.cfg.HTTP, "--http", &s.httpLn}, {s.cfg.Media, "--media", &s.mediaLn}, {s.cfg.Component, "--component", &s.componentLn},
+	} {
+		if l.addr == "" {
+			continue
 		}
-	}
-	if s.cfg.C2STLS != "" {
-		if s.c2sTLSLn, err = net.Listen("tcp", s.cfg.C2STLS); err != nil {
-			return fmt.Errorf("listening on --c2s-tls %s: %w", s.cfg.C2STLS, err)
+		ln, err := s.listenOn("tcp", l.addr)
+		if err != nil {
+			return fmt.Errorf("listening on %s %s: %w", l.flag, l.addr, err)
 		}
-	}
-	if s.cfg.Native != "" {
-		if s.nativeLn, err = net.Listen("tcp", s.cfg.Native); err != nil {
-			return fmt.Errorf("listening on --native %s: %w", s.cfg.Native, err)
-		}
-	}
-	if s.cfg.HTTP != "" {
-		if s.httpLn, err = net.Listen("tcp", s.cfg.HTTP); err != nil {
-			return fmt.Errorf("listening on --http %s: %w", s.cfg.HTTP, err)
-		}
-	}
-	if err := s.listenComponent(); err != nil {
-		return err
+		*l.ln = ln
 	}
 	sock := config.AdminSocketPath(s.cfg)
-	_ = os.Remove(sock) // stale from a crash: the store lock proves no server runs here
-	if s.adminLn, err = net.Listen("unix", sock); err != nil {
+	if s.upg == nil || !s.upg.HasParent() {
+		_ = os.Remove(sock) // stale from a crash: the store lock proves no server runs here
+	}
+	var err error
+	if s.adminLn, err = s.listenOn("unix", sock); err != nil {
 		return fmt.Errorf("admin socket %s: %w", sock, err)
 	}
 	return os.Chmod(sock, 0o600)
@@ -305,7 +298,11 @@ func (s *Server) Serve(ctx context.Context) error {
 			}
 		}()
 	}
-	s.admin = admin.NewServer(admin.StoreAccounts(s.store, auth.DefaultIterations), s.log.With("component", "admin"))
+	s.admin = admin.NewServer(admin.StoreAccounts(s.store, auth.DefaultIterations), s.log.With("component", "admin")).
+		WithInfo(admin.Info{PID: pid(), Version: Version()})
+	if s.upg != nil {
+		s.admin.WithUpgrade(s.Upgrade)
+	}
 	if cp, ok := s.store.(checkpointer); ok {
 		s.admin.WithBackup(func(_ context.Context, dir string) error { return cp.Checkpoint(dir) })
 	}
@@ -337,12 +334,15 @@ func (s *Server) Serve(ctx context.Context) error {
 		"data", s.cfg.Data, "version", Version())
 
 	var err error
+	upgrading := false
 	select {
 	case <-ctx.Done():
+	case <-s.upgradeExit():
+		upgrading = true
 	case err = <-errc:
 		s.log.Error("listener failed", "err", err)
 	}
-	s.shutdown()
+	s.shutdown(upgrading)
 	return err
 }
 
@@ -360,7 +360,7 @@ func (s *Server) httpHandler() http.Handler {
 	mux.Handle("/metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		health := map[string]any{"status": "ok", "sessions": s.reg.Len(), "version": Version()}
+		health := map[string]any{"status": "ok", "sessions": s.reg.Len(), "version": Version(), "pid": pid()}
 		s.clusterHealth(health)
 		_ = json.NewEncoder(w).Encode(health)
 	})
@@ -369,8 +369,10 @@ func (s *Server) httpHandler() http.Handler {
 
 // shutdown stops accepting, ends every session with a proper stream end,
 // flushes lazily kept state and closes the store.
-func (s *Server) shutdown() {
-	s.log.Info("shutting down", "sessions", s.reg.Len())
+// With upgrading, a new process has taken over the listeners: sessions are
+// handed off instead (see handOff).
+func (s *Server) shutdown(upgrading bool) {
+	s.log.Info("shutting down", "sessions", s.reg.Len(), "upgrade", upgrading)
 	s.closeListeners()
 	for _, hs := range []*http.Server{s.http, s.mediaHTTP} {
 		if hs != nil {
@@ -379,16 +381,10 @@ func (s *Server) shutdown() {
 			cancel()
 		}
 	}
-	s.hub.closing.Store(true)
-	bye := stanza.NewStreamError(stanza.StreamSystemShutdown, "the server is shutting down")
-	s.reg.Each(func(d router.Device) {
-		if sess, ok := d.(*session.Session); ok {
-			sess.Close(bye, false)
-		}
-	})
-	deadline := time.Now().Add(5 * time.Second)
-	for s.reg.Len() > 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
+	if upgrading {
+		s.handOff()
+	} else {
+		s.closeSessions()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	s.c2s.Shutdown(ctx)
@@ -410,6 +406,19 @@ func (s *Server) shutdown() {
 		s.log.Error("closing the store", "err", err)
 	}
 	s.log.Info("stopped")
+}
+
+// closeSessions ends every session with system-shutdown and waits (a
+// bounded time) for them to end.
+func (s *Server) closeSessions() {
+	s.hub.closing.Store(true)
+	bye := stanza.NewStreamError(stanza.StreamSystemShutdown, "the server is shutting down")
+	s.reg.Each(func(d router.Device) {
+		if sess, ok := d.(*session.Session); ok {
+			sess.Close(bye, false)
+		}
+	})
+	s.waitSessions(5 * time.Second)
 }
 
 func (s *Server) closeListeners() {

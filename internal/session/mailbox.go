@@ -1,6 +1,8 @@
 package session
 
 import (
+	"time"
+
 	"github.com/parley-im/parley/internal/module"
 	"github.com/parley-im/parley/internal/stanza"
 )
@@ -8,12 +10,14 @@ import (
 type control uint8
 
 const (
-	ctlStanza        control = iota
-	ctlClose                 // close with err; resumable tells whether the session may wait for resumption
-	ctlPing                  // send a keep-alive ping
-	ctlDetachExpired         // the resumption window ended
-	ctlHolder                // install holder (module.Holdable)
-	ctlRedrain               // read the offline queue again (cluster catch-up)
+	ctlStanza         control = iota
+	ctlClose                  // close with err; resumable tells whether the session may wait for resumption
+	ctlPing                   // send a keep-alive ping
+	ctlDetachExpired          // the resumption window ended
+	ctlHolder                 // install holder (module.Holdable)
+	ctlRedrain                // read the offline queue again (cluster catch-up)
+	ctlHandoff                // hand the session off for an upgrade (err, wait)
+	ctlHandoffExpired         // the client did not acknowledge in time
 )
 
 // item is one unit of work in the mailbox.
@@ -24,6 +28,7 @@ type item struct {
 	err       *stanza.StreamError
 	resumable bool
 	holder    module.Holder
+	wait      time.Duration // ctlHandoff: how long the client has to acknowledge
 }
 
 // mailbox is a bounded queue of items; mu is its own lock, never held while
@@ -99,6 +104,10 @@ func (s *Session) handleItem(it *item) {
 		s.pingLocked()
 	case ctlHolder:
 		s.setHolderLocked(it.holder)
+	case ctlHandoff:
+		s.startHandoffLocked(it.err, it.wait)
+	case ctlHandoffExpired:
+		s.finishHandoffLocked()
 	case ctlDetachExpired:
 		if s.state == stateDetached {
 			s.terminateLocked()

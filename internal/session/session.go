@@ -105,6 +105,7 @@ type Session struct {
 	detachTimer  *time.Timer
 	bounceOnExit []*stanza.Element // iq requests to bounce after termination
 	holder       module.Holder     // holds back outbound stanzas (XEP-0352); nil: none
+	handoff      *handoff          // set while the session is handed off for an upgrade
 }
 
 // New creates an active session for the bound full JID on transport tr.
@@ -195,6 +196,10 @@ func (s *Session) HandleInbound(el *stanza.Element) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.state != stateActive {
+		return
+	}
+	if s.handoff != nil {
+		s.handoffInboundLocked(el)
 		return
 	}
 	if el.Space == stanza.NSSM {
@@ -328,6 +333,9 @@ func (s *Session) sendLocked(st *stanza.Element, seq uint64) {
 	}
 	if seq != 0 && seq <= s.drainedUpTo {
 		return // the offline drain already delivered it
+	}
+	if s.droppedInHandoffLocked(st) {
+		return
 	}
 	if s.tr != nil {
 		s.out = s.tr.AppendElement(s.out, st)

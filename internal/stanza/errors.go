@@ -117,6 +117,9 @@ func (e *Error) Element() *Element {
 type StreamError struct {
 	Condition Condition
 	Text      string
+	// App is an application-specific condition element (RFC 6120
+	// section 4.9.4), or nil: Parley's reconnect hint during an upgrade.
+	App *Element
 }
 
 func (e *StreamError) Error() string {
@@ -140,6 +143,9 @@ func (e *StreamError) Element() *Element {
 		t.Text = e.Text
 		el.AddChild(t)
 	}
+	if e.App != nil {
+		el.AddChild(e.App)
+	}
 	return el
 }
 
@@ -147,12 +153,14 @@ func (e *StreamError) Element() *Element {
 func ParseStreamError(el *Element) *StreamError {
 	se := &StreamError{Condition: StreamInternalError}
 	for _, c := range el.Children {
-		if c.Space != NSStreamErr {
-			continue
-		}
-		if c.Name == "text" {
+		switch {
+		case c.Space != NSStreamErr:
+			if se.App == nil {
+				se.App = c
+			}
+		case c.Name == "text":
 			se.Text = c.Text
-		} else {
+		default:
 			se.Condition = Condition(c.Name)
 		}
 	}

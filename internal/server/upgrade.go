@@ -1,0 +1,236 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/parley-im/parley/internal/config"
+	"github.com/parley-im/parley/internal/router"
+	"github.com/parley-im/parley/internal/session"
+	"github.com/parley-im/parley/internal/stanza"
+	"github.com/parley-im/parley/internal/store"
+)
+
+// A live upgrade (docs/operations.md, "Upgrading without downtime"):
+//
+//  1. The running process (old) starts the new binary, which inherits every
+//     listening socket (Upgrader, cloudflare/tableflip in parley serve),
+//     checks its configuration and certificate and signals readiness.
+//  2. The old process stops accepting (connections wait in the kernel's
+//     listen backlog, which both processes share) and hands its sessions
+//     off: each device is asked to acknowledge what it got, then told to
+//     reconnect after a delay spread over the sessions (session.Handoff);
+//     it closes the store.
+//  3. The new process opens the store as soon as the old one released it,
+//     and starts accepting: the devices log in again and get what they had
+//     not acknowledged from their offline queues.
+
+// Upgrader hands the listening sockets over to a new process. parley serve
+// gives one backed by cloudflare/tableflip; nil disables live upgrades.
+type Upgrader interface {
+	// Listen returns the listener inherited from the process being
+	// upgraded for network and addr, or a new one.
+	Listen(network, addr string) (net.Listener, error)
+	// HasParent reports whether this process was started by an upgrade.
+	HasParent() bool
+	// Ready tells the process being upgraded that this one holds the
+	// listeners: it stops accepting and drains.
+	Ready() error
+	// Upgrade starts the new binary and waits until it is ready (or has
+	// failed: then this process keeps serving); it returns its pid.
+	Upgrade() (pid int, err error)
+	// Exit is closed once a new process is ready: this one must drain
+	// and exit.
+	Exit() <-chan struct{}
+}
+
+// RunOptions are what Run needs besides the configuration.
+type RunOptions struct {
+	// Reload receives each configuration to apply (SIGHUP); may be nil.
+	Reload <-chan config.Config
+	// Upgrader enables live upgrades; nil disables them.
+	Upgrader Upgrader
+}
+
+// Timing of a handoff. The drain is bounded: a device that does not
+// acknowledge in time is closed anyway (what it had not acknowledged is
+// delivered again from its queue after it logs in).
+const (
+	// handoffAckWait is how long a device has to acknowledge what it got.
+	handoffAckWait = 3 * time.Second
+	// handoffDrainTimeout bounds the whole drain.
+	handoffDrainTimeout = 10 * time.Second
+	// reconnectRate is the login rate the reconnect delays aim at: n
+	// devices are spread over n/reconnectRate seconds.
+	reconnectRate = 2000
+	// maxReconnectSpread caps that spread.
+	maxReconnectSpread = 30 * time.Second
+	// storeTakeoverTimeout bounds how long a new process waits for the
+	// old one to release the embedded store.
+	storeTakeoverTimeout = handoffDrainTimeout + 50*time.Second
+)
+
+// handoffStats counts what the last drain did (for the log and tests).
+type handoffStats struct {
+	sessions atomic.Int64
+}
+
+// RunWith is Run with live upgrades: it starts a server with cfg (taking
+// over from the process that started this one, if any) and blocks until
+// ctx is cancelled or a new process took over, then shuts down or hands
+// off cleanly.
+func RunWith(ctx context.Context, cfg config.Config, log *slog.Logger, o RunOptions) error {
+	s, err := newServer(cfg, log, o.Upgrader)
+	if err != nil {
+		return err
+	}
+	go s.applyReloads(o.Reload)
+	return s.Serve(ctx)
+}
+
+// applyReloads applies each configuration received until the channel closes.
+func (s *Server) applyReloads(reload <-chan config.Config) {
+	for c := range reload {
+		if restart, err := s.Reload(c); err != nil {
+			s.log.Error("reloading the configuration", "err", err)
+		} else if len(restart) > 0 {
+			s.log.Warn("these settings changed and take a restart to apply", "settings", restart)
+		}
+	}
+}
+
+// listenOn binds a listener, inherited through the upgrader when there is one.
+func (s *Server) listenOn(network, addr string) (net.Listener, error) {
+	if s.upg != nil {
+		return s.upg.Listen(network, addr)
+	}
+	return net.Listen(network, addr)
+}
+
+// loadCertificate loads (or creates) the TLS certificate new connections get.
+func (s *Server) loadCertificate() error {
+	cert, created, err := loadOrCreateCertificate(s.cfg.TLSCert, s.cfg.TLSKey, s.cfg.Data, s.cfg.Domain)
+	if err != nil {
+		return err
+	}
+	if created {
+		s.log.Info("created a self-signed TLS certificate", "dir", filepath.Join(s.cfg.Data, "tls"))
+	}
+	s.cert.Store(&cert)
+	return nil
+}
+
+// takeOver signals readiness to the upgrader: the process being upgraded,
+// if any, stops accepting and drains.
+func (s *Server) takeOver() error {
+	if s.upg == nil {
+		return nil
+	}
+	if err := s.upg.Ready(); err != nil {
+		return fmt.Errorf("live upgrade: signalling readiness: %w", err)
+	}
+	if s.upg.HasParent() {
+		s.log.Info("live upgrade: listeners taken over; waiting for the old process to release the store")
+	}
+	return nil
+}
+
+// openStore opens the store; a process started by an upgrade retries while
+// the old process still holds the embedded store's lock.
+func (s *Server) openStore() (store.Store, error) {
+	ctx := context.Background()
+	if s.upg == nil || !s.upg.HasParent() {
+		return OpenStore(ctx, s.cfg, s.log)
+	}
+	start := time.Now()
+	for {
+		st, err := OpenStore(ctx, s.cfg, s.log)
+		if err == nil {
+			s.log.Info("live upgrade: store opened", "waited", time.Since(start).Round(time.Millisecond))
+			return st, nil
+		}
+		if time.Since(start) > storeTakeoverTimeout {
+			return nil, fmt.Errorf("live upgrade: the old process did not release the store in %v: %w", storeTakeoverTimeout, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// upgradeExit is closed when a new process took over (never without an upgrader).
+func (s *Server) upgradeExit() <-chan struct{} {
+	if s.upg == nil {
+		return nil
+	}
+	return s.upg.Exit()
+}
+
+// Upgrade starts the new binary, which takes over this server's listeners,
+// and returns its pid once it is ready; this server then drains and Serve
+// returns. It fails (and this server keeps serving) when live upgrades are
+// off or the new binary does not start.
+func (s *Server) Upgrade() (int, error) {
+	if s.upg == nil {
+		return 0, errors.New("live upgrade: this server was started without upgrade support")
+	}
+	s.log.Info("live upgrade: starting the new binary")
+	pid, err := s.upg.Upgrade()
+	if err != nil {
+		s.log.Error("live upgrade failed; still serving", "err", err)
+		return 0, fmt.Errorf("live upgrade: %w", err)
+	}
+	s.log.Info("live upgrade: the new process is ready; handing off", "pid", pid)
+	return pid, nil
+}
+
+// handOff ends every session for an upgrade: each device acknowledges what
+// it received, then gets a system-shutdown stream error carrying Parley's
+// reconnect hint with a delay drawn over the spread. It waits at most
+// handoffDrainTimeout for the sessions to end.
+func (s *Server) handOff() {
+	n := s.reg.Len()
+	spread := min(time.Duration(n)*time.Second/reconnectRate, maxReconnectSpread)
+	s.hub.closing.Store(true)
+	s.log.Info("live upgrade: handing off sessions", "sessions", n, "reconnect_spread", spread)
+	start := time.Now()
+	s.reg.Each(func(d router.Device) {
+		if sess, ok := d.(*session.Session); ok {
+			sess.Handoff(reconnectError(spread), handoffAckWait)
+			s.handoffs.sessions.Add(1)
+		}
+	})
+	s.waitSessions(handoffDrainTimeout)
+	s.log.Info("live upgrade: sessions handed off", "sessions", n, "left", s.reg.Len(),
+		"took", time.Since(start).Round(time.Millisecond))
+}
+
+// waitSessions waits until no session is left, at most d.
+func (s *Server) waitSessions(d time.Duration) {
+	deadline := time.Now().Add(d)
+	for s.reg.Len() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// reconnectError is the stream error of a handoff: system-shutdown with
+// <reconnect xmlns='urn:parley:0' after-ms='N'/>, N drawn in [0, spread].
+func reconnectError(spread time.Duration) *stanza.StreamError {
+	after := time.Duration(0)
+	if spread > 0 {
+		after = rand.N(spread)
+	}
+	e := stanza.NewStreamError(stanza.StreamSystemShutdown, "the server is being upgraded: reconnect")
+	e.App = stanza.NewElement(stanza.NSParley, "reconnect", "after-ms", strconv.FormatInt(after.Milliseconds(), 10))
+	return e
+}
+
+// pid is this process's id (in /healthz and the admin server's info).
+func pid() int { return os.Getpid() }

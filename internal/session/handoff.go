@@ -1,0 +1,102 @@
+package session
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/parley-im/parley/internal/stanza"
+)
+
+// A handoff ends a session for a live upgrade so that the device loses and
+// doubles nothing when it logs in to the new process (docs/operations.md):
+//
+//   - The session freezes: it writes no more deliveries (stored messages
+//     stay in the device's queue, the new process delivers them) and stops
+//     handling the client's stanzas (they are not counted, so the client
+//     sends them again after it reconnects).
+//   - With stream management, it tells the client how many of its stanzas
+//     were handled (<a h/>: the client will not re-send those) and asks
+//     for an ack (<r/>); the client's <a h/> erases what it got from the
+//     queue. Once everything is acknowledged (or after the wait), it sends
+//     the stream error, which carries the reconnect hint, and closes.
+//   - Without stream management a write is the acknowledgement: it closes
+//     at once.
+
+// handoff is the state of a session being handed off; guarded by Session.mu.
+type handoff struct {
+	bye   *stanza.StreamError
+	timer *time.Timer
+}
+
+// Handoff ends the session for an upgrade (see above), closing it with bye
+// once the client acknowledged what it got, or after wait.
+func (s *Session) Handoff(bye *stanza.StreamError, wait time.Duration) {
+	s.push(item{ctl: ctlHandoff, err: bye, wait: wait})
+}
+
+// startHandoffLocked runs the ctlHandoff item.
+func (s *Session) startHandoffLocked(bye *stanza.StreamError, wait time.Duration) {
+	switch {
+	case s.state == stateDetached:
+		s.terminateLocked() // its stored stanzas stay queued
+		return
+	case s.state != stateActive || s.handoff != nil:
+		return
+	case !s.sm.enabled || s.tr == nil:
+		s.closeLocked(bye, false)
+		return
+	}
+	s.handoff = &handoff{bye: bye}
+	s.out = s.tr.AppendElement(s.out, stanza.NewElement(stanza.NSSM, "a",
+		"h", strconv.FormatUint(uint64(s.sm.inH), 10)))
+	if len(s.sm.unacked) == 0 {
+		s.finishHandoffLocked()
+		return
+	}
+	s.out = s.tr.AppendElement(s.out, stanza.NewElement(stanza.NSSM, "r"))
+	s.sm.requested = true
+	s.handoff.timer = time.AfterFunc(wait, func() { s.push(item{ctl: ctlHandoffExpired}) })
+}
+
+// handoffInboundLocked handles what the client sends during a handoff:
+// only its acks count.
+func (s *Session) handoffInboundLocked(el *stanza.Element) {
+	if el.Space != stanza.NSSM || el.Name != "a" {
+		return
+	}
+	h, err := strconv.ParseUint(el.Attr("h"), 10, 32)
+	if err != nil {
+		s.closeLocked(stanza.NewStreamError(stanza.StreamBadFormat, "invalid h in <a/>"), false)
+		return
+	}
+	if s.processAckLocked(uint32(h)) && len(s.sm.unacked) == 0 {
+		s.finishHandoffLocked()
+	}
+}
+
+// finishHandoffLocked writes what is pending, the stream error and the
+// stream end, and ends the session.
+func (s *Session) finishHandoffLocked() {
+	if s.handoff == nil || s.state == stateClosed {
+		return
+	}
+	if s.handoff.timer != nil {
+		s.handoff.timer.Stop()
+	}
+	s.closeLocked(s.handoff.bye, false)
+}
+
+// droppedInHandoffLocked is the send path's check: during a handoff nothing
+// more is written; an iq request is bounced at the end (stored stanzas stay
+// in the queue).
+func (s *Session) droppedInHandoffLocked(st *stanza.Element) bool {
+	if s.handoff == nil {
+		return false
+	}
+	if st.Name == stanza.KindIQ {
+		if t := st.Type(); t == "get" || t == "set" {
+			s.bounceOnExit = append(s.bounceOnExit, st)
+		}
+	}
+	return true
+}
