@@ -266,11 +266,18 @@ func (c *Client) writer(s *session, wake chan struct{}) {
 			continue
 		}
 		if _, err := s.w.conn.Write(buf); err != nil {
-			s.w.conn.Close() // the reader notices and reconnects
+			// The reader notices and reconnects. It first reads what the
+			// server sent before it closed (its last acks and a stream
+			// error with a reconnect hint): closing here would lose them.
+			_ = s.w.conn.SetReadDeadline(time.Now().Add(writeFailedLinger))
 			return
 		}
 	}
 }
+
+// writeFailedLinger is how long the reader may still read after a write
+// failed.
+const writeFailedLinger = 2 * time.Second
 
 // sendElement queues el on the current session. Stanzas are tracked for
 // stream management; while disconnected they wait in the unacked list and

@@ -34,6 +34,7 @@ type benchFlags struct {
 	jsonOut     string
 	quiet       bool
 	cpuProfile  string
+	upgradeSock string
 }
 
 func newBenchCmd(a *app) *cobra.Command {
@@ -63,6 +64,11 @@ server and measure it:
               p50/p99 to online members, server CPU per delivery and
               deliveries/s per core (needs --server-pid), the offline
               half's drain time; --devices must be at least the largest size
+  upgrade     (only when named) --upgrade-rate msg/s for --upgrade-duration
+              with a live upgrade of the server (parley upgrade through
+              --upgrade-socket) at --upgrade-at: refused connections (a
+              dialer loop), lost, duplicated, the longest time without a
+              delivery, the time until every device is back
 
 The accounts must exist: --users-format with the device number (bench0,
 bench1, ...) at --domain, all with --password. Against Parley,
@@ -98,7 +104,7 @@ generator only at a server you run.`,
 	fs.BoolVar(&c.Binary, "binary", false, "use Parley's binary protocol (point --server at the native port, 5224; always TLS) instead of XMPP's XML")
 	fs.BoolVar(&c.Insecure, "insecure", false, "accept any server certificate (self-signed test servers)")
 	fs.StringVar(&c.Mechanism, "mechanism", "", "SASL mechanism: SCRAM-SHA-256, SCRAM-SHA-1 or PLAIN (default: strongest offered)")
-	fs.StringVar(&f.scenarios, "scenarios", strings.Join(bench.DefaultScenarios(), ","), "comma-separated scenarios to run (also: groups)")
+	fs.StringVar(&f.scenarios, "scenarios", strings.Join(bench.DefaultScenarios(), ","), "comma-separated scenarios to run (also: groups, upgrade)")
 	fs.IntVar(&c.LoginsInFlight, "in-flight", c.LoginsInFlight, "logins in flight during the ramp")
 	fs.BoolVar(&c.PrecomputeKeys, "precompute-keys", false, "log every device in once, untimed, before the ramp, so that SCRAM logins reuse the derived keys (measures the server, not the generator's PBKDF2)")
 	fs.StringVar(&f.rates, "rates", joinInts(c.Rates), "open-loop offered rates in messages/s, comma-separated, ascending")
@@ -120,6 +126,10 @@ generator only at a server you run.`,
 	fs.String("data", "parley-data", "the Parley data directory, to find its admin socket for --create-users")
 	fs.StringVar(&f.jsonOut, "json", "", "also write the report as JSON to this file (- for standard output, instead of the table)")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress bars")
+	fs.StringVar(&f.upgradeSock, "upgrade-socket", "", "upgrade scenario: the admin socket of the Parley server to upgrade (<data>/admin.sock)")
+	fs.DurationVar(&c.UpgradeAt, "upgrade-at", c.UpgradeAt, "upgrade scenario: when to trigger the upgrade, from the start of the traffic")
+	fs.IntVar(&c.UpgradeRate, "upgrade-rate", c.UpgradeRate, "upgrade scenario: messages/s offered")
+	fs.DurationVar(&c.UpgradeDuration, "upgrade-duration", c.UpgradeDuration, "upgrade scenario: how long traffic is offered")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the generator itself to this file (go tool pprof)")
 	fs.SortFlags = false
 	cmd.AddCommand(newBenchCompareCmd(a))
@@ -191,6 +201,10 @@ func (f *benchFlags) parse(cmd *cobra.Command) ([]string, error) {
 	}
 	if f.adminSocket == "" {
 		f.adminSocket = cmd.Flags().Lookup("data").Value.String() + "/admin.sock"
+	}
+	if f.upgradeSock != "" {
+		sock := f.upgradeSock
+		f.cfg.Upgrade = func(ctx context.Context) (int, int, error) { return upgradeThrough(ctx, sock) }
 	}
 	var scenarios []string
 	for _, s := range strings.Split(f.scenarios, ",") {
@@ -317,4 +331,23 @@ func startCPUProfile(path string) (func(), error) {
 		return nil, err
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// upgradeThrough runs a live upgrade through the admin socket sock and
+// waits until the new process serves; it returns the old and new pids.
+func upgradeThrough(ctx context.Context, sock string) (oldPID, newPID int, err error) {
+	c, err := admin.Dial(sock)
+	if err != nil {
+		return 0, 0, err
+	}
+	old, err := c.Info(ctx)
+	if err == nil {
+		newPID, err = c.Upgrade(ctx)
+	}
+	c.Close()
+	if err != nil {
+		return 0, 0, err
+	}
+	_, err = waitForPID(ctx, sock, newPID)
+	return old.PID, newPID, err
 }

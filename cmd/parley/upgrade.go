@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -102,9 +101,6 @@ func waitForPID(ctx context.Context, sock string, pid int) (admin.Info, error) {
 		}
 	}
 }
-
-// errNoUpgrades is what a server without an upgrader answers.
-var errNoUpgrades = errors.New("live upgrades are not available on this platform")
 
 // logUpgradeResult logs the outcome of an upgrade requested by a signal.
 func logUpgradeResult(log *slog.Logger, pid int, err error) {

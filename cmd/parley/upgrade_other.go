@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"log/slog"
 
 	"github.com/parley-im/parley/internal/config"
@@ -10,6 +11,8 @@ import (
 )
 
 // newUpgrader: no live upgrades without Unix file descriptor passing.
-func newUpgrader(config.Config) (server.Upgrader, error) { return nil, errNoUpgrades }
+func newUpgrader(config.Config) (server.Upgrader, error) {
+	return nil, errors.New("live upgrades are not available on this platform")
+}
 
 func upgradeOnSignal(server.Upgrader, *slog.Logger, <-chan struct{}) {}

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -49,6 +50,15 @@ type Config struct {
 	GroupPosts     int           // groups: posts per case
 	GroupRate      float64       // groups: posts per second
 
+	// Upgrade triggers a live upgrade of the server (the upgrade scenario)
+	// and returns once the new process serves, with both pids.
+	Upgrade         func(ctx context.Context) (oldPID, newPID int, err error)
+	UpgradeAt       time.Duration // how far into the upgrade step
+	UpgradeRate     int           // msg/s offered during the upgrade step
+	UpgradeDuration time.Duration // how long the upgrade step offers traffic
+	DialAddrs       []string      // more listeners the refused-connection loop dials
+	Reconnect       bool          // devices reconnect (set by the upgrade scenario)
+
 	AllowRemote bool      // permit a non-loopback target
 	Progress    io.Writer // progress bars (nil: none)
 
@@ -65,6 +75,7 @@ func Defaults() Config {
 		StepDuration: 10 * time.Second, Window: 4, ClosedDuration: 10 * time.Second,
 		OfflineTotal: 50000, BodySize: 100, Drain: 3 * time.Second, Settle: 2 * time.Second,
 		GroupSizes: []int{10, 100, 1024}, GroupPosts: 50, GroupRate: 20,
+		UpgradeAt: 5 * time.Second, UpgradeRate: 5000, UpgradeDuration: 20 * time.Second,
 	}
 }
 
@@ -98,6 +109,9 @@ func (c *Config) fill() error {
 	defDur(&c.ClosedDuration, d.ClosedDuration)
 	defDur(&c.Drain, d.Drain)
 	defDur(&c.Settle, d.Settle)
+	defDur(&c.UpgradeAt, d.UpgradeAt)
+	defDur(&c.UpgradeDuration, d.UpgradeDuration)
+	defInt(&c.UpgradeRate, d.UpgradeRate)
 	if len(c.Rates) == 0 {
 		c.Rates = d.Rates
 	}
@@ -168,6 +182,7 @@ func (c *Config) clientOptions(i int) client.Options {
 		JID: c.jid(i) + "/bench", Password: c.Password, Addr: c.Addr,
 		Transport: c.Transport, Mechanism: c.Mechanism, DialTimeout: 30 * time.Second,
 		EventBuffer: 4096, Encoding: client.XML, KeyCache: c.keys,
+		Reconnect: c.Reconnect, MinBackoff: 250 * time.Millisecond, MaxBackoff: 5 * time.Second,
 	}
 	if c.Addr2 != "" && i%2 == 1 {
 		o.Addr = c.Addr2

@@ -16,15 +16,16 @@ import (
 // device is one simulated phone: a real client connection that sends to
 // its partner (device i pairs with i^1) and checks what its partner sends.
 type device struct {
-	idx     int
-	c       *client.Client
-	to      string       // the partner's bare JID
-	sent    atomic.Int64 // messages sent (their seqs are 0..sent-1)
-	acked   atomic.Int64 // "sent" ticks received
-	rx      tracker      // the partner's messages, as received here
-	window  chan struct{}
-	evDone  chan struct{}
-	lostErr atomic.Value // last disconnection error
+	idx      int
+	c        *client.Client
+	to       string       // the partner's bare JID
+	sent     atomic.Int64 // messages sent (their seqs are 0..sent-1)
+	acked    atomic.Int64 // "sent" ticks received
+	rx       tracker      // the partner's messages, as received here
+	window   chan struct{}
+	evDone   chan struct{}
+	lostErr  atomic.Value // last disconnection error
+	connects atomic.Int64 // sessions bound (the first login and each reconnect)
 }
 
 // tracker counts one sender's messages at the receiver. Only the
@@ -70,6 +71,7 @@ type fleet struct {
 	run   string
 	stale atomic.Int64 // messages of another run received
 	group *groupTrack  // the groups scenario's counts, or nil
+	gaps  gapMeter     // the upgrade scenario: longest time without a delivery
 }
 
 func newFleet(cfg *Config) *fleet {
@@ -177,6 +179,8 @@ func (f *fleet) events(d *device) {
 		case *client.Sent:
 			d.acked.Add(1)
 			f.acked.Add(1)
+		case *client.Connected:
+			d.connects.Add(1)
 		case *client.Disconnected:
 			if e.Err != nil {
 				d.lostErr.Store(e.Err)
@@ -194,7 +198,9 @@ func (f *fleet) received(d *device, m *client.Message) {
 		f.stale.Add(1)
 		return
 	}
-	f.latency.Record(time.Since(sent))
+	now := time.Now()
+	f.latency.Record(now.Sub(sent))
+	f.gaps.delivered(now)
 	d.rx.record(seq)
 	f.delivered.Add(1)
 	if f.closed.Load() {

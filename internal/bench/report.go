@@ -35,6 +35,11 @@ func (r *Report) WriteText(w io.Writer) error {
 	if len(r.Groups) > 0 {
 		writeGroups(tw, r.Groups)
 	}
+	if u := r.Upgrade; u != nil {
+		fmt.Fprintf(tw, "live upgrade\toffered/s\tpids\tserving s\tall back s\tback\tsent\tdelivered\tlost\tdup\tlongest gap ms\tp99 ms\tmax ms\tdials\trefused\t\n")
+		fmt.Fprintf(tw, "\t%.0f\t%d->%d\t%.2f\t%.2f\t%d\t%d\t%d\t%d\t%d\t%.0f\t%.1f\t%.0f\t%d\t%d\t\n\n", u.OfferedPerSecond, u.OldPID, u.NewPID,
+			u.UpgradeSeconds, u.BackSeconds, u.Back, u.Sent, u.Delivered, u.Lost, u.Duplicated, u.LongestGapMS, u.Latency.P99, u.Latency.Max, u.Dials, u.Refused)
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}

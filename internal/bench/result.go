@@ -14,6 +14,7 @@ type Report struct {
 	Closed   *StepResult    `json:"closed_loop,omitempty"`
 	Offline  *OfflineResult `json:"offline,omitempty"`
 	Groups   []GroupResult  `json:"groups,omitempty"`
+	Upgrade  *UpgradeResult `json:"upgrade,omitempty"`
 	Notes    []string       `json:"notes,omitempty"`
 }
 

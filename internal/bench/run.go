@@ -19,7 +19,7 @@ const (
 
 // AllScenarios lists every scenario.
 func AllScenarios() []string {
-	return append(DefaultScenarios(), ScenarioGroups)
+	return append(DefaultScenarios(), ScenarioGroups, ScenarioUpgrade)
 }
 
 // DefaultScenarios are the scenarios every XMPP server can run (groups
@@ -38,7 +38,7 @@ func Run(ctx context.Context, cfg Config, scenarios []string) (*Report, error) {
 	want := map[string]bool{}
 	for _, s := range scenarios {
 		switch s {
-		case ScenarioLogin, ScenarioIdle, ScenarioThroughput, ScenarioClosed, ScenarioOffline, ScenarioGroups:
+		case ScenarioLogin, ScenarioIdle, ScenarioThroughput, ScenarioClosed, ScenarioOffline, ScenarioGroups, ScenarioUpgrade:
 			want[s] = true
 		default:
 			return nil, fmt.Errorf("unknown scenario %q (known: %v)", s, AllScenarios())
@@ -50,7 +50,8 @@ func Run(ctx context.Context, cfg Config, scenarios []string) (*Report, error) {
 	}
 	r := &Report{Target: target, Date: time.Now().UTC(), Devices: cfg.Devices, BodySize: cfg.BodySize}
 	meter := procMeter{pid: cfg.ServerPID}
-	if want[ScenarioLogin] || want[ScenarioIdle] || want[ScenarioThroughput] || want[ScenarioClosed] {
+	cfg.Reconnect = cfg.Reconnect || want[ScenarioUpgrade]
+	if want[ScenarioLogin] || want[ScenarioIdle] || want[ScenarioThroughput] || want[ScenarioClosed] || want[ScenarioUpgrade] {
 		if err := runOnline(ctx, &cfg, want, meter, r); err != nil {
 			return r, err
 		}
@@ -110,6 +111,13 @@ func runOnline(ctx context.Context, cfg *Config, want map[string]bool, meter pro
 			return err
 		}
 		r.Closed = &step
+	}
+	if want[ScenarioUpgrade] {
+		res, err := upgradeStep(ctx, f)
+		r.Upgrade = res
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -264,6 +264,31 @@ func (t *transport) Close() error {
 	return err
 }
 
+// CloseLingering ends the connection without losing what was just written
+// (session.LingeringCloser): it sends TLS's close_notify and a TCP FIN,
+// and closes the socket after linger. Closing at once with input from the
+// client still unread would reset the connection, and a reset can discard
+// the client's unread copy of the last writes (a handoff's final ack and
+// stream error). The connection's reader goes on reading (and ignoring:
+// the session is over) until the client closes its side.
+func (t *transport) CloseLingering(linger time.Duration) error {
+	nc := t.c.nc
+	t.c.wmu.Lock()
+	_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
+	raw := nc
+	if tc, ok := nc.(*tls.Conn); ok {
+		_ = tc.CloseWrite() // close_notify
+		raw = tc.NetConn()
+	}
+	cw, ok := raw.(interface{ CloseWrite() error })
+	t.c.wmu.Unlock()
+	if !ok || cw.CloseWrite() != nil {
+		return nc.Close()
+	}
+	time.AfterFunc(linger, func() { _ = nc.Close() })
+	return nil
+}
+
 // LinkedDevice is the linked device's id when the connection logged in
 // with X-PARLEY-DEVICE (session.LinkedTransport).
 func (t *transport) LinkedDevice() string { return t.c.device }

@@ -74,8 +74,19 @@ func (s *Session) handoffInboundLocked(el *stanza.Element) {
 	}
 }
 
+// LingeringCloser is a transport that can end its connection without
+// resetting it (c2s: a TCP half-close, then the close after linger).
+type LingeringCloser interface {
+	CloseLingering(linger time.Duration) error
+}
+
+// handoffLinger is how long a handed-off connection stays half-open for
+// the client to read the end of its stream and close.
+const handoffLinger = 2 * time.Second
+
 // finishHandoffLocked writes what is pending, the stream error and the
-// stream end, and ends the session.
+// stream end, closes the connection without resetting it, and ends the
+// session.
 func (s *Session) finishHandoffLocked() {
 	if s.handoff == nil || s.state == stateClosed {
 		return
@@ -83,7 +94,18 @@ func (s *Session) finishHandoffLocked() {
 	if s.handoff.timer != nil {
 		s.handoff.timer.Stop()
 	}
-	s.closeLocked(s.handoff.bye, false)
+	if s.tr != nil {
+		s.out = s.tr.AppendClose(s.out, s.handoff.bye)
+		_ = s.tr.Write(s.out)
+		s.out = s.out[:0]
+		if lc, ok := s.tr.(LingeringCloser); ok {
+			_ = lc.CloseLingering(handoffLinger)
+		} else {
+			_ = s.tr.Close()
+		}
+		s.tr = nil
+	}
+	s.terminateLocked()
 }
 
 // droppedInHandoffLocked is the send path's check: during a handoff nothing

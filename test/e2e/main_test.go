@@ -61,6 +61,7 @@ func parley(t *testing.T, args ...string) string {
 type serverProc struct {
 	cmd  *exec.Cmd
 	c2s  string
+	log  string // the server's stdout and stderr
 	done chan struct{}
 }
 
@@ -83,7 +84,7 @@ func startServeWith(t *testing.T, data, c2s string, extra ...string) *serverProc
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &serverProc{cmd: cmd, c2s: c2s, done: make(chan struct{})}
+	p := &serverProc{cmd: cmd, c2s: c2s, log: logf.Name(), done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(p.done) }()
 	t.Cleanup(func() { p.kill(); logf.Close() })
 	deadline := time.Now().Add(20 * time.Second)
