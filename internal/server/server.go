@@ -89,12 +89,13 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, reload <-chan
 // New opens the store, builds the server and binds its listeners.
 func New(cfg config.Config, log *slog.Logger) (*Server, error) { return newServer(cfg, log, nil) }
 
-// newServer binds the listeners (through upg when it is not nil: inherited
-// from the process being upgraded), signals readiness to that process,
-// opens the store (waiting for the old process to release it) and builds
-// the server. What can fail before readiness (configuration, listeners,
-// certificate) is checked first, so that a bad new binary leaves the old
-// process serving.
+// newServer opens the store, binds the listeners (through upg when it is
+// not nil) and builds the server. A process started by an upgrade instead
+// inherits the listeners from the old process, checks its certificate,
+// signals readiness (the old process then drains), and only then opens the
+// store, waiting for the old process to release it: what can fail before
+// readiness (configuration, listeners, certificate) is checked first, so
+// that a bad new binary leaves the old process serving.
 func newServer(cfg config.Config, log *slog.Logger, upg Upgrader) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -103,24 +104,22 @@ func newServer(cfg config.Config, log *slog.Logger, upg Upgrader) (*Server, erro
 		return nil, fmt.Errorf("creating data directory: %w", err)
 	}
 	s := &Server{cfg: cfg, log: log, reg: router.NewRegistry(), metrics: prometheus.NewRegistry(), upg: upg}
-	if err := s.listen(); err != nil {
+	takeover := upg != nil && upg.HasParent()
+	if !takeover { // a first start: the store (and its lock) before the listeners, as always
+		st, err := OpenStore(context.Background(), cfg, log)
+		if err != nil {
+			return nil, err
+		}
+		s.store = st
+	}
+	if err := s.prepare(takeover); err != nil {
 		s.closeListeners()
+		if s.store != nil {
+			_ = s.store.Close()
+		}
 		return nil, err
 	}
-	if err := s.loadCertificate(); err != nil {
-		s.closeListeners()
-		return nil, err
-	}
-	if err := s.takeOver(); err != nil {
-		s.closeListeners()
-		return nil, err
-	}
-	st, err := s.openStore()
-	if err != nil {
-		s.closeListeners()
-		return nil, err
-	}
-	s.store = st
+	st := s.store
 	if err := s.build(); err != nil {
 		s.closeListeners()
 		_ = st.Close()
@@ -132,6 +131,30 @@ func newServer(cfg config.Config, log *slog.Logger, upg Upgrader) (*Server, erro
 		return nil, err
 	}
 	return s, nil
+}
+
+// prepare binds the listeners, loads the certificate and signals
+// readiness; with takeover (a process started by an upgrade) it then opens
+// the store, waiting for the old process to release it.
+func (s *Server) prepare(takeover bool) error {
+	if err := s.listen(); err != nil {
+		return err
+	}
+	if err := s.loadCertificate(); err != nil {
+		return err
+	}
+	if err := s.takeOver(); err != nil {
+		return err
+	}
+	if !takeover {
+		return nil
+	}
+	st, err := s.openStore()
+	if err != nil {
+		return err
+	}
+	s.store = st
+	return nil
 }
 
 // build creates the hub, the features and the connection server.

@@ -144,13 +144,10 @@ func (s *Server) takeOver() error {
 	return nil
 }
 
-// openStore opens the store; a process started by an upgrade retries while
-// the old process still holds the embedded store's lock.
+// openStore opens the store in a process started by an upgrade: it retries
+// while the old process still holds the embedded store's lock.
 func (s *Server) openStore() (store.Store, error) {
 	ctx := context.Background()
-	if s.upg == nil || !s.upg.HasParent() {
-		return OpenStore(ctx, s.cfg, s.log)
-	}
 	start := time.Now()
 	for {
 		st, err := OpenStore(ctx, s.cfg, s.log)
