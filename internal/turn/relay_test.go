@@ -20,7 +20,7 @@ import (
 var secret = []byte("a shared secret of the chat servers and relays")
 
 // startRelay runs a relay on ephemeral loopback ports (UDP and TCP).
-func startRelay(t *testing.T, mod func(*turn.Config)) (udp, tcp string, m *turn.Metrics, reg *prometheus.Registry) {
+func startRelay(t testing.TB, mod func(*turn.Config)) (udp, tcp string, m *turn.Metrics, reg *prometheus.Registry) {
 	t.Helper()
 	pc, ln, err := turn.ListenUDPAndTCP("127.0.0.1:0")
 	if err != nil {
@@ -42,7 +42,7 @@ func startRelay(t *testing.T, mod func(*turn.Config)) (udp, tcp string, m *turn.
 }
 
 // dial makes a pion TURN client over UDP or TCP with a credential.
-func dial(t *testing.T, network, addr string, c turn.Credential) *pionturn.Client {
+func dial(t testing.TB, network, addr string, c turn.Credential) *pionturn.Client {
 	t.Helper()
 	var conn net.PacketConn
 	if network == "tcp" {
@@ -71,7 +71,7 @@ func dial(t *testing.T, network, addr string, c turn.Credential) *pionturn.Clien
 	return cl
 }
 
-func readWithin(t *testing.T, c net.PacketConn, d time.Duration) ([]byte, net.Addr) {
+func readWithin(t testing.TB, c net.PacketConn, d time.Duration) ([]byte, net.Addr) {
 	t.Helper()
 	buf := make([]byte, 1500)
 	_ = c.SetReadDeadline(time.Now().Add(d))
