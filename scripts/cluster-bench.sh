@@ -46,7 +46,7 @@ taskset -c 1 "$work/nats-server" -a 127.0.0.1 -p 14223 --cluster nats://127.0.0.
 serve() { # name c2s http nats [extra...]
   local name=$1 c2s=$2 http=$3 nats=$4; shift 4
   mkdir -p "$work/$name"
-  taskset -c 1 "$work/parley" serve --data "$work/$name" --store "$dsn" --c2s "$c2s" --c2s-tls "" --native "" \
+  taskset -c 1 "$work/parley" serve --data "$work/$name" --store "$dsn" --c2s "$c2s" --c2s-tls "" --native "" --turn "" \
     --http "$http" --media "" --allow-plaintext-auth --no-server-history --log-level warn ${nats:+--nats "$nats" --node-id "$name"} \
     "$@" >"$work/$name.log" 2>&1 &
   pids+=($!)
