@@ -1,0 +1,69 @@
+package cluster
+
+import (
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/parley-im/parley/internal/jid"
+	"github.com/parley-im/parley/internal/router"
+	"github.com/parley-im/parley/internal/stanza"
+)
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestDirectoryFollowsDevicesAndNodes: node a learns of node b's device
+// when it is bound, loses it when it ends, learns a new one through a
+// snapshot after a gap in b's events, and drops everything of b when b's
+// heartbeats stop (b's NATS connection cut without a goodbye).
+func TestDirectoryFollowsDevicesAndNodes(t *testing.T) {
+	na, nb := startNodes(t)
+	bob := jid.MustParse("bob@localhost/phone")
+	probe := &probeDevice{full: bob, got: make(chan time.Time, 16)}
+	nb.reg.Add(probe)
+	nb.Up(probe)
+	waitFor(t, "bob's device on node a", func() bool { return na.reg.Device(bob) != nil })
+	if d := na.reg.Device(bob); !router.IsRemote(d) || d.(router.RemoteDevice).Node() != "b" || !d.Available() {
+		t.Fatalf("node a's view of bob: %#v", d)
+	}
+	proxy := na.reg.Device(bob)
+	proxy.Deliver(probeMessage(), "bob@localhost", 1)
+	select {
+	case <-probe.got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a delivery through the proxy never reached node b's device")
+	}
+
+	nb.Down(probe)
+	waitFor(t, "bob's device gone from node a", func() bool { return na.reg.RemoteLen() == 0 })
+
+	// A gap: carol's event is numbered as if one had been lost; node a
+	// applies it and asks b for a snapshot, which also brings dave.
+	carol := &probeDevice{full: jid.MustParse("carol@localhost/pc"), got: make(chan time.Time, 1)}
+	dave := &probeDevice{full: jid.MustParse("dave@localhost/pc"), got: make(chan time.Time, 1)}
+	nb.mu.Lock()
+	nb.local[dave.full.String()] = dave // known to b, never announced
+	nb.seq++
+	nb.mu.Unlock()
+	nb.Up(carol)
+	waitFor(t, "carol and dave on node a (event, then snapshot)", func() bool {
+		return na.reg.Device(carol.full) != nil && na.reg.Device(dave.full) != nil
+	})
+
+	nb.nc.Close() // b dies: no goodbye, no heartbeats
+	waitFor(t, "node b expired on node a", func() bool { return na.reg.RemoteLen() == 0 && len(na.Members()) == 1 })
+}
+
+func probeMessage() *stanza.Element {
+	m := stanza.NewElement(stanza.NSClient, stanza.KindMessage, "to", "bob@localhost", "id", strconv.FormatInt(time.Now().UnixNano(), 10))
+	return m
+}
