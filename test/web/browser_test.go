@@ -95,7 +95,7 @@ func startBrowser(t *testing.T) *browser {
 		case <-time.After(5 * time.Second):
 			_ = b.cmd.Process.Kill()
 		}
-		if t.Failed() {
+		if t.Failed() || os.Getenv("PARLEY_WEB_LOG") != "" {
 			b.mu.Lock()
 			t.Logf("browser console:\n%s", b.log.String())
 			b.mu.Unlock()

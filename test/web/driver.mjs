@@ -12,7 +12,9 @@ import jsQR from 'jsqr';
 
 const artifacts = process.env.PARLEY_WEB_ARTIFACTS || 'artifacts';
 mkdirSync(artifacts, { recursive: true });
-const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: ['--no-sandbox'] });
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: ['--no-sandbox',
+  // a name for 127.0.0.1 that is not "localhost": a page there is not a secure context
+  '--host-resolver-rules=MAP parley-insecure.test 127.0.0.1'] });
 const context = await browser.newContext({ viewport: { width: 1100, height: 700 } });
 const page = await context.newPage();
 page.on('console', (m) => process.stderr.write(`[page ${m.type()}] ${m.text()}\n`));

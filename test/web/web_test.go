@@ -360,4 +360,15 @@ func TestWebClientWithoutServerHistory(t *testing.T) {
 		t.Fatalf("after a reload the page got %d messages again: they were not acknowledged", n)
 	}
 	b.noCSPViolations()
+
+	// A page of another origin (here the media listener's) may not open the WebSocket.
+	b.do("open", "url", "http://"+srv.Media+"/nothing-here")
+	ws := b.str("eval", "expr", fmt.Sprintf(`new Promise((ok) => { const ws = new WebSocket('ws://%s/ws', 'parley'); ws.onopen = () => ok('open'); ws.onerror = () => ok('refused'); })`, srv.HTTP))
+	if ws != "refused" {
+		t.Fatalf("a page of another origin opened the WebSocket: %s", ws)
+	}
+	// Outside a secure context (plain HTTP, not loopback) the page says what to do.
+	_, port, _ := strings.Cut(srv.HTTP, ":")
+	b.do("open", "url", "http://parley-insecure.test:"+port+"/")
+	b.do("waitText", "selector", "#pairing-status", "text", "secure context")
 }

@@ -3,7 +3,7 @@
 // - the pairing key (X25519) and opening the sealed device credential
 //   (docs/protocol/devices.md §3: ECDH, HKDF-SHA-256, AES-256-GCM);
 // - files: AES-256-GCM in XEP-0454's format (aesgcm:// URLs, docs/media.md).
-const subtle = globalThis.crypto.subtle;
+const subtle = globalThis.crypto ? globalThis.crypto.subtle : undefined; // undefined outside a secure context (main.js says so)
 const te = new TextEncoder();
 
 export function b64url(bytes) {

@@ -51,6 +51,10 @@ async function startPairing(cfg, note = '') {
       startApp(cfg, cred);
       return;
     } catch (e) {
+      if (e.name === 'NotSupportedError') {
+        $('pairing-status').textContent = 'This browser cannot link: it lacks X25519 in WebCrypto. Use a current Chromium, Chrome, Edge, Firefox or Safari.';
+        return;
+      }
       $('pairing-status').textContent = `${e.message}. Starting again…`;
       await new Promise((r) => setTimeout(r, 1000));
     }
@@ -80,6 +84,11 @@ function startApp(cfg, cred) {
 }
 
 async function main() {
+  if (!window.isSecureContext || !globalThis.crypto || !crypto.subtle) {
+    $('pairing').hidden = false;
+    $('pairing-status').textContent = 'Open this page over HTTPS (or from localhost): browsers allow its cryptography only in a secure context.';
+    return;
+  }
   const cfg = await (await fetch('/config.json')).json();
   const cred = loadCredential();
   if (cred) startApp(cfg, cred); else startPairing(cfg);
