@@ -161,6 +161,16 @@ func TestMUCDiscoSelfPingSubjectAndAdmin(t *testing.T) {
 	if c := condition(iqAnswer(t, alice, "get", room, "<query xmlns='urn:example:nothing'/>")); c != "service-unavailable" {
 		t.Errorf("an unknown namespace: %q", c)
 	}
+	// A presence update goes to the other occupants and back to the device.
+	alice.SendRaw("<presence to='" + room + "/alice@localhost'><show>away</show></presence>")
+	for name, c := range map[string]*xmpptest.Client{"alice": alice, "bob": bob} {
+		p := c.Expect(name+": alice away", func(el *stanza.Element) bool {
+			return el.Name == "presence" && el.Attr("from") == room+"/alice@localhost" && el.ChildText(stanza.NSClient, "show") == "away"
+		})
+		if self := strings.Contains(p.String(), "110"); self != (name == "alice") {
+			t.Errorf("%s got %v", name, p)
+		}
+	}
 	// bob leaves: alice sees him go.
 	bob.SendRaw("<presence type='unavailable' to='" + room + "/bob@localhost'/>")
 	alice.Expect("bob leaves", func(el *stanza.Element) bool {

@@ -139,8 +139,9 @@ func (f *Feature) joinRoom(ctx context.Context, p *stanza.Element, to, from jid.
 	}
 	oc := occupant{device: from, nick: user, show: p.ChildText(stanza.NSClient, "show"), status: p.ChildText(stanza.NSClient, "status")}
 	first, existed := f.occ.join(id, oc)
-	if existed { // a presence update
+	if existed { // a presence update, reflected to the device too
 		f.broadcast(g, oc, roles[user], false, nil)
+		dev.Send(f.occupantPresence(g, oc, roles[user], from, false, codeSelf))
 		return nil
 	}
 	for _, other := range nicks(f.occ.list(id)) {
