@@ -16,8 +16,25 @@
 // fanned out again when the server starts; a member may then get a copy
 // twice, with the same stanza-id, which clients dedupe.
 //
+// The worker also appends each post to the group's archive (Options.
+// Archive; archive.go), which members query with MAM on the group's
+// address from their join time on, through internal/mamquery.
+//
+// XMPP apps see groups as XEP-0045 rooms (muc*.go, occupants.go): the
+// service handler takes presence (joins create rooms as Prosody and
+// ejabberd do), muc#admin, muc#owner, disco and XEP-0410 self-pings.
+// Occupants only change presence and self-ping answers: delivery never
+// depends on them.
+//
+// Members' receipts for a post are recorded at once and passed to its
+// sender in batches (receiptbatch.go): one stanza per sender and group per
+// short window.
+//
 // Concurrency: the service handler runs on the sender's session goroutine
-// (under its lock) and only writes to the store; one worker goroutine (Run)
-// does all fan-out. Feature's fields are set by New and Register and
-// read-only afterwards, except the atomic held flag (Hold).
+// (under its lock) and only writes to the store and to devices' mailboxes;
+// one worker goroutine (Run) does all fan-out; the batcher's timers flush
+// on their own goroutines. Feature's fields are set by New and Register
+// and read-only afterwards, except the atomic held flag (Hold), the
+// occupants (guarded by their mutex) and the batcher's pending receipts
+// (guarded by its mutex).
 package groups
