@@ -58,6 +58,10 @@ func (c *conn) negotiate(ctx context.Context) error {
 		}
 	}
 	_ = c.flushNegotiation()
+	// What only negotiation needed goes, so that a long-lived idle
+	// connection does not keep it: the output buffer (the stream features
+	// grew it) and the TLS state kept for channel binding.
+	c.out, c.tlsState = nil, nil
 	return c.nc.SetReadDeadline(time.Time{})
 }
 
