@@ -126,7 +126,8 @@ func TestMUCSlixmppCreateByJoiningThreeMembers(t *testing.T) {
 // TestMUCBinaryPostReachesXMPPAndOfflineMembers: dave posts with Parley's
 // Go client over the binary protocol; bob, joined with slixmpp, gets it
 // as a groupchat message from room/dave; carol, offline when it was sent,
-// gets it once at login. Then dave removes bob: bob's device leaves the
+// gets it once at login. bob's post from slixmpp reaches dave as a group
+// message. Then dave removes bob: bob's device leaves the
 // room (status 321) and gets no further messages.
 func TestMUCBinaryPostReachesXMPPAndOfflineMembers(t *testing.T) {
 	t.Parallel()
@@ -155,6 +156,15 @@ func TestMUCBinaryPostReachesXMPPAndOfflineMembers(t *testing.T) {
 	}
 	carol := mucAgent(t, ts, "carol")
 	carol.expect("the post from the offline queue", groupchat(g.JID, "rehearsal at 8"))
+
+	// The other way: bob's groupchat message from slixmpp is a group post
+	// that dave, on the binary protocol, gets with WhatsApp semantics.
+	bob.do(map[string]any{"cmd": "muc_send", "room": g.JID, "body": "I'll bring the amp", "id": "amp"})
+	m := nextEvent(t, dave, func(m *client.Message) bool { return m.Body == "I'll bring the amp" })
+	if m.Group != g.JID || m.Sender != "bob@localhost" || m.ID != "amp" || m.StanzaID == "" {
+		t.Errorf("dave got %+v", m)
+	}
+	carol.expect("bob's post", groupchat(g.JID, "I'll bring the amp"))
 
 	must(t, dave.RemoveMember(ctx, g.JID, "bob@localhost"))
 	bob.expect("bob out of the room (321)", func(o observation) bool {
