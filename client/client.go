@@ -35,6 +35,8 @@ type Client struct {
 	presence *stanza.Element // the last broadcast presence, re-sent after a fresh login
 	calls    map[string]chan *stanza.Element
 	history  map[string]*historyCollector // pending archive queries by queryid
+
+	dedupe dedupe // received messages, to drop copies
 }
 
 // Dial connects, authenticates and binds a session. The context bounds the

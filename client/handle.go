@@ -104,7 +104,19 @@ func (c *Client) handleMessage(el *stanza.Element) {
 		}
 	}
 	groupFields(m, el)
+	if c.opts.Dedupe && !c.dedupe.first(from, originID(el), m.StanzaID) {
+		c.opts.Logger.Debug("dropped a copy of a message already received", "from", from, "id", m.ID)
+		return
+	}
 	c.emit(m)
+}
+
+// originID is the sender's XEP-0359 origin-id of a message, or "".
+func originID(el *stanza.Element) string {
+	if o := el.Child(stanza.NSSID, "origin-id"); o != nil {
+		return o.Attr("id")
+	}
+	return ""
 }
 
 // nsCarbons is Message Carbons (XEP-0280).

@@ -76,6 +76,13 @@ type Options struct {
 	MinBackoff, MaxBackoff time.Duration
 	// DialTimeout bounds each connection attempt, negotiation included.
 	DialTimeout time.Duration
+	// Dedupe drops copies of messages already received (by stanza-id, and
+	// by origin-id from the same sender) before they become events. The
+	// server delivers at least once: a stored message the client had not
+	// acknowledged comes again after a reconnect, and one re-sent after a
+	// lost connection may be stored twice. Off, every copy is an event
+	// (load generators and tests counting duplicates).
+	Dedupe bool
 	// EventBuffer is the capacity of the Events channel (default 1024).
 	// When it is full the reader waits: the server then holds the data.
 	EventBuffer int
