@@ -112,3 +112,34 @@ func TestGroupsReceiptsBatchedForTheSender(t *testing.T) {
 		t.Errorf("message info %+v", mi)
 	}
 }
+
+// TestGroupsMarkerByRoomStanzaID: bob marks alice's post read by the
+// room's stanza-id, as XEP-0333 advises group chats (and Conversations
+// does); alice gets the marker under her own id and the message info
+// counts it.
+func TestGroupsMarkerByRoomStanzaID(t *testing.T) {
+	ts := startServer(t, nil)
+	groupUsers(t, ts, "alice", "bob")
+	alice, bob := online(t, ts, "alice"), online(t, ts, "bob")
+	g := createGroup(t, alice, "Marks", "bob")
+	post(alice, g, "a1", "mark me")
+	copyOf := bob.Expect("the post", xmpptest.IsMessageWithBody("mark me"))
+	var gid string
+	for _, c := range copyOf.Children {
+		if c.Space == stanza.NSSID && c.Name == "stanza-id" && c.Attr("by") == g {
+			gid = c.Attr("id")
+		}
+	}
+	if gid == "" || gid == "a1" {
+		t.Fatalf("no room stanza-id on %v", copyOf)
+	}
+	bob.SendRaw("<message to='" + g + "' type='groupchat'><displayed xmlns='urn:xmpp:chat-markers:0' id='" + gid + "'/></message>")
+	m := alice.Expect("bob's marker", func(el *stanza.Element) bool { return el.Child(stanza.NSMarkers, "displayed") != nil })
+	if m.Child(stanza.NSMarkers, "displayed").Attr("id") != "a1" || m.Attr("from") != g+"/bob@localhost" {
+		t.Fatalf("alice got %v", m)
+	}
+	rc := mustResult(t, groupIQ(t, alice, "get", g, "<info NS id='a1'/>")).Child(groups.NS, "receipts")
+	if rc.Attr("displayed-all") != "true" {
+		t.Fatalf("message info %v", rc)
+	}
+}

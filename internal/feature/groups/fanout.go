@@ -156,6 +156,7 @@ func (f *Feature) recordSender(ctx context.Context, group string, m *stanza.Elem
 		f.log.Error("recording a group message", "group", group, "err", err)
 		return false
 	}
+	f.ids.put(group, groupStanzaID(m), m.ID())
 	return true
 }
 

@@ -76,6 +76,7 @@ type Feature struct {
 	wake    chan struct{}
 	occ     *occupants // devices joined to MUC rooms
 	batcher *receiptBatcher
+	ids     *idCache // recent posts' group stanza-ids -> senders' ids
 
 	held atomic.Bool // set by Hold: the worker waits
 }
@@ -97,7 +98,7 @@ func New(st Store, codec Codec, opts Options) *Feature {
 	if opts.ReceiptWindow <= 0 {
 		opts.ReceiptWindow = DefaultReceiptWindow
 	}
-	f := &Feature{st: st, codec: codec, opts: opts, wake: make(chan struct{}, 1), occ: newOccupants()}
+	f := &Feature{st: st, codec: codec, opts: opts, wake: make(chan struct{}, 1), occ: newOccupants(), ids: newIDCache()}
 	f.batcher = newReceiptBatcher(opts.ReceiptWindow, receiptBatchMax, f.sendReceipts)
 	return f
 }

@@ -118,6 +118,10 @@ func (f *Feature) singleReceipt(k batchKey, it receiptItem) *stanza.Element {
 	fwd := stanza.NewElement(stanza.NSClient, stanza.KindMessage, "from", from.String(), "to", k.sender, "id", newID())
 	for _, c := range it.orig.Children {
 		if c.Space == stanza.NSReceipts || c.Space == stanza.NSMarkers {
+			c = c.Copy()
+			if c.HasAttr("id") {
+				c.SetAttr("id", it.id) // the sender's id, also when the member named the room's stanza-id
+			}
 			fwd.AddChild(c)
 		}
 	}

@@ -36,7 +36,15 @@ func (f *Feature) receipt(ctx context.Context, m *stanza.Element, g store.Group,
 	}
 	sender, err := f.st.GroupMessageSender(ctx, g.ID, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return module.Stored{}, nil // not (yet) fanned out, or not a member's post
+		orig, ok := f.ids.get(g.ID, id) // named by the room's stanza-id?
+		if !ok {
+			return module.Stored{}, nil // not (yet) fanned out, or not a member's post
+		}
+		id = orig
+		sender, err = f.st.GroupMessageSender(ctx, g.ID, id)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return module.Stored{}, nil
 	}
 	if err != nil {
 		return module.Stored{}, f.storeErr("group message", err)
