@@ -1,6 +1,7 @@
 package groups
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -98,5 +99,21 @@ func TestReceiptBatcherWindowAndLimit(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatal("the window never ended")
 		}
+	}
+}
+
+func TestIDCacheForgetsTheOldest(t *testing.T) {
+	c := newIDCache()
+	for i := range stanzaIDCacheSize + 1 {
+		c.put("g", fmt.Sprint("sid", i), fmt.Sprint("id", i))
+	}
+	if _, ok := c.get("g", "sid0"); ok {
+		t.Fatal("the oldest entry is still there")
+	}
+	if id, ok := c.get("g", fmt.Sprint("sid", stanzaIDCacheSize)); !ok || id != fmt.Sprint("id", stanzaIDCacheSize) {
+		t.Fatalf("the newest entry: %q %v", id, ok)
+	}
+	if _, ok := c.get("other", "sid1"); ok {
+		t.Fatal("an entry of another group")
 	}
 }
