@@ -55,20 +55,37 @@ func turnSecret(cfg config.Config, log *slog.Logger) ([]byte, error) {
 	return secret, nil
 }
 
-// startRelay binds --turn (UDP and TCP) and --turn-tls and runs a relay.
-func startRelay(cfg config.Config, secret []byte, tlsCfg *tls.Config, reg prometheus.Registerer, log *slog.Logger) (*turn.Relay, relaySockets, error) {
+// binder binds sockets: directly, or through a live upgrader (inherited
+// from the old process).
+type binder struct {
+	listen       func(network, addr string) (net.Listener, error)
+	listenPacket func(network, addr string) (net.PacketConn, error)
+}
+
+// direct binds with the net package.
+func direct() binder { return binder{listen: net.Listen, listenPacket: net.ListenPacket} }
+
+// bindRelay binds --turn (UDP and TCP) and --turn-tls (TCP; startRelay
+// adds TLS).
+func bindRelay(cfg config.Config, b binder) (relaySockets, error) {
 	var socks relaySockets
 	var err error
-	if socks.udp, socks.tcp, err = turn.ListenUDPAndTCP(cfg.TURN); err != nil {
-		return nil, socks, fmt.Errorf("listening on --turn %s: %w", cfg.TURN, err)
+	if socks.udp, socks.tcp, err = turn.ListenUDPAndTCPWith(cfg.TURN, b.listenPacket, b.listen); err != nil {
+		return socks, fmt.Errorf("listening on --turn %s: %w", cfg.TURN, err)
 	}
 	if cfg.TURNTLS != "" {
-		ln, err := net.Listen("tcp", cfg.TURNTLS)
-		if err != nil {
+		if socks.tls, err = b.listen("tcp", cfg.TURNTLS); err != nil {
 			socks.close()
-			return nil, relaySockets{}, fmt.Errorf("listening on --turn-tls %s: %w", cfg.TURNTLS, err)
+			return relaySockets{}, fmt.Errorf("listening on --turn-tls %s: %w", cfg.TURNTLS, err)
 		}
-		socks.tls = tls.NewListener(ln, tlsCfg)
+	}
+	return socks, nil
+}
+
+// startRelay runs a relay on socks (bound by bindRelay).
+func startRelay(cfg config.Config, socks relaySockets, secret []byte, tlsCfg *tls.Config, reg prometheus.Registerer, log *slog.Logger) (*turn.Relay, relaySockets, error) {
+	if socks.tls != nil {
+		socks.tls = tls.NewListener(socks.tls, tlsCfg)
 	}
 	ip, err := config.TURNRelayIP(cfg, socks.udp.LocalAddr().String())
 	if err != nil {
@@ -101,7 +118,7 @@ func (s *Server) buildRelay() (module.Feature, error) {
 	var bound, boundTLS string
 	if s.cfg.TURN != "" {
 		tlsCfg := &tls.Config{GetCertificate: s.certificate, MinVersion: tls.VersionTLS12}
-		if s.relay, s.relaySocks, err = startRelay(s.cfg, secret, tlsCfg, s.metrics, s.log.With("component", "turn")); err != nil {
+		if s.relay, s.relaySocks, err = startRelay(s.cfg, s.relaySocks, secret, tlsCfg, s.metrics, s.log.With("component", "turn")); err != nil {
 			return nil, err
 		}
 		bound = s.relaySocks.udp.LocalAddr().String()
@@ -156,7 +173,11 @@ func RunTURN(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 	reg := prometheus.NewRegistry()
-	relay, socks, err := startRelay(cfg, secret, tlsCfg, reg, log)
+	socks, err := bindRelay(cfg, direct())
+	if err != nil {
+		return err
+	}
+	relay, socks, err := startRelay(cfg, socks, secret, tlsCfg, reg, log)
 	if err != nil {
 		return err
 	}

@@ -263,6 +263,12 @@ func (s *Server) listen() error {
 		}
 		*l.ln = ln
 	}
+	if s.cfg.TURN != "" { // before readiness: a live upgrade's sockets not claimed by then are closed
+		var err error
+		if s.relaySocks, err = bindRelay(s.cfg, s.binder()); err != nil {
+			return err
+		}
+	}
 	sock := config.AdminSocketPath(s.cfg)
 	if s.upg == nil || !s.upg.HasParent() {
 		_ = os.Remove(sock) // stale from a crash: the store lock proves no server runs here
@@ -447,6 +453,8 @@ func (s *Server) closeSessions() {
 func (s *Server) closeListeners() {
 	if s.relay != nil {
 		_ = s.relay.Close()
+	} else {
+		s.relaySocks.close() // bound, the relay not started yet
 	}
 	for _, ln := range []net.Listener{s.c2sLn, s.c2sTLSLn, s.nativeLn, s.httpLn, s.adminLn, s.mediaLn, s.componentLn} {
 		if ln != nil {

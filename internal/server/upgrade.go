@@ -40,6 +40,8 @@ type Upgrader interface {
 	// Listen returns the listener inherited from the process being
 	// upgraded for network and addr, or a new one.
 	Listen(network, addr string) (net.Listener, error)
+	// ListenPacket is Listen for packet sockets (the TURN relay's UDP).
+	ListenPacket(network, addr string) (net.PacketConn, error)
 	// HasParent reports whether this process was started by an upgrade.
 	HasParent() bool
 	// Ready tells the process being upgraded that this one holds the
@@ -114,6 +116,14 @@ func (s *Server) listenOn(network, addr string) (net.Listener, error) {
 		return s.upg.Listen(network, addr)
 	}
 	return net.Listen(network, addr)
+}
+
+// binder binds through the upgrader when there is one.
+func (s *Server) binder() binder {
+	if s.upg != nil {
+		return binder{listen: s.upg.Listen, listenPacket: s.upg.ListenPacket}
+	}
+	return direct()
 }
 
 // loadCertificate loads (or creates) the TLS certificate new connections get.

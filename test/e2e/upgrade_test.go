@@ -24,7 +24,8 @@ import (
 
 // TestLiveUpgradeUnderLoad runs `parley upgrade` while Parley's clients
 // (binary protocol and XMPP XML, with stream management) send messages
-// continuously and a dialer loop connects to every listener. It checks
+// continuously and a dialer loop connects to every TCP listener (XMPP
+// STARTTLS and direct TLS, binary, HTTP, media, TURN, component). It checks
 // that no connection was refused during the switch, that every message the
 // server acknowledged is delivered exactly once (and none twice), that
 // every client is back, and that the new process serves with a new pid.
@@ -35,9 +36,15 @@ func TestLiveUpgradeUnderLoad(t *testing.T) {
 		parley(t, "user", "add", fmt.Sprintf("a%d@localhost", i), "--password", "pw", "--data", data)
 		parley(t, "user", "add", fmt.Sprintf("b%d@localhost", i), "--password", "pw", "--data", data)
 	}
-	addrs := map[string]string{"c2s": freeAddr(t), "c2s-tls": freeAddr(t), "native": freeAddr(t), "http": freeAddr(t), "media": freeAddr(t)}
+	addrs := map[string]string{"c2s": freeAddr(t), "c2s-tls": freeAddr(t), "native": freeAddr(t), "http": freeAddr(t),
+		"media": freeAddr(t), "turn": freeAddr(t), "component": freeAddr(t)}
+	secret := filepath.Join(t.TempDir(), "push.secret")
+	if err := os.WriteFile(secret, []byte("component secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	srv := startServeWith(t, data, addrs["c2s"], "--c2s-tls", addrs["c2s-tls"], "--native", addrs["native"],
-		"--http", addrs["http"], "--media", addrs["media"])
+		"--http", addrs["http"], "--media", addrs["media"], "--turn", addrs["turn"], "--turn-ports", "",
+		"--component", addrs["component"], "--component-secrets", "push.localhost="+secret)
 	oldPID := srv.cmd.Process.Pid
 	t.Cleanup(func() {
 		stopPIDFile(t, data, oldPID)
