@@ -16,7 +16,7 @@ type Embedded struct {
 
 // StartEmbedded starts an in-process NATS server that listens on no port.
 func StartEmbedded() (*Embedded, error) {
-	srv, err := server.NewServer(&server.Options{DontListen: true, NoSigs: true, NoLog: true, MaxPayload: 8 << 20})
+	srv, err := server.NewServer(&server.Options{DontListen: true, NoSigs: true, NoLog: true})
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,10 @@
 package cluster
 
 import (
+	"context"
+	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,4 +69,31 @@ func TestDirectoryFollowsDevicesAndNodes(t *testing.T) {
 func probeMessage() *stanza.Element {
 	m := stanza.NewElement(stanza.NSClient, stanza.KindMessage, "to", "bob@localhost", "id", strconv.FormatInt(time.Now().UnixNano(), 10))
 	return m
+}
+
+// TestSnapshotInParts: a node with more devices than one NATS message
+// holds (NATS's default max_payload, 1 MiB, in these tests) sends its
+// snapshot in parts; a starting node applies it whole.
+func TestSnapshotInParts(t *testing.T) {
+	na, _ := startNodes(t)
+	const devices = 1500 // ~1.4 MB of JIDs: 6 parts of 256 KiB, over NATS's default 1 MiB payload
+	na.mu.Lock()
+	for i := range devices {
+		d := &probeDevice{full: jid.MustParse(fmt.Sprintf("%s%d@localhost/pc", strings.Repeat("u", 900), i))}
+		na.local[d.full.String()] = d
+	}
+	parts := na.snapshotLocked()
+	na.mu.Unlock()
+	if len(parts) < 2 {
+		t.Fatalf("%d parts", len(parts))
+	}
+	nc, err := Start(context.Background(), Config{NodeID: "c", URLs: na.nc.ConnectedUrl(),
+		Heartbeat: 100 * time.Millisecond, Registry: router.NewRegistry(), Codec: xmlCodec{}, Log: na.log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	if got := nc.reg.RemoteLen(); got != devices {
+		t.Fatalf("the starting node knows %d of node a's devices after its hello, want %d (%d parts)", got, devices, len(parts))
+	}
 }

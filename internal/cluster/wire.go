@@ -120,11 +120,13 @@ const (
 // rare next to route frames.
 type control struct {
 	Node    string        `json:"node"`
-	Epoch   string        `json:"epoch"`          // the node's incarnation
-	Seq     uint64        `json:"seq"`            // its last device event
-	Op      string        `json:"op,omitempty"`   // device events
-	Dev     *deviceState  `json:"dev,omitempty"`  // device events
-	Devs    []deviceState `json:"devs,omitempty"` // snapshots
+	Epoch   string        `json:"epoch"`           // the node's incarnation
+	Seq     uint64        `json:"seq"`             // its last device event
+	Op      string        `json:"op,omitempty"`    // device events
+	Dev     *deviceState  `json:"dev,omitempty"`   // device events
+	Devs    []deviceState `json:"devs,omitempty"`  // snapshots
+	Part    int           `json:"part,omitempty"`  // snapshots: this part's number, from 1
+	Parts   int           `json:"parts,omitempty"` // snapshots: how many parts
 	Devices int           `json:"devices,omitempty"`
 	HTTP    string        `json:"http,omitempty"` // heartbeats: the node's HTTP address, if any
 }
@@ -157,8 +159,8 @@ func decodeControl(b []byte, xmlOK func(string) error) (control, error) {
 	default:
 		return c, fmt.Errorf("%w: unknown operation %q", ErrBadMessage, c.Op)
 	}
-	if len(c.Devs) > maxSnapshot {
-		return c, fmt.Errorf("%w: snapshot too large", ErrBadMessage)
+	if len(c.Devs) > maxSnapshot || c.Parts < 0 || c.Parts > maxSnapshot || c.Part < 0 || c.Part > c.Parts {
+		return c, fmt.Errorf("%w: snapshot too large, or a bad part number", ErrBadMessage)
 	}
 	for i := range c.Devs {
 		if err := c.Devs[i].check(xmlOK); err != nil {

@@ -35,7 +35,7 @@ func Cluster(tb testing.TB, n int) []*Server {
 	for i := range n {
 		opts := &server.Options{
 			ServerName: fmt.Sprintf("nats-%d", i), Host: "127.0.0.1", Port: server.RANDOM_PORT,
-			NoSigs: true, NoLog: true, MaxPayload: 8 << 20,
+			NoSigs: true, NoLog: true,
 			Cluster: server.ClusterOpts{Name: "parley-test", Host: "127.0.0.1", Port: clusterPorts[i]},
 			Routes:  routes,
 		}
