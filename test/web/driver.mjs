@@ -16,13 +16,22 @@ const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || 
   // a name for 127.0.0.1 that is not "localhost": a page there is not a secure context
   '--host-resolver-rules=MAP parley-insecure.test 127.0.0.1'] });
 const context = await browser.newContext({ viewport: { width: 1100, height: 700 } });
-const page = await context.newPage();
-page.on('console', (m) => process.stderr.write(`[page ${m.type()}] ${m.text()}\n`));
-page.on('pageerror', (e) => process.stderr.write(`[page error] ${e.message}\n`));
+const pages = [];
+async function addPage() {
+  const p = await context.newPage();
+  const n = pages.length;
+  p.on('console', (m) => process.stderr.write(`[page${n ? n + 1 : ''} ${m.type()}] ${m.text()}\n`));
+  p.on('pageerror', (e) => process.stderr.write(`[page${n ? n + 1 : ''} error] ${e.message}\n`));
+  pages.push(p);
+  return p;
+}
+let page = await addPage(); // the page commands act on; a second tab shares its storage
 let shots = 0;
 
 const ops = {
   async open({ url }) { await page.goto(url); },
+  async newPage() { page = await addPage(); return pages.length - 1; },
+  async usePage({ index }) { page = pages[index]; await page.bringToFront(); },
   async reload() { await page.reload(); },
   async qr({ name }) {
     const el = page.getByTestId('qr');

@@ -277,6 +277,21 @@ func TestWebClientEndToEnd(t *testing.T) {
 		t.Fatal("the reload asked for a new QR code")
 	}
 
+	// 8b. A second tab takes over the device; the first says so and takes it back on request.
+	b.do("newPage")
+	b.do("open", "url", base)
+	b.do("wait", "selector", `[data-testid="chat-list"]`)
+	b.do("waitAttr", "selector", "body", "attr", "data-connection", "value", "online")
+	b.do("usePage", "index", 0)
+	b.do("waitAttr", "selector", "body", "attr", "data-connection", "value", "replaced")
+	b.do("waitText", "selector", "#banner", "text", "open in another window")
+	b.shot("replaced")
+	b.do("click", "selector", "#use-here")
+	b.do("waitAttr", "selector", "body", "attr", "data-connection", "value", "online")
+	b.do("usePage", "index", 1)
+	b.do("waitAttr", "selector", "body", "attr", "data-connection", "value", "replaced")
+	b.do("usePage", "index", 0)
+
 	// 9. Server restart: the banner shows, the page recovers, nothing is lost.
 	b.do("click", "selector", item(carolJID))
 	cfg := srv.Config

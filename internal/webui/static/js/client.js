@@ -57,6 +57,7 @@ export class Client {
         const err = await closed;
         this.detach();
         if (err instanceof StreamError && err.condition === 'not-authorized') { this.revoked(err.text); return; }
+        if (err instanceof StreamError && err.condition === 'conflict') { this.replaced(); return; }
       } catch (e) {
         if (e instanceof AuthError && e.condition === 'not-authorized') { this.revoked('the server no longer knows this device'); return; }
       }
@@ -71,6 +72,21 @@ export class Client {
     this.stopped = true;
     this.setState('revoked', why || 'this device was unlinked');
     this.cb.onRevoked();
+  }
+
+  // replaced: another tab or window of this browser logged in as the same
+  // device and took over; this one waits until the user takes it back
+  // (useHere), instead of the two taking turns forever.
+  replaced() {
+    this.stopped = true;
+    this.setState('replaced', 'Parley is open in another window.');
+  }
+
+  useHere() {
+    if (!this.stopped || this.state !== 'replaced') return;
+    this.stopped = false;
+    this.setState('offline', 'Connecting…');
+    this.run();
   }
 
   stop() {

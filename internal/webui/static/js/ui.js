@@ -66,6 +66,12 @@ export class UI {
     document.body.dataset.connection = state;
     if (state === 'online') { b.hidden = true; b.textContent = ''; return; }
     b.hidden = false;
+    if (state === 'replaced') {
+      const use = h('button', { type: 'button', id: 'use-here', class: 'use-here', text: 'Use here' });
+      use.onclick = () => this.client.useHere();
+      b.replaceChildren(h('span', { text: `${detail} ` }), use);
+      return;
+    }
     b.textContent = state === 'revoked' ? `Logged out: ${detail}` : `You are offline. ${detail || 'Reconnecting…'}`;
   }
 
