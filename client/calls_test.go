@@ -252,3 +252,32 @@ func TestCallBadRequests(t *testing.T) {
 		t.Fatalf("a second call while one rings: %v", err)
 	}
 }
+
+// TestCallReachesADeviceThatComesOnline: bob has no device online when
+// alice calls; his phone logs in while it rings, gets the offer and
+// answers; when alice's device drops, his phone is told she is gone.
+func TestCallReachesADeviceThatComesOnline(t *testing.T) {
+	srv := servertest.Start(t, func(c *config.Config) { c.CallRingTimeout = 20 * time.Second })
+	srv.AddUser(t, "alice@localhost", "pw-alice")
+	srv.AddUser(t, "bob@localhost", "pw-bob")
+	alice := dial(t, srv, "alice@localhost/phone", "pw-alice", binary(srv))
+	available(t, alice)
+	ctx := ctx10(t)
+	id, err := alice.StartCall(ctx, "bob@localhost", client.Audio, offerSDP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	phone := dial(t, srv, "bob@localhost/phone", "pw-bob", binary(srv))
+	available(t, phone)
+	if o := callEv(t, phone, "offer", id); o.SDP != offerSDP || o.From != "alice@localhost/phone" {
+		t.Fatalf("offer %+v", o)
+	}
+	if err := phone.AcceptCall(ctx, id, "answer"); err != nil {
+		t.Fatal(err)
+	}
+	callEv(t, alice, "accept", id)
+	_ = alice.Close()
+	if e := callEv(t, phone, "terminate", id); e.Reason != "gone" {
+		t.Fatalf("phone: %+v", e)
+	}
+}
