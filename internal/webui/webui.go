@@ -62,16 +62,24 @@ func origin(u string) string {
 	return p.Scheme + "://" + p.Host
 }
 
-// contentTypes are set explicitly so that no system MIME table changes
-// what a script is served as (a module must be JavaScript).
-var contentTypes = map[string]string{
-	".html": "text/html; charset=utf-8",
-	".js":   "text/javascript; charset=utf-8",
-	".mjs":  "text/javascript; charset=utf-8",
-	".css":  "text/css; charset=utf-8",
-	".svg":  "image/svg+xml",
-	".png":  "image/png",
-	".json": "application/json",
+// contentType is set explicitly so that no system MIME table changes what
+// a script is served as (a module must be JavaScript).
+func contentType(ext string) string {
+	switch ext {
+	case ".html":
+		return "text/html; charset=utf-8"
+	case ".js", ".mjs":
+		return "text/javascript; charset=utf-8"
+	case ".css":
+		return "text/css; charset=utf-8"
+	case ".svg":
+		return "image/svg+xml"
+	case ".png":
+		return "image/png"
+	case ".json":
+		return "application/json"
+	}
+	return ""
 }
 
 // ServeHTTP serves GET and HEAD of the static files, "/" as index.html,
@@ -97,7 +105,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasSuffix(name, "/") {
 		name += "index.html"
 	}
-	if ct, ok := contentTypes[path.Ext(name)]; ok {
+	if ct := contentType(path.Ext(name)); ct != "" {
 		hd.Set("Content-Type", ct)
 	}
 	h.files.ServeHTTP(w, r)
