@@ -192,3 +192,30 @@ func TestPEPOwnNodesBookmarksWhitelistAndRetract(t *testing.T) {
 		return ev != nil && ev.Child(nsPubSubEvent, "items").Child(nsPubSubEvent, "retract") != nil
 	})
 }
+
+// TestPEPOneCapsQueryForDevicesAnnouncingTheSameCaps: a second device that
+// announces the same caps while the first is being asked is not asked
+// again, and gets its notifications once the first device answered.
+func TestPEPOneCapsQueryForDevicesAnnouncingTheSameCaps(t *testing.T) {
+	ts := startServer(t, nil)
+	privacyUsers(t, ts)
+	caps := newTestCaps("urn:xmpp:bookmarks:1+notify", "urn:xmpp:bookmarks:1")
+	phone := ts.login(t, "alice", "phone")
+	laptop := ts.login(t, "alice", "laptop")
+	phone.SendRaw(caps.presence())
+	phone.Expect("the phone's own presence", func(el *stanza.Element) bool { return el.Name == "presence" })
+	laptop.SendRaw(caps.presence())
+	laptop.Expect("the laptop's own presence", func(el *stanza.Element) bool {
+		return el.Name == "presence" && el.Attr("from") == laptop.JID
+	})
+	answerCaps(t, phone, caps)
+	none(t, laptop, "a second caps query", func(el *stanza.Element) bool {
+		return el.Name == "iq" && el.Type() == "get" && el.Child(stanza.NSDiscoInfo, "query") != nil
+	})
+	phone.SendRaw("<iq type='set' id='bm'><pubsub xmlns='" + nsPubSub + "'><publish node='urn:xmpp:bookmarks:1'><item id='r@conf.localhost'>" +
+		"<conference xmlns='urn:xmpp:bookmarks:1' name='r' autojoin='true'/></item></publish></pubsub></iq>")
+	phone.Expect("bookmark", xmpptest.IsIQResult("bm"))
+	laptop.Expect("the bookmark notification on the laptop", func(el *stanza.Element) bool {
+		return el.Child(nsPubSubEvent, "event") != nil && strings.Contains(el.String(), "r@conf.localhost")
+	})
+}

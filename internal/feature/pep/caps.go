@@ -35,9 +35,34 @@ func (i interest) wants(node string) bool { return i.nodes[node] }
 type capsCache struct {
 	mu    sync.Mutex
 	nodes map[string]map[string]bool // guarded by mu
+	// pending holds the keys being asked and the devices waiting for the
+	// answer (the asked one first), so that devices announcing the same
+	// caps while one is asked do not each get a query. Guarded by mu.
+	pending map[string][]module.Session
 }
 
-func newCapsCache() *capsCache { return &capsCache{nodes: make(map[string]map[string]bool)} }
+func newCapsCache() *capsCache {
+	return &capsCache{nodes: make(map[string]map[string]bool), pending: make(map[string][]module.Session)}
+}
+
+// await records that s waits for key's answer; first reports that nobody
+// is being asked yet, so s must be.
+func (c *capsCache) await(key string, s module.Session) (first bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	waiting, asked := c.pending[key]
+	c.pending[key] = append(waiting, s)
+	return !asked
+}
+
+// settle ends the wait for key and returns the devices that waited.
+func (c *capsCache) settle(key string) []module.Session {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	waiting := c.pending[key]
+	delete(c.pending, key)
+	return waiting
+}
 
 func (c *capsCache) get(key string) (map[string]bool, bool) {
 	c.mu.Lock()
@@ -87,26 +112,47 @@ func (f *Feature) available(ctx context.Context, s module.Session, _ bool) {
 		f.setInterest(ctx, s, interest{ver: c.Attr("ver"), nodes: nodes})
 		return
 	}
-	f.askCaps(ctx, s, c)
+	if f.caps.await(key, s) {
+		f.askCaps(ctx, s, c, true)
+	}
 }
 
-// askCaps asks the device for the disco#info of its caps node.
-func (f *Feature) askCaps(ctx context.Context, s module.Session, c *stanza.Element) {
+// askCaps asks the device for the disco#info of its caps node. shared:
+// the devices that announced the same caps meanwhile wait for this answer;
+// a verified one counts for all of them, otherwise each is asked itself.
+func (f *Feature) askCaps(ctx context.Context, s module.Session, c *stanza.Element, shared bool) {
 	iq := stanza.NewIQ("get", "")
 	iq.SetAttr("to", s.JID().String())
 	iq.AddChild(stanza.NewElement(stanza.NSDiscoInfo, "query", "node", c.Attr("node")+"#"+c.Attr("ver")))
 	hashName, ver := c.Attr("hash"), c.Attr("ver")
 	f.req.RequestIQ(ctx, iq, capsTimeout, func(ctx context.Context, resp *stanza.Element) {
+		var waiting []module.Session
+		if shared {
+			waiting = f.caps.settle(hashName + " " + ver)
+		}
 		q := resultQuery(resp)
+		verified := q != nil && verify(hashName, q) == ver
+		for _, w := range waiting {
+			if w != s && !verified {
+				f.askCaps(ctx, w, c, false)
+			}
+		}
 		if q == nil {
 			f.log.Debug("no capabilities from a device", "jid", s.JID().String())
 			return
 		}
 		nodes := notifyNodes(q)
-		if verify(hashName, q) == ver {
-			f.caps.put(hashName+" "+ver, nodes)
+		if !verified {
+			f.setInterest(ctx, s, interest{ver: ver, nodes: nodes}) // what s said counts for s only
+			return
 		}
-		f.setInterest(ctx, s, interest{ver: ver, nodes: nodes})
+		f.caps.put(hashName+" "+ver, nodes)
+		if !shared {
+			waiting = []module.Session{s}
+		}
+		for _, w := range waiting {
+			f.setInterest(ctx, w, interest{ver: ver, nodes: nodes})
+		}
 	})
 }
 
