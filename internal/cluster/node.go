@@ -59,6 +59,11 @@ type Config struct {
 	// HTTP is this node's HTTP address, shown to the others (/healthz).
 	HTTP string
 
+	// Lost, when set, is called (on its own goroutine) with the devices of
+	// a node that stopped without a goodbye, once they left the registry:
+	// their contacts must learn they are gone.
+	Lost func(devs []router.Device)
+
 	Registry *router.Registry
 	Codec    router.Codec
 	Log      *slog.Logger
@@ -76,6 +81,7 @@ type Node struct {
 	codec     router.Codec
 	log       *slog.Logger
 	metrics   *metrics
+	lost      func([]router.Device)
 	inbox     chan *nats.Msg
 	subs      []*nats.Subscription
 	stop      chan struct{}
@@ -116,7 +122,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	n := &Node{
 		id: cfg.NodeID, epoch: rand.Text()[:13], beat: cfg.Heartbeat, http: cfg.HTTP,
-		reg: cfg.Registry, codec: cfg.Codec, log: cfg.Log.With("node", cfg.NodeID),
+		reg: cfg.Registry, codec: cfg.Codec, log: cfg.Log.With("node", cfg.NodeID), lost: cfg.Lost,
 		inbox: make(chan *nats.Msg, inboxSize), stop: make(chan struct{}),
 		local: make(map[string]router.Device), members: make(map[string]*member),
 	}
@@ -517,13 +523,20 @@ func (n *Node) sendHeartbeat() {
 func (n *Node) expire(now time.Time) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	var gone []router.Device
 	for id, m := range n.members {
 		if now.Sub(m.seen) > ExpiryBeats*n.beat {
 			n.log.Warn("cluster: node gone (no heartbeat)", "peer", id, "devices", len(m.devices))
 			n.metrics.expired.Inc()
+			for _, p := range m.devices {
+				gone = append(gone, p)
+			}
 			n.dropMemberLocked(id, m)
 			n.redrainAllLocked()
 		}
+	}
+	if len(gone) > 0 && n.lost != nil {
+		go n.lost(gone)
 	}
 }
 

@@ -45,6 +45,8 @@ func (s *Server) startCluster() error {
 	cn := &clusterNode{}
 	cfg := cluster.Config{NodeID: config.NodeIDOf(s.cfg), URLs: s.cfg.NATS, Heartbeat: s.cfg.ClusterHeartbeat,
 		HTTP: s.Addrs().HTTP, Registry: s.reg, Codec: s.hub.sessCfg.Codec, Log: s.log, Metrics: s.metrics}
+	var node *cluster.Node // set before any device can be lost (three heartbeats)
+	cfg.Lost = func(devs []router.Device) { s.hub.devicesLost(node, devs) }
 	if s.cfg.NATS == config.NATSEmbedded {
 		emb, err := cluster.StartEmbedded()
 		if err != nil {
@@ -55,7 +57,8 @@ func (s *Server) startCluster() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	node, err := cluster.Start(ctx, cfg)
+	var err error
+	node, err = cluster.Start(ctx, cfg)
 	if err != nil {
 		if cn.embedded != nil {
 			cn.embedded.Close()
@@ -122,6 +125,28 @@ func (s *Server) clusterHealth(m map[string]any) {
 	}
 	m["node"] = s.cluster.node.ID()
 	m["cluster"] = s.cluster.node.Members()
+}
+
+// devicesLost ends, for their contacts, the available devices of a node
+// that died: the leader runs the unavailability hooks for each as if its
+// session had ended here (roster: unavailable presence to its subscribers
+// and directed-presence recipients, unless the device is already back
+// elsewhere; last activity: last seen). Views of who leads can differ
+// for a moment: a contact may get the unavailable presence twice, which
+// is harmless.
+func (h *Hub) devicesLost(node *cluster.Node, devs []router.Device) {
+	if node == nil || !node.Leader() {
+		return
+	}
+	ctx := context.Background()
+	for _, d := range devs {
+		if !d.Available() {
+			continue
+		}
+		for _, fn := range h.onUnavailable {
+			fn(ctx, d, true)
+		}
+	}
 }
 
 // closer is a device the hub can close: a local session, or the proxy of

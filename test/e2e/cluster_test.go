@@ -37,7 +37,7 @@ type clusterNode struct {
 func TestClusterThreeNodesKill9(t *testing.T) {
 	dsn := pgtest.Fresh(t)
 	ns := natstest.Cluster(t, 3)
-	for _, u := range []string{"alice", "bob", "carol", "dave"} {
+	for _, u := range []string{"alice", "bob", "carol", "dave", "erin"} {
 		parley(t, "user", "add", u+"@localhost", "--password", "pw-"+u, "--store", dsn, "--data", t.TempDir())
 	}
 	nodes := make([]*clusterNode, 3)
@@ -57,6 +57,7 @@ func TestClusterThreeNodesKill9(t *testing.T) {
 	alice := dialUser(t, "alice", c2s[0], c2s[1], c2s[2])
 	bob := dialUser(t, "bob", c2s[1], c2s[2], c2s[0])
 	carol := dialUser(t, "carol", c2s[2], c2s[1], c2s[0])
+	erin := dialUser(t, "erin", c2s[0]) // on node1 only: she stays away while it is down
 
 	t.Log("alice (node1) and bob (node2) subscribe to each other; carol is on node3")
 	befriend(t, alice, bob)
@@ -68,6 +69,8 @@ func TestClusterThreeNodesKill9(t *testing.T) {
 	alice.waitFor(t, "bob's receipt", func() bool { return alice.receipts[id] })
 	must(t, bob.c.SendChatState("alice@localhost", "composing"))
 	alice.waitFor(t, "bob typing", func() bool { return alice.typing["bob@localhost/phone"] == "composing" })
+	befriend(t, erin, bob)
+	bob.waitFor(t, "erin's presence", func() bool { return bob.online["erin@localhost/phone"] })
 
 	t.Log("messages flow: alice -> bob, bob -> alice, carol -> alice; node1 (alice's) is killed with SIGKILL")
 	const perSender = 120
@@ -91,6 +94,9 @@ func TestClusterThreeNodesKill9(t *testing.T) {
 	nodes[0].proc.kill()
 	t.Logf("node1 killed; %d of alice's messages were acknowledged before", acked)
 	senders.Wait()
+	bob.waitFor(t, "erin gone (node1 expired: the leader broadcasts her unavailable presence)", func() bool {
+		return !bob.online["erin@localhost/phone"]
+	})
 
 	for _, f := range flows {
 		f.from.waitFor(t, f.from.name+"'s acks for all its messages", func() bool {
