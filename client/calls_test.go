@@ -162,11 +162,20 @@ func TestCallBusyAndDecline(t *testing.T) {
 	if e := callEv(t, laptop, "terminate", id2); e.Reason != "rejected-elsewhere" {
 		t.Fatalf("laptop: %+v", e)
 	}
-	// Both are free again.
-	if id3, err := carol.StartCall(ctx, "bob@localhost", client.Audio, offerSDP); err != nil {
+	// Both are free again; hanging up a ringing call declines it too.
+	id3, err := carol.StartCall(ctx, "bob@localhost", client.Audio, offerSDP)
+	if err != nil {
 		t.Fatalf("calling bob after the decline: %v", err)
-	} else if err := carol.HangUp(ctx, id3); err != nil {
+	}
+	callEv(t, laptop, "offer", id3)
+	if err := laptop.HangUp(ctx, id3); err != nil {
 		t.Fatal(err)
+	}
+	if r := callEv(t, carol, "reject", id3); r.Reason != "decline" || r.From != "bob@localhost/laptop" {
+		t.Fatalf("carol: %+v", r)
+	}
+	if e := callEv(t, phone, "terminate", id3); e.Reason != "rejected-elsewhere" {
+		t.Fatalf("phone: %+v", e)
 	}
 }
 

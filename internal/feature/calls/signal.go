@@ -146,13 +146,18 @@ func (f *Feature) reject(from jid.JID, id, reason string) error {
 	if c == nil || from.Bare() != c.callee || !c.answered.IsZero() {
 		return errNoCall
 	}
+	f.rejectLocked(c, from, reason)
+	return nil
+}
+
+// rejectLocked ends a ringing call a callee device declined. f.mu is held.
+func (f *Feature) rejectLocked(c *call, from jid.JID, reason string) {
 	if reason != "busy" {
 		reason = "decline"
 	}
-	f.send(c.caller, from.String(), stanza.NewElement(NS, "reject", "id", id, "reason", reason))
+	f.send(c.caller, from.String(), stanza.NewElement(NS, "reject", "id", c.id, "reason", reason))
 	f.stopRinging(c, from, "rejected-elsewhere")
 	f.forget(c)
-	return nil
 }
 
 // terminate: the caller cancels (the call is missed) or either party
@@ -173,6 +178,9 @@ func (f *Feature) terminate(from jid.JID, id, reason string) (after func(), err 
 		f.stopRinging(c, jid.JID{}, "cancelled")
 		f.forget(c)
 		return func() { f.missed(c) }, nil
+	case from.Bare() == c.callee && c.answered.IsZero():
+		f.rejectLocked(c, from, "decline") // hanging up a ringing call declines it
+		return nil, nil
 	case from == c.caller:
 		f.send(c.answered, from.String(), stanza.NewElement(NS, "terminate", "id", id, "reason", reason))
 	case from == c.answered:
