@@ -359,7 +359,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.stopGroups = s.runGroups(ctx)
 	go s.groupsLease(ctx)
 	a := s.Addrs()
-	s.log.Info("parley is serving", "domain", s.cfg.Domain, "c2s", a.C2S, "c2s_tls", a.C2STLS, "native", a.Native, "http", a.HTTP, "media", a.Media, "component", a.Component,
+	s.log.Info("parley is serving", "domain", s.cfg.Domain, "c2s", a.C2S, "c2s_tls", a.C2STLS, "native", a.Native, "http", a.HTTP, "media", a.Media, "component", a.Component, "turn", a.TURN,
 		"data", s.cfg.Data, "version", Version())
 
 	var err error
