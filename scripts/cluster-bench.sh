@@ -38,10 +38,10 @@ psql "$base" -qc "CREATE SCHEMA $schema" >/dev/null
 dsn="$base&search_path=$schema"
 
 # Two NATS servers in one cluster (ports away from a system NATS on 4222).
-taskset -c 1 "$work/nats-server" -a 127.0.0.1 -p 14222 --cluster nats://127.0.0.1:16222 --cluster_name bench \
-  --routes nats://127.0.0.1:16223 >"$work/nats1.log" 2>&1 & pids+=($!)
-taskset -c 1 "$work/nats-server" -a 127.0.0.1 -p 14223 --cluster nats://127.0.0.1:16223 --cluster_name bench \
-  --routes nats://127.0.0.1:16222 >"$work/nats2.log" 2>&1 & pids+=($!)
+taskset -c 1 "$work/nats-server" -a 127.0.0.1 -p 24222 --cluster nats://127.0.0.1:26222 --cluster_name bench \
+  --routes nats://127.0.0.1:26223 >"$work/nats1.log" 2>&1 & pids+=($!)
+taskset -c 1 "$work/nats-server" -a 127.0.0.1 -p 24223 --cluster nats://127.0.0.1:26223 --cluster_name bench \
+  --routes nats://127.0.0.1:26222 >"$work/nats2.log" 2>&1 & pids+=($!)
 
 serve() { # name c2s http nats [extra...]
   local name=$1 c2s=$2 http=$3 nats=$4; shift 4
@@ -50,24 +50,28 @@ serve() { # name c2s http nats [extra...]
     --http "$http" --media "" --allow-plaintext-auth --no-server-history --log-level warn ${nats:+--nats "$nats" --node-id "$name"} \
     "$@" >"$work/$name.log" 2>&1 &
   pids+=($!)
-  for _ in $(seq 100); do curl -sf "http://$http/healthz" >/dev/null && return; sleep 0.1; done
+  for _ in $(seq 100); do
+    kill -0 "${pids[-1]}" 2>/dev/null || break
+    curl -sf "http://$http/healthz" | grep -q "\"pid\":${pids[-1]}\b" && return
+    sleep 0.1
+  done
   echo "$name did not start:"; cat "$work/$name.log"; exit 1
 }
-serve node1 127.0.0.1:7222 127.0.0.1:7280 nats://127.0.0.1:14222
-serve node2 127.0.0.1:7322 127.0.0.1:7380 nats://127.0.0.1:14223
+serve node1 127.0.0.1:27222 127.0.0.1:27280 nats://127.0.0.1:24222
+serve node2 127.0.0.1:27322 127.0.0.1:27380 nats://127.0.0.1:24223
 sleep 1
-curl -s http://127.0.0.1:7280/healthz; echo
+curl -s http://127.0.0.1:27280/healthz; echo
 
 bench() { taskset -c 0 "$work/parley" bench --tls plain --mechanism PLAIN --devices "$devices" --quiet \
   --scenarios throughput --rates "$rates" --step "$step" "$@"; }
 echo "== two nodes, every pair spans them (cross-node), $(date -u +%FT%TZ)"
-bench --server 127.0.0.1:7222 --server2 127.0.0.1:7322 --create-users --data "$work/node1" \
+bench --server 127.0.0.1:27222 --server2 127.0.0.1:27322 --create-users --data "$work/node1" \
   --server-pid "$(pgrep -f "serve --data $work/node1")"
-curl -s http://127.0.0.1:7280/metrics | grep -E '^parley_cluster_(bus_messages_total|remote_deliveries_total|directory_remote_devices|members)'
+curl -s http://127.0.0.1:27280/metrics | grep -E '^parley_cluster_(bus_messages_total|remote_deliveries_total|directory_remote_devices|members)'
 
 for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 wait 2>/dev/null || true
 pids=()
-serve single 127.0.0.1:7422 127.0.0.1:7480 ""
+serve single 127.0.0.1:27422 127.0.0.1:27480 ""
 echo "== one node on the same PostgreSQL (no bus), $(date -u +%FT%TZ)"
-bench --server 127.0.0.1:7422 --server-pid "$(pgrep -f "serve --data $work/single")"
+bench --server 127.0.0.1:27422 --server-pid "$(pgrep -f "serve --data $work/single")"
