@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"slices"
 	"strconv"
 	"testing"
@@ -117,4 +118,42 @@ func BenchmarkBusHop(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 	b.ReportMetric(float64(lat[len(lat)-1].Microseconds()), "max-µs")
+}
+
+// BenchmarkDirectoryMemory measures what the directory holds per remote
+// device: the proxy in the registry, with its state and its presence (a
+// typical one with caps, kept as the stanza tree features read). It
+// applies one snapshot of 20,000 devices and reports the live heap growth
+// per device.
+func BenchmarkDirectoryMemory(b *testing.B) {
+	const devices = 20000
+	for range b.N {
+		n := &Node{id: "a", reg: router.NewRegistry(), codec: xmlCodec{}, members: map[string]*member{},
+			log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		n.metrics = newMetrics(nil, n)
+		snap := control{Node: "b", Epoch: "e1", Seq: 1, Devs: make([]deviceState, devices)}
+		for i := range snap.Devs {
+			full := fmt.Sprintf("user%d@localhost/phone", i)
+			snap.Devs[i] = deviceState{JID: full, Available: true, RosterRequested: true, Presence: "<presence from='" + full +
+				"'><show>away</show><status>at work</status><c xmlns='http://jabber.org/protocol/caps' hash='sha-1'" +
+				" node='https://parley.im' ver='QgayPKawpkPSDYmwT/WM94uAlu0='/></presence>"}
+		}
+		before := heapInUse()
+		n.applySnapshot(snap)
+		snap.Devs = nil
+		after := heapInUse()
+		if n.reg.RemoteLen() != devices {
+			b.Fatalf("%d remote devices", n.reg.RemoteLen())
+		}
+		b.ReportMetric(float64(after-before)/devices, "B/device")
+		runtime.KeepAlive(n)
+	}
+}
+
+func heapInUse() int64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
 }

@@ -488,6 +488,7 @@ func (n *Node) upLocked(node string, m *member, st deviceState) {
 	p.jid, _ = jid.Parse(st.JID) // checked by decodeControl
 	if st.Presence != "" {
 		p.presence, _ = n.codec.Decode([]byte(st.Presence))
+		p.state.Presence = "" // kept decoded only
 	}
 	if !n.reg.AddRemote(p) {
 		delete(m.devices, st.JID) // a local device holds this JID now
