@@ -29,9 +29,9 @@ const evictSample = 8
 // A nil *FailureLimiter allows everything. Invalid (zero) addresses are
 // not tracked. Safe for concurrent use.
 type FailureLimiter struct {
-	max        int
+	max        int // guarded by mu (SetMax)
 	window     time.Duration
-	interval   time.Duration // window / max: the drain time of one failure
+	interval   time.Duration // window / max: the drain time of one failure; guarded by mu (SetMax)
 	maxTracked int
 	now        func() time.Time // replaced in tests
 
@@ -71,6 +71,18 @@ func limiterKey(ip netip.Addr) (netip.Addr, bool) {
 		return p.Addr(), true
 	}
 	return ip, true
+}
+
+// SetMax changes the failures allowed per window and address (a
+// configuration reload); what was counted stays counted.
+func (l *FailureLimiter) SetMax(maxFailures int) {
+	if l == nil || maxFailures <= 0 {
+		return
+	}
+	l.mu.Lock()
+	l.max = maxFailures
+	l.interval = l.window / time.Duration(maxFailures)
+	l.mu.Unlock()
 }
 
 // Allow reports whether ip may try to authenticate now. False means it is

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"reflect"
+	"sync/atomic"
 
 	"github.com/parley-im/parley/internal/config"
 )
@@ -18,15 +19,32 @@ func (s *Server) certificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 // (the log level is the caller's: it owns the logger).
 func reloadable(key string) bool {
 	switch key {
-	case "tls_cert", "tls_key", "log_level":
+	case "tls_cert", "tls_key", "log_level", "ping_interval", "ping_timeout", "mailbox_size", "auth_failures_per_minute":
 		return true
 	}
 	return false
 }
 
+// liveLimits are the limits a reload changes while the server runs; read
+// at each use.
+type liveLimits struct {
+	pingInterval, pingTimeout atomic.Int64 // nanoseconds
+	mailbox                   atomic.Int64 // stanzas queued per session
+}
+
+func (l *liveLimits) set(cfg config.Config) {
+	l.pingInterval.Store(int64(cfg.PingInterval))
+	l.pingTimeout.Store(int64(cfg.PingTimeout))
+	l.mailbox.Store(int64(cfg.MailboxSize))
+}
+
+func (l *liveLimits) mailboxSize() int { return int(l.mailbox.Load()) }
+
 // Reload applies a changed configuration to the running server: a new TLS
 // certificate (from --tls-cert/--tls-key, or the self-signed one in the data
-// directory) for new connections. It returns the settings that changed but
+// directory) for new connections; the keep-alive ping interval and timeout
+// (at the next sweep), the mailbox size (for every session, at its next
+// delivery) and the login failures allowed per address. It returns the settings that changed but
 // take a restart to apply. A bad certificate leaves the current one in use.
 func (s *Server) Reload(cfg config.Config) (needRestart []string, err error) {
 	if err := cfg.Validate(); err != nil {
@@ -37,6 +55,8 @@ func (s *Server) Reload(cfg config.Config) (needRestart []string, err error) {
 		return nil, fmt.Errorf("keeping the current TLS certificate: %w", err)
 	}
 	s.cert.Store(&cert)
+	s.live.set(cfg)
+	s.failures.SetMax(cfg.AuthFailuresPerMinute)
 	needRestart = changedSettings(s.cfg, cfg)
 	s.log.Info("configuration reloaded", "restart_needed_for", needRestart)
 	return needRestart, nil

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/parley-im/parley/internal/config"
 )
@@ -67,5 +68,34 @@ func TestReloadSwapsTheCertificateForNewConnections(t *testing.T) {
 	}
 	if servedSerial(t, ts.addrs.C2STLS) == before {
 		t.Fatal("a failed reload changed the certificate")
+	}
+}
+
+// TestReloadChangesLimits: the keep-alive interval and timeout, the
+// mailbox size and the login failure limit change without a restart; a
+// silent client is closed once the shorter ping settings apply.
+func TestReloadChangesLimits(t *testing.T) {
+	var cfg config.Config
+	ts := startServer(t, func(c *config.Config) { c.PingInterval, c.PingTimeout = time.Hour, time.Hour; cfg = *c })
+	ts.addUser(t, "alice", "pw-alice")
+	silent := ts.login(t, "alice", "silent")
+	if el := silent.Next(1500 * time.Millisecond); el != nil && el.Child("urn:xmpp:ping", "ping") != nil {
+		t.Fatal("pinged before the reload, with an interval of an hour")
+	}
+	next := cfg
+	next.PingInterval, next.PingTimeout = time.Second, time.Second
+	next.MailboxSize, next.AuthFailuresPerMinute = 64, 2
+	restart, err := ts.Reload(next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(restart) != 0 {
+		t.Fatalf("settings needing a restart: %v, want none", restart)
+	}
+	if se := silent.Closed(); se == nil || se.Condition != "connection-timeout" {
+		t.Fatalf("silent client got %v, want connection-timeout after the reload", se)
+	}
+	if got := ts.live.mailboxSize(); got != 64 {
+		t.Fatalf("mailbox size %d after the reload, want 64", got)
 	}
 }

@@ -71,8 +71,10 @@ type Server struct {
 	cert                                                atomic.Pointer[tls.Certificate] // what new TLS connections get (Reload)
 	componentLn                                         net.Listener
 
-	upg      Upgrader     // nil: no live upgrades (tests, server.New)
-	handoffs handoffStats // what the last upgrade's drain did
+	upg      Upgrader             // nil: no live upgrades (tests, server.New)
+	live     liveLimits           // what Reload changes while serving
+	failures *auth.FailureLimiter // login failures per address (Reload changes the limit)
+	handoffs handoffStats         // what the last upgrade's drain did
 }
 
 // Addrs are the addresses the server listens on ("" when disabled).
@@ -103,7 +105,9 @@ func newServer(cfg config.Config, log *slog.Logger, upg Upgrader) (*Server, erro
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, fmt.Errorf("creating data directory: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, reg: router.NewRegistry(), metrics: prometheus.NewRegistry(), upg: upg}
+	s := &Server{cfg: cfg, log: log, reg: router.NewRegistry(), metrics: prometheus.NewRegistry(), upg: upg,
+		failures: auth.NewFailureLimiter(cfg.AuthFailuresPerMinute, time.Minute)}
+	s.live.set(cfg)
 	takeover := upg != nil && upg.HasParent()
 	if !takeover { // a first start: the store (and its lock) before the listeners, as always
 		st, err := OpenStore(context.Background(), cfg, log)
@@ -168,7 +172,7 @@ func (s *Server) build() error {
 	sessCfg := &session.Config{
 		Domain: s.cfg.Domain, MailboxSize: s.cfg.MailboxSize, ResumeTimeout: s.cfg.ResumeTimeout,
 		Queue: s.store, Codec: xmlCodec{limits: limits}, Log: s.log.With("component", "session"),
-		Metrics: session.NewMetrics(s.metrics), Now: time.Now,
+		Metrics: session.NewMetrics(s.metrics), Now: time.Now, Mailbox: s.live.mailboxSize,
 	}
 	h := &Hub{domain: s.cfg.Domain, log: s.log, accounts: s.store, reg: s.reg, sessCfg: sessCfg,
 		iq: make(map[iqKey]module.IQHandler), resumable: make(map[string]*session.Session)}
@@ -236,7 +240,7 @@ func (s *Server) build() error {
 	s.c2s = c2s.NewServer(c2s.Config{
 		Domain: s.cfg.Domain, TLS: tlsCfg, AllowPlaintextAuth: s.cfg.AllowPlaintextAuth, Limits: limits,
 		Auth:     auth.NewAuthenticator(s.store),
-		Failures: auth.NewFailureLimiter(s.cfg.AuthFailuresPerMinute, time.Minute),
+		Failures: s.failures,
 		Binder:   h, Log: s.log.With("component", "c2s"), Registerer: s.metrics, Registration: registrar,
 		StreamFeatures: h.streamFeatures, Devices: s.store, Pairing: linked,
 	})
@@ -260,6 +264,9 @@ func (s *Server) listen() error {
 		ln, err := s.listenOn("tcp", l.addr)
 		if err != nil {
 			return fmt.Errorf("listening on %s %s: %w", l.flag, l.addr, err)
+		}
+		if s.upg != nil && s.upg.HasParent() {
+			ln = holdListener(ln) // accept while the old process drains
 		}
 		*l.ln = ln
 	}
@@ -415,7 +422,14 @@ func (s *Server) shutdown(upgrading bool) {
 	} else {
 		s.closeSessions()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	// Connections left after their sessions ended only feed closed
+	// sessions; during an upgrade the new process waits for the store, so
+	// wait for them briefly.
+	wait := 5 * time.Second
+	if upgrading {
+		wait = time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	s.c2s.Shutdown(ctx)
 	if s.components != nil {
 		s.components.Shutdown(ctx)

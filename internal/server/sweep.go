@@ -13,14 +13,12 @@ import (
 // those that do not answer within pingTimeout (XEP-0199). One sweep over
 // the registry replaces a timer per session.
 func (s *Server) keepAlive(ctx context.Context) {
-	every := max(time.Second, min(5*time.Second, s.cfg.PingInterval/4))
-	t := time.NewTicker(every)
-	defer t.Stop()
 	for {
+		every := max(time.Second, min(5*time.Second, time.Duration(s.live.pingInterval.Load())/4))
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-time.After(every):
 			s.sweep(time.Now())
 		}
 	}
@@ -33,12 +31,12 @@ func (s *Server) sweep(now time.Time) {
 			return
 		}
 		if sent := sess.PingSent(); !sent.IsZero() {
-			if now.Sub(sent) >= s.cfg.PingTimeout {
+			if now.Sub(sent) >= time.Duration(s.live.pingTimeout.Load()) {
 				sess.Close(stanza.NewStreamError(stanza.StreamConnectionTimeout, "no answer to ping"), true)
 			}
 			return
 		}
-		if now.Sub(sess.LastTraffic()) >= s.cfg.PingInterval {
+		if now.Sub(sess.LastTraffic()) >= time.Duration(s.live.pingInterval.Load()) {
 			sess.Ping()
 		}
 	})

@@ -241,3 +241,69 @@ func reconnectError(spread time.Duration) *stanza.StreamError {
 
 // pid is this process's id (in /healthz and the admin server's info).
 func pid() int { return os.Getpid() }
+
+// heldListener accepts connections as soon as a process started by an
+// upgrade holds its listeners, and hands them out once it serves: while
+// the old process drains and releases the store, devices that reconnect
+// wait as accepted connections instead of filling the kernel's listen
+// backlog (beyond which their SYNs are dropped and retried only after
+// seconds of exponential backoff).
+type heldListener struct {
+	net.Listener
+	conns chan net.Conn
+	err   chan error // the error that ended accepting, once
+}
+
+// maxHeld bounds the connections accepted before serving (each is a file
+// descriptor); past it, new ones wait in the kernel's backlog again.
+const maxHeld = 1 << 16
+
+func holdListener(ln net.Listener) *heldListener {
+	h := &heldListener{Listener: ln, conns: make(chan net.Conn, maxHeld), err: make(chan error, 1)}
+	go h.acceptLoop()
+	return h
+}
+
+func (h *heldListener) acceptLoop() {
+	defer close(h.conns)
+	var backoff time.Duration
+	for {
+		c, err := h.Listener.Accept()
+		if errors.Is(err, net.ErrClosed) {
+			h.err <- err
+			return
+		}
+		if err != nil { // out of file descriptors, or the like: wait and retry
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
+		h.conns <- c
+	}
+}
+
+// Accept returns the next held or new connection.
+func (h *heldListener) Accept() (net.Conn, error) {
+	if c, ok := <-h.conns; ok {
+		return c, nil
+	}
+	select {
+	case err := <-h.err:
+		h.err <- err // for later calls
+		return nil, err
+	default:
+		return nil, net.ErrClosed
+	}
+}
+
+// Close stops accepting and closes the connections still held.
+func (h *heldListener) Close() error {
+	err := h.Listener.Close()
+	go func() {
+		for c := range h.conns {
+			_ = c.Close()
+		}
+	}()
+	return err
+}

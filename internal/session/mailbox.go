@@ -48,7 +48,7 @@ func (s *Session) push(it item) bool {
 			s.mbMu.Unlock()
 			return false
 		}
-		if len(s.mb.items) >= s.cfg.MailboxSize {
+		if len(s.mb.items) >= s.cfg.mailboxSize() {
 			// Overflow policy: disconnect the slow client.
 			s.mb.closed = true
 			it = item{ctl: ctlClose, err: stanza.NewStreamError(stanza.StreamPolicyViolation,

@@ -49,8 +49,11 @@ type Hub interface {
 
 // Config is shared by all sessions of a server.
 type Config struct {
-	Domain        string
-	MailboxSize   int
+	Domain      string
+	MailboxSize int
+	// Mailbox, when set, gives the mailbox size at each use instead of
+	// MailboxSize (the server changes it on a configuration reload).
+	Mailbox       func() int
 	ResumeTimeout time.Duration // 0 disables resumption
 	Queue         store.Queue
 	Codec         router.Codec
@@ -106,6 +109,14 @@ type Session struct {
 	bounceOnExit []*stanza.Element // iq requests to bounce after termination
 	holder       module.Holder     // holds back outbound stanzas (XEP-0352); nil: none
 	handoff      *handoff          // set while the session is handed off for an upgrade
+}
+
+// mailboxSize is the current mailbox bound.
+func (c *Config) mailboxSize() int {
+	if c.Mailbox != nil {
+		return c.Mailbox()
+	}
+	return c.MailboxSize
 }
 
 // New creates an active session for the bound full JID on transport tr.
@@ -342,7 +353,7 @@ func (s *Session) sendLocked(st *stanza.Element, seq uint64) {
 	}
 	if s.sm.enabled {
 		s.sm.sent(st, seq)
-		if s.sm.tooManyUnacked(s.cfg.MailboxSize * 4) {
+		if s.sm.tooManyUnacked(s.cfg.mailboxSize() * 4) {
 			s.closeLocked(stanza.NewStreamError(stanza.StreamPolicyViolation, "too many unacknowledged stanzas"), false)
 		}
 	} else if seq != 0 {
