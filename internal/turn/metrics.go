@@ -36,6 +36,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "TURN requests refused for a malformed, expired or wrong credential."}),
 	}
 	reg.MustRegister(m.allocations, m.bytes, m.drops, m.authFails)
+	for _, dir := range []string{dirToPeer, dirFromPeer} { // shown at 0 from the start
+		m.bytes.WithLabelValues(dir)
+		m.drops.WithLabelValues(dir)
+	}
 	return m
 }
 
