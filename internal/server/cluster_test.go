@@ -11,6 +11,7 @@ import (
 
 	"github.com/parley-im/parley/internal/cluster/natstest"
 	"github.com/parley-im/parley/internal/config"
+	"github.com/parley-im/parley/internal/jid"
 	"github.com/parley-im/parley/internal/stanza"
 	"github.com/parley-im/parley/internal/store/postgres/pgtest"
 	"github.com/parley-im/parley/internal/xmpptest"
@@ -77,7 +78,7 @@ func healthz(t *testing.T, ts *testServer) health {
 // answer cross the bus), alice's message reaches bob with its stanza-id,
 // bob's receipt and typing notification reach alice, an iq to bob's full
 // JID is answered across nodes, and bob's second device on node 3 gets the
-// same message.
+// same message and the roster push for a change made on his phone.
 func TestClusterChatAcrossNodes(t *testing.T) {
 	nodes := startCluster(t, 3)
 	for _, u := range []string{"alice", "bob"} {
@@ -123,6 +124,24 @@ func TestClusterChatAcrossNodes(t *testing.T) {
 	iq := bob.Expect("alice's ping", func(el *stanza.Element) bool { return el.Name == "iq" && el.Attr("id") == "v1" })
 	bob.SendRaw(fmt.Sprintf("<iq type='result' id='v1' to='%s'/>", iq.Attr("from")))
 	alice.Expect("bob's answer to the ping", xmpptest.IsIQResult("v1"))
+
+	bob2.SendRaw("<iq type='get' id='rg'><query xmlns='jabber:iq:roster'/></iq>")
+	bob2.Expect("bob's roster on his tablet", xmpptest.IsIQResult("rg"))
+	tablet := jid.MustParse("bob@localhost/tablet")
+	deadline := time.Now().Add(10 * time.Second)
+	for d := nodes[1].reg.Device(tablet); d == nil || !d.RosterRequested(); d = nodes[1].reg.Device(tablet) {
+		if time.Now().After(deadline) {
+			t.Fatal("node 2 never learnt that bob's tablet asked for its roster")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	bob.SendRaw("<iq type='set' id='rs'><query xmlns='jabber:iq:roster'><item jid='carol@localhost' name='Carol'/></query></iq>")
+	bob.Expect("the roster set's result", xmpptest.IsIQResult("rs"))
+	bob2.Expect("the roster push on the tablet (node 3) for the set made on the phone (node 2)", func(el *stanza.Element) bool {
+		q := el.Child("jabber:iq:roster", "query")
+		return el.Name == "iq" && el.Type() == "set" && q != nil && q.Child("jabber:iq:roster", "item") != nil &&
+			q.Child("jabber:iq:roster", "item").Attr("jid") == "carol@localhost"
+	})
 
 	bob.SendRaw("<presence type='unavailable'/>")
 	alice.Expect("bob's phone going away", func(el *stanza.Element) bool {
