@@ -90,6 +90,7 @@ func TestClusterChatAcrossNodes(t *testing.T) {
 	bob.SendRaw("<presence/>")
 	bob.Expect("bob's own presence", isPresenceFrom("bob@localhost/phone"))
 	waitRemoteDevices(t, nodes[0], 1)
+	waitAvailable(t, nodes[0], "bob@localhost/phone")
 
 	alice := nodes[0].login(t, "alice", "phone", withSM)
 	alice.SendRaw("<presence/>")
@@ -171,6 +172,19 @@ func expectAll(t *testing.T, c *xmpptest.Client, what string, matches ...func(*s
 func isPresenceFrom(full string) func(*stanza.Element) bool {
 	return func(el *stanza.Element) bool {
 		return el.Name == "presence" && el.Attr("from") == full && el.Type() == ""
+	}
+}
+
+// waitAvailable waits until ts's directory shows the device full available.
+func waitAvailable(t *testing.T, ts *testServer, full string) {
+	t.Helper()
+	j := jid.MustParse(full)
+	deadline := time.Now().Add(10 * time.Second)
+	for d := ts.reg.Device(j); d == nil || !d.Available(); d = ts.reg.Device(j) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never shown available", full)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
