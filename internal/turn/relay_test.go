@@ -3,6 +3,7 @@ package turn_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"strconv"
@@ -120,10 +121,21 @@ func TestRelayRelaysBothWays(t *testing.T) {
 			}
 		})
 	}
-	for _, m := range family(t, reg, "parley_turn_relayed_bytes_total").GetMetric() {
-		// "hello peer" and "hello alice" once over UDP, once over TCP
-		if v := m.GetCounter().GetValue(); v < 20 {
-			t.Fatalf("relayed bytes %s: %v", m.GetLabel()[0].GetValue(), v)
+	// "hello peer" and "hello alice" once over UDP, once over TCP. The
+	// relay counts a packet to the peer after its write returned, which
+	// may be after the peer read it: allow a moment.
+	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		low := ""
+		for _, m := range family(t, reg, "parley_turn_relayed_bytes_total").GetMetric() {
+			if v := m.GetCounter().GetValue(); v < 20 {
+				low = fmt.Sprintf("relayed bytes %s: %v", m.GetLabel()[0].GetValue(), v)
+			}
+		}
+		if low == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(low)
 		}
 	}
 }
@@ -296,13 +308,19 @@ func TestRelayCloseEndsAllocations(t *testing.T) {
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}
-	// The relayed UDP port is free again.
+	// The relayed UDP port is free again (the kernel socket goes once the
+	// relay's reader has woken up from its blocked read: allow a moment).
 	port := udpRelay.LocalAddr().(*net.UDPAddr).Port
-	c, err := net.ListenPacket("udp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-	if err != nil {
-		t.Fatalf("the relayed port %d is still bound after Close: %v", port, err)
+	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		c, err := net.ListenPacket("udp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err == nil {
+			_ = c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the relayed port %d is still bound after Close: %v", port, err)
+		}
 	}
-	_ = c.Close()
 	// The TCP connection was closed by the relay.
 	_ = tcpConn.SetReadDeadline(time.Now().Add(3 * time.Second))
 	if _, err := tcpConn.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
