@@ -63,7 +63,9 @@ server and measure it:
               offline (logging in after the posts); deliveries/s, latency
               p50/p99 to online members, server CPU per delivery and
               deliveries/s per core (needs --server-pid), the offline
-              half's drain time; --devices must be at least the largest size
+              half's drain time; --devices must be at least the largest size.
+              With --muc-service (any XMPP server): the same over XEP-0045,
+              members of a members-only room there, all online
   upgrade     (only when named) --upgrade-rate msg/s for --upgrade-duration
               with a live upgrade of the server (parley upgrade through
               --upgrade-socket) at --upgrade-at: refused connections (a
@@ -115,6 +117,7 @@ generator only at a server you run.`,
 	fs.StringVar(&f.groupSizes, "group-sizes", joinInts(c.GroupSizes), "groups: members per group, comma-separated")
 	fs.IntVar(&c.GroupPosts, "group-posts", c.GroupPosts, "groups: posts per group and case")
 	fs.Float64Var(&c.GroupRate, "group-rate", c.GroupRate, "groups: posts per second")
+	fs.StringVar(&c.MUCService, "muc-service", "", "groups: run over XEP-0045 rooms on this MUC service (conference.localhost; Parley's is groups.<domain>) instead of Parley's group protocol; all members online")
 	fs.IntVar(&c.BodySize, "body-size", c.BodySize, "bytes in each message body")
 	fs.DurationVar(&c.Settle, "settle", c.Settle, "idle: how long the devices stay idle before the server's memory is read")
 	fs.IntVar(&c.ServerPID, "server-pid", 0, "the server's process id, for its memory and CPU (Linux /proc)")

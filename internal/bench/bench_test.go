@@ -210,3 +210,32 @@ func TestGroupsScenarioAgainstParley(t *testing.T) {
 	}
 	t.Log("\n" + out.String())
 }
+
+// TestGroupsOverMUCAgainstParley runs the groups scenario over XEP-0045
+// against Parley's MUC view of groups: the owner creates a members-only
+// room by joining, the others become members and join, and every member
+// gets every groupchat post once.
+func TestGroupsOverMUCAgainstParley(t *testing.T) {
+	_, cfg := startBenchServer(t, 20)
+	cfg.GroupSizes, cfg.GroupPosts, cfg.GroupRate = []int{6, 20}, 10, 200
+	cfg.Drain = 300 * time.Millisecond
+	cfg.MUCService = "groups." + cfg.Domain
+	r, err := Run(context.Background(), cfg, []string{ScenarioGroups})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Groups) != 2 {
+		t.Fatalf("want 2 cases (6 and 20 members, all online), got %+v", r.Groups)
+	}
+	for _, g := range r.Groups {
+		if g.MUCService != cfg.MUCService || g.HalfOffline || g.Expected != int64(10*(g.Members-1)) ||
+			g.Delivered != g.Expected || g.Duplicated != 0 || g.DeliveriesPerSecond <= 0 || g.Latency.P99 <= 0 {
+			t.Errorf("case %+v", g)
+		}
+	}
+	var out bytes.Buffer
+	if err := r.WriteText(&out); err != nil || !strings.Contains(out.String(), cfg.MUCService) {
+		t.Fatalf("report: %v\n%s", err, out.String())
+	}
+	t.Log("\n" + out.String())
+}

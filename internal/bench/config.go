@@ -49,6 +49,10 @@ type Config struct {
 	GroupSizes     []int         // groups: members per group (the sender included)
 	GroupPosts     int           // groups: posts per case
 	GroupRate      float64       // groups: posts per second
+	// MUCService runs the groups scenario over XEP-0045 rooms on this
+	// service (conference.localhost, or Parley's groups.<domain>) instead
+	// of Parley's group protocol: any XMPP server's MUC, all members online.
+	MUCService string
 
 	// Upgrade triggers a live upgrade of the server (the upgrade scenario)
 	// and returns once the new process serves, with both pids.

@@ -71,6 +71,7 @@ type fleet struct {
 	run   string
 	stale atomic.Int64 // messages of another run received
 	group *groupTrack  // the groups scenario's counts, or nil
+	muc   *mucTrack    // the groups scenario over XEP-0045: the joins, or nil
 	gaps  gapMeter     // the upgrade scenario: longest time without a delivery
 }
 
@@ -175,6 +176,10 @@ func (f *fleet) events(d *device) {
 		case *client.Message:
 			if f.group == nil || !f.group.received(d, e) {
 				f.received(d, e)
+			}
+		case *client.Presence:
+			if f.muc != nil {
+				f.muc.presence(d, e)
 			}
 		case *client.Sent:
 			d.acked.Add(1)

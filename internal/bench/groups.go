@@ -12,7 +12,10 @@ import (
 // GroupResult is one group fan-out case: a group of Members (the sender
 // included) whose sender posts Posts messages at PostRate/s.
 type GroupResult struct {
-	Members     int     `json:"members"`
+	Members int `json:"members"`
+	// MUCService is the XEP-0045 service the case ran on ("": Parley's
+	// group protocol).
+	MUCService  string  `json:"muc_service,omitempty"`
 	HalfOffline bool    `json:"half_offline"`
 	Posts       int     `json:"posts"`
 	PostRate    float64 `json:"posts_per_second"`
@@ -75,14 +78,31 @@ func (g *groupTrack) received(d *device, m *client.Message) bool {
 	return true
 }
 
+func newGroupTrack(f *fleet, cfg *Config, n int) *groupTrack {
+	g := &groupTrack{run: f.run, posts: cfg.GroupPosts, seen: make([][]bool, n), online: make([]bool, n), latency: &f.latency}
+	for i := range n {
+		g.seen[i] = make([]bool, cfg.GroupPosts)
+	}
+	return g
+}
+
 // runGroups measures group fan-out for each size, all members online and
-// then half of them offline. Only Parley has groups.
+// then half of them offline. Only Parley has groups; with MUCService the
+// cases run over XEP-0045 rooms instead, all members online.
 func runGroups(ctx context.Context, cfg *Config, meter procMeter) ([]GroupResult, []string, error) {
 	var out []GroupResult
 	var notes []string
 	for _, n := range cfg.GroupSizes {
 		if n > cfg.Devices {
 			notes = append(notes, fmt.Sprintf("groups: %d members need --devices %d or more; skipped", n, n))
+			continue
+		}
+		if cfg.MUCService != "" {
+			res, err := mucCase(ctx, cfg, meter, n)
+			out = append(out, res)
+			if err != nil {
+				return out, notes, err
+			}
 			continue
 		}
 		for _, half := range []bool{false, true} {
@@ -102,10 +122,9 @@ func runGroups(ctx context.Context, cfg *Config, meter procMeter) ([]GroupResult
 func groupCase(ctx context.Context, cfg *Config, meter procMeter, n int, halfOffline bool) (GroupResult, error) {
 	f := newFleet(cfg)
 	defer f.close()
-	g := &groupTrack{run: f.run, posts: cfg.GroupPosts, seen: make([][]bool, n), online: make([]bool, n), latency: &f.latency}
+	g := newGroupTrack(f, cfg, n)
 	var online, offline []int
 	for i := range n {
-		g.seen[i] = make([]bool, cfg.GroupPosts)
 		if halfOffline && i >= n/2 {
 			offline = append(offline, i)
 			continue

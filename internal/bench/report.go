@@ -81,7 +81,7 @@ func writeGroups(w io.Writer, gs []GroupResult) {
 		if g.HalfOffline {
 			off = "half"
 		}
-		fmt.Fprintf(w, "\t%d\t%s\t%.0f\t%.0f\t%.1f\t%.1f\t%.1f\t%d\t%d\t%d\t%.2f\t%.0f\t%d/%d\t%.2f\t\n", g.Members, off, g.PostRate,
+		fmt.Fprintf(w, "%s\t%d\t%s\t%.0f\t%.0f\t%.1f\t%.1f\t%.1f\t%d\t%d\t%d\t%.2f\t%.0f\t%d/%d\t%.2f\t\n", g.MUCService, g.Members, off, g.PostRate,
 			g.DeliveriesPerSecond, g.Latency.P50, g.Latency.P99, g.Latency.Max, g.Delivered, g.Expected, g.Duplicated,
 			g.ServerCPUPerDeliveryUS, g.DeliveriesPerCore, g.OfflineDelivered, g.OfflineExpected, g.DrainSeconds)
 	}

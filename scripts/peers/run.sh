@@ -10,6 +10,12 @@
 #   scripts/peers/run.sh [parley bench flags...]
 #
 # for example: scripts/peers/run.sh --devices 1000 --rates 2500,5000,10000,20000
+#
+# Groups: parley and parley-binary run Parley's group protocol; parley-muc,
+# ejabberd and prosody run the same scenario over XEP-0045 rooms (MUC
+# service groups.localhost, Parley's MUC view, or conference.localhost):
+#   SERVERS="parley-binary parley-muc ejabberd prosody" scripts/peers/run.sh \
+#     --scenarios groups --devices 1024 --group-sizes 10,100,1024
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PEERS_DIR=${PEERS_DIR:-/tmp/parley-peers}
@@ -28,8 +34,10 @@ start_parley() {
     --no-server-history `# the peers keep no archive either (no mod_mam)` \
     --registrations-per-hour 1000000 --log-level warn >"$PEERS_DIR/parley.log" 2>&1 &
   echo $! >"$PEERS_DIR/pid"; wait_port 5522; PORT=5522
-  CLIENT=(--tls plain --mechanism PLAIN)
+  CLIENT=(--tls plain --mechanism PLAIN); MUC=()
 }
+# Its MUC view of groups (XEP-0045), for the groups scenario.
+start_parley-muc() { start_parley; MUC=(--muc-service groups.localhost); }
 # The same server, measured with Parley's binary protocol (always TLS, on the native port).
 start_parley-binary() { start_parley; PORT=5524; CLIENT=(--binary --insecure --precompute-keys); }
 # ... and with XMPP over TLS (direct TLS), to compare the two encodings under the same encryption.
@@ -41,7 +49,7 @@ start_ejabberd() {
   taskset -c 1 setpriv --reuid=ejabberd --regid=ejabberd --init-groups env HOME="$PEERS_DIR/ejabberd" ejabberdctl --config-dir "$PEERS_DIR/ejabberd" \
     --spool "$PEERS_DIR/ejabberd/db" --logs "$PEERS_DIR/ejabberd" --node "bench@localhost" foreground \
     >"$PEERS_DIR/ejabberd.out" 2>&1 &
-  wait_port 5322; PORT=5322; CLIENT=(--tls plain --mechanism PLAIN)
+  wait_port 5322; PORT=5322; CLIENT=(--tls plain --mechanism PLAIN); MUC=(--muc-service conference.localhost)
   echo "$(pgrep -u ejabberd -f beam.smp | head -1)" >"$PEERS_DIR/pid"
 }
 start_prosody() {
@@ -49,7 +57,7 @@ start_prosody() {
   sed "s#PEERS_DIR#$PEERS_DIR#g" scripts/peers/prosody.cfg.lua >"$PEERS_DIR/prosody/prosody.cfg.lua"
   chown -R prosody "$PEERS_DIR/prosody"
   taskset -c 1 setpriv --reuid=prosody --regid=prosody --init-groups prosody --config "$PEERS_DIR/prosody/prosody.cfg.lua" -F >"$PEERS_DIR/prosody.out" 2>&1 &
-  wait_port 5422; PORT=5422; CLIENT=(--tls plain --mechanism PLAIN)
+  wait_port 5422; PORT=5422; CLIENT=(--tls plain --mechanism PLAIN); MUC=(--muc-service conference.localhost)
   echo "$(pgrep -u prosody -f 'lua.*prosody' | head -1)" >"$PEERS_DIR/pid"
 }
 stop_server() {
@@ -68,7 +76,7 @@ for s in $SERVERS; do
   # every server gets the same open-file limit (setpriv keeps this shell's; runuser would give PAM's 1,024)
   prlimit --nofile="$(ulimit -Hn)" --pid "$pid" || echo "    warning: could not raise the open-file limit of pid $pid"
   echo "    pid $pid, open files: $(grep 'open files' /proc/"$pid"/limits | awk '{print $4}')"
-  taskset -c 0 "$PEERS_DIR/parley" bench --server 127.0.0.1:"$PORT" "${CLIENT[@]}" --register --register-in-flight 10 \
+  taskset -c 0 "$PEERS_DIR/parley" bench --server 127.0.0.1:"$PORT" "${CLIENT[@]}" "${MUC[@]}" --register --register-in-flight 10 \
     --server-pid "$pid" --json "$OUT/$s.json" "$@" | tee "$OUT/$s.txt" || echo "    parley bench failed against $s (its report holds what was measured)"
   stop_server "$s"
 done
