@@ -396,14 +396,39 @@ func (n *Node) CatchUp(d router.Device) {
 	}
 }
 
-// redrainAllLocked makes every local device read its queue again: a node
-// died, and stanzas it had stored for them may not have crossed the bus.
+// redrainRate bounds the catch-up reads after a node died (sessions per
+// second), so that a node with many sessions does not hit the store with
+// all of them at once.
+const redrainRate = 5000
+
+// redrainAllLocked makes every available local device read its queue
+// again, at most redrainRate per second: a node died, and stanzas it had
+// stored for them may not have crossed the bus.
 func (n *Node) redrainAllLocked() {
+	var rs []redrainer
 	for _, d := range n.local {
 		if r, ok := d.(redrainer); ok && d.Available() {
-			r.Redrain()
+			rs = append(rs, r)
 		}
 	}
+	if len(rs) == 0 {
+		return
+	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		const batch = redrainRate / 10
+		for i, r := range rs {
+			if i > 0 && i%batch == 0 {
+				select {
+				case <-n.stop:
+					return
+				case <-time.After(100 * time.Millisecond):
+				}
+			}
+			r.Redrain()
+		}
+	}()
 }
 
 // memberLocked returns the member c comes from, replacing one of an older
