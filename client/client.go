@@ -117,6 +117,9 @@ func (c *Client) installLocked(s *session) {
 	c.sess = s
 	c.jid = s.jid
 	c.pending = c.pending[:0] // bytes for the old connection: what matters is re-sent from the unacked list
+	if c.wake != nil {
+		close(c.wake) // the old connection's writer ends (every send on wake holds c.mu)
+	}
 	c.wake = make(chan struct{}, 1)
 	go c.writer(s, c.wake)
 }
@@ -182,7 +185,9 @@ func (c *Client) reconnect(first time.Duration) *session {
 		c.mu.Unlock()
 		s, err := negotiate(context.Background(), &c.opts, c.account, rs)
 		if err == nil {
-			c.afterReconnect(s)
+			if !c.afterReconnect(s) {
+				return nil
+			}
 			return s
 		}
 		c.opts.Logger.Info("reconnect failed", "err", err, "retry_in", delay)
@@ -207,8 +212,15 @@ func (c *Client) reconnect(first time.Duration) *session {
 // resume only what it did not get; after a fresh login everything still
 // unacknowledged, and the presence. It holds the lock throughout, so that
 // nothing sent concurrently overtakes the re-sent stanzas.
-func (c *Client) afterReconnect(s *session) {
+// It reports false, closing s, when the client was closed meanwhile (Close
+// did not see this connection).
+func (c *Client) afterReconnect(s *session) bool {
 	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		_ = s.w.conn.Close()
+		return false
+	}
 	var resend []*stanza.Element
 	if s.resumed {
 		for _, id := range c.sm.acked(s.h) {
@@ -228,6 +240,7 @@ func (c *Client) afterReconnect(s *session) {
 	}
 	c.mu.Unlock()
 	c.emit(&Connected{JID: s.jid, Resumed: s.resumed})
+	return true
 }
 
 // emit hands an event to the application, giving up when the client closes.

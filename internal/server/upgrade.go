@@ -248,10 +248,15 @@ func pid() int { return os.Getpid() }
 // wait as accepted connections instead of filling the kernel's listen
 // backlog (beyond which their SYNs are dropped and retried only after
 // seconds of exponential backoff).
+//
+// Held connections are handed out at reconnectRate per second at most:
+// released all at once when the store opens, thousands of logins would
+// compete for the CPU and time out, and reconnect again.
 type heldListener struct {
 	net.Listener
 	conns chan net.Conn
 	err   chan error // the error that ended accepting, once
+	next  time.Time  // pacing: the earliest time of the next hand-out; used by Accept's caller only
 }
 
 // maxHeld bounds the connections accepted before serving (each is a file
@@ -283,9 +288,17 @@ func (h *heldListener) acceptLoop() {
 	}
 }
 
-// Accept returns the next held or new connection.
+// Accept returns the next held or new connection, paced while a queue of
+// held ones remains. It is called from one goroutine (the accept loop of
+// the server using the listener).
 func (h *heldListener) Accept() (net.Conn, error) {
 	if c, ok := <-h.conns; ok {
+		if len(h.conns) > 0 {
+			if wait := time.Until(h.next); wait > 0 {
+				time.Sleep(wait)
+			}
+			h.next = time.Now().Add(time.Second / reconnectRate)
+		}
 		return c, nil
 	}
 	select {
