@@ -13,12 +13,14 @@ import jsQR from 'jsqr';
 const artifacts = process.env.PARLEY_WEB_ARTIFACTS || 'artifacts';
 mkdirSync(artifacts, { recursive: true });
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: ['--no-sandbox',
+  // calls: a fake camera and microphone, granted without asking; media plays without a gesture
+  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required',
   // a name for 127.0.0.1 that is not "localhost": a page there is not a secure context
   '--host-resolver-rules=MAP parley-insecure.test 127.0.0.1'] });
 const context = await browser.newContext({ viewport: { width: 1100, height: 700 } });
 const pages = [];
-async function addPage() {
-  const p = await context.newPage();
+async function addPage(ctx = context) {
+  const p = await ctx.newPage();
   const n = pages.length;
   p.on('console', (m) => process.stderr.write(`[page${n ? n + 1 : ''} ${m.type()}] ${m.text()}\n`));
   p.on('pageerror', (e) => process.stderr.write(`[page${n ? n + 1 : ''} error] ${e.message}\n`));
@@ -31,6 +33,8 @@ let shots = 0;
 const ops = {
   async open({ url }) { await page.goto(url); },
   async newPage() { page = await addPage(); return pages.length - 1; },
+  // newUser opens a page in a new browser context (its own storage: another account's device).
+  async newUser() { page = await addPage(await browser.newContext({ viewport: { width: 1100, height: 700 } })); return pages.length - 1; },
   async usePage({ index }) { page = pages[index]; await page.bringToFront(); },
   async reload() { await page.reload(); },
   async qr({ name }) {

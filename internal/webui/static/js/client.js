@@ -4,6 +4,8 @@
 // calls its methods; it tells the UI what changed through callbacks.
 import { El } from './codec.js';
 import { login, newID, iqError, NS, AuthError, StreamError } from './conn.js';
+import { NS_CALL, missedOf } from './calls.js';
+import { callText } from './callui.js';
 
 const X = {
   receipts: 'urn:xmpp:receipts', markers: 'urn:xmpp:chat-markers:0', states: 'http://jabber.org/protocol/chatstates',
@@ -28,6 +30,7 @@ export class Client {
     this.outbox = []; // messages not yet acknowledged by the server (re-sent after a reconnect)
     this.openChat = '';
     this.stopped = false;
+    this.calls = null; // calls.js, set by main.js
   }
 
   chat(jid) {
@@ -114,6 +117,7 @@ export class Client {
     for (const p of this.pending.values()) p.reject(new Error('disconnected'));
     this.pending.clear();
     this.wire = null;
+    if (this.calls) this.calls.disconnected();
     for (const c of this.chats.values()) { c.online = false; c.typing = false; }
     this.cb.onChats();
   }
@@ -228,6 +232,11 @@ export class Client {
   handleMessage(el) {
     const me = bare(this.jid);
     const from = el.attr('from');
+    const call = el.attr('type') === 'headline' && el.children.find((c) => c.ns === NS_CALL && c.name !== 'missed');
+    if (call) { // call signalling from the other party (the server stamps from)
+      if (this.calls && from) this.calls.event(from, call);
+      return;
+    }
     const mam = el.child('result', X.mam);
     if (mam) {
       if (from && bare(from) !== me) return;
@@ -263,7 +272,8 @@ export class Client {
     if (body && body.text) {
       const originID = m.child('origin-id', X.sid);
       const id = m.attr('id') || (originID && originID.attr('id')) || o.stanzaId || newID();
-      const msg = this.addMessage(c, { id, out, body: body.text, time: o.time || Date.now(), status: out ? 'sent' : '', file: fileOf(m) });
+      const call = missedOf(m);
+      const msg = this.addMessage(c, { id, out, body: call ? callText(call, out) : body.text, time: o.time || Date.now(), status: out ? 'sent' : '', file: call ? null : fileOf(m), call });
       if (msg && !out && live && !o.carbon && m.child('request', X.receipts)) {
         this.send(new El('message', NS.client, { to: m.attr('from'), id: newID() }, [new El('received', X.receipts, { id })]));
       }
@@ -290,6 +300,13 @@ export class Client {
     c.messages.push(msg);
     if (c.messages.length > 1 && msg.time < c.messages[c.messages.length - 2].time) c.messages.sort((a, b) => a.time - b.time);
     return msg;
+  }
+
+  // addCallEntry writes a call that ended on this device in its chat.
+  addCallEntry(peer, entry) {
+    const c = this.chat(peer);
+    this.addMessage(c, { ...entry, body: callText(entry.call, entry.out), status: entry.out ? 'sent' : '' });
+    this.cb.onChat(c.jid);
   }
 
   tick(c, ids, status) {

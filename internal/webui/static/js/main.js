@@ -5,6 +5,8 @@ import { pair, wsURL } from './conn.js';
 import { pairingKey, openCredential } from './crypto.js';
 import { Client } from './client.js';
 import { UI } from './ui.js';
+import { Calls } from './calls.js';
+import { CallUI } from './callui.js';
 
 const CRED_KEY = 'parley.device';
 const $ = (id) => document.getElementById(id);
@@ -75,6 +77,15 @@ function startApp(cfg, cred) {
     },
   });
   ui.attach(client);
+  const c = (jid) => client.chat(jid);
+  const callUI = new CallUI(null, () => ui.current, (jid) => c(jid).name || jid);
+  const calls = new Calls(client, { onChange: (call) => callUI.render(call), onEntry: (peer, e) => client.addCallEntry(peer, e) });
+  callUI.calls = calls;
+  callUI.attach();
+  client.calls = calls;
+  // For the browser tests and the console: the current call's WebRTC
+  // statistics (connection state, inbound bytes, candidate types).
+  window.parleyCallStats = () => calls.stats();
   $('logout').onclick = () => {
     client.stop();
     localStorage.removeItem(CRED_KEY);

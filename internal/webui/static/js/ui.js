@@ -103,7 +103,7 @@ export class UI {
     },
     h('span', { class: 'name', text: c.name || c.jid }),
     h('span', { class: 'time', text: last ? listTime(last.time) : '' }),
-    h('span', { class: 'preview', text: c.typing ? 'typing…' : (last && last.out ? `${TICKS[last.status][0]} ` : '') + preview }),
+    h('span', { class: 'preview', text: c.typing ? 'typing…' : (last && last.out && !last.call ? `${TICKS[last.status][0]} ` : '') + preview }),
     c.unread ? h('span', { class: 'unread', 'data-testid': 'unread', 'aria-label': `${c.unread} unread messages`, text: String(c.unread) }) : null);
     li.onclick = () => this.select(c.jid);
     return li;
@@ -146,12 +146,21 @@ export class UI {
   }
 
   bubble(m) {
+    if (m.call) return this.callEntry(m);
     const status = m.out ? m.status : undefined;
     const content = m.file ? this.fileView(m.file) : h('span', { class: 'text', text: m.body });
     const tick = m.out ? h('span', { class: `ticks ${m.status}`, 'aria-label': TICKS[m.status][1], text: TICKS[m.status][0] }) : null;
     return h('li', { class: `message ${m.out ? 'out' : 'in'}`, 'data-testid': 'message', 'data-id': m.id, 'data-status': status,
       'aria-label': `${m.out ? 'You' : 'They'} at ${hm(m.time)}${m.out ? ', ' + TICKS[m.status][1] : ''}` },
     content, h('span', { class: 'meta' }, h('time', { dateTime: new Date(m.time).toISOString(), text: hm(m.time) }), tick));
+  }
+
+  callEntry(m) {
+    return h('li', { class: `message call-entry ${m.out ? 'out' : 'in'}`, 'data-testid': 'call-entry', 'data-id': m.id,
+      'data-result': m.call.result, 'data-media': m.call.media, 'aria-label': `${m.body} at ${hm(m.time)}` },
+    h('span', { class: 'icon', 'aria-hidden': 'true', text: m.call.media === 'video' ? '🎥 ' : '📞 ' }),
+    h('span', { class: 'text', text: m.body }),
+    h('span', { class: 'meta' }, h('time', { dateTime: new Date(m.time).toISOString(), text: hm(m.time) })));
   }
 
   fileView(f) {
