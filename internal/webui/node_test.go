@@ -38,3 +38,13 @@ func runNode(t *testing.T, args ...string) string {
 	}
 	return string(out)
 }
+
+// TestJSCallHelpers: the web client's call helpers (XEP-0215 services as
+// WebRTC iceServers, relayed candidates, call entries) under node.
+func TestJSCallHelpers(t *testing.T) {
+	out := runNode(t, "testdata/calls_check.mjs")
+	if !strings.Contains(out, " 0 failed") {
+		t.Fatalf("%s", out)
+	}
+	t.Log(strings.TrimSpace(out))
+}

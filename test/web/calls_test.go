@@ -66,7 +66,8 @@ const (
 func TestWebCalls(t *testing.T) {
 	b := startBrowser(t)
 	start := time.Now()
-	srv := servertest.Start(t, func(c *config.Config) { c.CallRingTimeout = 4 * time.Second })
+	// A ring timeout short for the missed call, long enough to answer on a loaded machine.
+	srv := servertest.Start(t, func(c *config.Config) { c.CallRingTimeout = 8 * time.Second })
 	for _, u := range []string{"alice", "bob", "carol", "dave"} {
 		srv.AddUser(t, u+"@localhost", "pw-"+u)
 	}
