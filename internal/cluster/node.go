@@ -59,6 +59,9 @@ type Config struct {
 	// HTTP is this node's HTTP address, shown to the others (/healthz).
 	HTTP string
 
+	// Carbons, when set, tells whether a local device gets carbon copies
+	// (the carbons feature's decision), announced with its state.
+	Carbons func(d router.Device) bool
 	// Lost, when set, is called (on its own goroutine) with the devices of
 	// a node that stopped without a goodbye, once they left the registry:
 	// their contacts must learn they are gone.
@@ -82,6 +85,7 @@ type Node struct {
 	log       *slog.Logger
 	metrics   *metrics
 	lost      func([]router.Device)
+	carbons   func(router.Device) bool
 	inbox     chan *nats.Msg
 	subs      []*nats.Subscription
 	stop      chan struct{}
@@ -122,7 +126,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	n := &Node{
 		id: cfg.NodeID, epoch: rand.Text()[:13], beat: cfg.Heartbeat, http: cfg.HTTP,
-		reg: cfg.Registry, codec: cfg.Codec, log: cfg.Log.With("node", cfg.NodeID), lost: cfg.Lost,
+		reg: cfg.Registry, codec: cfg.Codec, log: cfg.Log.With("node", cfg.NodeID), lost: cfg.Lost, carbons: cfg.Carbons,
 		inbox: make(chan *nats.Msg, inboxSize), stop: make(chan struct{}),
 		local: make(map[string]router.Device), members: make(map[string]*member),
 	}
@@ -375,6 +379,9 @@ func (n *Node) announceLocked(op string, d router.Device) {
 func (n *Node) stateOf(d router.Device) deviceState {
 	st := deviceState{JID: d.JID().String(), Available: d.Available(), Priority: d.Priority(),
 		RosterRequested: d.RosterRequested(), Linked: module.LinkedDevice(d)}
+	if n.carbons != nil {
+		st.Carbons = n.carbons(d)
+	}
 	if p := d.Presence(); p != nil {
 		st.Presence = string(n.codec.Encode(p))
 	}

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"github.com/parley-im/parley/internal/jid"
+	"github.com/parley-im/parley/internal/module"
 	"github.com/parley-im/parley/internal/router"
 	"github.com/parley-im/parley/internal/stanza"
 )
@@ -18,7 +19,8 @@ type remote struct {
 }
 
 var (
-	_ router.RemoteDevice = (*remote)(nil)
+	_ router.RemoteDevice   = (*remote)(nil)
+	_ module.CarbonsSession = (*remote)(nil)
 )
 
 func (r *remote) Node() string              { return r.node }
@@ -29,6 +31,7 @@ func (r *remote) RosterRequested() bool     { return r.state.RosterRequested }
 func (r *remote) SetRosterRequested()       {} // the device's own node records it and announces it
 func (r *remote) LinkedDevice() string      { return r.state.Linked }
 func (r *remote) Presence() *stanza.Element { return r.presence }
+func (r *remote) Carbons() bool             { return r.state.Carbons }
 
 // LastStatus is the status text of the last broadcast presence.
 func (r *remote) LastStatus() string {

@@ -106,6 +106,7 @@ type deviceState struct {
 	Presence        string `json:"x,omitempty"` // last broadcast presence, XML
 	RosterRequested bool   `json:"r,omitempty"`
 	Linked          string `json:"l,omitempty"` // linked device id
+	Carbons         bool   `json:"c,omitempty"` // gets carbon copies (XEP-0280)
 }
 
 // Control message operations.

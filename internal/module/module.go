@@ -210,6 +210,15 @@ func LinkedDevice(s Session) string {
 	return ""
 }
 
+// CarbonsSession is implemented by Sessions whose carbons state (XEP-0280)
+// is kept elsewhere: a device connected to another node of a cluster, as
+// its own node's carbons feature decided. The carbons feature checks for
+// it, as for LinkedSession.
+type CarbonsSession interface {
+	// Carbons reports whether the device gets carbon copies.
+	Carbons() bool
+}
+
 // DeviceDisconnecter is implemented by a Host that can close the sessions
 // of one linked device (revocation). A feature checks for it.
 type DeviceDisconnecter interface {

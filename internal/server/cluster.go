@@ -8,6 +8,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/parley-im/parley/internal/cluster"
 	"github.com/parley-im/parley/internal/config"
+	"github.com/parley-im/parley/internal/feature/carbons"
+	"github.com/parley-im/parley/internal/module"
 	"github.com/parley-im/parley/internal/router"
 	"github.com/parley-im/parley/internal/session"
 	"github.com/parley-im/parley/internal/stanza"
@@ -47,6 +49,7 @@ func (s *Server) startCluster() error {
 		HTTP: s.Addrs().HTTP, Registry: s.reg, Codec: s.hub.sessCfg.Codec, Log: s.log, Metrics: s.metrics}
 	var node *cluster.Node // set before any device can be lost (three heartbeats)
 	cfg.Lost = func(devs []router.Device) { s.hub.devicesLost(node, devs) }
+	cfg.Carbons = s.hub.carbonsOf
 	if s.cfg.NATS == config.NATSEmbedded {
 		emb, err := cluster.StartEmbedded()
 		if err != nil {
@@ -159,10 +162,37 @@ type closer interface {
 
 var _ closer = (*session.Session)(nil)
 
-// announceRosterRequested tells the cluster that s asked for its roster
-// (only such devices get roster pushes), when that changed.
-func (h *Hub) announceRosterRequested(s *session.Session, before bool) {
-	if !before && s.RosterRequested() {
+// dirState is what the hub announces to the cluster when it changes on an
+// iq (a roster request, carbons enabled or disabled).
+type dirState struct{ roster, carbons bool }
+
+func (h *Hub) dirStateOf(s *session.Session) dirState {
+	return dirState{roster: s.RosterRequested(), carbons: h.carbonsOf(s)}
+}
+
+// announceChanged tells the cluster of a change in what s announces.
+func (h *Hub) announceChanged(s *session.Session, before dirState) {
+	if h.dirStateOf(s) != before {
 		h.dir.Changed(s)
 	}
+}
+
+// carbonsOf tells whether a local device gets carbon copies.
+func (h *Hub) carbonsOf(d router.Device) bool {
+	return h.carbons != nil && h.carbons.Enabled(d)
+}
+
+// carbonsState is the carbons feature as the cluster directory reads it.
+type carbonsState interface {
+	Enabled(s module.Session) bool
+}
+
+// carbonsFeature finds the carbons feature among features, or nil.
+func carbonsFeature(features []module.Feature) carbonsState {
+	for _, f := range features {
+		if c, ok := f.(*carbons.Feature); ok {
+			return c
+		}
+	}
+	return nil
 }

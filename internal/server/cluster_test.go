@@ -12,6 +12,7 @@ import (
 	"github.com/parley-im/parley/internal/cluster/natstest"
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/jid"
+	"github.com/parley-im/parley/internal/module"
 	"github.com/parley-im/parley/internal/stanza"
 	"github.com/parley-im/parley/internal/store/postgres/pgtest"
 	"github.com/parley-im/parley/internal/xmpptest"
@@ -78,7 +79,8 @@ func healthz(t *testing.T, ts *testServer) health {
 // answer cross the bus), alice's message reaches bob with its stanza-id,
 // bob's receipt and typing notification reach alice, an iq to bob's full
 // JID is answered across nodes, and bob's second device on node 3 gets the
-// same message and the roster push for a change made on his phone.
+// same message, the roster push for a change made on his phone and, once
+// it enabled carbons, the carbon copy of a message to the phone.
 func TestClusterChatAcrossNodes(t *testing.T) {
 	nodes := startCluster(t, 3)
 	for _, u := range []string{"alice", "bob"} {
@@ -142,6 +144,22 @@ func TestClusterChatAcrossNodes(t *testing.T) {
 		q := el.Child("jabber:iq:roster", "query")
 		return el.Name == "iq" && el.Type() == "set" && q != nil && q.Child("jabber:iq:roster", "item") != nil &&
 			q.Child("jabber:iq:roster", "item").Attr("jid") == "carol@localhost"
+	})
+
+	bob2.SendRaw("<iq type='set' id='cb'><enable xmlns='urn:xmpp:carbons:2'/></iq>")
+	bob2.Expect("carbons enabled on the tablet", xmpptest.IsIQResult("cb"))
+	deadline = time.Now().Add(10 * time.Second)
+	for d := nodes[0].reg.Device(tablet); d == nil || !d.(module.CarbonsSession).Carbons(); d = nodes[0].reg.Device(tablet) {
+		if time.Now().After(deadline) {
+			t.Fatal("node 1 never learnt that bob's tablet enabled carbons")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	alice.SendRaw("<message to='bob@localhost/phone' type='chat' id='m2'><body>to the phone only</body></message>")
+	bob.Expect("the message to the phone", xmpptest.IsMessageWithBody("to the phone only"))
+	bob2.Expect("its carbon copy on the tablet (routed on node 1, copied to node 3)", func(el *stanza.Element) bool {
+		r := el.Child("urn:xmpp:carbons:2", "received")
+		return el.Name == "message" && r != nil && el.Attr("from") == "bob@localhost"
 	})
 
 	bob.SendRaw("<presence type='unavailable'/>")

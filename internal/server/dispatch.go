@@ -24,7 +24,7 @@ func (h *Hub) Dispatch(ctx context.Context, s *session.Session, st *stanza.Eleme
 	switch st.Name {
 	case stanza.KindIQ:
 		if h.dir != nil {
-			defer h.announceRosterRequested(s, s.RosterRequested())
+			defer h.announceChanged(s, h.dirStateOf(s))
 		}
 		return h.dispatchIQ(ctx, s, st, to)
 	case stanza.KindPresence:

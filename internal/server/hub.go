@@ -33,7 +33,8 @@ type Hub struct {
 	reg      *router.Registry
 	router   *router.Router
 	sessCfg  *session.Config
-	dir      directory // the cluster's directory of this node's devices; nil on a single server
+	dir      directory    // the cluster's directory of this node's devices; nil on a single server
+	carbons  carbonsState // set at start-up when the carbons feature runs
 
 	// Set during start-up (Register calls), read-only afterwards.
 	iq              map[iqKey]module.IQHandler

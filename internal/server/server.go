@@ -200,6 +200,7 @@ func (s *Server) build() error {
 		return err
 	}
 	features = append(features, mobile...)
+	h.carbons = carbonsFeature(mobile)
 	if s.archive, err = s.archiveFeature(sessCfg.Codec); err != nil {
 		return err
 	}

@@ -74,6 +74,9 @@ func (f *Feature) toggle(_ context.Context, iq *stanza.Element) (*stanza.Element
 // Enabled reports whether s gets carbons: it enabled them, or it is a
 // linked device (docs/protocol/devices.md) that did not disable them.
 func (f *Feature) Enabled(s module.Session) bool {
+	if r, ok := s.(module.CarbonsSession); ok {
+		return r.Carbons() // a device on another node, as its node decided
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, ok := f.enabled[s]; ok {
