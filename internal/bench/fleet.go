@@ -24,7 +24,7 @@ type device struct {
 	rx       tracker      // the partner's messages, as received here
 	window   chan struct{}
 	evDone   chan struct{}
-	lostErr  atomic.Value // last disconnection error
+	lostErr  atomic.Pointer[error] // last disconnection error (of any type: an atomic.Value would panic)
 	connects atomic.Int64 // sessions bound (the first login and each reconnect)
 }
 
@@ -188,7 +188,8 @@ func (f *fleet) events(d *device) {
 			d.connects.Add(1)
 		case *client.Disconnected:
 			if e.Err != nil {
-				d.lostErr.Store(e.Err)
+				err := e.Err
+				d.lostErr.Store(&err)
 			}
 		}
 	}
