@@ -25,7 +25,7 @@ type device struct {
 	window   chan struct{}
 	evDone   chan struct{}
 	lostErr  atomic.Pointer[error] // last disconnection error (of any type: an atomic.Value would panic)
-	connects atomic.Int64 // sessions bound (the first login and each reconnect)
+	connects atomic.Int64          // sessions bound (the first login and each reconnect)
 }
 
 // tracker counts one sender's messages at the receiver. Only the
