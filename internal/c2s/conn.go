@@ -44,9 +44,11 @@ type conn struct {
 	sess *session.Session
 	// parkID names the connection in the server's parker (guarded by the
 	// parker's mutex); armed is set once its socket is in the parker's
-	// epoll set (used only by the goroutine that owns the connection).
+	// epoll set. It is atomic: the epoll event can fire (and another
+	// goroutine run the session and park it again) before the goroutine
+	// that armed the socket has returned from arm.
 	parkID uint64
-	armed  bool
+	armed  atomic.Bool
 	// bound is set once sess is (read by Server.Shutdown from another
 	// goroutine, which must not read sess itself).
 	bound atomic.Bool

@@ -5,6 +5,7 @@ package c2s
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -145,18 +146,20 @@ func (p *parker) close() {
 // arm registers the socket in epfd for one readiness event (level
 // triggered: data that arrived before arming fires at once). The fd is
 // used inside RawConn.Control, so it cannot be closed and reused meanwhile.
-func (w *idleWaiter) arm(epfd int, id uint64, armed *bool) error {
+func (w *idleWaiter) arm(epfd int, id uint64, armed *atomic.Bool) error {
 	var ctlErr error
 	err := w.raw.Control(func(fd uintptr) {
 		ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT}
 		setEventID(&ev, id)
+		// Marked armed before the syscall: once it is made the event may
+		// fire and the next park (on another goroutine) must modify.
+		wasArmed := armed.Swap(true)
 		op := syscall.EPOLL_CTL_MOD
-		if !*armed {
+		if !wasArmed {
 			op = syscall.EPOLL_CTL_ADD
 		}
-		ctlErr = syscall.EpollCtl(epfd, op, int(fd), &ev)
-		if ctlErr == nil {
-			*armed = true
+		if ctlErr = syscall.EpollCtl(epfd, op, int(fd), &ev); ctlErr != nil && !wasArmed {
+			armed.Store(false)
 		}
 	})
 	if err != nil {
