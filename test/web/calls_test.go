@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -98,7 +101,10 @@ func TestWebCalls(t *testing.T) {
 	b.do("waitAttr", state("connected")...)
 	connected := time.Since(start)
 
-	// Media flows both ways, and only through the relay.
+	// Media flows both ways, and only through the relay: the selected
+	// candidate pairs are relay ones, and Parley's relay carried at least
+	// the bytes both pages received.
+	var inbound int64
 	for _, p := range []int{alicePage, bobPage} {
 		on(p)
 		first := waitMedia(t, b, callStats{})
@@ -106,7 +112,13 @@ func TestWebCalls(t *testing.T) {
 		if first.LocalType != "relay" || first.RemoteType != "relay" {
 			t.Fatalf("page %d: the selected candidate pair is %s -> %s, want relay -> relay", p, first.LocalType, first.RemoteType)
 		}
+		inbound += second.Audio + second.Video
 		t.Logf("page %d: inbound audio %d -> %d bytes, video %d -> %d bytes", p, first.Audio, second.Audio, first.Video, second.Video)
+	}
+	if relayed := relayedBytes(t, srv.HTTP); relayed < inbound {
+		t.Fatalf("the TURN relay carried %d bytes, less than the %d media bytes the pages received", relayed, inbound)
+	} else {
+		t.Logf("the TURN relay carried %d bytes (the pages received %d bytes of RTP payload)", relayed, inbound)
 	}
 	b.do("waitText", "selector", `[data-testid="call-duration"]`, "text", "0:0")
 	b.shot("connected")
@@ -171,6 +183,12 @@ func TestWebCalls(t *testing.T) {
 	b.do("waitText", "selector", item("alice@localhost"), "text", "Missed voice call")
 	b.do("waitText", "selector", `[data-testid="call-entry"][data-result="missed"]`, "text", "Missed voice call")
 	b.shot("missed")
+	// The missed call is a stored message: after a reload it comes back from the archive.
+	b.do("reload")
+	b.do("waitAttr", "selector", "body", "attr", "data-history", "value", "loaded")
+	b.do("click", "selector", item("alice@localhost"))
+	b.do("waitText", "selector", `[data-testid="call-entry"][data-result="missed"]`, "text", "Missed voice call")
+	b.do("waitAttr", "selector", "body", "attr", "data-connection", "value", "online")
 	on(alicePage)
 	b.do("waitAttr", state("missed")...)
 	b.do("waitText", "selector", `[data-testid="call-entry"][data-result="missed"]`, "text", "Voice call · No answer")
@@ -196,6 +214,34 @@ func TestWebCalls(t *testing.T) {
 		b.noCSPViolations()
 	}
 	t.Logf("connected after %v; calls scenario took %v", connected.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+}
+
+// relayedBytes reads the bytes the TURN relay carried (both directions)
+// from the server's /metrics.
+func relayedBytes(t *testing.T, httpAddr string) int64 {
+	t.Helper()
+	resp, err := http.Get("http://" + httpAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, line := range strings.Split(string(body), "\n") {
+		if !strings.HasPrefix(line, "parley_turn_relayed_bytes_total{") {
+			continue
+		}
+		f := strings.Fields(line)
+		v, err := strconv.ParseFloat(f[len(f)-1], 64)
+		if err != nil {
+			t.Fatalf("/metrics: %q: %v", line, err)
+		}
+		n += int64(v)
+	}
+	return n
 }
 
 // waitMedia polls the page's call statistics until the call is connected
