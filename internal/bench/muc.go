@@ -69,8 +69,8 @@ func (t *mucTrack) join(ctx context.Context, f *fleet, idx []int) error {
 			select {
 			case err := <-t.joined[i]:
 				errs <- err
-			case <-time.After(time.Minute):
-				errs <- fmt.Errorf("device %d: no answer to its join of %s within a minute", i, t.room)
+			case <-time.After(5 * time.Minute):
+				errs <- fmt.Errorf("device %d: no answer to its join of %s within 5 minutes (disconnected: %v)", i, t.room, f.devs[i].lostErr.Load())
 			case <-ctx.Done():
 				errs <- ctx.Err()
 			}
@@ -104,11 +104,15 @@ func mucCase(ctx context.Context, cfg *Config, meter procMeter, n int) (GroupRes
 		all[i] = i
 		g.online[i] = true
 	}
+	// The previous case's room may still be telling its occupants that the
+	// others left: a presence to a device's old session would reach its new
+	// one (same resource) before the login ends.
+	settle(ctx, cfg, meter)
 	var lat Histogram
 	if err := f.login(ctx, all, true, &lat, nil); err != nil {
 		return res, err
 	}
-	if err := setUpRoom(ctx, f, t, all); err != nil {
+	if err := setUpRoom(ctx, f, t, all, meter); err != nil {
 		return res, fmt.Errorf("room of %d on %s: %w", n, cfg.MUCService, err)
 	}
 	settle(ctx, cfg, meter)
@@ -124,7 +128,7 @@ func mucCase(ctx context.Context, cfg *Config, meter procMeter, n int) (GroupRes
 
 // setUpRoom creates the room (device 0 joins and configures it), makes the
 // other devices members and has them join.
-func setUpRoom(ctx context.Context, f *fleet, t *mucTrack, all []int) error {
+func setUpRoom(ctx context.Context, f *fleet, t *mucTrack, all []int, meter procMeter) error {
 	if err := t.join(ctx, f, all[:1]); err != nil {
 		return err
 	}
@@ -138,6 +142,7 @@ func setUpRoom(ctx context.Context, f *fleet, t *mucTrack, all []int) error {
 	if err := t.affiliate(ctx, owner, t.bares[1:]); err != nil {
 		return fmt.Errorf("making members: %w", err)
 	}
+	settle(ctx, f.cfg, meter) // Parley fans each new member's system message out to the others
 	return t.join(ctx, f, all[1:])
 }
 

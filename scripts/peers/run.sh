@@ -32,12 +32,15 @@ start_parley() {
   taskset -c 1 "$PEERS_DIR/parley" serve --data "$PEERS_DIR/parley-data" --c2s 127.0.0.1:5522 --c2s-tls 127.0.0.1:5523 \
     --native 127.0.0.1:5524 --http "" --media "" --allow-plaintext-auth --allow-registration \
     --no-server-history `# the peers keep no archive either (no mod_mam)` \
-    --registrations-per-hour 1000000 --log-level warn >"$PEERS_DIR/parley.log" 2>&1 &
+    --registrations-per-hour 1000000 --log-level warn "$@" >"$PEERS_DIR/parley.log" 2>&1 &
   echo $! >"$PEERS_DIR/pid"; wait_port 5522; PORT=5522
   CLIENT=(--tls plain --mechanism PLAIN); MUC=()
 }
 # Its MUC view of groups (XEP-0045), for the groups scenario.
-start_parley-muc() { start_parley; MUC=(--muc-service groups.localhost); }
+# A device joining a room gets every occupant's presence at once: Parley's
+# default mailbox (1,024 stanzas) is smaller than a 1,024-member room's
+# join, so this run gives it room, as the peers' MUC get large limits.
+start_parley-muc() { start_parley --mailbox-size 4096; MUC=(--muc-service groups.localhost); }
 # The same server, measured with Parley's binary protocol (always TLS, on the native port).
 start_parley-binary() { start_parley; PORT=5524; CLIENT=(--binary --insecure --precompute-keys); }
 # ... and with XMPP over TLS (direct TLS), to compare the two encodings under the same encryption.

@@ -1,0 +1,121 @@
+package groups
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/parley-im/parley/internal/jid"
+	"github.com/parley-im/parley/internal/router"
+	"github.com/parley-im/parley/internal/stanza"
+	"github.com/parley-im/parley/internal/store/pebble"
+	"github.com/parley-im/parley/internal/wire/xmlstream"
+)
+
+// BenchmarkDeliveryPath measures the fan-out's per-delivery path for a
+// wave of 64 posts to a group of 1,024 online members: each member's copy
+// of each post (memberCopy), encoded and stored with one synced Pebble
+// write per member per wave (Router.RouteStored, 256 members at once, as
+// deliverAll does), then handed to the member's device. One op is one
+// delivery; the devices only count (the session's writer is measured end to
+// end by BenchmarkGroupFanOut in internal/server and by parley bench).
+//
+//	go test ./internal/feature/groups -run '^$' -bench DeliveryPath -benchmem
+func BenchmarkDeliveryPath(b *testing.B) {
+	const members, posts = 1024, entriesPerRead
+	f, devs := benchFeature(b, members)
+	post := benchPost()
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for done := 0; done < b.N; done += members * posts {
+		w := &wave{copies: make(map[string][]*stanza.Element, members)}
+		for p := range posts {
+			gid := fmt.Sprintf("gid%d-%d", done, p)
+			for i := range members {
+				w.add(devs[i].full.Bare().String(), memberCopy(post, devs[i].full.Bare().String(), gid))
+			}
+		}
+		if !f.deliverAll(context.Background(), w) {
+			b.Fatal("delivery failed")
+		}
+	}
+	el := time.Since(start)
+	b.StopTimer()
+	var got int64
+	for _, d := range devs {
+		got += d.delivered.Load()
+	}
+	b.ReportMetric(float64(got)/el.Seconds(), "deliveries/s")
+}
+
+// benchFeature is a feature delivering through a router over a synced
+// Pebble store to n online devices.
+func benchFeature(b *testing.B, n int) (*Feature, []*countingDevice) {
+	st, err := pebble.Open(b.TempDir(), pebble.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = st.Close() })
+	reg := router.NewRegistry()
+	devs := make([]*countingDevice, n)
+	for i := range devs {
+		devs[i] = &countingDevice{full: jid.MustParse(fmt.Sprintf("m%04d@localhost/phone", i))}
+		reg.Add(devs[i])
+	}
+	r := router.New(router.Config{Domain: "localhost", Registry: reg, Queue: st, Codec: xmlCodec{},
+		Users: allUsers{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	f := New(nil, xmlCodec{}, Options{})
+	f.deliver = routerDeliverer{r}
+	return f, devs
+}
+
+func benchPost() *stanza.Element {
+	m := stanza.NewElement(stanza.NSClient, "message", "from", "g1@groups.localhost/m0000@localhost", "type", "groupchat", "id", "abcdefghij")
+	body := stanza.NewElement(stanza.NSClient, "body")
+	body.Text = "Hello, this is a typical group message of about a hundred bytes in length, sent to everyone!"
+	return m.AddChild(body).AddChild(stanza.NewElement(NS, "sender", "jid", "m0000@localhost")).
+		AddChild(stanza.NewElement(stanza.NSMarkers, "markable"))
+}
+
+type routerDeliverer struct{ r *router.Router }
+
+func (d routerDeliverer) DeliverStored(ctx context.Context, to jid.JID, ms ...*stanza.Element) *stanza.Error {
+	return d.r.RouteStored(ctx, to, ms...)
+}
+
+// countingDevice is an online device that counts what it is handed.
+type countingDevice struct {
+	full      jid.JID
+	delivered atomic.Int64
+}
+
+func (d *countingDevice) JID() jid.JID              { return d.full }
+func (d *countingDevice) Send(*stanza.Element) bool { return true }
+func (d *countingDevice) Available() bool           { return true }
+func (d *countingDevice) Priority() int             { return 0 }
+func (d *countingDevice) Presence() *stanza.Element { return nil }
+func (d *countingDevice) LastStatus() string        { return "" }
+func (d *countingDevice) RosterRequested() bool     { return false }
+func (d *countingDevice) SetRosterRequested()       {}
+func (d *countingDevice) Deliver(*stanza.Element, string, uint64) bool {
+	d.delivered.Add(1)
+	return true
+}
+
+type xmlCodec struct{}
+
+func (xmlCodec) Encode(st *stanza.Element) []byte {
+	return xmlstream.AppendElement(nil, st, stanza.NSClient)
+}
+func (xmlCodec) Decode(b []byte) (*stanza.Element, error) {
+	return xmlstream.ParseElement(b, stanza.NSClient, xmlstream.DefaultLimits())
+}
+
+type allUsers struct{}
+
+func (allUsers) UserExists(context.Context, jid.JID) (bool, error) { return true, nil }
