@@ -146,6 +146,20 @@ func isSimpleASCII(s string) bool {
 	return true
 }
 
+// isPrintableASCII reports whether s holds only printable ASCII other than
+// space (0x21 to 0x7E): PRECIS's OpaqueString leaves such a string as it
+// is (all of ASCII7 is valid in the FreeformClass, nothing is mapped, NFC
+// changes nothing), so a resourcepart like a MUC nickname "bob@example.com"
+// needs no PRECIS pass.
+func isPrintableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
 func lowerASCII(s string) string {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c >= 'A' && c <= 'Z' {
@@ -212,7 +226,7 @@ func normalizeResource(s string) (string, error) {
 	if len(s) > maxPart {
 		return "", errWrap("resourcepart too long")
 	}
-	if isSimpleASCII(s) {
+	if isPrintableASCII(s) {
 		return s, nil
 	}
 	out, err := precis.OpaqueString.String(s)

@@ -3,6 +3,8 @@ package jid
 import (
 	"errors"
 	"testing"
+
+	"golang.org/x/text/secure/precis"
 )
 
 func TestParseNormalizes(t *testing.T) {
@@ -64,4 +66,29 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("not idempotent: %q -> %q -> %q", s, j, again)
 		}
 	})
+}
+
+// TestPrintableASCIIResourceNeedsNoPRECIS checks the fast path of
+// resourceparts: PRECIS's OpaqueString leaves every printable ASCII
+// character (space aside) as it is.
+func TestPrintableASCIIResourceNeedsNoPRECIS(t *testing.T) {
+	var all []byte
+	for c := byte(0x21); c <= 0x7e; c++ {
+		all = append(all, c)
+		s := "a" + string(c) + "Z"
+		if out, err := precis.OpaqueString.String(s); err != nil || out != s || !isPrintableASCII(s) {
+			t.Errorf("%q: PRECIS gives %q, %v", s, out, err)
+		}
+	}
+	if out, err := precis.OpaqueString.String(string(all)); err != nil || out != string(all) {
+		t.Errorf("%q: PRECIS gives %q, %v", all, out, err)
+	}
+	for _, s := range []string{"a b", "ré", "tab\t", "\x7f"} {
+		if isPrintableASCII(s) {
+			t.Errorf("%q taken as printable ASCII", s)
+		}
+	}
+	if j := MustParse("g1@groups.localhost/Bob@Example.com"); j.Resource() != "Bob@Example.com" {
+		t.Errorf("resource %q", j.Resource())
+	}
 }

@@ -163,8 +163,15 @@ func (f *Feature) recordSender(ctx context.Context, group string, m *stanza.Elem
 // memberCopy is member's copy of m: addressed to it, with a stanza-id by
 // its account equal to the group's (so that a copy delivered twice after
 // a crash is recognized).
+// The copy is made with room for the to and the stanza-id, so that neither
+// grows a slice (once per delivery, 1,024 times a post in a large group).
 func memberCopy(m *stanza.Element, member, gid string) *stanza.Element {
-	c := m.Copy()
+	c := &stanza.Element{Space: m.Space, Name: m.Name, Text: m.Text,
+		Attrs:    append(make([]stanza.Attr, 0, len(m.Attrs)+1), m.Attrs...),
+		Children: make([]*stanza.Element, len(m.Children), len(m.Children)+1)}
+	for i, ch := range m.Children {
+		c.Children[i] = ch.Copy()
+	}
 	c.SetAttr("to", member)
 	return c.AddChild(stanza.NewElement(stanza.NSSID, "stanza-id", "id", gid, "by", member))
 }
