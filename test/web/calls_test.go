@@ -107,8 +107,8 @@ func TestWebCalls(t *testing.T) {
 	var inbound int64
 	for _, p := range []int{alicePage, bobPage} {
 		on(p)
-		first := waitMedia(t, b, callStats{})
-		second := waitMedia(t, b, first)
+		first := waitMedia(t, b, callStats{}, true)
+		second := waitMedia(t, b, first, true)
 		if first.LocalType != "relay" || first.RemoteType != "relay" {
 			t.Fatalf("page %d: the selected candidate pair is %s -> %s, want relay -> relay", p, first.LocalType, first.RemoteType)
 		}
@@ -173,6 +173,25 @@ func TestWebCalls(t *testing.T) {
 	on(alicePage)
 	b.do("waitAttr", state("declined")...)
 	b.do("waitText", "selector", `[data-testid="call-entry"][data-result="declined"]`, "text", "Voice call · Declined")
+
+	// 4b. A voice call the other way: bob calls from his page, alice answers on hers.
+	on(bobPage)
+	b.do("click", "selector", `[data-testid="call-start"][data-media="audio"]`)
+	on(alicePage)
+	b.do("waitText", "selector", `[data-testid="call-state"]`, "text", "Incoming audio call")
+	b.do("click", "selector", `[data-testid="call-accept"]`)
+	b.do("waitAttr", state("connected")...)
+	voice := waitMedia(t, b, callStats{}, false)
+	if voice.Video != 0 || voice.LocalType != "relay" {
+		t.Fatalf("voice call: %+v, want audio only over the relay", voice)
+	}
+	on(bobPage)
+	b.do("waitAttr", state("connected")...)
+	waitMedia(t, b, callStats{}, false)
+	b.do("click", "selector", `[data-testid="call-hangup"]`)
+	on(alicePage)
+	b.do("waitAttr", state("ended")...)
+	b.do("waitText", "selector", `[data-testid="call-entry"][data-result="answered"]`, "text", "Voice call · 0:")
 
 	// 5. Missed: nobody answers alice's call within the ring timeout.
 	b.do("click", "selector", `[data-testid="call-start"][data-media="audio"]`)
@@ -245,13 +264,14 @@ func relayedBytes(t *testing.T, httpAddr string) int64 {
 }
 
 // waitMedia polls the page's call statistics until the call is connected
-// and the inbound audio and video bytes both exceed prev's.
-func waitMedia(t *testing.T, b *browser, prev callStats) callStats {
+// and the inbound audio bytes (and video ones, for a video call) exceed
+// prev's.
+func waitMedia(t *testing.T, b *browser, prev callStats, video bool) callStats {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		s := b.stats()
-		if s.ConnectionState == "connected" && s.Audio > prev.Audio && s.Video > prev.Video {
+		if s.ConnectionState == "connected" && s.Audio > prev.Audio && (!video || s.Video > prev.Video) {
 			return s
 		}
 		if time.Now().After(deadline) {
