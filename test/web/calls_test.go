@@ -201,6 +201,11 @@ func TestWebCalls(t *testing.T) {
 	b.do("waitAttr", state("missed")...)
 	b.do("waitText", "selector", item("alice@localhost"), "text", "Missed voice call")
 	b.do("waitText", "selector", `[data-testid="call-entry"][data-result="missed"]`, "text", "Missed voice call")
+	b.do("click", "selector", `[data-testid="call-close"]`) // the call screen closes; the chat shows every call
+	b.do("wait", "selector", "#call", "state", "hidden")
+	if n := b.num("count", "selector", `[data-testid="call-entry"]`); n != 4 {
+		t.Fatalf("bob's chat with alice shows %d call entries, want 4 (video, declined, voice, missed)", n)
+	}
 	b.shot("missed")
 	// The missed call is a stored message: after a reload it comes back from the archive.
 	b.do("reload")
