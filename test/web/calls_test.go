@@ -207,11 +207,15 @@ func TestWebCalls(t *testing.T) {
 		t.Fatalf("bob's chat with alice shows %d call entries, want 4 (video, declined, voice, missed)", n)
 	}
 	b.shot("missed")
-	// The missed call is a stored message: after a reload it comes back from the archive.
+	// After a reload: the missed call comes back from the archive (a stored
+	// message), the others from this browser's storage.
 	b.do("reload")
 	b.do("waitAttr", "selector", "body", "attr", "data-history", "value", "loaded")
 	b.do("click", "selector", item("alice@localhost"))
 	b.do("waitText", "selector", `[data-testid="call-entry"][data-result="missed"]`, "text", "Missed voice call")
+	if n := b.num("count", "selector", `[data-testid="call-entry"]`); n != 4 {
+		t.Fatalf("after a reload bob's chat with alice shows %d call entries, want 4", n)
+	}
 	b.do("waitAttr", "selector", "body", "attr", "data-connection", "value", "online")
 	on(alicePage)
 	b.do("waitAttr", state("missed")...)

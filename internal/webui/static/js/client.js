@@ -31,6 +31,7 @@ export class Client {
     this.openChat = '';
     this.stopped = false;
     this.calls = null; // calls.js, set by main.js
+    this.loadCallEntries();
   }
 
   chat(jid) {
@@ -302,11 +303,20 @@ export class Client {
     return msg;
   }
 
-  // addCallEntry writes a call that ended on this device in its chat.
+  // addCallEntry writes a call that ended on this device in its chat, and
+  // keeps it in this browser (the server stores only missed calls).
   addCallEntry(peer, entry) {
     const c = this.chat(peer);
     this.addMessage(c, { ...entry, body: callText(entry.call, entry.out), status: entry.out ? 'sent' : '' });
+    const saved = savedCalls(this.cred).concat([{ peer, id: entry.id, out: entry.out, time: entry.time, call: entry.call }]);
+    try { localStorage.setItem(callsKey(this.cred), JSON.stringify(saved.slice(-MAX_SAVED_CALLS))); } catch (e) { /* storage full: the chat still shows it */ }
     this.cb.onChat(c.jid);
+  }
+
+  loadCallEntries() {
+    for (const e of savedCalls(this.cred)) {
+      if (e && e.peer && e.id && e.call) this.addMessage(this.chat(e.peer), { id: e.id, out: !!e.out, time: e.time, call: e.call, body: callText(e.call, !!e.out), status: e.out ? 'sent' : '' });
+    }
   }
 
   tick(c, ids, status) {
@@ -387,6 +397,13 @@ export class Client {
     for (const h of put.children) if (h.name === 'header') headers[h.attr('name')] = h.text;
     return { put: put.attr('url'), get: slot.child('get', X.upload).attr('url'), headers };
   }
+}
+
+const MAX_SAVED_CALLS = 200;
+// callsKey is where this browser keeps the device's call entries.
+export const callsKey = (cred) => `parley.calls.${cred.id}`;
+function savedCalls(cred) {
+  try { const v = JSON.parse(localStorage.getItem(callsKey(cred)) || '[]'); return Array.isArray(v) ? v : []; } catch (e) { return []; }
 }
 
 // fileOf reads a message's attachment (Parley's <file/> and XEP-0066).

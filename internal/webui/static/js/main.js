@@ -3,7 +3,7 @@
 import qrcode from '../vendor/qrcode-generator-2.0.4/qrcode.mjs';
 import { pair, wsURL } from './conn.js';
 import { pairingKey, openCredential } from './crypto.js';
-import { Client } from './client.js';
+import { Client, callsKey } from './client.js';
 import { UI } from './ui.js';
 import { Calls } from './calls.js';
 import { CallUI } from './callui.js';
@@ -73,6 +73,7 @@ function startApp(cfg, cred) {
     onState: (state, detail) => ui.connection(state, detail),
     onRevoked: () => {
       localStorage.removeItem(CRED_KEY);
+      localStorage.removeItem(callsKey(cred));
       startPairing(cfg, 'This browser was unlinked from the account. Link it again to use it.');
     },
   });
@@ -89,6 +90,7 @@ function startApp(cfg, cred) {
   $('logout').onclick = () => {
     client.stop();
     localStorage.removeItem(CRED_KEY);
+    localStorage.removeItem(callsKey(cred));
     location.reload();
   };
   client.run();
