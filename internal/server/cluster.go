@@ -44,6 +44,7 @@ func (s *Server) startCluster() error {
 	if !config.Clustered(s.cfg) {
 		return nil
 	}
+	s.waitOldProcess()
 	cn := &clusterNode{}
 	cfg := cluster.Config{NodeID: config.NodeIDOf(s.cfg), URLs: s.cfg.NATS, Heartbeat: s.cfg.ClusterHeartbeat,
 		HTTP: s.Addrs().HTTP, Registry: s.reg, Codec: s.hub.sessCfg.Codec, Log: s.log, Metrics: s.metrics}
@@ -74,6 +75,36 @@ func (s *Server) startCluster() error {
 	s.hub.dir = node
 	s.log.Info("joined the cluster", "node", node.ID(), "nats", config.NATSDescription(s.cfg))
 	return nil
+}
+
+// parentWaiter is the part of an Upgrader (tableflip's) that waits for
+// the process being upgraded to exit.
+type parentWaiter interface {
+	WaitForParent(ctx context.Context) error
+}
+
+// waitOldProcess, in a process started by a live upgrade, waits until the
+// old process exited before this one joins the cluster. With PostgreSQL
+// both could run at once, but they share the node id: the other nodes
+// would take their alternating heartbeats and directory events for a node
+// restarting again and again, and drop the devices that had already moved
+// to the new process from their directories. The devices reconnecting
+// meanwhile wait in the held listeners, as while the old process releases
+// an embedded store.
+func (s *Server) waitOldProcess() {
+	w, ok := s.upg.(parentWaiter)
+	if !ok || !s.upg.HasParent() {
+		return
+	}
+	s.log.Info("live upgrade: waiting for the old process to leave the cluster")
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), storeTakeoverTimeout)
+	defer cancel()
+	if err := w.WaitForParent(ctx); err != nil {
+		s.log.Error("live upgrade: the old process did not exit cleanly; joining the cluster anyway", "err", err)
+		return
+	}
+	s.log.Info("live upgrade: the old process left; joining the cluster", "waited", time.Since(start).Round(time.Millisecond))
 }
 
 // groupsLease runs the groups' fan-out worker on one node at a time, the
