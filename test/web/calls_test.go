@@ -101,16 +101,18 @@ func TestWebCalls(t *testing.T) {
 	b.do("waitAttr", state("connected")...)
 	connected := time.Since(start)
 
-	// Media flows both ways, and only through the relay: the selected
-	// candidate pairs are relay ones, and Parley's relay carried at least
+	// Media flows both ways, and only through the relay: both pages send
+	// from their relayed addresses, and Parley's relay carried at least
 	// the bytes both pages received.
 	var inbound int64
 	for _, p := range []int{alicePage, bobPage} {
 		on(p)
 		first := waitMedia(t, b, callStats{}, true)
 		second := waitMedia(t, b, first, true)
-		if first.LocalType != "relay" || first.RemoteType != "relay" {
-			t.Fatalf("page %d: the selected candidate pair is %s -> %s, want relay -> relay", p, first.LocalType, first.RemoteType)
+		// Each page's own end of the pair is its relayed address (the other
+		// end may show as prflx when checks outrun the trickled candidate).
+		if first.LocalType != "relay" {
+			t.Fatalf("page %d: the selected candidate pair is %s -> %s, want a relay local candidate", p, first.LocalType, first.RemoteType)
 		}
 		inbound += second.Audio + second.Video
 		t.Logf("page %d: inbound audio %d -> %d bytes, video %d -> %d bytes", p, first.Audio, second.Audio, first.Video, second.Video)
