@@ -223,6 +223,18 @@ func TestWebCalls(t *testing.T) {
 	b.do("waitAttr", state("missed")...)
 	b.do("waitText", "selector", `[data-testid="call-entry"][data-result="missed"]`, "text", "Voice call · No answer")
 
+	// 5b. alice hangs up while it rings: cancelled for her, a missed call for bob.
+	b.do("click", "selector", `[data-testid="call-start"][data-media="audio"]`)
+	b.do("waitAttr", state("ringing")...)
+	on(bobPage)
+	b.do("waitAttr", state("ringing")...)
+	on(alicePage)
+	b.do("click", "selector", `[data-testid="call-hangup"]`)
+	b.do("waitText", "selector", `[data-testid="call-entry"][data-result="cancelled"]`, "text", "Voice call · Cancelled")
+	on(bobPage)
+	b.do("waitAttr", state("missed")...)
+	b.do("wait", "selector", `[data-result="missed"] ~ [data-testid="call-entry"][data-result="missed"]`) // a second missed call in the chat
+
 	// 6. Ringing stops on the page when another device of the account answers.
 	id, err := alice.StartCall(ctx, bobJID, client.Audio, "v=0")
 	if err != nil {
