@@ -70,6 +70,10 @@ stop_server() {
     *) kill "$pid" ;;
   esac
   sleep 2
+  # Prosody leaving a 1,024-member room tells every occupant about every
+  # other one: give a server 30 s to exit, then kill it.
+  for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || return 0; sleep 1; done
+  echo "    $1 (pid $pid) still running 30 s after stop: killed"; kill -9 "$pid" 2>/dev/null || true
 }
 
 for s in $SERVERS; do
