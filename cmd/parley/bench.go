@@ -35,6 +35,8 @@ type benchFlags struct {
 	quiet       bool
 	cpuProfile  string
 	upgradeSock string
+	upgradeGap  time.Duration
+	upgradeDial string
 }
 
 func newBenchCmd(a *app) *cobra.Command {
@@ -129,7 +131,9 @@ generator only at a server you run.`,
 	fs.String("data", "parley-data", "the Parley data directory, to find its admin socket for --create-users")
 	fs.StringVar(&f.jsonOut, "json", "", "also write the report as JSON to this file (- for standard output, instead of the table)")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress bars")
-	fs.StringVar(&f.upgradeSock, "upgrade-socket", "", "upgrade scenario: the admin socket of the Parley server to upgrade (<data>/admin.sock)")
+	fs.StringVar(&f.upgradeSock, "upgrade-socket", "", "upgrade scenario: the admin socket of the Parley server to upgrade (<data>/admin.sock); a comma-separated list for a rolling upgrade of cluster nodes, one after the other")
+	fs.StringVar(&f.upgradeDial, "upgrade-dial", "", "upgrade scenario: more listeners (comma-separated host:port) the refused-connection loop dials, besides --server and --server2")
+	fs.DurationVar(&f.upgradeGap, "upgrade-gap", 10*time.Second, "rolling upgrade (several --upgrade-socket): the pause after a node's new process serves before the next node's upgrade")
 	fs.DurationVar(&c.UpgradeAt, "upgrade-at", c.UpgradeAt, "upgrade scenario: when to trigger the upgrade, from the start of the traffic")
 	fs.IntVar(&c.UpgradeRate, "upgrade-rate", c.UpgradeRate, "upgrade scenario: messages/s offered")
 	fs.DurationVar(&c.UpgradeDuration, "upgrade-duration", c.UpgradeDuration, "upgrade scenario: how long traffic is offered")
@@ -206,8 +210,16 @@ func (f *benchFlags) parse(cmd *cobra.Command) ([]string, error) {
 		f.adminSocket = cmd.Flags().Lookup("data").Value.String() + "/admin.sock"
 	}
 	if f.upgradeSock != "" {
-		sock := f.upgradeSock
-		f.cfg.Upgrade = func(ctx context.Context) (int, int, error) { return upgradeThrough(ctx, sock) }
+		socks, gap, log := strings.Split(f.upgradeSock, ","), f.upgradeGap, cmd.ErrOrStderr()
+		f.cfg.Upgrade = func(ctx context.Context) (int, int, error) { return upgradeRolling(ctx, socks, gap, log) }
+		if f.cfg.Addr2 != "" {
+			f.cfg.DialAddrs = append(f.cfg.DialAddrs, f.cfg.Addr2)
+		}
+		for _, d := range strings.Split(f.upgradeDial, ",") {
+			if d = strings.TrimSpace(d); d != "" {
+				f.cfg.DialAddrs = append(f.cfg.DialAddrs, d)
+			}
+		}
 	}
 	var scenarios []string
 	for _, s := range strings.Split(f.scenarios, ",") {
