@@ -210,6 +210,28 @@ func LinkedDevice(s Session) string {
 	return ""
 }
 
+// BatchSender is implemented by Sessions that can queue several stanzas
+// as one mailbox item: a burst answering one request of the device (a
+// room's occupants when it joins), which must not overflow the mailbox
+// limit meant for slow readers. Use SendAll.
+type BatchSender interface {
+	SendAll(sts []*stanza.Element) bool
+}
+
+// SendAll queues sts for s in order: as one item when s is a BatchSender,
+// else one by one.
+func SendAll(s Session, sts []*stanza.Element) bool {
+	if b, ok := s.(BatchSender); ok {
+		return b.SendAll(sts)
+	}
+	for _, st := range sts {
+		if !s.Send(st) {
+			return false
+		}
+	}
+	return true
+}
+
 // CarbonsSession is implemented by Sessions whose carbons state (XEP-0280)
 // is kept elsewhere: a device connected to another node of a cluster, as
 // its own node's carbons feature decided. The carbons feature checks for

@@ -199,3 +199,50 @@ func TestMUCNoServerHistoryNoRoomArchive(t *testing.T) {
 		t.Errorf("a MAM query: %q", c)
 	}
 }
+
+// TestMUCJoinOfALargeRoomKeepsTheDevice: joining a room whose occupants
+// outnumber the mailbox limit delivers them all; the burst answers the
+// device's own join and must not disconnect it as a slow reader.
+func TestMUCJoinOfALargeRoomKeepsTheDevice(t *testing.T) {
+	const mailbox, members = 8, 12
+	ts := startServer(t, func(c *config.Config) { c.MailboxSize = mailbox })
+	room := "big@" + groupsService
+	var clients []*xmpptest.Client
+	for i := range members {
+		name := fmt.Sprintf("m%02d", i)
+		groupUsers(t, ts, name)
+		c := online(t, ts, name)
+		if i == 0 {
+			joinXML(t, c, room, name+"@localhost") // creates the room
+		} else {
+			mustResult(t, iqAnswer(t, clients[0], "set", room, "<query xmlns='"+groups.NSMUCAdmin+"'><item affiliation='member' jid='"+name+"@localhost'/></query>"))
+		}
+		clients = append(clients, c)
+	}
+	for _, c := range clients[1 : members-1] {
+		joinXML(t, c, room, strings.Split(c.JID, "/")[0])
+	}
+	last := clients[members-1]
+	last.SendRaw(fmt.Sprintf("<presence to='%s/%s'><x xmlns='%s'/></presence>", room, "last", groups.NSMUC))
+	seen := map[string]bool{}
+	last.Expect("self-presence after every occupant", func(el *stanza.Element) bool {
+		x := el.Child(groups.NSMUCUser, "x")
+		if el.Name != "presence" || x == nil {
+			return false
+		}
+		if strings.Contains(x.String(), "110") {
+			return true
+		}
+		seen[el.Attr("from")] = true
+		return false
+	})
+	if len(seen) != members-1 {
+		t.Fatalf("the joining device saw %d occupants before itself, want %d", len(seen), members-1)
+	}
+	last.Expect("the subject", func(el *stanza.Element) bool {
+		return el.Name == "message" && el.Child(stanza.NSClient, "subject") != nil
+	})
+	if r := iqAnswer(t, last, "get", "localhost", "<ping xmlns='urn:xmpp:ping'/>"); r.Type() != "result" {
+		t.Fatalf("the device after joining: %v", r)
+	}
+}

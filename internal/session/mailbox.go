@@ -11,6 +11,7 @@ type control uint8
 
 const (
 	ctlStanza         control = iota
+	ctlStanzas                // several stanzas answering one request, counted as one item (SendAll)
 	ctlClose                  // close with err; resumable tells whether the session may wait for resumption
 	ctlPing                   // send a keep-alive ping
 	ctlDetachExpired          // the resumption window ended
@@ -24,7 +25,8 @@ const (
 type item struct {
 	ctl       control
 	st        *stanza.Element
-	seq       uint64 // queue position of a stored stanza, 0 otherwise
+	sts       []*stanza.Element // ctlStanzas
+	seq       uint64            // queue position of a stored stanza, 0 otherwise
 	err       *stanza.StreamError
 	resumable bool
 	holder    module.Holder
@@ -43,7 +45,8 @@ type mailbox struct {
 // the size limit and the closed state so that a session can always be closed.
 func (s *Session) push(it item) bool {
 	s.mbMu.Lock()
-	if it.ctl == ctlStanza {
+	carries := it.ctl == ctlStanza || it.ctl == ctlStanzas
+	if carries {
 		if s.mb.closed {
 			s.mbMu.Unlock()
 			return false
@@ -63,7 +66,7 @@ func (s *Session) push(it item) bool {
 	if start {
 		go s.run()
 	}
-	return it.ctl == ctlStanza
+	return carries && it.ctl != ctlClose
 }
 
 // run drains the mailbox in batches until it is empty.
@@ -97,6 +100,12 @@ func (s *Session) handleItem(it *item) {
 	case ctlStanza:
 		if it.seq != 0 || s.holder == nil || !s.holder.Hold(it.st) {
 			s.sendLocked(it.st, it.seq)
+		}
+	case ctlStanzas:
+		for _, st := range it.sts {
+			if s.holder == nil || !s.holder.Hold(st) {
+				s.sendLocked(st, 0)
+			}
 		}
 	case ctlClose:
 		s.closeLocked(it.err, it.resumable)

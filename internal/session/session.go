@@ -163,6 +163,16 @@ func (s *Session) SetRosterRequested() { s.rosterRequested.Store(true) }
 // Send queues st for the device (module.Session).
 func (s *Session) Send(st *stanza.Element) bool { return s.push(item{st: st}) }
 
+// SendAll queues sts, in order, as one mailbox item (module.BatchSender):
+// a burst that answers one request of the device (a room's occupants when
+// it joins) does not count against the mailbox limit stanza by stanza.
+func (s *Session) SendAll(sts []*stanza.Element) bool {
+	if len(sts) == 0 {
+		return true
+	}
+	return s.push(item{ctl: ctlStanzas, sts: sts})
+}
+
 // Deliver queues st with its queue position (router.Device).
 func (s *Session) Deliver(st *stanza.Element, key string, seq uint64) bool {
 	return s.push(item{st: st, seq: seq})

@@ -144,9 +144,12 @@ func (f *Feature) joinRoom(ctx context.Context, p *stanza.Element, to, from jid.
 		dev.Send(f.occupantPresence(g, oc, roles[user], from, false, codeSelf))
 		return nil
 	}
+	// The occupants, the device's own presence and the subject go as one
+	// burst (module.SendAll): a large room must not overflow the mailbox.
+	var burst []*stanza.Element
 	for _, other := range nicks(f.occ.list(id)) {
 		if other.nick != user {
-			dev.Send(f.occupantPresence(g, other, roles[other.nick], from, false))
+			burst = append(burst, f.occupantPresence(g, other, roles[other.nick], from, false))
 		}
 	}
 	codes := []string{codeSelf, codeNonAnonymous}
@@ -159,11 +162,11 @@ func (f *Feature) joinRoom(ctx context.Context, p *stanza.Element, to, from jid.
 	if to.Resource() != user {
 		codes = append(codes, codeNickChanged)
 	}
-	dev.Send(f.occupantPresence(g, oc, roles[user], from, false, codes...))
+	burst = append(burst, f.occupantPresence(g, oc, roles[user], from, false, codes...), f.subjectMessage(g, from))
+	module.SendAll(dev, burst)
 	if first {
 		f.broadcast(g, oc, roles[user], false, nil)
 	}
-	dev.Send(f.subjectMessage(g, from))
 	return nil
 }
 
