@@ -239,3 +239,22 @@ func TestGroupsOverMUCAgainstParley(t *testing.T) {
 	}
 	t.Log("\n" + out.String())
 }
+
+// TestScheduleMeasuresHowFarTheSenderTrails: a sender that keeps up trails
+// by about one tick; one paused for half a second is flagged.
+func TestScheduleMeasuresHowFarTheSenderTrails(t *testing.T) {
+	t0 := time.Now()
+	s := schedule{rate: 1000, start: t0}
+	for ms := 1; ms <= 100; ms++ {
+		s.sent += s.due(t0.Add(time.Duration(ms) * time.Millisecond))
+	}
+	if lag := s.maxLagMS(); lag < 1 || lag > 2 || lag > maxScheduleLagMS {
+		t.Fatalf("a sender that keeps up: lag %v ms", lag)
+	}
+	if due := s.due(t0.Add(600 * time.Millisecond)); due != 500 {
+		t.Fatalf("after a 500 ms pause %d sends are due, want 500", due)
+	}
+	if lag := s.maxLagMS(); lag != 500 || lag <= maxScheduleLagMS {
+		t.Fatalf("after a 500 ms pause: lag %v ms, want 500 (behind)", lag)
+	}
+}

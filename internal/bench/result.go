@@ -49,6 +49,9 @@ type StepResult struct {
 	ServerCPUPercent   float64   `json:"server_cpu_percent,omitempty"`
 	ServerCPUPerMsgUS  float64   `json:"server_cpu_us_per_delivered,omitempty"`
 	BehindSchedule     bool      `json:"generator_behind_schedule,omitempty"`
+	// MaxLagMS is how far, at worst, the open loop's sends trailed its
+	// schedule (ms of traffic not yet sent when it should have been).
+	MaxLagMS float64 `json:"generator_max_lag_ms,omitempty"`
 	// The generator's own CPU (sending and receiving both sides of every
 	// message): 1e6 / GeneratorCPUPerMsgUS is what one core of it sustains.
 	GeneratorCPUPercent  float64 `json:"generator_cpu_percent,omitempty"`

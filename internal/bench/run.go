@@ -98,7 +98,7 @@ func runOnline(ctx context.Context, cfg *Config, want map[string]bool, meter pro
 			}
 			r.Steps = append(r.Steps, step)
 			if step.BehindSchedule {
-				r.Notes = append(r.Notes, fmt.Sprintf("at %d msg/s the generator fell behind its schedule: that step measures the generator, not the server", rate))
+				r.Notes = append(r.Notes, fmt.Sprintf("at %d msg/s the generator fell behind its schedule (sent %.0f/s, up to %.0f ms late): that step measures the generator, not the server", rate, step.SentPerSecond, step.MaxLagMS))
 			}
 			if !step.Flat {
 				break // past the knee: the next, higher rates would only overload more
