@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -214,6 +215,28 @@ func (c *conn) resumeWhenReadable() {
 		return
 	}
 	c.runSession()
+}
+
+// parkAfter is how long a connection that just went quiet keeps a
+// goroutine waiting in the runtime's netpoller before it is parked in the
+// epoll set. A device in a conversation (or logging in) sends again within
+// it and is woken the cheap way; parking at once made every stanza of an
+// active device pay an epoll round and the poller's scheduling delay
+// (login ramp: 1,250 -> 750 logins/s on one core).
+const parkAfter = time.Second
+
+// lingerThenPark waits, holding no buffer, up to parkAfter for the client
+// to send more, then parks the connection (no goroutine while idle).
+func (c *conn) lingerThenPark() {
+	err := c.idle.waitFor(parkAfter)
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		c.srv.parker.park(c)
+	case err != nil:
+		c.endSession(err)
+	default:
+		c.runSession()
+	}
 }
 
 // handleToken gives one token to the session; false when the session ended.

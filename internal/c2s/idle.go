@@ -103,3 +103,16 @@ func (w *idleWaiter) drainTLS(pool *readBufferPool, feed func([]byte)) (int, err
 func (w *idleWaiter) wait() error {
 	return w.raw.Read(func(fd uintptr) bool { return !isWouldBlock(fd) })
 }
+
+// waitFor is wait for at most d: os.ErrDeadlineExceeded when the socket
+// stayed quiet.
+func (w *idleWaiter) waitFor(d time.Duration) error {
+	if err := w.conn.SetReadDeadline(time.Now().Add(d)); err != nil {
+		return err
+	}
+	err := w.wait()
+	if rerr := w.conn.SetReadDeadline(time.Time{}); err == nil {
+		err = rerr
+	}
+	return err
+}

@@ -121,7 +121,7 @@ func (s *Server) park(c *conn) {
 		go c.resumeWhenReadable()
 		return
 	}
-	s.parker.park(c)
+	go c.lingerThenPark()
 }
 
 func (s *Server) parkedCount() float64 {
