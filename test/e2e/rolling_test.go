@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"context"
-	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -14,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-im/parley/client"
 	"github.com/parley-im/parley/internal/cluster/natstest"
 	"github.com/parley-im/parley/internal/store/postgres/pgtest"
 )
@@ -61,8 +58,8 @@ func TestRollingUpgradeThreeNodes(t *testing.T) {
 	// protocol on even i, b_i on odd i.
 	var senders, receivers []*upgradeClient
 	for i := range nodes {
-		senders = append(senders, dialRolling(t, fmt.Sprintf("a%d@localhost", i), nodes[i].addrs, i%2 == 0))
-		receivers = append(receivers, dialRolling(t, fmt.Sprintf("b%d@localhost", i), nodes[(i+1)%3].addrs, i%2 == 1))
+		senders = append(senders, dialUpgradeClient(t, fmt.Sprintf("a%d@localhost", i), nodes[i].addrs, i%2 == 0))
+		receivers = append(receivers, dialUpgradeClient(t, fmt.Sprintf("b%d@localhost", i), nodes[(i+1)%3].addrs, i%2 == 1))
 	}
 	waitDirectory(t, nodes, 2)
 	stop := make(chan struct{})
@@ -158,29 +155,6 @@ func (n *rollingNode) upgrade(t *testing.T, clients []*upgradeClient) {
 	if refused > 0 || other > 0 || dials == 0 {
 		t.Fatalf("%s: dialer loop: %d refused, %d other errors in %d dials", n.id, refused, other, dials)
 	}
-}
-
-// dialRolling connects a client (no stanza-id dedupe) to one node.
-func dialRolling(t *testing.T, jid string, addrs map[string]string, binary bool) *upgradeClient {
-	t.Helper()
-	o := client.Options{JID: jid, Password: "pw", TLS: &tls.Config{InsecureSkipVerify: true}, Reconnect: true,
-		MinBackoff: 100 * time.Millisecond, MaxBackoff: time.Second, EventBuffer: 1 << 16}
-	if binary {
-		o.Addr = addrs["native"]
-	} else {
-		o.Encoding, o.Transport, o.Addr = client.XML, client.STARTTLS, addrs["c2s"]
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	c, err := client.Dial(ctx, o)
-	if err != nil {
-		t.Fatalf("%s: %v", jid, err)
-	}
-	u := &upgradeClient{jid: jid, c: c, bodyOf: map[string]string{}, acked: map[string]bool{}, received: map[string]int{}}
-	go u.events()
-	must(t, c.SetPresence("", ""))
-	t.Cleanup(func() { _ = c.Close() })
-	return u
 }
 
 // sendEvery sends a numbered message every interval until stop.
