@@ -56,14 +56,19 @@ and /healthz are served on the same listener. See docs/media.md.`,
 }
 
 func runMedia(parent context.Context, a *app, cfg config.Config) error {
-	log := newLogger(cfg, a.stderr)
-	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	run := a.runMedia
 	if run == nil {
 		run = server.RunMedia
 	}
-	err := run(ctx, cfg, log)
+	return runStandalone(parent, a, cfg, run)
+}
+
+// runStandalone runs a standalone service (media, TURN) until SIGINT or
+// SIGTERM; stopping by signal is not an error.
+func runStandalone(parent context.Context, a *app, cfg config.Config, run runMediaFunc) error {
+	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, cfg, newLogger(cfg, a.stderr))
 	if errors.Is(err, context.Canceled) {
 		err = nil
 	}

@@ -2,10 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -58,12 +54,5 @@ firewall. /metrics and /healthz are served on --http. See docs/calls.md.`,
 }
 
 func runTURN(parent context.Context, a *app, cfg config.Config) error {
-	log := newLogger(cfg, a.stderr)
-	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	err := server.RunTURN(ctx, cfg, log)
-	if errors.Is(err, context.Canceled) {
-		err = nil
-	}
-	return err
+	return runStandalone(parent, a, cfg, server.RunTURN)
 }
