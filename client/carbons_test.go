@@ -31,6 +31,9 @@ func TestEnableCarbons(t *testing.T) {
 		t.Fatal(err)
 	}
 	next(t, bob, func(m *client.Message) bool { return m.ID == before })
+	// The server's "sent" ack comes after routing is done, carbons included:
+	// only then does enabling carbons on the phone come after "before".
+	next(t, laptop, func(s *client.Sent) bool { return s.ID == before })
 	if err := phone.EnableCarbons(ctx); err != nil {
 		t.Fatal(err)
 	}
