@@ -139,7 +139,7 @@ generator only at a server you run.`,
 	fs.DurationVar(&c.UpgradeDuration, "upgrade-duration", c.UpgradeDuration, "upgrade scenario: how long traffic is offered")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the generator itself to this file (go tool pprof)")
 	fs.SortFlags = false
-	cmd.AddCommand(newBenchCompareCmd(a))
+	cmd.AddCommand(newBenchCompareCmd(a), newBenchSinkCmd(a))
 	return cmd
 }
 

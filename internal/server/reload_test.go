@@ -9,12 +9,13 @@ import (
 	"time"
 
 	"github.com/parley-im/parley/internal/config"
+	"github.com/parley-im/parley/internal/selfsigned"
 )
 
 // writeCert writes a fresh self-signed certificate and returns its files.
 func writeCert(t *testing.T, name string) (certFile, keyFile string) {
 	t.Helper()
-	certPEM, keyPEM, err := selfSigned("localhost")
+	certPEM, keyPEM, err := selfsigned.PEM("localhost")
 	if err != nil {
 		t.Fatal(err)
 	}
