@@ -14,6 +14,10 @@ type smState struct {
 	inbound uint32 // stanzas received (our h)
 	outAck  uint32 // the server's last h
 	unacked []outbound
+	// ticked is how many of unacked, from the front, have had their Sent
+	// tick (or need none): explicit server acks come in order, so tick
+	// looks from there instead of from the front.
+	ticked int
 }
 
 type outbound struct {
@@ -61,6 +65,7 @@ func (m *smState) acked(h uint32) []string {
 		}
 	}
 	m.unacked = append(m.unacked[:0], m.unacked[n:]...)
+	m.ticked = max(m.ticked-n, 0)
 	m.outAck = h
 	return ids
 }
@@ -68,13 +73,25 @@ func (m *smState) acked(h uint32) []string {
 // tick marks the message id as acknowledged explicitly; false when it was
 // already (or is not in flight: its stream-management ack came first).
 func (m *smState) tick(id string) bool {
-	for i := range m.unacked {
+	if id == "" {
+		return false
+	}
+	// Every entry before m.ticked is ticked or has no tick to give.
+	for i := m.ticked; i < len(m.unacked); i++ {
 		if o := &m.unacked[i]; o.id == id && !o.ticked {
 			o.ticked = true
+			m.advanceTicked()
 			return true
 		}
 	}
 	return false
+}
+
+// advanceTicked moves ticked past the front entries that need no tick.
+func (m *smState) advanceTicked() {
+	for m.ticked < len(m.unacked) && (m.unacked[m.ticked].ticked || m.unacked[m.ticked].id == "") {
+		m.ticked++
+	}
 }
 
 // takeUnacked empties the unacked list, returning it (for re-sending; the
@@ -84,7 +101,7 @@ func (m *smState) takeUnacked() []*stanza.Element {
 	for i, o := range m.unacked {
 		out[i] = o.el
 	}
-	m.unacked = nil
+	m.unacked, m.ticked = nil, 0
 	return out
 }
 
