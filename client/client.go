@@ -337,6 +337,27 @@ func (c *Client) sendControl(el *stanza.Element) {
 	}
 }
 
+// KeepAlive sends a keep-alive pulse now: one space in XML (RFC 6120's
+// whitespace keep-alive), an empty frame in Parley's binary protocol. The
+// server takes it as a sign of life (last seen, its idle checks) at the
+// least cost to both sides. While disconnected it does nothing.
+func (c *Client) KeepAlive() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return ErrClosed
+	}
+	if c.sess == nil {
+		return nil
+	}
+	c.pending = c.sess.w.codec.appendKeepAlive(c.pending)
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
 // read handles stanzas from s until its connection fails.
 func (c *Client) read(s *session) error {
 	for {

@@ -14,6 +14,8 @@ type codec interface {
 	appendOpen(dst []byte, domain string) []byte
 	appendStanza(dst []byte, el *stanza.Element) []byte
 	appendClose(dst []byte) []byte
+	// appendKeepAlive appends the encoding's smallest keep-alive.
+	appendKeepAlive(dst []byte) []byte
 	feed(b []byte)
 	// next returns the next complete stanza; ok false means more input is
 	// needed; ended reports the end of the stream.
@@ -34,8 +36,11 @@ func (c *xmlCodec) appendStanza(dst []byte, el *stanza.Element) []byte {
 }
 
 func (c *xmlCodec) appendClose(dst []byte) []byte { return xmlstream.AppendStreamEnd(dst) }
-func (c *xmlCodec) feed(b []byte)                 { c.p.Feed(b) }
-func (c *xmlCodec) reset()                        { c.p.Reset() }
+
+// appendKeepAlive appends RFC 6120's whitespace keep-alive (section 4.6.1).
+func (c *xmlCodec) appendKeepAlive(dst []byte) []byte { return append(dst, ' ') }
+func (c *xmlCodec) feed(b []byte)                     { c.p.Feed(b) }
+func (c *xmlCodec) reset()                            { c.p.Reset() }
 
 func (c *xmlCodec) next() (*stanza.Element, bool, bool, error) {
 	for {
@@ -89,8 +94,9 @@ func (c *binaryCodec) appendClose(dst []byte) []byte {
 	return binary.AppendStreamEnd(dst)
 }
 
-func (c *binaryCodec) feed(b []byte) { c.dec.Feed(b) }
-func (c *binaryCodec) reset()        {} // framed: a restart is just a new <open/>
+func (c *binaryCodec) appendKeepAlive(dst []byte) []byte { return binary.AppendKeepAlive(dst) }
+func (c *binaryCodec) feed(b []byte)                     { c.dec.Feed(b) }
+func (c *binaryCodec) reset()                            {} // framed: a restart is just a new <open/>
 
 func (c *binaryCodec) next() (*stanza.Element, bool, bool, error) {
 	for {

@@ -57,6 +57,10 @@ server and measure it:
               timestamps in the messages, lost/duplicated/reordered, server
               CPU per delivered message (needs --server-pid); stops after
               the first step that is not flat (>= 97% delivered, p99 <= 50 ms)
+  keepalive   (only when named) every device sends a keep-alive pulse every
+              --keepalive-interval for --keepalive-duration (a space in XML,
+              an empty frame in the binary protocol): the server's CPU to
+              hold that many live connections (needs --server-pid)
   closed      closed loop: each device keeps --window messages in flight
   offline     --offline-messages stored for offline devices, then drained
               when they log in
@@ -143,6 +147,8 @@ what the generator itself can offer.`,
 	fs.DurationVar(&c.UpgradeAt, "upgrade-at", c.UpgradeAt, "upgrade scenario: when to trigger the upgrade, from the start of the traffic")
 	fs.IntVar(&c.UpgradeRate, "upgrade-rate", c.UpgradeRate, "upgrade scenario: messages/s offered")
 	fs.DurationVar(&c.UpgradeDuration, "upgrade-duration", c.UpgradeDuration, "upgrade scenario: how long traffic is offered")
+	fs.DurationVar(&c.KeepAliveInterval, "keepalive-interval", c.KeepAliveInterval, "keepalive scenario: each device's pulse interval")
+	fs.DurationVar(&c.KeepAliveDuration, "keepalive-duration", c.KeepAliveDuration, "keepalive scenario: how long the pulses are measured")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the generator itself to this file (go tool pprof)")
 	fs.SortFlags = false
 	cmd.AddCommand(newBenchCompareCmd(a), newBenchSinkCmd(a))

@@ -258,3 +258,26 @@ func TestScheduleMeasuresHowFarTheSenderTrails(t *testing.T) {
 		t.Fatalf("after a 500 ms pause: lag %v ms, want 500 (behind)", lag)
 	}
 }
+
+// TestKeepAliveScenario: devices of both encodings send their pulses to a
+// real server, which keeps every one of them connected, and the scenario
+// reports the server's CPU for them.
+func TestKeepAliveScenario(t *testing.T) {
+	srv, cfg := startBenchServer(t, 10)
+	cfg.KeepAliveInterval, cfg.KeepAliveDuration = 100*time.Millisecond, time.Second
+	cfg.ServerPID = os.Getpid() // the server runs in this process
+	for _, binary := range []bool{false, true} {
+		c := cfg
+		if binary {
+			c.Addr, c.Binary, c.Insecure, c.Transport = srv.Native, true, true, client.DirectTLS
+		}
+		r, err := Run(context.Background(), c, []string{ScenarioKeepAlive})
+		if err != nil {
+			t.Fatalf("binary %v: %v", binary, err)
+		}
+		k := r.KeepAlive
+		if k == nil || k.Devices != 10 || k.Pulses < 50 || k.Disconnected != 0 || k.ServerCPUPercent <= 0 {
+			t.Fatalf("binary %v: %+v", binary, k)
+		}
+	}
+}

@@ -46,9 +46,13 @@ type Config struct {
 	BodySize       int           // bytes of each message body
 	Drain          time.Duration // how long to wait for stragglers after a step
 	Settle         time.Duration // idle: wait before reading the server's memory
-	GroupSizes     []int         // groups: members per group (the sender included)
-	GroupPosts     int           // groups: posts per case
-	GroupRate      float64       // groups: posts per second
+	// KeepAliveInterval is how often each device sends a keep-alive pulse
+	// in the keepalive scenario, which lasts KeepAliveDuration.
+	KeepAliveInterval time.Duration
+	KeepAliveDuration time.Duration
+	GroupSizes        []int   // groups: members per group (the sender included)
+	GroupPosts        int     // groups: posts per case
+	GroupRate         float64 // groups: posts per second
 	// MUCService runs the groups scenario over XEP-0045 rooms on this
 	// service (conference.localhost, or Parley's groups.<domain>) instead
 	// of Parley's group protocol: any XMPP server's MUC, all members online.
@@ -80,6 +84,7 @@ func Defaults() Config {
 		OfflineTotal: 50000, BodySize: 100, Drain: 3 * time.Second, Settle: 2 * time.Second,
 		GroupSizes: []int{10, 100, 1024}, GroupPosts: 50, GroupRate: 20,
 		UpgradeAt: 5 * time.Second, UpgradeRate: 5000, UpgradeDuration: 20 * time.Second,
+		KeepAliveInterval: 5 * time.Second, KeepAliveDuration: 30 * time.Second,
 	}
 }
 
@@ -115,6 +120,8 @@ func (c *Config) fill() error {
 	defDur(&c.Settle, d.Settle)
 	defDur(&c.UpgradeAt, d.UpgradeAt)
 	defDur(&c.UpgradeDuration, d.UpgradeDuration)
+	defDur(&c.KeepAliveInterval, d.KeepAliveInterval)
+	defDur(&c.KeepAliveDuration, d.KeepAliveDuration)
 	defInt(&c.UpgradeRate, d.UpgradeRate)
 	if len(c.Rates) == 0 {
 		c.Rates = d.Rates

@@ -18,6 +18,10 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(tw, "idle memory\tdevices\tRSS before\tRSS after\tper device\t\n")
 		fmt.Fprintf(tw, "\t%d\t%s\t%s\t%s\t\n\n", i.Devices, size(i.RSSBeforeBytes), size(i.RSSAfterBytes), size(i.BytesPerDevice))
 	}
+	if k := r.KeepAlive; k != nil {
+		fmt.Fprintf(tw, "keep-alive\tdevices\tinterval s\tpulses/s\tsrv CPU %%\tsrv µs/pulse\tsrv RSS\tdisconnected\t\n")
+		fmt.Fprintf(tw, "\t%d\t%.1f\t%.0f\t%.2f\t%.1f\t%s\t%d\t\n\n", k.Devices, k.IntervalSeconds, k.PulsesPerSecond, k.ServerCPUPercent, k.ServerCPUPerPulseUS, size(k.ServerRSSBytes), k.Disconnected)
+	}
 	if len(r.Steps) > 0 || r.Closed != nil {
 		fmt.Fprintf(tw, "one-to-one\toffered/s\tsent/s\tdelivered/s\tp50 ms\tp90 ms\tp99 ms\tp99.9 ms\tlost\tdup\treord\tsrv CPU %%\tsrv µs/msg\tgen CPU %%\tgen µs/msg\tflat\t\n")
 		for _, s := range r.Steps {

@@ -4,18 +4,19 @@ import "time"
 
 // Report is everything one run measured. It is also the JSON output.
 type Report struct {
-	Target   string         `json:"target"` // the server's address
-	Date     time.Time      `json:"date"`
-	Devices  int            `json:"devices"`
-	BodySize int            `json:"body_size"`
-	Login    *LoginResult   `json:"login,omitempty"`
-	Idle     *IdleResult    `json:"idle,omitempty"`
-	Steps    []StepResult   `json:"open_loop,omitempty"`
-	Closed   *StepResult    `json:"closed_loop,omitempty"`
-	Offline  *OfflineResult `json:"offline,omitempty"`
-	Groups   []GroupResult  `json:"groups,omitempty"`
-	Upgrade  *UpgradeResult `json:"upgrade,omitempty"`
-	Notes    []string       `json:"notes,omitempty"`
+	Target    string           `json:"target"` // the server's address
+	Date      time.Time        `json:"date"`
+	Devices   int              `json:"devices"`
+	BodySize  int              `json:"body_size"`
+	Login     *LoginResult     `json:"login,omitempty"`
+	Idle      *IdleResult      `json:"idle,omitempty"`
+	KeepAlive *KeepAliveResult `json:"keepalive,omitempty"`
+	Steps     []StepResult     `json:"open_loop,omitempty"`
+	Closed    *StepResult      `json:"closed_loop,omitempty"`
+	Offline   *OfflineResult   `json:"offline,omitempty"`
+	Groups    []GroupResult    `json:"groups,omitempty"`
+	Upgrade   *UpgradeResult   `json:"upgrade,omitempty"`
+	Notes     []string         `json:"notes,omitempty"`
 }
 
 // LoginResult is the login ramp.

@@ -15,11 +15,12 @@ const (
 	ScenarioClosed     = "closed"
 	ScenarioOffline    = "offline"
 	ScenarioGroups     = "groups"
+	ScenarioKeepAlive  = "keepalive"
 )
 
 // AllScenarios lists every scenario.
 func AllScenarios() []string {
-	return append(DefaultScenarios(), ScenarioGroups, ScenarioUpgrade)
+	return append(DefaultScenarios(), ScenarioKeepAlive, ScenarioGroups, ScenarioUpgrade)
 }
 
 // DefaultScenarios are the scenarios every XMPP server can run (groups
@@ -38,7 +39,7 @@ func Run(ctx context.Context, cfg Config, scenarios []string) (*Report, error) {
 	want := map[string]bool{}
 	for _, s := range scenarios {
 		switch s {
-		case ScenarioLogin, ScenarioIdle, ScenarioThroughput, ScenarioClosed, ScenarioOffline, ScenarioGroups, ScenarioUpgrade:
+		case ScenarioLogin, ScenarioIdle, ScenarioThroughput, ScenarioClosed, ScenarioOffline, ScenarioGroups, ScenarioUpgrade, ScenarioKeepAlive:
 			want[s] = true
 		default:
 			return nil, fmt.Errorf("unknown scenario %q (known: %v)", s, AllScenarios())
@@ -51,7 +52,7 @@ func Run(ctx context.Context, cfg Config, scenarios []string) (*Report, error) {
 	r := &Report{Target: target, Date: time.Now().UTC(), Devices: cfg.Devices, BodySize: cfg.BodySize}
 	meter := procMeter{pid: cfg.ServerPID}
 	cfg.Reconnect = cfg.Reconnect || want[ScenarioUpgrade]
-	if want[ScenarioLogin] || want[ScenarioIdle] || want[ScenarioThroughput] || want[ScenarioClosed] || want[ScenarioUpgrade] {
+	if want[ScenarioLogin] || want[ScenarioIdle] || want[ScenarioKeepAlive] || want[ScenarioThroughput] || want[ScenarioClosed] || want[ScenarioUpgrade] {
 		if err := runOnline(ctx, &cfg, want, meter, r); err != nil {
 			return r, err
 		}
@@ -88,6 +89,13 @@ func runOnline(ctx context.Context, cfg *Config, want map[string]bool, meter pro
 			r.Notes = append(r.Notes, "idle: no --server-pid, so the server's memory was not measured")
 		} else {
 			r.Idle = idleMemory(ctx, cfg, meter, before)
+		}
+	}
+	if want[ScenarioKeepAlive] {
+		res, err := keepAliveStep(ctx, f, meter)
+		r.KeepAlive = res
+		if err != nil {
+			return err
 		}
 	}
 	if want[ScenarioThroughput] {
