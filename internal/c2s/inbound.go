@@ -39,6 +39,19 @@ type inbound interface {
 	// restart forgets the stream after STARTTLS or SASL success (only XML
 	// streams start over; framed ones just send a new <open/>).
 	restart()
+	// keepAlive reports whether b, arriving now, would be nothing but
+	// keep-alives that next would skip (false when it cannot tell).
+	keepAlive(b []byte) bool
+}
+
+// allKeepAlive reports whether every byte of b is a keep-alive byte.
+func allKeepAlive(b []byte, isKeepAlive func(byte) bool) bool {
+	for _, c := range b {
+		if !isKeepAlive(c) {
+			return false
+		}
+	}
+	return len(b) > 0
 }
 
 // xmlInbound is an XML stream (RFC 6120).
@@ -47,6 +60,11 @@ type xmlInbound struct{ p *xmlstream.Parser }
 func (x *xmlInbound) feed(b []byte)                  { x.p.Feed(b) }
 func (x *xmlInbound) next() (xmlstream.Token, error) { return x.p.Next() }
 func (x *xmlInbound) restart()                       { x.p.Reset() }
+
+// keepAlive: white space between stanzas (RFC 6120, 4.6.1).
+func (x *xmlInbound) keepAlive(b []byte) bool {
+	return x.p.AtKeepAlivePoint() && allKeepAlive(b, xmlstream.IsKeepAliveByte)
+}
 
 // framingToken maps RFC 7395 <open/> and <close/> to stream tokens and any
 // other element to a stanza.
@@ -73,6 +91,9 @@ type wsInbound struct {
 
 func (w *wsInbound) feed(b []byte) { w.r.feed(b) }
 func (w *wsInbound) restart()      {}
+
+// keepAlive: a WebSocket keep-alive is a ping frame, which needs a pong.
+func (w *wsInbound) keepAlive([]byte) bool { return false }
 
 func (w *wsInbound) next() (xmlstream.Token, error) {
 	for {
@@ -123,6 +144,12 @@ func newBinaryInbound(l xmlstream.Limits) *binaryInbound {
 func (b *binaryInbound) feed(p []byte) { b.d.Feed(p) }
 func (b *binaryInbound) restart()      {}
 
+// keepAlive: empty frames (a single 0x00 each) at a frame boundary (only
+// bound sessions are parked: the preamble is behind).
+func (b *binaryInbound) keepAlive(p []byte) bool {
+	return b.d.Buffered() == 0 && allKeepAlive(p, func(c byte) bool { return c == 0 })
+}
+
 func (b *binaryInbound) next() (xmlstream.Token, error) {
 	for {
 		tok, err := b.d.Next()
@@ -156,6 +183,9 @@ type wsBinaryInbound struct {
 
 func (w *wsBinaryInbound) feed(b []byte) { w.r.feed(b) }
 func (w *wsBinaryInbound) restart()      {}
+
+// keepAlive: see wsInbound.
+func (w *wsBinaryInbound) keepAlive([]byte) bool { return false }
 
 func (w *wsBinaryInbound) next() (xmlstream.Token, error) {
 	for {

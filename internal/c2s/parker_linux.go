@@ -127,6 +127,10 @@ func (p *parker) run() {
 				return
 			}
 			if c := p.take(id); c != nil {
+				if c.absorbKeepAlives() {
+					p.park(c)
+					continue
+				}
 				go c.runSession()
 			}
 		}
@@ -166,4 +170,49 @@ func (w *idleWaiter) arm(epfd int, id uint64, armed *atomic.Bool) error {
 		return err
 	}
 	return ctlErr
+}
+
+// keepAlivePeek bounds what absorbKeepAlives looks at: a phone's pulse is
+// a byte or two; more is a burst of real traffic.
+const keepAlivePeek = 64
+
+// absorbKeepAlives is the poller's fast path for an idle phone's pulse: if
+// what a parked plaintext connection received is nothing but keep-alives
+// (white space between XML stanzas, empty binary frames), it consumes
+// them, notes the sign of life, and reports true: the connection stays
+// parked, with no goroutine started, no buffer borrowed and no timer set.
+// Otherwise it consumes nothing and reports false. TLS connections always
+// take the usual path (their records must be decrypted to be read).
+func (c *conn) absorbKeepAlives() bool {
+	if c.idle == nil || c.idle.tls != nil || c.sess == nil {
+		return false
+	}
+	var buf [keepAlivePeek]byte
+	n := c.idle.recv(buf[:], syscall.MSG_PEEK)
+	if n <= 0 || n == len(buf) || !c.in.keepAlive(buf[:n]) {
+		return false
+	}
+	if c.idle.recv(buf[:n], 0) != n { // the peeked bytes, exactly
+		return false
+	}
+	c.sess.Touch()
+	c.srv.metrics.keepAlives.Inc()
+	return true
+}
+
+// recv reads from the socket without waiting (flags add MSG_PEEK): the
+// byte count, or -1 on an error or when nothing is there.
+func (w *idleWaiter) recv(b []byte, flags int) int {
+	n := -1
+	err := w.raw.Read(func(fd uintptr) bool {
+		m, _, err := syscall.Recvfrom(int(fd), b, flags|syscall.MSG_DONTWAIT)
+		if err == nil {
+			n = m
+		}
+		return true
+	})
+	if err != nil {
+		return -1
+	}
+	return n
 }

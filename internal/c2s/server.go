@@ -255,6 +255,7 @@ func (s *Server) Shutdown(ctx context.Context) {
 
 type metrics struct {
 	connections prometheus.Gauge
+	keepAlives  prometheus.Counter
 	authOK      prometheus.Counter
 	authFailed  prometheus.Counter
 }
@@ -267,9 +268,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Successful SASL authentications."}),
 		authFailed: prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_auth_failures_total",
 			Help: "Failed SASL authentications."}),
+		keepAlives: prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_c2s_parked_keepalives_total",
+			Help: "Keep-alive pulses of parked plaintext connections absorbed without waking them."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.connections, m.authOK, m.authFailed)
+		reg.MustRegister(m.connections, m.authOK, m.authFailed, m.keepAlives)
 	}
 	return m
 }

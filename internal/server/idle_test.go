@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/stanza"
 	"github.com/parley-im/parley/internal/xmpptest"
 )
@@ -100,4 +101,39 @@ func waitMetric(t *testing.T, ts *testServer, name string, want int) {
 		}
 	}
 	t.Fatalf("%s = %s, want %d", name, last, want)
+}
+
+// TestKeepAlivesOfParkedConnectionsStayParked: an idle phone's pulse (white
+// space between stanzas) is absorbed by the poller without waking its
+// connection, while white space inside a stanza that arrives in pieces is
+// the stanza's, delivered intact.
+func TestKeepAlivesOfParkedConnectionsStayParked(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the epoll parker is Linux only")
+	}
+	ts := startServer(t, func(c *config.Config) { c.AllowPlaintextAuth = true })
+	ts.addUser(t, "alice", "pw-alice")
+	ts.addUser(t, "bob", "pw-bob")
+	plain := func(o *xmpptest.Options) { o.NoTLS = true } // TLS records are read the usual way
+	alice, bob := ts.login(t, "alice", "phone", plain), ts.login(t, "bob", "phone", plain)
+	waitMetric(t, ts, "parley_c2s_parked_connections", 2)
+	for i := 1; i <= 5; i++ {
+		alice.SendRaw(" ")
+		bob.SendRaw("\n")
+		waitMetric(t, ts, "parley_c2s_parked_keepalives_total", 2*i)
+	}
+	if g := connGoroutines(t); g != 0 {
+		t.Fatalf("%d goroutines run c2s connection code after keep-alives of parked connections", g)
+	}
+
+	// Half a stanza, a pause long enough to park, then the rest starting
+	// with white space: that white space is the body's.
+	alice.SendRaw("<message to='bob@localhost/phone' id='m1' type='chat'><body>one")
+	waitMetric(t, ts, "parley_c2s_parked_connections", 2)
+	alice.SendRaw("  two</body></message>")
+	got := bob.Expect("alice's message", func(el *stanza.Element) bool { return el.Name == "message" && el.ID() == "m1" })
+	if body := got.ChildText("", "body"); body != "one  two" {
+		t.Fatalf("bob got body %q, want %q", body, "one  two")
+	}
+	waitMetric(t, ts, "parley_c2s_parked_keepalives_total", 10)
 }

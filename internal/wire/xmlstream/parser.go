@@ -163,6 +163,18 @@ func (p *Parser) Buffered() int {
 	return n
 }
 
+// AtKeepAlivePoint reports whether the parser is inside a stream, between
+// its top-level elements, with nothing buffered: white space arriving now
+// is a keep-alive (RFC 6120, section 4.6.1) that Next would only skip, so a
+// caller may consume it without feeding it.
+func (p *Parser) AtKeepAlivePoint() bool {
+	return p.mode == modeStream && p.state == stBetween && p.err == nil && !p.pendingEnd && p.Buffered() == 0
+}
+
+// IsKeepAliveByte reports whether c is white space, which a stream may
+// carry between its elements (AtKeepAlivePoint).
+func IsKeepAliveByte(c byte) bool { return isSpace(c) }
+
 // Reset forgets all state, including buffered input (bytes received before
 // STARTTLS must not be read as if they came over TLS): the next token
 // expected is a fresh stream header.

@@ -1,0 +1,60 @@
+package c2s
+
+import (
+	"testing"
+
+	"github.com/parley-im/parley/internal/stanza"
+	"github.com/parley-im/parley/internal/wire/binary"
+	"github.com/parley-im/parley/internal/wire/xmlstream"
+)
+
+// TestKeepAliveRecognition: only bytes that the decoder would skip, at a
+// point where it would skip them, count as keep-alives.
+func TestKeepAliveRecognition(t *testing.T) {
+	x := &xmlInbound{p: xmlstream.NewParser(xmlstream.DefaultLimits())}
+	x.feed([]byte("<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'><presence/>"))
+	for {
+		if _, err := x.next(); err != nil {
+			break
+		}
+	}
+	if !x.keepAlive([]byte(" \n\t\r")) {
+		t.Error("XML: white space between stanzas is not a keep-alive")
+	}
+	for _, b := range []string{"", "<", " x", "\x00"} {
+		if x.keepAlive([]byte(b)) {
+			t.Errorf("XML: %q counted as a keep-alive", b)
+		}
+	}
+	x.feed([]byte("<message><body>half"))
+	_, _ = x.next()
+	if x.keepAlive([]byte(" ")) {
+		t.Error("XML: white space inside a stanza counted as a keep-alive")
+	}
+
+	b := newBinaryInbound(xmlstream.DefaultLimits())
+	enc, err := binary.NewEncoder(binary.Preamble{Version: binary.Version, Dictionary: binary.LatestDictionary})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.feed(enc.AppendStanza(enc.AppendPreamble(nil), stanza.NewElement(stanza.NSClient, "presence")))
+	for {
+		if _, err := b.next(); err != nil {
+			break
+		}
+	}
+	if !b.keepAlive([]byte{0, 0}) {
+		t.Error("binary: empty frames are not keep-alives")
+	}
+	if b.keepAlive([]byte{0, 3}) || b.keepAlive(nil) {
+		t.Error("binary: a frame's start counted as a keep-alive")
+	}
+	b.feed([]byte{5, 1})
+	_, _ = b.next()
+	if b.keepAlive([]byte{0}) {
+		t.Error("binary: a byte inside a frame counted as a keep-alive")
+	}
+	if (&wsInbound{}).keepAlive([]byte(" ")) || (&wsBinaryInbound{}).keepAlive([]byte{0}) {
+		t.Error("WebSocket: keep-alives are ping frames, never absorbed")
+	}
+}
