@@ -186,20 +186,44 @@ func (r *Router) deliverMessage(ctx context.Context, m *stanza.Element, to jid.J
 	}
 	m = StampStanzaID(m, to.Bare())
 	key := QueueKey(to)
-	seq, err := r.cfg.Queue.Enqueue(ctx, key, r.cfg.Codec.Encode(m))
+	seq, wait, err := r.enqueue(ctx, key, r.cfg.Codec.Encode(m))
 	if err != nil {
-		r.cfg.Log.Error("offline queue write failed", "err", err)
-		if errors.Is(err, store.ErrUnavailable) {
-			return stanza.NewError(stanza.ResourceConstraint, "the server cannot store messages right now; try again later")
-		}
-		return stanza.NewError(stanza.InternalServerError, "")
+		return r.writeFailed(err)
 	}
-	recordAssigned(ctx, m, to.Bare())
+	// Deliver while the write syncs: the devices get the message one sync
+	// sooner, and the sender's "sent" (Route's return) still waits for it.
 	for _, d := range targets {
 		d.Deliver(m, key, seq)
 	}
 	r.delivered(ctx, m, to, targets)
+	if wait != nil {
+		if err := wait(); err != nil {
+			return r.writeFailed(err)
+		}
+	}
+	recordAssigned(ctx, m, to.Bare())
 	return nil
+}
+
+// enqueue appends payload to the queue under key. When the queue can make
+// it visible before it is durable (store.QueueStarter), it returns at once
+// with the function that waits for durability; otherwise wait is nil and
+// the write is already durable.
+func (r *Router) enqueue(ctx context.Context, key string, payload []byte) (seq uint64, wait func() error, err error) {
+	if qs, ok := r.cfg.Queue.(store.QueueStarter); ok {
+		return qs.EnqueueStart(ctx, key, payload)
+	}
+	seq, err = r.cfg.Queue.Enqueue(ctx, key, payload)
+	return seq, nil, err
+}
+
+// writeFailed is the sender's error for a failed durable write.
+func (r *Router) writeFailed(err error) *stanza.Error {
+	r.cfg.Log.Error("offline queue write failed", "err", err)
+	if errors.Is(err, store.ErrUnavailable) {
+		return stanza.NewError(stanza.ResourceConstraint, "the server cannot store messages right now; try again later")
+	}
+	return stanza.NewError(stanza.InternalServerError, "")
 }
 
 // RouteStored stores ms, in order, in the queue of the local user to

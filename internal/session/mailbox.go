@@ -82,6 +82,12 @@ func (s *Session) run() {
 		batch, s.mb.items = s.mb.items, batch[:0]
 		s.mbMu.Unlock()
 
+		// A handoff tells the client how many of its stanzas were
+		// handled: it waits for a message being routed (inMu).
+		quiesce := hasHandoff(batch)
+		if quiesce {
+			s.inMu.Lock()
+		}
 		s.mu.Lock()
 		for i := range batch {
 			s.handleItem(&batch[i])
@@ -89,10 +95,22 @@ func (s *Session) run() {
 		}
 		s.flushLocked()
 		s.mu.Unlock()
+		if quiesce {
+			s.inMu.Unlock()
+		}
 		if cap(batch) > 256 {
 			batch = nil // do not pin a large buffer after a burst
 		}
 	}
+}
+
+func hasHandoff(batch []item) bool {
+	for i := range batch {
+		if batch[i].ctl == ctlHandoff {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Session) handleItem(it *item) {

@@ -36,22 +36,23 @@ func speaksExtensions(tr Transport) bool {
 	return ok && e.ParleyExtensions()
 }
 
-// dispatchMessageLocked routes a message from the device; for a device
-// that speaks Parley's extensions a stored message is acknowledged with
-// its stanza-id and server time: the "sent" tick.
-func (s *Session) dispatchMessageLocked(m *stanza.Element) *stanza.Element {
+// dispatchMessage routes a message from the device (without mu) and
+// returns the error reply, if any, and for a device that speaks Parley's
+// extensions the ack of a stored message with its stanza-id and server
+// time: the "sent" tick.
+func (s *Session) dispatchMessage(m *stanza.Element) (reply, ack *stanza.Element) {
 	if !s.extensions.Load() {
-		return s.hub.Dispatch(s.ctx, s, m)
+		return s.hub.Dispatch(s.ctx, s, m), nil
 	}
 	ctx, assigned := router.WithAssigned(s.ctx)
 	if reply := s.hub.Dispatch(ctx, s, m); reply != nil {
-		return reply
+		return reply, nil
 	}
 	if assigned.StanzaID != "" {
-		s.sendNonzaLocked(stanza.NewElement(stanza.NSParley, "ack",
-			"id", m.ID(), "stanza-id", assigned.StanzaID, "stamp", stamp(assigned.Stored)))
+		ack = stanza.NewElement(stanza.NSParley, "ack",
+			"id", m.ID(), "stanza-id", assigned.StanzaID, "stamp", stamp(assigned.Stored))
 	}
-	return nil
+	return nil, ack
 }
 
 // offlinePreviewLocked tells an extensions-speaking device how many stored

@@ -84,6 +84,14 @@ type Session struct {
 	mbMu sync.Mutex
 	mb   mailbox
 
+	// inMu is held while one element from the client is handled, and
+	// taken before mu. A message is routed with inMu but without mu (its
+	// durable write waits for a WAL sync, and deliveries to this device
+	// must not wait behind it); whatever needs the count of handled
+	// stanzas exact (resumption, a handoff) takes inMu first, so it never
+	// sees a message that is routed but not yet counted.
+	inMu sync.Mutex
+
 	// Read by other goroutines without mu.
 	available       atomic.Bool
 	priority        atomic.Int32
@@ -214,42 +222,73 @@ func (s *Session) Detached() bool { return s.detached.Load() }
 // HandleInbound processes one element the client sent. The caller calls
 // Flush after a batch.
 func (s *Session) HandleInbound(el *stanza.Element) {
+	s.inMu.Lock()
+	defer s.inMu.Unlock()
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	m := s.handleInboundLocked(el)
+	s.mu.Unlock()
+	if m != nil {
+		s.routeMessage(m)
+	}
+}
+
+// handleInboundLocked handles el, except a message, which it returns (from
+// stamped) for routeMessage.
+func (s *Session) handleInboundLocked(el *stanza.Element) (message *stanza.Element) {
 	if s.state != stateActive {
-		return
+		return nil
 	}
 	if s.handoff != nil {
 		s.handoffInboundLocked(el)
-		return
+		return nil
 	}
 	if el.Space == stanza.NSSM {
 		s.handleSMLocked(el)
-		return
+		return nil
 	}
 	if !stanza.IsStanza(el) {
 		if s.hub.Nonza(s.ctx, s, el) {
-			return
+			return nil
 		}
 		s.closeLocked(stanza.NewStreamError(stanza.StreamUnsupportedStanza, "unexpected element <"+el.Name+">"), false)
-		return
+		return nil
 	}
 	el.SetAttr("from", s.jid.String())
 	if s.isPongLocked(el) {
 		s.sm.countInbound()
-		return
+		return nil
 	}
 	switch {
 	case el.Name == stanza.KindPresence && el.Attr("to") == "":
 		s.handleOwnPresenceLocked(el)
 	case el.Name == stanza.KindMessage:
-		if reply := s.dispatchMessageLocked(el); reply != nil {
-			s.sendLocked(reply, 0)
-		}
+		return el
 	default:
 		if reply := s.hub.Dispatch(s.ctx, s, el); reply != nil {
 			s.sendLocked(reply, 0)
 		}
+	}
+	s.sm.countInbound()
+	return nil
+}
+
+// routeMessage routes a message from the device without holding mu (the
+// caller holds inMu): while its durable write syncs, the mailbox runner
+// keeps writing deliveries to the device. The message is counted for
+// stream management, and acknowledged to a client that speaks Parley's
+// extensions, only once Route returned, that is once it is durable.
+func (s *Session) routeMessage(m *stanza.Element) {
+	reply, ack := s.dispatchMessage(m)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state == stateClosed {
+		return
+	}
+	if ack != nil {
+		s.sendNonzaLocked(ack)
+	}
+	if reply != nil {
+		s.sendLocked(reply, 0)
 	}
 	s.sm.countInbound()
 }
@@ -495,6 +534,8 @@ func (s *Session) terminateLocked() {
 // re-sends what the client has not acknowledged. It reports false when the
 // session can no longer be resumed.
 func (s *Session) Resume(tr Transport, h uint32) bool {
+	s.inMu.Lock() // a message the old connection sent is counted before <resumed h/>
+	defer s.inMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.state == stateClosed || !s.sm.resumable {

@@ -46,3 +46,15 @@ type Queue interface {
 	// key never written).
 	QueueLen(ctx context.Context, key string) (int, error)
 }
+
+// QueueStarter is implemented by a Queue whose appends become visible to
+// ReadQueue and AckQueue before they are durable (Pebble). The router uses
+// it to hand a message to the recipient's devices while the write syncs,
+// and acknowledges it to the sender only once wait returned.
+type QueueStarter interface {
+	// EnqueueStart appends payloads as Enqueue does, but returns as soon
+	// as they are visible, with the seq of the first and a function that
+	// waits until they are durable. The caller must call wait exactly
+	// once (the store's Close waits for it); its error is Enqueue's.
+	EnqueueStart(ctx context.Context, key string, payloads ...[]byte) (first uint64, wait func() error, err error)
+}

@@ -93,17 +93,46 @@ func (s *Store) Enqueue(ctx context.Context, key string, payloads ...[]byte) (ui
 		return 0, err
 	}
 	defer s.exit()
+	first, b, err := s.enqueueApply(key, payloads)
+	if err != nil || b == nil {
+		return first, err
+	}
+	return first, s.finish(b)
+}
+
+// EnqueueStart implements store.QueueStarter: Enqueue up to the point where
+// the stanzas are visible; wait syncs (sharing the sync with concurrent
+// writers, as Enqueue does). The store's gate stays entered until wait.
+func (s *Store) EnqueueStart(ctx context.Context, key string, payloads ...[]byte) (uint64, func() error, error) {
+	if err := s.enter(ctx); err != nil {
+		return 0, nil, err
+	}
+	first, b, err := s.enqueueApply(key, payloads)
+	if err != nil || b == nil {
+		s.exit()
+		return first, nil, err
+	}
+	return first, func() error {
+		defer s.exit()
+		return s.finish(b)
+	}, nil
+}
+
+// enqueueApply assigns the seqs and applies the batch under the key's shard
+// lock. It returns the batch to pass to finish, or nil when there was
+// nothing to write.
+func (s *Store) enqueueApply(key string, payloads [][]byte) (uint64, *pebble.Batch, error) {
 	sh := s.shard(key)
 	sh.mu.Lock()
 	st, err := s.state(sh, key, true)
 	if err != nil {
 		sh.mu.Unlock()
-		return 0, err
+		return 0, nil, err
 	}
 	first := st.next
 	if len(payloads) == 0 {
 		sh.mu.Unlock()
-		return first, nil
+		return first, nil, nil
 	}
 	p := queuePrefix(key)
 	size := 0
@@ -119,7 +148,7 @@ func (s *Store) Enqueue(ctx context.Context, key string, payloads ...[]byte) (ui
 	}
 	if err := s.applyLocked(b, true); err != nil {
 		sh.mu.Unlock()
-		return 0, err
+		return 0, nil, err
 	}
 	if st.count == 0 {
 		sh.empty--
@@ -128,7 +157,7 @@ func (s *Store) Enqueue(ctx context.Context, key string, payloads ...[]byte) (ui
 	st.next += uint64(len(payloads))
 	st.count += len(payloads)
 	sh.mu.Unlock()
-	return first, s.finish(b)
+	return first, b, nil
 }
 
 // ReadQueue implements store.Queue. It iterates from the head, never over
@@ -318,3 +347,5 @@ func (sh *shard) sweep() {
 	}
 	sh.empty = 0
 }
+
+var _ store.QueueStarter = (*Store)(nil)

@@ -28,6 +28,8 @@ type Options struct {
 	// MinFreeBytes refuses durable writes (store.ErrUnavailable) while the
 	// store's filesystem has less free space than this; 0 never refuses.
 	MinFreeBytes uint64
+
+	fs vfs.FS // tests: the file system under the store (default: the OS's)
 }
 
 // numShards is the number of lock shards for per-key state. Operations on
@@ -83,8 +85,11 @@ func open(dir string, opts Options, mode syncMode) (*Store, error) {
 	for i := range po.Levels {
 		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
-	if opts.InMemory {
+	switch {
+	case opts.InMemory:
 		po.FS = vfs.NewMem()
+	case opts.fs != nil:
+		po.FS = opts.fs
 	}
 	db, err := pebble.Open(dir, po)
 	if err != nil {

@@ -1,0 +1,173 @@
+package pebble
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/parley-im/parley/internal/store"
+)
+
+// syncCountingFS counts the syncs of WAL files and makes each take
+// syncDelay, as a slow disk would, so that writers pile up behind a sync
+// as they do under load.
+type syncCountingFS struct {
+	vfs.FS
+	syncs     atomic.Int64
+	syncDelay time.Duration
+}
+
+func (fs *syncCountingFS) wrap(name string, f vfs.File, err error) (vfs.File, error) {
+	if err != nil || !strings.HasSuffix(name, ".log") {
+		return f, err
+	}
+	return &syncCountingFile{File: f, fs: fs}, nil
+}
+
+func (fs *syncCountingFS) Create(name string, c vfs.DiskWriteCategory) (vfs.File, error) {
+	f, err := fs.FS.Create(name, c)
+	return fs.wrap(name, f, err)
+}
+
+func (fs *syncCountingFS) ReuseForWrite(oldname, newname string, c vfs.DiskWriteCategory) (vfs.File, error) {
+	f, err := fs.FS.ReuseForWrite(oldname, newname, c)
+	return fs.wrap(newname, f, err)
+}
+
+type syncCountingFile struct {
+	vfs.File
+	fs *syncCountingFS
+}
+
+func (f *syncCountingFile) synced() {
+	f.fs.syncs.Add(1)
+	time.Sleep(f.fs.syncDelay)
+}
+
+func (f *syncCountingFile) Sync() error { f.synced(); return f.File.Sync() }
+
+func (f *syncCountingFile) SyncData() error { f.synced(); return f.File.SyncData() }
+
+func (f *syncCountingFile) SyncTo(n int64) (bool, error) { f.synced(); return f.File.SyncTo(n) }
+
+func openCounting(t *testing.T, delay time.Duration) (*Store, *syncCountingFS) {
+	t.Helper()
+	fs := &syncCountingFS{FS: vfs.Default, syncDelay: delay}
+	s, err := open(filepath.Join(t.TempDir(), "db"), Options{fs: fs}, syncLogData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil && !errors.Is(err, store.ErrClosed) {
+			t.Error(err)
+		}
+	})
+	return s, fs
+}
+
+// TestConcurrentEnqueuesShareSyncs checks group commit: durable enqueues
+// from many writers at once, through Enqueue and through EnqueueStart and
+// its wait, are covered by far fewer WAL syncs than there are enqueues.
+func TestConcurrentEnqueuesShareSyncs(t *testing.T) {
+	s, fs := openCounting(t, 2*time.Millisecond)
+	ctx := context.Background()
+	const writers, each = 64, 20
+	before := fs.syncs.Load()
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			key := fmt.Sprintf("user%d@example.org", w)
+			for range each {
+				if w%2 == 0 {
+					if _, err := s.Enqueue(ctx, key, []byte("payload")); err != nil {
+						errs <- err
+						return
+					}
+					continue
+				}
+				_, wait, err := s.EnqueueStart(ctx, key, []byte("payload"))
+				if err == nil {
+					err = wait()
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	syncs := fs.syncs.Load() - before
+	t.Logf("%d durable enqueues, %d WAL syncs", writers*each, syncs)
+	if syncs == 0 || syncs > writers*each/4 {
+		t.Fatalf("%d WAL syncs for %d concurrent durable enqueues: want at least one and at most a quarter", syncs, writers*each)
+	}
+	for w := range writers {
+		if n, err := s.QueueLen(ctx, fmt.Sprintf("user%d@example.org", w)); err != nil || n != each {
+			t.Fatalf("queue %d holds %d (%v), want %d", w, n, err, each)
+		}
+	}
+}
+
+// TestEnqueueStart checks that a started enqueue is visible (read, acked)
+// before its wait, that its wait syncs the WAL, and that Close waits for
+// an enqueue whose wait was not called yet.
+func TestEnqueueStart(t *testing.T) {
+	s, fs := openCounting(t, 0)
+	ctx := context.Background()
+	const key = "juliet@example.org"
+	first, wait, err := s.EnqueueStart(ctx, key, []byte("one"), []byte("two"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ReadQueue(ctx, key, 0, 0)
+	if err != nil || len(got) != 2 || got[0].Seq != first || string(got[1].Payload) != "two" {
+		t.Fatalf("before wait: read %v, %v; want both stanzas from seq %d", got, err, first)
+	}
+	if err := s.AckQueue(ctx, key, first); err != nil {
+		t.Fatal(err)
+	}
+	syncs := fs.syncs.Load()
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	if fs.syncs.Load() == syncs {
+		t.Fatal("wait returned without a WAL sync")
+	}
+	if n, err := s.QueueLen(ctx, key); err != nil || n != 1 {
+		t.Fatalf("queue holds %d (%v) after acking one of two, want 1", n, err)
+	}
+
+	_, wait, err = s.EnqueueStart(ctx, key, []byte("three"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) before the started enqueue's wait", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+}
