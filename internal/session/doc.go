@@ -8,7 +8,13 @@
 // session therefore holds no goroutine of its own. The connection's reader
 // calls HandleInbound for each stanza the client sent and Flush after each
 // read. Both paths hold Session.mu, which guards all session state and
-// serializes writes to the transport. Nothing outside the session ever
+// serializes writes to the transport, except while a message the client
+// sent is routed: its durable write waits for a WAL sync, and the mailbox
+// runner must not wait behind it, so the reader routes it holding only
+// Session.inMu (one element from the client at a time, in order) and takes
+// mu again to count it for stream management and send the "sent" ack once
+// it is durable. Resumption and a handoff take inMu first, so the count
+// they report never misses a routed message. Nothing outside the session ever
 // waits on it: a slow client fills its own mailbox, and on overflow the
 // session is closed with a policy-violation stream error (named policy
 // "disconnect slow client"); its stored messages stay in the durable queue.
