@@ -163,15 +163,25 @@ func (r *Router) routeMessage(ctx context.Context, m *stanza.Element, to jid.JID
 	return r.deliverMessage(ctx, m, to, r.availableNonNegative(to))
 }
 
+// availableNonNegative returns the user's available devices with a
+// non-negative priority. When that is all of them (the usual case) it
+// returns the registry's own slice, capped so that an append copies it.
 func (r *Router) availableNonNegative(user jid.JID) []Device {
 	devs := r.cfg.Registry.Devices(user)
-	out := make([]Device, 0, len(devs))
-	for _, d := range devs {
+	for i, d := range devs {
 		if d.Available() && d.Priority() >= 0 {
-			out = append(out, d)
+			continue
 		}
+		out := make([]Device, i, len(devs))
+		copy(out, devs[:i])
+		for _, d := range devs[i+1:] {
+			if d.Available() && d.Priority() >= 0 {
+				out = append(out, d)
+			}
+		}
+		return out
 	}
-	return out
+	return devs[:len(devs):len(devs)]
 }
 
 // deliverMessage stores m durably when it is storable, then hands it to
@@ -184,8 +194,8 @@ func (r *Router) deliverMessage(ctx context.Context, m *stanza.Element, to jid.J
 		r.delivered(ctx, m, to, targets)
 		return nil
 	}
-	m = StampStanzaID(m, to.Bare())
-	key := QueueKey(to)
+	key := QueueKey(to) // also the stanza-id's "by"
+	m, id := stampStanzaID(m, key)
 	seq, wait, err := r.enqueue(ctx, key, r.cfg.Codec.Encode(m))
 	if err != nil {
 		return r.writeFailed(err)
@@ -201,7 +211,9 @@ func (r *Router) deliverMessage(ctx context.Context, m *stanza.Element, to jid.J
 			return r.writeFailed(err)
 		}
 	}
-	recordAssigned(ctx, m, to.Bare())
+	if a, ok := ctx.Value(assignedKey{}).(*Assigned); ok {
+		a.StanzaID, a.Stored = id, time.Now()
+	}
 	return nil
 }
 
@@ -295,18 +307,6 @@ func RecordAssigned(ctx context.Context, stanzaID string, stored time.Time) {
 	}
 }
 
-func recordAssigned(ctx context.Context, m *stanza.Element, by jid.JID) {
-	a, ok := ctx.Value(assignedKey{}).(*Assigned)
-	if !ok {
-		return
-	}
-	for _, c := range m.Children {
-		if c.Space == stanza.NSSID && c.Name == "stanza-id" && c.Attr("by") == by.String() {
-			a.StanzaID, a.Stored = c.Attr("id"), time.Now()
-		}
-	}
-}
-
 // DeliverToAvailable sends st to every available device of user.
 func (r *Router) DeliverToAvailable(user jid.JID, st *stanza.Element) {
 	for _, d := range r.cfg.Registry.Devices(user) {
@@ -347,18 +347,26 @@ func Storable(m *stanza.Element) bool {
 // (XEP-0359) by the recipient's bare JID; any stanza-id claiming to be by
 // that JID is removed first, so that a sender cannot forge one.
 func StampStanzaID(m *stanza.Element, by jid.JID) *stanza.Element {
-	m = m.Copy()
-	byStr := by.String()
+	m, _ = stampStanzaID(m, by.String())
+	return m
+}
+
+// stampStanzaID is StampStanzaID with the "by" address as a string; it
+// also returns the new id.
+func stampStanzaID(m *stanza.Element, by string) (*stanza.Element, string) {
+	m = m.CopyWithRoom(1)
 	kept := m.Children[:0]
 	for _, c := range m.Children {
-		if c.Space == stanza.NSSID && c.Name == "stanza-id" && c.Attr("by") == byStr {
+		if c.Space == stanza.NSSID && c.Name == "stanza-id" && c.Attr("by") == by {
 			continue
 		}
 		kept = append(kept, c)
 	}
+	clear(m.Children[len(kept):])
 	m.Children = kept
-	m.AddChild(stanza.NewElement(stanza.NSSID, "stanza-id", "id", NewID(), "by", byStr))
-	return m
+	id := NewID()
+	m.AddChild(stanza.NewElement(stanza.NSSID, "stanza-id", "id", id, "by", by))
+	return m, id
 }
 
 // NewID returns a fresh random identifier (128 bits, base32).

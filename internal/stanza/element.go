@@ -137,7 +137,11 @@ func (e *Element) RemoveChildren(space, name string) int {
 }
 
 // Copy returns a deep copy of e.
-func (e *Element) Copy() *Element {
+func (e *Element) Copy() *Element { return e.CopyWithRoom(0) }
+
+// CopyWithRoom is Copy with room for n more children on the copy (not on
+// its descendants), so that adding them does not grow the slice.
+func (e *Element) CopyWithRoom(n int) *Element {
 	if e == nil {
 		return nil
 	}
@@ -145,8 +149,8 @@ func (e *Element) Copy() *Element {
 	if len(e.Attrs) > 0 {
 		c.Attrs = append([]Attr(nil), e.Attrs...)
 	}
-	if len(e.Children) > 0 {
-		c.Children = make([]*Element, len(e.Children))
+	if len(e.Children)+n > 0 {
+		c.Children = make([]*Element, len(e.Children), len(e.Children)+n)
 		for i, ch := range e.Children {
 			c.Children[i] = ch.Copy()
 		}

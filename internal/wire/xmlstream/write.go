@@ -1,6 +1,7 @@
 package xmlstream
 
 import (
+	"slices"
 	"strconv"
 	"unicode/utf8"
 
@@ -55,7 +56,25 @@ func AppendStreamEnd(dst []byte) []byte {
 // equal tree; characters XML cannot carry (invalid UTF-8, most control
 // characters) are written as U+FFFD. Attributes named xmlns are skipped.
 func AppendElement(dst []byte, e *stanza.Element, parentNS string) []byte {
+	if n := sizeHint(e); cap(dst)-len(dst) < n {
+		dst = slices.Grow(dst, n) // one allocation instead of one per doubling
+	}
 	return appendElement(dst, e, parentNS, parentNS != "")
+}
+
+// sizeHint is about how many bytes e takes as XML, escaping aside (a
+// namespace declaration is counted on every element: an overestimate).
+func sizeHint(e *stanza.Element) int {
+	n := 2*len(e.Name) + len(e.Space) + len(e.Text) + 14
+	for i := range e.Attrs {
+		n += len(e.Attrs[i].Name) + len(e.Attrs[i].Value) + 4
+	}
+	for _, c := range e.Children {
+		if c != nil {
+			n += sizeHint(c)
+		}
+	}
+	return n
 }
 
 func appendElement(dst []byte, e *stanza.Element, defNS string, streamBound bool) []byte {
