@@ -4,6 +4,7 @@ package c2s
 
 import (
 	"errors"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -21,37 +22,35 @@ import (
 // which then ends the session itself, since a closed socket leaves the
 // epoll set silently.
 type parker struct {
+	// ep is the epoll set, itself in the runtime's netpoller (an epoll fd
+	// is readable while it has events): the poller goroutine waits there
+	// like any network read instead of in a blocking epoll_wait, which on
+	// a one-core server would hold the only P until sysmon took it back.
+	ep     *os.File
+	raw    syscall.RawConn
 	epfd   int
-	wakeR  int // the read end of a pipe that stops the poller
-	wakeW  int
 	mu     sync.Mutex
 	nextID uint64
 	parked map[uint64]*conn // guarded by mu
 	done   chan struct{}
 }
 
-// wakeID marks the stop pipe's events; connections' ids start at 1.
-const wakeID = 0
-
 func newParker() (*parker, error) {
 	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, err
 	}
-	var pipe [2]int
-	if err := syscall.Pipe2(pipe[:], syscall.O_CLOEXEC|syscall.O_NONBLOCK); err != nil {
+	if err := syscall.SetNonblock(epfd, true); err != nil {
 		_ = syscall.Close(epfd)
 		return nil, err
 	}
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN}
-	setEventID(&ev, wakeID)
-	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, pipe[0], &ev); err != nil {
-		_ = syscall.Close(epfd)
-		_ = syscall.Close(pipe[0])
-		_ = syscall.Close(pipe[1])
+	ep := os.NewFile(uintptr(epfd), "parley-parker-epoll")
+	raw, err := ep.SyscallConn()
+	if err != nil {
+		ep.Close()
 		return nil, err
 	}
-	p := &parker{epfd: epfd, wakeR: pipe[0], wakeW: pipe[1], parked: make(map[uint64]*conn), done: make(chan struct{})}
+	p := &parker{ep: ep, raw: raw, epfd: epfd, parked: make(map[uint64]*conn), done: make(chan struct{})}
 	go p.run()
 	return p, nil
 }
@@ -114,37 +113,47 @@ func (p *parker) run() {
 	defer close(p.done)
 	events := make([]syscall.EpollEvent, 256)
 	for {
-		n, err := syscall.EpollWait(p.epfd, events, -1)
-		if errors.Is(err, syscall.EINTR) {
-			continue
-		}
+		n, err := p.wait(events)
 		if err != nil {
-			return
+			return // closed
 		}
 		for i := range events[:n] {
-			id := eventID(&events[i])
-			if id == wakeID {
-				return
+			c := p.take(eventID(&events[i]))
+			if c == nil {
+				continue
 			}
-			if c := p.take(id); c != nil {
-				if c.absorbKeepAlives() {
-					p.park(c)
-					continue
-				}
-				go c.runSession()
+			if c.absorbKeepAlives() {
+				p.park(c)
+				continue
 			}
+			go c.runSession()
 		}
 	}
+}
+
+// wait returns the next ready events, waiting in the runtime's netpoller
+// while there are none.
+func (p *parker) wait(events []syscall.EpollEvent) (int, error) {
+	var n int
+	var werr error
+	err := p.raw.Read(func(fd uintptr) bool {
+		n, werr = syscall.EpollWait(int(fd), events, 0)
+		if errors.Is(werr, syscall.EINTR) {
+			n, werr = 0, nil
+		}
+		return n > 0 || werr != nil
+	})
+	if err == nil {
+		err = werr
+	}
+	return n, err
 }
 
 // close stops the poller. Connections still parked stay open; their
 // owners close them (Server.Shutdown runs after the sessions are closed).
 func (p *parker) close() {
-	_, _ = syscall.Write(p.wakeW, []byte{0})
+	_ = p.ep.Close()
 	<-p.done
-	_ = syscall.Close(p.epfd)
-	_ = syscall.Close(p.wakeR)
-	_ = syscall.Close(p.wakeW)
 }
 
 // arm registers the socket in epfd for one readiness event (level
