@@ -225,7 +225,8 @@ func (s *Store) QueueLen(ctx context.Context, key string) (int, error) {
 }
 
 // AckQueue implements store.Queue. Under the key's shard lock it finds which
-// of seqs are live (iterating from the lowest one), deletes them (a range
+// of seqs are live (all of them in a dense queue, the usual case of acks in
+// order; otherwise by iterating from the lowest one), deletes them (a range
 // tombstone per run of consecutive live acked stanzas, a point tombstone
 // for a lone one), and advances the head past them: later reads and loads
 // start at the head and never see the tombstones. Not synced.
@@ -253,7 +254,13 @@ func (s *Store) AckQueue(ctx context.Context, key string, seqs ...uint64) error 
 		return nil
 	}
 	b := s.db.NewBatch()
-	deleted, newHead, err := s.deleteAcked(b, key, st, seqs)
+	var deleted int
+	var newHead uint64
+	if st.dense() {
+		deleted, newHead = deleteDense(b, queuePrefix(key), st, seqs)
+	} else {
+		deleted, newHead, err = s.deleteAcked(b, key, st, seqs)
+	}
 	if err != nil || deleted == 0 {
 		_ = b.Close()
 		return err
@@ -274,6 +281,43 @@ func (s *Store) AckQueue(ctx context.Context, key string, seqs ...uint64) error 
 	return nil
 }
 
+// dense reports whether every seq in [head, next) is live (no stanza
+// after the head was acked out of order): then AckQueue knows which acked
+// seqs are live without reading the queue.
+func (st *queueState) dense() bool { return uint64(st.count) == st.next-st.head }
+
+// deleteDense is deleteAcked for a dense queue (every seq in [st.head,
+// st.next) live), without an iterator: each Pebble iterator re-fragments
+// the memtable's range tombstones, which made the ack of a delivered
+// stanza cost more than its synced enqueue.
+func deleteDense(b *pebble.Batch, p []byte, st *queueState, seqs []uint64) (deleted int, newHead uint64) {
+	newHead = st.head
+	for i := 0; i < len(seqs); {
+		j := i + 1
+		for j < len(seqs) && seqs[j] == seqs[j-1]+1 {
+			j++
+		}
+		deleteRun(b, p, seqs[i], seqs[j-1])
+		if seqs[i] == st.head {
+			newHead = seqs[j-1] + 1 // live, or st.next
+		}
+		i = j
+	}
+	return len(seqs), newHead
+}
+
+// deleteRun adds to b the deletion of the live stanzas [from, to]: one
+// range tombstone for a long run, point tombstones otherwise.
+func deleteRun(b *pebble.Batch, p []byte, from, to uint64) {
+	if to-from+1 >= minRangeDelete {
+		_ = b.DeleteRange(queueKey(p, from), queueKey(p, to+1), nil)
+		return
+	}
+	for q := from; q <= to; q++ {
+		_ = b.Delete(queueKey(p, q), nil)
+	}
+}
+
 // deleteAcked adds to b the deletions of the live stanzas among seqs
 // (sorted, distinct, within [st.head, st.next)) and returns how many there
 // are and the head after them.
@@ -290,17 +334,10 @@ func (s *Store) deleteAcked(b *pebble.Batch, key string, st *queueState, seqs []
 	var runStart, runEnd uint64 // current run of acked live stanzas [runStart, runEnd]
 	inRun := false
 	flush := func() {
-		if !inRun {
-			return
+		if inRun {
+			deleteRun(b, p, runStart, runEnd)
+			inRun = false
 		}
-		if runEnd-runStart+1 >= minRangeDelete {
-			_ = b.DeleteRange(queueKey(p, runStart), queueKey(p, runEnd+1), nil)
-		} else {
-			for q := runStart; q <= runEnd; q++ {
-				_ = b.Delete(queueKey(p, q), nil)
-			}
-		}
-		inRun = false
 	}
 	i := 0
 	for ok := it.First(); ok; ok = it.Next() {

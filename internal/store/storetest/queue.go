@@ -82,6 +82,7 @@ func runQueue(t *testing.T, f Factory) {
 		{"EnqueueSeqs", testEnqueueSeqs},
 		{"ReadAfterLimit", testReadAfterLimit},
 		{"Ack", testAck},
+		{"AckModel", testAckModel},
 		{"NoSeqReuse", testNoSeqReuse},
 		{"KeysIsolated", testKeysIsolated},
 		{"Payloads", testPayloads},
