@@ -286,5 +286,14 @@ type ServiceHost interface {
 // carries its stanza-id by the user; route filters (a stopped message is
 // skipped) and message hooks run as for Route. A feature checks for it.
 type StoredDeliverer interface {
-	DeliverStored(ctx context.Context, to jid.JID, ms ...*stanza.Element) *stanza.Error
+	// DeliverStored delivers each user's messages; their durable writes
+	// are shared (one write for all of them when the store can). An
+	// error means a write failed: the caller tries them all again.
+	DeliverStored(ctx context.Context, ds []StoredDelivery) *stanza.Error
+}
+
+// StoredDelivery is one local user's messages for DeliverStored.
+type StoredDelivery struct {
+	To   jid.JID
+	Msgs []*stanza.Element
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/parley-im/parley/internal/jid"
@@ -245,35 +246,79 @@ func (r *Router) writeFailed(err error) *stanza.Error {
 // filter and the Delivered hook run for each as for Route; a message the
 // filter stops is skipped.
 func (r *Router) RouteStored(ctx context.Context, to jid.JID, ms ...*stanza.Element) *stanza.Error {
-	to = to.Bare()
-	kept := make([]*stanza.Element, 0, len(ms))
-	payloads := make([][]byte, 0, len(ms))
-	for _, m := range ms {
+	return r.RouteStoredAll(ctx, []Stored{{To: to, Msgs: ms}})
+}
+
+// Stored is one local user's messages for RouteStoredAll.
+type Stored struct {
+	To   jid.JID
+	Msgs []*stanza.Element
+}
+
+// RouteStoredAll is RouteStored for many users: with a queue that has
+// store.BatchQueue, all their messages are stored with one durable write;
+// otherwise each user's with its own, concurrently (so that they share
+// the backend's group commits). It returns an error if a write failed;
+// then no device got the messages of a user whose write failed.
+func (r *Router) RouteStoredAll(ctx context.Context, all []Stored) *stanza.Error {
+	bs := make([]store.QueueBatch, len(all))
+	kept := make([][]*stanza.Element, len(all))
+	for i := range all {
+		all[i].To = all[i].To.Bare()
+		bs[i].Key = QueueKey(all[i].To)
+		kept[i], bs[i].Payloads = r.storable(ctx, all[i])
+	}
+	if err := r.enqueueAll(ctx, bs); err != nil {
+		r.cfg.Log.Error("offline queue write failed", "err", err)
+		return stanza.NewError(stanza.InternalServerError, "")
+	}
+	for i, u := range all {
+		if len(kept[i]) == 0 {
+			continue
+		}
+		targets := r.availableNonNegative(u.To)
+		for j, m := range kept[i] {
+			for _, d := range targets {
+				d.Deliver(m, bs[i].Key, bs[i].First+uint64(j))
+			}
+			r.delivered(ctx, m, u.To, targets)
+		}
+	}
+	return nil
+}
+
+// storable returns the messages of u the filter lets through and their
+// encodings.
+func (r *Router) storable(ctx context.Context, u Stored) ([]*stanza.Element, [][]byte) {
+	kept := make([]*stanza.Element, 0, len(u.Msgs))
+	payloads := make([][]byte, 0, len(u.Msgs))
+	for _, m := range u.Msgs {
 		if r.cfg.Filter != nil {
-			if ok, _ := r.cfg.Filter(ctx, m, to); !ok {
+			if ok, _ := r.cfg.Filter(ctx, m, u.To); !ok {
 				continue
 			}
 		}
 		kept = append(kept, m)
 		payloads = append(payloads, r.cfg.Codec.Encode(m))
 	}
-	if len(kept) == 0 {
-		return nil
+	return kept, payloads
+}
+
+// enqueueAll stores the batches: with one write if the queue can,
+// otherwise one Enqueue per batch, concurrently.
+func (r *Router) enqueueAll(ctx context.Context, bs []store.QueueBatch) error {
+	if bq, ok := r.cfg.Queue.(store.BatchQueue); ok {
+		return bq.EnqueueAll(ctx, bs)
 	}
-	key := QueueKey(to)
-	seq, err := r.cfg.Queue.Enqueue(ctx, key, payloads...)
-	if err != nil {
-		r.cfg.Log.Error("offline queue write failed", "err", err)
-		return stanza.NewError(stanza.InternalServerError, "")
-	}
-	targets := r.availableNonNegative(to)
-	for i, m := range kept {
-		for _, d := range targets {
-			d.Deliver(m, key, seq+uint64(i))
+	errs := make([]error, len(bs))
+	var wg sync.WaitGroup
+	for i := range bs {
+		if len(bs[i].Payloads) > 0 {
+			wg.Go(func() { bs[i].First, errs[i] = r.cfg.Queue.Enqueue(ctx, bs[i].Key, bs[i].Payloads...) })
 		}
-		r.delivered(ctx, m, to, targets)
 	}
-	return nil
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 func (r *Router) delivered(ctx context.Context, m *stanza.Element, to jid.JID, targets []Device) {

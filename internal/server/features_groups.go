@@ -26,8 +26,12 @@ func (h *Hub) HandleService(domain string, fn module.ServiceHandler) error {
 
 // DeliverStored stores messages for a local user and delivers them
 // (module.StoredDeliverer).
-func (h *Hub) DeliverStored(ctx context.Context, to jid.JID, ms ...*stanza.Element) *stanza.Error {
-	return h.router.RouteStored(ctx, to, ms...)
+func (h *Hub) DeliverStored(ctx context.Context, ds []module.StoredDelivery) *stanza.Error {
+	all := make([]router.Stored, len(ds))
+	for i, d := range ds {
+		all[i] = router.Stored{To: d.To, Msgs: d.Msgs}
+	}
+	return h.router.RouteStoredAll(ctx, all)
 }
 
 // service hands a stanza to the feature owning its domain; ok is false

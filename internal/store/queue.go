@@ -58,3 +58,21 @@ type QueueStarter interface {
 	// once (the store's Close waits for it); its error is Enqueue's.
 	EnqueueStart(ctx context.Context, key string, payloads ...[]byte) (first uint64, wait func() error, err error)
 }
+
+// QueueBatch is one key's payloads for BatchQueue.EnqueueAll.
+type QueueBatch struct {
+	Key      string
+	Payloads [][]byte
+	First    uint64 // set by EnqueueAll: the seq of the first payload
+}
+
+// BatchQueue is implemented by a Queue that appends to many keys with one
+// durable write (a group fan-out: every member's copies of a wave). A
+// caller checks for it and otherwise calls Enqueue per key.
+type BatchQueue interface {
+	// EnqueueAll is Enqueue for each batch, in order (a key may appear
+	// more than once), all or nothing, with one durable write; it sets
+	// each batch's First. Batches with no payloads write nothing and get
+	// the seq the next stanza would get.
+	EnqueueAll(ctx context.Context, bs []QueueBatch) error
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/parley-im/parley/internal/jid"
+	"github.com/parley-im/parley/internal/module"
 	"github.com/parley-im/parley/internal/stanza"
 	"github.com/parley-im/parley/internal/store"
 )
@@ -199,41 +200,48 @@ func recipients(m *stanza.Element, members []store.GroupMember, stored time.Time
 	return out
 }
 
-// deliverAll delivers each recipient's copies, opts.Batch recipients at a
-// time concurrently (so that their durable writes share syncs); false if
-// the store failed for one of them.
+// maxChunkCopies bounds the copies of one DeliverStored call (one durable
+// write), so that a wave of many posts to a large group is not one huge
+// batch.
+const maxChunkCopies = 8192
+
+// deliverAll delivers each recipient's copies, in chunks of up to
+// opts.Batch recipients (and maxChunkCopies copies), each chunk stored
+// with one durable write when the store can, the chunks concurrently (so
+// that their writes share syncs); false if the store failed for one of
+// them.
 func (f *Feature) deliverAll(ctx context.Context, w *wave) bool {
 	var failed atomic.Bool
-	for start := 0; start < len(w.order); start += f.opts.Batch {
-		batch := w.order[start:min(start+f.opts.Batch, len(w.order))]
-		var wg sync.WaitGroup
-		for _, member := range batch {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if !f.deliverOne(ctx, member, w.copies[member]) {
-					failed.Store(true)
-				}
-			}()
+	var wg sync.WaitGroup
+	var chunk []module.StoredDelivery
+	copies := 0
+	flush := func() {
+		if len(chunk) == 0 {
+			return
 		}
-		wg.Wait()
-		if failed.Load() {
-			return false
+		ds := chunk
+		wg.Go(func() {
+			if serr := f.deliver.DeliverStored(ctx, ds); serr != nil && serr.Condition == stanza.InternalServerError {
+				failed.Store(true)
+			}
+		})
+		chunk, copies = nil, 0
+	}
+	for _, member := range w.order {
+		to, err := jid.Parse(member)
+		if err != nil {
+			continue
 		}
+		cs := w.copies[member]
+		if len(chunk) >= f.opts.Batch || (copies > 0 && copies+len(cs) > maxChunkCopies) {
+			flush()
+		}
+		chunk = append(chunk, module.StoredDelivery{To: to, Msgs: cs})
+		copies += len(cs)
 	}
-	return true
-}
-
-// deliverOne stores and delivers one recipient's copies.
-func (f *Feature) deliverOne(ctx context.Context, member string, copies []*stanza.Element) bool {
-	to, err := jid.Parse(member)
-	if err != nil {
-		return true
-	}
-	if serr := f.deliver.DeliverStored(ctx, to, copies...); serr != nil && serr.Condition == stanza.InternalServerError {
-		return false
-	}
-	return true
+	flush()
+	wg.Wait()
+	return !failed.Load()
 }
 
 // newToken returns a random invite token (128 bits, base32).

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/parley-im/parley/internal/jid"
+	"github.com/parley-im/parley/internal/module"
 	"github.com/parley-im/parley/internal/router"
 	"github.com/parley-im/parley/internal/stanza"
 	"github.com/parley-im/parley/internal/store/pebble"
@@ -84,8 +85,12 @@ func benchPost() *stanza.Element {
 
 type routerDeliverer struct{ r *router.Router }
 
-func (d routerDeliverer) DeliverStored(ctx context.Context, to jid.JID, ms ...*stanza.Element) *stanza.Error {
-	return d.r.RouteStored(ctx, to, ms...)
+func (d routerDeliverer) DeliverStored(ctx context.Context, ds []module.StoredDelivery) *stanza.Error {
+	all := make([]router.Stored, len(ds))
+	for i, x := range ds {
+		all[i] = router.Stored{To: x.To, Msgs: x.Msgs}
+	}
+	return d.r.RouteStoredAll(ctx, all)
 }
 
 // countingDevice is an online device that counts what it is handed.

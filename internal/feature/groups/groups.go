@@ -46,7 +46,8 @@ type Options struct {
 	// MaxMembers is the member limit of every group (group_max_members);
 	// 0 means DefaultMaxMembers.
 	MaxMembers int
-	// Batch is how many members' deliveries run at once (default 256).
+	// Batch is how many members' copies are stored with one durable
+	// write (default 256).
 	Batch int
 	// Now is the clock (time.Now by default).
 	Now func() time.Time

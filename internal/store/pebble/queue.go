@@ -160,6 +160,90 @@ func (s *Store) enqueueApply(key string, payloads [][]byte) (uint64, *pebble.Bat
 	return first, b, nil
 }
 
+// EnqueueAll implements store.BatchQueue: Enqueue for many keys with one
+// batch and one WAL sync. It holds the shard locks of all the keys (taken
+// in shard order, so two calls cannot deadlock) while it assigns the seqs
+// and applies the batch, and waits for the sync after unlocking.
+func (s *Store) EnqueueAll(ctx context.Context, bs []store.QueueBatch) error {
+	if err := s.enter(ctx); err != nil {
+		return err
+	}
+	defer s.exit()
+	unlock := s.lockShards(bs)
+	states := make([]*queueState, len(bs))
+	next := make(map[*queueState]uint64, len(bs)) // seqs assigned so far, applied after the batch
+	size := 0
+	for i := range bs {
+		st, err := s.state(s.shard(bs[i].Key), bs[i].Key, true)
+		if err != nil {
+			unlock()
+			return err
+		}
+		states[i] = st
+		if _, ok := next[st]; !ok {
+			next[st] = st.next
+		}
+		bs[i].First = next[st]
+		next[st] += uint64(len(bs[i].Payloads))
+		for _, pl := range bs[i].Payloads {
+			size += len(bs[i].Key) + 8 + 10 + len(pl) + 24
+		}
+	}
+	if size == 0 {
+		unlock()
+		return nil
+	}
+	b := s.db.NewBatchWithSize(size)
+	now := time.Now().UnixNano()
+	var vbuf []byte
+	for _, qb := range bs {
+		p := queuePrefix(qb.Key)
+		for i, pl := range qb.Payloads {
+			vbuf = encodeQueued(vbuf[:0], now, pl)
+			_ = b.Set(queueKey(p, qb.First+uint64(i)), vbuf, nil)
+		}
+	}
+	if err := s.applyLocked(b, true); err != nil {
+		unlock()
+		return err
+	}
+	for i, qb := range bs {
+		st := states[i]
+		if len(qb.Payloads) == 0 {
+			continue
+		}
+		if st.count == 0 {
+			s.shard(qb.Key).empty--
+			st.head = qb.First
+		}
+		st.next = qb.First + uint64(len(qb.Payloads))
+		st.count += len(qb.Payloads)
+	}
+	unlock()
+	return s.finish(b)
+}
+
+// lockShards locks the shards of the batches' keys in shard order and
+// returns the function that unlocks them.
+func (s *Store) lockShards(bs []store.QueueBatch) (unlock func()) {
+	var held [numShards]bool
+	for _, qb := range bs {
+		held[s.shardIndex(qb.Key)] = true
+	}
+	for i := range held {
+		if held[i] {
+			s.shards[i].mu.Lock()
+		}
+	}
+	return func() {
+		for i := range held {
+			if held[i] {
+				s.shards[i].mu.Unlock()
+			}
+		}
+	}
+}
+
 // ReadQueue implements store.Queue. It iterates from the head, never over
 // acked stanzas. A limit <= 0 means no limit.
 func (s *Store) ReadQueue(ctx context.Context, key string, after uint64, limit int) (out []store.QueuedStanza, err error) {

@@ -137,9 +137,11 @@ func (s *Store) enter(ctx context.Context) error { return s.gate.Enter(ctx) }
 
 func (s *Store) exit() { s.gate.Exit() }
 
-func (s *Store) shard(key string) *shard {
-	return &s.shards[maphash.String(s.seed, key)%numShards]
-}
+// shard returns the shard of key.
+func (s *Store) shard(key string) *shard { return &s.shards[s.shardIndex(key)] }
+
+// shardIndex is the index of key's shard.
+func (s *Store) shardIndex(key string) uint64 { return maphash.String(s.seed, key) % numShards }
 
 // lockAll locks every shard, in order, for operations that touch keys in
 // many shards (DeleteAccount).

@@ -83,6 +83,7 @@ func runQueue(t *testing.T, f Factory) {
 		{"ReadAfterLimit", testReadAfterLimit},
 		{"Ack", testAck},
 		{"AckModel", testAckModel},
+		{"EnqueueAll", testEnqueueAll},
 		{"NoSeqReuse", testNoSeqReuse},
 		{"KeysIsolated", testKeysIsolated},
 		{"Payloads", testPayloads},

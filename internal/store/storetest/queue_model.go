@@ -61,3 +61,37 @@ func testAckModel(t *testing.T, s store.Store) {
 		}
 	}
 }
+
+// testEnqueueAll checks store.BatchQueue, when the backend has it: one
+// call appends to many keys (one of them twice, one empty batch) after
+// what they held, with the seqs Enqueue would have given.
+func testEnqueueAll(t *testing.T, s store.Store) {
+	bq, ok := s.(store.BatchQueue)
+	if !ok {
+		t.Skip("the backend has no EnqueueAll")
+	}
+	a, b, c := "a@example.org", "b@example.org", "c@example.org"
+	a0 := enqueue(t, s, a, payload(a, 0), payload(a, 1))
+	ack(t, s, a, a0)
+	bs := []store.QueueBatch{
+		{Key: a, Payloads: [][]byte{payload(a, 2), payload(a, 3)}},
+		{Key: b, Payloads: [][]byte{payload(b, 0)}},
+		{Key: c},
+		{Key: a, Payloads: [][]byte{payload(a, 4)}},
+	}
+	must(t, "EnqueueAll", bq.EnqueueAll(ctx(), bs))
+	if bs[0].First != a0+2 || bs[3].First != a0+4 || bs[1].First == 0 || bs[2].First == 0 {
+		t.Fatalf("EnqueueAll firsts = %d %d %d %d, want %d, >0, >0, %d", bs[0].First, bs[1].First, bs[2].First, bs[3].First, a0+2, a0+4)
+	}
+	checkQueue(t, s, a, span(a0+1, 4), func(seq uint64) []byte { return payload(a, int(seq-a0)) })
+	checkQueue(t, s, b, span(bs[1].First, 1), func(uint64) []byte { return payload(b, 0) })
+	checkQueue(t, s, c, nil, nil)
+	if got := enqueue(t, s, c, payload(c, 0)); got != bs[2].First {
+		t.Fatalf("Enqueue after an empty batch = %d, want %d", got, bs[2].First)
+	}
+	if got := enqueue(t, s, a, payload(a, 5)); got != a0+5 {
+		t.Fatalf("Enqueue after EnqueueAll = %d, want %d", got, a0+5)
+	}
+	ack(t, s, a, span(a0+1, 5)...)
+	checkQueue(t, s, a, nil, nil)
+}
