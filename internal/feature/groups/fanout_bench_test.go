@@ -20,8 +20,8 @@ import (
 // BenchmarkDeliveryPath measures the fan-out's per-delivery path for a
 // wave of 64 posts to a group of 1,024 online members: each member's copy
 // of each post (memberCopy), encoded and stored with one synced Pebble
-// write per member per wave (Router.RouteStored, 256 members at once, as
-// deliverAll does), then handed to the member's device. One op is one
+// write per chunk of members (Router.RouteStoredAll through deliverAll),
+// then handed to the member's device. One op is one
 // delivery; the devices only count (the session's writer is measured end to
 // end by BenchmarkGroupFanOut in internal/server and by parley bench).
 //
