@@ -296,4 +296,7 @@ type StoredDeliverer interface {
 type StoredDelivery struct {
 	To   jid.JID
 	Msgs []*stanza.Element
+	// Payloads, when not nil, are Msgs encoded with the host's queue
+	// codec (a nil one: the host encodes that message).
+	Payloads [][]byte
 }

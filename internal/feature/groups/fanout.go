@@ -98,21 +98,32 @@ func (f *Feature) drain(ctx context.Context) bool {
 
 // wave is the copies of some outbox entries, by recipient, in entry order.
 type wave struct {
-	order  []string                     // recipients in first-seen order
-	copies map[string][]*stanza.Element // recipient -> its copies
+	order  []string           // recipients in first-seen order
+	copies map[string]*copies // recipient -> its copies
 }
 
-func (w *wave) add(member string, c *stanza.Element) {
-	if _, ok := w.copies[member]; !ok {
+// copies are one recipient's copies of a wave and their queue payloads (a
+// nil payload: the host encodes the copy).
+type copies struct {
+	msgs     []*stanza.Element
+	payloads [][]byte
+}
+
+func (w *wave) add(member string, c *stanza.Element, payload []byte) {
+	cs, ok := w.copies[member]
+	if !ok {
+		cs = &copies{}
+		w.copies[member] = cs
 		w.order = append(w.order, member)
 	}
-	w.copies[member] = append(w.copies[member], c)
+	cs.msgs = append(cs.msgs, c)
+	cs.payloads = append(cs.payloads, payload)
 }
 
 // fanOutWave delivers outbox entries to their groups' members; false if
 // they must be tried again.
 func (f *Feature) fanOutWave(ctx context.Context, entries []store.QueuedStanza) bool {
-	w := &wave{copies: make(map[string][]*stanza.Element)}
+	w := &wave{copies: make(map[string]*copies)}
 	members := map[string][]store.GroupMember{} // by group id, read once per wave
 	for _, e := range entries {
 		m, err := f.codec.Decode(e.Payload)
@@ -139,8 +150,10 @@ func (f *Feature) fanOutWave(ctx context.Context, entries []store.QueuedStanza) 
 		}
 		f.archivePost(ctx, id, m, e.Stored)
 		gid := groupStanzaID(m)
+		encode := f.copyEncoder(m)
 		for _, to := range recipients(m, ms, e.Stored) {
-			w.add(to, memberCopy(m, to, gid))
+			c := memberCopy(m, to, gid)
+			w.add(to, c, encode(to, c))
 		}
 	}
 	return f.deliverAll(ctx, w)
@@ -185,6 +198,18 @@ func memberCopy(m *stanza.Element, member, gid string) *stanza.Element {
 	return c.AddChild(&b.sid)
 }
 
+// copyEncoder returns the function that encodes m's member copies for
+// the queue: from one template when the codec can (CopyEncoder, m has no
+// to), else one that returns nil (the host encodes each copy).
+func (f *Feature) copyEncoder(m *stanza.Element) func(member string, c *stanza.Element) []byte {
+	ce, ok := f.codec.(CopyEncoder)
+	if !ok || m.HasAttr("to") {
+		return func(string, *stanza.Element) []byte { return nil }
+	}
+	enc := ce.CopyEncoder(m)
+	return func(member string, c *stanza.Element) []byte { return enc(member, c.Children[len(c.Children)-1]) }
+}
+
 // recipients are the members who joined before the entry was stored, plus
 // the subject of a removal or leave event (who learns of it too).
 func recipients(m *stanza.Element, members []store.GroupMember, stored time.Time) []string {
@@ -214,7 +239,7 @@ func (f *Feature) deliverAll(ctx context.Context, w *wave) bool {
 	var failed atomic.Bool
 	var wg sync.WaitGroup
 	var chunk []module.StoredDelivery
-	copies := 0
+	n := 0 // copies in chunk
 	flush := func() {
 		if len(chunk) == 0 {
 			return
@@ -225,7 +250,7 @@ func (f *Feature) deliverAll(ctx context.Context, w *wave) bool {
 				failed.Store(true)
 			}
 		})
-		chunk, copies = nil, 0
+		chunk, n = nil, 0
 	}
 	for _, member := range w.order {
 		to, err := jid.Parse(member)
@@ -233,11 +258,11 @@ func (f *Feature) deliverAll(ctx context.Context, w *wave) bool {
 			continue
 		}
 		cs := w.copies[member]
-		if len(chunk) >= f.opts.Batch || (copies > 0 && copies+len(cs) > maxChunkCopies) {
+		if len(chunk) >= f.opts.Batch || (n > 0 && n+len(cs.msgs) > maxChunkCopies) {
 			flush()
 		}
-		chunk = append(chunk, module.StoredDelivery{To: to, Msgs: cs})
-		copies += len(cs)
+		chunk = append(chunk, module.StoredDelivery{To: to, Msgs: cs.msgs, Payloads: cs.payloads})
+		n += len(cs.msgs)
 	}
 	flush()
 	wg.Wait()
