@@ -17,7 +17,8 @@ import (
 
 // Transport is the device's connection as the session sees it: an encoder
 // for the connection's framing plus the socket. Append methods only encode;
-// Write sends bytes (with a deadline) and is called with Session.mu held.
+// Write sends bytes (with a deadline), is called with Session.mu held and
+// keeps no reference to b after it returns (the session reuses it).
 type Transport interface {
 	AppendElement(dst []byte, e *stanza.Element) []byte
 	// AppendClose encodes the end of the stream, preceded by the stream
@@ -60,6 +61,30 @@ type Config struct {
 	Log           *slog.Logger
 	Metrics       *Metrics
 	Now           func() time.Time
+
+	// out holds output buffers between writes: a session takes one when
+	// it has something to write and gives it back after the write, so
+	// that an idle session keeps none and a busy one does not grow a new
+	// one for every write (a group post's copy to each of 1,024 members).
+	out sync.Pool
+}
+
+// maxPooledOut is the largest output buffer kept for reuse.
+const maxPooledOut = 64 << 10
+
+// outBuffer returns an empty buffer for a session's output.
+func (c *Config) outBuffer() []byte {
+	if b, ok := c.out.Get().(*[]byte); ok {
+		return (*b)[:0]
+	}
+	return make([]byte, 0, 2048)
+}
+
+// releaseOut keeps b for another session's output.
+func (c *Config) releaseOut(b []byte) {
+	if cap(b) <= maxPooledOut {
+		c.out.Put(&b)
+	}
 }
 
 type state uint8
@@ -398,6 +423,9 @@ func (s *Session) sendLocked(st *stanza.Element, seq uint64) {
 		return
 	}
 	if s.tr != nil {
+		if s.out == nil {
+			s.out = s.cfg.outBuffer()
+		}
 		s.out = s.tr.AppendElement(s.out, st)
 	}
 	if s.sm.enabled {
@@ -422,8 +450,9 @@ func (s *Session) flushLocked() {
 	}
 	err := s.tr.Write(s.out)
 	// Keep no buffer between writes: most devices are idle most of the
-	// time, and a buffer each would be most of their memory; the next
-	// write allocates one of the size it needs.
+	// time, and a buffer each would be most of their memory. The buffer
+	// goes back to the pool (Transport.Write keeps no reference to it).
+	s.cfg.releaseOut(s.out)
 	s.out = nil
 	if err != nil {
 		s.transportLostLocked()
