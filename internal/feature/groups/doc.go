@@ -10,9 +10,12 @@
 // store.Queue key) before the handler returns: the sender's "sent" ack
 // means that. Run's worker then reads the outbox in order, up to 64
 // entries at a time (a wave), and gives every member its copies of the
-// wave through module.StoredDeliverer (one durable write to the member's
-// offline queue, then its available devices), Options.Batch members at a
-// time concurrently, and deletes the entries. Entries left at a crash are
+// wave through module.StoredDeliverer (the copies stored in the members'
+// offline queues, then handed to their available devices), in chunks of
+// Options.Batch members each stored with one durable write, the chunks
+// concurrently, and deletes the entries. A copy shares the post's
+// children; with a CopyEncoder codec its queue payload is spliced from
+// the post's encoding (one encoding per post, not per member). Entries left at a crash are
 // fanned out again when the server starts; a member may then get a copy
 // twice, with the same stanza-id, which clients dedupe.
 //

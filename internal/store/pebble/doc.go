@@ -64,6 +64,11 @@
 // group fan-out's members ack thousands of copies a second; with the
 // iterator each ack cost more than the synced enqueue of the copy.
 //
+// EnqueueAll (store.BatchQueue, a group fan-out's chunk of members) locks
+// the shards of all its keys in shard order (no deadlock between two
+// calls), assigns every key's seqs and applies one batch, then waits for
+// one WAL sync after unlocking.
+//
 // # Group commit
 //
 // Durable writes (Enqueue, accounts, roster, DeleteAccount) are applied
