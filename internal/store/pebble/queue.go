@@ -2,6 +2,7 @@ package pebble
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -140,11 +141,15 @@ func (s *Store) enqueueApply(key string, payloads [][]byte) (uint64, *pebble.Bat
 		size += len(p) + 8 + 10 + len(pl) + 16
 	}
 	b := s.db.NewBatchWithSize(size)
-	now := time.Now().UnixNano()
-	var vbuf []byte
+	var stamp [binary.MaxVarintLen64]byte
+	ns := binary.PutVarint(stamp[:], time.Now().UnixNano())
 	for i, pl := range payloads {
-		vbuf = encodeQueued(vbuf[:0], now, pl)
-		_ = b.Set(queueKey(p, first+uint64(i)), vbuf, nil)
+		// Encoded in place in the batch (decodeQueued's format).
+		k := queueKey(p, first+uint64(i))
+		op := b.SetDeferred(len(k), ns+len(pl))
+		copy(op.Key, k)
+		copy(op.Value[copy(op.Value, stamp[:ns]):], pl)
+		_ = op.Finish()
 	}
 	if err := s.applyLocked(b, true); err != nil {
 		sh.mu.Unlock()
