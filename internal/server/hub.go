@@ -187,6 +187,9 @@ func (h *Hub) UserExists(ctx context.Context, user jid.JID) (bool, error) {
 	if len(h.reg.Devices(user)) > 0 {
 		return true, nil
 	}
+	if ac, ok := h.accounts.(store.AccountChecker); ok {
+		return ac.AccountExists(ctx, user.Bare().String())
+	}
 	_, err := h.accounts.GetAccount(ctx, user.Bare().String())
 	switch {
 	case err == nil:

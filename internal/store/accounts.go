@@ -41,3 +41,11 @@ type Accounts interface {
 	// none. The domain of a JID without '@' is the JID itself.
 	ListAccounts(ctx context.Context, domain string) ([]string, error)
 }
+
+// AccountChecker is implemented by an Accounts that can tell whether an
+// account exists more cheaply than GetAccount (Pebble keeps the accounts
+// it found in memory: the router asks for every message to an offline
+// user). It must never say true for a deleted account.
+type AccountChecker interface {
+	AccountExists(ctx context.Context, jid string) (bool, error)
+}

@@ -50,6 +50,44 @@ func (s *Store) GetAccount(ctx context.Context, jid string) (store.Account, erro
 	return decodeAccount(jid, v)
 }
 
+// maxKnownAccounts bounds the accounts a shard remembers as existing; past
+// it the shard forgets them all (~1M accounts over the 256 shards).
+const maxKnownAccounts = 4096
+
+// AccountExists implements store.AccountChecker. An account found once is
+// remembered in its shard (checked and added under the shard's lock, which
+// DeleteAccount also takes, so a deletion is never missed), and the next
+// checks read no disk.
+func (s *Store) AccountExists(ctx context.Context, jid string) (bool, error) {
+	if err := s.enter(ctx); err != nil {
+		return false, err
+	}
+	defer s.exit()
+	sh := s.shard(jid)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if _, ok := sh.accounts[jid]; ok {
+		return true, nil
+	}
+	_, closer, err := s.db.Get(accountKey(jid))
+	switch {
+	case errors.Is(err, pebble.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("pebble store: get: %w", err)
+	}
+	if err := closer.Close(); err != nil {
+		return false, fmt.Errorf("pebble store: get: %w", err)
+	}
+	if len(sh.accounts) >= maxKnownAccounts {
+		clear(sh.accounts)
+	}
+	sh.accounts[jid] = struct{}{}
+	return true, nil
+}
+
+var _ store.AccountChecker = (*Store)(nil)
+
 // UpdateCredentials implements store.Accounts.
 func (s *Store) UpdateCredentials(ctx context.Context, jid string, sha1, sha256 store.SCRAMKeys) error {
 	if err := s.enter(ctx); err != nil {
@@ -123,6 +161,7 @@ func (s *Store) DeleteAccount(ctx context.Context, jid string) error {
 	}
 	err := s.applyLocked(b, true)
 	if err == nil {
+		delete(s.shard(jid).accounts, jid)
 		devices := jid + "#"
 		for i := range s.shards {
 			sh := &s.shards[i]

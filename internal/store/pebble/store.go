@@ -58,6 +58,9 @@ type shard struct {
 	mu     sync.Mutex
 	queues map[string]*queueState // guarded by mu
 	empty  int                    // queues with count 0 still in the map; guarded by mu
+	// accounts holds accounts of this shard known to exist (AccountExists);
+	// DeleteAccount removes its own under every shard's lock. Guarded by mu.
+	accounts map[string]struct{}
 }
 
 var _ store.Store = (*Store)(nil)
@@ -101,6 +104,7 @@ func open(dir string, opts Options, mode syncMode) (*Store, error) {
 	}
 	for i := range s.shards {
 		s.shards[i].queues = make(map[string]*queueState)
+		s.shards[i].accounts = make(map[string]struct{})
 	}
 	return s, nil
 }
