@@ -57,10 +57,11 @@ func newIdleWaiter(nc net.Conn) *idleWaiter {
 // tryRead reads what is there without waiting: what TLS buffered, else
 // what the socket has. wouldBlock reports that there was nothing.
 func (w *idleWaiter) tryRead(pool *readBufferPool, feed func([]byte)) (wouldBlock bool, err error) {
-	if w.tls != nil {
-		if n, err := w.drainTLS(pool, feed); n > 0 || err != nil {
-			return false, err
-		}
+	if w.tls == nil {
+		return w.tryReadPlain(pool, feed)
+	}
+	if n, err := w.drainTLS(pool, feed); n > 0 || err != nil {
+		return false, err
 	}
 	if err := w.raw.Read(func(fd uintptr) bool { wouldBlock = isWouldBlock(fd); return true }); err != nil {
 		return false, err
@@ -76,6 +77,24 @@ func (w *idleWaiter) tryRead(pool *readBufferPool, feed func([]byte)) (wouldBloc
 		return false, nil
 	}
 	return false, err
+}
+
+// tryReadPlain is tryRead on a plain socket: one non-blocking read into a
+// borrowed buffer (given back at once when there was nothing), where a TLS
+// connection needs a peek first and then a read through crypto/tls.
+func (w *idleWaiter) tryReadPlain(pool *readBufferPool, feed func([]byte)) (wouldBlock bool, err error) {
+	buf := pool.get()
+	defer pool.put(buf)
+	var n int
+	var rerr error
+	if err := w.raw.Read(func(fd uintptr) bool { n, wouldBlock, rerr = readNow(fd, *buf); return true }); err != nil {
+		return false, err
+	}
+	if rerr != nil || wouldBlock {
+		return wouldBlock, rerr
+	}
+	feed((*buf)[:n])
+	return false, nil
 }
 
 // drainTLS returns what crypto/tls already holds, without reading the

@@ -2,7 +2,10 @@
 
 package c2s
 
-import "syscall"
+import (
+	"io"
+	"syscall"
+)
 
 const canPeek = true
 
@@ -13,4 +16,19 @@ func isWouldBlock(fd uintptr) bool {
 	var b [1]byte
 	_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 	return err == syscall.EAGAIN || err == syscall.EWOULDBLOCK || err == syscall.EINTR
+}
+
+// readNow reads what fd holds without waiting: n > 0 bytes, or would
+// block, or io.EOF (n == 0 with no error from the socket), or an error.
+func readNow(fd uintptr, buf []byte) (n int, wouldBlock bool, err error) {
+	n, err = syscall.Read(int(fd), buf)
+	switch {
+	case err == syscall.EAGAIN || err == syscall.EWOULDBLOCK || err == syscall.EINTR:
+		return 0, true, nil
+	case err != nil:
+		return 0, false, err
+	case n == 0:
+		return 0, false, io.EOF
+	}
+	return n, false, nil
 }
