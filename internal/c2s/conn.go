@@ -50,6 +50,9 @@ type conn struct {
 	// that armed the socket has returned from arm.
 	parkID uint64
 	armed  atomic.Bool
+	// closing is set by transport.Close before it closes the socket, for
+	// the poller, which may hold a parked connection for a moment.
+	closing atomic.Bool
 	// bound is set once sess is (read by Server.Shutdown from another
 	// goroutine, which must not read sess itself).
 	bound atomic.Bool
@@ -282,6 +285,7 @@ func (t *transport) Write(b []byte) error { return t.c.write(b) }
 // Close closes the connection. A parked connection has no goroutine that
 // would see the socket fail, so Close ends its session itself.
 func (t *transport) Close() error {
+	t.c.closing.Store(true)
 	err := t.c.nc.Close()
 	if p := t.c.srv.parker; p != nil && p.unpark(t.c) {
 		go t.c.endSession(net.ErrClosed)

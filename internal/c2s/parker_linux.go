@@ -4,6 +4,7 @@ package c2s
 
 import (
 	"errors"
+	"net"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -11,10 +12,12 @@ import (
 )
 
 // parker keeps idle connections without a goroutine: a parked
-// connection's socket is armed, one-shot, in an epoll set of its own, and
-// one goroutine waits on that set for all of them. When a socket becomes
-// readable (or fails), its connection is taken out and a new goroutine
-// runs its session on. A goroutine blocked in the runtime's netpoller
+// connection's socket is armed in an epoll set of its own, and one
+// goroutine waits on that set for all of them. When a socket becomes
+// readable (or fails), its connection is taken out: if the client only
+// sent keep-alives they are consumed there and the connection stays
+// parked, still armed; otherwise its socket is disarmed and a new
+// goroutine runs its session on. A goroutine blocked in the runtime's netpoller
 // costs a 2 KiB stack or more per connection; this costs a map entry.
 //
 // Exactly one side takes a parked connection out: the poller when the
@@ -80,6 +83,17 @@ func (p *parker) park(c *conn) {
 	}
 }
 
+// keep puts back a connection the poller took, still armed. If it was
+// closed meanwhile (its closer found it taken), it ends here.
+func (p *parker) keep(c *conn) {
+	p.mu.Lock()
+	p.parked[c.parkID] = c
+	p.mu.Unlock()
+	if c.closing.Load() && p.take(c.parkID) != nil {
+		go c.endSession(net.ErrClosed)
+	}
+}
+
 // take removes and returns the parked connection id, nil if it is not
 // (or no longer) parked.
 func (p *parker) take(id uint64) *conn {
@@ -123,9 +137,10 @@ func (p *parker) run() {
 				continue
 			}
 			if c.absorbKeepAlives() {
-				p.park(c)
+				p.keep(c)
 				continue
 			}
+			_ = c.idle.disarm(p.epfd) // on failure the session's read finds out why
 			go c.runSession()
 		}
 	}
@@ -156,13 +171,27 @@ func (p *parker) close() {
 	<-p.done
 }
 
-// arm registers the socket in epfd for one readiness event (level
-// triggered: data that arrived before arming fires at once). The fd is
-// used inside RawConn.Control, so it cannot be closed and reused meanwhile.
+// parkEvents are what a parked socket waits for: input, or the client's
+// end (level triggered: what arrived before arming fires at once).
+const parkEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP
+
+// arm registers the socket in epfd for parkEvents. The fd is used inside
+// RawConn.Control, so it cannot be closed and reused meanwhile.
 func (w *idleWaiter) arm(epfd int, id uint64, armed *atomic.Bool) error {
+	return w.epollCtl(epfd, id, armed, parkEvents)
+}
+
+// disarm stops the socket's events while its session runs.
+func (w *idleWaiter) disarm(epfd int) error {
+	var unused atomic.Bool
+	unused.Store(true)
+	return w.epollCtl(epfd, 0, &unused, 0)
+}
+
+func (w *idleWaiter) epollCtl(epfd int, id uint64, armed *atomic.Bool, events uint32) error {
 	var ctlErr error
 	err := w.raw.Control(func(fd uintptr) {
-		ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT}
+		ev := syscall.EpollEvent{Events: events}
 		setEventID(&ev, id)
 		// Marked armed before the syscall: once it is made the event may
 		// fire and the next park (on another goroutine) must modify.
@@ -181,40 +210,42 @@ func (w *idleWaiter) arm(epfd int, id uint64, armed *atomic.Bool) error {
 	return ctlErr
 }
 
-// keepAlivePeek bounds what absorbKeepAlives looks at: a phone's pulse is
-// a byte or two; more is a burst of real traffic.
+// keepAlivePeek bounds what absorbKeepAlives reads: a phone's pulse is a
+// byte or two; more is a burst of real traffic.
 const keepAlivePeek = 64
 
-// absorbKeepAlives is the poller's fast path for an idle phone's pulse: if
-// what a parked plaintext connection received is nothing but keep-alives
-// (white space between XML stanzas, empty binary frames), it consumes
-// them, notes the sign of life, and reports true: the connection stays
-// parked, with no goroutine started, no buffer borrowed and no timer set.
-// Otherwise it consumes nothing and reports false. TLS connections always
-// take the usual path (their records must be decrypted to be read).
+// absorbKeepAlives is the poller's fast path for an idle phone's pulse: it
+// reads what a parked plaintext connection received (one non-blocking
+// read into a small buffer on the stack) and, if that is nothing but
+// keep-alives (white space between XML stanzas, empty binary frames),
+// notes the sign of life and reports true: the connection stays parked,
+// with no goroutine started, no buffer borrowed, no timer set and no epoll
+// change. Anything else read is fed to the connection's decoder for its
+// session to handle, and it reports false. TLS connections always take
+// the usual path (their records must be decrypted to be read).
 func (c *conn) absorbKeepAlives() bool {
 	if c.idle == nil || c.idle.tls != nil || c.sess == nil {
 		return false
 	}
 	var buf [keepAlivePeek]byte
-	n := c.idle.recv(buf[:], syscall.MSG_PEEK)
-	if n <= 0 || n == len(buf) || !c.in.keepAlive(buf[:n]) {
-		return false
+	n := c.idle.recv(buf[:])
+	if n > 0 && n < len(buf) && c.in.keepAlive(buf[:n]) {
+		c.sess.Touch()
+		c.srv.metrics.keepAlives.Inc()
+		return true
 	}
-	if c.idle.recv(buf[:n], 0) != n { // the peeked bytes, exactly
-		return false
+	if n > 0 {
+		c.feed(buf[:n])
 	}
-	c.sess.Touch()
-	c.srv.metrics.keepAlives.Inc()
-	return true
+	return false
 }
 
-// recv reads from the socket without waiting (flags add MSG_PEEK): the
-// byte count, or -1 on an error or when nothing is there.
-func (w *idleWaiter) recv(b []byte, flags int) int {
+// recv reads from the socket without waiting: the byte count (0 at the
+// client's end), or -1 on an error or when nothing is there.
+func (w *idleWaiter) recv(b []byte) int {
 	n := -1
 	err := w.raw.Read(func(fd uintptr) bool {
-		m, _, err := syscall.Recvfrom(int(fd), b, flags|syscall.MSG_DONTWAIT)
+		m, _, err := syscall.Recvfrom(int(fd), b, syscall.MSG_DONTWAIT)
 		if err == nil {
 			n = m
 		}
