@@ -85,10 +85,11 @@ type Server struct {
 	ctx      context.Context
 	cancel   context.CancelFunc
 
-	mu    sync.Mutex
-	conns map[*conn]struct{} // guarded by mu
-	wg    sync.WaitGroup
-	bufs  *readBufferPool
+	mu      sync.Mutex
+	conns   map[*conn]struct{} // guarded by mu
+	stopped bool               // Shutdown began: no more connections; guarded by mu
+	wg      sync.WaitGroup     // Add only under mu and before stopped, so never during Shutdown's Wait
+	bufs    *readBufferPool
 	// parker holds idle connections without goroutines (nil where the
 	// platform has none: a goroutine per idle connection waits instead).
 	parker *parker
@@ -215,9 +216,14 @@ func isLoopback(ip netip.Addr) bool { return ip.IsLoopback() }
 
 func (s *Server) start(c *conn) {
 	s.mu.Lock()
+	if s.stopped { // a WebSocket upgrade that raced with Shutdown
+		s.mu.Unlock()
+		_ = c.nc.Close()
+		return
+	}
 	s.conns[c] = struct{}{}
-	s.mu.Unlock()
 	s.wg.Add(1)
+	s.mu.Unlock()
 	s.metrics.connections.Inc()
 	go c.serve(s.ctx)
 }
@@ -236,6 +242,7 @@ func (s *Server) untrack(c *conn) {
 func (s *Server) Shutdown(ctx context.Context) {
 	s.cancel()
 	s.mu.Lock()
+	s.stopped = true
 	for c := range s.conns {
 		if !c.bound.Load() {
 			_ = c.nc.SetReadDeadline(time.Now())
