@@ -28,5 +28,6 @@ type Store interface {
 	Devices
 	Groups
 	PEP
+	Resumptions
 	io.Closer
 }

@@ -25,6 +25,7 @@
 //	'n' c(user) c(service) c(node)  push registration (XEP-0357, push.go)
 //	'd' c(user) c(id)         linked device: name, times, token hash (devices.go)
 //	'g' kind c(...)           groups, members, the user index, invite links (groups.go)
+//	's' c(id)                 stream-management resumption record (resumption.go)
 //
 // The roster version sorts first in its owner's range, so GetRoster reads
 // the version and the items with one iterator (one consistent view). Queue
