@@ -206,12 +206,17 @@ func (h *Hub) closeIfShuttingDown(s *session.Session) {
 	}
 }
 
-// Resume attaches a connection to a resumable session (c2s.Binder).
+// Resume attaches a connection to a resumable session (c2s.Binder): one
+// of this process, or else one handed off by another process or node,
+// from its resumption record.
 func (h *Hub) Resume(ctx context.Context, user jid.JID, id string, ack uint32, tr session.Transport) (*session.Session, bool) {
 	h.mu.Lock()
 	s := h.resumable[id]
 	h.mu.Unlock()
-	if s == nil || s.JID().Bare() != user || s.LinkedDevice() != session.LinkedDeviceOf(tr) {
+	if s == nil {
+		return h.resumeFromRecord(ctx, user, id, ack, tr)
+	}
+	if s.JID().Bare() != user || s.LinkedDevice() != session.LinkedDeviceOf(tr) {
 		return nil, false
 	}
 	if !s.Resume(tr, ack) {
@@ -223,3 +228,37 @@ func (h *Hub) Resume(ctx context.Context, user jid.JID, id string, ack uint32, t
 
 // Sessions are the router's devices.
 var _ router.Device = (*session.Session)(nil)
+
+// resumeFromRecord resumes a session another process (or node) handed off:
+// it takes its record (if the user and device own it and it has not
+// expired: a record is used once), registers the restored session as Bind
+// does, and starts it.
+func (h *Hub) resumeFromRecord(ctx context.Context, user jid.JID, id string, ack uint32, tr session.Transport) (*session.Session, bool) {
+	if h.sessCfg.Resumptions == nil || id == "" {
+		return nil, false
+	}
+	rec, err := h.sessCfg.Resumptions.TakeResumption(ctx, id, user.String(), session.LinkedDeviceOf(tr), h.sessCfg.Now())
+	if err != nil {
+		if !isNotFound(err) {
+			h.log.Warn("reading a resumption record", "user", user.String(), "err", err)
+		}
+		return nil, false
+	}
+	s, err := session.Restore(ctx, h.sessCfg, h, rec, tr)
+	if err != nil {
+		h.log.Warn("restoring a handed-off session", "user", user.String(), "err", err)
+		return nil, false
+	}
+	old := h.reg.Add(s)
+	if h.dir != nil {
+		h.dir.Up(s)
+	}
+	if oc, ok := old.(closer); ok {
+		oc.Close(stanza.NewStreamError(stanza.StreamConflict, "replaced by a resumed session"), false)
+	}
+	if !s.StartRestored(ack, rec.Presence) {
+		return nil, false
+	}
+	h.closeIfShuttingDown(s)
+	return s, true
+}

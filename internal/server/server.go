@@ -171,7 +171,7 @@ func (s *Server) build() error {
 	limits.MaxStanzaBytes = s.cfg.MaxStanzaBytes
 	sessCfg := &session.Config{
 		Domain: s.cfg.Domain, MailboxSize: s.cfg.MailboxSize, ResumeTimeout: s.cfg.ResumeTimeout,
-		Queue: s.store, Codec: xmlCodec{limits: limits}, Log: s.log.With("component", "session"),
+		Queue: s.store, Resumptions: s.store, Codec: xmlCodec{limits: limits}, Log: s.log.With("component", "session"),
 		Metrics: session.NewMetrics(s.metrics), Now: time.Now, Mailbox: s.live.mailboxSize,
 	}
 	h := &Hub{domain: s.cfg.Domain, log: s.log, accounts: s.store, reg: s.reg, sessCfg: sessCfg,

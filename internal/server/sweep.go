@@ -42,7 +42,8 @@ func (s *Server) sweep(now time.Time) {
 	})
 }
 
-// flushLoop writes lazily persisted state (last activity) periodically.
+// flushLoop writes lazily persisted state (last activity) periodically,
+// and deletes expired resumption records.
 func (s *Server) flushLoop(ctx context.Context) {
 	t := time.NewTicker(10 * time.Second)
 	defer t.Stop()
@@ -53,6 +54,9 @@ func (s *Server) flushLoop(ctx context.Context) {
 		case <-t.C:
 			if err := s.lastActivity.Flush(ctx); err != nil {
 				s.log.Warn("flushing last activity", "err", err)
+			}
+			if _, err := s.store.DeleteExpiredResumptions(ctx, time.Now()); err != nil {
+				s.log.Warn("deleting expired resumption records", "err", err)
 			}
 		}
 	}

@@ -14,8 +14,13 @@ import (
 //     stay in the device's queue, the new process delivers them) and stops
 //     handling the client's stanzas (they are not counted, so the client
 //     sends them again after it reconnects).
-//   - With stream management, it tells the client how many of its stanzas
-//     were handled (<a h/>: the client will not re-send those) and asks
+//   - A resumable session whose state can be stored (Config.Resumptions)
+//     tells the client how many of its stanzas were handled (<a h/>),
+//     stores its resumption record (restore.go) and closes at once: the
+//     device resumes in the new process and gets exactly what it had not
+//     acknowledged.
+//   - Otherwise, with stream management, it tells the client how many of
+//     its stanzas were handled (<a h/>: the client will not re-send those) and asks
 //     for an ack (<r/>); the client's <a h/> erases what it got from the
 //     queue. Once everything is acknowledged (or after the wait), it sends
 //     the stream error, which carries the reconnect hint, and closes.
@@ -38,6 +43,7 @@ func (s *Session) Handoff(bye *stanza.StreamError, wait time.Duration) {
 func (s *Session) startHandoffLocked(bye *stanza.StreamError, wait time.Duration) {
 	switch {
 	case s.state == stateDetached:
+		s.persistResumptionLocked()
 		s.terminateLocked() // its stored stanzas stay queued
 		return
 	case s.state != stateActive || s.handoff != nil:
@@ -49,7 +55,7 @@ func (s *Session) startHandoffLocked(bye *stanza.StreamError, wait time.Duration
 	s.handoff = &handoff{bye: bye}
 	s.out = s.tr.AppendElement(s.out, stanza.NewElement(stanza.NSSM, "a",
 		"h", strconv.FormatUint(uint64(s.sm.inH), 10)))
-	if len(s.sm.unacked) == 0 {
+	if s.persistResumptionLocked() || len(s.sm.unacked) == 0 {
 		s.finishHandoffLocked()
 		return
 	}

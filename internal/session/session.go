@@ -56,11 +56,14 @@ type Config struct {
 	// MailboxSize (the server changes it on a configuration reload).
 	Mailbox       func() int
 	ResumeTimeout time.Duration // 0 disables resumption
-	Queue         store.Queue
-	Codec         router.Codec
-	Log           *slog.Logger
-	Metrics       *Metrics
-	Now           func() time.Time
+	// Resumptions, when set, keeps the resumption state of sessions handed
+	// off, for a resume in another process or on another node.
+	Resumptions store.Resumptions
+	Queue       store.Queue
+	Codec       router.Codec
+	Log         *slog.Logger
+	Metrics     *Metrics
+	Now         func() time.Time
 
 	// out holds output buffers between writes: a session takes one when
 	// it has something to write and gives it back after the write, so

@@ -1,0 +1,111 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/parley-im/parley/internal/jid"
+	"github.com/parley-im/parley/internal/stanza"
+	"github.com/parley-im/parley/internal/store"
+)
+
+// Resumption across processes (docs/ARCHITECTURE.md, "Live upgrade"): a
+// resumable session that is handed off leaves a store.Resumption behind
+// instead of waiting for the client's acknowledgement; the device resumes
+// it in the new process (or on another node) with the h it counted.
+//
+// What the record carries: the counts, every stanza sent but not
+// acknowledged (stored ones with their queue seq, so that the client's
+// ack erases them from the queue; others, such as presence, only as
+// payload) and the available presence. What it does not carry: feature
+// state kept per session (carbons enabled, a CSI hold, whether the roster
+// was requested) and stanzas that were never written (non-stored stanzas
+// routed to the session once the handoff froze it are dropped; stored ones
+// wait in the queue).
+
+// resumptionLocked is the session's resumption record.
+func (s *Session) resumptionLocked() store.Resumption {
+	r := store.Resumption{
+		ID: s.id, User: s.jid.Bare().String(), JID: s.jid.String(), Device: s.device,
+		InH: s.sm.inH, Acked: s.sm.acked, Expires: s.cfg.Now().Add(s.cfg.ResumeTimeout),
+	}
+	if p := s.presence.Load(); p != nil && s.available.Load() {
+		r.Presence = s.cfg.Codec.Encode(p)
+	}
+	r.Unacked = make([]store.ResumedStanza, len(s.sm.unacked))
+	for i, u := range s.sm.unacked {
+		r.Unacked[i] = store.ResumedStanza{Seq: u.seq, Payload: s.cfg.Codec.Encode(u.st)}
+	}
+	return r
+}
+
+// persistResumptionLocked stores the session's resumption record; it
+// reports false (logging why) when the session is not resumable that way
+// or the store failed. The record then owns the unacknowledged stanzas:
+// they are not bounced when the session ends.
+func (s *Session) persistResumptionLocked() bool {
+	if !s.sm.resumable || s.cfg.Resumptions == nil || s.cfg.ResumeTimeout <= 0 {
+		return false
+	}
+	if err := s.cfg.Resumptions.PutResumption(s.ctx, s.resumptionLocked()); err != nil {
+		s.cfg.Log.Warn("storing the resumption state of a handed-off session", "jid", s.jid.String(), "err", err)
+		return false
+	}
+	s.sm.reset()
+	return true
+}
+
+// Restore creates the session a resumption record describes, attached to
+// tr; Start must be called next, once it is registered. It fails when a
+// stored stanza cannot be decoded.
+func Restore(ctx context.Context, cfg *Config, hub Hub, rec store.Resumption, tr Transport) (*Session, error) {
+	full, err := jid.Parse(rec.JID)
+	if err != nil || full.IsBare() {
+		return nil, fmt.Errorf("session: resumption %s: bad JID %q", rec.ID, rec.JID)
+	}
+	s := &Session{cfg: cfg, hub: hub, ctx: ctx, jid: full, tr: tr, id: rec.ID, device: LinkedDeviceOf(tr)}
+	s.extensions.Store(speaksExtensions(tr))
+	s.sm = streamManagement{enabled: true, resumable: true, inH: rec.InH, acked: rec.Acked}
+	for _, u := range rec.Unacked {
+		st, err := cfg.Codec.Decode(u.Payload)
+		if err != nil {
+			return nil, fmt.Errorf("session: resumption %s: stanza %d: %w", rec.ID, u.Seq, err)
+		}
+		s.sm.unacked = append(s.sm.unacked, unackedStanza{st: st, seq: u.Seq})
+	}
+	s.Touch()
+	return s, nil
+}
+
+// StartRestored answers the client's <resume/> on a restored session
+// (XEP-0198 5): it applies the client's h (erasing what it acknowledged
+// from the queue), writes <resumed/> and the unacknowledged rest, then
+// restores the available presence, which delivers the rest of the
+// device's queue as a login does. presence is the record's (nil: the
+// device was not available). It reports false when the session ended
+// (the client acknowledged more than it was sent).
+func (s *Session) StartRestored(h uint32, presence []byte) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.processAckLocked(h) {
+		return false
+	}
+	s.out = s.tr.AppendElement(s.out, stanza.NewElement(stanza.NSSM, "resumed",
+		"h", strconv.FormatUint(uint64(s.sm.inH), 10), "previd", s.id))
+	for _, u := range s.sm.unacked {
+		s.out = s.tr.AppendElement(s.out, u.st)
+	}
+	s.hub.Resumable(s)
+	if presence != nil {
+		if p, err := s.cfg.Codec.Decode(presence); err == nil {
+			p.SetAttr("from", s.jid.String())
+			s.handleOwnPresenceLocked(p)
+		} else {
+			s.cfg.Log.Warn("undecodable presence in a resumption record", "jid", s.jid.String(), "err", err)
+		}
+	}
+	s.flushLocked()
+	s.cfg.Metrics.resumed()
+	return s.state == stateActive
+}
