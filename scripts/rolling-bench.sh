@@ -8,20 +8,24 @@
 # connections, lost and duplicated messages, the longest delivery gap and
 # the time until every device was back. Loopback only.
 #
-#   scripts/rolling-bench.sh [--devices N] [--rate R] [--duration D] [--gap G]
+#   scripts/rolling-bench.sh [--devices N] [--rate R] [--duration D] [--gap G] [--drain W]
+#
+# --drain is how long the bench waits after the traffic for every message to
+# arrive (default 1m): what is still missing then is late or lost.
 #
 # Needs PostgreSQL at $PARLEY_BENCH_POSTGRES (default: the test database on
 # 127.0.0.1:5432, trust auth). Nodes and NATS on core 1, the generator on
 # core 0 (taskset), as in docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-devices=2000 rate=1000 duration=60s gap=10s
+devices=2000 rate=1000 duration=60s gap=10s drain=1m
 while [ $# -gt 0 ]; do
   case "$1" in
     --devices) devices=$2; shift 2 ;;
     --rate) rate=$2; shift 2 ;;
     --duration) duration=$2; shift 2 ;;
     --gap) gap=$2; shift 2 ;;
+    --drain) drain=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -76,7 +80,7 @@ for h in 27280 27380 27480; do curl -s "http://127.0.0.1:$h/healthz"; done
 echo "== rolling upgrade of three nodes, $devices devices, $rate msg/s, $(date -u +%FT%TZ)"
 taskset -c 0 "$work/parley" bench --tls plain --mechanism PLAIN --devices "$devices" --quiet \
   --server 127.0.0.1:27222 --server2 127.0.0.1:27322 --create-users --data "$work/node1" \
-  --scenarios upgrade --upgrade-at 10s --upgrade-rate "$rate" --upgrade-duration "$duration" \
+  --scenarios upgrade --upgrade-at 10s --upgrade-rate "$rate" --upgrade-duration "$duration" --upgrade-drain "$drain" \
   --upgrade-socket "$work/node1/admin.sock,$work/node2/admin.sock,$work/node3/admin.sock" --upgrade-gap "$gap" \
   --upgrade-dial 127.0.0.1:27422,127.0.0.1:27280,127.0.0.1:27380,127.0.0.1:27480
 for h in 27280 27380 27480; do curl -s "http://127.0.0.1:$h/healthz"; done

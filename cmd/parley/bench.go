@@ -149,6 +149,7 @@ what the generator itself can offer.`,
 	fs.DurationVar(&c.UpgradeDuration, "upgrade-duration", c.UpgradeDuration, "upgrade scenario: how long traffic is offered")
 	fs.DurationVar(&c.KeepAliveInterval, "keepalive-interval", c.KeepAliveInterval, "keepalive scenario: each device's pulse interval")
 	fs.DurationVar(&c.KeepAliveDuration, "keepalive-duration", c.KeepAliveDuration, "keepalive scenario: how long the pulses are measured")
+	fs.DurationVar(&c.UpgradeDrain, "upgrade-drain", c.UpgradeDrain, "upgrade scenario: how long to wait after the traffic for everything sent to arrive")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the generator itself to this file (go tool pprof)")
 	fs.SortFlags = false
 	cmd.AddCommand(newBenchCompareCmd(a), newBenchSinkCmd(a))

@@ -64,6 +64,10 @@ type Config struct {
 	UpgradeAt       time.Duration // how far into the upgrade step
 	UpgradeRate     int           // msg/s offered during the upgrade step
 	UpgradeDuration time.Duration // how long the upgrade step offers traffic
+	// UpgradeDrain is how long the upgrade step waits, after the traffic,
+	// for everything sent to arrive: what has not arrived then is
+	// reported as not delivered (late or lost: a longer wait tells).
+	UpgradeDrain time.Duration
 	DialAddrs       []string      // more listeners the refused-connection loop dials
 	Reconnect       bool          // devices reconnect (set by the upgrade scenario)
 
@@ -83,7 +87,7 @@ func Defaults() Config {
 		StepDuration: 10 * time.Second, Window: 4, ClosedDuration: 10 * time.Second,
 		OfflineTotal: 50000, BodySize: 100, Drain: 3 * time.Second, Settle: 2 * time.Second,
 		GroupSizes: []int{10, 100, 1024}, GroupPosts: 50, GroupRate: 20,
-		UpgradeAt: 5 * time.Second, UpgradeRate: 5000, UpgradeDuration: 20 * time.Second,
+		UpgradeAt: 5 * time.Second, UpgradeRate: 5000, UpgradeDuration: 20 * time.Second, UpgradeDrain: time.Minute,
 		KeepAliveInterval: 5 * time.Second, KeepAliveDuration: 30 * time.Second,
 	}
 }
@@ -122,6 +126,7 @@ func (c *Config) fill() error {
 	defDur(&c.UpgradeDuration, d.UpgradeDuration)
 	defDur(&c.KeepAliveInterval, d.KeepAliveInterval)
 	defDur(&c.KeepAliveDuration, d.KeepAliveDuration)
+	defDur(&c.UpgradeDrain, d.UpgradeDrain)
 	defInt(&c.UpgradeRate, d.UpgradeRate)
 	if len(c.Rates) == 0 {
 		c.Rates = d.Rates

@@ -73,6 +73,11 @@ type fleet struct {
 	group *groupTrack  // the groups scenario's counts, or nil
 	muc   *mucTrack    // the groups scenario over XEP-0045: the joins, or nil
 	gaps  gapMeter     // the upgrade scenario: longest time without a delivery
+	// The upgrade scenario splits delivery latency: live deliveries (and
+	// stream-management re-sends) versus messages delivered from the
+	// offline queue (delay-stamped: queued while the recipient was away).
+	liveLatency, queuedLatency Histogram
+	resumed, fresh             atomic.Int64 // reconnections that resumed / logged in afresh
 }
 
 func newFleet(cfg *Config) *fleet {
@@ -185,7 +190,13 @@ func (f *fleet) events(d *device) {
 			d.acked.Add(1)
 			f.acked.Add(1)
 		case *client.Connected:
-			d.connects.Add(1)
+			if d.connects.Add(1) > 1 {
+				if e.Resumed {
+					f.resumed.Add(1)
+				} else {
+					f.fresh.Add(1)
+				}
+			}
 		case *client.Disconnected:
 			if e.Err != nil {
 				err := e.Err
@@ -206,6 +217,11 @@ func (f *fleet) received(d *device, m *client.Message) {
 	}
 	now := time.Now()
 	f.latency.Record(now.Sub(sent))
+	if m.Delayed.IsZero() {
+		f.liveLatency.Record(now.Sub(sent))
+	} else {
+		f.queuedLatency.Record(now.Sub(sent))
+	}
 	f.gaps.delivered(now)
 	d.rx.record(seq)
 	f.delivered.Add(1)

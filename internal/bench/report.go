@@ -40,9 +40,12 @@ func (r *Report) WriteText(w io.Writer) error {
 		writeGroups(tw, r.Groups)
 	}
 	if u := r.Upgrade; u != nil {
-		fmt.Fprintf(tw, "live upgrade\toffered/s\tpids\tserving s\tall back s\tback\tsent\tdelivered\tlost\tdup\tlongest gap ms\tp99 ms\tmax ms\tdials\trefused\t\n")
-		fmt.Fprintf(tw, "\t%.0f\t%d->%d\t%.2f\t%.2f\t%d\t%d\t%d\t%d\t%d\t%.0f\t%.1f\t%.0f\t%d\t%d\t\n\n", u.OfferedPerSecond, u.OldPID, u.NewPID,
-			u.UpgradeSeconds, u.BackSeconds, u.Back, u.Sent, u.Delivered, u.Lost, u.Duplicated, u.LongestGapMS, u.Latency.P99, u.Latency.Max, u.Dials, u.Refused)
+		fmt.Fprintf(tw, "live upgrade\toffered/s\tpids\tserving s\tall back s\tback\tresumed\tfresh\tsent\tdelivered\tnot delivered\tdup\tlongest gap ms\tp99 ms\tmax ms\tdials\trefused\t\n")
+		fmt.Fprintf(tw, "\t%.0f\t%d->%d\t%.2f\t%.2f\t%d\t%d\t%d\t%d\t%d\t%d (%.0f s after)\t%d\t%.0f\t%.1f\t%.0f\t%d\t%d\t\n", u.OfferedPerSecond, u.OldPID, u.NewPID,
+			u.UpgradeSeconds, u.BackSeconds, u.Back, u.Resumed, u.Fresh, u.Sent, u.Delivered, u.Lost, u.DrainSeconds, u.Duplicated, u.LongestGapMS, u.Latency.P99, u.Latency.Max, u.Dials, u.Refused)
+		fmt.Fprintf(tw, "\tlatency ms\tdeliveries\tp50\tp99\tmax\t\n")
+		fmt.Fprintf(tw, "\tlive or re-sent\t%d\t%.1f\t%.1f\t%.0f\t\n", u.Live, u.LatencyLive.P50, u.LatencyLive.P99, u.LatencyLive.Max)
+		fmt.Fprintf(tw, "\tfrom the queue\t%d\t%.1f\t%.1f\t%.0f\t\n\n", u.Queued, u.LatencyQueued.P50, u.LatencyQueued.P99, u.LatencyQueued.Max)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -33,12 +33,29 @@ type UpgradeResult struct {
 	Sent        int64   `json:"sent"`
 	Acked       int64   `json:"acked"`
 	Delivered   int64   `json:"delivered"`
-	Lost        int64   `json:"lost"`
-	Duplicated  int64   `json:"duplicated"`
+	// Lost is what had not arrived DrainSeconds after the traffic ended
+	// (late or lost: compare runs with a longer --upgrade-drain).
+	Lost         int64   `json:"lost"`
+	DrainSeconds float64 `json:"drain_seconds"`
+	// Duplicated counts messages the application got more than once (the
+	// clients do not dedupe).
+	Duplicated int64 `json:"duplicated"`
+	// Resumed and Fresh count the reconnections that resumed their
+	// stream-management session and those that logged in afresh.
+	Resumed int64 `json:"resumed"`
+	Fresh   int64 `json:"fresh_logins"`
 	// LongestGapMS is the longest time during the step without any
 	// delivery to any device.
 	LongestGapMS float64   `json:"longest_gap_ms"`
 	Latency      Quantiles `json:"latency_ms"`
+	// LatencyLive is over the messages delivered live (or re-sent by a
+	// resumption); LatencyQueued over those delivered from the offline
+	// queue (sent while the recipient was away); Live and Queued count
+	// those deliveries.
+	LatencyLive   Quantiles `json:"latency_live_ms"`
+	LatencyQueued Quantiles `json:"latency_queued_ms"`
+	Live          int64     `json:"live_deliveries"`
+	Queued        int64     `json:"queued_deliveries"`
 	Dials        int64     `json:"dials"`
 	Refused      int64     `json:"refused"`
 	DialErrors   int64     `json:"dial_errors"`
@@ -79,6 +96,10 @@ func upgradeStep(ctx context.Context, f *fleet) (*UpgradeResult, error) {
 	}
 	res := &UpgradeResult{OfferedPerSecond: float64(cfg.UpgradeRate)}
 	m := beginStep(f, procMeter{})
+	f.liveLatency.Reset()
+	f.queuedLatency.Reset()
+	f.resumed.Store(0)
+	f.fresh.Store(0)
 	f.acked.Store(0)
 	f.gaps.start()
 	dialer := startRefusalLoop(append([]string{cfg.Addr}, cfg.DialAddrs...))
@@ -104,13 +125,15 @@ func upgradeStep(ctx context.Context, f *fleet) (*UpgradeResult, error) {
 	}
 	// Everything sent is delivered in the end (the unacknowledged is sent
 	// again after the reconnect): wait for it longer than a normal step.
-	deadline := time.Now().Add(time.Minute)
+	drainStart := time.Now()
+	deadline := drainStart.Add(cfg.UpgradeDrain)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		if t := f.totals(); t.unique-m.before.unique >= t.sent-m.before.sent {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	res.DrainSeconds = time.Since(drainStart).Seconds()
 	time.Sleep(cfg.Drain / 3) // let duplicates, if any, show up
 	f.gaps.on.Store(false)
 	s := m.end(d)
@@ -119,6 +142,9 @@ func upgradeStep(ctx context.Context, f *fleet) (*UpgradeResult, error) {
 	res.Sent, res.Delivered, res.Lost, res.Duplicated = s.Sent, s.Delivered, s.Lost, s.Duplicated
 	res.Acked = f.acked.Load()
 	res.Latency = s.Latency
+	res.LatencyLive, res.LatencyQueued = quantiles(&f.liveLatency), quantiles(&f.queuedLatency)
+	res.Live, res.Queued = int64(f.liveLatency.Count()), int64(f.queuedLatency.Count())
+	res.Resumed, res.Fresh = f.resumed.Load(), f.fresh.Load()
 	res.LongestGapMS = float64(f.gaps.longest.Load()) / 1e6
 	return res, err
 }
