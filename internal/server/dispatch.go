@@ -249,14 +249,16 @@ func (h *Hub) resumeFromRecord(ctx context.Context, user jid.JID, id string, ack
 		h.log.Warn("restoring a handed-off session", "user", user.String(), "err", err)
 		return nil, false
 	}
-	old := h.reg.Add(s)
-	if h.dir != nil {
-		h.dir.Up(s)
+	register := func() {
+		old := h.reg.Add(s)
+		if h.dir != nil {
+			h.dir.Up(s)
+		}
+		if oc, ok := old.(closer); ok {
+			oc.Close(stanza.NewStreamError(stanza.StreamConflict, "replaced by a resumed session"), false)
+		}
 	}
-	if oc, ok := old.(closer); ok {
-		oc.Close(stanza.NewStreamError(stanza.StreamConflict, "replaced by a resumed session"), false)
-	}
-	if !s.StartRestored(ack, rec.Presence) {
+	if !s.StartRestored(ack, rec.Presence, register) {
 		return nil, false
 	}
 	h.closeIfShuttingDown(s)

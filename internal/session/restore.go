@@ -57,8 +57,8 @@ func (s *Session) persistResumptionLocked() bool {
 }
 
 // Restore creates the session a resumption record describes, attached to
-// tr; Start must be called next, once it is registered. It fails when a
-// stored stanza cannot be decoded.
+// tr; StartRestored must be called next. It fails when a stored stanza
+// cannot be decoded.
 func Restore(ctx context.Context, cfg *Config, hub Hub, rec store.Resumption, tr Transport) (*Session, error) {
 	full, err := jid.Parse(rec.JID)
 	if err != nil || full.IsBare() {
@@ -83,11 +83,14 @@ func Restore(ctx context.Context, cfg *Config, hub Hub, rec store.Resumption, tr
 // from the queue), writes <resumed/> and the unacknowledged rest, then
 // restores the available presence, which delivers the rest of the
 // device's queue as a login does. presence is the record's (nil: the
-// device was not available). It reports false when the session ended
-// (the client acknowledged more than it was sent).
-func (s *Session) StartRestored(h uint32, presence []byte) bool {
+// device was not available). register makes the session reachable (the
+// registry); it runs with the session locked, so that nothing routed to
+// it is written before <resumed/>. It reports false when the session
+// ended (the client acknowledged more than it was sent).
+func (s *Session) StartRestored(h uint32, presence []byte, register func()) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	register()
 	if !s.processAckLocked(h) {
 		return false
 	}
