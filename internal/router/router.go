@@ -135,7 +135,7 @@ func (r *Router) routeMessage(ctx context.Context, m *stanza.Element, to jid.JID
 	typ := m.Type()
 	if !to.IsBare() {
 		if d := r.cfg.Registry.Device(to); d != nil {
-			return r.deliverMessage(ctx, m, to, []Device{d})
+			return r.deliverMessage(ctx, m, to, func() []Device { return []Device{d} })
 		}
 		// RFC 6121 8.5.3.2.1: no such resource.
 		switch typ {
@@ -161,7 +161,7 @@ func (r *Router) routeMessage(ctx context.Context, m *stanza.Element, to jid.JID
 	case "error":
 		return nil
 	}
-	return r.deliverMessage(ctx, m, to, r.availableNonNegative(to))
+	return r.deliverMessage(ctx, m, to, func() []Device { return r.availableNonNegative(to) })
 }
 
 // availableNonNegative returns the user's available devices with a
@@ -186,9 +186,15 @@ func (r *Router) availableNonNegative(user jid.JID) []Device {
 }
 
 // deliverMessage stores m durably when it is storable, then hands it to
-// targets. With no targets a storable message simply waits in the queue.
-func (r *Router) deliverMessage(ctx context.Context, m *stanza.Element, to jid.JID, targets []Device) *stanza.Error {
+// the devices targets returns. With no targets a storable message simply
+// waits in the queue. The targets are chosen after the message is stored:
+// a device that becomes available after that point reads it in its
+// offline drain, one that was available before gets it here (chosen
+// before, a device becoming available meanwhile would drain the queue
+// without it and never be handed it).
+func (r *Router) deliverMessage(ctx context.Context, m *stanza.Element, to jid.JID, targetsOf func() []Device) *stanza.Error {
 	if !Storable(m) {
+		targets := targetsOf()
 		for _, d := range targets {
 			d.Deliver(m, "", 0)
 		}
@@ -203,6 +209,7 @@ func (r *Router) deliverMessage(ctx context.Context, m *stanza.Element, to jid.J
 	}
 	// Deliver while the write syncs: the devices get the message one sync
 	// sooner, and the sender's "sent" (Route's return) still waits for it.
+	targets := targetsOf() // after the enqueue made it visible (see above)
 	for _, d := range targets {
 		d.Deliver(m, key, seq)
 	}
