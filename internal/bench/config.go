@@ -68,8 +68,8 @@ type Config struct {
 	// for everything sent to arrive: what has not arrived then is
 	// reported as not delivered (late or lost: a longer wait tells).
 	UpgradeDrain time.Duration
-	DialAddrs       []string      // more listeners the refused-connection loop dials
-	Reconnect       bool          // devices reconnect (set by the upgrade scenario)
+	DialAddrs    []string // more listeners the refused-connection loop dials
+	Reconnect    bool     // devices reconnect (set by the upgrade scenario)
 
 	AllowRemote bool      // permit a non-loopback target
 	Progress    io.Writer // progress bars (nil: none)

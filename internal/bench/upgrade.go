@@ -56,9 +56,9 @@ type UpgradeResult struct {
 	LatencyQueued Quantiles `json:"latency_queued_ms"`
 	Live          int64     `json:"live_deliveries"`
 	Queued        int64     `json:"queued_deliveries"`
-	Dials        int64     `json:"dials"`
-	Refused      int64     `json:"refused"`
-	DialErrors   int64     `json:"dial_errors"`
+	Dials         int64     `json:"dials"`
+	Refused       int64     `json:"refused"`
+	DialErrors    int64     `json:"dial_errors"`
 }
 
 // gapMeter tracks the longest interval between two deliveries.
