@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/parley-im/parley/internal/jid"
 	"github.com/parley-im/parley/internal/stanza"
@@ -23,6 +24,9 @@ import (
 // was requested) and stanzas that were never written (non-stored stanzas
 // routed to the session once the handoff froze it are dropped; stored ones
 // wait in the queue).
+
+// resumptionWriteTimeout bounds the write of a resumption record.
+const resumptionWriteTimeout = 5 * time.Second
 
 // resumptionLocked is the session's resumption record.
 func (s *Session) resumptionLocked() store.Resumption {
@@ -48,7 +52,11 @@ func (s *Session) persistResumptionLocked() bool {
 	if !s.sm.resumable || s.cfg.Resumptions == nil || s.cfg.ResumeTimeout <= 0 {
 		return false
 	}
-	if err := s.cfg.Resumptions.PutResumption(s.ctx, s.resumptionLocked()); err != nil {
+	// Not the session's context: the server cancels it when its drain
+	// times out, which is when the last handoffs still write.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), resumptionWriteTimeout)
+	defer cancel()
+	if err := s.cfg.Resumptions.PutResumption(ctx, s.resumptionLocked()); err != nil {
 		s.cfg.Log.Warn("storing the resumption state of a handed-off session", "jid", s.jid.String(), "err", err)
 		return false
 	}
