@@ -67,7 +67,11 @@ func TestChaosKill9UnderLoad(t *testing.T) {
 // management) until the server is killed after d, and returns how many of
 // them the server acknowledged and how many were sent.
 func sendUntilKilled(t *testing.T, c2s string, srv *serverProc, first int, d time.Duration) (acked, sent int) {
-	alice := xmpptest.Dial(t, c2s, xmpptest.Options{User: "alice", Password: "pw-alice", Resource: "phone", EnableSM: true})
+	alice, err := xmpptest.Connect(t, c2s, xmpptest.Options{User: "alice", Password: "pw-alice", Resource: "phone", EnableSM: true})
+	if err != nil {
+		log, _ := os.ReadFile(srv.log)
+		t.Fatalf("connecting alice: %v; the server's log:\n%s", err, log)
+	}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
