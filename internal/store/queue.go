@@ -54,8 +54,10 @@ type Queue interface {
 type QueueStarter interface {
 	// EnqueueStart appends payloads as Enqueue does, but returns as soon
 	// as they are visible, with the seq of the first and a function that
-	// waits until they are durable. The caller must call wait exactly
-	// once (the store's Close waits for it); its error is Enqueue's.
+	// waits until they are durable (nil when they already are). The
+	// caller calls wait once; its error is Enqueue's. Close does not wait
+	// for it: a store closed in between made the stanzas durable and wait
+	// returns ErrClosed.
 	EnqueueStart(ctx context.Context, key string, payloads ...[]byte) (first uint64, wait func() error, err error)
 }
 

@@ -58,10 +58,11 @@ func (f *syncCountingFile) SyncData() error { f.synced(); return f.File.SyncData
 
 func (f *syncCountingFile) SyncTo(n int64) (bool, error) { f.synced(); return f.File.SyncTo(n) }
 
-func openCounting(t *testing.T, delay time.Duration) (*Store, *syncCountingFS) {
+func openCounting(t *testing.T, delay time.Duration) (*Store, *syncCountingFS, string) {
 	t.Helper()
 	fs := &syncCountingFS{FS: vfs.Default, syncDelay: delay}
-	s, err := open(filepath.Join(t.TempDir(), "db"), Options{fs: fs}, syncLogData)
+	dir := filepath.Join(t.TempDir(), "db")
+	s, err := open(dir, Options{fs: fs}, syncLogData)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,14 +71,14 @@ func openCounting(t *testing.T, delay time.Duration) (*Store, *syncCountingFS) {
 			t.Error(err)
 		}
 	})
-	return s, fs
+	return s, fs, dir
 }
 
 // TestConcurrentEnqueuesShareSyncs checks group commit: durable enqueues
 // from many writers at once, through Enqueue and through EnqueueStart and
 // its wait, are covered by far fewer WAL syncs than there are enqueues.
 func TestConcurrentEnqueuesShareSyncs(t *testing.T) {
-	s, fs := openCounting(t, 2*time.Millisecond)
+	s, fs, _ := openCounting(t, 2*time.Millisecond)
 	ctx := context.Background()
 	const writers, each = 64, 20
 	before := fs.syncs.Load()
@@ -125,10 +126,11 @@ func TestConcurrentEnqueuesShareSyncs(t *testing.T) {
 }
 
 // TestEnqueueStart checks that a started enqueue is visible (read, acked)
-// before its wait, that its wait syncs the WAL, and that Close waits for
-// an enqueue whose wait was not called yet.
+// before its wait, that its wait syncs the WAL, and that a Close before the
+// wait neither waits for it nor loses the stanza (wait then says the store
+// is closed).
 func TestEnqueueStart(t *testing.T) {
-	s, fs := openCounting(t, 0)
+	s, fs, dir := openCounting(t, 0)
 	ctx := context.Background()
 	const key = "juliet@example.org"
 	first, wait, err := s.EnqueueStart(ctx, key, []byte("one"), []byte("two"))
@@ -157,17 +159,19 @@ func TestEnqueueStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	closed := make(chan error, 1)
-	go func() { closed <- s.Close() }()
-	select {
-	case err := <-closed:
-		t.Fatalf("Close returned (%v) before the started enqueue's wait", err)
-	case <-time.After(50 * time.Millisecond):
-	}
-	if err := wait(); err != nil {
+	if err := s.Close(); err != nil { // must not wait for wait
 		t.Fatal(err)
 	}
-	if err := <-closed; err != nil {
+	if err := wait(); !errors.Is(err, store.ErrClosed) {
+		t.Fatalf("wait after Close: %v, want store.ErrClosed", err)
+	}
+	re, err := open(dir, Options{}, syncLogData)
+	if err != nil {
 		t.Fatal(err)
+	}
+	defer re.Close()
+	got, err = re.ReadQueue(ctx, key, 0, 0)
+	if err != nil || len(got) != 2 || string(got[1].Payload) != "three" {
+		t.Fatalf("after Close and reopen: %v, %v; want two and three", got, err)
 	}
 }

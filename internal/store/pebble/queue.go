@@ -103,19 +103,30 @@ func (s *Store) Enqueue(ctx context.Context, key string, payloads ...[]byte) (ui
 
 // EnqueueStart implements store.QueueStarter: Enqueue up to the point where
 // the stanzas are visible; wait syncs (sharing the sync with concurrent
-// writers, as Enqueue does). The store's gate stays entered until wait.
+// writers, as Enqueue does). The store's gate is not held in between: the
+// caller runs hooks that use the store, and a read lock taken again while
+// Close waits for the write lock would deadlock. wait enters the gate
+// again; after a Close (which flushed the memtable, so the stanzas are
+// durable) it returns store.ErrClosed.
 func (s *Store) EnqueueStart(ctx context.Context, key string, payloads ...[]byte) (uint64, func() error, error) {
 	if err := s.enter(ctx); err != nil {
 		return 0, nil, err
 	}
+	defer s.exit()
 	first, b, err := s.enqueueApply(key, payloads)
 	if err != nil || b == nil {
-		s.exit()
 		return first, nil, err
 	}
+	if s.mode != syncLogData { // the comparison modes wait on the batch itself
+		return first, nil, s.finish(b)
+	}
+	_ = b.Close() // applied: the sync needs only a WAL record after it
 	return first, func() error {
+		if err := s.enter(context.WithoutCancel(ctx)); err != nil {
+			return err
+		}
 		defer s.exit()
-		return s.finish(b)
+		return writeErr(s.db.LogData(nil, pebble.Sync))
 	}, nil
 }
 
