@@ -99,7 +99,11 @@
 //
 // Store is safe for concurrent use. Every method holds its store.Gate
 // for its whole duration (including the wait for the sync), so Close waits
-// for operations in flight and every later call returns store.ErrClosed. Writers of one queue, one roster owner or one
+// for operations in flight and every later call returns store.ErrClosed.
+// EnqueueStart is the exception: it leaves the gate when its stanzas are
+// visible and its wait enters it again (the router runs hooks that use
+// the store in between; a read lock held across them deadlocked against
+// a waiting Close). Writers of one queue, one roster owner or one
 // account JID serialize on that key's shard mutex (never held during an
 // fsync); DeleteAccount holds all shard mutexes while it applies its batch.
 // Readers of accounts, rosters and last seen take no lock. Values returned
