@@ -347,14 +347,7 @@ func (s *Store) SetArchivePrefs(ctx context.Context, user string, p store.Archiv
 	}
 	b := s.db.NewBatch()
 	_ = b.Set(archPrefix(archPrefs, user), v, nil)
-	sh := s.shard(user)
-	sh.mu.Lock()
-	err := s.applyLocked(b, true)
-	sh.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	return s.finish(b)
+	return s.commitDurable(user, b)
 }
 
 // strings reads a count and that many strings.

@@ -70,12 +70,5 @@ func (s *Store) changeBlocklist(ctx context.Context, user string, fill func(*peb
 		_ = b.Close()
 		return nil
 	}
-	sh := s.shard(user)
-	sh.mu.Lock()
-	err := s.applyLocked(b, true)
-	sh.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	return s.finish(b)
+	return s.commitDurable(user, b)
 }

@@ -64,14 +64,7 @@ func (s *Store) PutResumption(ctx context.Context, r store.Resumption) error {
 	defer s.exit()
 	b := s.db.NewBatch()
 	_ = b.Set(resumptionKey(r.ID), encodeResumption(r), nil)
-	sh := s.shard(r.ID)
-	sh.mu.Lock()
-	err := s.applyLocked(b, true)
-	sh.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	return s.finish(b)
+	return s.commitDurable(r.ID, b)
 }
 
 // TakeResumption implements store.Resumptions: the read and the durable

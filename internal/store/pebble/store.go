@@ -203,6 +203,19 @@ func (s *Store) applyLocked(b *pebble.Batch, durable bool) error {
 	return writeErr(err)
 }
 
+// commitDurable applies b durably under the shard lock of key, then waits
+// for its sync (finish).
+func (s *Store) commitDurable(key string, b *pebble.Batch) error {
+	sh := s.shard(key)
+	sh.mu.Lock()
+	err := s.applyLocked(b, true)
+	sh.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return s.finish(b)
+}
+
 // finish waits until b, applied by applyLocked, is durable, and closes it.
 func (s *Store) finish(b *pebble.Batch) error {
 	var err error
