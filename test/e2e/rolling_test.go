@@ -157,28 +157,6 @@ func (n *rollingNode) upgrade(t *testing.T, clients []*upgradeClient) {
 	}
 }
 
-// sendEvery sends a numbered message every interval until stop.
-func (u *upgradeClient) sendEvery(t *testing.T, to string, interval time.Duration, stop <-chan struct{}) {
-	for n := 0; ; n++ {
-		select {
-		case <-stop:
-			return
-		case <-time.After(interval):
-		}
-		body := fmt.Sprintf("%s #%d", u.jid, n)
-		u.mu.Lock() // before the send: the Sent tick may come at once
-		id, err := u.c.SendMessage(to, body)
-		if err == nil {
-			u.bodyOf[id] = body
-		}
-		u.mu.Unlock()
-		if err != nil {
-			t.Errorf("%s: %v", u.jid, err)
-			return
-		}
-	}
-}
-
 // waitDirectory waits until every node's /healthz lists the three nodes,
 // each with devices devices.
 func waitDirectory(t *testing.T, nodes []*rollingNode, devices int) {

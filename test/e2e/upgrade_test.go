@@ -68,7 +68,7 @@ func TestLiveUpgradeUnderLoad(t *testing.T) {
 	var wg sync.WaitGroup
 	for i, s := range senders {
 		wg.Add(1)
-		go func() { defer wg.Done(); s.sendLoop(t, fmt.Sprintf("b%d@localhost", i), stop) }()
+		go func() { defer wg.Done(); s.sendEvery(t, fmt.Sprintf("b%d@localhost", i), 5*time.Millisecond, stop) }()
 	}
 	time.Sleep(time.Second)
 	out := parley(t, "upgrade", "--data", data)
@@ -165,28 +165,6 @@ func (u *upgradeClient) events() {
 			u.received[e.Body]++
 		}
 		u.mu.Unlock()
-	}
-}
-
-// sendLoop sends a numbered message every few milliseconds until stop.
-func (u *upgradeClient) sendLoop(t *testing.T, to string, stop <-chan struct{}) {
-	for n := 0; ; n++ {
-		select {
-		case <-stop:
-			return
-		case <-time.After(5 * time.Millisecond):
-		}
-		body := fmt.Sprintf("%s #%d", u.jid, n)
-		u.mu.Lock() // before the send: the Sent tick may come at once
-		id, err := u.c.SendMessage(to, body)
-		if err == nil {
-			u.bodyOf[id] = body
-		}
-		u.mu.Unlock()
-		if err != nil {
-			t.Errorf("%s: %v", u.jid, err)
-			return
-		}
 	}
 }
 
@@ -326,4 +304,26 @@ func alive(pid int) bool {
 	}
 	_, after, _ := strings.Cut(string(b), ") ")
 	return !strings.HasPrefix(after, "Z")
+}
+
+// sendEvery sends a numbered message every interval until stop.
+func (u *upgradeClient) sendEvery(t *testing.T, to string, interval time.Duration, stop <-chan struct{}) {
+	for n := 0; ; n++ {
+		select {
+		case <-stop:
+			return
+		case <-time.After(interval):
+		}
+		body := fmt.Sprintf("%s #%d", u.jid, n)
+		u.mu.Lock() // before the send: the Sent tick may come at once
+		id, err := u.c.SendMessage(to, body)
+		if err == nil {
+			u.bodyOf[id] = body
+		}
+		u.mu.Unlock()
+		if err != nil {
+			t.Errorf("%s: %v", u.jid, err)
+			return
+		}
+	}
 }
