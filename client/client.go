@@ -317,10 +317,7 @@ func (c *Client) queueLocked(el *stanza.Element) {
 	}
 	c.pending = s.w.codec.appendStanza(c.pending, el)
 	c.askAck = c.askAck || c.sm.enabled
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
+	c.wakeWriterLocked()
 }
 
 // sendControl queues a non-stanza element (stream management).
@@ -331,6 +328,11 @@ func (c *Client) sendControl(el *stanza.Element) {
 		return
 	}
 	c.pending = c.sess.w.codec.appendStanza(c.pending, el)
+	c.wakeWriterLocked()
+}
+
+// wakeWriterLocked tells the writer that c.pending has bytes; c.mu held.
+func (c *Client) wakeWriterLocked() {
 	select {
 	case c.wake <- struct{}{}:
 	default:
@@ -351,10 +353,7 @@ func (c *Client) KeepAlive() error {
 		return nil
 	}
 	c.pending = c.sess.w.codec.appendKeepAlive(c.pending)
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
+	c.wakeWriterLocked()
 	return nil
 }
 

@@ -178,21 +178,8 @@ const parkEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP
 // arm registers the socket in epfd for parkEvents. The fd is used inside
 // RawConn.Control, so it cannot be closed and reused meanwhile.
 func (w *idleWaiter) arm(epfd int, id uint64, armed *atomic.Bool) error {
-	return w.epollCtl(epfd, id, armed, parkEvents)
-}
-
-// disarm stops the socket's events while its session runs.
-func (w *idleWaiter) disarm(epfd int) error {
-	var unused atomic.Bool
-	unused.Store(true)
-	return w.epollCtl(epfd, 0, &unused, 0)
-}
-
-func (w *idleWaiter) epollCtl(epfd int, id uint64, armed *atomic.Bool, events uint32) error {
 	var ctlErr error
 	err := w.raw.Control(func(fd uintptr) {
-		ev := syscall.EpollEvent{Events: events}
-		setEventID(&ev, id)
 		// Marked armed before the syscall: once it is made the event may
 		// fire and the next park (on another goroutine) must modify.
 		wasArmed := armed.Swap(true)
@@ -200,7 +187,7 @@ func (w *idleWaiter) epollCtl(epfd int, id uint64, armed *atomic.Bool, events ui
 		if !wasArmed {
 			op = syscall.EPOLL_CTL_ADD
 		}
-		if ctlErr = syscall.EpollCtl(epfd, op, int(fd), &ev); ctlErr != nil && !wasArmed {
+		if ctlErr = epollCtl(epfd, op, int(fd), id, parkEvents); ctlErr != nil && !wasArmed {
 			armed.Store(false)
 		}
 	})
@@ -208,6 +195,23 @@ func (w *idleWaiter) epollCtl(epfd int, id uint64, armed *atomic.Bool, events ui
 		return err
 	}
 	return ctlErr
+}
+
+// disarm stops the socket's events while its session runs (it stays
+// registered: the next park modifies).
+func (w *idleWaiter) disarm(epfd int) error {
+	var ctlErr error
+	err := w.raw.Control(func(fd uintptr) { ctlErr = epollCtl(epfd, syscall.EPOLL_CTL_MOD, int(fd), 0, 0) })
+	if err != nil {
+		return err
+	}
+	return ctlErr
+}
+
+func epollCtl(epfd, op, fd int, id uint64, events uint32) error {
+	ev := syscall.EpollEvent{Events: events}
+	setEventID(&ev, id)
+	return syscall.EpollCtl(epfd, op, fd, &ev)
 }
 
 // keepAlivePeek bounds what absorbKeepAlives reads: a phone's pulse is a
