@@ -53,6 +53,9 @@ type conn struct {
 	// closing is set by transport.Close before it closes the socket, for
 	// the poller, which may hold a parked connection for a moment.
 	closing atomic.Bool
+	// unreadSeen is how many unread bytes the socket queued at the last
+	// unreadTraffic call (keep-alives left for the poller).
+	unreadSeen atomic.Int32
 	// bound is set once sess is (read by Server.Shutdown from another
 	// goroutine, which must not read sess itself).
 	bound atomic.Bool
@@ -317,6 +320,10 @@ func (t *transport) CloseLingering(linger time.Duration) error {
 	time.AfterFunc(linger, func() { _ = nc.Close() })
 	return nil
 }
+
+// UnreadTraffic reports whether the client sent bytes not read yet since
+// the last call (session.UnreadTrafficReporter).
+func (t *transport) UnreadTraffic() bool { return t.c.unreadTraffic() }
 
 // LinkedDevice is the linked device's id when the connection logged in
 // with X-PARLEY-DEVICE (session.LinkedTransport).

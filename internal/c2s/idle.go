@@ -33,6 +33,9 @@ type idleWaiter struct {
 	conn net.Conn        // what the session reads: the socket, or TLS over it
 	raw  syscall.RawConn // the TCP socket
 	tls  *tls.Conn       // set when TLS runs on it: drain what it buffered first
+	// lowWater is the socket's SO_RCVLOWAT while parked (0: never set, the
+	// kernel's 1); only the connection's current owner touches it.
+	lowWater int
 }
 
 func newIdleWaiter(nc net.Conn) *idleWaiter {

@@ -42,6 +42,11 @@ type inbound interface {
 	// keepAlive reports whether b, arriving now, would be nothing but
 	// keep-alives that next would skip (false when it cannot tell).
 	keepAlive(b []byte) bool
+	// parkLowWater is the fewest bytes that, arriving now, can be more
+	// than keep-alives: a parked socket is woken only once that many are
+	// there (SO_RCVLOWAT), so an idle phone's pulses are read a few at a
+	// time. 1 wherever any byte may matter (inside a stanza or a frame).
+	parkLowWater() int
 }
 
 // allKeepAlive reports whether every byte of b is a keep-alive byte.
@@ -64,6 +69,15 @@ func (x *xmlInbound) restart()                       { x.p.Reset() }
 // keepAlive: white space between stanzas (RFC 6120, 4.6.1).
 func (x *xmlInbound) keepAlive(b []byte) bool {
 	return x.p.AtKeepAlivePoint() && allKeepAlive(b, xmlstream.IsKeepAliveByte)
+}
+
+// parkLowWater: the smallest element is four bytes ("<a/>"), and white
+// space between elements is all a parked stream may receive short of one.
+func (x *xmlInbound) parkLowWater() int {
+	if x.p.AtKeepAlivePoint() {
+		return len("<a/>")
+	}
+	return 1
 }
 
 // framingToken maps RFC 7395 <open/> and <close/> to stream tokens and any
@@ -94,6 +108,8 @@ func (w *wsInbound) restart()      {}
 
 // keepAlive: a WebSocket keep-alive is a ping frame, which needs a pong.
 func (w *wsInbound) keepAlive([]byte) bool { return false }
+
+func (w *wsInbound) parkLowWater() int { return 1 }
 
 func (w *wsInbound) next() (xmlstream.Token, error) {
 	for {
@@ -150,6 +166,15 @@ func (b *binaryInbound) keepAlive(p []byte) bool {
 	return b.d.Buffered() == 0 && allKeepAlive(p, func(c byte) bool { return c == 0 })
 }
 
+// parkLowWater: at a frame boundary, every frame but the one-byte
+// keep-alive takes two bytes or more (docs/protocol/binary.md, 1.2).
+func (b *binaryInbound) parkLowWater() int {
+	if b.d.Buffered() == 0 {
+		return 2
+	}
+	return 1
+}
+
 func (b *binaryInbound) next() (xmlstream.Token, error) {
 	for {
 		tok, err := b.d.Next()
@@ -186,6 +211,8 @@ func (w *wsBinaryInbound) restart()      {}
 
 // keepAlive: see wsInbound.
 func (w *wsBinaryInbound) keepAlive([]byte) bool { return false }
+
+func (w *wsBinaryInbound) parkLowWater() int { return 1 }
 
 func (w *wsBinaryInbound) next() (xmlstream.Token, error) {
 	for {

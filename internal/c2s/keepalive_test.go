@@ -18,6 +18,9 @@ func TestKeepAliveRecognition(t *testing.T) {
 			break
 		}
 	}
+	if lw := x.parkLowWater(); lw != 4 {
+		t.Errorf("XML between stanzas: park low water %d, want 4 (\"<a/>\")", lw)
+	}
 	if !x.keepAlive([]byte(" \n\t\r")) {
 		t.Error("XML: white space between stanzas is not a keep-alive")
 	}
@@ -31,6 +34,9 @@ func TestKeepAliveRecognition(t *testing.T) {
 	if x.keepAlive([]byte(" ")) {
 		t.Error("XML: white space inside a stanza counted as a keep-alive")
 	}
+	if lw := x.parkLowWater(); lw != 1 {
+		t.Errorf("XML inside a stanza: park low water %d, want 1", lw)
+	}
 
 	b := newBinaryInbound(xmlstream.DefaultLimits())
 	enc, err := binary.NewEncoder(binary.Preamble{Version: binary.Version, Dictionary: binary.LatestDictionary})
@@ -43,6 +49,9 @@ func TestKeepAliveRecognition(t *testing.T) {
 			break
 		}
 	}
+	if lw := b.parkLowWater(); lw != 2 {
+		t.Errorf("binary at a frame boundary: park low water %d, want 2", lw)
+	}
 	if !b.keepAlive([]byte{0, 0}) {
 		t.Error("binary: empty frames are not keep-alives")
 	}
@@ -53,6 +62,9 @@ func TestKeepAliveRecognition(t *testing.T) {
 	_, _ = b.next()
 	if b.keepAlive([]byte{0}) {
 		t.Error("binary: a byte inside a frame counted as a keep-alive")
+	}
+	if lw := b.parkLowWater(); lw != 1 {
+		t.Errorf("binary inside a frame: park low water %d, want 1", lw)
 	}
 	if (&wsInbound{}).keepAlive([]byte(" ")) || (&wsBinaryInbound{}).keepAlive([]byte{0}) {
 		t.Error("WebSocket: keep-alives are ping frames, never absorbed")

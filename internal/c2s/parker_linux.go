@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"unsafe"
 )
 
 // parker keeps idle connections without a goroutine: a parked
@@ -78,7 +79,7 @@ func (p *parker) park(c *conn) {
 	}
 	p.parked[c.parkID] = c
 	p.mu.Unlock()
-	if err := c.idle.arm(p.epfd, c.parkID, &c.armed); err != nil && p.take(c.parkID) != nil {
+	if err := c.idle.arm(p.epfd, c.parkID, &c.armed, c.parkLowWater()); err != nil && p.take(c.parkID) != nil {
 		c.endSession(err)
 	}
 }
@@ -175,11 +176,16 @@ func (p *parker) close() {
 // end (level triggered: what arrived before arming fires at once).
 const parkEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP
 
-// arm registers the socket in epfd for parkEvents. The fd is used inside
-// RawConn.Control, so it cannot be closed and reused meanwhile.
-func (w *idleWaiter) arm(epfd int, id uint64, armed *atomic.Bool) error {
+// arm registers the socket in epfd for parkEvents, to fire once lowWater
+// bytes are there (SO_RCVLOWAT; the end of the stream fires regardless).
+// The fd is used inside RawConn.Control, so it cannot be closed and reused
+// meanwhile.
+func (w *idleWaiter) arm(epfd int, id uint64, armed *atomic.Bool, lowWater int) error {
 	var ctlErr error
 	err := w.raw.Control(func(fd uintptr) {
+		if ctlErr = w.setLowWater(int(fd), lowWater); ctlErr != nil {
+			return
+		}
 		// Marked armed before the syscall: once it is made the event may
 		// fire and the next park (on another goroutine) must modify.
 		wasArmed := armed.Swap(true)
@@ -198,14 +204,32 @@ func (w *idleWaiter) arm(epfd int, id uint64, armed *atomic.Bool) error {
 }
 
 // disarm stops the socket's events while its session runs (it stays
-// registered: the next park modifies).
+// registered: the next park modifies), and lets it read every byte again.
 func (w *idleWaiter) disarm(epfd int) error {
 	var ctlErr error
-	err := w.raw.Control(func(fd uintptr) { ctlErr = epollCtl(epfd, syscall.EPOLL_CTL_MOD, int(fd), 0, 0) })
+	err := w.raw.Control(func(fd uintptr) {
+		if ctlErr = epollCtl(epfd, syscall.EPOLL_CTL_MOD, int(fd), 0, 0); ctlErr == nil {
+			ctlErr = w.setLowWater(int(fd), 1)
+		}
+	})
 	if err != nil {
 		return err
 	}
 	return ctlErr
+}
+
+// setLowWater sets the socket's SO_RCVLOWAT when it changes: the kernel
+// reports the socket readable (and wakes the poller) only once that many
+// bytes are queued.
+func (w *idleWaiter) setLowWater(fd, n int) error {
+	if n == w.lowWater || (n == 1 && w.lowWater == 0) {
+		return nil
+	}
+	if err := syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_RCVLOWAT, n); err != nil {
+		return err
+	}
+	w.lowWater = n
+	return nil
 }
 
 func epollCtl(epfd, op, fd int, id uint64, events uint32) error {
@@ -234,6 +258,7 @@ func (c *conn) absorbKeepAlives() bool {
 	var buf [keepAlivePeek]byte
 	n := c.idle.recv(buf[:])
 	if n > 0 && n < len(buf) && c.in.keepAlive(buf[:n]) {
+		c.unreadSeen.Store(0)
 		c.sess.Touch()
 		c.srv.metrics.keepAlives.Inc()
 		return true
@@ -242,6 +267,16 @@ func (c *conn) absorbKeepAlives() bool {
 		c.feed(buf[:n])
 	}
 	return false
+}
+
+// parkLowWater is what c's socket may queue before the poller reads it:
+// only plaintext keep-alives are absorbed by the poller, so anything else
+// wakes it at the first byte.
+func (c *conn) parkLowWater() int {
+	if c.idle.tls != nil || c.sess == nil {
+		return 1
+	}
+	return c.in.parkLowWater()
 }
 
 // recv reads from the socket without waiting: the byte count (0 at the
@@ -259,4 +294,25 @@ func (w *idleWaiter) recv(b []byte) int {
 		return -1
 	}
 	return n
+}
+
+// unreadTraffic reports whether the socket queues more unread bytes than
+// at the last call: a parked connection's keep-alives below its low-water
+// mark (transport.UnreadTraffic). A client that sent a pulse and died
+// queues no more, and is pinged at the next call.
+func (c *conn) unreadTraffic() bool {
+	if c.idle == nil {
+		return false
+	}
+	queued := -1
+	_ = c.idle.raw.Control(func(fd uintptr) {
+		var n int32
+		if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, fd, syscall.TIOCINQ, uintptr(unsafe.Pointer(&n))); errno == 0 {
+			queued = int(n)
+		}
+	})
+	if queued < 0 {
+		return false
+	}
+	return int(c.unreadSeen.Swap(int32(queued))) < queued
 }

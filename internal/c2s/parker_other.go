@@ -12,3 +12,6 @@ func (p *parker) park(c *conn)        { go c.resumeWhenReadable() }
 func (p *parker) unpark(c *conn) bool { return false }
 func (p *parker) count() int          { return 0 }
 func (p *parker) close()              {}
+
+// unreadTraffic: without a parker every byte is read as it comes.
+func (c *conn) unreadTraffic() bool { return false }

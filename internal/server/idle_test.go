@@ -103,10 +103,11 @@ func waitMetric(t *testing.T, ts *testServer, name string, want int) {
 	t.Fatalf("%s = %s, want %d", name, last, want)
 }
 
-// TestKeepAlivesOfParkedConnectionsStayParked: an idle phone's pulse (white
-// space between stanzas) is absorbed by the poller without waking its
-// connection, while white space inside a stanza that arrives in pieces is
-// the stanza's, delivered intact.
+// TestKeepAlivesOfParkedConnectionsStayParked: an idle phone's pulses
+// (white space between stanzas) are absorbed by the poller without waking
+// its connection, four at a time (a parked socket is reported readable
+// once four bytes, the smallest element, are queued), while white space
+// inside a stanza that arrives in pieces is the stanza's, delivered intact.
 func TestKeepAlivesOfParkedConnectionsStayParked(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the epoll parker is Linux only")
@@ -117,23 +118,84 @@ func TestKeepAlivesOfParkedConnectionsStayParked(t *testing.T) {
 	plain := func(o *xmpptest.Options) { o.NoTLS = true } // TLS records are read the usual way
 	alice, bob := ts.login(t, "alice", "phone", plain), ts.login(t, "bob", "phone", plain)
 	waitMetric(t, ts, "parley_c2s_parked_connections", 2)
-	for i := 1; i <= 5; i++ {
-		alice.SendRaw(" ")
-		bob.SendRaw("\n")
+	const rounds = 3
+	for i := 1; i <= rounds; i++ {
+		// One pulse at a time, each in its own segment: the poller reads
+		// each client's four in one wake-up, not one by one.
+		for range 4 {
+			alice.SendRaw(" ")
+			bob.SendRaw("\n")
+			time.Sleep(20 * time.Millisecond)
+		}
+		waitMetric(t, ts, "parley_c2s_parked_keepalives_total", 2*i)
+		time.Sleep(50 * time.Millisecond)
 		waitMetric(t, ts, "parley_c2s_parked_keepalives_total", 2*i)
 	}
 	if g := connGoroutines(t); g != 0 {
 		t.Fatalf("%d goroutines run c2s connection code after keep-alives of parked connections", g)
 	}
 
-	// Half a stanza, a pause long enough to park, then the rest starting
-	// with white space: that white space is the body's.
-	alice.SendRaw("<message to='bob@localhost/phone' id='m1' type='chat'><body>one")
-	waitMetric(t, ts, "parley_c2s_parked_connections", 2)
-	alice.SendRaw("  two</body></message>")
+	// A stanza in three pieces, each after a pause long enough to park:
+	// the white space at the start of the second is the body's, and the
+	// last piece is one byte (mid-stanza, a parked socket wakes for any).
+	for _, piece := range []string{"<message to='bob@localhost/phone' id='m1' type='chat'><body>one", "  two</body></message"} {
+		alice.SendRaw(piece)
+		waitMetric(t, ts, "parley_c2s_parked_connections", 1) // woken: it lingers a second
+		waitMetric(t, ts, "parley_c2s_parked_connections", 2)
+	}
+	alice.SendRaw(">")
 	got := bob.Expect("alice's message", func(el *stanza.Element) bool { return el.Name == "message" && el.ID() == "m1" })
 	if body := got.ChildText("", "body"); body != "one  two" {
 		t.Fatalf("bob got body %q, want %q", body, "one  two")
 	}
-	waitMetric(t, ts, "parley_c2s_parked_keepalives_total", 10)
+	waitMetric(t, ts, "parley_c2s_parked_keepalives_total", 2*rounds)
+}
+
+// TestUnreadKeepAlivesKeepAClientAlive: pulses that a parked socket holds
+// unread below its low-water mark still count as the client's traffic (no
+// ping while they keep coming), and a client that goes quiet is pinged.
+func TestUnreadKeepAlivesKeepAClientAlive(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the epoll parker is Linux only")
+	}
+	ts := startServer(t, func(c *config.Config) {
+		c.AllowPlaintextAuth = true
+		c.PingInterval, c.PingTimeout = time.Second, time.Hour
+	})
+	ts.addUser(t, "alice", "pw-alice")
+	alice := ts.login(t, "alice", "phone", func(o *xmpptest.Options) { o.NoTLS = true })
+	waitMetric(t, ts, "parley_c2s_parked_connections", 1)
+	isPing := func(el *stanza.Element) bool { return el.Name == "iq" && el.Child(stanza.NSPing, "ping") != nil }
+	// A pulse every 300 ms: the poller reads them every 1.2 s, more than
+	// the ping interval; the sweeps in between find them queued.
+	for end := time.Now().Add(4 * time.Second); time.Now().Before(end); {
+		alice.SendRaw(" ")
+		if el := alice.Next(300 * time.Millisecond); el != nil && isPing(el) {
+			t.Fatalf("pinged while sending a keep-alive every 300 ms: %v", el)
+		}
+	}
+	if n := metricValue(t, ts, "parley_c2s_parked_keepalives_total"); n == 0 {
+		t.Fatal("no pulse was read by the poller: the connection did not stay parked")
+	}
+	alice.Expect("a ping once the pulses stop", isPing)
+}
+
+// metricValue reads name from the server's /metrics.
+func metricValue(t *testing.T, ts *testServer, name string) float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + ts.addrs.HTTP + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	m := regexp.MustCompile(`(?m)^` + name + ` (\S+)$`).FindSubmatch(body)
+	if m == nil {
+		t.Fatalf("%s not in /metrics", name)
+	}
+	v, err := strconv.ParseFloat(string(m[1]), 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }

@@ -232,6 +232,15 @@ func (s *Session) Touch() {
 	}
 }
 
+// UnreadTrafficReporter is a transport that may leave a client's
+// keep-alives unread for a while (a parked connection reads its pulses a
+// few at a time): UnreadTraffic reports whether bytes arrived that the
+// server has not read, since the last call. The session asks before
+// pinging a client that seems quiet.
+type UnreadTrafficReporter interface {
+	UnreadTraffic() bool
+}
+
 // LastTraffic returns when the client last sent anything.
 func (s *Session) LastTraffic() time.Time { return time.Unix(0, s.lastTraffic.Load()) }
 
@@ -602,6 +611,10 @@ func (s *Session) Resume(tr Transport, h uint32) bool {
 
 func (s *Session) pingLocked() {
 	if s.tr == nil || s.pingSent.Load() != 0 {
+		return
+	}
+	if u, ok := s.tr.(UnreadTrafficReporter); ok && u.UnreadTraffic() {
+		s.Touch() // the client is there: its keep-alives wait unread
 		return
 	}
 	s.pingCounter++
