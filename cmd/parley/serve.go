@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"github.com/parley-im/parley/internal/gcpace"
 	"io"
 	"log/slog"
 	"os"
@@ -75,6 +76,9 @@ func serve(parent context.Context, a *app, cfg config.Config, load func() (confi
 	go reloadOnHangup(hup, load, &level, log, reload)
 	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if cfg.GCPacing && os.Getenv("GOGC") == "" { // an operator's GOGC wins
+		go gcpace.New(gcpace.Config{}, nil).Run(ctx)
+	}
 	returned, exited := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(exited)

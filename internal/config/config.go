@@ -43,6 +43,7 @@ type Config struct {
 	LogLevel  string `toml:"log_level" flag:"log-level" env:"PARLEY_LOG_LEVEL" help:"log level: debug, info, warn or error"`
 	LogFormat string `toml:"log_format" flag:"log-format" env:"PARLEY_LOG_FORMAT" help:"log format: text or json (logs go to stderr)"`
 	Pprof     bool   `toml:"pprof" flag:"pprof" env:"PARLEY_PPROF" help:"serve Go's profiler at /debug/pprof/ on the HTTP listener (for operators: keep that listener private)"`
+	GCPacing  bool   `toml:"gc_pacing" flag:"gc-pacing" env:"PARLEY_GC_PACING" help:"set the garbage collector's GOGC between 25 and 100 from what collection costs: little heap headroom while idle, Go's default under load; off when the environment sets GOGC (docs/operations.md)"`
 
 	WebOrigins string `toml:"web_origins" flag:"web-origins" env:"PARLEY_WEB_ORIGINS" help:"comma-separated origins (https://chat.example.org) besides the HTTP listener's own whose pages may open the WebSocket endpoints; browsers from any other origin get 403 (docs/web.md)"`
 
@@ -112,6 +113,7 @@ func Default() Config {
 		MaxStanzaBytes:        256 << 10,
 		MinFreeDiskMB:         64,
 		ResumeTimeout:         300 * time.Second,
+		GCPacing:              true,
 		PingInterval:          60 * time.Second,
 		PingTimeout:           30 * time.Second,
 		MailboxSize:           1024,

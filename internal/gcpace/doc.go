@@ -1,0 +1,19 @@
+// Package gcpace sets Go's garbage-collection target (GOGC) from what
+// collection costs the process, so that a server of mostly idle devices
+// keeps little headroom above its live heap while a busy one does not pay
+// for that in CPU.
+//
+// The CPU a collector spends per second is about the allocation rate
+// times the marking cost per byte, divided by GOGC: it does not depend on
+// how big the live heap is. An idle server (phones parked, a keep-alive
+// now and then) allocates almost nothing, so a low GOGC costs it nothing
+// and saves memory in proportion to its tens of thousands of sessions; a
+// server routing thousands of messages per second allocates fast, and a
+// low GOGC would make it collect several times as often. The Pacer reads
+// the collector's CPU time from runtime/metrics at a fixed interval and
+// halves GOGC while that stays well under a budget (a share of one core),
+// doubles it when it goes over, within [Min, Max].
+//
+// An operator who sets GOGC in the environment has chosen: the server
+// does not start a Pacer then (see docs/operations.md).
+package gcpace
