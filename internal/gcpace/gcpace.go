@@ -73,6 +73,7 @@ func (p *Pacer) Run(ctx context.Context) {
 	t := time.NewTicker(p.cfg.Every)
 	defer t.Stop()
 	lastCPU, lastAt := p.gcSeconds(), time.Now()
+	settling := false
 	for {
 		select {
 		case <-ctx.Done():
@@ -81,10 +82,17 @@ func (p *Pacer) Run(ctx context.Context) {
 			cpu := p.gcSeconds()
 			share := (cpu - lastCPU) / now.Sub(lastAt).Seconds()
 			lastCPU, lastAt = cpu, now
+			if settling {
+				// Lowering GOGC starts a collection at once: that window
+				// says what the change cost, not what collection costs.
+				settling = false
+				continue
+			}
 			if next := p.cfg.Next(p.percent, share); next != p.percent {
 				p.percent = next
 				debug.SetGCPercent(next)
 				p.report()
+				settling = true
 			}
 		}
 	}
