@@ -12,7 +12,10 @@
 // low GOGC would make it collect several times as often. The Pacer reads
 // the collector's CPU time from runtime/metrics at a fixed interval and
 // halves GOGC while that stays well under a budget (a share of one core),
-// doubles it when it goes over, within [Min, Max].
+// doubles it when it goes over, within [Min, Max]. When it lowers GOGC it
+// also collects at once and returns the freed memory to the OS
+// (debug.FreeOSMemory): the process is idle then, and the background
+// scavenger would take minutes.
 //
 // An operator who sets GOGC in the environment has chosen: the server
 // does not start a Pacer then (see docs/operations.md).

@@ -89,8 +89,15 @@ func (p *Pacer) Run(ctx context.Context) {
 				continue
 			}
 			if next := p.cfg.Next(p.percent, share); next != p.percent {
+				lower := next < p.percent
 				p.percent = next
 				debug.SetGCPercent(next)
+				if lower {
+					// Idle: collect now and give the freed pages back to
+					// the OS at once, not at the background scavenger's
+					// pace.
+					debug.FreeOSMemory()
+				}
 				p.report()
 				settling = true
 			}
