@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"github.com/parley-im/parley/internal/store"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -29,7 +30,7 @@ type clusterNode struct {
 	node     *cluster.Node
 	embedded *cluster.Embedded // --nats embedded; nil otherwise
 	// releaseGroups lets the groups' fan-out worker run again; nil while
-	// it runs (this node leads). Used by groupsLease only.
+	// it runs (this node holds the fan-out lease). Used by groupsLease only.
 	releaseGroups func()
 }
 
@@ -70,7 +71,7 @@ func (s *Server) startCluster() error {
 		return fmt.Errorf("joining the cluster over %s: %w", config.NATSDescription(s.cfg), err)
 	}
 	cn.node = node
-	cn.releaseGroups = s.groups.Hold() // until this node leads (groupsLease)
+	cn.releaseGroups = s.groups.Hold() // until this node holds the fan-out lease (groupsLease)
 	s.cluster = cn
 	s.hub.dir = node
 	s.log.Info("joined the cluster", "node", node.ID(), "nats", config.NATSDescription(s.cfg))
@@ -107,38 +108,72 @@ func (s *Server) waitOldProcess() {
 	s.log.Info("live upgrade: the old process left; joining the cluster", "waited", time.Since(start).Round(time.Millisecond))
 }
 
-// groupsLease runs the groups' fan-out worker on one node at a time, the
-// leader (smallest node id): every node appends posts to the one shared
-// outbox, and two workers draining it would give members two copies. The
-// leader polls the outbox for the other nodes' posts. After a leader dies,
-// the next takes over within three heartbeats and starts from the outbox
-// head: an entry the dead one had begun may reach some members twice, with
-// the same stanza-id, as after a crash of a single server.
+// groupsLease runs the groups' fan-out worker on one node at a time: every
+// node appends posts to the one shared outbox, and two workers draining it
+// would give members two copies. The node that holds the store's
+// groupsFanOutLease runs it (a PostgreSQL advisory lock: exclusive even
+// while nodes still disagree on who is in the cluster, as they do while
+// starting) and polls the outbox for the other nodes' posts; the others
+// try to take the lease at each poll. When its holder dies, PostgreSQL
+// frees the lease with the holder's connection and another node takes
+// over from the outbox head: an entry the dead one had begun may reach
+// some members twice, with the same stanza-id, as after a crash of a
+// single server.
 func (s *Server) groupsLease(ctx context.Context) {
 	if s.cluster == nil {
 		return
 	}
+	cn := s.cluster
+	var lease store.Lease
+	defer func() {
+		if lease != nil {
+			lease.Release()
+		}
+	}()
 	t := time.NewTicker(groupsPoll)
 	defer t.Stop()
 	for {
-		cn := s.cluster
-		switch leader := cn.node.Leader(); {
-		case leader && cn.releaseGroups != nil:
-			s.log.Info("this node runs the groups' fan-out")
-			cn.releaseGroups()
-			cn.releaseGroups = nil
-		case !leader && cn.releaseGroups == nil:
-			s.log.Info("another node runs the groups' fan-out")
+		switch {
+		case lease == nil:
+			lease = s.takeGroupsLease(ctx)
+		case !lease.Held(ctx):
+			s.log.Warn("lost the groups' fan-out lease: another node may run it now")
 			cn.releaseGroups = s.groups.Hold()
-		case leader:
+			lease = nil
+		default:
 			s.groups.Poke()
 		}
 		select {
 		case <-ctx.Done():
+			if cn.releaseGroups == nil {
+				cn.releaseGroups = s.groups.Hold() // no fan-out after the lease is given up
+			}
 			return
 		case <-t.C:
 		}
 	}
+}
+
+// groupsFanOutLease names the store lease of the groups' fan-out worker.
+const groupsFanOutLease = "groups-fan-out"
+
+// takeGroupsLease tries to take the fan-out lease and, when it did, lets
+// the worker run; nil when another node holds it.
+func (s *Server) takeGroupsLease(ctx context.Context) store.Lease {
+	lease, ok, err := s.store.TryLease(ctx, groupsFanOutLease)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("taking the groups' fan-out lease", "err", err)
+		}
+		return nil
+	}
+	if !ok {
+		return nil
+	}
+	s.log.Info("this node runs the groups' fan-out")
+	s.cluster.releaseGroups()
+	s.cluster.releaseGroups = nil
+	return lease
 }
 
 // stopCluster leaves the cluster (after the local sessions ended).

@@ -328,3 +328,48 @@ func TestClusterGroupPostsFannedOutOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupsFanOutRunsOnOneNodeWhateverTheMembershipViews: two nodes on
+// one store that do not see each other (each on a NATS of its own: each
+// believes it is the whole cluster, as nodes do for a moment while a
+// cluster starts). Only the holder of the store's fan-out lease drains the
+// shared outbox: every member, all on node A, gets every post once, live,
+// and nothing more at the next login (a second worker on node B would
+// have put copies in their offline queues, or taken posts away from the
+// live members).
+func TestGroupsFanOutRunsOnOneNodeWhateverTheMembershipViews(t *testing.T) {
+	dsn := pgtest.Fresh(t)
+	nodes := make([]*testServer, 2)
+	for i := range nodes {
+		nats := natstest.Cluster(t, 1)
+		nodes[i] = startServer(t, func(c *config.Config) {
+			c.Store, c.NATS, c.NodeID = dsn, nats[0].URL, fmt.Sprintf("node%d", i+1)
+			c.ClusterHeartbeat = 200 * time.Millisecond
+		})
+	}
+	a := nodes[0]
+	groupUsers(t, a, "alice", "bob")
+	alice, bob := online(t, a, "alice"), online(t, a, "bob")
+	g := createGroup(t, alice, "Split views", "bob")
+	var want []string
+	for j := range 30 {
+		body := fmt.Sprintf("post %d", j)
+		post(alice, g, fmt.Sprintf("p%d", j), body)
+		want = append(want, body)
+	}
+	for _, c := range []*xmpptest.Client{alice, bob} {
+		got, _ := bodiesUntil(t, c, g, want...)
+		for _, b := range want {
+			if got[b] != 1 {
+				t.Errorf("%s got %q %d times live", c.JID, b, got[b])
+			}
+		}
+	}
+	bob.Close()
+	again := online(t, a, "bob")
+	for el := again.Next(time.Second); el != nil; el = again.Next(500 * time.Millisecond) {
+		if el.Name == "message" && el.Type() == "groupchat" {
+			t.Errorf("bob got %q again at his next login", el.Body())
+		}
+	}
+}

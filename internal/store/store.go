@@ -29,5 +29,6 @@ type Store interface {
 	Groups
 	PEP
 	Resumptions
+	Leases
 	io.Closer
 }

@@ -50,6 +50,7 @@ type Store struct {
 	gate store.Gate
 
 	shards [numShards]shard
+	leases leases
 }
 
 // shard serializes the writers of the keys that hash to it, and holds the

@@ -41,6 +41,7 @@ func Run(t *testing.T, f Factory) {
 	t.Run("Groups", func(t *testing.T) { runGroups(t, f) })
 	t.Run("GroupReceipts", func(t *testing.T) { runGroupReceipts(t, f) })
 	t.Run("Resumptions", func(t *testing.T) { runResumptions(t, f) })
+	t.Run("Leases", func(t *testing.T) { runLeases(t, f) })
 	t.Run("DeleteAccount", func(t *testing.T) { runDeleteAccount(t, f) })
 	t.Run("Closed", func(t *testing.T) { testClosed(t, f) })
 	t.Run("Reopen", func(t *testing.T) {
