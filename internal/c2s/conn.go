@@ -15,6 +15,7 @@ import (
 	"github.com/parley-im/parley/internal/jid"
 	"github.com/parley-im/parley/internal/session"
 	"github.com/parley-im/parley/internal/stanza"
+	"github.com/parley-im/parley/internal/tlsrecord"
 	"github.com/parley-im/parley/internal/wire/xmlstream"
 )
 
@@ -22,15 +23,21 @@ const readBufferSize = 4096
 
 // conn is one client connection, from accept to close.
 type conn struct {
-	srv      *Server
-	nc       net.Conn // the current connection (a *tls.Conn after TLS starts)
-	kind     Kind
-	fr       framing
-	in       inbound     // decodes what the client sends
-	idle     *idleWaiter // set once the session runs: idle reads hold no buffer
-	remoteIP netip.Addr
-	secure   bool // TLS is on (or the connection is trusted as secure)
-	tlsState *tls.ConnectionState
+	srv *Server
+	nc  net.Conn // the current connection (TLS over raw once TLS starts)
+	raw net.Conn // the TCP socket
+	// rec is set when TLS 1.3 runs on Parley's record layer (then nc is
+	// rec, and the reader reads raw and feeds rec); nil for plain TCP and
+	// for crypto/tls connections (TLS 1.2, WebSocket over HTTPS).
+	rec       *tlsrecord.Conn
+	directTLS bool // the TLS handshake starts with the connection (XEP-0368)
+	kind      Kind
+	fr        framing
+	in        inbound     // decodes what the client sends
+	idle      *idleWaiter // set once the session runs: idle reads hold no buffer
+	remoteIP  netip.Addr
+	secure    bool // TLS is on (or the connection is trusted as secure)
+	tlsState  *tls.ConnectionState
 
 	user   jid.JID // authenticated bare JID, zero before SASL success
 	device string  // linked device id after X-PARLEY-DEVICE success, else ""
@@ -62,7 +69,11 @@ type conn struct {
 }
 
 func newConn(srv *Server, nc net.Conn, kind Kind) *conn {
-	c := &conn{srv: srv, nc: nc, kind: kind}
+	raw := nc
+	if tc, ok := nc.(*tls.Conn); ok { // a hijacked HTTPS connection
+		raw = tc.NetConn()
+	}
+	c := &conn{srv: srv, nc: nc, raw: raw, kind: kind}
 	if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
 		c.remoteIP = ap.Addr().Unmap()
 	}
@@ -110,14 +121,54 @@ func (c *conn) next(beforeBlock func()) (xmlstream.Token, error) {
 // (negotiation, and sessions where idleWaiter is unavailable) with a pooled
 // buffer.
 func (c *conn) read() (int, error) {
+	if err := c.recordErr(); err != nil {
+		return 0, err
+	}
 	buf := c.srv.bufs.get()
 	defer c.srv.bufs.put(buf)
-	n, err := c.nc.Read(*buf)
+	src := c.nc
+	if c.rec != nil {
+		src = c.raw
+	}
+	n, err := src.Read(*buf)
 	if n > 0 {
-		c.feed((*buf)[:n])
-		return n, nil
+		return n, c.feedRaw((*buf)[:n])
 	}
 	return n, err
+}
+
+// tryRead is idleWaiter.tryRead for this connection: nothing is read
+// once the record layer failed.
+func (c *conn) tryRead() (wouldBlock bool, err error) {
+	if err := c.recordErr(); err != nil {
+		return false, err
+	}
+	return c.idle.tryRead(c.srv.bufs, c.feedRaw)
+}
+
+// feedRaw hands bytes read from the socket to the decoder, through the
+// TLS record layer when it runs. The record layer's failure (or the
+// client's close_notify) is returned by the next read, after what was
+// delivered before it is handled.
+func (c *conn) feedRaw(b []byte) error {
+	if c.rec == nil {
+		c.feed(b)
+		return nil
+	}
+	_ = c.rec.Feed(b, c.feed)
+	return c.rec.FlushKeyUpdate()
+}
+
+// recordErr is the record layer's failure, if any; it also sends the
+// KeyUpdate the client asked for while the connection was parked.
+func (c *conn) recordErr() error {
+	if c.rec == nil {
+		return nil
+	}
+	if err := c.rec.Err(); err != nil {
+		return err
+	}
+	return c.rec.FlushKeyUpdate()
 }
 
 // feed hands bytes from the client to the decoder.
@@ -157,7 +208,7 @@ func (c *conn) serve(ctx context.Context) {
 		c.srv.untrack(c)
 		return
 	}
-	c.idle = newIdleWaiter(c.nc)
+	c.idle = newIdleWaiter(c.nc, c.raw)
 	c.runSession()
 }
 
@@ -192,7 +243,7 @@ func (c *conn) runSession() {
 				_, err = c.read()
 			} else {
 				var wouldBlock bool
-				wouldBlock, err = c.idle.tryRead(c.srv.bufs, c.feed)
+				wouldBlock, err = c.tryRead()
 				if err == nil && wouldBlock {
 					c.srv.park(c)
 					return
@@ -304,15 +355,13 @@ func (t *transport) Close() error {
 // stream error). The connection's reader goes on reading (and ignoring:
 // the session is over) until the client closes its side.
 func (t *transport) CloseLingering(linger time.Duration) error {
-	nc := t.c.nc
+	nc, raw := t.c.nc, t.c.raw
 	t.c.wmu.Lock()
 	_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
-	raw := nc
-	if tc, ok := nc.(*tls.Conn); ok {
-		_ = tc.CloseWrite() // close_notify
-		raw = tc.NetConn()
+	if tw, ok := nc.(closeWriter); ok && nc != raw {
+		_ = tw.CloseWrite() // TLS's close_notify
 	}
-	cw, ok := raw.(interface{ CloseWrite() error })
+	cw, ok := raw.(closeWriter)
 	t.c.wmu.Unlock()
 	if !ok || cw.CloseWrite() != nil {
 		return nc.Close()
@@ -324,6 +373,8 @@ func (t *transport) CloseLingering(linger time.Duration) error {
 // UnreadTraffic reports whether the client sent bytes not read yet since
 // the last call (session.UnreadTrafficReporter).
 func (t *transport) UnreadTraffic() bool { return t.c.unreadTraffic() }
+
+type closeWriter interface{ CloseWrite() error }
 
 // LinkedDevice is the linked device's id when the connection logged in
 // with X-PARLEY-DEVICE (session.LinkedTransport).

@@ -30,20 +30,20 @@ func (p *readBufferPool) put(b *[]byte) { p.p.Put(b) }
 // holding a buffer. nil means the connection cannot do that (plain
 // blocking reads are used).
 type idleWaiter struct {
-	conn net.Conn        // what the session reads: the socket, or TLS over it
+	conn net.Conn        // the connection: the socket, or TLS over it
 	raw  syscall.RawConn // the TCP socket
-	tls  *tls.Conn       // set when TLS runs on it: drain what it buffered first
+	tls  *tls.Conn       // set when crypto/tls runs on it: drain what it buffered first
 	// lowWater is the socket's SO_RCVLOWAT while parked (0: never set, the
 	// kernel's 1); only the connection's current owner touches it.
 	lowWater int
 }
 
-func newIdleWaiter(nc net.Conn) *idleWaiter {
+// newIdleWaiter waits on the socket under (below nc, the connection
+// itself).
+func newIdleWaiter(nc, under net.Conn) *idleWaiter {
 	w := &idleWaiter{conn: nc}
-	under := nc
 	if tc, ok := nc.(*tls.Conn); ok {
 		w.tls = tc
-		under = tc.NetConn()
 	}
 	sc, ok := under.(syscall.Conn)
 	if !ok {
@@ -57,9 +57,11 @@ func newIdleWaiter(nc net.Conn) *idleWaiter {
 	return w
 }
 
-// tryRead reads what is there without waiting: what TLS buffered, else
-// what the socket has. wouldBlock reports that there was nothing.
-func (w *idleWaiter) tryRead(pool *readBufferPool, feed func([]byte)) (wouldBlock bool, err error) {
+// tryRead reads what is there without waiting: what crypto/tls buffered,
+// else what the socket has. wouldBlock reports that there was nothing.
+// feed takes what was read from the socket (or, with crypto/tls, what it
+// decrypted).
+func (w *idleWaiter) tryRead(pool *readBufferPool, feed func([]byte) error) (wouldBlock bool, err error) {
 	if w.tls == nil {
 		return w.tryReadPlain(pool, feed)
 	}
@@ -76,16 +78,16 @@ func (w *idleWaiter) tryRead(pool *readBufferPool, feed func([]byte)) (wouldBloc
 	defer pool.put(buf)
 	n, err := w.conn.Read(*buf)
 	if n > 0 {
-		feed((*buf)[:n])
-		return false, nil
+		return false, feed((*buf)[:n])
 	}
 	return false, err
 }
 
-// tryReadPlain is tryRead on a plain socket: one non-blocking read into a
-// borrowed buffer (given back at once when there was nothing), where a TLS
-// connection needs a peek first and then a read through crypto/tls.
-func (w *idleWaiter) tryReadPlain(pool *readBufferPool, feed func([]byte)) (wouldBlock bool, err error) {
+// tryReadPlain is tryRead on a socket read directly (plain TCP, or TLS on
+// the record layer, which feed decrypts): one non-blocking read into a
+// borrowed buffer (given back at once when there was nothing), where a
+// crypto/tls connection needs a peek first and then a read through it.
+func (w *idleWaiter) tryReadPlain(pool *readBufferPool, feed func([]byte) error) (wouldBlock bool, err error) {
 	buf := pool.get()
 	defer pool.put(buf)
 	var n int
@@ -96,13 +98,12 @@ func (w *idleWaiter) tryReadPlain(pool *readBufferPool, feed func([]byte)) (woul
 	if rerr != nil || wouldBlock {
 		return wouldBlock, rerr
 	}
-	feed((*buf)[:n])
-	return false, nil
+	return false, feed((*buf)[:n])
 }
 
 // drainTLS returns what crypto/tls already holds, without reading the
 // socket; (0, nil) when it holds nothing.
-func (w *idleWaiter) drainTLS(pool *readBufferPool, feed func([]byte)) (int, error) {
+func (w *idleWaiter) drainTLS(pool *readBufferPool, feed func([]byte) error) (int, error) {
 	buf := pool.get()
 	defer pool.put(buf)
 	// TLS may hold complete records already read from the socket: take
@@ -112,8 +113,7 @@ func (w *idleWaiter) drainTLS(pool *readBufferPool, feed func([]byte)) (int, err
 	n, err := w.tls.Read(*buf)
 	_ = w.tls.SetReadDeadline(time.Time{})
 	if n > 0 {
-		feed((*buf)[:n])
-		return n, nil
+		return n, feed((*buf)[:n])
 	}
 	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 		return 0, err

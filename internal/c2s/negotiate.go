@@ -2,7 +2,6 @@ package c2s
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"github.com/parley-im/parley/internal/jid"
 	"github.com/parley-im/parley/internal/router"
 	"github.com/parley-im/parley/internal/stanza"
+	"github.com/parley-im/parley/internal/tlsrecord"
 	"github.com/parley-im/parley/internal/wire/xmlstream"
 )
 
@@ -22,8 +22,8 @@ func (c *conn) negotiate(ctx context.Context) error {
 	if err := c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.NegotiationTimeout)); err != nil {
 		return err
 	}
-	if tc, ok := c.nc.(*tls.Conn); ok {
-		if err := c.handshake(tc); err != nil {
+	if c.directTLS {
+		if err := c.handshake(); err != nil {
 			return err
 		}
 	}
@@ -190,9 +190,7 @@ func (c *conn) startTLS(headerSent *bool) error {
 	if err := c.flushNegotiation(); err != nil {
 		return err
 	}
-	tc := tls.Server(c.nc, c.srv.cfg.TLS)
-	c.nc = tc
-	if err := c.handshake(tc); err != nil {
+	if err := c.handshake(); err != nil {
 		return err
 	}
 	c.in.restart()
@@ -200,11 +198,16 @@ func (c *conn) startTLS(headerSent *bool) error {
 	return nil
 }
 
-func (c *conn) handshake(tc *tls.Conn) error {
-	if err := tc.Handshake(); err != nil {
+// handshake runs the TLS handshake (crypto/tls) on the socket; TLS 1.3
+// connections then run on Parley's record layer (package tlsrecord), the
+// others on crypto/tls.
+func (c *conn) handshake() error {
+	nc, st, err := c.srv.tls.Server(c.raw)
+	if err != nil {
 		return err
 	}
-	st := tc.ConnectionState()
+	c.nc = nc
+	c.rec, _ = nc.(*tlsrecord.Conn)
 	c.tlsState = &st
 	c.secure = true
 	return nil

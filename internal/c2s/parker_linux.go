@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"unsafe"
+
+	"github.com/parley-im/parley/internal/tlsrecord"
 )
 
 // parker keeps idle connections without a goroutine: a parked
@@ -72,6 +74,7 @@ func eventID(ev *syscall.EpollEvent) uint64 {
 // return right after. If the socket cannot be armed (it was closed), the
 // session ends here unless the closer already took c.
 func (p *parker) park(c *conn) {
+	c.releaseIdle()
 	p.mu.Lock()
 	if c.parkID == 0 {
 		p.nextID++
@@ -87,6 +90,7 @@ func (p *parker) park(c *conn) {
 // keep puts back a connection the poller took, still armed. If it was
 // closed meanwhile (its closer found it taken), it ends here.
 func (p *parker) keep(c *conn) {
+	c.releaseIdle()
 	p.mu.Lock()
 	p.parked[c.parkID] = c
 	p.mu.Unlock()
@@ -239,24 +243,29 @@ func epollCtl(epfd, op, fd int, id uint64, events uint32) error {
 }
 
 // keepAlivePeek bounds what absorbKeepAlives reads: a phone's pulse is a
-// byte or two; more is a burst of real traffic.
-const keepAlivePeek = 64
+// byte or two (a 23-byte record over TLS 1.3), and a few are read at once;
+// more is a burst of real traffic.
+const keepAlivePeek = 128
 
 // absorbKeepAlives is the poller's fast path for an idle phone's pulse: it
-// reads what a parked plaintext connection received (one non-blocking
-// read into a small buffer on the stack) and, if that is nothing but
-// keep-alives (white space between XML stanzas, empty binary frames),
-// notes the sign of life and reports true: the connection stays parked,
-// with no goroutine started, no buffer borrowed, no timer set and no epoll
+// reads what a parked connection received (one non-blocking read into a
+// small buffer on the stack) and, if that is nothing but keep-alives
+// (white space between XML stanzas, empty binary frames), notes the sign
+// of life and reports true: the connection stays parked, with no
+// goroutine started, no buffer borrowed, no timer set and no epoll
 // change. Anything else read is fed to the connection's decoder for its
-// session to handle, and it reports false. TLS connections always take
-// the usual path (their records must be decrypted to be read).
+// session to handle, and it reports false. Over TLS 1.3 the pulse's
+// record is opened here (absorbRecordKeepAlives); crypto/tls connections
+// (TLS 1.2) always take the usual path.
 func (c *conn) absorbKeepAlives() bool {
 	if c.idle == nil || c.idle.tls != nil || c.sess == nil {
 		return false
 	}
 	var buf [keepAlivePeek]byte
 	n := c.idle.recv(buf[:])
+	if c.rec != nil {
+		return c.absorbRecordKeepAlives(buf[:], n)
+	}
 	if n > 0 && n < len(buf) && c.in.keepAlive(buf[:n]) {
 		c.unreadSeen.Store(0)
 		c.sess.Touch()
@@ -270,13 +279,22 @@ func (c *conn) absorbKeepAlives() bool {
 }
 
 // parkLowWater is what c's socket may queue before the poller reads it:
-// only plaintext keep-alives are absorbed by the poller, so anything else
-// wakes it at the first byte.
+// only keep-alives are absorbed by the poller (plaintext, or TLS 1.3 on the
+// record layer), so anything else wakes it at the first byte. Over TLS 1.3
+// between records, any record longer than a one-byte pulse's may matter
+// (an alert is the shortest).
 func (c *conn) parkLowWater() int {
 	if c.idle.tls != nil || c.sess == nil {
 		return 1
 	}
-	return c.in.parkLowWater()
+	lw := c.in.parkLowWater()
+	if c.rec == nil || lw == 1 {
+		return lw
+	}
+	if c.rec.Pending() {
+		return 1
+	}
+	return tlsrecord.ShortestAlertRecord
 }
 
 // recv reads from the socket without waiting: the byte count (0 at the
@@ -315,4 +333,40 @@ func (c *conn) unreadTraffic() bool {
 		return false
 	}
 	return int(c.unreadSeen.Swap(int32(queued))) < queued
+}
+
+// absorbRecordKeepAlives is absorbKeepAlives for the n bytes in buf read
+// from a TLS 1.3 connection: they are given to the record layer, and the
+// pulse is absorbed if they were complete records holding nothing but
+// keep-alives (or nothing). Any other content is fed to the decoder (keep-
+// alives before it are skipped, as the decoder would skip them); a
+// failure, an alert, a KeyUpdate to answer or an incomplete record wake
+// the connection, whose goroutine handles them.
+func (c *conn) absorbRecordKeepAlives(buf []byte, n int) bool {
+	if n <= 0 {
+		return false
+	}
+	onlyKeepAlives := true
+	_ = c.rec.Feed(buf[:n], func(b []byte) {
+		if onlyKeepAlives && c.in.keepAlive(b) {
+			return
+		}
+		onlyKeepAlives = false
+		c.feed(b)
+	})
+	if !onlyKeepAlives || n == len(buf) || c.rec.Pending() || c.rec.Err() != nil || c.rec.KeyUpdateDue() {
+		return false
+	}
+	c.unreadSeen.Store(0)
+	c.sess.Touch()
+	c.srv.metrics.keepAlives.Inc()
+	return true
+}
+
+// releaseIdle drops what a connection need not hold while it is parked:
+// the record layer's ciphers (rebuilt from the keys on the next record).
+func (c *conn) releaseIdle() {
+	if c.rec != nil {
+		c.rec.ReleaseCiphers()
+	}
 }

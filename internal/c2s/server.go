@@ -15,6 +15,7 @@ import (
 	"github.com/parley-im/parley/internal/jid"
 	"github.com/parley-im/parley/internal/session"
 	"github.com/parley-im/parley/internal/stanza"
+	"github.com/parley-im/parley/internal/tlsrecord"
 	"github.com/parley-im/parley/internal/wire/xmlstream"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -90,6 +91,7 @@ type Server struct {
 	stopped bool               // Shutdown began: no more connections; guarded by mu
 	wg      sync.WaitGroup     // Add only under mu and before stopped, so never during Shutdown's Wait
 	bufs    *readBufferPool
+	tls     *tlsrecord.Acceptor // nil without TLS
 	// parker holds idle connections without goroutines (nil where the
 	// platform has none: a goroutine per idle connection waits instead).
 	parker *parker
@@ -106,6 +108,9 @@ func NewServer(cfg Config) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{cfg: cfg, auth: cfg.Auth, failures: cfg.Failures, metrics: newMetrics(cfg.Registerer),
 		ctx: ctx, cancel: cancel, conns: make(map[*conn]struct{}), bufs: newReadBufferPool()}
+	if cfg.TLS != nil {
+		s.tls = tlsrecord.NewAcceptor(cfg.TLS, tlsrecord.NewPool())
+	}
 	p, err := newParker()
 	if err != nil {
 		cfg.Log.Warn("no epoll parker: each idle connection keeps a goroutine", "err", err)
@@ -161,10 +166,9 @@ func (s *Server) serveListener(ln net.Listener, directTLS bool, kind Kind) error
 			continue
 		}
 		delay = 0
-		if directTLS {
-			nc = tls.Server(nc, s.cfg.TLS)
-		}
-		s.start(newConn(s, nc, kind))
+		c := newConn(s, nc, kind)
+		c.directTLS = directTLS
+		s.start(c)
 	}
 }
 
@@ -245,7 +249,7 @@ func (s *Server) Shutdown(ctx context.Context) {
 	s.stopped = true
 	for c := range s.conns {
 		if !c.bound.Load() {
-			_ = c.nc.SetReadDeadline(time.Now())
+			_ = c.raw.SetReadDeadline(time.Now())
 		}
 	}
 	s.mu.Unlock()
@@ -276,7 +280,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		authFailed: prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_auth_failures_total",
 			Help: "Failed SASL authentications."}),
 		keepAlives: prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_c2s_parked_keepalives_total",
-			Help: "Keep-alive pulses of parked plaintext connections absorbed without waking them."}),
+			Help: "Keep-alive pulses of parked connections (plain TCP, TLS 1.3) absorbed without waking them."}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.connections, m.authOK, m.authFailed, m.keepAlives)

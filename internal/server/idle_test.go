@@ -105,24 +105,51 @@ func waitMetric(t *testing.T, ts *testServer, name string, want int) {
 
 // TestKeepAlivesOfParkedConnectionsStayParked: an idle phone's pulses
 // (white space between stanzas) are absorbed by the poller without waking
-// its connection, four at a time (a parked socket is reported readable
-// once four bytes, the smallest element, are queued), while white space
-// inside a stanza that arrives in pieces is the stanza's, delivered intact.
+// its connection, several at a time (a parked socket is reported readable
+// once four bytes, the smallest element, are queued; over TLS 1.3 once a
+// record longer than one pulse's could be there, so two pulses' records),
+// while white space inside a stanza that arrives in pieces is the
+// stanza's, delivered intact. Over TLS 1.3 (STARTTLS and direct TLS) each
+// pulse is a record of its own that the poller opens.
 func TestKeepAlivesOfParkedConnectionsStayParked(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the epoll parker is Linux only")
 	}
-	ts := startServer(t, func(c *config.Config) { c.AllowPlaintextAuth = true })
-	ts.addUser(t, "alice", "pw-alice")
-	ts.addUser(t, "bob", "pw-bob")
-	plain := func(o *xmpptest.Options) { o.NoTLS = true } // TLS records are read the usual way
-	alice, bob := ts.login(t, "alice", "phone", plain), ts.login(t, "bob", "phone", plain)
+	for _, tc := range []struct {
+		name          string
+		direct        bool
+		tweak         func(*xmpptest.Options)
+		pulsesPerWake int
+	}{
+		{"plain", false, func(o *xmpptest.Options) { o.NoTLS = true }, 4},
+		{"starttls", false, func(*xmpptest.Options) {}, 2},
+		{"directtls", true, func(o *xmpptest.Options) { o.DirectTLS = true }, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := startServer(t, func(c *config.Config) { c.AllowPlaintextAuth = true })
+			ts.addUser(t, "alice", "pw-alice")
+			ts.addUser(t, "bob", "pw-bob")
+			addr := ts.addrs.C2S
+			if tc.direct {
+				addr = ts.addrs.C2STLS
+			}
+			login := func(user string) *xmpptest.Client {
+				o := xmpptest.Options{User: user, Password: "pw-" + user, Resource: "phone"}
+				tc.tweak(&o)
+				return xmpptest.Dial(t, addr, o)
+			}
+			keepAlivesStayParked(t, ts, login("alice"), login("bob"), tc.pulsesPerWake)
+		})
+	}
+}
+
+func keepAlivesStayParked(t *testing.T, ts *testServer, alice, bob *xmpptest.Client, pulsesPerWake int) {
 	waitMetric(t, ts, "parley_c2s_parked_connections", 2)
 	const rounds = 3
 	for i := 1; i <= rounds; i++ {
 		// One pulse at a time, each in its own segment: the poller reads
-		// each client's four in one wake-up, not one by one.
-		for range 4 {
+		// each client's pulsesPerWake in one wake-up, not one by one.
+		for range pulsesPerWake {
 			alice.SendRaw(" ")
 			bob.SendRaw("\n")
 			time.Sleep(20 * time.Millisecond)

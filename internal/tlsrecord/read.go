@@ -245,3 +245,8 @@ func (c *Conn) keyUpdate(request byte) error {
 	}
 	return nil
 }
+
+// ShortestAlertRecord is the length on the wire of an alert record (two
+// bytes of content, with the header, content type and tag), the shortest
+// record that can mean more than a one-byte keep-alive's (23 bytes).
+const ShortestAlertRecord = headerLen + 2 + 1 + tagLen
