@@ -13,10 +13,9 @@ const (
 	maxCiphertext = maxPlaintext + 256
 	maxRecord     = headerLen + maxCiphertext
 
-	typeChangeCipherSpec = 20
-	typeAlert            = 21
-	typeHandshake        = 22
-	typeApplicationData  = 23
+	typeAlert           = 21
+	typeHandshake       = 22
+	typeApplicationData = 23
 
 	handshakeKeyUpdate = 24
 	keyUpdateLen       = 5 // msg_type, a 3-byte length (1), request_update
