@@ -10,6 +10,12 @@
 // deadline; after binding, reads have no deadline (the keep-alive sweep
 // closes dead sessions).
 //
+// TLS handshakes are crypto/tls's; a TLS 1.3 connection then runs on
+// package tlsrecord, whose records the connection reads from the socket
+// like plaintext and feeds through it (so the parker can open a
+// keep-alive record without waking the connection); TLS 1.2 and WebSocket
+// over HTTPS stay on crypto/tls.
+//
 // The two framings (an XML stream over TCP, one element per WebSocket
 // message) differ only in how elements are cut and wrapped; the framing
 // interface hides that from the negotiation code.
