@@ -5,30 +5,12 @@ import (
 	"bytes"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
-
-// syncBuffer collects a process's output for polling.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // OpenSSL's s_client negotiates each of the three suites (a Go client
 // always picks AES-128-GCM on this hardware) and sends KeyUpdates: "k"
@@ -54,12 +36,20 @@ func opensslKeyUpdates(t *testing.T, openssl, suiteName string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = stdin.Close(); _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	defer func() { _ = stdin.Close(); _ = cmd.Process.Kill(); _ = cmd.Wait(); _ = pw.Close() }()
+	lines := make(chan string, 256)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
 	srv := <-ch
 	if srv.err != nil {
 		t.Fatal(srv.err)
@@ -73,27 +63,35 @@ func opensslKeyUpdates(t *testing.T, openssl, suiteName string) {
 	go echoLines(c, report)
 
 	send := func(s string) { _, _ = fmt.Fprint(stdin, s) }
-	waitFor := func(s string, n int) {
+	waitFor := func(s string) { // reads s_client's output up to a line with s
 		t.Helper()
-		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-			if strings.Count(out.String(), s) >= n {
-				return
+		timeout := time.After(10 * time.Second)
+		for {
+			select {
+			case line, ok := <-lines:
+				if !ok {
+					t.Fatalf("s_client ended before %q", s)
+				}
+				if strings.Contains(line, s) {
+					return
+				}
+			case <-timeout:
+				t.Fatalf("no %q from s_client", s)
 			}
 		}
-		t.Fatalf("no %q from the server; s_client said:\n%s", s, out.String())
 	}
 	// s_client takes a command only at the start of what it reads from
 	// its input at once: each goes alone, and is seen done before more.
 	send("one\n")
-	waitFor("echo:one", 1)
+	waitFor("echo:one")
 	send("k\n")
-	waitFor("KEYUPDATE", 1)
+	waitFor("KEYUPDATE")
 	send("two\n")
-	waitFor("echo:two", 1)
+	waitFor("echo:two")
 	send("K\n")
-	waitFor("KEYUPDATE", 2)
+	waitFor("KEYUPDATE")
 	send("three\n")
-	waitFor("echo:three", 1)
+	waitFor("echo:three")
 	if r := <-report; r != "" {
 		t.Fatal(r)
 	}
