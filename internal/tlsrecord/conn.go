@@ -175,7 +175,7 @@ func (c *Conn) seal(dst []byte, typ byte, content []byte) ([]byte, error) {
 	dst = append(dst, content...)
 	dst = append(dst, typ)
 	nonce := c.out.nonce()
-	dst = aead.Seal(dst[:start+headerLen], nonce[:], dst[start+headerLen:], dst[start:start+headerLen])
+	dst = aead.Seal(dst[:start+headerLen], nonce, dst[start+headerLen:], dst[start:start+headerLen])
 	c.out.seq++
 	return dst, nil
 }

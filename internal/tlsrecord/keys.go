@@ -64,11 +64,12 @@ func expandLabel(h func() hash.Hash, secret []byte, label string, length int) ([
 // traffic secret, the key and IV derived from it (RFC 8446, 7.3), and the
 // sequence number of the next record.
 type direction struct {
-	suite  suite
-	secret []byte
-	key    []byte
-	iv     [ivLen]byte
-	seq    uint64
+	suite    suite
+	secret   []byte
+	key      []byte
+	iv       [ivLen]byte
+	seq      uint64
+	nonceBuf [ivLen]byte // the current record's nonce (kept here: no allocation per record)
 	// aead is built from key on first use and dropped by release while
 	// the connection is idle.
 	aead cipher.AEAD
@@ -117,11 +118,12 @@ func (d *direction) cipher() (cipher.AEAD, error) {
 func (d *direction) release() { d.aead = nil }
 
 // nonce is the current record's nonce: the IV XOR the sequence number,
-// left-padded to the IV's length (RFC 8446, 5.3).
-func (d *direction) nonce() [ivLen]byte {
-	n := d.iv
+// left-padded to the IV's length (RFC 8446, 5.3). It is valid until the
+// next call.
+func (d *direction) nonce() []byte {
+	d.nonceBuf = d.iv
 	for i := range 8 {
-		n[ivLen-1-i] ^= byte(d.seq >> (8 * i))
+		d.nonceBuf[ivLen-1-i] ^= byte(d.seq >> (8 * i))
 	}
-	return n
+	return d.nonceBuf[:]
 }

@@ -56,7 +56,7 @@ func sealInner(t testing.TB, d *direction, inner []byte) []byte {
 	hdr := []byte{typeApplicationData, 3, 3, byte(n >> 8), byte(n)}
 	nonce := d.nonce()
 	d.seq++
-	return aead.Seal(bytes.Clone(hdr), nonce[:], inner, hdr)
+	return aead.Seal(bytes.Clone(hdr), nonce, inner, hdr)
 }
 
 func inner(content []byte, typ byte, padding int) []byte {

@@ -162,7 +162,7 @@ func (c *Conn) unprotect(rec []byte) ([]byte, byte, error) {
 	if len(rec) < headerLen+tagLen {
 		return nil, 0, fail(AlertBadRecordMAC, "record shorter than its tag")
 	}
-	plain, err := aead.Open(rec[headerLen:headerLen], nonce[:], rec[headerLen:], rec[:headerLen])
+	plain, err := aead.Open(rec[headerLen:headerLen], nonce, rec[headerLen:], rec[:headerLen])
 	if err != nil {
 		return nil, 0, fail(AlertBadRecordMAC, "record failed authentication")
 	}
