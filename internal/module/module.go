@@ -296,7 +296,4 @@ type StoredDeliverer interface {
 type StoredDelivery struct {
 	To   jid.JID
 	Msgs []*stanza.Element
-	// Payloads, when not nil, are Msgs encoded with the host's queue
-	// codec (a nil one: the host encodes that message).
-	Payloads [][]byte
 }

@@ -260,9 +260,6 @@ func (r *Router) RouteStored(ctx context.Context, to jid.JID, ms ...*stanza.Elem
 type Stored struct {
 	To   jid.JID
 	Msgs []*stanza.Element
-	// Payloads, when not nil, are Msgs encoded with the router's codec
-	// (a nil one: the router encodes that message).
-	Payloads [][]byte
 }
 
 // RouteStoredAll is RouteStored for many users: with a queue that has
@@ -298,22 +295,19 @@ func (r *Router) RouteStoredAll(ctx context.Context, all []Stored) *stanza.Error
 }
 
 // storable returns the messages of u the filter lets through and their
-// encodings (u's payloads where it has them).
+// encodings (a group post's copies are encoded from their post's
+// template: stanza.Shared).
 func (r *Router) storable(ctx context.Context, u Stored) ([]*stanza.Element, [][]byte) {
 	kept := make([]*stanza.Element, 0, len(u.Msgs))
 	payloads := make([][]byte, 0, len(u.Msgs))
-	for i, m := range u.Msgs {
+	for _, m := range u.Msgs {
 		if r.cfg.Filter != nil {
 			if ok, _ := r.cfg.Filter(ctx, m, u.To); !ok {
 				continue
 			}
 		}
 		kept = append(kept, m)
-		if i < len(u.Payloads) && u.Payloads[i] != nil {
-			payloads = append(payloads, u.Payloads[i])
-		} else {
-			payloads = append(payloads, r.cfg.Codec.Encode(m))
-		}
+		payloads = append(payloads, r.cfg.Codec.Encode(m))
 	}
 	return kept, payloads
 }

@@ -29,7 +29,7 @@ func (h *Hub) HandleService(domain string, fn module.ServiceHandler) error {
 func (h *Hub) DeliverStored(ctx context.Context, ds []module.StoredDelivery) *stanza.Error {
 	all := make([]router.Stored, len(ds))
 	for i, d := range ds {
-		all[i] = router.Stored{To: d.To, Msgs: d.Msgs, Payloads: d.Payloads}
+		all[i] = router.Stored{To: d.To, Msgs: d.Msgs}
 	}
 	return h.router.RouteStoredAll(ctx, all)
 }

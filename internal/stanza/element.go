@@ -10,6 +10,10 @@ type Element struct {
 	Attrs    []Attr
 	Children []*Element
 	Text     string // character data, unescaped
+	// Shared, when not nil, says that the element is a copy of another
+	// made for one of many recipients (see Shared): encoders may then
+	// encode the part common to all copies once. Copy does not keep it.
+	Shared *Shared
 }
 
 // Attr is one attribute. Space is empty for unqualified attributes (the usual

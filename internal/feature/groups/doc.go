@@ -14,8 +14,9 @@
 // offline queues, then handed to their available devices), in chunks of
 // Options.Batch members each stored with one durable write, the chunks
 // concurrently, and deletes the entries. A copy shares the post's
-// children; with a CopyEncoder codec its queue payload is spliced from
-// the post's encoding (one encoding per post, not per member). Entries left at a crash are
+// children and points to the post's stanza.Shared, so that the queue's
+// codec and the sessions' wire encodings encode the post once per
+// encoding, not once per member. Entries left at a crash are
 // fanned out again when the server starts; a member may then get a copy
 // twice, with the same stanza-id, which clients dedupe.
 //
@@ -32,6 +33,10 @@
 // Members' receipts for a post are recorded at once and passed to its
 // sender in batches (receiptbatch.go): one stanza per sender and group per
 // short window.
+//
+// Planned (docs/ARCHITECTURE.md, "Groups"): a post stored once, in the
+// outbox kept as the groups' log, and a live member tracked by a cursor
+// on it instead of a copy in its queue.
 //
 // Concurrency: the service handler runs on the sender's session goroutine
 // (under its lock) and only writes to the store and to devices' mailboxes;

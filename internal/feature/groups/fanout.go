@@ -102,14 +102,12 @@ type wave struct {
 	copies map[string]*copies // recipient -> its copies
 }
 
-// copies are one recipient's copies of a wave and their queue payloads (a
-// nil payload: the host encodes the copy).
+// copies are one recipient's copies of a wave.
 type copies struct {
-	msgs     []*stanza.Element
-	payloads [][]byte
+	msgs []*stanza.Element
 }
 
-func (w *wave) add(member string, c *stanza.Element, payload []byte) {
+func (w *wave) add(member string, c *stanza.Element) {
 	cs, ok := w.copies[member]
 	if !ok {
 		cs = &copies{}
@@ -117,7 +115,6 @@ func (w *wave) add(member string, c *stanza.Element, payload []byte) {
 		w.order = append(w.order, member)
 	}
 	cs.msgs = append(cs.msgs, c)
-	cs.payloads = append(cs.payloads, payload)
 }
 
 // fanOutWave delivers outbox entries to their groups' members; false if
@@ -150,10 +147,9 @@ func (f *Feature) fanOutWave(ctx context.Context, entries []store.QueuedStanza) 
 		}
 		f.archivePost(ctx, id, m, e.Stored)
 		gid := groupStanzaID(m)
-		encode := f.copyEncoder(m)
+		shared := stanza.NewShared(m)
 		for _, to := range recipients(m, ms, e.Stored) {
-			c := memberCopy(m, to, gid)
-			w.add(to, c, encode(to, c))
+			w.add(to, memberCopy(shared, to, gid))
 		}
 	}
 	return f.deliverAll(ctx, w)
@@ -174,15 +170,18 @@ func (f *Feature) recordSender(ctx context.Context, group string, m *stanza.Elem
 	return true
 }
 
-// memberCopy is member's copy of m: addressed to it, with a stanza-id by
-// its account equal to the group's (so that a copy delivered twice after
-// a crash is recognized).
-// The copy shares m's children (nothing on the delivery path modifies a
-// delivered stanza: router.Config.Delivered, module.Session) and is made
-// in one allocation with room for the to and the stanza-id, so that
-// neither grows a slice (once per delivery, 1,024 times a post in a large
-// group).
-func memberCopy(m *stanza.Element, member, gid string) *stanza.Element {
+// memberCopy is member's copy of the post shared.Of: addressed to it,
+// with a stanza-id by its account equal to the group's (so that a copy
+// delivered twice after a crash is recognized).
+// The copy shares the post's children (nothing on the delivery path
+// modifies a delivered stanza: router.Config.Delivered, module.Session)
+// and is made in one allocation with room for the to and the stanza-id,
+// so that neither grows a slice (once per delivery, 1,024 times a post in
+// a large group). It points to shared, so that the queue's codec and each
+// session's wire encoding encode the post once for all its copies
+// (stanza.Shared) and only splice in each copy's to and stanza-id.
+func memberCopy(shared *stanza.Shared, member, gid string) *stanza.Element {
+	m := shared.Of
 	type block struct {
 		msg, sid stanza.Element
 		sidAttrs [2]stanza.Attr
@@ -193,21 +192,10 @@ func memberCopy(m *stanza.Element, member, gid string) *stanza.Element {
 	c := &b.msg
 	*c = stanza.Element{Space: m.Space, Name: m.Name, Text: m.Text,
 		Attrs:    append(make([]stanza.Attr, 0, len(m.Attrs)+1), m.Attrs...),
-		Children: append(make([]*stanza.Element, 0, len(m.Children)+1), m.Children...)}
+		Children: append(make([]*stanza.Element, 0, len(m.Children)+1), m.Children...),
+		Shared:   shared}
 	c.SetAttr("to", member)
 	return c.AddChild(&b.sid)
-}
-
-// copyEncoder returns the function that encodes m's member copies for
-// the queue: from one template when the codec can (CopyEncoder, m has no
-// to), else one that returns nil (the host encodes each copy).
-func (f *Feature) copyEncoder(m *stanza.Element) func(member string, c *stanza.Element) []byte {
-	ce, ok := f.codec.(CopyEncoder)
-	if !ok || m.HasAttr("to") {
-		return func(string, *stanza.Element) []byte { return nil }
-	}
-	enc := ce.CopyEncoder(m)
-	return func(member string, c *stanza.Element) []byte { return enc(member, c.Children[len(c.Children)-1]) }
 }
 
 // recipients are the members who joined before the entry was stored, plus
@@ -261,7 +249,7 @@ func (f *Feature) deliverAll(ctx context.Context, w *wave) bool {
 		if len(chunk) >= f.opts.Batch || (n > 0 && n+len(cs.msgs) > maxChunkCopies) {
 			flush()
 		}
-		chunk = append(chunk, module.StoredDelivery{To: to, Msgs: cs.msgs, Payloads: cs.payloads})
+		chunk = append(chunk, module.StoredDelivery{To: to, Msgs: cs.msgs})
 		n += len(cs.msgs)
 	}
 	flush()

@@ -40,11 +40,9 @@ func BenchmarkDeliveryPath(b *testing.B) {
 		w := &wave{copies: make(map[string]*copies, members)}
 		for p := range posts {
 			gid := fmt.Sprintf("gid%d-%d", done, p)
-			p := benchPost(gid)
-			encode := f.copyEncoder(p)
+			shared := stanza.NewShared(benchPost(gid))
 			for i := range members {
-				c := memberCopy(p, names[i], gid)
-				w.add(names[i], c, encode(names[i], c))
+				w.add(names[i], memberCopy(shared, names[i], gid))
 			}
 		}
 		if !f.deliverAll(context.Background(), w) {
@@ -96,7 +94,7 @@ type routerDeliverer struct{ r *router.Router }
 func (d routerDeliverer) DeliverStored(ctx context.Context, ds []module.StoredDelivery) *stanza.Error {
 	all := make([]router.Stored, len(ds))
 	for i, x := range ds {
-		all[i] = router.Stored{To: x.To, Msgs: x.Msgs, Payloads: x.Payloads}
+		all[i] = router.Stored{To: x.To, Msgs: x.Msgs}
 	}
 	return d.r.RouteStoredAll(ctx, all)
 }
@@ -121,14 +119,6 @@ func (d *countingDevice) Deliver(*stanza.Element, string, uint64) bool {
 }
 
 type xmlCodec struct{}
-
-// CopyEncoder is the server's (internal/server/codec.go).
-func (xmlCodec) CopyEncoder(m *stanza.Element) func(to string, sid *stanza.Element) []byte {
-	t := xmlstream.NewCopyTemplate(m, stanza.NSClient)
-	return func(to string, sid *stanza.Element) []byte {
-		return t.Append(make([]byte, 0, t.Size()), "to", to, sid)
-	}
-}
 
 func (xmlCodec) Encode(st *stanza.Element) []byte {
 	return xmlstream.AppendElement(nil, st, stanza.NSClient)

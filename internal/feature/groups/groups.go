@@ -41,15 +41,6 @@ type Codec interface {
 	Decode(b []byte) (*stanza.Element, error)
 }
 
-// CopyEncoder is implemented by a Codec that is also the host's queue
-// codec and can encode a post's member copies from one template (the
-// server's XML codec): the post is encoded once, not once per member.
-type CopyEncoder interface {
-	// CopyEncoder returns the function that encodes m with a to
-	// attribute added after its attributes and sid after its children.
-	CopyEncoder(m *stanza.Element) func(to string, sid *stanza.Element) []byte
-}
-
 // Options configure the feature.
 type Options struct {
 	// MaxMembers is the member limit of every group (group_max_members);

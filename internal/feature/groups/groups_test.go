@@ -72,9 +72,13 @@ func TestGroupCopyStampsOnceAndDropsForgeries(t *testing.T) {
 	if groupStanzaID(c) == "" {
 		t.Fatalf("no group stanza-id: %v", c)
 	}
-	mc := memberCopy(c, "bob@x", groupStanzaID(c))
+	shared := stanza.NewShared(c)
+	mc := memberCopy(shared, "bob@x", groupStanzaID(c))
 	if mc.Attr("to") != "bob@x" || len(mc.Children) != len(c.Children)+1 {
 		t.Fatalf("member copy %v", mc)
+	}
+	if mc.Shared != shared || !shared.Fits(mc) {
+		t.Fatalf("the member copy is not encoded from the post's template: %v", mc)
 	}
 }
 

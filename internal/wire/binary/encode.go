@@ -70,6 +70,10 @@ func (p Preamble) Validate() error {
 type Encoder struct {
 	pre  Preamble
 	dict *Dictionary
+	// shared keys this encoder's templates of stanza.Shared copies: equal
+	// for encoders of equal preambles, so that every connection of a
+	// server uses the template the first one made.
+	shared sharedKey
 }
 
 // NewEncoder returns an encoder for p (see Preamble.Validate). Zero Version
@@ -86,7 +90,7 @@ func NewEncoder(p Preamble) (*Encoder, error) {
 	}
 	p.Strings = append([]string(nil), p.Strings...)
 	d, _ := DictionaryVersion(p.Dictionary)
-	return &Encoder{pre: p, dict: d}, nil
+	return &Encoder{pre: p, dict: d, shared: newSharedKey(p)}, nil
 }
 
 // Preamble returns the preamble the encoder writes.
@@ -119,15 +123,30 @@ func AppendStreamEnd(dst []byte) []byte { return append(dst, 1, 0) }
 // AppendStanza appends el as one frame: its length as a uvarint, then the
 // element. A top-level element inherits the namespace jabber:client, so a
 // stanza writes none. Nil children are skipped; a nil el appends nothing.
+// A copy made for one of many recipients (el.Shared) is written from its
+// Shared's template: the same bytes, the common part encoded once.
 func (e *Encoder) AppendStanza(dst []byte, el *stanza.Element) []byte {
 	if el == nil {
 		return dst
 	}
-	// Reserve two bytes for the length (frames under 16 KiB), then move the
-	// payload if it needs one byte or more than two.
-	start := len(dst)
-	dst = append(dst, 0, 0)
-	dst = e.appendElement(dst, el, stanza.NSClient)
+	dst, start := startFrame(dst)
+	if out, ok := e.appendShared(dst, el); ok {
+		dst = out
+	} else {
+		dst = e.appendElement(dst, el, stanza.NSClient)
+	}
+	return finishFrame(dst, start)
+}
+
+// startFrame reserves two bytes for a frame's length (frames under 16
+// KiB) and returns where the frame starts.
+func startFrame(dst []byte) ([]byte, int) {
+	return append(dst, 0, 0), len(dst)
+}
+
+// finishFrame writes the length of the frame begun at start, moving the
+// payload if the length needs one byte or more than two.
+func finishFrame(dst []byte, start int) []byte {
 	n := len(dst) - start - 2
 	switch {
 	case n < 1<<7:
@@ -157,7 +176,22 @@ func (e *Encoder) appendElement(dst []byte, el *stanza.Element, parentNS string)
 			kids++
 		}
 	}
-	na := len(el.Attrs)
+	dst = e.appendHead(dst, el, len(el.Attrs), kids, parentNS)
+	if el.Text != "" {
+		dst = e.appendString(dst, el.Text, true)
+	}
+	for _, c := range el.Children {
+		if c != nil {
+			dst = e.appendElement(dst, c, el.Space)
+		}
+	}
+	return dst
+}
+
+// appendHead appends an element's header byte, name, namespace and counts
+// for na attributes and kids children, then el's attributes (na may count
+// more, which the caller appends).
+func (e *Encoder) appendHead(dst []byte, el *stanza.Element, na, kids int, parentNS string) []byte {
 	h := byte(min(na, hCountMax)<<hAttrShft | min(kids, hCountMax)<<hKidShft)
 	if el.Space != parentNS {
 		h |= hNS
@@ -189,14 +223,6 @@ func (e *Encoder) appendElement(dst []byte, el *stanza.Element, parentNS string)
 			dst = e.appendString(dst, a.Name, true)
 		}
 		dst = e.appendString(dst, a.Value, true)
-	}
-	if h&hText != 0 {
-		dst = e.appendString(dst, el.Text, true)
-	}
-	for _, c := range el.Children {
-		if c != nil {
-			dst = e.appendElement(dst, c, el.Space)
-		}
 	}
 	return dst
 }

@@ -1,6 +1,10 @@
 package xmlstream
 
-import "github.com/parley-im/parley/internal/stanza"
+import (
+	"slices"
+
+	"github.com/parley-im/parley/internal/stanza"
+)
 
 // CopyTemplate encodes many copies of one element that differ only in an
 // attribute added after its attributes and a child added after its
@@ -58,3 +62,40 @@ func (t *CopyTemplate) Append(dst []byte, name, value string, child *stanza.Elem
 // Size is a close upper bound of the length of a copy whose added
 // attribute value and child are small, for sizing buffers.
 func (t *CopyTemplate) Size() int { return len(t.head) + len(t.body) + len(t.name) + 160 }
+
+// sharedKey keys a stanza.Shared's XML templates by the default namespace
+// they are written in: only the two AppendElement is called with for
+// stanzas (a client stream's, and none for a standalone element).
+type sharedKey uint8
+
+const (
+	sharedInClientStream sharedKey = iota + 1
+	sharedStandalone
+)
+
+// appendShared appends e from its Shared's template when e is a copy that
+// fits one (stanza.Shared) written where parentNS is one of the two
+// sharedKey cases; false when it does not.
+func appendShared(dst []byte, e *stanza.Element, parentNS string) ([]byte, bool) {
+	if e.Shared == nil || e.Space == stanza.NSStream {
+		return dst, false
+	}
+	var key sharedKey
+	switch parentNS {
+	case stanza.NSClient:
+		key = sharedInClientStream
+	case "":
+		key = sharedStandalone
+	default:
+		return dst, false
+	}
+	s, attr, child, ok := stanza.CopyParts(e)
+	if !ok {
+		return dst, false
+	}
+	t := s.Template(key, func(of *stanza.Element) any { return NewCopyTemplate(of, parentNS) }).(*CopyTemplate)
+	if n := t.Size() + len(attr.Value); cap(dst)-len(dst) < n {
+		dst = slices.Grow(dst, n)
+	}
+	return t.Append(dst, attr.Name, attr.Value, child), true
+}

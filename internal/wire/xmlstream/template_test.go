@@ -44,3 +44,44 @@ func TestCopyTemplateWritesWhatAppendElementWrites(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendElementWritesSharedCopiesFromATemplate: AppendElement writes a
+// copy that points to its stanza.Shared (a group post's member copy) as
+// it writes the same copy without it, from one template per default
+// namespace made by the first copy; a copy changed after it was made is
+// written in full.
+func TestAppendElementWritesSharedCopiesFromATemplate(t *testing.T) {
+	body := stanza.NewElement(stanza.NSClient, "body")
+	body.Text = "a < b & 'c'"
+	post := stanza.NewElement(stanza.NSClient, "message", "type", "groupchat", "from", "g@groups.x/a@x").
+		AddChild(body).AddChild(stanza.NewElement("urn:parley:groups:0", "sender", "jid", "a@x"))
+	shared := stanza.NewShared(post)
+	copyFor := func(to string) *stanza.Element {
+		return &stanza.Element{Space: post.Space, Name: post.Name, Shared: shared,
+			Attrs:    append(append([]stanza.Attr(nil), post.Attrs...), stanza.Attr{Name: "to", Value: to}),
+			Children: append(append([]*stanza.Element(nil), post.Children...), stanza.NewElement(stanza.NSSID, "stanza-id", "by", to))}
+	}
+	for _, parentNS := range []string{stanza.NSClient, ""} {
+		for _, to := range []string{"bob@x", "o'hara&co@x"} {
+			c := copyFor(to)
+			got := string(AppendElement(nil, c, parentNS))
+			c.Shared = nil
+			if want := string(AppendElement(nil, c, parentNS)); got != want {
+				t.Errorf("parent %q, to %q:\ngot  %s\nwant %s", parentNS, to, got, want)
+			}
+		}
+	}
+	for _, key := range []sharedKey{sharedInClientStream, sharedStandalone} {
+		shared.Template(key, func(*stanza.Element) any {
+			t.Fatalf("no template under %d: the copies were written in full", key)
+			return nil
+		})
+	}
+	changed := copyFor("carol@x")
+	changed.Children[0] = stanza.NewElement(stanza.NSClient, "body")
+	got := string(AppendElement(nil, changed, stanza.NSClient))
+	changed.Shared = nil
+	if want := string(AppendElement(nil, changed, stanza.NSClient)); got != want {
+		t.Errorf("a changed copy:\ngot  %s\nwant %s", got, want)
+	}
+}

@@ -55,7 +55,13 @@ func AppendStreamEnd(dst []byte) []byte {
 // Text and attribute values are escaped so that the output parses back to an
 // equal tree; characters XML cannot carry (invalid UTF-8, most control
 // characters) are written as U+FFFD. Attributes named xmlns are skipped.
+//
+// A copy made for one of many recipients (e.Shared) is written from its
+// Shared's template: the same bytes, the common part encoded once.
 func AppendElement(dst []byte, e *stanza.Element, parentNS string) []byte {
+	if out, ok := appendShared(dst, e, parentNS); ok {
+		return out
+	}
 	if n := sizeHint(e); cap(dst)-len(dst) < n {
 		dst = slices.Grow(dst, n) // one allocation instead of one per doubling
 	}
