@@ -204,18 +204,15 @@ func (s *Session) armAckTimerLocked() {
 		return
 	}
 	_, wait := s.sm.requestDue(s.cfg.Now())
-	wait = max(wait, time.Millisecond)
 	s.sm.timerArmed = true
-	if s.ackTimer == nil {
-		s.ackTimer = time.AfterFunc(wait, func() { s.push(item{ctl: ctlRequestAck}) })
-		return
-	}
-	s.ackTimer.Reset(wait)
+	s.ackTimer = time.AfterFunc(max(wait, time.Millisecond), func() { s.push(item{ctl: ctlRequestAck}) })
 }
 
-// ackTimerFiredLocked runs the ctlRequestAck item.
+// ackTimerFiredLocked runs the ctlRequestAck item. The fired timer is
+// dropped: an idle session keeps none.
 func (s *Session) ackTimerFiredLocked() {
 	s.sm.timerArmed = false
+	s.ackTimer = nil
 	if s.state == stateActive && s.handoff == nil {
 		s.appendAckRequestLocked()
 	}
