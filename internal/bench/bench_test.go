@@ -45,7 +45,7 @@ func TestEveryScenarioAgainstParley(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Login == nil || r.Login.Devices != 20 || r.Login.PerSecond <= 0 {
+	if r.Login == nil || r.Login.Devices != 20 || r.Login.PerSecond <= 0 || r.Login.GeneratorCPUPerLoginUS <= 0 || r.Login.GeneratorCPUPercent <= 0 {
 		t.Fatalf("login: %+v", r.Login)
 	}
 	if r.Idle == nil || r.Idle.RSSAfterBytes <= 0 {

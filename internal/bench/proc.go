@@ -69,3 +69,48 @@ func (m procMeter) sample() (procSample, bool) {
 	s, err := sampleProc(m.pid)
 	return s, err == nil
 }
+
+// cpuMeter measures the CPU the server (when its pid is known) and the
+// generator itself use between its start and stop.
+type cpuMeter struct {
+	server          procMeter
+	srvStart        procSample
+	hasSrv, hasSelf bool
+	selfStart       time.Duration
+	selfStartAt     time.Time
+}
+
+func startCPUMeter(server procMeter) *cpuMeter {
+	m := &cpuMeter{server: server}
+	m.srvStart, m.hasSrv = m.server.sample()
+	m.selfStart, m.hasSelf = selfCPU()
+	m.selfStartAt = time.Now()
+	return m
+}
+
+// cpuUse is one process's CPU over a measured interval; zero when it
+// could not be measured.
+type cpuUse struct{ cpu, wall time.Duration }
+
+func (m *cpuMeter) stop() (server, self cpuUse) {
+	if end, ok := m.server.sample(); ok && m.hasSrv {
+		server = cpuUse{cpu: end.cpu - m.srvStart.cpu, wall: end.at.Sub(m.srvStart.at)}
+	}
+	if end, ok := selfCPU(); ok && m.hasSelf {
+		self = cpuUse{cpu: end - m.selfStart, wall: time.Since(m.selfStartAt)}
+	}
+	return server, self
+}
+
+// perEvent is the CPU per event in microseconds.
+func (u cpuUse) perEvent(n uint64) float64 {
+	return float64(u.cpu.Microseconds()) / float64(n)
+}
+
+// percent is the CPU used as a percentage of one core.
+func (u cpuUse) percent() float64 {
+	if u.wall <= 0 {
+		return 0
+	}
+	return 100 * u.cpu.Seconds() / u.wall.Seconds()
+}

@@ -11,8 +11,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(w, "parley bench against %s, %s, %d devices, %d-byte bodies\n\n", r.Target, r.Date.Format("2006-01-02 15:04 MST"), r.Devices, r.BodySize)
 	if l := r.Login; l != nil {
-		fmt.Fprintf(tw, "login ramp\tdevices\tin flight\tlogins/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\t\n")
-		fmt.Fprintf(tw, "\t%d\t%d\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t\n\n", l.Devices, l.InFlight, l.PerSecond, l.Latency.P50, l.Latency.P90, l.Latency.P99, l.Latency.Max)
+		fmt.Fprintf(tw, "login ramp\tdevices\tin flight\tlogins/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\tsrv CPU %%\tsrv µs/login\tgen CPU %%\tgen µs/login\t\n")
+		fmt.Fprintf(tw, "\t%d\t%d\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t\n\n", l.Devices, l.InFlight, l.PerSecond, l.Latency.P50, l.Latency.P90, l.Latency.P99, l.Latency.Max,
+			l.ServerCPUPercent, l.ServerCPUPerLoginUS, l.GeneratorCPUPercent, l.GeneratorCPUPerLoginUS)
 	}
 	if i := r.Idle; i != nil {
 		fmt.Fprintf(tw, "idle memory\tdevices\tRSS before\tRSS after\tper device\t\n")

@@ -26,6 +26,14 @@ type LoginResult struct {
 	Seconds   float64   `json:"seconds"`
 	PerSecond float64   `json:"logins_per_second"`
 	Latency   Quantiles `json:"latency_ms"`
+	// ServerCPUPerLoginUS is the server's CPU (user + system, /proc) over
+	// the timed ramp divided by its logins (0 without --server-pid);
+	// GeneratorCPUPerLoginUS the same for the generator itself, which
+	// must not be what limits the ramp.
+	ServerCPUPerLoginUS    float64 `json:"server_cpu_per_login_us,omitempty"`
+	ServerCPUPercent       float64 `json:"server_cpu_percent,omitempty"`
+	GeneratorCPUPerLoginUS float64 `json:"generator_cpu_per_login_us,omitempty"`
+	GeneratorCPUPercent    float64 `json:"generator_cpu_percent,omitempty"`
 }
 
 // IdleResult is memory per idle, available connection.

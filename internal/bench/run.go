@@ -79,7 +79,7 @@ func runOnline(ctx context.Context, cfg *Config, want map[string]bool, meter pro
 	f := newFleet(cfg)
 	defer f.close()
 	before, measured := meter.sample()
-	login, err := loginRamp(ctx, f)
+	login, err := loginRamp(ctx, f, meter)
 	r.Login = login
 	if err != nil {
 		return err
@@ -130,7 +130,7 @@ func runOnline(ctx context.Context, cfg *Config, want map[string]bool, meter pro
 	return nil
 }
 
-func loginRamp(ctx context.Context, f *fleet) (*LoginResult, error) {
+func loginRamp(ctx context.Context, f *fleet, meter procMeter) (*LoginResult, error) {
 	all := make([]int, len(f.devs))
 	for i := range all {
 		all[i] = i
@@ -147,14 +147,21 @@ func loginRamp(ctx context.Context, f *fleet) (*LoginResult, error) {
 	}
 	bar := newBar(f.cfg.Progress, len(all), "logging in")
 	var lat Histogram
+	cpu := startCPUMeter(meter)
 	start := time.Now()
 	err := f.login(ctx, all, true, &lat, bar.add)
-	bar.done()
 	secs := time.Since(start).Seconds()
-	return &LoginResult{
+	bar.done()
+	res := &LoginResult{
 		Devices: int(lat.Count()), InFlight: f.cfg.LoginsInFlight, Seconds: secs,
 		PerSecond: float64(lat.Count()) / secs, Latency: quantiles(&lat),
-	}, err
+	}
+	if n := lat.Count(); n > 0 {
+		srv, gen := cpu.stop()
+		res.ServerCPUPerLoginUS, res.ServerCPUPercent = srv.perEvent(n), srv.percent()
+		res.GeneratorCPUPerLoginUS, res.GeneratorCPUPercent = gen.perEvent(n), gen.percent()
+	}
+	return res, err
 }
 
 func idleMemory(ctx context.Context, cfg *Config, meter procMeter, before procSample) *IdleResult {
