@@ -55,17 +55,30 @@ type wire struct {
 	out   []byte
 }
 
-func (w *wire) send(el *stanza.Element) error {
-	w.out = w.codec.appendStanza(w.out[:0], el)
+// queue adds el to what the next flush writes.
+func (w *wire) queue(el *stanza.Element) { w.out = w.codec.appendStanza(w.out, el) }
+
+// queueOpen adds a stream open (or restart) to what the next flush writes.
+func (w *wire) queueOpen(domain string) {
+	w.codec.reset()
+	w.out = w.codec.appendOpen(w.out, domain)
+}
+
+// flush writes what was queued, in one write.
+func (w *wire) flush() error {
 	_, err := w.conn.Write(w.out)
+	w.out = w.out[:0]
 	return err
 }
 
+func (w *wire) send(el *stanza.Element) error {
+	w.queue(el)
+	return w.flush()
+}
+
 func (w *wire) open(domain string) error {
-	w.codec.reset()
-	w.out = w.codec.appendOpen(w.out[:0], domain)
-	_, err := w.conn.Write(w.out)
-	return err
+	w.queueOpen(domain)
+	return w.flush()
 }
 
 // read returns the next stanza, reading from the connection as needed.
@@ -140,14 +153,18 @@ func dialAny(ctx context.Context, o *Options) (net.Conn, error) {
 }
 
 func negotiateOn(conn net.Conn, o *Options, a account, resume *resumeState) (*session, error) {
-	w, features, err := secureStream(conn, o, a)
+	w, err := secureWire(conn, o, a)
 	if err != nil {
 		return nil, err
 	}
-	if err := authenticate(w, o, a, features); err != nil {
+	if err := openAndAuthenticate(w, o, a); err != nil {
 		return nil, err
 	}
-	if features, err = openStream(w, a.domain); err != nil {
+	if o.pipelines() {
+		return bindPipelined(w, a, resume)
+	}
+	features, err := openStream(w, a.domain)
+	if err != nil {
 		return nil, err
 	}
 	smOffered := features.Child(stanza.NSSM, "sm") != nil
@@ -168,10 +185,58 @@ func negotiateOn(conn net.Conn, o *Options, a account, resume *resumeState) (*se
 	return s, nil
 }
 
+// bindPipelined restarts the stream and binds a resource (or resumes),
+// with stream management's enable, all in one write: the third and last
+// round trip of a pipelined login (Options.Pipeline).
+func bindPipelined(w *wire, a account, resume *resumeState) (*session, error) {
+	w.queueOpen(a.domain)
+	resuming := resume != nil && resume.id != ""
+	if resuming {
+		w.queue(resumeRequest(resume))
+	} else {
+		queueBindAndEnable(w, a.resource)
+	}
+	if err := w.flush(); err != nil {
+		return nil, err
+	}
+	if _, err := readFeatures(w); err != nil {
+		return nil, err
+	}
+	if resuming {
+		s, ok, err := readResumed(w, resume)
+		if err != nil || ok {
+			return s, err
+		}
+		queueBindAndEnable(w, a.resource) // the server no longer has it
+		if err := w.flush(); err != nil {
+			return nil, err
+		}
+	}
+	s := &session{w: w}
+	var err error
+	if s.jid, err = readBound(w); err != nil {
+		return nil, err
+	}
+	if s.smID, err = readEnabled(w); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func queueBindAndEnable(w *wire, resource string) {
+	w.queue(bindRequest(resource))
+	w.queue(stanza.NewElement(stanza.NSSM, "enable").SetAttr("resume", "true"))
+}
+
 func openStream(w *wire, domain string) (*stanza.Element, error) {
 	if err := w.open(domain); err != nil {
 		return nil, err
 	}
+	return readFeatures(w)
+}
+
+// readFeatures reads the stream features that answer a stream open.
+func readFeatures(w *wire) (*stanza.Element, error) {
 	el, err := w.read()
 	if err != nil {
 		return nil, err
@@ -182,26 +247,28 @@ func openStream(w *wire, domain string) (*stanza.Element, error) {
 	return el, nil
 }
 
-func startTLS(w *wire, o *Options, a account, features *stanza.Element) (*stanza.Element, error) {
+// startTLS asks for TLS and runs the handshake; the caller opens the
+// secured stream (nothing sent before the handshake is kept).
+func startTLS(w *wire, o *Options, a account, features *stanza.Element) error {
 	if features.Child(stanza.NSTLS, "starttls") == nil {
-		return nil, errors.New("the server does not offer STARTTLS; refusing to authenticate in plaintext")
+		return errors.New("the server does not offer STARTTLS; refusing to authenticate in plaintext")
 	}
 	if err := w.send(stanza.NewElement(stanza.NSTLS, "starttls")); err != nil {
-		return nil, err
+		return err
 	}
 	el, err := w.read()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if el.Name != "proceed" {
-		return nil, fmt.Errorf("STARTTLS refused: <%s>", el.Name)
+		return fmt.Errorf("STARTTLS refused: <%s>", el.Name)
 	}
 	tc := tls.Client(w.conn, o.tlsConfig(a.domain))
 	if err := tc.Handshake(); err != nil {
-		return nil, fmt.Errorf("TLS handshake: %w", err)
+		return fmt.Errorf("TLS handshake: %w", err)
 	}
 	w.conn = tc
-	return openStream(w, a.domain)
+	return nil
 }
 
 func offeredMechanisms(features *stanza.Element) []string {
@@ -231,11 +298,51 @@ func chooseMechanism(o *Options, offered []string) (string, error) {
 	return "", fmt.Errorf("no supported SASL mechanism offered (%v)", offered)
 }
 
-func authenticate(w *wire, o *Options, a account, features *stanza.Element) error {
-	mech, err := chooseMechanism(o, offeredMechanisms(features))
+// openAndAuthenticate opens the stream and authenticates. When the login
+// pipelines and the mechanism is known before the stream features
+// (Options.Mechanism, a linked device's credential), the SASL initial
+// response goes with the stream open: one round trip fewer.
+func openAndAuthenticate(w *wire, o *Options, a account) error {
+	w.queueOpen(a.domain)
+	var conv *scram.ClientConversation
+	mech := ""
+	if o.pipelines() {
+		mech = o.Mechanism
+	}
+	if mech != "" {
+		var err error
+		if conv, err = queueAuth(w, o, a, mech); err != nil {
+			return err
+		}
+	}
+	if err := w.flush(); err != nil {
+		return err
+	}
+	features, err := readFeatures(w)
 	if err != nil {
 		return err
 	}
+	if mech != "" {
+		if offered := offeredMechanisms(features); !slices.Contains(offered, mech) {
+			return fmt.Errorf("the server does not offer %s (it offers %v)", mech, offered)
+		}
+	} else {
+		if mech, err = chooseMechanism(o, offeredMechanisms(features)); err != nil {
+			return err
+		}
+		if conv, err = queueAuth(w, o, a, mech); err != nil {
+			return err
+		}
+		if err := w.flush(); err != nil {
+			return err
+		}
+	}
+	return saslExchange(w, conv)
+}
+
+// queueAuth queues the SASL <auth> of mech with its initial response;
+// conv is the SCRAM conversation to go on with (nil for the others).
+func queueAuth(w *wire, o *Options, a account, mech string) (*scram.ClientConversation, error) {
 	var conv *scram.ClientConversation
 	var first string
 	switch mech {
@@ -256,17 +363,15 @@ func authenticate(w *wire, o *Options, a account, features *stanza.Element) erro
 			cl, err = hash.NewClient(a.local, o.Password, "")
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		conv = cl.NewConversation()
 		first, _ = conv.Step("")
 	}
 	auth := stanza.NewElement(stanza.NSSASL, "auth").SetAttr("mechanism", mech)
 	auth.Text = base64.StdEncoding.EncodeToString([]byte(first))
-	if err := w.send(auth); err != nil {
-		return err
-	}
-	return saslExchange(w, conv)
+	w.queue(auth)
+	return conv, nil
 }
 
 func saslExchange(w *wire, conv *scram.ClientConversation) error {
@@ -315,7 +420,7 @@ func saslExchange(w *wire, conv *scram.ClientConversation) error {
 	}
 }
 
-func bind(w *wire, resource string) (string, error) {
+func bindRequest(resource string) *stanza.Element {
 	b := stanza.NewElement(stanza.NSBind, "bind")
 	if resource != "" {
 		r := stanza.NewElement(stanza.NSBind, "resource")
@@ -323,10 +428,18 @@ func bind(w *wire, resource string) (string, error) {
 		b.AddChild(r)
 	}
 	iq := stanza.NewElement(stanza.NSClient, "iq").SetAttr("type", "set").SetAttr("id", "bind")
-	iq.AddChild(b)
-	if err := w.send(iq); err != nil {
+	return iq.AddChild(b)
+}
+
+func bind(w *wire, resource string) (string, error) {
+	if err := w.send(bindRequest(resource)); err != nil {
 		return "", err
 	}
+	return readBound(w)
+}
+
+// readBound reads the answer to a bind request: the full JID bound.
+func readBound(w *wire) (string, error) {
 	el, err := w.read()
 	if err != nil {
 		return "", err
@@ -342,6 +455,12 @@ func enableSM(w *wire) (string, error) {
 	if err := w.send(stanza.NewElement(stanza.NSSM, "enable").SetAttr("resume", "true")); err != nil {
 		return "", err
 	}
+	return readEnabled(w)
+}
+
+// readEnabled reads the answer to stream management's enable: the
+// resumption id.
+func readEnabled(w *wire) (string, error) {
 	el, err := w.read()
 	if err != nil {
 		return "", err
@@ -352,13 +471,22 @@ func enableSM(w *wire) (string, error) {
 	return el.Attr("id"), nil
 }
 
+func resumeRequest(r *resumeState) *stanza.Element {
+	return stanza.NewElement(stanza.NSSM, "resume").SetAttr("previd", r.id).SetAttr("h", fmt.Sprint(r.inbound))
+}
+
 // tryResume asks to resume; ok is false (and err nil) when the server no
 // longer has the session: the caller binds a new one.
 func tryResume(w *wire, r *resumeState) (*session, bool, error) {
-	req := stanza.NewElement(stanza.NSSM, "resume").SetAttr("previd", r.id).SetAttr("h", fmt.Sprint(r.inbound))
-	if err := w.send(req); err != nil {
+	if err := w.send(resumeRequest(r)); err != nil {
 		return nil, false, err
 	}
+	return readResumed(w, r)
+}
+
+// readResumed reads the answer to a resume request; ok is false (and err
+// nil) when the server no longer has the session.
+func readResumed(w *wire, r *resumeState) (*session, bool, error) {
 	el, err := w.read()
 	if err != nil {
 		return nil, false, err

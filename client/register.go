@@ -63,6 +63,21 @@ func Register(ctx context.Context, o Options) error {
 // secureStream opens a stream and brings it to TLS as the transport says,
 // returning the features offered on the secured stream.
 func secureStream(conn net.Conn, o *Options, a account) (*wire, *stanza.Element, error) {
+	w, err := secureWire(conn, o, a)
+	if err != nil {
+		return nil, nil, err
+	}
+	features, err := openStream(w, a.domain)
+	if err != nil {
+		return nil, nil, err
+	}
+	return w, features, nil
+}
+
+// secureWire brings a connection to TLS as the transport says (for
+// STARTTLS, a first stream and its handshake); the caller opens the stream
+// that SASL then runs on.
+func secureWire(conn net.Conn, o *Options, a account) (*wire, error) {
 	if o.Transport == DirectTLS {
 		conn = tls.Client(conn, o.tlsConfig(a.domain))
 	}
@@ -70,19 +85,20 @@ func secureStream(conn net.Conn, o *Options, a account) (*wire, *stanza.Element,
 	if o.Encoding == Binary {
 		bc, err := newBinaryCodec(a.domain)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		c = bc
 	}
 	w := &wire{conn: conn, codec: c, buf: make([]byte, 16<<10)}
+	if o.Transport != STARTTLS {
+		return w, nil
+	}
 	features, err := openStream(w, a.domain)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	if o.Transport == STARTTLS {
-		if features, err = startTLS(w, o, a, features); err != nil {
-			return nil, nil, err
-		}
+	if err := startTLS(w, o, a, features); err != nil {
+		return nil, err
 	}
-	return w, features, nil
+	return w, nil
 }

@@ -26,8 +26,12 @@ type Config struct {
 	Binary     bool   // Parley's binary encoding (native port); otherwise XMPP's XML
 	Transport  client.Transport
 	Mechanism  string // SASL mechanism ("" = strongest offered)
-	Insecure   bool   // accept any certificate (self-signed test servers)
-	ServerPID  int    // for memory and CPU figures (0: not measured)
+	// Pipeline logs in with client.Options.Pipeline: three round trips
+	// (with Mechanism set) instead of six; the server must offer stream
+	// management (Parley's does). The binary encoding always pipelines.
+	Pipeline  bool
+	Insecure  bool // accept any certificate (self-signed test servers)
+	ServerPID int  // for memory and CPU figures (0: not measured)
 
 	LoginsInFlight int // concurrent logins during the ramp
 	// RegistrationsInFlight bounds concurrent in-band registrations
@@ -196,7 +200,7 @@ func (c *Config) jid(i int) string { return fmt.Sprintf(c.UserFormat, i) + "@" +
 func (c *Config) clientOptions(i int) client.Options {
 	o := client.Options{
 		JID: c.jid(i) + "/bench", Password: c.Password, Addr: c.Addr,
-		Transport: c.Transport, Mechanism: c.Mechanism, DialTimeout: 30 * time.Second,
+		Transport: c.Transport, Mechanism: c.Mechanism, Pipeline: c.Pipeline, DialTimeout: 30 * time.Second,
 		EventBuffer: 4096, Encoding: client.XML, KeyCache: c.keys,
 		Reconnect: c.Reconnect, MinBackoff: 250 * time.Millisecond, MaxBackoff: 5 * time.Second,
 	}
