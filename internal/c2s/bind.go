@@ -67,9 +67,7 @@ func (c *conn) bind(ctx context.Context, iq *stanza.Element, resource string) er
 	j.Text = full.String()
 	res.AddChild(b.AddChild(j))
 	c.out = c.fr.appendElement(c.out, res)
-	if err := c.flushNegotiation(); err != nil {
-		return err
-	}
+	c.deferNegotiationOutput() // the session's first write carries it
 	c.sess = c.srv.cfg.Binder.Bind(ctx, full, c.tr)
 	c.bound.Store(true)
 	c.srv.cfg.Log.Debug("session bound", "jid", full.String(), "remote", c.remoteIP, "transport", c.kind)

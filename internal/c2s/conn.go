@@ -47,6 +47,14 @@ type conn struct {
 	streamID   string
 	out        []byte // negotiation output
 
+	// pending is the end of negotiation's output (the stream features and
+	// the bind result), which the session's first write carries with it:
+	// a pipelined login's last step is answered in one write. runSession
+	// writes it alone if the session has nothing to add before waiting.
+	// Guarded by wmu; hasPending tells without the lock.
+	pending    []byte
+	hasPending atomic.Bool
+
 	wmu  sync.Mutex // serializes writes to nc (session writes, pongs)
 	tr   *transport
 	sess *session.Session
@@ -179,15 +187,45 @@ func (c *conn) feed(b []byte) {
 	c.in.feed(b)
 }
 
-// write sends b with the write deadline.
+// write sends b with the write deadline, after what is pending.
 func (c *conn) write(b []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	if c.hasPending.Load() {
+		b = append(c.pending, b...)
+		c.pending = nil
+		c.hasPending.Store(false)
+	}
+	if len(b) == 0 {
+		return nil
+	}
 	if err := c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout)); err != nil {
 		return err
 	}
 	_, err := c.nc.Write(b)
 	return err
+}
+
+// deferNegotiationOutput leaves negotiation's output for the next write
+// (see pending). It runs before the session exists: from then on other
+// goroutines may write.
+func (c *conn) deferNegotiationOutput() {
+	if len(c.out) == 0 {
+		return
+	}
+	c.wmu.Lock()
+	c.pending = c.out
+	c.hasPending.Store(true)
+	c.wmu.Unlock()
+	c.out = nil
+}
+
+// flushPending writes what negotiation left pending, if the session has
+// not written it yet.
+func (c *conn) flushPending() {
+	if c.hasPending.Load() {
+		_ = c.write(nil) // an error shows at the next read
+	}
 }
 
 // flushNegotiation writes pending negotiation output.
@@ -239,6 +277,7 @@ func (c *conn) runSession() {
 		tok, err := c.in.next()
 		if errors.Is(err, xmlstream.ErrNeedMore) {
 			s.Flush()
+			c.flushPending()
 			if c.idle == nil {
 				_, err = c.read()
 			} else {
