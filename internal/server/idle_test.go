@@ -187,18 +187,19 @@ func TestUnreadKeepAlivesKeepAClientAlive(t *testing.T) {
 	}
 	ts := startServer(t, func(c *config.Config) {
 		c.AllowPlaintextAuth = true
-		c.PingInterval, c.PingTimeout = time.Second, time.Hour
+		c.PingInterval, c.PingTimeout = 2*time.Second, time.Hour
 	})
 	ts.addUser(t, "alice", "pw-alice")
 	alice := ts.login(t, "alice", "phone", func(o *xmpptest.Options) { o.NoTLS = true })
 	waitMetric(t, ts, "parley_c2s_parked_connections", 1)
 	isPing := func(el *stanza.Element) bool { return el.Name == "iq" && el.Child(stanza.NSPing, "ping") != nil }
-	// A pulse every 300 ms: the poller reads them every 1.2 s, more than
-	// the ping interval; the sweeps in between find them queued.
-	for end := time.Now().Add(4 * time.Second); time.Now().Before(end); {
+	// A pulse every 700 ms: the poller reads them four at a time, every
+	// 2.8 s, more than the 2 s ping interval; a sweep that finds the
+	// client quiet that long finds pulses queued since the last read.
+	for end := time.Now().Add(6 * time.Second); time.Now().Before(end); {
 		alice.SendRaw(" ")
-		if el := alice.Next(300 * time.Millisecond); el != nil && isPing(el) {
-			t.Fatalf("pinged while sending a keep-alive every 300 ms: %v", el)
+		if el := alice.Next(700 * time.Millisecond); el != nil && isPing(el) {
+			t.Fatalf("pinged while sending a keep-alive every 700 ms: %v", el)
 		}
 	}
 	if n := metricValue(t, ts, "parley_c2s_parked_keepalives_total"); n == 0 {
