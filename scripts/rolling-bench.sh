@@ -8,8 +8,10 @@
 # connections, lost and duplicated messages, the longest delivery gap and
 # the time until every device was back. Loopback only.
 #
-#   scripts/rolling-bench.sh [--devices N] [--rate R] [--duration D] [--gap G] [--drain W]
+#   scripts/rolling-bench.sh [--devices N] [--rate R] [--duration D] [--gap G] [--drain W] [--logs DIR]
 #
+# --logs keeps the nodes' and NATS servers' logs in DIR (the run's work
+# directory is deleted at the end).
 # --drain is how long the bench waits after the traffic for every message to
 # arrive (default 1m): what is still missing then is late or lost.
 #
@@ -18,7 +20,7 @@
 # core 0 (taskset), as in docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-devices=2000 rate=1000 duration=60s gap=10s drain=1m
+devices=2000 rate=1000 duration=60s gap=10s drain=1m logs=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --devices) devices=$2; shift 2 ;;
@@ -26,6 +28,7 @@ while [ $# -gt 0 ]; do
     --duration) duration=$2; shift 2 ;;
     --gap) gap=$2; shift 2 ;;
     --drain) drain=$2; shift 2 ;;
+    --logs) logs=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -39,6 +42,7 @@ cleanup() {
     [ -f "$work/$n/parley.pid" ] && kill "$(cat "$work/$n/parley.pid")" 2>/dev/null || true
   done
   sleep 2
+  if [ -n "$logs" ]; then mkdir -p "$logs" && cp "$work"/*.log "$logs"/; fi
   psql "$base" -qc "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
@@ -61,7 +65,7 @@ serve() { # name c2s http nats
   local name=$1 c2s=$2 http=$3 nats=$4
   mkdir -p "$work/$name"
   taskset -c 1 "$work/parley" serve --data "$work/$name" --store "$dsn" --c2s "$c2s" --c2s-tls "" --native "" --turn "" \
-    --http "$http" --media "" --allow-plaintext-auth --no-server-history --log-level info --min-free-disk-mb 0 \
+    --http "$http" --media "" --allow-plaintext-auth --no-server-history --log-level "${PARLEY_LOG_LEVEL:-info}" --min-free-disk-mb 0 \
     --nats "$nats" --node-id "$name" >"$work/$name.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 200); do

@@ -241,6 +241,8 @@ func (h *Hub) resumeFromRecord(ctx context.Context, user jid.JID, id string, ack
 	if err != nil {
 		if !isNotFound(err) {
 			h.log.Warn("reading a resumption record", "user", user.String(), "err", err)
+		} else {
+			h.log.Debug("no resumption record to resume", "user", user.String(), "id", id)
 		}
 		return nil, false
 	}

@@ -10,6 +10,10 @@ type Metrics struct {
 	Detaches         prometheus.Counter
 	Resumes          prometheus.Counter
 	OfflineDrained   prometheus.Counter
+	// RecordWrites and Records count the store writes of resumption
+	// records (handoffs) and the records they held.
+	RecordWrites prometheus.Counter
+	Records      prometheus.Counter
 }
 
 // NewMetrics creates the counters and registers them with reg.
@@ -25,8 +29,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Sessions resumed (XEP-0198)."}),
 		OfflineDrained: prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_offline_drains_total",
 			Help: "Offline-queue drains at login."}),
+		RecordWrites: prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_resumption_record_writes_total",
+			Help: "Store writes of resumption records of handed-off sessions (each holds up to 256 records)."}),
+		Records: prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_resumption_records_written_total",
+			Help: "Resumption records of handed-off sessions written."}),
 	}
-	reg.MustRegister(m.StanzasOut, m.MailboxOverflows, m.Detaches, m.Resumes, m.OfflineDrained)
+	reg.MustRegister(m.StanzasOut, m.MailboxOverflows, m.Detaches, m.Resumes, m.OfflineDrained, m.RecordWrites, m.Records)
 	return m
 }
 
@@ -57,5 +65,12 @@ func (m *Metrics) resumed() {
 func (m *Metrics) offlineDrained(int) {
 	if m != nil {
 		m.OfflineDrained.Inc()
+	}
+}
+
+func (m *Metrics) recordsWritten(n int) {
+	if m != nil {
+		m.RecordWrites.Inc()
+		m.Records.Add(float64(n))
 	}
 }

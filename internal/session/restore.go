@@ -3,7 +3,9 @@ package session
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/parley-im/parley/internal/jid"
@@ -25,8 +27,90 @@ import (
 // routed to the session once the handoff froze it are dropped; stored ones
 // wait in the queue).
 
-// resumptionWriteTimeout bounds the write of a resumption record.
+// resumptionWriteTimeout bounds the write of a resumption record, and of
+// a batch of them.
 const resumptionWriteTimeout = 5 * time.Second
+
+// maxRecordBatch bounds the records written in one store write.
+const maxRecordBatch = 256
+
+// recordBatcher writes the resumption records of sessions handed off
+// together (an upgrade hands off every session at once) in batches: the
+// first record starts a writer, which writes what is pending, at most
+// maxRecordBatch records per store write, until nothing is; each session
+// waits for the write that holds its record. One store write per session
+// (a PostgreSQL commit each) made the handoff of 5,000 sessions outlast
+// the server's drain bound. The zero value is ready; Config holds it.
+type recordBatcher struct {
+	mu      sync.Mutex
+	pending []*pendingRecord // oldest first
+	writing bool             // a writer runs
+}
+
+// pendingRecord is one record waiting for its write; done receives the
+// write's outcome once.
+type pendingRecord struct {
+	rec  store.Resumption
+	done chan error
+}
+
+// putRecord stores rec (in Resumptions) with the records put meanwhile.
+// When ctx ends first, the record is withdrawn unless its write has begun
+// (the outcome is then that write's, bounded by resumptionWriteTimeout).
+func (c *Config) putRecord(ctx context.Context, rec store.Resumption) error {
+	b := &c.records
+	p := &pendingRecord{rec: rec, done: make(chan error, 1)}
+	b.mu.Lock()
+	b.pending = append(b.pending, p)
+	if !b.writing {
+		b.writing = true
+		go c.writeRecords()
+	}
+	b.mu.Unlock()
+	select {
+	case err := <-p.done:
+		return err
+	case <-ctx.Done():
+	}
+	b.mu.Lock()
+	if i := slices.Index(b.pending, p); i >= 0 {
+		b.pending = slices.Delete(b.pending, i, i+1)
+		b.mu.Unlock()
+		return ctx.Err()
+	}
+	b.mu.Unlock()
+	return <-p.done
+}
+
+// writeRecords writes the pending records in batches until none is left.
+func (c *Config) writeRecords() {
+	b := &c.records
+	for {
+		b.mu.Lock()
+		n := min(len(b.pending), maxRecordBatch)
+		if n == 0 {
+			b.writing = false
+			b.mu.Unlock()
+			return
+		}
+		batch := slices.Clone(b.pending[:n])
+		b.pending = slices.Delete(b.pending, 0, n)
+		b.mu.Unlock()
+		recs := make([]store.Resumption, n)
+		for i, p := range batch {
+			recs[i] = p.rec
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), resumptionWriteTimeout)
+		err := c.Resumptions.PutResumptions(ctx, recs)
+		cancel()
+		if err == nil {
+			c.Metrics.recordsWritten(n)
+		}
+		for _, p := range batch {
+			p.done <- err
+		}
+	}
+}
 
 // resumptionLocked is the session's resumption record.
 func (s *Session) resumptionLocked() store.Resumption {
@@ -56,7 +140,7 @@ func (s *Session) persistResumptionLocked() bool {
 	// times out, which is when the last handoffs still write.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), resumptionWriteTimeout)
 	defer cancel()
-	if err := s.cfg.Resumptions.PutResumption(ctx, s.resumptionLocked()); err != nil {
+	if err := s.cfg.putRecord(ctx, s.resumptionLocked()); err != nil {
 		s.cfg.Log.Warn("storing the resumption state of a handed-off session", "jid", s.jid.String(), "err", err)
 		return false
 	}

@@ -70,6 +70,9 @@ type Config struct {
 	// that an idle session keeps none and a busy one does not grow a new
 	// one for every write (a group post's copy to each of 1,024 members).
 	out sync.Pool
+	// records batches the resumption records of sessions handed off
+	// together (restore.go).
+	records recordBatcher
 }
 
 // maxPooledOut is the largest output buffer kept for reuse.
@@ -531,6 +534,7 @@ func (s *Session) closeLocked(err *stanza.StreamError, resumable bool) {
 			s.transportLostLocked()
 			return
 		}
+		s.cfg.Log.Debug("session closed", "jid", s.jid.String(), "err", err, "handoff", s.handoff != nil)
 		s.out = s.tr.AppendClose(s.out, err)
 		_ = s.tr.Write(s.out)
 		s.out = s.out[:0]

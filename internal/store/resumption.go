@@ -35,8 +35,11 @@ type ResumedStanza struct {
 
 // Resumptions keeps resumption records.
 type Resumptions interface {
-	// PutResumption stores r durably, replacing a record with the same id.
-	PutResumption(ctx context.Context, r Resumption) error
+	// PutResumptions stores the records durably in one write (all of them
+	// or none), each replacing a record with the same id (of two with one
+	// id in rs, the later). A live upgrade hands off thousands of sessions
+	// at once: one write per few hundred records, not one per session.
+	PutResumptions(ctx context.Context, rs []Resumption) error
 	// TakeResumption returns the record id and deletes it, in one atomic
 	// step: of concurrent takes at most one gets it. It returns
 	// ErrNotFound, deleting nothing, when there is no such record, when it

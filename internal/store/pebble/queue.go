@@ -185,7 +185,7 @@ func (s *Store) EnqueueAll(ctx context.Context, bs []store.QueueBatch) error {
 		return err
 	}
 	defer s.exit()
-	unlock := s.lockShards(bs)
+	unlock := s.lockShards(len(bs), func(i int) string { return bs[i].Key })
 	states := make([]*queueState, len(bs))
 	next := make(map[*queueState]uint64, len(bs)) // seqs assigned so far, applied after the batch
 	size := 0
@@ -239,12 +239,12 @@ func (s *Store) EnqueueAll(ctx context.Context, bs []store.QueueBatch) error {
 	return s.finish(b)
 }
 
-// lockShards locks the shards of the batches' keys in shard order and
-// returns the function that unlocks them.
-func (s *Store) lockShards(bs []store.QueueBatch) (unlock func()) {
+// lockShards locks the shards of n keys (key(i) is the i-th) in shard
+// order, each once, and returns the function that unlocks them.
+func (s *Store) lockShards(n int, key func(i int) string) (unlock func()) {
 	var held [numShards]bool
-	for _, qb := range bs {
-		held[s.shardIndex(qb.Key)] = true
+	for i := range n {
+		held[s.shardIndex(key(i))] = true
 	}
 	for i := range held {
 		if held[i] {

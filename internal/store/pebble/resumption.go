@@ -55,16 +55,28 @@ func decodeResumption(id string, v []byte) (store.Resumption, error) {
 	return res, r.done("resumption " + id)
 }
 
-// PutResumption implements store.Resumptions: one durable set under the
-// id's shard lock.
-func (s *Store) PutResumption(ctx context.Context, r store.Resumption) error {
+// PutResumptions implements store.Resumptions: one batch, applied under
+// the shard locks of its ids (TakeResumption and the expiry sweep read and
+// delete a record under its lock), and one sync.
+func (s *Store) PutResumptions(ctx context.Context, rs []store.Resumption) error {
+	if len(rs) == 0 {
+		return nil
+	}
 	if err := s.enter(ctx); err != nil {
 		return err
 	}
 	defer s.exit()
 	b := s.db.NewBatch()
-	_ = b.Set(resumptionKey(r.ID), encodeResumption(r), nil)
-	return s.commitDurable(r.ID, b)
+	for _, r := range rs {
+		_ = b.Set(resumptionKey(r.ID), encodeResumption(r), nil)
+	}
+	unlock := s.lockShards(len(rs), func(i int) string { return rs[i].ID })
+	err := s.applyLocked(b, true)
+	unlock()
+	if err != nil {
+		return err
+	}
+	return s.finish(b)
 }
 
 // TakeResumption implements store.Resumptions: the read and the durable

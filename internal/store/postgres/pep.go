@@ -94,7 +94,7 @@ func (s *Store) PutPEPNode(ctx context.Context, owner, node string, cfg store.PE
 		return err
 	}
 	defer s.exit()
-	err := s.pepBatch(ctx, func(b *pgx.Batch) {
+	err := s.sendBatch(ctx, func(b *pgx.Batch) {
 		b.Queue(putPEPNodeSQL, owner, []byte(node), cfg.Access, cfg.MaxItems)
 		b.Queue(trimPEPSQL, owner, []byte(node))
 	})
@@ -133,7 +133,7 @@ func (s *Store) DeletePEPNode(ctx context.Context, owner, node string) error {
 	}
 	defer s.exit()
 	var n int64
-	err := s.pepBatch(ctx, func(b *pgx.Batch) {
+	err := s.sendBatch(ctx, func(b *pgx.Batch) {
 		b.Queue(`DELETE FROM pep_nodes WHERE owner = $1 AND node = $2`, owner, []byte(node)).Exec(
 			func(tag pgconn.CommandTag) error { n = tag.RowsAffected(); return nil })
 		b.Queue(`DELETE FROM pep_items WHERE owner = $1 AND node = $2`, owner, []byte(node))
@@ -159,7 +159,7 @@ func (s *Store) PutPEPItem(ctx context.Context, owner, node string, item store.P
 		payload = []byte{} // NULL is not a payload
 	}
 	found := false
-	err := s.pepBatch(ctx, func(b *pgx.Batch) {
+	err := s.sendBatch(ctx, func(b *pgx.Batch) {
 		found = false
 		b.Queue(nextPEPSeqSQL, owner, []byte(node)).QueryRow(func(row pgx.Row) error {
 			var seq int64
@@ -253,10 +253,10 @@ func (s *Store) DeletePEPItem(ctx context.Context, owner, node, id string) error
 	return nil
 }
 
-// pepBatch sends the statements fill queues as one batch: one round trip,
+// sendBatch sends the statements fill queues as one batch: one round trip,
 // one implicit transaction, each statement with its own snapshot (READ
 // COMMITTED). A deadlock rolls the whole batch back, and it is sent again.
-func (s *Store) pepBatch(ctx context.Context, fill func(*pgx.Batch)) error {
+func (s *Store) sendBatch(ctx context.Context, fill func(*pgx.Batch)) error {
 	return retryDeadlock(func() error {
 		b := &pgx.Batch{}
 		fill(b)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -13,26 +15,41 @@ import (
 
 var _ store.Resumptions = (*Store)(nil)
 
-// PutResumption implements store.Resumptions: one durable upsert.
-func (s *Store) PutResumption(ctx context.Context, r store.Resumption) error {
+// putResumptionSQL writes one record (an upsert).
+const putResumptionSQL = `INSERT INTO resumptions
+	(id, owner, jid, device, in_h, acked, presence, seqs, payloads, expires)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+	ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, jid = excluded.jid,
+		device = excluded.device, in_h = excluded.in_h, acked = excluded.acked,
+		presence = excluded.presence, seqs = excluded.seqs, payloads = excluded.payloads,
+		expires = excluded.expires`
+
+// PutResumptions implements store.Resumptions: one upsert per record, sent
+// as one batch (one round trip, one implicit transaction, one commit), in
+// id order so that two batches with common ids cannot deadlock (of two
+// records with one id, the later is written last).
+func (s *Store) PutResumptions(ctx context.Context, rs []store.Resumption) error {
+	if len(rs) == 0 {
+		return nil
+	}
 	if err := s.enter(ctx); err != nil {
 		return err
 	}
 	defer s.exit()
-	seqs := make([]int64, len(r.Unacked))
-	payloads := make([][]byte, len(r.Unacked))
-	for i, u := range r.Unacked {
-		seqs[i], payloads[i] = int64(u.Seq), u.Payload
-	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO resumptions
-		(id, owner, jid, device, in_h, acked, presence, seqs, payloads, expires)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-		ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, jid = excluded.jid,
-			device = excluded.device, in_h = excluded.in_h, acked = excluded.acked,
-			presence = excluded.presence, seqs = excluded.seqs, payloads = excluded.payloads,
-			expires = excluded.expires`,
-		r.ID, r.User, r.JID, r.Device, int64(r.InH), int64(r.Acked), r.Presence, seqs, payloads, r.Expires)
-	return writeErr(ctx, "put resumption of "+r.User, err)
+	sorted := slices.Clone(rs)
+	slices.SortStableFunc(sorted, func(a, b store.Resumption) int { return strings.Compare(a.ID, b.ID) })
+	err := s.sendBatch(ctx, func(b *pgx.Batch) {
+		for _, r := range sorted {
+			seqs := make([]int64, len(r.Unacked))
+			payloads := make([][]byte, len(r.Unacked))
+			for i, u := range r.Unacked {
+				seqs[i], payloads[i] = int64(u.Seq), u.Payload
+			}
+			b.Queue(putResumptionSQL, r.ID, r.User, r.JID, r.Device, int64(r.InH), int64(r.Acked),
+				r.Presence, seqs, payloads, r.Expires)
+		}
+	})
+	return writeErr(ctx, fmt.Sprintf("put %d resumption records", len(rs)), err)
 }
 
 // TakeResumption implements store.Resumptions: one DELETE ... RETURNING,

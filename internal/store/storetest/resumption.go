@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ func runResumptions(t *testing.T, f Factory) {
 		{"Ownership", testResumptionOwnership},
 		{"Expiry", testResumptionExpiry},
 		{"PutReplaces", testResumptionReplace},
+		{"PutMany", testResumptionPutMany},
 	})
 }
 
@@ -46,7 +48,7 @@ func sameResumption(a, b store.Resumption) bool {
 
 func testResumptionRoundTrip(t *testing.T, s store.Store) {
 	want := sampleResumption("r1")
-	must(t, "PutResumption", s.PutResumption(ctx(), want))
+	must(t, "PutResumption", s.PutResumptions(ctx(), []store.Resumption{want}))
 	got, err := s.TakeResumption(ctx(), "r1", want.User, want.Device, ts(0))
 	must(t, "TakeResumption", err)
 	if !sameResumption(got, want) {
@@ -54,7 +56,7 @@ func testResumptionRoundTrip(t *testing.T, s store.Store) {
 	}
 	// No presence, no stanzas, a password login.
 	bare := store.Resumption{ID: "r2", User: "bob@example.org", JID: "bob@example.org/x", Expires: ts(10)}
-	must(t, "PutResumption", s.PutResumption(ctx(), bare))
+	must(t, "PutResumption", s.PutResumptions(ctx(), []store.Resumption{bare}))
 	got, err = s.TakeResumption(ctx(), "r2", "bob@example.org", "", ts(0))
 	must(t, "TakeResumption", err)
 	if !sameResumption(got, bare) {
@@ -64,7 +66,7 @@ func testResumptionRoundTrip(t *testing.T, s store.Store) {
 
 func testResumptionSingleUse(t *testing.T, s store.Store) {
 	r := sampleResumption("r1")
-	must(t, "PutResumption", s.PutResumption(ctx(), r))
+	must(t, "PutResumption", s.PutResumptions(ctx(), []store.Resumption{r}))
 	_, err := s.TakeResumption(ctx(), "r1", r.User, r.Device, ts(0))
 	must(t, "first TakeResumption", err)
 	_, err = s.TakeResumption(ctx(), "r1", r.User, r.Device, ts(0))
@@ -75,7 +77,7 @@ func testResumptionSingleUse(t *testing.T, s store.Store) {
 
 func testResumptionConcurrentTakes(t *testing.T, s store.Store) {
 	r := sampleResumption("r1")
-	must(t, "PutResumption", s.PutResumption(ctx(), r))
+	must(t, "PutResumption", s.PutResumptions(ctx(), []store.Resumption{r}))
 	const takers = 8
 	var wg sync.WaitGroup
 	errs := make([]error, takers)
@@ -99,7 +101,7 @@ func testResumptionConcurrentTakes(t *testing.T, s store.Store) {
 
 func testResumptionOwnership(t *testing.T, s store.Store) {
 	r := sampleResumption("r1")
-	must(t, "PutResumption", s.PutResumption(ctx(), r))
+	must(t, "PutResumption", s.PutResumptions(ctx(), []store.Resumption{r}))
 	_, err := s.TakeResumption(ctx(), "r1", "mallory@example.org", r.Device, ts(0))
 	wantErr(t, "TakeResumption by another user", err, store.ErrNotFound)
 	_, err = s.TakeResumption(ctx(), "r1", r.User, "dev2", ts(0))
@@ -117,8 +119,8 @@ func testResumptionOwnership(t *testing.T, s store.Store) {
 func testResumptionExpiry(t *testing.T, s store.Store) {
 	old, fresh := sampleResumption("old"), sampleResumption("fresh")
 	old.Expires, fresh.Expires = ts(10), ts(20)
-	must(t, "PutResumption", s.PutResumption(ctx(), old))
-	must(t, "PutResumption", s.PutResumption(ctx(), fresh))
+	must(t, "PutResumption", s.PutResumptions(ctx(), []store.Resumption{old}))
+	must(t, "PutResumption", s.PutResumptions(ctx(), []store.Resumption{fresh}))
 	_, err := s.TakeResumption(ctx(), "old", old.User, old.Device, ts(10))
 	wantErr(t, "TakeResumption at its expiry", err, store.ErrNotFound)
 	n, err := s.DeleteExpiredResumptions(ctx(), ts(15))
@@ -140,12 +142,39 @@ func testResumptionExpiry(t *testing.T, s store.Store) {
 
 func testResumptionReplace(t *testing.T, s store.Store) {
 	r := sampleResumption("r1")
-	must(t, "PutResumption", s.PutResumption(ctx(), r))
+	must(t, "PutResumption", s.PutResumptions(ctx(), []store.Resumption{r}))
 	r.InH, r.Unacked = 9, r.Unacked[:1]
-	must(t, "PutResumption again", s.PutResumption(ctx(), r))
+	must(t, "PutResumption again", s.PutResumptions(ctx(), []store.Resumption{r}))
 	got, err := s.TakeResumption(ctx(), "r1", r.User, r.Device, ts(0))
 	must(t, "TakeResumption", err)
 	if !sameResumption(got, r) {
 		t.Fatalf("TakeResumption = %+v, want the second record %+v", got, r)
 	}
+}
+
+// testResumptionPutMany stores a handoff's worth of records in one call,
+// one of them replacing an earlier record, and takes each back.
+func testResumptionPutMany(t *testing.T, s store.Store) {
+	must(t, "PutResumptions of nothing", s.PutResumptions(ctx(), nil))
+	old := sampleResumption("r7")
+	must(t, "PutResumptions", s.PutResumptions(ctx(), []store.Resumption{old}))
+	var rs []store.Resumption
+	for i := range 300 {
+		r := sampleResumption(fmt.Sprintf("r%d", i))
+		r.User = fmt.Sprintf("u%d@example.org", i)
+		r.JID = r.User + "/phone"
+		r.InH = uint32(i)
+		r.Unacked = r.Unacked[:i%4]
+		rs = append(rs, r)
+	}
+	must(t, "PutResumptions of 300", s.PutResumptions(ctx(), rs))
+	for _, want := range rs {
+		got, err := s.TakeResumption(ctx(), want.ID, want.User, want.Device, ts(0))
+		must(t, "TakeResumption "+want.ID, err)
+		if !sameResumption(got, want) {
+			t.Fatalf("TakeResumption = %+v, want %+v", got, want)
+		}
+	}
+	_, err := s.TakeResumption(ctx(), "r7", old.User, old.Device, ts(0))
+	wantErr(t, "TakeResumption of the replaced record's owner", err, store.ErrNotFound)
 }
