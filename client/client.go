@@ -174,7 +174,7 @@ func jitter(d time.Duration) time.Duration { return d/2 + rand.N(d/2+1) }
 func (c *Client) reconnect(first time.Duration) *session {
 	delay := c.opts.MinBackoff
 	jittered := first
-	for {
+	for attempt := 1; ; attempt++ {
 		select {
 		case <-c.closing:
 			return nil
@@ -185,7 +185,7 @@ func (c *Client) reconnect(first time.Duration) *session {
 		c.mu.Unlock()
 		s, err := negotiate(context.Background(), &c.opts, c.account, rs)
 		if err == nil {
-			if !c.afterReconnect(s) {
+			if !c.afterReconnect(s, attempt) {
 				return nil
 			}
 			return s
@@ -214,7 +214,7 @@ func (c *Client) reconnect(first time.Duration) *session {
 // nothing sent concurrently overtakes the re-sent stanzas.
 // It reports false, closing s, when the client was closed meanwhile (Close
 // did not see this connection).
-func (c *Client) afterReconnect(s *session) bool {
+func (c *Client) afterReconnect(s *session, attempts int) bool {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -239,7 +239,7 @@ func (c *Client) afterReconnect(s *session) bool {
 		c.queueLocked(el)
 	}
 	c.mu.Unlock()
-	c.emit(&Connected{JID: s.jid, Resumed: s.resumed})
+	c.emit(&Connected{JID: s.jid, Resumed: s.resumed, Attempts: attempts})
 	return true
 }
 

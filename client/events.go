@@ -97,6 +97,9 @@ type OfflineDone struct{}
 type Connected struct {
 	JID     string // the full JID bound
 	Resumed bool   // the previous session was resumed: nothing was missed
+	// Attempts is how many connection attempts a reconnect took (1: the
+	// first succeeded); 0 for the first login.
+	Attempts int
 }
 
 // Disconnected reports a lost connection. With Options.Reconnect the client

@@ -19,6 +19,7 @@ type cutProxy struct {
 	target string
 	mu     sync.Mutex
 	conns  []net.Conn
+	drop   int // connections to close at once before forwarding again
 }
 
 func newCutProxy(t *testing.T, target string) *cutProxy {
@@ -39,6 +40,16 @@ func (p *cutProxy) accept() {
 		in, err := p.ln.Accept()
 		if err != nil {
 			return
+		}
+		p.mu.Lock()
+		drop := p.drop > 0
+		if drop {
+			p.drop--
+		}
+		p.mu.Unlock()
+		if drop {
+			in.Close()
+			continue
 		}
 		out, err := net.Dial("tcp", p.target)
 		if err != nil {
@@ -141,6 +152,44 @@ func reconnectResumes(t *testing.T, useBinary bool) {
 	for len(resumed) > 0 {
 		if !<-resumed {
 			t.Error("a reconnect did not resume the session")
+		}
+	}
+}
+
+// TestReconnectCountsItsAttempts: after a cut, the first two reconnection
+// attempts find their connection closed at once; the Connected of the
+// third says so.
+func TestReconnectCountsItsAttempts(t *testing.T) {
+	srv := servertest.Start(t, nil)
+	srv.AddUser(t, "bob@localhost", "pw-bob")
+	proxy := newCutProxy(t, srv.C2S)
+	bob := dial(t, srv, "bob@localhost/phone", "pw-bob", func(o *client.Options) {
+		o.Addr, o.Reconnect, o.MinBackoff, o.MaxBackoff = proxy.addr(), true, 20*time.Millisecond, 100*time.Millisecond
+	})
+	proxy.mu.Lock()
+	proxy.drop = 2
+	proxy.mu.Unlock()
+	proxy.cut()
+	timeout := time.After(10 * time.Second)
+	first := true
+	for {
+		select {
+		case e := <-bob.Events():
+			if c, ok := e.(*client.Connected); ok {
+				if first { // Dial's
+					if c.Attempts != 0 {
+						t.Fatalf("the first login says %d attempts, want 0", c.Attempts)
+					}
+					first = false
+					continue
+				}
+				if c.Attempts != 3 {
+					t.Fatalf("reconnected after %d attempts, want 3 (two dropped)", c.Attempts)
+				}
+				return
+			}
+		case <-timeout:
+			t.Fatal("bob did not reconnect")
 		}
 	}
 }

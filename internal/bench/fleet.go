@@ -78,6 +78,9 @@ type fleet struct {
 	// offline queue (delay-stamped: queued while the recipient was away).
 	liveLatency, queuedLatency Histogram
 	resumed, fresh             atomic.Int64 // reconnections that resumed / logged in afresh
+	// retries counts the failed connection attempts before reconnections
+	// succeeded; maxAttempts is the most one reconnection took.
+	retries, maxAttempts atomic.Int64
 }
 
 func newFleet(cfg *Config) *fleet {
@@ -195,6 +198,13 @@ func (f *fleet) events(d *device) {
 					f.resumed.Add(1)
 				} else {
 					f.fresh.Add(1)
+				}
+				f.retries.Add(int64(max(e.Attempts-1, 0)))
+				for a := int64(e.Attempts); ; {
+					cur := f.maxAttempts.Load()
+					if a <= cur || f.maxAttempts.CompareAndSwap(cur, a) {
+						break
+					}
 				}
 			}
 		case *client.Disconnected:

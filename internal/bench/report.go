@@ -46,7 +46,9 @@ func (r *Report) WriteText(w io.Writer) error {
 			u.UpgradeSeconds, u.BackSeconds, u.Back, u.Resumed, u.Fresh, u.Sent, u.Delivered, u.Lost, u.DrainSeconds, u.Duplicated, u.LongestGapMS, u.Latency.P99, u.Latency.Max, u.Dials, u.Refused)
 		fmt.Fprintf(tw, "\tlatency ms\tdeliveries\tp50\tp99\tmax\t\n")
 		fmt.Fprintf(tw, "\tlive or re-sent\t%d\t%.1f\t%.1f\t%.0f\t\n", u.Live, u.LatencyLive.P50, u.LatencyLive.P99, u.LatencyLive.Max)
-		fmt.Fprintf(tw, "\tfrom the queue\t%d\t%.1f\t%.1f\t%.0f\t\n\n", u.Queued, u.LatencyQueued.P50, u.LatencyQueued.P99, u.LatencyQueued.Max)
+		fmt.Fprintf(tw, "\tfrom the queue\t%d\t%.1f\t%.1f\t%.0f\t\n", u.Queued, u.LatencyQueued.P50, u.LatencyQueued.P99, u.LatencyQueued.Max)
+		fmt.Fprintf(tw, "\tback after (ms)\tp50 %.0f\tp90 %.0f\tp99 %.0f\tall %.0f\tretries %d\tmost attempts %d\t\n\n",
+			u.BackAt.P50, u.BackAt.P90, u.BackAt.P99, u.BackAt.Max, u.Retries, u.MaxAttempts)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -30,6 +30,10 @@ type UpgradeResult struct {
 	// Back is how many did.
 	BackSeconds float64 `json:"all_back_seconds"`
 	Back        int     `json:"devices_back"`
+	// BackAt is when the devices were back, from the trigger, over the
+	// devices (its p50 is when half of them were): a tail of a few
+	// devices and a slow return of all of them look alike in BackSeconds.
+	BackAt Quantiles `json:"back_at_ms"`
 	Sent        int64   `json:"sent"`
 	Acked       int64   `json:"acked"`
 	Delivered   int64   `json:"delivered"`
@@ -44,6 +48,11 @@ type UpgradeResult struct {
 	// stream-management session and those that logged in afresh.
 	Resumed int64 `json:"resumed"`
 	Fresh   int64 `json:"fresh_logins"`
+	// Retries counts the failed connection attempts (a dial, or a login
+	// that failed or timed out) before the reconnections succeeded;
+	// MaxAttempts is the most attempts one reconnection took.
+	Retries     int64 `json:"reconnect_retries"`
+	MaxAttempts int64 `json:"max_reconnect_attempts"`
 	// LongestGapMS is the longest time during the step without any
 	// delivery to any device.
 	LongestGapMS float64   `json:"longest_gap_ms"`
@@ -100,6 +109,8 @@ func upgradeStep(ctx context.Context, f *fleet) (*UpgradeResult, error) {
 	f.queuedLatency.Reset()
 	f.resumed.Store(0)
 	f.fresh.Store(0)
+	f.retries.Store(0)
+	f.maxAttempts.Store(0)
 	f.acked.Store(0)
 	f.gaps.start()
 	dialer := startRefusalLoop(append([]string{cfg.Addr}, cfg.DialAddrs...))
@@ -145,6 +156,7 @@ func upgradeStep(ctx context.Context, f *fleet) (*UpgradeResult, error) {
 	res.LatencyLive, res.LatencyQueued = quantiles(&f.liveLatency), quantiles(&f.queuedLatency)
 	res.Live, res.Queued = int64(f.liveLatency.Count()), int64(f.queuedLatency.Count())
 	res.Resumed, res.Fresh = f.resumed.Load(), f.fresh.Load()
+	res.Retries, res.MaxAttempts = f.retries.Load(), f.maxAttempts.Load()
 	res.LongestGapMS = float64(f.gaps.longest.Load()) / 1e6
 	return res, err
 }
@@ -159,11 +171,17 @@ func (res *UpgradeResult) trigger(ctx context.Context, f *fleet, before []int64)
 	res.OldPID, res.NewPID = oldPID, newPID
 	res.UpgradeSeconds = time.Since(start).Seconds()
 	deadline := start.Add(2 * time.Minute)
+	isBack := make([]bool, len(f.devs))
+	var backAt Histogram
+	defer func() { res.BackAt = quantiles(&backAt) }()
+	back := 0
 	for {
-		back := 0
+		now := time.Now()
 		for i, d := range f.devs {
-			if d.connects.Load() > before[i] {
+			if !isBack[i] && d.connects.Load() > before[i] {
+				isBack[i] = true
 				back++
+				backAt.Record(now.Sub(start))
 			}
 		}
 		res.Back = back

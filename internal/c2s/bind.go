@@ -94,5 +94,6 @@ func (c *conn) resume(ctx context.Context, el *stanza.Element) error {
 	}
 	c.sess = s
 	c.bound.Store(true)
+	c.srv.cfg.Log.Debug("session resumed", "jid", s.JID().String(), "remote", c.remoteIP, "transport", c.kind)
 	return nil
 }

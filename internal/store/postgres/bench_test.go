@@ -3,7 +3,10 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/parley-im/parley/internal/store"
 	"github.com/parley-im/parley/internal/store/storetest"
@@ -78,6 +81,41 @@ func BenchmarkAckOne(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+		})
+	}
+}
+
+// BenchmarkPutResumptions measures a handoff's record writes per record:
+// one record per write (the handoff before batching: a commit each, from
+// 4 writers as the pool allows) and 256 per write (one statement each).
+func BenchmarkPutResumptions(b *testing.B) {
+	base := testDSN(b)
+	record := func(i int) store.Resumption {
+		return store.Resumption{
+			ID: fmt.Sprintf("r%d", i), User: fmt.Sprintf("u%d@example.org", i), JID: fmt.Sprintf("u%d@example.org/phone", i),
+			InH: 3, Acked: 1, Presence: []byte("<presence/>"), Expires: time.Now().Add(time.Hour),
+			Unacked: []store.ResumedStanza{{Seq: 1, Payload: make([]byte, 300)}, {Seq: 2, Payload: make([]byte, 300)}},
+		}
+	}
+	for _, perWrite := range []int{1, 256} {
+		b.Run(fmt.Sprintf("PerWrite=%d", perWrite), func(b *testing.B) {
+			s := openT(b, freshSchema(b, base), Options{})
+			var next atomic.Int64
+			b.SetParallelism(max(1, 4/runtime.GOMAXPROCS(0)))
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					rs := make([]store.Resumption, perWrite)
+					for i := range rs {
+						rs[i] = record(int(next.Add(1)))
+					}
+					if err := s.PutResumptions(context.Background(), rs); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*perWrite), "ns/record")
 		})
 	}
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -15,19 +13,51 @@ import (
 
 var _ store.Resumptions = (*Store)(nil)
 
-// putResumptionSQL writes one record (an upsert).
-const putResumptionSQL = `INSERT INTO resumptions
+// putResumptionsSQL writes a batch of records in one statement. $1 to $8
+// are the records' columns, one element per record; each record's
+// unacknowledged stanzas are the n ($10) elements of $11 (seqs) and $12
+// (payloads) after its offset first ($9). Rows are written in id order,
+// so that two batches with common ids cannot deadlock.
+const putResumptionsSQL = `INSERT INTO resumptions
 	(id, owner, jid, device, in_h, acked, presence, seqs, payloads, expires)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+	SELECT r.id, r.owner, r.jid, r.device, r.in_h, r.acked, r.presence,
+		COALESCE(($11::int8[])[r.first + 1 : r.first + r.n], '{}'),
+		COALESCE(($12::bytea[])[r.first + 1 : r.first + r.n], '{}'),
+		r.expires
+	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[], $7::bytea[],
+		$8::timestamptz[], $9::int4[], $10::int4[])
+		AS r(id, owner, jid, device, in_h, acked, presence, expires, first, n)
+	ORDER BY r.id COLLATE "C"
 	ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, jid = excluded.jid,
 		device = excluded.device, in_h = excluded.in_h, acked = excluded.acked,
 		presence = excluded.presence, seqs = excluded.seqs, payloads = excluded.payloads,
 		expires = excluded.expires`
 
-// PutResumptions implements store.Resumptions: one upsert per record, sent
-// as one batch (one round trip, one implicit transaction, one commit), in
-// id order so that two batches with common ids cannot deadlock (of two
-// records with one id, the later is written last).
+// resumptionColumns are a batch of records as putResumptionsSQL's arguments.
+type resumptionColumns struct {
+	ids, owners, jids, devices []string
+	inH, acked                 []int64
+	presences                  [][]byte
+	expires                    []time.Time
+	first, n                   []int32
+	seqs                       []int64
+	payloads                   [][]byte
+}
+
+func (c *resumptionColumns) add(r store.Resumption) {
+	c.ids, c.owners, c.jids, c.devices = append(c.ids, r.ID), append(c.owners, r.User), append(c.jids, r.JID), append(c.devices, r.Device)
+	c.inH, c.acked = append(c.inH, int64(r.InH)), append(c.acked, int64(r.Acked))
+	c.presences, c.expires = append(c.presences, r.Presence), append(c.expires, r.Expires)
+	c.first, c.n = append(c.first, int32(len(c.seqs))), append(c.n, int32(len(r.Unacked)))
+	for _, u := range r.Unacked {
+		c.seqs, c.payloads = append(c.seqs, int64(u.Seq)), append(c.payloads, u.Payload)
+	}
+}
+
+// PutResumptions implements store.Resumptions: one statement (one
+// implicit transaction, one commit) for the batch. A statement cannot
+// upsert one row twice: of two records with one id, only the later is
+// sent.
 func (s *Store) PutResumptions(ctx context.Context, rs []store.Resumption) error {
 	if len(rs) == 0 {
 		return nil
@@ -36,20 +66,19 @@ func (s *Store) PutResumptions(ctx context.Context, rs []store.Resumption) error
 		return err
 	}
 	defer s.exit()
-	sorted := slices.Clone(rs)
-	slices.SortStableFunc(sorted, func(a, b store.Resumption) int { return strings.Compare(a.ID, b.ID) })
-	err := s.sendBatch(ctx, func(b *pgx.Batch) {
-		for _, r := range sorted {
-			seqs := make([]int64, len(r.Unacked))
-			payloads := make([][]byte, len(r.Unacked))
-			for i, u := range r.Unacked {
-				seqs[i], payloads[i] = int64(u.Seq), u.Payload
-			}
-			b.Queue(putResumptionSQL, r.ID, r.User, r.JID, r.Device, int64(r.InH), int64(r.Acked),
-				r.Presence, seqs, payloads, r.Expires)
+	last := make(map[string]int, len(rs))
+	for i, r := range rs {
+		last[r.ID] = i
+	}
+	c := resumptionColumns{seqs: []int64{}, payloads: [][]byte{}}
+	for i, r := range rs {
+		if last[r.ID] == i {
+			c.add(r)
 		}
-	})
-	return writeErr(ctx, fmt.Sprintf("put %d resumption records", len(rs)), err)
+	}
+	_, err := s.pool.Exec(ctx, putResumptionsSQL, c.ids, c.owners, c.jids, c.devices, c.inH, c.acked,
+		c.presences, c.expires, c.first, c.n, c.seqs, c.payloads)
+	return writeErr(ctx, fmt.Sprintf("put %d resumption records", len(c.ids)), err)
 }
 
 // TakeResumption implements store.Resumptions: one DELETE ... RETURNING,

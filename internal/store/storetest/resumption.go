@@ -153,7 +153,8 @@ func testResumptionReplace(t *testing.T, s store.Store) {
 }
 
 // testResumptionPutMany stores a handoff's worth of records in one call,
-// one of them replacing an earlier record, and takes each back.
+// one of them replacing an earlier record and one given twice (the later
+// wins), and takes each back.
 func testResumptionPutMany(t *testing.T, s store.Store) {
 	must(t, "PutResumptions of nothing", s.PutResumptions(ctx(), nil))
 	old := sampleResumption("r7")
@@ -165,9 +166,15 @@ func testResumptionPutMany(t *testing.T, s store.Store) {
 		r.JID = r.User + "/phone"
 		r.InH = uint32(i)
 		r.Unacked = r.Unacked[:i%4]
+		if i%5 == 0 {
+			r.Presence = nil
+		}
 		rs = append(rs, r)
 	}
-	must(t, "PutResumptions of 300", s.PutResumptions(ctx(), rs))
+	later := rs[5]
+	later.InH, later.Unacked = 1000, sampleResumption("").Unacked[1:]
+	must(t, "PutResumptions of 300", s.PutResumptions(ctx(), append(slices.Clone(rs), later)))
+	rs[5] = later
 	for _, want := range rs {
 		got, err := s.TakeResumption(ctx(), want.ID, want.User, want.Device, ts(0))
 		must(t, "TakeResumption "+want.ID, err)
