@@ -33,10 +33,10 @@ type UpgradeResult struct {
 	// BackAt is when the devices were back, from the trigger, over the
 	// devices (its p50 is when half of them were): a tail of a few
 	// devices and a slow return of all of them look alike in BackSeconds.
-	BackAt Quantiles `json:"back_at_ms"`
-	Sent        int64   `json:"sent"`
-	Acked       int64   `json:"acked"`
-	Delivered   int64   `json:"delivered"`
+	BackAt    Quantiles `json:"back_at_ms"`
+	Sent      int64     `json:"sent"`
+	Acked     int64     `json:"acked"`
+	Delivered int64     `json:"delivered"`
 	// Lost is what had not arrived DrainSeconds after the traffic ended
 	// (late or lost: compare runs with a longer --upgrade-drain).
 	Lost         int64   `json:"lost"`
