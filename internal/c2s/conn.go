@@ -241,7 +241,10 @@ func (c *conn) flushNegotiation() error {
 // serve runs the connection to its end. The session phase may move to
 // other goroutines (runSession); whichever ends the session untracks it.
 func (c *conn) serve(ctx context.Context) {
-	if err := c.negotiate(ctx); err != nil {
+	c.srv.negotiating.Add(1)
+	err := c.negotiate(ctx)
+	c.srv.negotiating.Add(-1)
+	if err != nil {
 		c.failNegotiation(err)
 		c.srv.untrack(c)
 		return

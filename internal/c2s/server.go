@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parley-im/parley/internal/auth"
@@ -95,7 +96,14 @@ type Server struct {
 	// parker holds idle connections without goroutines (nil where the
 	// platform has none: a goroutine per idle connection waits instead).
 	parker *parker
+	// negotiating counts the connections negotiating (not yet bound or
+	// resumed, nor failed).
+	negotiating atomic.Int64
 }
+
+// Negotiating is how many connections are negotiating a stream (TLS,
+// authentication, bind or resume) at this moment.
+func (s *Server) Negotiating() int { return int(s.negotiating.Load()) }
 
 // NewServer returns a connection server.
 func NewServer(cfg Config) *Server {

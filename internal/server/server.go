@@ -267,7 +267,7 @@ func (s *Server) listen() error {
 			return fmt.Errorf("listening on %s %s: %w", l.flag, l.addr, err)
 		}
 		if s.upg != nil && s.upg.HasParent() {
-			ln = holdListener(ln) // accept while the old process drains
+			ln = holdListener(ln, s.loginsFull) // accept while the old process drains
 		}
 		*l.ln = ln
 	}
@@ -286,6 +286,11 @@ func (s *Server) listen() error {
 		return fmt.Errorf("admin socket %s: %w", sock, err)
 	}
 	return os.Chmod(sock, 0o600)
+}
+
+// loginsFull reports that maxLoginsInFlight connections are negotiating.
+func (s *Server) loginsFull() bool {
+	return s.c2s != nil && s.c2s.Negotiating() >= maxLoginsInFlight
 }
 
 // Addrs returns the bound addresses.

@@ -249,22 +249,34 @@ func pid() int { return os.Getpid() }
 // backlog (beyond which their SYNs are dropped and retried only after
 // seconds of exponential backoff).
 //
-// Held connections are handed out at reconnectRate per second at most:
+// Held connections are handed out at reconnectRate per second at most,
+// and only while fewer than maxLoginsInFlight connections are negotiating:
 // released all at once when the store opens, thousands of logins would
-// compete for the CPU and time out, and reconnect again.
+// compete for the CPU, and at a fixed rate beyond what the core carries
+// (a loaded machine) they pile up the same way; each then takes longer
+// than its client waits (30 s for dial and login in parley's client), the
+// client dials again, and the server spends its core on logins nobody
+// waits for any more.
 type heldListener struct {
 	net.Listener
 	conns chan net.Conn
 	err   chan error // the error that ended accepting, once
 	next  time.Time  // pacing: the earliest time of the next hand-out; used by Accept's caller only
+	// busy reports that the login path is full (nil: never).
+	busy func() bool
 }
+
+// maxLoginsInFlight bounds the negotiations (authentication, resume) that
+// held connections are handed to: at about 1 ms of CPU each (PLAIN's
+// PBKDF2 on a quiet core) they finish within a second or so.
+const maxLoginsInFlight = 256
 
 // maxHeld bounds the connections accepted before serving (each is a file
 // descriptor); past it, new ones wait in the kernel's backlog again.
 const maxHeld = 1 << 16
 
-func holdListener(ln net.Listener) *heldListener {
-	h := &heldListener{Listener: ln, conns: make(chan net.Conn, maxHeld), err: make(chan error, 1)}
+func holdListener(ln net.Listener, busy func() bool) *heldListener {
+	h := &heldListener{Listener: ln, conns: make(chan net.Conn, maxHeld), err: make(chan error, 1), busy: busy}
 	go h.acceptLoop()
 	return h
 }
@@ -296,6 +308,9 @@ func (h *heldListener) Accept() (net.Conn, error) {
 		if len(h.conns) > 0 {
 			if wait := time.Until(h.next); wait > 0 {
 				time.Sleep(wait)
+			}
+			for h.busy != nil && h.busy() {
+				time.Sleep(time.Millisecond)
 			}
 			h.next = time.Now().Add(time.Second / reconnectRate)
 		}
