@@ -31,18 +31,24 @@ func (h *heldResumptions) PutResumptions(ctx context.Context, rs []store.Resumpt
 	return h.Resumptions.PutResumptions(ctx, rs)
 }
 
-// TestRecordsOfConcurrentHandoffsAreBatched: 600 sessions handed off at
-// once store their records while the first store write is in flight; the
-// rest go in writes of up to maxRecordBatch, not one write per session,
-// and every record is stored.
-func TestRecordsOfConcurrentHandoffsAreBatched(t *testing.T) {
+// heldRecordStore is an in-memory Pebble store, the same whose record
+// writes wait for release, and a session Config writing through it.
+func heldRecordStore(t *testing.T) (*pebble.Store, *heldResumptions, *Config) {
 	st, err := pebble.Open(t.Name(), pebble.Options{InMemory: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	held := &heldResumptions{Resumptions: st, release: make(chan struct{})}
-	cfg := &Config{Resumptions: held}
+	return st, held, &Config{Resumptions: held}
+}
+
+// TestRecordsOfConcurrentHandoffsAreBatched: 600 sessions handed off at
+// once store their records while the first store write is in flight; the
+// rest go in writes of up to maxRecordBatch, not one write per session,
+// and every record is stored.
+func TestRecordsOfConcurrentHandoffsAreBatched(t *testing.T) {
+	st, held, cfg := heldRecordStore(t)
 	const n = 600
 	expires := time.Now().Add(time.Minute)
 	errs := make([]error, n)
@@ -93,13 +99,7 @@ func TestRecordsOfConcurrentHandoffsAreBatched(t *testing.T) {
 // TestRecordPutWithdrawnWhenItsContextEnds: a record still pending when
 // its caller gives up is not written later.
 func TestRecordPutWithdrawnWhenItsContextEnds(t *testing.T) {
-	st, err := pebble.Open(t.Name(), pebble.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	held := &heldResumptions{Resumptions: st, release: make(chan struct{})}
-	cfg := &Config{Resumptions: held}
+	st, held, cfg := heldRecordStore(t)
 	rec := func(id string) store.Resumption {
 		return store.Resumption{ID: id, User: "a@localhost", JID: "a@localhost/x", Expires: time.Now().Add(time.Minute)}
 	}
