@@ -145,7 +145,7 @@ type Session struct {
 	pingID       string
 	pingCounter  uint64
 	detachTimer  *time.Timer
-	ackTimer     *time.Timer       // asks the client for an ack while sm.timerArmed, else nil
+	ackTimer     *time.Timer       // asks the client for an ack (sm.timerArmed)
 	bounceOnExit []*stanza.Element // iq requests to bounce after termination
 	holder       module.Holder     // holds back outbound stanzas (XEP-0352); nil: none
 	handoff      *handoff          // set while the session is handed off for an upgrade

@@ -204,15 +204,18 @@ func (s *Session) armAckTimerLocked() {
 		return
 	}
 	_, wait := s.sm.requestDue(s.cfg.Now())
+	wait = max(wait, time.Millisecond)
 	s.sm.timerArmed = true
-	s.ackTimer = time.AfterFunc(max(wait, time.Millisecond), func() { s.push(item{ctl: ctlRequestAck}) })
+	if s.ackTimer == nil {
+		s.ackTimer = time.AfterFunc(wait, func() { s.push(item{ctl: ctlRequestAck}) })
+		return
+	}
+	s.ackTimer.Reset(wait)
 }
 
-// ackTimerFiredLocked runs the ctlRequestAck item. The fired timer is
-// dropped: an idle session keeps none.
+// ackTimerFiredLocked runs the ctlRequestAck item.
 func (s *Session) ackTimerFiredLocked() {
 	s.sm.timerArmed = false
-	s.ackTimer = nil
 	if s.state == stateActive && s.handoff == nil {
 		s.appendAckRequestLocked()
 	}
