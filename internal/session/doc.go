@@ -23,9 +23,6 @@
 // messages) carry their queue sequence number. They are deleted from the
 // queue when the client acknowledges them (XEP-0198 <a/>), or, for a client
 // without stream management, once they have been written to its socket.
-// The session asks for acks (<r/>) a second after the first stanza not yet
-// asked about, or at once after 64 of them, not at every write (sm.go):
-// a member of a busy group would otherwise answer every post with an ack.
 // When the connection drops, a resumable session is detached for the
 // resumption window; unacknowledged stanzas are re-sent on resume. If the
 // window expires, stored messages are simply left in the queue for the next

@@ -60,7 +60,7 @@ func (s *Session) startHandoffLocked(bye *stanza.StreamError, wait time.Duration
 		return
 	}
 	s.out = s.tr.AppendElement(s.out, stanza.NewElement(stanza.NSSM, "r"))
-	s.sm.requestSent()
+	s.sm.requested = true
 	s.handoff.timer = time.AfterFunc(wait, func() { s.push(item{ctl: ctlHandoffExpired}) })
 }
 

@@ -19,7 +19,6 @@ const (
 	ctlRedrain                // read the offline queue again (cluster catch-up)
 	ctlHandoff                // hand the session off for an upgrade (err, wait)
 	ctlHandoffExpired         // the client did not acknowledge in time
-	ctlRequestAck             // ask the client for an ack if it is due (stream management)
 )
 
 // item is one unit of work in the mailbox.
@@ -142,8 +141,6 @@ func (s *Session) handleItem(it *item) {
 		}
 	case ctlRedrain:
 		s.redrainLocked()
-	case ctlRequestAck:
-		s.ackTimerFiredLocked()
 	}
 }
 

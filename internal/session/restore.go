@@ -191,7 +191,6 @@ func (s *Session) StartRestored(h uint32, presence []byte, register func()) bool
 	for _, u := range s.sm.unacked {
 		s.out = s.tr.AppendElement(s.out, u.st)
 	}
-	s.requestResentAckLocked()
 	s.hub.Resumable(s)
 	if presence != nil {
 		if p, err := s.cfg.Codec.Decode(presence); err == nil {

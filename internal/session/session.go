@@ -145,7 +145,6 @@ type Session struct {
 	pingID       string
 	pingCounter  uint64
 	detachTimer  *time.Timer
-	ackTimer     *time.Timer       // asks the client for an ack (sm.timerArmed)
 	bounceOnExit []*stanza.Element // iq requests to bounce after termination
 	holder       module.Holder     // holds back outbound stanzas (XEP-0352); nil: none
 	handoff      *handoff          // set while the session is handed off for an upgrade
@@ -445,7 +444,7 @@ func (s *Session) sendLocked(st *stanza.Element, seq uint64) {
 		s.out = s.tr.AppendElement(s.out, st)
 	}
 	if s.sm.enabled {
-		s.sm.sent(st, seq, s.cfg.Now())
+		s.sm.sent(st, seq)
 		if s.sm.tooManyUnacked(s.cfg.mailboxSize() * 4) {
 			s.closeLocked(stanza.NewStreamError(stanza.StreamPolicyViolation, "too many unacknowledged stanzas"), false)
 		}
@@ -460,7 +459,10 @@ func (s *Session) flushLocked() {
 	if s.tr == nil || len(s.out) == 0 {
 		return
 	}
-	s.appendAckRequestLocked()
+	if s.sm.enabled && s.sm.needsRequest() {
+		s.out = s.tr.AppendElement(s.out, stanza.NewElement(stanza.NSSM, "r"))
+		s.sm.requested = true
+	}
 	err := s.tr.Write(s.out)
 	// Keep no buffer between writes: most devices are idle most of the
 	// time, and a buffer each would be most of their memory. The buffer
@@ -554,9 +556,6 @@ func (s *Session) terminateLocked() {
 	if s.detachTimer != nil {
 		s.detachTimer.Stop()
 	}
-	if s.ackTimer != nil {
-		s.ackTimer.Stop()
-	}
 	s.mbMu.Lock()
 	s.mb.closed = true
 	s.mbMu.Unlock()
@@ -608,7 +607,6 @@ func (s *Session) Resume(tr Transport, h uint32) bool {
 		s.out = tr.AppendElement(s.out, u.st)
 	}
 	s.sm.requested = false
-	s.requestResentAckLocked()
 	s.Touch()
 	s.flushLocked()
 	s.cfg.Metrics.resumed()
