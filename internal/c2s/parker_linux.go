@@ -267,9 +267,7 @@ func (c *conn) absorbKeepAlives() bool {
 		return c.absorbRecordKeepAlives(buf[:], n)
 	}
 	if n > 0 && n < len(buf) && c.in.keepAlive(buf[:n]) {
-		c.unreadSeen.Store(0)
-		c.sess.Touch()
-		c.srv.metrics.keepAlives.Inc()
+		c.keepAlivesAbsorbed()
 		return true
 	}
 	if n > 0 {
@@ -357,10 +355,16 @@ func (c *conn) absorbRecordKeepAlives(buf []byte, n int) bool {
 	if !onlyKeepAlives || n == len(buf) || c.rec.Pending() || c.rec.Err() != nil || c.rec.KeyUpdateDue() {
 		return false
 	}
+	c.keepAlivesAbsorbed()
+	return true
+}
+
+// keepAlivesAbsorbed notes the pulses the poller read: a sign of life,
+// and nothing left unread.
+func (c *conn) keepAlivesAbsorbed() {
 	c.unreadSeen.Store(0)
 	c.sess.Touch()
 	c.srv.metrics.keepAlives.Inc()
-	return true
 }
 
 // releaseIdle drops what a connection need not hold while it is parked:
