@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -37,14 +36,7 @@ func TestUpgradeResumesUnacknowledged(t *testing.T) {
 	}
 	c2s, native := freeAddr(t), freeAddr(t)
 	srv := startServeWith(t, data, c2s, "--native", native, "--media", freeAddr(t))
-	oldPID := srv.cmd.Process.Pid
-	t.Cleanup(func() {
-		stopPIDFile(t, data, oldPID)
-		if t.Failed() {
-			b, _ := os.ReadFile(srv.log)
-			t.Logf("server log:\n%s", b)
-		}
-	})
+	stopUpgradedAtCleanup(t, srv, data, "server")
 
 	bob := xmpptest.Dial(t, c2s, xmpptest.Options{User: "bob", Password: "pw-bob", Resource: "phone", EnableSM: true})
 	bob.SendRaw("<presence/>")

@@ -105,14 +105,7 @@ func (n *rollingNode) checkOneProcessAtATime(t *testing.T) {
 func (n *rollingNode) start(t *testing.T, dsn string) {
 	n.proc = startServeWith(t, n.data, n.addrs["c2s"], "--store", dsn, "--nats", n.nats, "--node-id", n.id,
 		"--native", n.addrs["native"], "--http", n.addrs["http"], "--cluster-heartbeat", "250ms", "--media", "")
-	oldPID := n.proc.cmd.Process.Pid
-	t.Cleanup(func() {
-		stopPIDFile(t, n.data, oldPID)
-		if t.Failed() {
-			b, _ := os.ReadFile(n.proc.log)
-			t.Logf("%s log (first process):\n%s", n.id, b)
-		}
-	})
+	stopUpgradedAtCleanup(t, n.proc, n.data, n.id)
 }
 
 // upgrade runs `parley upgrade` on n while a dialer loop connects to its

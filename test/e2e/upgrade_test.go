@@ -46,13 +46,7 @@ func TestLiveUpgradeUnderLoad(t *testing.T) {
 		"--http", addrs["http"], "--media", addrs["media"], "--turn", addrs["turn"], "--turn-ports", "",
 		"--component", addrs["component"], "--component-secrets", "push.localhost="+secret)
 	oldPID := srv.cmd.Process.Pid
-	t.Cleanup(func() {
-		stopPIDFile(t, data, oldPID)
-		if t.Failed() {
-			b, _ := os.ReadFile(srv.log)
-			t.Logf("server log:\n%s", b)
-		}
-	})
+	stopUpgradedAtCleanup(t, srv, data, "server")
 
 	// Senders a_i and receivers b_i: even pairs speak the binary protocol,
 	// odd ones XML; a sender and its receiver use different encodings in
@@ -272,6 +266,20 @@ func healthPID(t *testing.T, httpAddr string) int {
 		t.Fatal(err)
 	}
 	return h.PID
+}
+
+// stopUpgradedAtCleanup stops, when the test ends, the process an upgrade
+// of srv started (if any), and shows srv's log (label's) if the test
+// failed.
+func stopUpgradedAtCleanup(t *testing.T, srv *serverProc, data, label string) {
+	oldPID := srv.cmd.Process.Pid
+	t.Cleanup(func() {
+		stopPIDFile(t, data, oldPID)
+		if t.Failed() {
+			b, _ := os.ReadFile(srv.log)
+			t.Logf("%s log (first process):\n%s", label, b)
+		}
+	})
 }
 
 // stopPIDFile stops the process an upgrade started (not a child of the
