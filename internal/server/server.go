@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2/vfs"
+
 	"github.com/parley-im/parley/internal/admin"
 	"github.com/parley-im/parley/internal/auth"
 	"github.com/parley-im/parley/internal/c2s"
@@ -72,6 +74,7 @@ type Server struct {
 	componentLn                                         net.Listener
 
 	upg      Upgrader             // nil: no live upgrades (tests, server.New)
+	storeFS  vfs.FS               // nil: the embedded store on the OS's file system (tests inject disk faults)
 	live     liveLimits           // what Reload changes while serving
 	failures *auth.FailureLimiter // login failures per address (Reload changes the limit)
 	handoffs handoffStats         // what the last upgrade's drain did
@@ -89,7 +92,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, reload <-chan
 }
 
 // New opens the store, builds the server and binds its listeners.
-func New(cfg config.Config, log *slog.Logger) (*Server, error) { return newServer(cfg, log, nil) }
+func New(cfg config.Config, log *slog.Logger) (*Server, error) { return newServer(cfg, log, nil, nil) }
 
 // newServer opens the store, binds the listeners (through upg when it is
 // not nil) and builds the server. A process started by an upgrade instead
@@ -98,19 +101,21 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) { return newServe
 // store, waiting for the old process to release it: what can fail before
 // readiness (configuration, listeners, certificate) is checked first, so
 // that a bad new binary leaves the old process serving.
-func newServer(cfg config.Config, log *slog.Logger, upg Upgrader) (*Server, error) {
+//
+// storeFS, when not nil, is the file system under the embedded store.
+func newServer(cfg config.Config, log *slog.Logger, upg Upgrader, storeFS vfs.FS) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, fmt.Errorf("creating data directory: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, reg: router.NewRegistry(), metrics: prometheus.NewRegistry(), upg: upg,
+	s := &Server{cfg: cfg, log: log, reg: router.NewRegistry(), metrics: prometheus.NewRegistry(), upg: upg, storeFS: storeFS,
 		failures: auth.NewFailureLimiter(cfg.AuthFailuresPerMinute, time.Minute)}
 	s.live.set(cfg)
 	takeover := upg != nil && upg.HasParent()
 	if !takeover { // a first start: the store (and its lock) before the listeners, as always
-		st, err := OpenStore(context.Background(), cfg, log)
+		st, err := openStore(context.Background(), cfg, log, storeFS)
 		if err != nil {
 			return nil, err
 		}
@@ -167,6 +172,14 @@ func (s *Server) build() error {
 	s.metrics.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "parley_sessions_active",
 		Help: "Bound sessions (connected devices, and detached ones waiting for resumption)."},
 		func() float64 { return float64(s.reg.Len()) }))
+	s.metrics.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "parley_store_refusing_writes",
+		Help: "1 while the store refuses writes after its disk failed one (docs/operations.md, \"A full or failing disk\")."},
+		func() float64 {
+			if s.storeWriteError() != nil {
+				return 1
+			}
+			return 0
+		}))
 	limits := xmlstream.DefaultLimits()
 	limits.MaxStanzaBytes = s.cfg.MaxStanzaBytes
 	sessCfg := &session.Config{
@@ -404,9 +417,21 @@ func (s *Server) httpHandler() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		health := map[string]any{"status": "ok", "sessions": s.reg.Len(), "version": Version(), "pid": pid()}
 		s.clusterHealth(health)
+		if err := s.storeWriteError(); err != nil {
+			health["status"], health["store"] = "degraded", err.Error()
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
 		_ = json.NewEncoder(w).Encode(health)
 	})
 	return mux
+}
+
+// storeWriteError is why the store refuses writes now, or nil.
+func (s *Server) storeWriteError() error {
+	if wh, ok := s.store.(store.WriteHealth); ok {
+		return wh.WriteError()
+	}
+	return nil
 }
 
 // shutdown stops accepting, ends every session with a proper stream end,

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2/vfs"
+
 	"github.com/parley-im/parley/internal/auth"
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/xmpptest"
@@ -23,6 +25,13 @@ type testServer struct {
 
 func startServer(t *testing.T, tweak func(*config.Config)) *testServer {
 	t.Helper()
+	return startServerOn(t, tweak, nil)
+}
+
+// startServerOn is startServer with the embedded store on storeFS (nil:
+// the operating system's file system).
+func startServerOn(t *testing.T, tweak func(*config.Config), storeFS vfs.FS) *testServer {
+	t.Helper()
 	cfg := config.Default()
 	cfg.Data = t.TempDir()
 	cfg.C2S, cfg.C2STLS, cfg.Native, cfg.HTTP, cfg.Media = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
@@ -36,7 +45,7 @@ func startServer(t *testing.T, tweak func(*config.Config)) *testServer {
 		out = os.Stderr
 	}
 	log := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	s, err := New(cfg, log)
+	s, err := newServer(cfg, log, nil, storeFS)
 	if err != nil {
 		t.Fatal(err)
 	}

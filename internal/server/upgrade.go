@@ -91,7 +91,7 @@ type handoffStats struct {
 // ctx is cancelled or a new process took over, then shuts down or hands
 // off cleanly.
 func RunWith(ctx context.Context, cfg config.Config, log *slog.Logger, o RunOptions) error {
-	s, err := newServer(cfg, log, o.Upgrader)
+	s, err := newServer(cfg, log, o.Upgrader, nil)
 	if err != nil {
 		return err
 	}
@@ -160,7 +160,7 @@ func (s *Server) openStore() (store.Store, error) {
 	ctx := context.Background()
 	start := time.Now()
 	for {
-		st, err := OpenStore(ctx, s.cfg, s.log)
+		st, err := openStore(ctx, s.cfg, s.log, s.storeFS)
 		if err == nil {
 			s.log.Info("live upgrade: store opened", "waited", time.Since(start).Round(time.Millisecond))
 			return st, nil

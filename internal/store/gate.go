@@ -42,3 +42,17 @@ func (g *Gate) Close(release func() error) error {
 	g.closed = true
 	return release()
 }
+
+// Exclusive runs fn with no operation in flight, as Close does, but leaves
+// the gate open: for a backend that must replace what its operations use
+// (the Pebble store reopening its database after a failed write). It
+// returns ErrClosed after Close. An operation must not Enter again while
+// it is inside the gate: with Exclusive waiting, that would deadlock.
+func (g *Gate) Exclusive(fn func() error) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return ErrClosed
+	}
+	return fn()
+}

@@ -7,7 +7,7 @@ import (
 
 // QueuedStanza is one stanza waiting in a queue for a device.
 type QueuedStanza struct {
-	Seq     uint64    // position in the queue; increases by one per enqueued stanza (see Queue)
+	Seq     uint64    // position in the queue; increases by one per enqueued stanza (see Queue; a gap may follow a failed write)
 	Stored  time.Time // when it was enqueued
 	Payload []byte    // the encoded stanza; the store does not interpret it
 }

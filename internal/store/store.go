@@ -32,3 +32,10 @@ type Store interface {
 	Leases
 	io.Closer
 }
+
+// WriteHealth is implemented by a backend that can refuse every write for a
+// while after its disk failed one (Pebble; docs/ARCHITECTURE.md,
+// "Storage"). WriteError returns why it refuses writes now, or nil.
+type WriteHealth interface {
+	WriteError() error
+}

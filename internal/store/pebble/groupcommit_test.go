@@ -62,7 +62,7 @@ func openCounting(t *testing.T, delay time.Duration) (*Store, *syncCountingFS, s
 	t.Helper()
 	fs := &syncCountingFS{FS: vfs.Default, syncDelay: delay}
 	dir := filepath.Join(t.TempDir(), "db")
-	s, err := open(dir, Options{fs: fs}, syncLogData)
+	s, err := open(dir, Options{FS: fs}, syncLogData)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,6 +42,12 @@ func (s *Store) state(sh *shard, key string, keep bool) (*queueState, error) {
 	if err != nil {
 		return nil, err
 	}
+	if floor, ok := sh.seqFloor[key]; ok && st.next < floor {
+		if st.count == 0 {
+			st.head = floor
+		}
+		st.next = floor
+	}
 	if keep || st.count > 0 {
 		sh.queues[key] = st
 		if st.count == 0 {
@@ -121,11 +127,19 @@ func (s *Store) EnqueueStart(ctx context.Context, key string, payloads ...[]byte
 		return first, nil, s.finish(b)
 	}
 	_ = b.Close() // applied: the sync needs only a WAL record after it
-	return first, func() error {
+	db := s.db
+	return first, func() (err error) {
 		if err := s.enter(context.WithoutCancel(ctx)); err != nil {
 			return err
 		}
 		defer s.exit()
+		if err := s.failure.err(); err != nil {
+			return err
+		}
+		if s.db != db {
+			return writeErr(errReopened)
+		}
+		defer s.recoverFatal(&err)
 		return writeErr(s.db.LogData(nil, pebble.Sync))
 	}, nil
 }

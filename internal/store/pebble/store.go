@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
@@ -28,8 +29,12 @@ type Options struct {
 	// MinFreeBytes refuses durable writes (store.ErrUnavailable) while the
 	// store's filesystem has less free space than this; 0 never refuses.
 	MinFreeBytes uint64
-
-	fs vfs.FS // tests: the file system under the store (default: the OS's)
+	// FS is the file system under the store; nil means the operating
+	// system's. Tests put a fault-injecting or slow one here.
+	FS vfs.FS
+	// ReopenEvery is how often a store whose write failed checks whether
+	// its disk works again (failure.go); 0 means 2 seconds.
+	ReopenEvery time.Duration
 }
 
 // numShards is the number of lock shards for per-key state. Operations on
@@ -39,7 +44,9 @@ const numShards = 256
 // Store is the Pebble backend: every store contract in one LSM. See doc.go
 // for the key layout and the concurrency rules.
 type Store struct {
-	db    *pebble.DB
+	db    *pebble.DB // replaced only by reopen, with no operation in flight
+	dir   string
+	opts  Options
 	log   *slog.Logger
 	seed  maphash.Seed
 	mode  syncMode
@@ -51,6 +58,8 @@ type Store struct {
 
 	shards [numShards]shard
 	leases leases
+
+	failure failure // a failed write, and the recovery from it (failure.go)
 }
 
 // shard serializes the writers of the keys that hash to it, and holds the
@@ -62,6 +71,11 @@ type shard struct {
 	// accounts holds accounts of this shard known to exist (AccountExists);
 	// DeleteAccount removes its own under every shard's lock. Guarded by mu.
 	accounts map[string]struct{}
+	// seqFloor holds, for queues that were in memory when the store was
+	// reopened after a failed write, the next seq they had then: a seq
+	// handed out before the reopen is never handed out again (failure.go).
+	// Guarded by mu.
+	seqFloor map[string]uint64
 }
 
 var _ store.Store = (*Store)(nil)
@@ -75,12 +89,35 @@ func open(dir string, opts Options, mode syncMode) (*Store, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+		opts.Logger = log
 	}
+	if opts.InMemory {
+		opts.FS = vfs.NewMem()
+	}
+	if opts.ReopenEvery == 0 {
+		opts.ReopenEvery = 2 * time.Second
+	}
+	db, err := openDB(dir, opts)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{db: db, dir: dir, opts: opts, log: log, seed: maphash.MakeSeed(), mode: mode}
+	if !opts.InMemory {
+		s.space = &spaceGuard{dir: dir, minFree: opts.MinFreeBytes, log: log, free: freeBytes}
+	}
+	s.resetShards()
+	s.failure.init()
+	return s, nil
+}
+
+// openDB opens the Pebble database under the store.
+func openDB(dir string, opts Options) (*pebble.DB, error) {
 	po := &pebble.Options{
-		Logger:             pebbleLogger{log},
+		Logger:             pebbleLogger{opts.Logger},
 		FormatMajorVersion: pebble.FormatNewest,
 		MemTableSize:       64 << 20,
 		CacheSize:          64 << 20,
+		FS:                 opts.FS,
 	}
 	// Bloom filters on every level: most point lookups on the hot path are
 	// for keys that do not exist (a fresh archive id, a user without
@@ -89,31 +126,32 @@ func open(dir string, opts Options, mode syncMode) (*Store, error) {
 	for i := range po.Levels {
 		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
-	switch {
-	case opts.InMemory:
-		po.FS = vfs.NewMem()
-	case opts.fs != nil:
-		po.FS = opts.fs
-	}
 	db, err := pebble.Open(dir, po)
 	if err != nil {
 		return nil, fmt.Errorf("pebble store: open %s: %w", dir, err)
 	}
-	s := &Store{db: db, log: log, seed: maphash.MakeSeed(), mode: mode}
-	if !opts.InMemory {
-		s.space = &spaceGuard{dir: dir, minFree: opts.MinFreeBytes, log: log, free: freeBytes}
-	}
+	return db, nil
+}
+
+// resetShards empties the shards' in-memory state (queue states, known
+// accounts), which then reloads from disk on first use.
+func (s *Store) resetShards() {
 	for i := range s.shards {
 		s.shards[i].queues = make(map[string]*queueState)
+		s.shards[i].empty = 0
 		s.shards[i].accounts = make(map[string]struct{})
 	}
-	return s, nil
 }
 
 // Close flushes the memtable and closes the database. Later calls, of Close
 // too, return store.ErrClosed. It waits for operations in flight.
 func (s *Store) Close() error {
+	s.failure.stop()
 	return s.gate.Close(func() error {
+		if err := s.failure.err(); err != nil { // nothing more can reach the disk
+			_ = s.db.Close()
+			return fmt.Errorf("pebble store: close after a failed write: %w", err)
+		}
 		ferr := s.db.Flush()
 		if err := errors.Join(ferr, s.db.Close()); err != nil {
 			return fmt.Errorf("pebble store: close: %w", err)
@@ -131,10 +169,20 @@ func (s *Store) Checkpoint(dir string) error {
 		return err
 	}
 	defer s.exit()
-	if err := s.db.Checkpoint(dir, pebble.WithFlushedWAL()); err != nil {
+	if err := s.failure.err(); err != nil {
+		return err // a checkpoint flushes the WAL, which is what failed
+	}
+	if err := s.checkpoint(dir); err != nil {
 		return fmt.Errorf("pebble store: checkpoint %s: %w", dir, err)
 	}
 	return nil
+}
+
+// checkpoint runs Pebble's checkpoint, whose WAL flush may fail like a
+// write.
+func (s *Store) checkpoint(dir string) (err error) {
+	defer s.recoverFatal(&err)
+	return s.db.Checkpoint(dir, pebble.WithFlushedWAL())
 }
 
 // enter starts an operation (store.Gate.Enter); exit ends it.
@@ -182,14 +230,18 @@ const (
 // applyLocked applies b while the caller holds the lock that orders it. A
 // durable batch must then be passed to finish after unlocking; a
 // non-durable one is closed here.
-func (s *Store) applyLocked(b *pebble.Batch, durable bool) error {
+func (s *Store) applyLocked(b *pebble.Batch, durable bool) (err error) {
+	if err := s.failure.err(); err != nil {
+		_ = b.Close()
+		return err
+	}
 	if durable {
 		if err := s.space.check(); err != nil {
 			_ = b.Close()
 			return err
 		}
 	}
-	var err error
+	defer s.recoverFatal(&err)
 	switch {
 	case !durable:
 		err = b.Commit(pebble.NoSync)
@@ -218,15 +270,18 @@ func (s *Store) commitDurable(key string, b *pebble.Batch) error {
 }
 
 // finish waits until b, applied by applyLocked, is durable, and closes it.
-func (s *Store) finish(b *pebble.Batch) error {
-	var err error
+func (s *Store) finish(b *pebble.Batch) (err error) {
+	defer func() { _ = b.Close() }()
+	if err := s.failure.err(); err != nil {
+		return err
+	}
+	defer s.recoverFatal(&err)
 	switch s.mode {
 	case syncNoWait:
 		err = b.SyncWait()
 	case syncLogData:
 		err = s.db.LogData(nil, pebble.Sync)
 	}
-	_ = b.Close()
 	return writeErr(err)
 }
 
@@ -269,9 +324,12 @@ func (p pebbleLogger) Errorf(format string, args ...any) {
 	p.l.Error(fmt.Sprintf(format, args...), "component", "pebble")
 }
 
-// Fatalf is called on unrecoverable corruption; Pebble expects it not to return.
+// Fatalf is called on unrecoverable corruption and on a failed commit (a
+// WAL write or sync that failed); Pebble expects it not to return. The
+// panic is recovered on the store's write paths (recoverFatal), where it
+// means the write failed; anywhere else it ends the process.
 func (p pebbleLogger) Fatalf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	p.l.Error(msg, "component", "pebble", "fatal", true)
-	panic("pebble store: fatal: " + msg)
+	panic(fatalPanic("pebble store: fatal: " + msg))
 }
