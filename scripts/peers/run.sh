@@ -4,8 +4,8 @@
 # plaintext as the peers, XMPP over TLS, and its binary protocol over TLS),
 # each server pinned to core 1
 # and the generator to core 0, and writes each report to $OUT/<server>.json
-# and .txt. Needs the Debian packages ejabberd and prosody (apt-get install
-# -y ejabberd prosody) and root (for the open-file limit and Prosody's user).
+# and .txt. Installs the Debian packages ejabberd and prosody when they are
+# missing, and needs root for that, the open-file limit and Prosody's user.
 #
 #   scripts/peers/run.sh [parley bench flags...]
 #
@@ -21,6 +21,14 @@ cd "$(dirname "$0")/../.."
 PEERS_DIR=${PEERS_DIR:-/tmp/parley-peers}
 OUT=${OUT:-$PEERS_DIR/out}
 SERVERS=${SERVERS:-parley parley-xml-tls parley-binary ejabberd prosody}
+# The peers from Debian's packages, installed when missing (as root).
+need=()
+case " $SERVERS " in *" ejabberd "*) command -v ejabberdctl >/dev/null || need+=(ejabberd) ;; esac
+case " $SERVERS " in *" prosody "*) command -v prosody >/dev/null || need+=(prosody) ;; esac
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing ${need[*]} from Debian's packages"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
 rm -rf "$PEERS_DIR"; mkdir -p "$PEERS_DIR" "$OUT"
 ulimit -n "$(ulimit -Hn)" # 20,000 on the machines here
 go build -o "$PEERS_DIR/parley" ./cmd/parley
