@@ -3,6 +3,8 @@ package stanza
 import (
 	"sync"
 	"sync/atomic"
+
+	"github.com/parley-im/parley/internal/jid"
 )
 
 // Shared is what the copies of one element have in common when each copy
@@ -21,6 +23,15 @@ type Shared struct {
 
 	mu        sync.Mutex                    // serializes Template's builds
 	templates atomic.Pointer[[]sharedEntry] // read without mu; replaced, never modified
+
+	fromOnce sync.Once
+	from     parsedFrom // Of's from, parsed by fromOnce
+}
+
+// parsedFrom is an element's from attribute, parsed.
+type parsedFrom struct {
+	jid jid.JID
+	err error
 }
 
 type sharedEntry struct {
@@ -62,6 +73,19 @@ func (s *Shared) lookup(key any) (any, bool) {
 		}
 	}
 	return nil, false
+}
+
+// fromOf returns the parsed from of a fitting copy e: Of's, parsed once
+// for all the copies (the route filters and the message hooks each read a
+// copy's from: several parses per member of a group, per post). ok is
+// false when e does not fit, or when its own attribute is a from (which
+// Of's, if any, precedes: e.Attr reads the first).
+func (s *Shared) fromOf(e *Element) (p parsedFrom, ok bool) {
+	if !s.Fits(e) || e.Attrs[len(e.Attrs)-1].Name == "from" {
+		return parsedFrom{}, false
+	}
+	s.fromOnce.Do(func() { s.from.jid, s.from.err = parseAddr(s.Of.Attr("from")) })
+	return s.from, true
 }
 
 // Fits reports whether e is still a copy of Of as Shared describes: Of's

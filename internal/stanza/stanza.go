@@ -22,17 +22,22 @@ func (e *Element) ID() string { return e.Attr("id") }
 func (e *Element) Type() string { return e.Attr("type") }
 
 // To parses the to attribute; a missing attribute gives the zero JID.
-func (e *Element) To() (jid.JID, error) {
-	s := e.Attr("to")
-	if s == "" {
-		return jid.JID{}, nil
-	}
-	return jid.Parse(s)
-}
+func (e *Element) To() (jid.JID, error) { return parseAddr(e.Attr("to")) }
 
 // From parses the from attribute; a missing attribute gives the zero JID.
+// The copies of a shared element (a group post's) share their post's
+// parsed from.
 func (e *Element) From() (jid.JID, error) {
-	s := e.Attr("from")
+	if e.Shared != nil {
+		if p, ok := e.Shared.fromOf(e); ok {
+			return p.jid, p.err
+		}
+	}
+	return parseAddr(e.Attr("from"))
+}
+
+// parseAddr parses an address attribute; empty gives the zero JID.
+func parseAddr(s string) (jid.JID, error) {
 	if s == "" {
 		return jid.JID{}, nil
 	}

@@ -96,8 +96,11 @@ func (f *Feature) forget(_ context.Context, s module.Session) {
 // routed sends the carbon copies of a message just delivered to a local
 // user (module.MessageHook).
 func (f *Feature) routed(_ context.Context, m *stanza.Element, to jid.JID, delivered []module.Session) {
+	if !Eligible(m) { // first: a group's copies (groupchat) never are
+		return
+	}
 	from, err := m.From()
-	if err != nil || from.IsZero() || from.Bare() == to.Bare() || !Eligible(m) {
+	if err != nil || from.IsZero() || from.Bare() == to.Bare() {
 		return
 	}
 	f.copyReceived(m, to.Bare(), delivered)
