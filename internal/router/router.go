@@ -44,6 +44,11 @@ type Config struct {
 	// user: targets are the devices that got it now (none when it only
 	// waits in the queue). It must not modify m.
 	Delivered func(ctx context.Context, m *stanza.Element, to jid.JID, targets []Device)
+	// DeliveredAll, when set, replaces Delivered for a user's messages
+	// routed together (RouteStoredAll: a group's copies), so that what the
+	// hooks need per recipient is made once, not once per message. It
+	// runs after all of them were handed to targets.
+	DeliveredAll func(ctx context.Context, ms []*stanza.Element, to jid.JID, targets []Device)
 	// Remote, when set, takes stanzas addressed to another domain (an
 	// XEP-0114 component's) and returns the error for the sender, if any.
 	// Without it such stanzas get remote-server-not-found.
@@ -250,8 +255,8 @@ func (r *Router) writeFailed(err error) *stanza.Error {
 // (one durable write) and hands them to the user's available devices,
 // whatever their type (a service's messages, such as group messages of
 // type groupchat). Each must already carry its stanza-id by to. The
-// filter and the Delivered hook run for each as for Route; a message the
-// filter stops is skipped.
+// filter runs for each as for Route (a message it stops is skipped), the
+// message hooks once all were handed over (Config.DeliveredAll).
 func (r *Router) RouteStored(ctx context.Context, to jid.JID, ms ...*stanza.Element) *stanza.Error {
 	return r.RouteStoredAll(ctx, []Stored{{To: to, Msgs: ms}})
 }
@@ -288,10 +293,21 @@ func (r *Router) RouteStoredAll(ctx context.Context, all []Stored) *stanza.Error
 			for _, d := range targets {
 				d.Deliver(m, bs[i].Key, bs[i].First+uint64(j))
 			}
-			r.delivered(ctx, m, u.To, targets)
 		}
+		r.deliveredAll(ctx, kept[i], u.To, targets)
 	}
 	return nil
+}
+
+// deliveredAll runs the message hooks for ms, all handed to targets.
+func (r *Router) deliveredAll(ctx context.Context, ms []*stanza.Element, to jid.JID, targets []Device) {
+	if r.cfg.DeliveredAll != nil {
+		r.cfg.DeliveredAll(ctx, ms, to, targets)
+		return
+	}
+	for _, m := range ms {
+		r.delivered(ctx, m, to, targets)
+	}
 }
 
 // storable returns the messages of u the filter lets through and their

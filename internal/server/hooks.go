@@ -59,14 +59,29 @@ func (h *Hub) filter(ctx context.Context, st *stanza.Element, to jid.JID) (bool,
 
 // delivered runs the message hooks (router.Config.Delivered).
 func (h *Hub) delivered(ctx context.Context, m *stanza.Element, to jid.JID, targets []router.Device) {
+	h.deliveredAll(ctx, []*stanza.Element{m}, to, targets)
+}
+
+// deliveredAll runs the message hooks for messages handed to the same
+// devices (router.Config.DeliveredAll), with one list of sessions for all
+// of them: a group's wave gives each member many copies.
+func (h *Hub) deliveredAll(ctx context.Context, ms []*stanza.Element, to jid.JID, targets []router.Device) {
 	if len(h.onMessage) == 0 {
 		return
 	}
+	got := sessionsOf(targets)
+	for _, m := range ms {
+		for _, fn := range h.onMessage {
+			fn(ctx, m, to, got)
+		}
+	}
+}
+
+// sessionsOf is targets as the hooks see them.
+func sessionsOf(targets []router.Device) []module.Session {
 	got := make([]module.Session, len(targets))
 	for i, d := range targets {
 		got[i] = d
 	}
-	for _, fn := range h.onMessage {
-		fn(ctx, m, to, got)
-	}
+	return got
 }

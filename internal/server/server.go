@@ -191,7 +191,7 @@ func (s *Server) build() error {
 		iq: make(map[iqKey]module.IQHandler), resumable: make(map[string]*session.Session)}
 	h.router = router.New(router.Config{Domain: s.cfg.Domain, Registry: s.reg, Queue: s.store,
 		Codec: sessCfg.Codec, Users: h, Log: s.log.With("component", "router"), Local: h.local,
-		Filter: h.filter, Delivered: h.delivered, Remote: s.remote})
+		Filter: h.filter, Delivered: h.delivered, DeliveredAll: h.deliveredAll, Remote: s.remote})
 	s.hub = h
 
 	s.lastActivity = lastactivity.New(s.store, nil)

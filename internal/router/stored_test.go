@@ -1,0 +1,92 @@
+package router_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/parley-im/parley/internal/jid"
+	"github.com/parley-im/parley/internal/router"
+	"github.com/parley-im/parley/internal/stanza"
+	"github.com/parley-im/parley/internal/store/pebble"
+)
+
+// hookCall is one run of a message hook.
+type hookCall struct {
+	to       string
+	ids      []string
+	got      int   // devices handed the messages
+	received int64 // what the device had been handed when the hook ran
+}
+
+// RouteStoredAll runs the message hooks once per recipient for all its
+// messages (a group wave gives a member many copies: what the hooks need
+// per recipient is then made once), after the recipient's devices were
+// handed every one of them; without DeliveredAll, Delivered runs per
+// message.
+func TestRouteStoredAllRunsTheHooksOncePerRecipient(t *testing.T) {
+	for _, all := range []bool{true, false} {
+		st, err := pebble.Open(t.TempDir(), pebble.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reg := router.NewRegistry()
+		bob := &benchDevice{full: jid.MustParse("bob@localhost/phone")}
+		reg.Add(bob)
+		var calls []hookCall
+		cfg := router.Config{Domain: "localhost", Registry: reg, Queue: st, Codec: xmlCodec{}, Users: allUsers{},
+			Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		record := func(ms []*stanza.Element, to jid.JID, targets []router.Device) {
+			c := hookCall{to: to.String(), got: len(targets), received: bob.delivered.Load()}
+			for _, m := range ms {
+				c.ids = append(c.ids, m.ID())
+			}
+			calls = append(calls, c)
+		}
+		cfg.Delivered = func(_ context.Context, m *stanza.Element, to jid.JID, targets []router.Device) {
+			record([]*stanza.Element{m}, to, targets)
+		}
+		if all {
+			cfg.DeliveredAll = func(_ context.Context, ms []*stanza.Element, to jid.JID, targets []router.Device) {
+				record(ms, to, targets)
+			}
+		}
+		r := router.New(cfg)
+		msgs := func(to string) []*stanza.Element {
+			var out []*stanza.Element
+			for _, id := range []string{"p1", "p2", "p3"} {
+				m := stanza.NewElement(stanza.NSClient, "message", "from", "g@groups.localhost/alice@localhost", "type", "groupchat", "id", id, "to", to)
+				out = append(out, m.AddChild(stanza.NewElement(stanza.NSSID, "stanza-id", "id", id, "by", to)))
+			}
+			return out
+		}
+		serr := r.RouteStoredAll(context.Background(), []router.Stored{
+			{To: jid.MustParse("bob@localhost"), Msgs: msgs("bob@localhost")},
+			{To: jid.MustParse("carol@localhost"), Msgs: msgs("carol@localhost")},
+		})
+		_ = st.Close()
+		if serr != nil {
+			t.Fatal(serr)
+		}
+		want := []hookCall{{"bob@localhost", []string{"p1", "p2", "p3"}, 1, 3}, {"carol@localhost", []string{"p1", "p2", "p3"}, 0, 3}}
+		if !all {
+			want = []hookCall{{"bob@localhost", []string{"p1"}, 1, 3}, {"bob@localhost", []string{"p2"}, 1, 3}, {"bob@localhost", []string{"p3"}, 1, 3},
+				{"carol@localhost", []string{"p1"}, 0, 3}, {"carol@localhost", []string{"p2"}, 0, 3}, {"carol@localhost", []string{"p3"}, 0, 3}}
+		}
+		if len(calls) != len(want) {
+			t.Fatalf("DeliveredAll set: %v; hooks ran %d times: %+v, want %+v", all, len(calls), calls, want)
+		}
+		for i := range want {
+			c, w := calls[i], want[i]
+			if c.to != w.to || c.got != w.got || c.received != w.received || len(c.ids) != len(w.ids) {
+				t.Fatalf("DeliveredAll set: %v; hook run %d: %+v, want %+v", all, i, c, w)
+			}
+			for j := range w.ids {
+				if c.ids[j] != w.ids[j] {
+					t.Fatalf("DeliveredAll set: %v; hook run %d: %+v, want %+v", all, i, c, w)
+				}
+			}
+		}
+	}
+}
