@@ -175,28 +175,58 @@ func (f *Feature) recordSender(ctx context.Context, group string, m *stanza.Elem
 // delivered twice after a crash is recognized).
 // The copy shares the post's children (nothing on the delivery path
 // modifies a delivered stanza: router.Config.Delivered, module.Session)
-// and is made in one allocation with room for the to and the stanza-id,
-// so that neither grows a slice (once per delivery, 1,024 times a post in
-// a large group). It points to shared, so that the queue's codec and each
+// and is made, with its attributes, children and stanza-id, in one
+// allocation when the post is small enough (copyBlock), so that a
+// delivery (1,024 a post in a large group) costs one allocation, not
+// three. It points to shared, so that the queue's codec and each
 // session's wire encoding encode the post once for all its copies
 // (stanza.Shared) and only splice in each copy's to and stanza-id.
 func memberCopy(shared *stanza.Shared, member, gid string) *stanza.Element {
 	m := shared.Of
-	type block struct {
-		msg, sid stanza.Element
-		sidAttrs [2]stanza.Attr
+	var c *stanza.Element
+	var own *sidParts
+	if len(m.Attrs) < blockAttrs && len(m.Children) < blockChildren {
+		b := &copyBlock{}
+		b.msg.Attrs, b.msg.Children = append(b.attrs[:0], m.Attrs...), append(b.children[:0], m.Children...)
+		c, own = &b.msg, &b.sid
+	} else { // a large post: the attributes and children in their own slices
+		p := &copyParts{}
+		p.msg.Attrs = append(make([]stanza.Attr, 0, len(m.Attrs)+1), m.Attrs...)
+		p.msg.Children = append(make([]*stanza.Element, 0, len(m.Children)+1), m.Children...)
+		c, own = &p.msg, &p.sid
 	}
-	b := &block{}
-	b.sidAttrs = [2]stanza.Attr{{Name: "id", Value: gid}, {Name: "by", Value: member}}
-	b.sid = stanza.Element{Space: stanza.NSSID, Name: "stanza-id", Attrs: b.sidAttrs[:]}
-	c := &b.msg
-	*c = stanza.Element{Space: m.Space, Name: m.Name, Text: m.Text,
-		Attrs:    append(make([]stanza.Attr, 0, len(m.Attrs)+1), m.Attrs...),
-		Children: append(make([]*stanza.Element, 0, len(m.Children)+1), m.Children...),
-		Shared:   shared}
+	c.Space, c.Name, c.Text, c.Shared = m.Space, m.Name, m.Text, shared
+	own.attrs = [2]stanza.Attr{{Name: "id", Value: gid}, {Name: "by", Value: member}}
+	own.el = stanza.Element{Space: stanza.NSSID, Name: "stanza-id", Attrs: own.attrs[:]}
 	c.SetAttr("to", member)
-	return c.AddChild(&b.sid)
+	return c.AddChild(&own.el)
 }
+
+// sidParts is a copy's stanza-id element and its attributes.
+type sidParts struct {
+	el    stanza.Element
+	attrs [2]stanza.Attr
+}
+
+// copyParts is a member's copy and its stanza-id, in one allocation.
+type copyParts struct {
+	msg stanza.Element
+	sid sidParts
+}
+
+// copyBlock is a member's copy with room for the attributes and children
+// of a usual post (from, type, id; body, sender, the group's stanza-id,
+// markable, a receipt request, origin-id) plus the copy's own to and
+// stanza-id: one allocation of 576 bytes instead of three of about 560.
+type copyBlock struct {
+	msg      stanza.Element
+	sid      sidParts
+	attrs    [blockAttrs]stanza.Attr
+	children [blockChildren]*stanza.Element
+}
+
+// The room of a copyBlock, the copy's own to and stanza-id included.
+const blockAttrs, blockChildren = 4, 8
 
 // recipients are the members who joined before the entry was stored, plus
 // the subject of a removal or leave event (who learns of it too).
