@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -17,6 +18,15 @@ import (
 type Codec interface {
 	Encode(st *stanza.Element) []byte
 	Decode(b []byte) (*stanza.Element, error)
+}
+
+// AppendCodec is a Codec that appends an encoding to a buffer:
+// RouteStoredAll then encodes all the messages it stores (a group wave's
+// copies for up to 256 members) into one buffer instead of one allocation
+// per copy. The queue copies payloads and keeps none of them.
+type AppendCodec interface {
+	Codec
+	AppendEncoded(dst []byte, st *stanza.Element) []byte
 }
 
 // Users tells whether a local account exists.
@@ -275,10 +285,14 @@ type Stored struct {
 func (r *Router) RouteStoredAll(ctx context.Context, all []Stored) *stanza.Error {
 	bs := make([]store.QueueBatch, len(all))
 	kept := make([][]*stanza.Element, len(all))
+	enc := payloadEncoder{codec: r.cfg.Codec}
+	for _, u := range all {
+		enc.left += len(u.Msgs)
+	}
 	for i := range all {
 		all[i].To = all[i].To.Bare()
 		bs[i].Key = QueueKey(all[i].To)
-		kept[i], bs[i].Payloads = r.storable(ctx, all[i])
+		kept[i], bs[i].Payloads = r.storable(ctx, all[i], &enc)
 	}
 	if err := r.enqueueAll(ctx, bs); err != nil {
 		r.cfg.Log.Error("offline queue write failed", "err", err)
@@ -313,19 +327,46 @@ func (r *Router) deliveredAll(ctx context.Context, ms []*stanza.Element, to jid.
 // storable returns the messages of u the filter lets through and their
 // encodings (a group post's copies are encoded from their post's
 // template: stanza.Shared).
-func (r *Router) storable(ctx context.Context, u Stored) ([]*stanza.Element, [][]byte) {
+func (r *Router) storable(ctx context.Context, u Stored, enc *payloadEncoder) ([]*stanza.Element, [][]byte) {
 	kept := make([]*stanza.Element, 0, len(u.Msgs))
 	payloads := make([][]byte, 0, len(u.Msgs))
 	for _, m := range u.Msgs {
+		enc.left--
 		if r.cfg.Filter != nil {
 			if ok, _ := r.cfg.Filter(ctx, m, u.To); !ok {
 				continue
 			}
 		}
 		kept = append(kept, m)
-		payloads = append(payloads, r.cfg.Codec.Encode(m))
+		payloads = append(payloads, enc.encode(m))
 	}
 	return kept, payloads
+}
+
+// payloadEncoder encodes the payloads of one RouteStoredAll call into one
+// buffer when the codec can append (AppendCodec), sized after the first
+// payload for the messages left to encode (a wave's copies differ only
+// in their to and stanza-id).
+type payloadEncoder struct {
+	codec Codec
+	buf   []byte
+	left  int // messages not yet looked at
+}
+
+// encode returns m's payload; with an AppendCodec it points into the
+// shared buffer (into the array it had then: when the buffer grows, the
+// payloads before stay valid in the old one).
+func (e *payloadEncoder) encode(m *stanza.Element) []byte {
+	ac, ok := e.codec.(AppendCodec)
+	if !ok {
+		return e.codec.Encode(m)
+	}
+	n := len(e.buf)
+	e.buf = ac.AppendEncoded(e.buf, m)
+	if n == 0 {
+		e.buf = slices.Grow(e.buf, e.left*(len(e.buf)+32))
+	}
+	return e.buf[n:len(e.buf):len(e.buf)]
 }
 
 // enqueueAll stores the batches: with one write if the queue can,

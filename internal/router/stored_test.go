@@ -2,14 +2,17 @@ package router_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/parley-im/parley/internal/jid"
 	"github.com/parley-im/parley/internal/router"
 	"github.com/parley-im/parley/internal/stanza"
 	"github.com/parley-im/parley/internal/store/pebble"
+	"github.com/parley-im/parley/internal/wire/xmlstream"
 )
 
 // hookCall is one run of a message hook.
@@ -86,6 +89,70 @@ func TestRouteStoredAllRunsTheHooksOncePerRecipient(t *testing.T) {
 				if c.ids[j] != w.ids[j] {
 					t.Fatalf("DeliveredAll set: %v; hook run %d: %+v, want %+v", all, i, c, w)
 				}
+			}
+		}
+	}
+}
+
+// appendCodec is xmlCodec as an AppendCodec that counts its calls.
+type appendCodec struct {
+	xmlCodec
+	encoded, appended *int
+}
+
+func (c appendCodec) Encode(st *stanza.Element) []byte {
+	*c.encoded++
+	return c.xmlCodec.Encode(st)
+}
+
+func (c appendCodec) AppendEncoded(dst []byte, st *stanza.Element) []byte {
+	*c.appended++
+	return xmlstream.AppendElement(dst, st, stanza.NSClient)
+}
+
+// With a codec that appends, RouteStoredAll encodes every user's messages
+// into one buffer (not one allocation per copy), and each queue gets its
+// own messages in order, intact, even when later ones outgrow the buffer
+// sized after the first.
+func TestRouteStoredAllEncodesIntoOneBuffer(t *testing.T) {
+	st, err := pebble.Open(t.TempDir(), pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = st.Close() }()
+	var encoded, appended int
+	codec := appendCodec{encoded: &encoded, appended: &appended}
+	r := router.New(router.Config{Domain: "localhost", Registry: router.NewRegistry(), Queue: st, Codec: codec,
+		Users: allUsers{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	var all []router.Stored
+	want := map[string][]string{}
+	for u := range 5 {
+		to := fmt.Sprintf("user%d@localhost", u)
+		s := router.Stored{To: jid.MustParse(to)}
+		for i := range 20 {
+			m := stanza.NewElement(stanza.NSClient, "message", "from", "g@groups.localhost/a@localhost", "type", "groupchat", "to", to)
+			body := stanza.NewElement(stanza.NSClient, "body")
+			body.Text = strings.Repeat("x", u*100+i*37) // later copies larger than the first
+			m.AddChild(body).AddChild(stanza.NewElement(stanza.NSSID, "stanza-id", "id", fmt.Sprint(i), "by", to))
+			s.Msgs = append(s.Msgs, m)
+			want[to] = append(want[to], string(xmlstream.AppendElement(nil, m, stanza.NSClient)))
+		}
+		all = append(all, s)
+	}
+	if serr := r.RouteStoredAll(context.Background(), all); serr != nil {
+		t.Fatal(serr)
+	}
+	if encoded != 0 || appended != 100 {
+		t.Fatalf("%d payloads encoded on their own, %d appended to the buffer; want 0 and 100", encoded, appended)
+	}
+	for to, w := range want {
+		got, err := st.ReadQueue(context.Background(), to, 0, 0)
+		if err != nil || len(got) != len(w) {
+			t.Fatalf("%s: %d queued (%v), want %d", to, len(got), err, len(w))
+		}
+		for i := range w {
+			if string(got[i].Payload) != w[i] {
+				t.Fatalf("%s: queued %d = %s, want %s", to, i, got[i].Payload, w[i])
 			}
 		}
 	}

@@ -12,6 +12,11 @@ func (c xmlCodec) Encode(st *stanza.Element) []byte {
 	return xmlstream.AppendElement(nil, st, stanza.NSClient)
 }
 
+// AppendEncoded appends st's encoding to dst (router.AppendCodec).
+func (c xmlCodec) AppendEncoded(dst []byte, st *stanza.Element) []byte {
+	return xmlstream.AppendElement(dst, st, stanza.NSClient)
+}
+
 func (c xmlCodec) Decode(b []byte) (*stanza.Element, error) {
 	return xmlstream.ParseElement(b, stanza.NSClient, c.limits)
 }
