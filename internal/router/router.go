@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"log/slog"
-	"slices"
 	"sync"
 	"time"
 
@@ -21,9 +20,9 @@ type Codec interface {
 }
 
 // AppendCodec is a Codec that appends an encoding to a buffer:
-// RouteStoredAll then encodes all the messages it stores (a group wave's
-// copies for up to 256 members) into one buffer instead of one allocation
-// per copy. The queue copies payloads and keeps none of them.
+// RouteStoredAll then encodes the messages it stores (a group wave's
+// copies for up to 256 members) into shared buffers instead of one
+// allocation per copy. The queue copies payloads and keeps none of them.
 type AppendCodec interface {
 	Codec
 	AppendEncoded(dst []byte, st *stanza.Element) []byte
@@ -286,9 +285,6 @@ func (r *Router) RouteStoredAll(ctx context.Context, all []Stored) *stanza.Error
 	bs := make([]store.QueueBatch, len(all))
 	kept := make([][]*stanza.Element, len(all))
 	enc := payloadEncoder{codec: r.cfg.Codec}
-	for _, u := range all {
-		enc.left += len(u.Msgs)
-	}
 	for i := range all {
 		all[i].To = all[i].To.Bare()
 		bs[i].Key = QueueKey(all[i].To)
@@ -331,7 +327,6 @@ func (r *Router) storable(ctx context.Context, u Stored, enc *payloadEncoder) ([
 	kept := make([]*stanza.Element, 0, len(u.Msgs))
 	payloads := make([][]byte, 0, len(u.Msgs))
 	for _, m := range u.Msgs {
-		enc.left--
 		if r.cfg.Filter != nil {
 			if ok, _ := r.cfg.Filter(ctx, m, u.To); !ok {
 				continue
@@ -343,29 +338,36 @@ func (r *Router) storable(ctx context.Context, u Stored, enc *payloadEncoder) ([
 	return kept, payloads
 }
 
-// payloadEncoder encodes the payloads of one RouteStoredAll call into one
-// buffer when the codec can append (AppendCodec), sized after the first
-// payload for the messages left to encode (a wave's copies differ only
-// in their to and stanza-id).
+// payloadEncoder encodes the payloads of one RouteStoredAll call into
+// shared buffers of payloadBuffer bytes when the codec can append
+// (AppendCodec): a wave's copies for up to 256 members, about 70 to a
+// buffer. Not one buffer for the whole call: a fresh multi-megabyte
+// array costs page faults and cache misses on every use, where buffers
+// of a small size class reuse warm memory.
 type payloadEncoder struct {
 	codec Codec
 	buf   []byte
-	left  int // messages not yet looked at
+	last  int // the size of the last payload, to guess whether the next fits
 }
 
-// encode returns m's payload; with an AppendCodec it points into the
-// shared buffer (into the array it had then: when the buffer grows, the
-// payloads before stay valid in the old one).
+// payloadBuffer is the size of payloadEncoder's buffers, the largest
+// small-object size class.
+const payloadBuffer = 32 << 10
+
+// encode returns m's payload; with an AppendCodec it points into a shared
+// buffer (a payload that outgrew its buffer is in the grown copy; the
+// ones before stay valid in the old array).
 func (e *payloadEncoder) encode(m *stanza.Element) []byte {
 	ac, ok := e.codec.(AppendCodec)
 	if !ok {
 		return e.codec.Encode(m)
 	}
+	if cap(e.buf)-len(e.buf) < e.last || e.buf == nil {
+		e.buf = make([]byte, 0, max(payloadBuffer, 2*e.last))
+	}
 	n := len(e.buf)
 	e.buf = ac.AppendEncoded(e.buf, m)
-	if n == 0 {
-		e.buf = slices.Grow(e.buf, e.left*(len(e.buf)+32))
-	}
+	e.last = len(e.buf) - n
 	return e.buf[n:len(e.buf):len(e.buf)]
 }
 

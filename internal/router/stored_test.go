@@ -110,10 +110,10 @@ func (c appendCodec) AppendEncoded(dst []byte, st *stanza.Element) []byte {
 	return xmlstream.AppendElement(dst, st, stanza.NSClient)
 }
 
-// With a codec that appends, RouteStoredAll encodes every user's messages
-// into one buffer (not one allocation per copy), and each queue gets its
-// own messages in order, intact, even when later ones outgrow the buffer
-// sized after the first.
+// With a codec that appends, RouteStoredAll encodes the users' messages
+// into shared buffers (not one allocation per copy), and each queue gets
+// its own messages in order, intact, across several buffers and with
+// payloads larger than the one before.
 func TestRouteStoredAllEncodesIntoOneBuffer(t *testing.T) {
 	st, err := pebble.Open(t.TempDir(), pebble.Options{})
 	if err != nil {

@@ -175,26 +175,26 @@ func (f *Feature) recordSender(ctx context.Context, group string, m *stanza.Elem
 // delivered twice after a crash is recognized).
 // The copy shares the post's children (nothing on the delivery path
 // modifies a delivered stanza: router.Config.Delivered, module.Session)
-// and is made, with its attributes, children and stanza-id, in one
-// allocation when the post is small enough (copyBlock), so that a
-// delivery (1,024 a post in a large group) costs one allocation, not
-// three. It points to shared, so that the queue's codec and each
+// and is made, with its attributes and stanza-id, in one allocation when
+// the post has few attributes (copyBlock), its children in a second, so
+// that a delivery (1,024 a post in a large group) costs two allocations,
+// not three. It points to shared, so that the queue's codec and each
 // session's wire encoding encode the post once for all its copies
 // (stanza.Shared) and only splice in each copy's to and stanza-id.
 func memberCopy(shared *stanza.Shared, member, gid string) *stanza.Element {
 	m := shared.Of
 	var c *stanza.Element
 	var own *sidParts
-	if len(m.Attrs) < blockAttrs && len(m.Children) < blockChildren {
+	if len(m.Attrs) < blockAttrs {
 		b := &copyBlock{}
-		b.msg.Attrs, b.msg.Children = append(b.attrs[:0], m.Attrs...), append(b.children[:0], m.Children...)
+		b.msg.Attrs = append(b.attrs[:0], m.Attrs...)
 		c, own = &b.msg, &b.sid
-	} else { // a large post: the attributes and children in their own slices
+	} else { // a post with many attributes: they get their own slice
 		p := &copyParts{}
 		p.msg.Attrs = append(make([]stanza.Attr, 0, len(m.Attrs)+1), m.Attrs...)
-		p.msg.Children = append(make([]*stanza.Element, 0, len(m.Children)+1), m.Children...)
 		c, own = &p.msg, &p.sid
 	}
+	c.Children = append(make([]*stanza.Element, 0, len(m.Children)+1), m.Children...)
 	c.Space, c.Name, c.Text, c.Shared = m.Space, m.Name, m.Text, shared
 	own.attrs = [2]stanza.Attr{{Name: "id", Value: gid}, {Name: "by", Value: member}}
 	own.el = stanza.Element{Space: stanza.NSSID, Name: "stanza-id", Attrs: own.attrs[:]}
@@ -214,19 +214,21 @@ type copyParts struct {
 	sid sidParts
 }
 
-// copyBlock is a member's copy with room for the attributes and children
-// of a usual post (from, type, id; body, sender, the group's stanza-id,
-// markable, a receipt request, origin-id) plus the copy's own to and
-// stanza-id: one allocation of 576 bytes instead of three of about 560.
+// copyBlock is a member's copy and its stanza-id with room for the
+// attributes of a usual post (from, type, id) plus the copy's to: 496
+// bytes, in the 512-byte size class. Not the children too: the GC scans
+// objects up to 512 bytes by span, faster than larger ones, which carry
+// a header (one block of 576 bytes took more CPU per delivery than two
+// allocations).
 type copyBlock struct {
-	msg      stanza.Element
-	sid      sidParts
-	attrs    [blockAttrs]stanza.Attr
-	children [blockChildren]*stanza.Element
+	msg   stanza.Element
+	sid   sidParts
+	attrs [blockAttrs]stanza.Attr
 }
 
-// The room of a copyBlock, the copy's own to and stanza-id included.
-const blockAttrs, blockChildren = 4, 8
+// blockAttrs is the room of a copyBlock for attributes, the copy's own to
+// included.
+const blockAttrs = 4
 
 // recipients are the members who joined before the entry was stored, plus
 // the subject of a removal or leave event (who learns of it too).
