@@ -98,29 +98,43 @@ func (f *Feature) drain(ctx context.Context) bool {
 
 // wave is the copies of some outbox entries, by recipient, in entry order.
 type wave struct {
-	order  []string           // recipients in first-seen order
-	copies map[string]*copies // recipient -> its copies
+	index      map[string]int    // recipient -> its place in recipients
+	recipients []recipientCopies // in first-seen order
+	room       []*stanza.Element // room for the first copies of recipients to come
 }
 
-// copies are one recipient's copies of a wave.
-type copies struct {
-	msgs []*stanza.Element
+// recipientCopies are one recipient's copies of a wave.
+type recipientCopies struct {
+	member string
+	msgs   []*stanza.Element
 }
 
-func (w *wave) add(member string, c *stanza.Element) {
-	cs, ok := w.copies[member]
+func newWave() *wave { return &wave{index: make(map[string]int)} }
+
+// add appends c to member's copies. left is how many copies of c's post,
+// c included, are still to be added: a recipient's first copy goes in
+// room made for them all at once, so that a wave of one post (the usual
+// case below a few posts per second) costs no allocation per member
+// besides the copy.
+func (w *wave) add(member string, c *stanza.Element, left int) {
+	i, ok := w.index[member]
 	if !ok {
-		cs = &copies{}
-		w.copies[member] = cs
-		w.order = append(w.order, member)
+		if len(w.room) == 0 {
+			w.room = make([]*stanza.Element, max(left, 1))
+		}
+		i = len(w.recipients)
+		w.index[member] = i
+		w.recipients = append(w.recipients, recipientCopies{member: member, msgs: w.room[:0:1]})
+		w.room = w.room[1:]
 	}
-	cs.msgs = append(cs.msgs, c)
+	r := &w.recipients[i]
+	r.msgs = append(r.msgs, c)
 }
 
 // fanOutWave delivers outbox entries to their groups' members; false if
 // they must be tried again.
 func (f *Feature) fanOutWave(ctx context.Context, entries []store.QueuedStanza) bool {
-	w := &wave{copies: make(map[string]*copies)}
+	w := newWave()
 	members := map[string][]store.GroupMember{} // by group id, read once per wave
 	for _, e := range entries {
 		m, err := f.codec.Decode(e.Payload)
@@ -148,8 +162,9 @@ func (f *Feature) fanOutWave(ctx context.Context, entries []store.QueuedStanza) 
 		f.archivePost(ctx, id, m, e.Stored)
 		gid := groupStanzaID(m)
 		shared := stanza.NewShared(m)
-		for _, to := range recipients(m, ms, e.Stored) {
-			w.add(to, memberCopy(shared, to, gid))
+		rs := recipients(m, ms, e.Stored)
+		for i, to := range rs {
+			w.add(to, memberCopy(shared, to, gid), len(rs)-i)
 		}
 	}
 	return f.deliverAll(ctx, w)
@@ -272,17 +287,16 @@ func (f *Feature) deliverAll(ctx context.Context, w *wave) bool {
 		})
 		chunk, n = nil, 0
 	}
-	for _, member := range w.order {
-		to, err := jid.Parse(member)
+	for _, r := range w.recipients {
+		to, err := jid.Parse(r.member)
 		if err != nil {
 			continue
 		}
-		cs := w.copies[member]
-		if len(chunk) >= f.opts.Batch || (n > 0 && n+len(cs.msgs) > maxChunkCopies) {
+		if len(chunk) >= f.opts.Batch || (n > 0 && n+len(r.msgs) > maxChunkCopies) {
 			flush()
 		}
-		chunk = append(chunk, module.StoredDelivery{To: to, Msgs: cs.msgs})
-		n += len(cs.msgs)
+		chunk = append(chunk, module.StoredDelivery{To: to, Msgs: r.msgs})
+		n += len(r.msgs)
 	}
 	flush()
 	wg.Wait()

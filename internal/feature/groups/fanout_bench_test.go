@@ -37,12 +37,12 @@ func BenchmarkDeliveryPath(b *testing.B) {
 	b.ResetTimer()
 	start, cpu0 := time.Now(), processCPU()
 	for done := 0; done < b.N; done += members * posts {
-		w := &wave{copies: make(map[string]*copies, members)}
+		w := newWave()
 		for p := range posts {
 			gid := fmt.Sprintf("gid%d-%d", done, p)
 			shared := stanza.NewShared(benchPost(gid))
 			for i := range members {
-				w.add(names[i], memberCopy(shared, names[i], gid))
+				w.add(names[i], memberCopy(shared, names[i], gid), members-i)
 			}
 		}
 		if !f.deliverAll(context.Background(), w) {

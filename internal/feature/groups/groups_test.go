@@ -146,3 +146,42 @@ func TestMemberCopyOfAUsualPostIsTwoAllocations(t *testing.T) {
 		}
 	}
 }
+
+// A wave of one post (the usual case below a few posts per second) costs
+// no allocation per member besides the member's copy: each member's first
+// copy goes in room made for all of them at once. The members' copies
+// come out in first-seen order, each member's in post order.
+func TestAWaveOfOnePostAllocatesNothingPerMember(t *testing.T) {
+	const members = 1024
+	names := make([]string, members)
+	posts := [2][]*stanza.Element{}
+	for i := range names {
+		names[i] = fmt.Sprintf("m%04d@localhost", i)
+		for p := range posts {
+			posts[p] = append(posts[p], stanza.NewElement(stanza.NSClient, "message", "to", names[i], "id", fmt.Sprint(p)))
+		}
+	}
+	build := func(n int) *wave {
+		w := newWave()
+		for _, copies := range posts[:n] {
+			for i, c := range copies {
+				w.add(names[i], c, members-i)
+			}
+		}
+		return w
+	}
+	w := build(2)
+	if len(w.recipients) != members {
+		t.Fatalf("%d recipients, want %d", len(w.recipients), members)
+	}
+	for i, r := range w.recipients {
+		if r.member != names[i] || len(r.msgs) != 2 || r.msgs[0] != posts[0][i] || r.msgs[1] != posts[1][i] {
+			t.Fatalf("recipient %d: %s with %v", i, r.member, r.msgs)
+		}
+	}
+	n := testing.AllocsPerRun(20, func() { build(1) }) / members
+	t.Logf("a wave of one post: %.3f allocations per member", n)
+	if n > 0.1 {
+		t.Fatalf("a wave of one post: %.2f allocations per member", n)
+	}
+}
