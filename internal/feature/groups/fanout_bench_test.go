@@ -18,7 +18,7 @@ import (
 )
 
 // BenchmarkDeliveryPath measures the fan-out's per-delivery path for a
-// wave of 64 posts to a group of 1,024 online members: each member's copy
+// wave of 64 posts (or one) to a group of 1,024 online members: each member's copy
 // of each post (memberCopy), encoded and stored with one synced Pebble
 // write per chunk of members (Router.RouteStoredAll through deliverAll),
 // then handed to the member's device. One op is one
@@ -26,8 +26,17 @@ import (
 // end by BenchmarkGroupFanOut in internal/server and by parley bench).
 //
 //	go test ./internal/feature/groups -run '^$' -bench DeliveryPath -benchmem
+//
+// posts=1 is a wave of one post, as at a few posts per second (parley
+// bench's 20/s): the per-member costs of a wave are then per delivery.
 func BenchmarkDeliveryPath(b *testing.B) {
-	const members, posts = 1024, entriesPerRead
+	for _, posts := range []int{entriesPerRead, 1} {
+		b.Run(fmt.Sprintf("posts=%d", posts), func(b *testing.B) { benchDeliveryPath(b, posts) })
+	}
+}
+
+func benchDeliveryPath(b *testing.B, posts int) {
+	const members = 1024
 	f, devs := benchFeature(b, members)
 	names := make([]string, members)
 	for i := range names {
