@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -116,7 +117,17 @@ func startBenchServer(b *testing.B) *Server {
 	cfg.Data = b.TempDir()
 	cfg.C2S, cfg.C2STLS, cfg.Native, cfg.HTTP, cfg.Media = "127.0.0.1:0", "", "", "", "127.0.0.1:0"
 	cfg.TURN = ""
-	s, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return startConfiguredBenchServer(b, cfg)
+}
+
+// startConfiguredBenchServer runs a server with cfg until the benchmark ends.
+// PARLEY_TEST_LOG=1 shows its log.
+func startConfiguredBenchServer(b *testing.B, cfg config.Config) *Server {
+	var out io.Writer = io.Discard
+	if os.Getenv("PARLEY_TEST_LOG") != "" {
+		out = os.Stderr
+	}
+	s, err := New(cfg, slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		b.Fatal(err)
 	}

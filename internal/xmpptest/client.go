@@ -27,6 +27,9 @@ type Options struct {
 	NoTLS     bool   // stay in plaintext (server needs --allow-plaintext-auth)
 	EnableSM  bool   // enable stream management with resumption
 	NoBind    bool   // stop after authentication (for resumption)
+	// NoReader starts no background reader after binding: the caller
+	// reads Conn itself (benchmarks that must not parse what they get).
+	NoReader bool
 }
 
 // Client is a connected test client.
@@ -77,7 +80,7 @@ func Connect(t testing.TB, addr string, o Options) (*Client, error) {
 		return nil, err
 	}
 	_ = conn.SetDeadline(time.Time{})
-	if !o.NoBind {
+	if !o.NoBind && !o.NoReader {
 		c.StartReading()
 	}
 	t.Cleanup(func() { c.conn.Close() })
@@ -294,6 +297,10 @@ func (c *Client) Handled() int { return int(c.handled.Load()) }
 func isStanza(el *stanza.Element) bool {
 	return el.Name == "message" || el.Name == "presence" || el.Name == "iq"
 }
+
+// Conn is the client's connection, for a caller that reads the stream
+// itself (Options.NoReader).
+func (c *Client) Conn() net.Conn { return c.conn }
 
 // SendRaw writes raw bytes.
 func (c *Client) SendRaw(s string) {
