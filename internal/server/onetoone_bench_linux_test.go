@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"syscall"
@@ -35,8 +36,9 @@ import (
 // The clients run in a process of their own (this test binary again, see
 // TestOneToOneClientProcess), write prepared bytes and never parse XML:
 // the benchmark's process is the server, so allocs/op and B/op are the
-// server's, and server-µs/op is its CPU (getrusage) per message;
-// clients-µs/op is the client process's.
+// server's, server-µs/op is its CPU (getrusage) per message and
+// goroutines/op the goroutines it started; clients-µs/op is the client
+// process's CPU.
 //
 //	go test ./internal/server -run '^$' -bench BenchmarkOneToOne -benchmem
 func BenchmarkOneToOne(b *testing.B) {
@@ -53,10 +55,11 @@ func benchOneToOne(b *testing.B, pairs, inflight int) {
 	clients.run(b, 200*pairs) // warm up: sessions, queues, pools
 	b.ReportAllocs()
 	b.ResetTimer()
-	before := processCPU()
+	before, goBefore := processCPU(), goroutinesCreated()
 	clientCPU := clients.run(b, b.N)
-	serverCPU := processCPU() - before
+	serverCPU, started := processCPU()-before, goroutinesCreated()-goBefore
 	b.StopTimer()
+	b.ReportMetric(float64(started)/float64(b.N), "goroutines/op")
 	b.ReportMetric(float64(serverCPU.Nanoseconds())/1e3/float64(b.N), "server-µs/op")
 	b.ReportMetric(float64(clientCPU.Nanoseconds())/1e3/float64(b.N), "clients-µs/op")
 }
@@ -336,6 +339,13 @@ func appendReceipt(buf []byte, to string, i int) []byte {
 	buf = append(buf, "'><received xmlns='urn:xmpp:receipts' id='m"...)
 	buf = strconv.AppendInt(buf, int64(i), 10)
 	return append(buf, "'/></message>"...)
+}
+
+// goroutinesCreated is how many goroutines the process has started.
+func goroutinesCreated() uint64 {
+	sample := []metrics.Sample{{Name: "/sched/goroutines-created:goroutines"}}
+	metrics.Read(sample)
+	return sample[0].Value.Uint64()
 }
 
 // processCPU is the CPU time of the whole process.
