@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"runtime/metrics"
 	"strconv"
 	"strings"
 	"syscall"
@@ -55,9 +54,9 @@ func benchOneToOne(b *testing.B, pairs, inflight int) {
 	clients.run(b, 200*pairs) // warm up: sessions, queues, pools
 	b.ReportAllocs()
 	b.ResetTimer()
-	before, goBefore := processCPU(), goroutinesCreated()
+	before, goBefore := processCPU(), goroutinesStarted()
 	clientCPU := clients.run(b, b.N)
-	serverCPU, started := processCPU()-before, goroutinesCreated()-goBefore
+	serverCPU, started := processCPU()-before, goroutinesStarted()-goBefore
 	b.StopTimer()
 	b.ReportMetric(float64(started)/float64(b.N), "goroutines/op")
 	b.ReportMetric(float64(serverCPU.Nanoseconds())/1e3/float64(b.N), "server-µs/op")
@@ -339,13 +338,6 @@ func appendReceipt(buf []byte, to string, i int) []byte {
 	buf = append(buf, "'><received xmlns='urn:xmpp:receipts' id='m"...)
 	buf = strconv.AppendInt(buf, int64(i), 10)
 	return append(buf, "'/></message>"...)
-}
-
-// goroutinesCreated is how many goroutines the process has started.
-func goroutinesCreated() uint64 {
-	sample := []metrics.Sample{{Name: "/sched/goroutines-created:goroutines"}}
-	metrics.Read(sample)
-	return sample[0].Value.Uint64()
 }
 
 // processCPU is the CPU time of the whole process.

@@ -3,9 +3,12 @@
 //
 // Execution model. A Session has a bounded mailbox. Deliver and the control
 // calls (Close, Ping) only append to it; when work arrives and no goroutine
-// is running for the session, one is started, drains the mailbox, writes
-// everything it produced in one write (coalescing), and exits. An idle
-// session therefore holds no goroutine of its own. The connection's reader
+// is running for the session, a runner drains the mailbox, writes
+// everything it produced in one write (coalescing), and moves on. Runners
+// are shared by all sessions of a Config (runners.go): one that finished
+// a mailbox waits up to a second for the next session's before it exits,
+// so a busy server does not start a goroutine, and grow its stack, for
+// every burst. An idle session holds no goroutine of its own. The connection's reader
 // calls HandleInbound for each stanza the client sent and Flush after each
 // read. Both paths hold Session.mu, which guards all session state and
 // serializes writes to the transport, except while a message the client

@@ -64,7 +64,7 @@ func (s *Session) push(it item) bool {
 	s.mb.running = true
 	s.mbMu.Unlock()
 	if start {
-		go s.run()
+		s.cfg.runners.start(s)
 	}
 	return carries && it.ctl != ctlClose
 }

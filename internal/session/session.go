@@ -73,6 +73,8 @@ type Config struct {
 	// records batches the resumption records of sessions handed off
 	// together (restore.go).
 	records recordBatcher
+	// runners drain the sessions' mailboxes (runners.go).
+	runners runnerPool
 }
 
 // maxPooledOut is the largest output buffer kept for reuse.
