@@ -123,6 +123,20 @@ func (j JID) String() string {
 	return b.String()
 }
 
+// AppendBare appends the canonical form of j's bare address to dst: a
+// lookup by bare address (the registry's, on every routed stanza) builds
+// its key in a stack buffer instead of allocating a string.
+func (j JID) AppendBare(dst []byte) []byte {
+	if j.domain == "" {
+		return dst
+	}
+	if j.local != "" {
+		dst = append(dst, j.local...)
+		dst = append(dst, '@')
+	}
+	return append(dst, j.domain...)
+}
+
 func errWrap(reason string) error {
 	return &malformedError{reason: reason}
 }

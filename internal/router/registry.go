@@ -144,10 +144,14 @@ func (r *Registry) Remove(d Device) bool {
 
 // Devices returns the devices of a user. The slice must not be modified.
 func (r *Registry) Devices(user jid.JID) []Device {
-	bare := user.Bare().String()
-	sh := r.shard(bare)
+	// Called for every routed stanza (and by carbons for each): the key
+	// is built on the stack, and a map index by string(bytes) does not
+	// allocate.
+	var buf [128]byte
+	bare := user.AppendBare(buf[:0])
+	sh := &r.shards[maphash.Bytes(r.seed, bare)%shardCount] // as shard(string(bare))
 	sh.mu.RLock()
-	devs := sh.users[bare]
+	devs := sh.users[string(bare)]
 	sh.mu.RUnlock()
 	return devs
 }
