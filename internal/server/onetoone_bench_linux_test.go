@@ -32,8 +32,12 @@ import (
 // load); inflight is how many messages a sender sends before it waits for
 // their receipts (1: nothing coalesces; 32: the mailbox batches).
 //
+// xmpp: XMPP over plain TCP. binary: Parley's binary encoding over TLS,
+// the clients being the client library (libraryPeer).
+//
 // The clients run in a process of their own (this test binary again, see
-// TestOneToOneClientProcess), write prepared bytes and never parse XML:
+// TestOneToOneClientProcess); the XMPP ones write prepared bytes and never
+// parse XML:
 // the benchmark's process is the server, so allocs/op and B/op are the
 // server's, server-µs/op is its CPU (getrusage) per message and
 // goroutines/op the goroutines it started; clients-µs/op is the client
@@ -41,16 +45,22 @@ import (
 //
 //	go test ./internal/server -run '^$' -bench BenchmarkOneToOne -benchmem
 func BenchmarkOneToOne(b *testing.B) {
-	for _, c := range []struct{ pairs, inflight int }{{1, 1}, {1, 32}, {100, 1}} {
-		b.Run(fmt.Sprintf("xmpp/pairs=%d/inflight=%d", c.pairs, c.inflight), func(b *testing.B) {
-			benchOneToOne(b, c.pairs, c.inflight)
-		})
+	for _, proto := range []string{"xmpp", "binary"} {
+		for _, c := range []struct{ pairs, inflight int }{{1, 1}, {1, 32}, {100, 1}} {
+			b.Run(fmt.Sprintf("%s/pairs=%d/inflight=%d", proto, c.pairs, c.inflight), func(b *testing.B) {
+				benchOneToOne(b, proto, c.pairs, c.inflight)
+			})
+		}
 	}
 }
 
-func benchOneToOne(b *testing.B, pairs, inflight int) {
+func benchOneToOne(b *testing.B, proto string, pairs, inflight int) {
 	s := startOneToOneServer(b, 2*pairs)
-	clients := startClientProcess(b, s.Addrs().C2S, pairs, inflight)
+	addr := s.Addrs().C2S
+	if proto == "binary" {
+		addr = s.Addrs().Native
+	}
+	clients := startClientProcess(b, proto, addr, pairs, inflight)
 	clients.run(b, 200*pairs) // warm up: sessions, queues, pools
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -64,7 +74,7 @@ func benchOneToOne(b *testing.B, pairs, inflight int) {
 }
 
 // The client process: the benchmark starts this test binary with
-// oneToOneClientEnv set to "addr pairs inflight"; it logs the devices in,
+// oneToOneClientEnv set to "proto addr pairs inflight"; it logs the devices in,
 // says oneToOneReady, then for each number n read from its stdin has the
 // pairs exchange n messages and answers with the CPU it used.
 const (
@@ -80,15 +90,20 @@ func TestOneToOneClientProcess(t *testing.T) {
 	if spec == "" {
 		t.Skip("run by BenchmarkOneToOne")
 	}
-	var addr string
+	var proto, addr string
 	var pairs, inflight int
-	if _, err := fmt.Sscan(spec, &addr, &pairs, &inflight); err != nil {
+	if _, err := fmt.Sscan(spec, &proto, &addr, &pairs, &inflight); err != nil {
 		t.Fatal(err)
 	}
-	senders, receivers := make([]*rawPeer, pairs), make([]*rawPeer, pairs)
+	senders, receivers := make([]peer, pairs), make([]peer, pairs)
 	for i := range pairs {
-		senders[i] = dialRawPeer(t, addr, fmt.Sprintf("u%d", 2*i))
-		receivers[i] = dialRawPeer(t, addr, fmt.Sprintf("u%d", 2*i+1))
+		if proto == "binary" {
+			senders[i] = dialLibraryPeer(t, addr, fmt.Sprintf("u%d", 2*i))
+			receivers[i] = dialLibraryPeer(t, addr, fmt.Sprintf("u%d", 2*i+1))
+		} else {
+			senders[i] = dialRawPeer(t, addr, fmt.Sprintf("u%d", 2*i))
+			receivers[i] = dialRawPeer(t, addr, fmt.Sprintf("u%d", 2*i+1))
+		}
 	}
 	fmt.Println(oneToOneReady)
 	in := bufio.NewScanner(os.Stdin)
@@ -106,7 +121,7 @@ func TestOneToOneClientProcess(t *testing.T) {
 }
 
 // exchange has each pair exchange its share of n messages.
-func exchange(senders, receivers []*rawPeer, n, inflight int) error {
+func exchange(senders, receivers []peer, n, inflight int) error {
 	pairs := len(senders)
 	errs := make(chan error, 2*pairs)
 	for i := range pairs {
@@ -133,9 +148,9 @@ type clientProcess struct {
 	out   *bufio.Scanner
 }
 
-func startClientProcess(b *testing.B, addr string, pairs, inflight int) *clientProcess {
+func startClientProcess(b *testing.B, proto, addr string, pairs, inflight int) *clientProcess {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestOneToOneClientProcess$", "-test.v")
-	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s %d %d", oneToOneClientEnv, addr, pairs, inflight))
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s %s %d %d", oneToOneClientEnv, proto, addr, pairs, inflight))
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -180,7 +195,7 @@ func (c *clientProcess) expect(b *testing.B, prefix string) string {
 func startOneToOneServer(b *testing.B, users int) *Server {
 	cfg := config.Default()
 	cfg.Data = b.TempDir()
-	cfg.C2S, cfg.C2STLS, cfg.Native, cfg.HTTP, cfg.Media, cfg.TURN = "127.0.0.1:0", "", "", "", "", ""
+	cfg.C2S, cfg.C2STLS, cfg.Native, cfg.HTTP, cfg.Media, cfg.TURN = "127.0.0.1:0", "", "127.0.0.1:0", "", "", ""
 	cfg.AllowPlaintextAuth = true
 	cfg.NoServerHistory = true // as `parley bench` is run against the peers, which keep no archive
 	s := startConfiguredBenchServer(b, cfg)
@@ -194,6 +209,15 @@ func startOneToOneServer(b *testing.B, users int) *Server {
 		}
 	}
 	return s
+}
+
+// peer is a logged-in device of the benchmark's client process.
+type peer interface {
+	// send sends n messages to `to`, at most inflight without their
+	// receipt, and returns once every receipt came.
+	send(n, inflight int, to string) error
+	// receive waits for n messages, sending a receipt for each to `to`.
+	receive(n int, to string) error
 }
 
 // rawPeer is a logged-in XMPP device with stream management whose stream
