@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -362,11 +361,4 @@ func appendReceipt(buf []byte, to string, i int) []byte {
 	buf = append(buf, "'><received xmlns='urn:xmpp:receipts' id='m"...)
 	buf = strconv.AppendInt(buf, int64(i), 10)
 	return append(buf, "'/></message>"...)
-}
-
-// processCPU is the CPU time of the whole process.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
