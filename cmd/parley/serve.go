@@ -77,7 +77,7 @@ func serve(parent context.Context, a *app, cfg config.Config, load func() (confi
 	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if cfg.GCPacing && os.Getenv("GOGC") == "" { // an operator's GOGC wins
-		go gcpace.New(gcpace.Config{}, nil).Run(ctx)
+		go gcpace.New(gcpace.Config{Log: log.With("component", "gcpace")}, nil).Run(ctx)
 	}
 	returned, exited := make(chan struct{}), make(chan struct{})
 	go func() {

@@ -10,11 +10,18 @@
 // and saves memory in proportion to its tens of thousands of sessions; a
 // server routing thousands of messages per second allocates fast, and a
 // low GOGC would make it collect several times as often. The Pacer reads
-// the collector's CPU time from runtime/metrics at a fixed interval and
-// halves GOGC while that stays well under a budget (a share of one core),
-// doubles it when it goes over, within [Min, Max]. When it lowers GOGC it
-// also collects at once and returns the freed memory to the OS
-// (debug.FreeOSMemory): the process is idle then, and the background
+// the collector's CPU time from runtime/metrics at a fixed interval (5 s)
+// and averages it over a longer horizon (a minute): it halves GOGC while
+// that average stays well under a budget (a share of one core), doubles it
+// when it goes over, within [Min, Max]. The horizon matters because one
+// collection of a large idle heap costs tens of milliseconds, more than
+// the budget of a single interval: decided per interval, the collections
+// that an idle server's few allocations trigger kept GOGC from settling.
+// The history is kept across a change, scaled by the ratio of the GOGC
+// values (the cost is inverse to GOGC), so a clearly idle or clearly busy
+// server moves from one bound to the other within one horizon. When it
+// lowers GOGC it also collects at once and returns the freed memory to the
+// OS (debug.FreeOSMemory): the process is idle then, and the background
 // scavenger would take minutes.
 //
 // An operator who sets GOGC in the environment has chosen: the server

@@ -2,6 +2,7 @@ package gcpace
 
 import (
 	"context"
+	"log/slog"
 	"runtime/debug"
 	"runtime/metrics"
 	"time"
@@ -9,10 +10,12 @@ import (
 
 // Config bounds the pacer. The zero value of a field means its default.
 type Config struct {
-	Min    int           // lowest GOGC (default 25)
-	Max    int           // highest GOGC (default 100, Go's own default)
-	Budget float64       // the collector's CPU share of one core to stay under (default 0.01)
-	Every  time.Duration // how often to look (default 5s)
+	Min     int           // lowest GOGC (default 25)
+	Max     int           // highest GOGC (default 100, Go's own default)
+	Budget  float64       // the collector's CPU share of one core to stay under (default 0.01)
+	Every   time.Duration // how often to look (default 5s)
+	Horizon time.Duration // how far back the share is averaged (default 60s, at least Every)
+	Log     *slog.Logger  // each window's share and decision, at debug level (nil: none)
 }
 
 func (c Config) withDefaults() Config {
@@ -28,10 +31,14 @@ func (c Config) withDefaults() Config {
 	if c.Every <= 0 {
 		c.Every = 5 * time.Second
 	}
+	if c.Horizon <= 0 {
+		c.Horizon = 60 * time.Second
+	}
+	c.Horizon = max(c.Horizon, c.Every)
 	return c
 }
 
-// Next is the GOGC to use after a window in which the collector took
+// Next is the GOGC to use after a horizon in which the collector took
 // gcShare of one core at GOGC percent: double over the budget, half under
 // a quarter of it (a band in between keeps it from see-sawing).
 func (c Config) Next(percent int, gcShare float64) int {
@@ -51,17 +58,43 @@ type Pacer struct {
 	percent int
 	onSet   func(percent int)
 	sample  []metrics.Sample
+	windows []window // the last Horizon's windows, oldest first
 }
 
-// gcCPU is the collector's CPU time: marking (dedicated, fractional, idle
-// workers and assists) and pauses.
-const gcCPU = "/cpu/classes/gc/total:cpu-seconds"
+// window is the collector's CPU time in one interval between two looks,
+// as it would have been at the current GOGC (see rescale).
+type window struct {
+	end       time.Time
+	length    time.Duration
+	gcSeconds float64
+}
+
+// What the pacer reads: the collector's CPU time (marking by dedicated,
+// fractional and idle workers and assists, and pauses), the number of
+// completed cycles and the live heap (the last two only for the log).
+var readings = []string{
+	"/cpu/classes/gc/total:cpu-seconds",
+	"/gc/cycles/total:gc-cycles",
+	"/gc/heap/live:bytes",
+}
+
+// reading is one look at the runtime's counters.
+type reading struct {
+	at        time.Time
+	gcSeconds float64
+	cycles    uint64
+	liveHeap  uint64
+}
 
 // New returns a pacer starting at cfg.Max. onSet, if not nil, is told
 // each GOGC the pacer sets (for a metric).
 func New(cfg Config, onSet func(percent int)) *Pacer {
 	cfg = cfg.withDefaults()
-	return &Pacer{cfg: cfg, percent: cfg.Max, onSet: onSet, sample: []metrics.Sample{{Name: gcCPU}}}
+	sample := make([]metrics.Sample, len(readings))
+	for i, name := range readings {
+		sample[i].Name = name
+	}
+	return &Pacer{cfg: cfg, percent: cfg.Max, onSet: onSet, sample: sample}
 }
 
 // Run sets GOGC every cfg.Every until ctx ends, then gives the runtime
@@ -72,37 +105,98 @@ func (p *Pacer) Run(ctx context.Context) {
 	p.report()
 	t := time.NewTicker(p.cfg.Every)
 	defer t.Stop()
-	lastCPU, lastAt := p.gcSeconds(), time.Now()
-	settling := false
+	last := p.read(time.Now())
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			cpu := p.gcSeconds()
-			share := (cpu - lastCPU) / now.Sub(lastAt).Seconds()
-			lastCPU, lastAt = cpu, now
-			if settling {
-				// Lowering GOGC starts a collection at once: that window
-				// says what the change cost, not what collection costs.
-				settling = false
-				continue
-			}
-			if next := p.cfg.Next(p.percent, share); next != p.percent {
-				lower := next < p.percent
-				p.percent = next
-				debug.SetGCPercent(next)
-				if lower {
-					// Idle: collect now and give the freed pages back to
-					// the OS at once, not at the background scavenger's
-					// pace.
-					debug.FreeOSMemory()
-				}
-				p.report()
-				settling = true
-			}
+			r := p.read(now)
+			p.record(last, r)
+			last = p.decide(last, r)
 		}
 	}
+}
+
+// record adds the window from last to r and forgets the windows that
+// ended more than a horizon ago.
+func (p *Pacer) record(last, r reading) {
+	p.windows = append(p.windows, window{end: r.at, length: r.at.Sub(last.at), gcSeconds: r.gcSeconds - last.gcSeconds})
+	cut := 0
+	for cut < len(p.windows) && r.at.Sub(p.windows[cut].end) >= p.cfg.Horizon {
+		cut++
+	}
+	p.windows = p.windows[cut:]
+}
+
+// horizonShare is the collector's CPU share of one core over the windows
+// kept, and whether they span a whole horizon. Over less than a horizon
+// (just started) the share is taken over the horizon anyway, as if the
+// rest had cost nothing: enough to raise GOGC under load, never to lower
+// it on too short an evidence.
+//
+// One collection of an idle server's heap (about 40 MB at 15,000 devices)
+// takes 25-80 ms of CPU: more than 1% of a 5 s window, so a pacer that
+// decided on each window alone doubled GOGC at every ping round that
+// happened to fall into one (docs/benchmarks.md).
+func (p *Pacer) horizonShare() (share float64, whole bool) {
+	var gc float64
+	var span time.Duration
+	for _, w := range p.windows {
+		gc += w.gcSeconds
+		span += w.length
+	}
+	whole = span >= p.cfg.Horizon-p.cfg.Every/2 // the ticker's jitter
+	return gc / max(span, p.cfg.Horizon).Seconds(), whole
+}
+
+// decide applies Next to the horizon's share and returns the reading the
+// next window starts from.
+func (p *Pacer) decide(last, r reading) reading {
+	share, whole := p.horizonShare()
+	next := p.cfg.Next(p.percent, share)
+	if next < p.percent && !whole {
+		next = p.percent
+	}
+	p.logWindow(last, r, share, next)
+	if next == p.percent {
+		return r
+	}
+	lower := next < p.percent
+	p.rescale(next)
+	p.percent = next
+	debug.SetGCPercent(next)
+	p.report()
+	if !lower {
+		return r
+	}
+	// Idle: collect now and give the freed pages back to the OS at once,
+	// not at the background scavenger's pace. That collection is the
+	// change's cost, not what collection costs at the new GOGC: the next
+	// window starts after it.
+	debug.FreeOSMemory()
+	return p.read(time.Now())
+}
+
+// rescale turns the windows kept into what they would have cost at GOGC
+// next: the collector's CPU per second is about the allocation rate times
+// the marking cost per byte divided by GOGC (package documentation), so
+// the horizon's history stays usable across a change instead of being
+// thrown away (which would hold every next step back by a whole horizon).
+func (p *Pacer) rescale(next int) {
+	f := float64(p.percent) / float64(next)
+	for i := range p.windows {
+		p.windows[i].gcSeconds *= f
+	}
+}
+
+func (p *Pacer) logWindow(last, r reading, share float64, next int) {
+	if p.cfg.Log == nil {
+		return
+	}
+	p.cfg.Log.Debug("gc pacer window", "gc_cpu_ms", (r.gcSeconds-last.gcSeconds)*1000,
+		"gc_cycles", r.cycles-last.cycles, "live_heap", r.liveHeap,
+		"horizon_share", share, "gogc", p.percent, "next", next)
 }
 
 func (p *Pacer) report() {
@@ -111,10 +205,17 @@ func (p *Pacer) report() {
 	}
 }
 
-func (p *Pacer) gcSeconds() float64 {
+func (p *Pacer) read(now time.Time) reading {
 	metrics.Read(p.sample)
-	if p.sample[0].Value.Kind() != metrics.KindFloat64 {
-		return 0
+	r := reading{at: now}
+	if v := p.sample[0].Value; v.Kind() == metrics.KindFloat64 {
+		r.gcSeconds = v.Float64()
 	}
-	return p.sample[0].Value.Float64()
+	if v := p.sample[1].Value; v.Kind() == metrics.KindUint64 {
+		r.cycles = v.Uint64()
+	}
+	if v := p.sample[2].Value; v.Kind() == metrics.KindUint64 {
+		r.liveHeap = v.Uint64()
+	}
+	return r
 }

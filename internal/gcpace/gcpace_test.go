@@ -41,7 +41,8 @@ func TestPacerLowersGOGCWhileIdleAndRaisesItUnderAllocation(t *testing.T) {
 	before := debug.SetGCPercent(100)
 	debug.SetGCPercent(before)
 	var current atomic.Int32
-	p := New(Config{Min: 25, Max: 100, Budget: 0.01, Every: 50 * time.Millisecond}, func(v int) { current.Store(int32(v)) })
+	p := New(Config{Min: 25, Max: 100, Budget: 0.01, Every: 50 * time.Millisecond, Horizon: 500 * time.Millisecond},
+		func(v int) { current.Store(int32(v)) })
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { p.Run(ctx); close(done) }()
@@ -56,6 +57,75 @@ func TestPacerLowersGOGCWhileIdleAndRaisesItUnderAllocation(t *testing.T) {
 	if got := debug.SetGCPercent(before); got != before {
 		t.Errorf("GOGC after Run = %d, want %d", got, before)
 	}
+}
+
+// TestOneCollectionInAWindowDoesNotRaiseGOGC runs a real pacer over a
+// heap whose one collection costs more than the budget of a single window
+// (as an idle server's 40 MB heap does in 5 s) while it is collected once
+// every two seconds: averaged over the horizon that is well under the budget, so
+// GOGC stays at Min. Decided per window, each collection doubled it.
+func TestOneCollectionInAWindowDoesNotRaiseGOGC(t *testing.T) {
+	cfg := Config{Min: 25, Max: 100, Budget: 0.02, Every: 50 * time.Millisecond, Horizon: 4 * time.Second}
+	heap, cost := heapCostingAtLeast(3 * time.Millisecond)
+	t.Logf("one collection of %d objects costs %v of CPU (a window's budget: %v)",
+		len(heap), cost, time.Duration(cfg.Budget*float64(cfg.Every)))
+	var current, highest atomic.Int32
+	p := New(cfg, func(v int) {
+		current.Store(int32(v))
+		if int32(v) > highest.Load() {
+			highest.Store(int32(v))
+		}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, "GOGC down to 25 while idle", func() bool { return current.Load() == 25 })
+
+	highest.Store(25)
+	for range 4 {
+		time.Sleep(2 * time.Second)
+		runtime.GC()
+	}
+	time.Sleep(200 * time.Millisecond) // the windows that hold the last collection
+	if got := highest.Load(); got != 25 {
+		t.Errorf("GOGC went up to %d with one collection every 2 s of a heap costing %v each", got, cost)
+	}
+	runtime.KeepAlive(heap)
+}
+
+// node is a heap object with a pointer, for the collector to follow.
+type node struct {
+	next *node
+	pad  [2]int
+}
+
+// heapCostingAtLeast builds a live heap of linked nodes, growing it until
+// one collection costs at least d of CPU (the collector's own measure).
+func heapCostingAtLeast(d time.Duration) ([]*node, time.Duration) {
+	var heap []*node
+	for {
+		for range 100_000 {
+			n := &node{}
+			if len(heap) > 0 {
+				n.next = heap[len(heap)-1]
+			}
+			heap = append(heap, n)
+		}
+		cost := collectionCost()
+		if cost >= d || len(heap) >= 8_000_000 {
+			return heap, cost
+		}
+	}
+}
+
+// collectionCost is the collector's CPU time for one forced collection.
+func collectionCost() time.Duration {
+	p := New(Config{}, nil)
+	before := p.read(time.Now())
+	runtime.GC()
+	after := p.read(time.Now())
+	return time.Duration((after.gcSeconds - before.gcSeconds) * float64(time.Second))
 }
 
 // churn allocates until stop closes, keeping a live heap for the
