@@ -92,7 +92,8 @@ type Server struct {
 	stopped bool               // Shutdown began: no more connections; guarded by mu
 	wg      sync.WaitGroup     // Add only under mu and before stopped, so never during Shutdown's Wait
 	bufs    *readBufferPool
-	tls     *tlsrecord.Acceptor // nil without TLS
+	scratch *xmlstream.ScratchPool // the XML parsers' per-stanza memory, lent while they parse
+	tls     *tlsrecord.Acceptor    // nil without TLS
 	// parker holds idle connections without goroutines (nil where the
 	// platform has none: a goroutine per idle connection waits instead).
 	parker *parker
@@ -115,7 +116,8 @@ func NewServer(cfg Config) *Server {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{cfg: cfg, auth: cfg.Auth, failures: cfg.Failures, metrics: newMetrics(cfg.Registerer),
-		ctx: ctx, cancel: cancel, conns: make(map[*conn]struct{}), bufs: newReadBufferPool()}
+		ctx: ctx, cancel: cancel, conns: make(map[*conn]struct{}), bufs: newReadBufferPool(),
+		scratch: xmlstream.NewScratchPool()}
 	if cfg.TLS != nil {
 		s.tls = tlsrecord.NewAcceptor(cfg.TLS, tlsrecord.NewPool())
 	}

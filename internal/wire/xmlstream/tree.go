@@ -1,6 +1,7 @@
 package xmlstream
 
 import (
+	"sync"
 	"unicode/utf8"
 
 	"github.com/parley-im/parley/internal/stanza"
@@ -84,6 +85,37 @@ func newScratch() *scratch {
 	s.binds = s.bindArr[:0]
 	s.str = s.strArr[:0]
 	return s
+}
+
+// ScratchPool lends parsers their per-stanza working memory (one pool per
+// server, no package state; safe for concurrent use). The zero value is
+// not usable: NewScratchPool.
+type ScratchPool struct{ p sync.Pool }
+
+// NewScratchPool returns an empty pool.
+func NewScratchPool() *ScratchPool {
+	return &ScratchPool{p: sync.Pool{New: func() any { return newScratch() }}}
+}
+
+// get returns working memory from the pool, or new memory when the pool
+// is nil.
+func (sp *ScratchPool) get() *scratch {
+	if sp == nil {
+		return newScratch()
+	}
+	s := sp.p.Get().(*scratch)
+	s.reset()
+	return s
+}
+
+// put gives s back, its buffers trimmed to the arrays it starts with: a
+// pooled scratch is never more than its 1.5 KB, whatever stanza grew it.
+func (sp *ScratchPool) put(s *scratch) {
+	s.reset()
+	s.nodes, s.stack, s.raw = s.nodeArr[:0], s.stackArr[:0], s.rawArr[:0]
+	s.attrs, s.binds, s.spans = s.attrArr[:0], s.bindArr[:0], nil
+	s.str, s.name = s.strArr[:0], nil
+	sp.p.Put(s)
 }
 
 // maxKeep bounds the buffers kept between stanzas.
