@@ -99,7 +99,7 @@ func newConn(srv *Server, nc net.Conn, kind Kind) *conn {
 		c.in = &wsBinaryInbound{r: wsReader{maxMessage: lim.MaxStanzaBytes + 16}, bin: newBinaryInbound(lim), pong: pong}
 	default:
 		c.fr = tcpFraming{}
-		c.in = &xmlInbound{p: xmlstream.NewPooledParser(lim, srv.scratch)}
+		c.in = newXMLInbound(srv)
 	}
 	c.tr = &transport{c: c}
 	return c

@@ -42,6 +42,9 @@ type inbound interface {
 	// keepAlive reports whether b, arriving now, would be nothing but
 	// keep-alives that next would skip (false when it cannot tell).
 	keepAlive(b []byte) bool
+	// park drops what the decoder need not hold while its connection is
+	// parked (called only then, by the connection's owner).
+	park()
 	// parkLowWater is the fewest bytes that, arriving now, can be more
 	// than keep-alives: a parked socket is woken only once that many are
 	// there (SO_RCVLOWAT), so an idle phone's pulses are read a few at a
@@ -59,22 +62,62 @@ func allKeepAlive(b []byte, isKeepAlive func(byte) bool) bool {
 	return len(b) > 0
 }
 
-// xmlInbound is an XML stream (RFC 6120).
-type xmlInbound struct{ p *xmlstream.Parser }
+// xmlInbound is an XML stream (RFC 6120). While its connection is parked
+// between stanzas it holds the stream's context, not a parser (park), and
+// gets a parser back when bytes come.
+type xmlInbound struct {
+	p      *xmlstream.Parser // nil while parked
+	parked xmlstream.ParkedStream
+	srv    *Server // the limits and the parsers' pool
+}
 
-func (x *xmlInbound) feed(b []byte)                  { x.p.Feed(b) }
-func (x *xmlInbound) next() (xmlstream.Token, error) { return x.p.Next() }
-func (x *xmlInbound) restart()                       { x.p.Reset() }
+func newXMLInbound(srv *Server) *xmlInbound {
+	return &xmlInbound{p: xmlstream.NewPooledParser(srv.cfg.Limits, srv.scratch), srv: srv}
+}
+
+// parser is the stream's parser, resumed from the parked context if need be.
+func (x *xmlInbound) parser() *xmlstream.Parser {
+	if x.p == nil {
+		x.p = x.parked.Resume(x.srv.cfg.Limits, x.srv.scratch)
+		x.parked = xmlstream.ParkedStream{}
+	}
+	return x.p
+}
+
+func (x *xmlInbound) feed(b []byte) { x.parser().Feed(b) }
+
+func (x *xmlInbound) next() (xmlstream.Token, error) {
+	if x.p == nil {
+		return xmlstream.Token{}, xmlstream.ErrNeedMore // parked: nothing fed since
+	}
+	return x.p.Next()
+}
+
+func (x *xmlInbound) restart() { x.parser().Reset() }
+
+// park drops the parser of a stream that is between stanzas (its
+// connection is being parked), keeping only what resuming needs.
+func (x *xmlInbound) park() {
+	if x.p == nil {
+		return
+	}
+	if ps, ok := x.p.Park(); ok {
+		x.p, x.parked = nil, ps
+	}
+}
+
+// atKeepAlivePoint: a parked stream is between stanzas.
+func (x *xmlInbound) atKeepAlivePoint() bool { return x.p == nil || x.p.AtKeepAlivePoint() }
 
 // keepAlive: white space between stanzas (RFC 6120, 4.6.1).
 func (x *xmlInbound) keepAlive(b []byte) bool {
-	return x.p.AtKeepAlivePoint() && allKeepAlive(b, xmlstream.IsKeepAliveByte)
+	return x.atKeepAlivePoint() && allKeepAlive(b, xmlstream.IsKeepAliveByte)
 }
 
 // parkLowWater: the smallest element is four bytes ("<a/>"), and white
 // space between elements is all a parked stream may receive short of one.
 func (x *xmlInbound) parkLowWater() int {
-	if x.p.AtKeepAlivePoint() {
+	if x.atKeepAlivePoint() {
 		return len("<a/>")
 	}
 	return 1
@@ -105,6 +148,7 @@ type wsInbound struct {
 
 func (w *wsInbound) feed(b []byte) { w.r.feed(b) }
 func (w *wsInbound) restart()      {}
+func (w *wsInbound) park()         {}
 
 // keepAlive: a WebSocket keep-alive is a ping frame, which needs a pong.
 func (w *wsInbound) keepAlive([]byte) bool { return false }
@@ -159,6 +203,7 @@ func newBinaryInbound(l xmlstream.Limits) *binaryInbound {
 
 func (b *binaryInbound) feed(p []byte) { b.d.Feed(p) }
 func (b *binaryInbound) restart()      {}
+func (b *binaryInbound) park()         {}
 
 // keepAlive: empty frames (a single 0x00 each) at a frame boundary (only
 // bound sessions are parked: the preamble is behind).
@@ -208,6 +253,7 @@ type wsBinaryInbound struct {
 
 func (w *wsBinaryInbound) feed(b []byte) { w.r.feed(b) }
 func (w *wsBinaryInbound) restart()      {}
+func (w *wsBinaryInbound) park()         {}
 
 // keepAlive: see wsInbound.
 func (w *wsBinaryInbound) keepAlive([]byte) bool { return false }

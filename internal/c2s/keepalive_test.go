@@ -1,6 +1,7 @@
 package c2s
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/parley-im/parley/internal/stanza"
@@ -11,7 +12,7 @@ import (
 // TestKeepAliveRecognition: only bytes that the decoder would skip, at a
 // point where it would skip them, count as keep-alives.
 func TestKeepAliveRecognition(t *testing.T) {
-	x := &xmlInbound{p: xmlstream.NewParser(xmlstream.DefaultLimits())}
+	x := newXMLInbound(&Server{scratch: xmlstream.NewScratchPool()})
 	x.feed([]byte("<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'><presence/>"))
 	for {
 		if _, err := x.next(); err != nil {
@@ -68,5 +69,50 @@ func TestKeepAliveRecognition(t *testing.T) {
 	}
 	if (&wsInbound{}).keepAlive([]byte(" ")) || (&wsBinaryInbound{}).keepAlive([]byte{0}) {
 		t.Error("WebSocket: keep-alives are ping frames, never absorbed")
+	}
+}
+
+// TestParkedXMLStreamHoldsNoParser: a connection parked between stanzas
+// keeps its stream's context, not its parser; pulses are still recognised,
+// and the next stanza is read in the stream's namespace with a parser
+// resumed from the context. In the middle of a stanza the parser stays.
+func TestParkedXMLStreamHoldsNoParser(t *testing.T) {
+	x := newXMLInbound(&Server{scratch: xmlstream.NewScratchPool()})
+	x.feed([]byte("<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'><presence/>"))
+	drain(x)
+	x.park()
+	if x.p != nil {
+		t.Fatal("a parked XML stream between stanzas holds its parser")
+	}
+	if !x.keepAlive([]byte(" ")) || x.parkLowWater() != 4 {
+		t.Error("a parked XML stream does not take white space as a keep-alive")
+	}
+	if _, err := x.next(); !errors.Is(err, xmlstream.ErrNeedMore) {
+		t.Errorf("next on a parked stream: %v, want ErrNeedMore", err)
+	}
+	x.feed([]byte("<message><body>half"))
+	if got := drain(x); len(got) != 0 {
+		t.Fatalf("tokens from half a stanza: %v", got)
+	}
+	x.park()
+	if x.p == nil {
+		t.Fatal("parked the parser of a stream in the middle of a stanza")
+	}
+	x.feed([]byte("</body></message>"))
+	got := drain(x)
+	if len(got) != 1 || got[0].Element == nil || got[0].Element.Space != stanza.NSClient || got[0].Element.Name != "message" {
+		t.Fatalf("after resuming: %v, want one jabber:client message", got)
+	}
+}
+
+// drain returns the tokens the decoder has.
+func drain(in inbound) []xmlstream.Token {
+	var toks []xmlstream.Token
+	for {
+		tok, err := in.next()
+		if err != nil {
+			return toks
+		}
+		toks = append(toks, tok)
 	}
 }

@@ -368,8 +368,10 @@ func (c *conn) keepAlivesAbsorbed() {
 }
 
 // releaseIdle drops what a connection need not hold while it is parked:
-// the record layer's ciphers (rebuilt from the keys on the next record).
+// the XML parser (the stream's context is kept) and the record layer's
+// ciphers (rebuilt from the keys on the next record).
 func (c *conn) releaseIdle() {
+	c.in.park()
 	if c.rec != nil {
 		c.rec.ReleaseCiphers()
 	}

@@ -87,14 +87,32 @@ func newScratch() *scratch {
 	return s
 }
 
-// ScratchPool lends parsers their per-stanza working memory (one pool per
-// server, no package state; safe for concurrent use). The zero value is
-// not usable: NewScratchPool.
-type ScratchPool struct{ p sync.Pool }
+// ScratchPool lends parsers their per-stanza working memory, and parked
+// streams their Parser (one pool per server, no package state; safe for
+// concurrent use). The zero value is not usable: NewScratchPool.
+type ScratchPool struct{ p, parsers sync.Pool }
 
 // NewScratchPool returns an empty pool.
 func NewScratchPool() *ScratchPool {
-	return &ScratchPool{p: sync.Pool{New: func() any { return newScratch() }}}
+	return &ScratchPool{
+		p:       sync.Pool{New: func() any { return newScratch() }},
+		parsers: sync.Pool{New: func() any { return new(Parser) }},
+	}
+}
+
+// getParser returns a Parser to be filled in.
+func (sp *ScratchPool) getParser() *Parser {
+	if sp == nil {
+		return new(Parser)
+	}
+	return sp.parsers.Get().(*Parser)
+}
+
+// putParser takes back a zeroed Parser.
+func (sp *ScratchPool) putParser(p *Parser) {
+	if sp != nil {
+		sp.parsers.Put(p)
+	}
 }
 
 // get returns working memory from the pool, or new memory when the pool
