@@ -154,3 +154,23 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 	}
 	t.Fatalf("timed out waiting for %s", what)
 }
+
+// TestCollectorTimeIsBoundedByTheProcessCPU: the runtime's estimate of
+// the collector's CPU counts time its workers held a processor while the
+// OS ran other processes; a window never counts more than the whole
+// process used (a shared core), nor less than nothing.
+func TestCollectorTimeIsBoundedByTheProcessCPU(t *testing.T) {
+	last := reading{gcSeconds: 1, procSeconds: 10, procKnown: true}
+	for _, tc := range []struct {
+		r    reading
+		want float64
+	}{
+		{reading{gcSeconds: 1.25, procSeconds: 10.06, procKnown: true}, 0.06}, // inflated on a shared core
+		{reading{gcSeconds: 1.02, procSeconds: 10.5, procKnown: true}, 0.02},  // busy with other work
+		{reading{gcSeconds: 1.25}, 0.25},                                      // process CPU unknown
+	} {
+		if got := tc.r.gcSecondsSince(last); got < tc.want-1e-9 || got > tc.want+1e-9 {
+			t.Errorf("gcSecondsSince(%+v) = %v, want %v", tc.r, got, tc.want)
+		}
+	}
+}
