@@ -91,5 +91,10 @@
 // A Parser is owned by one goroutine: none of its methods may be called
 // concurrently. Elements returned by Next belong to the caller and share no
 // memory with the Parser. The Append functions and ParseElement are safe for
-// concurrent use. The package has no mutable package-level state.
+// concurrent use, and so is a ScratchPool, which a server shares among its
+// parsers: a pooled parser (NewPooledParser) borrows its per-stanza working
+// memory only while it holds input, and a stream between stanzas can be
+// parked (Parser.Park: a ParkedStream of a few words instead of the Parser)
+// and resumed when bytes come. The package has no mutable package-level
+// state.
 package xmlstream
