@@ -21,8 +21,15 @@ type fuzzResult struct {
 
 // fuzzParse feeds data in chunks whose sizes come from the bits of chunks
 // (all at once when chunks is 0).
+// A split parse (chunks != 0) also uses a scratch pool and parks the
+// stream whenever it is between stanzas waiting for input, resuming it for
+// the next chunk: it must read on exactly as an unparked parser.
 func fuzzParse(t *testing.T, data []byte, chunks uint64) fuzzResult {
-	p := NewParser(fuzzLimits)
+	var pool *ScratchPool
+	if chunks != 0 {
+		pool = NewScratchPool()
+	}
+	p := NewPooledParser(fuzzLimits, pool)
 	var res fuzzResult
 	fed := 0
 	for i := 0; i < len(data) && res.err == nil; {
@@ -37,6 +44,11 @@ func fuzzParse(t *testing.T, data []byte, chunks uint64) fuzzResult {
 		for res.err == nil {
 			tok, err := p.Next()
 			if errors.Is(err, ErrNeedMore) {
+				if pool != nil {
+					if ps, ok := p.Park(); ok {
+						p = ps.Resume(fuzzLimits, pool)
+					}
+				}
 				break
 			}
 			if err != nil {
