@@ -72,10 +72,12 @@ type window struct {
 // What the pacer reads: the collector's CPU time (marking by dedicated,
 // fractional and idle workers and assists, and pauses), the number of
 // completed cycles and the live heap (the last two only for the log).
-var readings = []string{
-	"/cpu/classes/gc/total:cpu-seconds",
-	"/gc/cycles/total:gc-cycles",
-	"/gc/heap/live:bytes",
+func readings() []string {
+	return []string{
+		"/cpu/classes/gc/total:cpu-seconds",
+		"/gc/cycles/total:gc-cycles",
+		"/gc/heap/live:bytes",
+	}
 }
 
 // reading is one look at the runtime's counters.
@@ -106,8 +108,9 @@ func (r reading) gcSecondsSince(last reading) float64 {
 // each GOGC the pacer sets (for a metric).
 func New(cfg Config, onSet func(percent int)) *Pacer {
 	cfg = cfg.withDefaults()
-	sample := make([]metrics.Sample, len(readings))
-	for i, name := range readings {
+	names := readings()
+	sample := make([]metrics.Sample, len(names))
+	for i, name := range names {
 		sample[i].Name = name
 	}
 	return &Pacer{cfg: cfg, percent: cfg.Max, onSet: onSet, sample: sample}

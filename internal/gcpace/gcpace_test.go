@@ -97,7 +97,7 @@ func TestOneCollectionInAWindowDoesNotRaiseGOGC(t *testing.T) {
 // node is a heap object with a pointer, for the collector to follow.
 type node struct {
 	next *node
-	pad  [2]int
+	_    [2]int
 }
 
 // heapCostingAtLeast builds a live heap of linked nodes, growing it until
