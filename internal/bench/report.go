@@ -35,7 +35,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	if o := r.Offline; o != nil {
 		fmt.Fprintf(tw, "offline\tmessages\trecipients\tstored/s\tstore s\tdrain s\tdelivered\tlost\tdup\treord\t\n")
-		fmt.Fprintf(tw, "\t%d\t%d\t%.0f\t%.2f\t%.2f\t%d\t%d\t%d\t%d\t\n\n", o.Messages, o.Recipients, o.StorePerSecond, o.StoreSeconds, o.DrainSeconds, o.Delivered, o.Lost, o.Duplicated, o.Reordered)
+		fmt.Fprintf(tw, "\t%d\t%d\t%.0f\t%.2f\t%.2f\t%d\t%d\t%d\t%d\t\n", o.Messages, o.Recipients, o.StorePerSecond, o.StoreSeconds, o.DrainSeconds, o.Delivered, o.Lost, o.Duplicated, o.Reordered)
+		fmt.Fprintf(tw, "\tCPU %% of a core\tserver store\tgenerator store\tserver drain\tgenerator drain\tsrv µs/msg store\tsrv µs/msg drain\t\n")
+		fmt.Fprintf(tw, "\t\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%.1f\t\n\n", o.StoreServerCPUPercent, o.StoreGeneratorCPUPercent, o.DrainServerCPUPercent, o.DrainGeneratorCPUPercent, o.StoreServerCPUPerMsgUS, o.DrainServerCPUPerMsgUS)
 	}
 	if len(r.Groups) > 0 {
 		writeGroups(tw, r.Groups)

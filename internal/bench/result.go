@@ -79,6 +79,15 @@ type OfflineResult struct {
 	Lost           int64   `json:"lost"`
 	Duplicated     int64   `json:"duplicated"`
 	Reordered      int64   `json:"reordered"`
+	// CPU of each phase (the server's needs --server-pid), as a percentage
+	// of one core over the phase: which side, if any, was the limit.
+	StoreServerCPUPercent    float64 `json:"store_server_cpu_percent,omitempty"`
+	StoreGeneratorCPUPercent float64 `json:"store_generator_cpu_percent,omitempty"`
+	DrainServerCPUPercent    float64 `json:"drain_server_cpu_percent,omitempty"`
+	DrainGeneratorCPUPercent float64 `json:"drain_generator_cpu_percent,omitempty"`
+	// Server CPU per message in each phase, µs.
+	StoreServerCPUPerMsgUS float64 `json:"store_server_cpu_us_per_message,omitempty"`
+	DrainServerCPUPerMsgUS float64 `json:"drain_server_cpu_us_per_message,omitempty"`
 }
 
 // Quantiles summarizes a latency histogram in milliseconds.

@@ -58,7 +58,7 @@ func Run(ctx context.Context, cfg Config, scenarios []string) (*Report, error) {
 		}
 	}
 	if want[ScenarioOffline] {
-		res, err := runOffline(ctx, &cfg)
+		res, err := runOffline(ctx, &cfg, meter)
 		r.Offline = res
 		if err != nil {
 			return r, err

@@ -139,7 +139,7 @@ func closedSender(ctx context.Context, f *fleet, d *device, deadline time.Time) 
 // runOffline stores OfflineTotal messages for offline devices (the odd
 // ones), sent by the even ones, then logs the recipients in and times the
 // drain.
-func runOffline(ctx context.Context, cfg *Config) (*OfflineResult, error) {
+func runOffline(ctx context.Context, cfg *Config, meter procMeter) (*OfflineResult, error) {
 	f := newFleet(cfg)
 	defer f.close()
 	var senders, recipients []int
@@ -159,6 +159,7 @@ func runOffline(ctx context.Context, cfg *Config) (*OfflineResult, error) {
 	total := int64(per * len(senders))
 	res.Messages = total
 	bar := newBar(cfg.Progress, int(total), "storing for offline devices")
+	cpu := startCPUMeter(meter)
 	start := time.Now()
 	for range per {
 		now := time.Now()
@@ -175,8 +176,12 @@ func runOffline(ctx context.Context, cfg *Config) (*OfflineResult, error) {
 	bar.done()
 	res.StoreSeconds = time.Since(start).Seconds()
 	res.StorePerSecond = float64(total) / res.StoreSeconds
+	srv, self := cpu.stop()
+	res.StoreServerCPUPercent, res.StoreGeneratorCPUPercent = srv.percent(), self.percent()
+	res.StoreServerCPUPerMsgUS = srv.perEvent(uint64(total))
 
 	bar = newBar(cfg.Progress, int(total), "draining at login")
+	cpu = startCPUMeter(meter)
 	start = time.Now()
 	if err := f.login(ctx, recipients, true, &lat, nil); err != nil {
 		return res, err
@@ -184,6 +189,9 @@ func runOffline(ctx context.Context, cfg *Config) (*OfflineResult, error) {
 	err := waitFor(ctx, func() int64 { bar.set(int(f.delivered.Load())); return f.totals().unique }, total, storeTimeout(total))
 	bar.done()
 	res.DrainSeconds = time.Since(start).Seconds()
+	srv, self = cpu.stop()
+	res.DrainServerCPUPercent, res.DrainGeneratorCPUPercent = srv.percent(), self.percent()
+	res.DrainServerCPUPerMsgUS = srv.perEvent(uint64(total))
 	time.Sleep(cfg.Drain / 3) // let duplicates, if any, show up
 	t := f.totals()
 	res.Delivered, res.Duplicated, res.Reordered = t.unique, t.dups, t.reordered

@@ -393,6 +393,13 @@ func (t *transport) AppendElement(dst []byte, e *stanza.Element) []byte {
 	return t.c.fr.appendElement(dst, e)
 }
 
+// WritesStoredXML implements session.StoredXMLWriter: an XML stream over
+// TCP (or TLS) writes a stanza as xmlstream.AppendElement in jabber:client.
+func (t *transport) WritesStoredXML() bool {
+	_, ok := t.c.fr.(tcpFraming)
+	return ok
+}
+
 func (t *transport) AppendClose(dst []byte, err *stanza.StreamError) []byte {
 	return t.c.fr.appendClose(dst, err)
 }

@@ -227,16 +227,35 @@ func (r *Router) deliverMessage(ctx context.Context, m *stanza.Element, to jid.J
 	for _, d := range targets {
 		d.Deliver(m, key, seq)
 	}
+	a, _ := ctx.Value(assignedKey{}).(*Assigned)
+	deferWait := a != nil && a.Defer
+	if deferWait {
+		// What the hooks route meanwhile (a feature's own stanzas) is
+		// waited for before they return, as always: only the device's
+		// message is left to its session.
+		a.Defer = false
+		defer func() { a.Defer = true }()
+	}
 	r.delivered(ctx, m, to, targets)
 	if wait != nil {
-		if err := wait(); err != nil {
+		if deferWait {
+			a.Wait = func() *stanza.Error { return r.waitFailed(wait()) }
+		} else if err := wait(); err != nil {
 			return r.writeFailed(err)
 		}
 	}
-	if a, ok := ctx.Value(assignedKey{}).(*Assigned); ok {
+	if a != nil {
 		a.StanzaID, a.Stored = id, time.Now()
 	}
 	return nil
+}
+
+// waitFailed is writeFailed for a deferred wait's error, nil for none.
+func (r *Router) waitFailed(err error) *stanza.Error {
+	if err == nil {
+		return nil
+	}
+	return r.writeFailed(err)
 }
 
 // enqueue appends payload to the queue under key. When the queue can make
@@ -397,9 +416,21 @@ func (r *Router) delivered(ctx context.Context, m *stanza.Element, to jid.JID, t
 // Assigned records what Route gave a message it stored durably: the
 // stanza-id of the recipient's copy and when. A session asks for it with
 // WithAssigned to send Parley's explicit "sent" ack.
+//
+// With Defer set (by the caller, before Route), Route returns as soon as a
+// stored message is visible, before it is durable, and leaves the wait to
+// the caller in Wait (nil when the message is already durable or was not
+// stored). The message must not be acknowledged to its sender before
+// Wait returned nil. A Wait whose message a sync already covered returns
+// at once (store.QueueStarter): a device's burst of messages is routed one
+// after the other, then their Waits are called in turn, and the first
+// one's sync covers the others: one WAL sync for the burst instead of one
+// each.
 type Assigned struct {
 	StanzaID string
 	Stored   time.Time
+	Defer    bool
+	Wait     func() *stanza.Error
 }
 
 type assignedKey struct{}
@@ -407,7 +438,12 @@ type assignedKey struct{}
 // WithAssigned returns a context in which Route fills the returned
 // Assigned when it stores a message.
 func WithAssigned(ctx context.Context) (context.Context, *Assigned) {
-	a := &Assigned{}
+	return WithAssignedTo(ctx, &Assigned{})
+}
+
+// WithAssignedTo is WithAssigned with the caller's Assigned (a session
+// reuses one, and sets Defer).
+func WithAssignedTo(ctx context.Context, a *Assigned) (context.Context, *Assigned) {
 	return context.WithValue(ctx, assignedKey{}, a), a
 }
 

@@ -17,6 +17,10 @@ func (c xmlCodec) AppendEncoded(dst []byte, st *stanza.Element) []byte {
 	return xmlstream.AppendElement(dst, st, stanza.NSClient)
 }
 
+// StoresClientXML implements session.StoredXMLCodec: Encode is the XML
+// stream's encoding of a stanza, which the offline drain writes as is.
+func (c xmlCodec) StoresClientXML() bool { return true }
+
 func (c xmlCodec) Decode(b []byte) (*stanza.Element, error) {
 	return xmlstream.ParseElement(b, stanza.NSClient, c.limits)
 }

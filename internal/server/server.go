@@ -180,6 +180,11 @@ func (s *Server) build() error {
 			}
 			return 0
 		}))
+	if dw, ok := s.store.(interface{ DurableWaits() uint64 }); ok {
+		s.metrics.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "parley_store_durable_waits_total",
+			Help: "Waits for the embedded store's WAL sync (each shared with concurrent writers); messages stored per wait show the batching."},
+			func() float64 { return float64(dw.DurableWaits()) }))
+	}
 	limits := xmlstream.DefaultLimits()
 	limits.MaxStanzaBytes = s.cfg.MaxStanzaBytes
 	sessCfg := &session.Config{

@@ -87,6 +87,7 @@ func (s *Session) run() {
 		quiesce := hasHandoff(batch)
 		if quiesce {
 			s.inMu.Lock()
+			s.settleInbound()
 		}
 		s.mu.Lock()
 		for i := range batch {

@@ -36,23 +36,22 @@ func speaksExtensions(tr Transport) bool {
 	return ok && e.ParleyExtensions()
 }
 
-// dispatchMessage routes a message from the device (without mu) and
-// returns the error reply, if any, and for a device that speaks Parley's
-// extensions the ack of a stored message with its stanza-id and server
-// time: the "sent" tick.
-func (s *Session) dispatchMessage(m *stanza.Element) (reply, ack *stanza.Element) {
-	if !s.extensions.Load() {
-		return s.hub.Dispatch(s.ctx, s, m), nil
-	}
-	ctx, assigned := router.WithAssigned(s.ctx)
+// dispatchMessage routes a message from the device (without mu) up to the
+// point where it is visible, and returns the error reply, if any, the
+// function that waits until it is durable (nil when it already is), and
+// for a device that speaks Parley's extensions the ack of a stored message
+// with its stanza-id and server time: the "sent" tick, to be sent once
+// wait returned nil.
+func (s *Session) dispatchMessage(m *stanza.Element) (reply, ack *stanza.Element, wait func() *stanza.Error) {
+	ctx, assigned := router.WithAssignedTo(s.ctx, &router.Assigned{Defer: true})
 	if reply := s.hub.Dispatch(ctx, s, m); reply != nil {
-		return reply, nil
+		return reply, nil, assigned.Wait
 	}
-	if assigned.StanzaID != "" {
+	if s.extensions.Load() && assigned.StanzaID != "" {
 		ack = stanza.NewElement(stanza.NSParley, "ack",
 			"id", m.ID(), "stanza-id", assigned.StanzaID, "stamp", stamp(assigned.Stored))
 	}
-	return nil, ack
+	return nil, ack, assigned.Wait
 }
 
 // offlinePreviewLocked tells an extensions-speaking device how many stored

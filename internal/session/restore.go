@@ -123,7 +123,7 @@ func (s *Session) resumptionLocked() store.Resumption {
 	}
 	r.Unacked = make([]store.ResumedStanza, len(s.sm.unacked))
 	for i, u := range s.sm.unacked {
-		r.Unacked[i] = store.ResumedStanza{Seq: u.seq, Payload: s.cfg.Codec.Encode(u.st)}
+		r.Unacked[i] = store.ResumedStanza{Seq: u.seq, Payload: s.unackedPayload(&u)}
 	}
 	return r
 }
@@ -188,8 +188,8 @@ func (s *Session) StartRestored(h uint32, presence []byte, register func()) bool
 	}
 	s.out = s.tr.AppendElement(s.out, stanza.NewElement(stanza.NSSM, "resumed",
 		"h", strconv.FormatUint(uint64(s.sm.inH), 10), "previd", s.id))
-	for _, u := range s.sm.unacked {
-		s.out = s.tr.AppendElement(s.out, u.st)
+	for i := range s.sm.unacked {
+		s.out = s.appendUnackedLocked(s.out, s.tr, &s.sm.unacked[i])
 	}
 	s.hub.Resumable(s)
 	if presence != nil {

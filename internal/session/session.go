@@ -124,6 +124,13 @@ type Session struct {
 	// stanzas exact (resumption, a handoff) takes inMu first, so it never
 	// sees a message that is routed but not yet counted.
 	inMu sync.Mutex
+	// unsettled (guarded by inMu) are the messages of the current read
+	// that were routed, and are visible to their recipients, but are not
+	// yet known durable; settleInbound waits once for all of them.
+	unsettled []unsettledMessage
+	// ackRequested (guarded by inMu): the client sent <r/> while messages
+	// were unsettled; settleInbound answers it.
+	ackRequested bool
 
 	// Read by other goroutines without mu.
 	available       atomic.Bool
@@ -266,6 +273,21 @@ func (s *Session) Detached() bool { return s.detached.Load() }
 func (s *Session) HandleInbound(el *stanza.Element) {
 	s.inMu.Lock()
 	defer s.inMu.Unlock()
+	switch {
+	case el.Space == stanza.NSSM && el.Name == "r" && len(s.unsettled) > 0:
+		// Answered once the messages before it are settled (with an h that
+		// may count later ones too, which XEP-0198 allows): a client that
+		// asks after every write does not cost a WAL sync per write.
+		s.ackRequested = true
+		return
+	case el.Space == stanza.NSSM && el.Name == "a", el.Name == stanza.KindMessage && stanza.IsStanza(el):
+		// An <a/> is about what this device was sent, not what it sent.
+	default:
+		// Whatever the client sent before this element is acknowledged
+		// (counted, its "sent" acks written) before this is handled, so
+		// that replies stay in order.
+		s.settleInbound()
+	}
 	s.mu.Lock()
 	m := s.handleInboundLocked(el)
 	s.mu.Unlock()
@@ -316,15 +338,73 @@ func (s *Session) handleInboundLocked(el *stanza.Element) (message *stanza.Eleme
 
 // routeMessage routes a message from the device without holding mu (the
 // caller holds inMu): while its durable write syncs, the mailbox runner
-// keeps writing deliveries to the device. The message is counted for
-// stream management, and acknowledged to a client that speaks Parley's
-// extensions, only once Route returned, that is once it is durable.
+// keeps writing deliveries to the device. The router returns once the
+// message is visible; it joins the unsettled messages of this read, which
+// are counted for stream management, and acknowledged to a client that
+// speaks Parley's extensions, only once durable (settleInbound, at the
+// end of the read, before any other element, or every maxUnsettled).
 func (s *Session) routeMessage(m *stanza.Element) {
-	reply, ack := s.dispatchMessage(m)
+	reply, ack, wait := s.dispatchMessage(m)
+	s.unsettled = append(s.unsettled, unsettledMessage{msg: m, reply: reply, ack: ack, wait: wait})
+	if len(s.unsettled) >= maxUnsettled {
+		s.settleInbound()
+	}
+}
+
+// maxUnsettled bounds the messages of one read that wait for one sync:
+// their acks are not held back longer than it takes to route this many.
+const maxUnsettled = 256
+
+// unsettledMessage is a routed message not yet known durable, with what
+// its sender gets once it is: an error reply, or its "sent" ack (Parley's
+// extensions) and its count for stream management.
+type unsettledMessage struct {
+	msg, reply, ack *stanza.Element
+	wait            func() *stanza.Error // nil: durable already (or not stored)
+	failed          *stanza.Error        // what wait returned
+}
+
+// settleInbound (inMu held) waits until the unsettled messages are
+// durable, then counts and acknowledges them in order. It calls each
+// one's wait in turn: the first syncs the WAL after every append of the
+// read, and the others find theirs covered and return at once
+// (router.Assigned), so a read costs about one sync. A message whose wait
+// fails gets the error instead of its ack, as a failed write always did.
+func (s *Session) settleInbound() {
+	if len(s.unsettled) == 0 {
+		return
+	}
+	for i := range s.unsettled {
+		if u := &s.unsettled[i]; u.wait != nil {
+			u.failed = u.wait()
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for i := range s.unsettled {
+		s.settleLocked(&s.unsettled[i])
+		s.unsettled[i] = unsettledMessage{}
+	}
+	s.unsettled = s.unsettled[:0]
+	if cap(s.unsettled) > maxUnsettled {
+		s.unsettled = nil
+	}
+	if s.ackRequested {
+		s.ackRequested = false
+		if s.state != stateClosed {
+			s.answerAckRequestLocked()
+		}
+	}
+}
+
+// settleLocked acknowledges one message made durable (or not: failed).
+func (s *Session) settleLocked(u *unsettledMessage) {
 	if s.state == stateClosed {
 		return
+	}
+	reply, ack := u.reply, u.ack
+	if u.failed != nil && reply == nil {
+		reply, ack = stanza.ErrorReply(u.msg, u.failed), nil
 	}
 	if ack != nil {
 		s.sendNonzaLocked(ack)
@@ -335,8 +415,12 @@ func (s *Session) routeMessage(m *stanza.Element) {
 	s.sm.countInbound()
 }
 
-// Flush writes what the session produced while handling inbound stanzas.
+// Flush settles the messages of the read (inMu) and writes what the
+// session produced while handling inbound stanzas.
 func (s *Session) Flush() {
+	s.inMu.Lock()
+	s.settleInbound()
+	s.inMu.Unlock()
 	s.mu.Lock()
 	s.flushLocked()
 	s.mu.Unlock()
@@ -396,38 +480,6 @@ func (s *Session) redrainLocked() {
 	s.drainQueueLocked(router.QueueKey(s.jid))
 }
 
-// drainQueueLocked sends the stored stanzas this session has not sent and
-// returns the highest seq read.
-func (s *Session) drainQueueLocked(key string) uint64 {
-	var after uint64
-	for {
-		batch, err := s.cfg.Queue.ReadQueue(s.ctx, key, after, 256)
-		if err != nil {
-			s.cfg.Log.Error("reading offline queue", "user", key, "err", err)
-			return after
-		}
-		for _, q := range batch {
-			after = q.Seq
-			if s.sm.hasSeq(q.Seq) {
-				continue // already delivered live in this session
-			}
-			st, err := s.cfg.Codec.Decode(q.Payload)
-			if err != nil {
-				s.cfg.Log.Error("undecodable stored stanza dropped", "user", key, "seq", q.Seq, "err", err)
-				_ = s.cfg.Queue.AckQueue(s.ctx, key, q.Seq)
-				continue
-			}
-			st.AddChild(stanza.NewElement(stanza.NSDelay, "delay", "from", s.cfg.Domain, "stamp", stamp(q.Stored)))
-			s.sendLocked(st, q.Seq)
-		}
-		if len(batch) < 256 {
-			break
-		}
-	}
-	s.drainedUpTo = max(s.drainedUpTo, after)
-	return after
-}
-
 // sendLocked encodes st for the client and tracks it for acknowledgement.
 func (s *Session) sendLocked(st *stanza.Element, seq uint64) {
 	if s.state == stateClosed {
@@ -445,13 +497,19 @@ func (s *Session) sendLocked(st *stanza.Element, seq uint64) {
 		}
 		s.out = s.tr.AppendElement(s.out, st)
 	}
+	s.trackSentLocked(unackedStanza{st: st, seq: seq})
+}
+
+// trackSentLocked keeps a stanza just written for stream management (or,
+// without it, a stored one for its deletion after the write).
+func (s *Session) trackSentLocked(u unackedStanza) {
 	if s.sm.enabled {
-		s.sm.sent(st, seq)
+		s.sm.sent(u)
 		if s.sm.tooManyUnacked(s.cfg.mailboxSize() * 4) {
 			s.closeLocked(stanza.NewStreamError(stanza.StreamPolicyViolation, "too many unacknowledged stanzas"), false)
 		}
-	} else if seq != 0 {
-		s.writtenSeqs = append(s.writtenSeqs, seq)
+	} else if u.seq != 0 {
+		s.writtenSeqs = append(s.writtenSeqs, u.seq)
 	}
 	s.cfg.Metrics.stanzaOut()
 }
@@ -583,6 +641,7 @@ func (s *Session) terminateLocked() {
 func (s *Session) Resume(tr Transport, h uint32) bool {
 	s.inMu.Lock() // a message the old connection sent is counted before <resumed h/>
 	defer s.inMu.Unlock()
+	s.settleInbound()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.state == stateClosed || !s.sm.resumable {
@@ -605,8 +664,8 @@ func (s *Session) Resume(tr Transport, h uint32) bool {
 	}
 	s.out = tr.AppendElement(s.out, stanza.NewElement(stanza.NSSM, "resumed",
 		"h", strconv.FormatUint(uint64(s.sm.inH), 10), "previd", s.id))
-	for _, u := range s.sm.unacked {
-		s.out = tr.AppendElement(s.out, u.st)
+	for i := range s.sm.unacked {
+		s.out = s.appendUnackedLocked(s.out, tr, &s.sm.unacked[i])
 	}
 	s.sm.requested = false
 	s.Touch()

@@ -2,6 +2,7 @@ package session
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/parley-im/parley/internal/stanza"
 )
@@ -16,9 +17,14 @@ type streamManagement struct {
 	requested bool // an <r/> is outstanding
 }
 
+// unackedStanza is a stanza written to the device and not yet
+// acknowledged: the element, or for a stored stanza the offline drain
+// wrote as it was stored (raw), its stored XML and time (drain.go).
 type unackedStanza struct {
-	st  *stanza.Element
-	seq uint64 // queue position, 0 if not stored
+	st     *stanza.Element
+	seq    uint64 // queue position, 0 if not stored
+	raw    []byte // st is nil: the stored XML, without its delay stamp
+	stored time.Time
 }
 
 func (m *streamManagement) countInbound() {
@@ -27,8 +33,17 @@ func (m *streamManagement) countInbound() {
 	}
 }
 
-func (m *streamManagement) sent(st *stanza.Element, seq uint64) {
-	m.unacked = append(m.unacked, unackedStanza{st: st, seq: seq})
+func (m *streamManagement) sent(u unackedStanza) {
+	m.unacked = append(m.unacked, u)
+}
+
+// maxSeq is the highest queue position among the unacknowledged stanzas.
+func (m *streamManagement) maxSeq() uint64 {
+	var top uint64
+	for _, u := range m.unacked {
+		top = max(top, u.seq)
+	}
+	return top
 }
 
 func (m *streamManagement) needsRequest() bool {
@@ -50,7 +65,7 @@ func (m *streamManagement) hasSeq(seq uint64) bool {
 func (m *streamManagement) unackedIQRequests() []*stanza.Element {
 	var out []*stanza.Element
 	for _, u := range m.unacked {
-		if u.st.Name == stanza.KindIQ {
+		if u.st != nil && u.st.Name == stanza.KindIQ {
 			if t := u.st.Type(); t == "get" || t == "set" {
 				out = append(out, u.st)
 			}
@@ -67,10 +82,7 @@ func (m *streamManagement) reset() {
 func (s *Session) handleSMLocked(el *stanza.Element) {
 	switch el.Name {
 	case "r":
-		if s.sm.enabled && s.tr != nil {
-			s.out = s.tr.AppendElement(s.out, stanza.NewElement(stanza.NSSM, "a",
-				"h", strconv.FormatUint(uint64(s.sm.inH), 10)))
-		}
+		s.answerAckRequestLocked()
 	case "a":
 		h, err := strconv.ParseUint(el.Attr("h"), 10, 32)
 		if err != nil {
@@ -82,6 +94,14 @@ func (s *Session) handleSMLocked(el *stanza.Element) {
 		s.enableLocked(el)
 	default:
 		s.out = s.tr.AppendElement(s.out, smFailed(stanza.UnexpectedRequest))
+	}
+}
+
+// answerAckRequestLocked answers <r/> with the count of handled stanzas.
+func (s *Session) answerAckRequestLocked() {
+	if s.sm.enabled && s.tr != nil {
+		s.out = s.tr.AppendElement(s.out, stanza.NewElement(stanza.NSSM, "a",
+			"h", strconv.FormatUint(uint64(s.sm.inH), 10)))
 	}
 }
 

@@ -55,9 +55,12 @@ type QueueStarter interface {
 	// EnqueueStart appends payloads as Enqueue does, but returns as soon
 	// as they are visible, with the seq of the first and a function that
 	// waits until they are durable (nil when they already are). The
-	// caller calls wait once; its error is Enqueue's. Close does not wait
-	// for it: a store closed in between made the stanzas durable and wait
-	// returns ErrClosed.
+	// caller calls wait at most once; its error is Enqueue's. A wait
+	// whose append a sync already covered (one that started after the
+	// append was applied) returns at once: a caller with several started
+	// appends calls their waits in turn at the cost of about one sync.
+	// Close does not wait for it: a store closed in between made the
+	// stanzas durable and wait returns ErrClosed.
 	EnqueueStart(ctx context.Context, key string, payloads ...[]byte) (first uint64, wait func() error, err error)
 }
 

@@ -127,7 +127,7 @@ func (s *Store) EnqueueStart(ctx context.Context, key string, payloads ...[]byte
 		return first, nil, s.finish(b)
 	}
 	_ = b.Close() // applied: the sync needs only a WAL record after it
-	db := s.db
+	db, started := s.db, s.starts.Add(1)
 	return first, func() (err error) {
 		if err := s.enter(context.WithoutCancel(ctx)); err != nil {
 			return err
@@ -139,8 +139,11 @@ func (s *Store) EnqueueStart(ctx context.Context, key string, payloads ...[]byte
 		if s.db != db {
 			return writeErr(errReopened)
 		}
+		if s.syncedStarts.Load() >= started {
+			return nil // a sync since this append covered it (a session settles a read's messages at once)
+		}
 		defer s.recoverFatal(&err)
-		return writeErr(s.db.LogData(nil, pebble.Sync))
+		return writeErr(s.syncLog())
 	}, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -60,7 +61,21 @@ type Store struct {
 	leases leases
 
 	failure failure // a failed write, and the recovery from it (failure.go)
+
+	// durableWaits counts the waits for a WAL sync (DurableWaits).
+	durableWaits atomic.Uint64
+	// starts numbers the appends EnqueueStart made visible (after each is
+	// applied); syncedStarts is the highest number a WAL sync returned
+	// for: a sync started after those appends were applied, so it covers
+	// them (on the same database: a reopen, which would lose them, takes
+	// the gate exclusively, so no sync straddles it).
+	starts, syncedStarts atomic.Uint64
 }
+
+// DurableWaits is how many times a writer waited for the WAL to be synced
+// up to its write (each wait shares its sync with concurrent ones): the
+// messages stored per wait show how well durable writes are batched.
+func (s *Store) DurableWaits() uint64 { return s.durableWaits.Load() }
 
 // shard serializes the writers of the keys that hash to it, and holds the
 // in-memory state of their queues.
@@ -280,9 +295,26 @@ func (s *Store) finish(b *pebble.Batch) (err error) {
 	case syncNoWait:
 		err = b.SyncWait()
 	case syncLogData:
-		err = s.db.LogData(nil, pebble.Sync)
+		err = s.syncLog()
 	}
 	return writeErr(err)
+}
+
+// syncLog waits until the WAL is synced up to this point: an empty
+// synced record, committed after everything applied before it, so after
+// every append EnqueueStart numbered so far (syncedStarts).
+func (s *Store) syncLog() error {
+	s.durableWaits.Add(1)
+	upTo := s.starts.Load()
+	if err := s.db.LogData(nil, pebble.Sync); err != nil {
+		return err
+	}
+	for {
+		cur := s.syncedStarts.Load()
+		if cur >= upTo || s.syncedStarts.CompareAndSwap(cur, upTo) {
+			return nil
+		}
+	}
 }
 
 // writeErr marks a failed write as store.ErrUnavailable.

@@ -1,0 +1,60 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/parley-im/parley/internal/auth"
+	"github.com/parley-im/parley/internal/stanza"
+	"github.com/parley-im/parley/internal/xmpptest"
+)
+
+// BenchmarkOfflineDrain times the drain of 500 stored messages into an XMPP
+// session over a real socket (STARTTLS): from the device's initial
+// presence to the last message read by the client (whose parsing is
+// included). The messages are stored and the device logs in outside the
+// timer.
+//
+//	go test ./internal/server -run '^$' -bench BenchmarkOfflineDrain -benchmem
+func BenchmarkOfflineDrain(b *testing.B) {
+	const n = 500
+	ts := startBenchServer(b)
+	ctx := context.Background()
+	a, err := auth.NewAccount("bob@localhost", "pw-bob", 4096)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := ts.store.CreateAccount(ctx, a); err != nil {
+		b.Fatal(err)
+	}
+	codec := xmlCodec{}
+	payloads := make([][]byte, n)
+	for i := range payloads {
+		m := stanza.NewElement(stanza.NSClient, "message", "to", "bob@localhost", "from", "alice@localhost/phone",
+			"type", "chat", "id", fmt.Sprintf("m%d", i))
+		m.AddChild(&stanza.Element{Space: stanza.NSClient, Name: "body", Text: fmt.Sprintf("offline message %d with a body of about a hundred bytes, as the load generator sends", i)})
+		m.AddChild(stanza.NewElement(stanza.NSSID, "stanza-id", "by", "bob@localhost", "id", fmt.Sprintf("sid%d", i)))
+		payloads[i] = codec.Encode(m)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		if _, err := ts.store.Enqueue(ctx, "bob@localhost", payloads...); err != nil {
+			b.Fatal(err)
+		}
+		bob := xmpptest.Dial(b, ts.Addrs().C2S, xmpptest.Options{User: "bob", Password: "pw-bob"})
+		b.StartTimer()
+		bob.SendRaw("<presence/>")
+		for got := 0; got < n; {
+			if el := bob.Expect("a stored message", func(el *stanza.Element) bool { return el.Name == "message" }); el != nil {
+				got++
+			}
+		}
+		b.StopTimer()
+		bob.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/message")
+}
