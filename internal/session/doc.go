@@ -16,8 +16,10 @@
 // runner must not wait behind it, so the reader routes it holding only
 // Session.inMu (one element from the client at a time, in order) and takes
 // mu again to count it for stream management and send the "sent" ack once
-// it is durable. Resumption and a handoff take inMu first, so the count
-// they report never misses a routed message. Nothing outside the session ever
+// it is durable: the messages of one read are routed until visible and then
+// settled with one wait (settleInbound, at Flush or before any other
+// element). Resumption and a handoff take inMu first and settle, so the
+// count they report never misses a routed message. Nothing outside the session ever
 // waits on it: a slow client fills its own mailbox, and on overflow the
 // session is closed with a policy-violation stream error (named policy
 // "disconnect slow client"); its stored messages stay in the durable queue.

@@ -175,3 +175,45 @@ func TestEnqueueStart(t *testing.T) {
 		t.Fatalf("after Close and reopen: %v, %v; want two and three", got, err)
 	}
 }
+
+// TestLastWaitCoversEarlierStarts checks store.QueueStarter's promise the
+// sessions rely on (a device's burst is settled with one wait): after
+// several EnqueueStart calls, only the last one's wait called, a crash
+// keeps every one of them, in every queue (without that wait it keeps
+// none: the crash clone holds exactly what was synced).
+func TestLastWaitCoversEarlierStarts(t *testing.T) {
+	fs := vfs.NewCrashableMem()
+	s, err := open("db", Options{fs: fs}, syncLogData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var wait func() error
+	for i := range 10 {
+		key := fmt.Sprintf("user%d@example.org", i%3)
+		if _, wait, err = s.EnqueueStart(ctx, key, []byte(fmt.Sprintf("m%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	crashed := fs.CrashClone(vfs.CrashCloneCfg{}) // exactly what was synced
+	_ = s.Close()
+	re, err := open("db", Options{fs: crashed}, syncLogData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer re.Close()
+	total := 0
+	for k := range 3 {
+		n, err := re.QueueLen(ctx, fmt.Sprintf("user%d@example.org", k))
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += n
+	}
+	if total != 10 {
+		t.Fatalf("after a crash %d of the 10 started appends are left, want all: the last wait covers the earlier ones", total)
+	}
+}
