@@ -58,3 +58,38 @@ func BenchmarkOfflineDrain(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/message")
 }
+
+// BenchmarkOfflineBurst times one device sending 100 messages in one write
+// to a user with no device online, over a real socket (STARTTLS), until
+// the server's <a/> covers them all: each is stored durably before it is
+// counted. One op is one burst.
+//
+//	go test ./internal/server -run '^$' -bench BenchmarkOfflineBurst -benchmem
+func BenchmarkOfflineBurst(b *testing.B) {
+	const n = 100
+	ts := startBenchServer(b)
+	ctx := context.Background()
+	for _, name := range []string{"alice", "bob"} {
+		a, err := auth.NewAccount(name+"@localhost", "pw-"+name, 4096)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := ts.store.CreateAccount(ctx, a); err != nil {
+			b.Fatal(err)
+		}
+	}
+	alice := xmpptest.Dial(b, ts.Addrs().C2S, xmpptest.Options{User: "alice", Password: "pw-alice", EnableSM: true})
+	var burst []byte
+	for i := range n {
+		burst = fmt.Appendf(burst, "<message to='bob@localhost' type='chat' id='m%d'><body>offline message %d with a body of about a hundred bytes, as the load generator sends</body></message>", i, i)
+	}
+	burst = append(burst, "<r xmlns='urn:xmpp:sm:3'/>"...)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		alice.SendRaw(string(burst))
+		want := fmt.Sprint((i + 1) * n)
+		alice.Expect("the ack of the burst", func(el *stanza.Element) bool { return el.Name == "a" && el.Attr("h") == want })
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/message")
+}
