@@ -176,31 +176,39 @@ func TestEnqueueStart(t *testing.T) {
 	}
 }
 
-// TestLastWaitCoversEarlierStarts checks store.QueueStarter's promise the
-// sessions rely on (a device's burst is settled with one wait): after
-// several EnqueueStart calls, only the last one's wait called, a crash
-// keeps every one of them, in every queue (without that wait it keeps
-// none: the crash clone holds exactly what was synced).
-func TestLastWaitCoversEarlierStarts(t *testing.T) {
+// TestWaitsOfCoveredStartsShareOneSync checks what a session settling a
+// read's messages relies on: after several EnqueueStart calls, calling
+// their waits in turn syncs the WAL once (the first wait's sync covers
+// every append applied before it; the later waits see that and return),
+// and a crash right after keeps every one of them, in every queue.
+func TestWaitsOfCoveredStartsShareOneSync(t *testing.T) {
 	fs := vfs.NewCrashableMem()
-	s, err := open("db", Options{fs: fs}, syncLogData)
+	s, err := open("db", Options{FS: fs}, syncLogData)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	var wait func() error
+	var waits []func() error
 	for i := range 10 {
 		key := fmt.Sprintf("user%d@example.org", i%3)
-		if _, wait, err = s.EnqueueStart(ctx, key, []byte(fmt.Sprintf("m%d", i))); err != nil {
+		_, wait, err := s.EnqueueStart(ctx, key, []byte(fmt.Sprintf("m%d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		waits = append(waits, wait)
+	}
+	before := s.DurableWaits()
+	for _, wait := range waits {
+		if err := wait(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := wait(); err != nil {
-		t.Fatal(err)
+	if n := s.DurableWaits() - before; n != 1 {
+		t.Fatalf("%d WAL syncs waited for by 10 waits called in turn, want 1", n)
 	}
 	crashed := fs.CrashClone(vfs.CrashCloneCfg{}) // exactly what was synced
 	_ = s.Close()
-	re, err := open("db", Options{fs: crashed}, syncLogData)
+	re, err := open("db", Options{FS: crashed}, syncLogData)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,6 +222,6 @@ func TestLastWaitCoversEarlierStarts(t *testing.T) {
 		total += n
 	}
 	if total != 10 {
-		t.Fatalf("after a crash %d of the 10 started appends are left, want all: the last wait covers the earlier ones", total)
+		t.Fatalf("after a crash %d of the 10 appends whose waits returned are left, want all", total)
 	}
 }
