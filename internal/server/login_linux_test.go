@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/base64"
 	"net"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -76,4 +78,60 @@ func dataSegmentsIn(t *testing.T, c net.Conn) uint32 {
 		t.Fatal(err, ierr)
 	}
 	return info.Data_segs_in
+}
+
+// TestStreamListenersLeaveTCPKeepAliveOff: the sockets accepted for client
+// streams (XMPP over TCP, direct TLS, the binary protocol) have no kernel
+// keep-alive (the server pings quiet sessions itself), so accepting one
+// costs no keep-alive setsockopt calls.
+func TestStreamListenersLeaveTCPKeepAliveOff(t *testing.T) {
+	ts := startServer(t, func(c *config.Config) { c.AllowPlaintextAuth = true })
+	for name, addr := range map[string]string{"c2s": ts.addrs.C2S, "c2s-tls": ts.addrs.C2STLS, "native": ts.addrs.Native} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fd := acceptedSocket(t, c)
+		on, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if on != 0 {
+			t.Errorf("%s: the accepted socket has SO_KEEPALIVE on", name)
+		}
+		_ = c.Close()
+	}
+}
+
+// acceptedSocket finds, among this process's file descriptors, the
+// server's end of the client connection c (the test runs the server).
+func acceptedSocket(t *testing.T, c net.Conn) int {
+	t.Helper()
+	local, remote := c.LocalAddr().(*net.TCPAddr), c.RemoteAddr().(*net.TCPAddr)
+	for range 500 { // the server accepts c asynchronously
+		entries, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			fd, err := strconv.Atoi(e.Name())
+			if err != nil {
+				continue
+			}
+			if loopbackPort(unix.Getsockname(fd)) == remote.Port && loopbackPort(unix.Getpeername(fd)) == local.Port {
+				return fd
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no accepted socket for %v", local)
+	return -1
+}
+
+// loopbackPort is the port of an IPv4 socket address, -1 for anything else.
+func loopbackPort(sa unix.Sockaddr, err error) int {
+	if in4, ok := sa.(*unix.SockaddrInet4); ok && err == nil {
+		return in4.Port
+	}
+	return -1
 }

@@ -273,14 +273,17 @@ func (s *Server) listen() error {
 	for _, l := range []struct {
 		addr, flag string
 		ln         *net.Listener
+		lc         net.ListenConfig
 	}{
-		{s.cfg.C2S, "--c2s", &s.c2sLn}, {s.cfg.C2STLS, "--c2s-tls", &s.c2sTLSLn}, {s.cfg.Native, "--native", &s.nativeLn},
-		{s.cfg.HTTP, "--http", &s.httpLn}, {s.cfg.Media, "--media", &s.mediaLn}, {s.cfg.Component, "--component", &s.componentLn},
+		{s.cfg.C2S, "--c2s", &s.c2sLn, streamListenConfig()}, {s.cfg.C2STLS, "--c2s-tls", &s.c2sTLSLn, streamListenConfig()},
+		{s.cfg.Native, "--native", &s.nativeLn, streamListenConfig()},
+		{s.cfg.HTTP, "--http", &s.httpLn, net.ListenConfig{}}, {s.cfg.Media, "--media", &s.mediaLn, net.ListenConfig{}},
+		{s.cfg.Component, "--component", &s.componentLn, net.ListenConfig{}},
 	} {
 		if l.addr == "" {
 			continue
 		}
-		ln, err := s.listenOn("tcp", l.addr)
+		ln, err := s.listenOn(l.lc, "tcp", l.addr)
 		if err != nil {
 			return fmt.Errorf("listening on %s %s: %w", l.flag, l.addr, err)
 		}
@@ -300,7 +303,7 @@ func (s *Server) listen() error {
 		_ = os.Remove(sock) // stale from a crash: the store lock proves no server runs here
 	}
 	var err error
-	if s.adminLn, err = s.listenOn("unix", sock); err != nil {
+	if s.adminLn, err = s.listenOn(net.ListenConfig{}, "unix", sock); err != nil {
 		return fmt.Errorf("admin socket %s: %w", sock, err)
 	}
 	return os.Chmod(sock, 0o600)

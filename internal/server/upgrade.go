@@ -40,6 +40,9 @@ type Upgrader interface {
 	// Listen returns the listener inherited from the process being
 	// upgraded for network and addr, or a new one.
 	Listen(network, addr string) (net.Listener, error)
+	// ListenWithCallback is Listen with a listener not inherited made by
+	// listen (to bind it with a net.ListenConfig of the caller's).
+	ListenWithCallback(network, addr string, listen func(network, addr string) (net.Listener, error)) (net.Listener, error)
 	// ListenPacket is Listen for packet sockets (the TURN relay's UDP).
 	ListenPacket(network, addr string) (net.PacketConn, error)
 	// HasParent reports whether this process was started by an upgrade.
@@ -110,13 +113,28 @@ func (s *Server) applyReloads(reload <-chan config.Config) {
 	}
 }
 
-// listenOn binds a listener, inherited through the upgrader when there is one.
-func (s *Server) listenOn(network, addr string) (net.Listener, error) {
-	if s.upg != nil {
-		return s.upg.Listen(network, addr)
+// listenOn binds a listener with lc, inherited through the upgrader when
+// there is one. An inherited TCP listener is net.FileListener's, which
+// has Go's default TCP keep-alive whatever lc says (the net package gives
+// no way to set it on a listener made from a file).
+func (s *Server) listenOn(lc net.ListenConfig, network, addr string) (net.Listener, error) {
+	listen := func(network, addr string) (net.Listener, error) {
+		return lc.Listen(context.Background(), network, addr)
 	}
-	return net.Listen(network, addr)
+	if s.upg != nil {
+		return s.upg.ListenWithCallback(network, addr, listen)
+	}
+	return listen(network, addr)
 }
+
+// streamListenConfig binds the listeners of client streams (XMPP over TCP,
+// direct TLS, the binary protocol) without Go's TCP keep-alive: the
+// server's keep-alive sweep pings quiet sessions and closes those that do
+// not answer (--ping-interval, --ping-timeout), which also finds dead
+// peers, and the kernel's probes would add four setsockopt calls to every
+// accepted connection (a login's CPU, docs/benchmarks.md). A negotiating
+// connection has its own deadline (c2s.Config.NegotiationTimeout).
+func streamListenConfig() net.ListenConfig { return net.ListenConfig{KeepAlive: -1} }
 
 // binder binds through the upgrader when there is one.
 func (s *Server) binder() binder {
