@@ -154,6 +154,15 @@ func (c *conn) tryRead() (wouldBlock bool, err error) {
 	return c.idle.tryRead(c.srv.bufs, c.feedRaw)
 }
 
+// readFor is idleWaiter.readFor for this connection: nothing is read
+// once the record layer failed.
+func (c *conn) readFor(d time.Duration) error {
+	if err := c.recordErr(); err != nil {
+		return err
+	}
+	return c.idle.readFor(d, c.srv.bufs, c.feedRaw)
+}
+
 // feedRaw hands bytes read from the socket to the decoder, through the
 // TLS record layer when it runs. The record layer's failure (or the
 // client's close_notify) is returned by the next read, after what was
@@ -328,7 +337,8 @@ func (c *conn) resumeWhenReadable() {
 const parkAfter = time.Second
 
 // lingerThenPark waits, holding no buffer, up to parkAfter for the client
-// to send more, then parks the connection (no goroutine while idle).
+// to send more (and reads it), then parks the connection (no goroutine
+// while idle).
 func (c *conn) lingerThenPark() {
 	if c.lingerHere() {
 		c.runSession()
@@ -348,7 +358,7 @@ func (c *conn) lingerHere() bool {
 		c.srv.park(c)
 		return false
 	}
-	err := c.idle.waitFor(parkAfter)
+	err := c.readFor(parkAfter)
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		c.srv.parker.park(c)

@@ -121,6 +121,44 @@ func (w *idleWaiter) drainTLS(pool *readBufferPool, feed func([]byte) error) (in
 	return 0, nil
 }
 
+// readFor waits up to d for the client to send and feeds what it sent:
+// os.ErrDeadlineExceeded when the socket stayed quiet. Each wake-up is one
+// non-blocking read into a buffer borrowed for it (given back before
+// waiting again), where waitFor's peek and the read after it were two
+// system calls. With crypto/tls it only waits (waitFor): what arrives must
+// go through it, and the caller's tryRead reads it.
+func (w *idleWaiter) readFor(d time.Duration, pool *readBufferPool, feed func([]byte) error) error {
+	if w.tls != nil {
+		return w.waitFor(d)
+	}
+	if err := w.conn.SetReadDeadline(time.Now().Add(d)); err != nil {
+		return err
+	}
+	var buf *[]byte
+	var n int
+	var rerr error
+	err := w.raw.Read(func(fd uintptr) bool {
+		buf = pool.get()
+		var wouldBlock bool
+		n, wouldBlock, rerr = readNow(fd, *buf)
+		if wouldBlock {
+			pool.put(buf)
+		}
+		return !wouldBlock
+	})
+	if derr := w.conn.SetReadDeadline(time.Time{}); err == nil {
+		err = derr
+	}
+	if err != nil {
+		return err
+	}
+	defer pool.put(buf)
+	if rerr != nil {
+		return rerr
+	}
+	return feed((*buf)[:n])
+}
+
 // wait blocks until the socket is readable (or at EOF, or failed).
 func (w *idleWaiter) wait() error {
 	return w.raw.Read(func(fd uintptr) bool { return !isWouldBlock(fd) })
