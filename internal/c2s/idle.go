@@ -65,6 +65,13 @@ func (w *idleWaiter) tryRead(pool *readBufferPool, feed func([]byte) error) (wou
 	if w.tls == nil {
 		return w.tryReadPlain(pool, feed)
 	}
+	return w.tryReadTLS(pool, feed)
+}
+
+// tryReadTLS is tryRead through crypto/tls: what it buffered, else a peek
+// at the socket and a read through it. (Apart from tryRead, whose plain
+// path would otherwise allocate the result this closure captures.)
+func (w *idleWaiter) tryReadTLS(pool *readBufferPool, feed func([]byte) error) (wouldBlock bool, err error) {
 	if n, err := w.drainTLS(pool, feed); n > 0 || err != nil {
 		return false, err
 	}
@@ -88,17 +95,18 @@ func (w *idleWaiter) tryRead(pool *readBufferPool, feed func([]byte) error) (wou
 // borrowed buffer (given back at once when there was nothing), where a
 // crypto/tls connection needs a peek first and then a read through it.
 func (w *idleWaiter) tryReadPlain(pool *readBufferPool, feed func([]byte) error) (wouldBlock bool, err error) {
-	buf := pool.get()
-	defer pool.put(buf)
-	var n int
-	var rerr error
-	if err := w.raw.Read(func(fd uintptr) bool { n, wouldBlock, rerr = readNow(fd, *buf); return true }); err != nil {
+	a := &readAttempt{pool: pool}
+	if err := w.raw.Read(a.tryOnce); err != nil {
 		return false, err
 	}
-	if rerr != nil || wouldBlock {
-		return wouldBlock, rerr
+	if a.buf == nil {
+		return true, nil
 	}
-	return false, feed((*buf)[:n])
+	defer pool.put(a.buf)
+	if a.err != nil {
+		return false, a.err
+	}
+	return false, feed((*a.buf)[:a.n])
 }
 
 // drainTLS returns what crypto/tls already holds, without reading the
@@ -134,29 +142,47 @@ func (w *idleWaiter) readFor(d time.Duration, pool *readBufferPool, feed func([]
 	if err := w.conn.SetReadDeadline(time.Now().Add(d)); err != nil {
 		return err
 	}
-	var buf *[]byte
-	var n int
-	var rerr error
-	err := w.raw.Read(func(fd uintptr) bool {
-		buf = pool.get()
-		var wouldBlock bool
-		n, wouldBlock, rerr = readNow(fd, *buf)
-		if wouldBlock {
-			pool.put(buf)
-		}
-		return !wouldBlock
-	})
+	a := &readAttempt{pool: pool}
+	err := w.raw.Read(a.try)
 	if derr := w.conn.SetReadDeadline(time.Time{}); err == nil {
 		err = derr
 	}
 	if err != nil {
 		return err
 	}
-	defer pool.put(buf)
-	if rerr != nil {
-		return rerr
+	defer pool.put(a.buf)
+	if a.err != nil {
+		return a.err
 	}
-	return feed((*buf)[:n])
+	return feed((*a.buf)[:a.n])
+}
+
+// readAttempt is the state of a non-blocking read (readFor, tryReadPlain)
+// with its callback for RawConn.Read: two allocations (the state and the
+// method value), where a closure capturing the results took four.
+type readAttempt struct {
+	pool *readBufferPool
+	buf  *[]byte // borrowed once something (bytes, EOF, an error) was read
+	n    int
+	err  error
+}
+
+// try makes one non-blocking read; false (wait) when there was nothing.
+func (a *readAttempt) try(fd uintptr) bool {
+	buf := a.pool.get()
+	n, wouldBlock, err := readNow(fd, *buf)
+	if wouldBlock {
+		a.pool.put(buf)
+		return false
+	}
+	a.buf, a.n, a.err = buf, n, err
+	return true
+}
+
+// tryOnce is try without waiting: buf stays nil when there was nothing.
+func (a *readAttempt) tryOnce(fd uintptr) bool {
+	a.try(fd)
+	return true
 }
 
 // wait blocks until the socket is readable (or at EOF, or failed).

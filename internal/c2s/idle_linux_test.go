@@ -45,8 +45,26 @@ func TestIdleWaitReadsWhatWokeIt(t *testing.T) {
 	}
 }
 
+// TestNonBlockingReadAllocations: the read a session makes before it
+// waits (on every stanza of a conversation, several times per login)
+// allocates only its state and callback, not each captured result.
+func TestNonBlockingReadAllocations(t *testing.T) {
+	server, _ := tcpPair(t)
+	w := newIdleWaiter(server, server)
+	pool := newReadBufferPool()
+	feed := func([]byte) error { return nil }
+	allocs := testing.AllocsPerRun(200, func() {
+		if wouldBlock, err := w.tryRead(pool, feed); err != nil || !wouldBlock {
+			t.Fatal(wouldBlock, err)
+		}
+	})
+	if allocs > 2 {
+		t.Errorf("a non-blocking read of an empty socket: %.0f allocations, want 2", allocs)
+	}
+}
+
 // tcpPair is a loopback TCP connection: the accepted end and the dialled end.
-func tcpPair(t *testing.T) (server, client net.Conn) {
+func tcpPair(t testing.TB) (server, client net.Conn) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -79,4 +97,38 @@ func unreadBytes(t *testing.T, c net.Conn) int {
 		t.Fatal(err, errno)
 	}
 	return int(n)
+}
+
+// BenchmarkIdleWaitWake is one wake-up of a lingering connection: the
+// client sends a byte, the idle wait reads it.
+func BenchmarkIdleWaitWake(b *testing.B) {
+	server, client := tcpPair(b)
+	w := newIdleWaiter(server, server)
+	pool := newReadBufferPool()
+	feed := func([]byte) error { return nil }
+	one := []byte{' '}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := client.Write(one); err != nil {
+			b.Fatal(err)
+		}
+		if err := w.readFor(time.Second, pool, feed); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkTryReadNothing is the read a session makes before it waits:
+// one non-blocking read of an empty socket.
+func BenchmarkTryReadNothing(b *testing.B) {
+	server, _ := tcpPair(b)
+	w := newIdleWaiter(server, server)
+	pool := newReadBufferPool()
+	feed := func([]byte) error { return nil }
+	b.ReportAllocs()
+	for b.Loop() {
+		if wouldBlock, err := w.tryRead(pool, feed); err != nil || !wouldBlock {
+			b.Fatal(wouldBlock, err)
+		}
+	}
 }
