@@ -73,8 +73,10 @@ func startServe(t *testing.T, data, c2s string) *serverProc {
 // startServeWith is startServe with extra flags for parley serve.
 func startServeWith(t *testing.T, data, c2s string, extra ...string) *serverProc {
 	t.Helper()
-	// No free-space floor unless a test sets one: the machine's disk may be small.
-	args := append([]string{"serve", "--data", data, "--c2s", c2s, "--c2s-tls", "", "--native", "", "--http", "", "--turn", "", "--min-free-disk-mb", "0"}, extra...)
+	// No free-space floor unless a test sets one (the machine's disk may be
+	// small), and no media server unless a test gives it an address (its
+	// default port, 5281, may be taken by another process on the machine).
+	args := append([]string{"serve", "--data", data, "--c2s", c2s, "--c2s-tls", "", "--native", "", "--http", "", "--media", "", "--turn", "", "--min-free-disk-mb", "0"}, extra...)
 	cmd := exec.Command(parleyBin, args...)
 	logf, err := os.Create(filepath.Join(t.TempDir(), "serve.log"))
 	if err != nil {
