@@ -250,7 +250,6 @@ func (c *conn) flushNegotiation() error {
 // serve runs the connection to its end. The session phase may move to
 // other goroutines (runSession); whichever ends the session untracks it.
 func (c *conn) serve(ctx context.Context) {
-	growStack()
 	c.srv.negotiating.Add(1)
 	err := c.negotiate(ctx)
 	c.srv.negotiating.Add(-1)
