@@ -7,8 +7,7 @@
 //
 // One goroutine per connection reads; it holds a small read buffer and the
 // push parser's state. Negotiation runs entirely on that goroutine, with a
-// deadline, after growing its stack once to what negotiation needs
-// (growStack); after binding, reads have no deadline (the keep-alive sweep
+// deadline; after binding, reads have no deadline (the keep-alive sweep
 // closes dead sessions).
 //
 // TLS handshakes are crypto/tls's; a TLS 1.3 connection then runs on
