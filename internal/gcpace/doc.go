@@ -10,7 +10,9 @@
 // and saves memory in proportion to its tens of thousands of sessions; a
 // server routing thousands of messages per second allocates fast, and a
 // low GOGC would make it collect several times as often. The Pacer reads
-// the collector's CPU time from runtime/metrics at a fixed interval (5 s)
+// the collector's CPU time from runtime/metrics, less its idle mark
+// workers' (they run only on a processor with nothing else to do, so their
+// time costs the server nothing), at a fixed interval (5 s)
 // and averages it over a longer horizon (a minute): it halves GOGC while
 // that average stays well under a budget (a share of one core), doubles it
 // when it goes over, within [Min, Max]. The horizon matters because one

@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -171,6 +172,28 @@ func TestCollectorTimeIsBoundedByTheProcessCPU(t *testing.T) {
 	} {
 		if got := tc.r.gcSecondsSince(last); got < tc.want-1e-9 || got > tc.want+1e-9 {
 			t.Errorf("gcSecondsSince(%+v) = %v, want %v", tc.r, got, tc.want)
+		}
+	}
+}
+
+// TestIdleMarkWorkersAreNotCounted: the idle mark workers' time is left
+// out of the collector's cost, and a reading never goes below zero.
+func TestIdleMarkWorkersAreNotCounted(t *testing.T) {
+	if got := competingGCSeconds(0.080, 0.065); got < 0.0149 || got > 0.0151 {
+		t.Fatalf("80 ms of collection with 65 ms of idle marking counted as %v s, want 0.015", got)
+	}
+	if got := competingGCSeconds(0.010, 0.012); got != 0 {
+		t.Fatalf("counted %v s, want 0", got)
+	}
+	names := readings()
+	sample := make([]metrics.Sample, len(names))
+	for i, n := range names {
+		sample[i].Name = n
+	}
+	metrics.Read(sample)
+	for _, s := range sample {
+		if s.Value.Kind() == metrics.KindBad {
+			t.Fatalf("the runtime does not know %s", s.Name)
 		}
 	}
 }
