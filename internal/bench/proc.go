@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/parley-im/parley/internal/proccpu"
 )
 
 // clockTick is the kernel's USER_HZ, the unit of utime and stime in
@@ -83,7 +85,7 @@ type cpuMeter struct {
 func startCPUMeter(server procMeter) *cpuMeter {
 	m := &cpuMeter{server: server}
 	m.srvStart, m.hasSrv = m.server.sample()
-	m.selfStart, m.hasSelf = selfCPU()
+	m.selfStart, m.hasSelf = proccpu.Self()
 	m.selfStartAt = time.Now()
 	return m
 }
@@ -96,7 +98,7 @@ func (m *cpuMeter) stop() (server, self cpuUse) {
 	if end, ok := m.server.sample(); ok && m.hasSrv {
 		server = cpuUse{cpu: end.cpu - m.srvStart.cpu, wall: end.at.Sub(m.srvStart.at)}
 	}
-	if end, ok := selfCPU(); ok && m.hasSelf {
+	if end, ok := proccpu.Self(); ok && m.hasSelf {
 		self = cpuUse{cpu: end - m.selfStart, wall: time.Since(m.selfStartAt)}
 	}
 	return server, self

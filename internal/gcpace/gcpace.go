@@ -6,6 +6,8 @@ import (
 	"runtime/debug"
 	"runtime/metrics"
 	"time"
+
+	"github.com/parley-im/parley/internal/proccpu"
 )
 
 // Config bounds the pacer. The zero value of a field means its default.
@@ -239,7 +241,9 @@ func (p *Pacer) report() {
 func (p *Pacer) read(now time.Time) reading {
 	metrics.Read(p.sample)
 	r := reading{at: now}
-	r.procSeconds, r.procKnown = processCPU()
+	var cpu time.Duration
+	cpu, r.procKnown = proccpu.Self()
+	r.procSeconds = cpu.Seconds()
 	if v, idle := p.sample[0].Value, p.sample[3].Value; v.Kind() == metrics.KindFloat64 && idle.Kind() == metrics.KindFloat64 {
 		r.gcSeconds = competingGCSeconds(v.Float64(), idle.Float64())
 	}

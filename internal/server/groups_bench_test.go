@@ -15,6 +15,7 @@ import (
 	"github.com/parley-im/parley/internal/auth"
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/feature/groups"
+	"github.com/parley-im/parley/internal/proccpu"
 	"github.com/parley-im/parley/internal/xmpptest"
 )
 
@@ -76,7 +77,7 @@ func benchFanOut(b *testing.B, n int) {
 	alice := clients[0]
 	b.ReportAllocs()
 	b.ResetTimer()
-	start, cpu0 := time.Now(), processCPU()
+	start, cpu0 := time.Now(), proccpu.Now()
 	for i := 0; i < b.N; i++ {
 		alice.SendRaw(fmt.Sprintf("<message to='%s' type='groupchat' id='b%d'><body>bench %d</body></message>", g, i, i))
 	}
@@ -88,7 +89,7 @@ func benchFanOut(b *testing.B, n int) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	el, cpu := time.Since(start), processCPU()-cpu0
+	el, cpu := time.Since(start), proccpu.Now()-cpu0
 	b.StopTimer()
 	b.ReportMetric(float64(want)/el.Seconds(), "deliveries/s")
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(want), "cpu-ns/delivery")

@@ -16,6 +16,7 @@ import (
 
 	"github.com/parley-im/parley/internal/auth"
 	"github.com/parley-im/parley/internal/config"
+	"github.com/parley-im/parley/internal/proccpu"
 	"github.com/parley-im/parley/internal/xmpptest"
 )
 
@@ -63,9 +64,9 @@ func benchOneToOne(b *testing.B, proto string, pairs, inflight int) {
 	clients.run(b, 200*pairs) // warm up: sessions, queues, pools
 	b.ReportAllocs()
 	b.ResetTimer()
-	before, goBefore := processCPU(), goroutinesStarted()
+	before, goBefore := proccpu.Now(), goroutinesStarted()
 	clientCPU := clients.run(b, b.N)
-	serverCPU, started := processCPU()-before, goroutinesStarted()-goBefore
+	serverCPU, started := proccpu.Now()-before, goroutinesStarted()-goBefore
 	b.StopTimer()
 	b.ReportMetric(float64(started)/float64(b.N), "goroutines/op")
 	b.ReportMetric(float64(serverCPU.Nanoseconds())/1e3/float64(b.N), "server-µs/op")
@@ -111,11 +112,11 @@ func TestOneToOneClientProcess(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		before := processCPU()
+		before := proccpu.Now()
 		if err := exchange(senders, receivers, n, inflight); err != nil {
 			t.Fatal(err)
 		}
-		fmt.Printf("%s%d\n", oneToOneDone, processCPU()-before)
+		fmt.Printf("%s%d\n", oneToOneDone, proccpu.Now()-before)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/parley-im/parley/internal/jid"
 	"github.com/parley-im/parley/internal/module"
+	"github.com/parley-im/parley/internal/proccpu"
 	"github.com/parley-im/parley/internal/router"
 	"github.com/parley-im/parley/internal/stanza"
 	"github.com/parley-im/parley/internal/store/pebble"
@@ -44,7 +45,7 @@ func benchDeliveryPath(b *testing.B, posts int) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	start, cpu0 := time.Now(), processCPU()
+	start, cpu0 := time.Now(), proccpu.Now()
 	for done := 0; done < b.N; done += members * posts {
 		w := newWave()
 		for p := range posts {
@@ -58,7 +59,7 @@ func benchDeliveryPath(b *testing.B, posts int) {
 			b.Fatal("delivery failed")
 		}
 	}
-	el, cpu := time.Since(start), processCPU()-cpu0
+	el, cpu := time.Since(start), proccpu.Now()-cpu0
 	b.StopTimer()
 	var got int64
 	for _, d := range devs {

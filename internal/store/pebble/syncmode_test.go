@@ -9,11 +9,12 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/parley-im/parley/internal/proccpu"
 )
 
 // TestCompareSyncModes measures durable enqueues/s from 64 writers under
@@ -86,20 +87,13 @@ func TestCompareSyncModes(t *testing.T) {
 
 type result struct{ perSec, cpuPerOp float64 }
 
-// processCPU returns the user+system CPU time the process has used.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // rate runs op from n goroutines for d and returns completed ops per second
 // and process CPU (both cores, background work included) per op in us.
 func rate(n int, d time.Duration, op func(w int) error) result {
 	var done atomic.Int64
 	var stop atomic.Bool
 	var wg sync.WaitGroup
-	start, cpu0 := time.Now(), processCPU()
+	start, cpu0 := time.Now(), proccpu.Now()
 	for w := range n {
 		wg.Add(1)
 		go func() {
@@ -116,5 +110,5 @@ func rate(n int, d time.Duration, op func(w int) error) result {
 	stop.Store(true)
 	wg.Wait()
 	ops := float64(done.Load())
-	return result{ops / time.Since(start).Seconds(), float64((processCPU() - cpu0).Microseconds()) / ops}
+	return result{ops / time.Since(start).Seconds(), float64((proccpu.Now() - cpu0).Microseconds()) / ops}
 }
