@@ -8,6 +8,8 @@ pidfile = "PEERS_DIR/prosody/prosody.pid"
 data_path = "PEERS_DIR/prosody/data"
 log = { warn = "PEERS_DIR/prosody/prosody.log" }
 interfaces = { "127.0.0.1" }
+-- The listen backlog (Prosody's default is 128), as large as the others'.
+network_settings = { tcp_backlog = 4096 }
 c2s_ports = { 5422 }
 s2s_ports = { }
 c2s_require_encryption = false

@@ -89,7 +89,9 @@ for s in $SERVERS; do
   "start_$s"
   pid=$(cat "$PEERS_DIR/pid")
   # every server gets the same open-file limit (setpriv keeps this shell's; runuser would give PAM's 1,024)
-  prlimit --nofile="$(ulimit -Hn)" --pid "$pid" || echo "    warning: could not raise the open-file limit of pid $pid"
+  if [ "$(awk '/open files/ {print $4}' /proc/"$pid"/limits)" != "$(ulimit -Hn)" ]; then
+    prlimit --nofile="$(ulimit -Hn)" --pid "$pid" || echo "    warning: could not raise the open-file limit of pid $pid"
+  fi
   echo "    pid $pid, open files: $(grep 'open files' /proc/"$pid"/limits | awk '{print $4}')"
   taskset -c 0 "$PEERS_DIR/parley" bench --server 127.0.0.1:"$PORT" "${CLIENT[@]}" "${MUC[@]}" --register --register-in-flight 10 \
     --server-pid "$pid" --json "$OUT/$s.json" "$@" | tee "$OUT/$s.txt" || echo "    parley bench failed against $s (its report holds what was measured)"
