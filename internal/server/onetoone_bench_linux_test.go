@@ -40,8 +40,8 @@ import (
 // parse XML:
 // the benchmark's process is the server, so allocs/op and B/op are the
 // server's, server-µs/op is its CPU (getrusage) per message and
-// goroutines/op the goroutines it started; clients-µs/op is the client
-// process's CPU.
+// goroutines/op the goroutines it started, reads/op and writes/op its
+// read and write system calls; clients-µs/op is the client process's CPU.
 //
 //	go test ./internal/server -run '^$' -bench BenchmarkOneToOne -benchmem
 func BenchmarkOneToOne(b *testing.B) {
@@ -64,13 +64,43 @@ func benchOneToOne(b *testing.B, proto string, pairs, inflight int) {
 	clients.run(b, 200*pairs) // warm up: sessions, queues, pools
 	b.ReportAllocs()
 	b.ResetTimer()
-	before, goBefore := proccpu.Now(), goroutinesStarted()
+	before, goBefore, ioBefore := proccpu.Now(), goroutinesStarted(), readIOCalls(b)
 	clientCPU := clients.run(b, b.N)
-	serverCPU, started := proccpu.Now()-before, goroutinesStarted()-goBefore
+	serverCPU, started, io := proccpu.Now()-before, goroutinesStarted()-goBefore, readIOCalls(b).minus(ioBefore)
 	b.StopTimer()
 	b.ReportMetric(float64(started)/float64(b.N), "goroutines/op")
+	b.ReportMetric(float64(io.reads)/float64(b.N), "reads/op")
+	b.ReportMetric(float64(io.writes)/float64(b.N), "writes/op")
 	b.ReportMetric(float64(serverCPU.Nanoseconds())/1e3/float64(b.N), "server-µs/op")
 	b.ReportMetric(float64(clientCPU.Nanoseconds())/1e3/float64(b.N), "clients-µs/op")
+}
+
+// ioCalls counts the process's read and write system calls (all of them:
+// sockets, and the WAL's writes).
+type ioCalls struct{ reads, writes int64 }
+
+func (a ioCalls) minus(b ioCalls) ioCalls { return ioCalls{a.reads - b.reads, a.writes - b.writes} }
+
+// readIOCalls reads the process's system call counts (syscr and syscw
+// in /proc/self/io: read, readv, write, writev and the like, not
+// recvfrom's peeks), which no load on the machine changes.
+func readIOCalls(tb testing.TB) ioCalls {
+	data, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var c ioCalls
+	for line := range strings.Lines(string(data)) {
+		name, value, _ := strings.Cut(strings.TrimSpace(line), ": ")
+		n, _ := strconv.ParseInt(value, 10, 64)
+		switch name {
+		case "syscr":
+			c.reads = n
+		case "syscw":
+			c.writes = n
+		}
+	}
+	return c
 }
 
 // The client process: the benchmark starts this test binary with
