@@ -42,9 +42,17 @@ func speaksExtensions(tr Transport) bool {
 // for a device that speaks Parley's extensions the ack of a stored message
 // with its stanza-id and server time: the "sent" tick, to be sent once
 // wait returned nil.
+//
+// The context that carries the router's Assigned is made once per session
+// and reused (inMu serializes the messages): a context and an Assigned per
+// message were two of the allocations of every message routed.
 func (s *Session) dispatchMessage(m *stanza.Element) (reply, ack *stanza.Element, wait func() *stanza.Error) {
-	ctx, assigned := router.WithAssignedTo(s.ctx, &router.Assigned{Defer: true})
-	if reply := s.hub.Dispatch(ctx, s, m); reply != nil {
+	if s.assignedCtx == nil {
+		s.assignedCtx, _ = router.WithAssignedTo(s.ctx, &s.assigned)
+	}
+	assigned := &s.assigned
+	*assigned = router.Assigned{Defer: true}
+	if reply := s.hub.Dispatch(s.assignedCtx, s, m); reply != nil {
 		return reply, nil, assigned.Wait
 	}
 	if s.extensions.Load() && assigned.StanzaID != "" {

@@ -131,6 +131,10 @@ type Session struct {
 	// ackRequested (guarded by inMu): the client sent <r/> while messages
 	// were unsettled; settleInbound answers it.
 	ackRequested bool
+	// assigned and assignedCtx (guarded by inMu, made at the first
+	// message) are what dispatchMessage routes each message with.
+	assigned    router.Assigned
+	assignedCtx context.Context
 
 	// Read by other goroutines without mu.
 	available       atomic.Bool

@@ -11,6 +11,8 @@
 //
 // Elements are not safe for concurrent mutation. Once a stanza has been handed
 // to the router it must be treated as immutable: code that needs to change a
-// routed stanza (for example to stamp a stanza-id on a copy) calls Copy first.
+// routed stanza (for example to stamp a stanza-id on a copy) calls Copy first,
+// or CopyTop when it changes only the stanza's own attributes or its list of
+// children (the children, immutable as well, are then shared).
 // This package imports nothing internal except jid.
 package stanza

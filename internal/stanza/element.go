@@ -162,6 +162,25 @@ func (e *Element) CopyWithRoom(n int) *Element {
 	return c
 }
 
+// CopyTop returns a copy of e with attributes and a list of children of
+// its own, and room for n more children, sharing the children themselves:
+// enough to change the attributes or the children list of a routed stanza
+// (which is immutable, see the package documentation) without copying its
+// whole tree. Like Copy, it does not keep Shared.
+func (e *Element) CopyTop(n int) *Element {
+	if e == nil {
+		return nil
+	}
+	c := &Element{Space: e.Space, Name: e.Name, Text: e.Text}
+	if len(e.Attrs) > 0 {
+		c.Attrs = append([]Attr(nil), e.Attrs...)
+	}
+	if len(e.Children)+n > 0 {
+		c.Children = append(make([]*Element, 0, len(e.Children)+n), e.Children...)
+	}
+	return c
+}
+
 // Equal reports whether a and b are the same tree (names, attributes in
 // order, text, children).
 func Equal(a, b *Element) bool {
