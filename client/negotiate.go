@@ -157,6 +157,9 @@ func negotiateOn(conn net.Conn, o *Options, a account, resume *resumeState) (*se
 	if err != nil {
 		return nil, err
 	}
+	if o.usesSASL2(resume) {
+		return loginSASL2(w, o, a)
+	}
 	if err := openAndAuthenticate(w, o, a); err != nil {
 		return nil, err
 	}
@@ -343,35 +346,42 @@ func openAndAuthenticate(w *wire, o *Options, a account) error {
 // queueAuth queues the SASL <auth> of mech with its initial response;
 // conv is the SCRAM conversation to go on with (nil for the others).
 func queueAuth(w *wire, o *Options, a account, mech string) (*scram.ClientConversation, error) {
-	var conv *scram.ClientConversation
-	var first string
-	switch mech {
-	case mechDevice:
-		first = a.local + "\x00" + o.Device.DeviceID + "\x00" + o.Device.Token
-	case mechPLAIN:
-		first = "\x00" + a.local + "\x00" + o.Password
-	default:
-		hash := scram.SHA256
-		if mech == mechSCRAMSHA1 {
-			hash = scram.SHA1
-		}
-		var cl *scram.Client
-		var err error
-		if o.KeyCache != nil {
-			cl, err = o.KeyCache.client(mech, hash, a.local, o.Password)
-		} else {
-			cl, err = hash.NewClient(a.local, o.Password, "")
-		}
-		if err != nil {
-			return nil, err
-		}
-		conv = cl.NewConversation()
-		first, _ = conv.Step("")
+	conv, first, err := initialResponse(o, a, mech)
+	if err != nil {
+		return nil, err
 	}
 	auth := stanza.NewElement(stanza.NSSASL, "auth").SetAttr("mechanism", mech)
 	auth.Text = base64.StdEncoding.EncodeToString([]byte(first))
 	w.queue(auth)
 	return conv, nil
+}
+
+// initialResponse starts mech: its initial response, and the SCRAM
+// conversation to go on with (nil for the others).
+func initialResponse(o *Options, a account, mech string) (*scram.ClientConversation, string, error) {
+	switch mech {
+	case mechDevice:
+		return nil, a.local + "\x00" + o.Device.DeviceID + "\x00" + o.Device.Token, nil
+	case mechPLAIN:
+		return nil, "\x00" + a.local + "\x00" + o.Password, nil
+	}
+	hash := scram.SHA256
+	if mech == mechSCRAMSHA1 {
+		hash = scram.SHA1
+	}
+	var cl *scram.Client
+	var err error
+	if o.KeyCache != nil {
+		cl, err = o.KeyCache.client(mech, hash, a.local, o.Password)
+	} else {
+		cl, err = hash.NewClient(a.local, o.Password, "")
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	conv := cl.NewConversation()
+	first, _ := conv.Step("")
+	return conv, first, nil
 }
 
 func saslExchange(w *wire, conv *scram.ClientConversation) error {
@@ -406,14 +416,7 @@ func saslExchange(w *wire, conv *scram.ClientConversation) error {
 			}
 			return nil
 		case "failure":
-			f := &AuthError{Condition: "not-authorized", Text: el.ChildText(stanza.NSSASL, "text")}
-			for _, c := range el.Children {
-				if c.Name != "text" {
-					f.Condition = c.Name
-					break
-				}
-			}
-			return f
+			return authFailure(el)
 		default:
 			return fmt.Errorf("unexpected <%s> during authentication", el.Name)
 		}

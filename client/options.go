@@ -79,6 +79,18 @@ type Options struct {
 	// It assumes the server offers stream management after authentication,
 	// as Parley's does; the binary encoding (Parley's own) always pipelines.
 	Pipeline bool
+	// SASL2 logs in with Extensible SASL (XEP-0388) and Bind 2 (XEP-0386):
+	// authentication, resource binding and stream management's enable in
+	// one exchange, with no stream restart (Parley's --c2s and --c2s-tls, Prosody
+	// and ejabberd offer them). The server chooses the resource: the JID's
+	// resource (or "parley") is sent as Bind 2's tag, to which it adds a
+	// random part. With Pipeline and Mechanism (or a linked device's
+	// credential) the <authenticate/> goes with the stream open, so that a
+	// SCRAM login takes two round trips; the server must then offer SASL2.
+	// A reconnection that resumes a session uses RFC 6120's SASL and
+	// XEP-0198's resume. Not used with the binary encoding, whose login is
+	// pipelined already.
+	SASL2 bool
 	// Reconnect redials after a lost connection (exponential backoff with
 	// jitter between MinBackoff and MaxBackoff) and resumes the session.
 	Reconnect              bool
@@ -180,6 +192,12 @@ func (o *Options) tlsConfig(domain string) *tls.Config {
 		return c
 	}
 	return &tls.Config{ServerName: domain, MinVersion: tls.VersionTLS12}
+}
+
+// usesSASL2 reports whether a login without resume (or with nothing to
+// resume) goes through SASL2 and Bind 2 (Options.SASL2).
+func (o *Options) usesSASL2(resume *resumeState) bool {
+	return o.SASL2 && o.Encoding != Binary && (resume == nil || resume.id == "")
 }
 
 // pipelines reports whether a login pipelines its last steps (Pipeline).

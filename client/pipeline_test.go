@@ -2,8 +2,10 @@ package client_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,8 +19,10 @@ import (
 // waiting for an answer) during a login over plain TCP, through a proxy:
 // six without pipelining, three with Pipeline and a known mechanism
 // (stream open + SASL initial response; SASL final response; restart +
-// bind + stream management's enable), and the session (stream management
-// included) works after each.
+// bind + stream management's enable), two with SASL2 and Bind 2 (stream
+// open + <authenticate/> with the bind and enable inline; SCRAM's final
+// response, answered by the success holding the bound session), and the
+// session (stream management included) works after each.
 func TestLoginRoundTrips(t *testing.T) {
 	srv := servertest.Start(t, func(c *config.Config) { c.AllowPlaintextAuth = true })
 	srv.AddUser(t, "alice@localhost", "pw-alice")
@@ -31,12 +35,17 @@ func TestLoginRoundTrips(t *testing.T) {
 		name      string
 		pipeline  bool
 		mechanism string
+		sasl2     bool
 		flights   int
 	}{
-		{"unpipelined", false, "SCRAM-SHA-256", 6},
-		{"pipelined-scram", true, "SCRAM-SHA-256", 3},
-		{"pipelined-plain", true, "PLAIN", 2}, // PLAIN has no final response
-		{"pipelined-mechanism-from-features", true, "", 4},
+		{"unpipelined", false, "SCRAM-SHA-256", false, 6},
+		{"pipelined-scram", true, "SCRAM-SHA-256", false, 3},
+		{"pipelined-plain", true, "PLAIN", false, 2}, // PLAIN has no final response
+		{"pipelined-mechanism-from-features", true, "", false, 4},
+		{"sasl2-scram", false, "SCRAM-SHA-256", true, 3},
+		{"sasl2-pipelined-scram", true, "SCRAM-SHA-256", true, 2},
+		{"sasl2-pipelined-plain", true, "PLAIN", true, 1},
+		{"sasl2-pipelined-mechanism-from-features", true, "", true, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := startFlightCounter(t, srv.C2S)
@@ -45,11 +54,15 @@ func TestLoginRoundTrips(t *testing.T) {
 			c, err := client.Dial(ctx, client.Options{
 				JID: "alice@localhost/" + tc.name, Password: "pw-alice", Addr: p.addr(),
 				Encoding: client.XML, Transport: client.Plaintext, Mechanism: tc.mechanism, Pipeline: tc.pipeline,
+				SASL2: tc.sasl2,
 			})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer c.Close()
+			if want := "alice@localhost/" + tc.name; tc.sasl2 != strings.HasPrefix(c.JID(), want+"-") || !strings.HasPrefix(c.JID(), want) {
+				t.Fatalf("bound %q (Bind 2's resource is the tag and a random part)", c.JID())
+			}
 			if got := p.clientFlights(); got != tc.flights {
 				t.Fatalf("the login took %d client flights, want %d", got, tc.flights)
 			}
@@ -129,4 +142,30 @@ func (p *flightCounter) clientFlights() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.flights
+}
+
+// TestSASL2WrongPassword: a SASL2 login with a wrong password fails with
+// SASL's not-authorized, pipelined or not, and the right one then works.
+func TestSASL2WrongPassword(t *testing.T) {
+	srv := servertest.Start(t, func(c *config.Config) { c.AllowPlaintextAuth = true })
+	srv.AddUser(t, "alice@localhost", "pw-alice")
+	for _, pipeline := range []bool{false, true} {
+		for _, pw := range []string{"wrong", "pw-alice"} {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			c, err := client.Dial(ctx, client.Options{
+				JID: "alice@localhost", Password: pw, Addr: srv.C2S, Encoding: client.XML,
+				Transport: client.Plaintext, Mechanism: "SCRAM-SHA-256", Pipeline: pipeline, SASL2: true,
+			})
+			cancel()
+			var ae *client.AuthError
+			switch {
+			case pw == "wrong" && (!errors.As(err, &ae) || ae.Condition != "not-authorized"):
+				t.Fatalf("pipeline %v, wrong password: %v, want not-authorized", pipeline, err)
+			case pw != "wrong" && err != nil:
+				t.Fatalf("pipeline %v: %v", pipeline, err)
+			case err == nil:
+				c.Close()
+			}
+		}
+	}
 }

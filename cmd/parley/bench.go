@@ -119,6 +119,7 @@ what the generator itself can offer.`,
 	fs.BoolVar(&c.Insecure, "insecure", false, "accept any server certificate (self-signed test servers)")
 	fs.StringVar(&c.Mechanism, "mechanism", "", "SASL mechanism: SCRAM-SHA-256, SCRAM-SHA-1 or PLAIN (default: strongest offered)")
 	fs.BoolVar(&c.Pipeline, "pipeline", false, "log in with pipelined steps (Parley's servers and others that offer stream management; with --mechanism: three round trips instead of six); --binary always does")
+	fs.BoolVar(&c.SASL2, "sasl2", false, "log in with SASL2 and Bind 2 (XEP-0388, XEP-0386: Parley, Prosody, ejabberd); with --pipeline and --mechanism: two round trips; XML only")
 	fs.StringVar(&f.scenarios, "scenarios", strings.Join(bench.DefaultScenarios(), ","), "comma-separated scenarios to run (also: groups, upgrade)")
 	fs.IntVar(&c.LoginsInFlight, "in-flight", c.LoginsInFlight, "logins in flight during the ramp")
 	fs.BoolVar(&c.PrecomputeKeys, "precompute-keys", false, "log every device in once, untimed, before the ramp, so that SCRAM logins reuse the derived keys (measures the server, not the generator's PBKDF2)")

@@ -29,7 +29,10 @@ type Config struct {
 	// Pipeline logs in with client.Options.Pipeline: three round trips
 	// (with Mechanism set) instead of six; the server must offer stream
 	// management (Parley's does). The binary encoding always pipelines.
-	Pipeline  bool
+	Pipeline bool
+	// SASL2 logs in with client.Options.SASL2 (XEP-0388 and XEP-0386):
+	// with Pipeline and Mechanism, two round trips.
+	SASL2     bool
 	Insecure  bool // accept any certificate (self-signed test servers)
 	ServerPID int  // for memory and CPU figures (0: not measured)
 
@@ -200,7 +203,7 @@ func (c *Config) jid(i int) string { return fmt.Sprintf(c.UserFormat, i) + "@" +
 func (c *Config) clientOptions(i int) client.Options {
 	o := client.Options{
 		JID: c.jid(i) + "/bench", Password: c.Password, Addr: c.Addr,
-		Transport: c.Transport, Mechanism: c.Mechanism, Pipeline: c.Pipeline, DialTimeout: 30 * time.Second,
+		Transport: c.Transport, Mechanism: c.Mechanism, Pipeline: c.Pipeline, SASL2: c.SASL2, DialTimeout: 30 * time.Second,
 		EventBuffer: 4096, Encoding: client.XML, KeyCache: c.keys,
 		Reconnect: c.Reconnect, MinBackoff: 250 * time.Millisecond, MaxBackoff: 5 * time.Second,
 	}

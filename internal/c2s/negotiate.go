@@ -29,6 +29,7 @@ func (c *conn) negotiate(ctx context.Context) error {
 	}
 	headerSent := false
 	var sasl *auth.Negotiation
+	var bind2 *stanza.Element // XEP-0386: the <bind/> of a SASL2 <authenticate/>
 	defer c.endPairing()
 	for c.sess == nil {
 		tok, err := c.next(func() { _ = c.flushNegotiation() })
@@ -52,7 +53,7 @@ func (c *conn) negotiate(ctx context.Context) error {
 			if !headerSent {
 				return stanza.NewStreamError(stanza.StreamNotWellFormed, "stream not opened")
 			}
-			if err := c.negotiationElement(ctx, tok.Element, &sasl, &headerSent); err != nil {
+			if err := c.negotiationElement(ctx, tok.Element, &sasl, &bind2, &headerSent); err != nil {
 				return err
 			}
 		}
@@ -120,13 +121,17 @@ func (c *conn) features() *stanza.Element {
 		if c.canAuthenticate() {
 			mechs := stanza.NewElement(stanza.NSSASL, "mechanisms")
 			plus := false
-			for _, m := range c.srv.auth.Mechanisms(c.authConfig()) {
+			offered := c.srv.auth.Mechanisms(c.authConfig())
+			for _, m := range offered {
 				plus = plus || strings.HasSuffix(m, "-PLUS")
 				el := stanza.NewElement(stanza.NSSASL, "mechanism")
 				el.Text = m
 				mechs.AddChild(el)
 			}
 			f.AddChild(mechs)
+			if c.offersSASL2() {
+				f.AddChild(sasl2Feature(offered))
+			}
 			if plus { // XEP-0440: the binding type -PLUS means
 				cb := stanza.NewElement(stanza.NSSASLChannelBinding, "sasl-channel-binding")
 				t := stanza.NewElement(stanza.NSSASLChannelBinding, "channel-binding")
@@ -162,12 +167,14 @@ func (c *conn) authConfig() auth.Config {
 }
 
 // negotiationElement handles one element before a resource is bound.
-func (c *conn) negotiationElement(ctx context.Context, el *stanza.Element, sasl **auth.Negotiation, headerSent *bool) error {
+func (c *conn) negotiationElement(ctx context.Context, el *stanza.Element, sasl **auth.Negotiation, bind2 **stanza.Element, headerSent *bool) error {
 	switch {
 	case el.Space == stanza.NSTLS && el.Name == "starttls":
 		return c.startTLS(headerSent)
 	case el.Space == stanza.NSSASL:
 		return c.saslElement(ctx, el, sasl, headerSent)
+	case el.Space == stanza.NSSASL2 && c.offersSASL2():
+		return c.sasl2Element(ctx, el, sasl, bind2)
 	case el.Space == stanza.NSSM && el.Name == "resume":
 		return c.resume(ctx, el)
 	case el.Space == stanza.NSSM:
@@ -260,16 +267,7 @@ func (c *conn) saslElement(ctx context.Context, el *stanza.Element, neg **auth.N
 func (c *conn) saslResult(n *auth.Negotiation, challenge []byte, err error, neg **auth.Negotiation, headerSent *bool) error {
 	if err != nil {
 		*neg = nil
-		var f *auth.Failure
-		cond, text := "not-authorized", ""
-		if errors.As(err, &f) {
-			cond, text = f.Condition, f.Text
-		}
-		if cond == "not-authorized" {
-			c.srv.failures.Fail(c.remoteIP)
-		}
-		c.srv.metrics.authFailure()
-		c.out = c.fr.appendElement(c.out, saslFailure(cond, text))
+		c.out = c.fr.appendElement(c.out, saslFailure(c.authFailed(err)))
 		return nil
 	}
 	if n == nil || !n.Done() {
@@ -278,16 +276,10 @@ func (c *conn) saslResult(n *auth.Negotiation, challenge []byte, err error, neg 
 		c.out = c.fr.appendElement(c.out, ch)
 		return nil
 	}
-	user, perr := jid.Parse(n.User())
-	if perr != nil {
-		return stanza.NewStreamError(stanza.StreamInternalError, "")
-	}
-	c.user = user.Bare()
-	c.device = n.Device()
-	c.touchDevice()
 	*neg = nil
-	c.srv.failures.Succeed(c.remoteIP)
-	c.srv.metrics.authSuccess()
+	if err := c.authenticated(n); err != nil {
+		return err
+	}
 	success := stanza.NewElement(stanza.NSSASL, "success")
 	if d := n.SuccessData(); len(d) > 0 {
 		success.Text = base64.StdEncoding.EncodeToString(d)

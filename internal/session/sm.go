@@ -110,16 +110,38 @@ func (s *Session) enableLocked(el *stanza.Element) {
 		s.out = s.tr.AppendElement(s.out, smFailed(stanza.UnexpectedRequest))
 		return
 	}
+	r := el.Attr("resume")
+	s.out = s.tr.AppendElement(s.out, s.enableSMLocked(r == "true" || r == "1"))
+}
+
+// enableSMLocked turns stream management on and returns the <enabled/>
+// that tells the client (resumable when it asked and resumption is on).
+func (s *Session) enableSMLocked(resume bool) *stanza.Element {
 	s.sm.enabled = true
 	enabled := stanza.NewElement(stanza.NSSM, "enabled")
-	if r := el.Attr("resume"); (r == "true" || r == "1") && s.cfg.ResumeTimeout > 0 {
+	if resume && s.cfg.ResumeTimeout > 0 {
 		s.sm.resumable = true
 		enabled.SetAttr("id", s.id)
 		enabled.SetAttr("resume", "true")
 		enabled.SetAttr("max", strconv.Itoa(int(s.cfg.ResumeTimeout.Seconds())))
 		s.hub.Resumable(s)
 	}
-	s.out = s.tr.AppendElement(s.out, enabled)
+	return enabled
+}
+
+// BindInline completes a login bound inline (XEP-0386 Bind 2): it enables
+// stream management when the client asked for it in its <bind/>, and calls
+// lead with the <enabled/> (nil without it) under the session's lock, so
+// that what lead leaves for the connection's next write (the SASL2
+// success holding both) goes before anything the session writes.
+func (s *Session) BindInline(enableSM, resume bool, lead func(enabled *stanza.Element)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var enabled *stanza.Element
+	if enableSM && !s.sm.enabled {
+		enabled = s.enableSMLocked(resume)
+	}
+	lead(enabled)
 }
 
 // processAckLocked drops acknowledged stanzas and erases the stored ones

@@ -13,6 +13,8 @@ const (
 	NSTLS                = "urn:ietf:params:xml:ns:xmpp-tls"
 	NSSASL               = "urn:ietf:params:xml:ns:xmpp-sasl"
 	NSSASLChannelBinding = "urn:xmpp:sasl-cb:0" // XEP-0440
+	NSSASL2              = "urn:xmpp:sasl:2"    // XEP-0388
+	NSBind2              = "urn:xmpp:bind:0"    // XEP-0386
 	NSBind               = "urn:ietf:params:xml:ns:xmpp-bind"
 	NSSession            = "urn:ietf:params:xml:ns:xmpp-session"
 	NSSM                 = "urn:xmpp:sm:3"    // XEP-0198
