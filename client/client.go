@@ -46,7 +46,11 @@ func Dial(ctx context.Context, o Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := negotiate(ctx, &o, a, nil)
+	var initial *stanza.Element
+	if o.Available {
+		initial = stanza.NewElement(stanza.NSClient, "presence")
+	}
+	s, err := negotiate(ctx, &o, a, nil, initial)
 	if err != nil {
 		return nil, err
 	}
@@ -60,8 +64,20 @@ func Dial(ctx context.Context, o Options) (*Client, error) {
 	}
 	c.sm = smState{enabled: s.smID != "", id: s.smID}
 	c.install(s)
+	if s.initialSent { // it went with the login (Options.Available)
+		c.presence = initial
+		if c.sm.enabled {
+			c.sm.track(initial)
+		}
+	}
 	c.emit(&Connected{JID: s.jid})
 	go c.run(s)
+	if initial != nil && !s.initialSent {
+		if err := c.SetPresence("", ""); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
 	return c, nil
 }
 
@@ -183,7 +199,7 @@ func (c *Client) reconnect(first time.Duration) *session {
 		c.mu.Lock()
 		rs := c.sm.resumeState(c.jid)
 		c.mu.Unlock()
-		s, err := negotiate(context.Background(), &c.opts, c.account, rs)
+		s, err := negotiate(context.Background(), &c.opts, c.account, rs, nil)
 		if err == nil {
 			if !c.afterReconnect(s, attempt) {
 				return nil

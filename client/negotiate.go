@@ -116,10 +116,15 @@ type session struct {
 	smID    string // stream-management resumption id ("" if not offered)
 	resumed bool
 	h       uint32 // on resume: how many of our stanzas the server had
+	// initialSent: the initial stanza (Options.Available's presence) went
+	// with the login's last write.
+	initialSent bool
 }
 
 // negotiate dials and brings a stream to a bound (or resumed) session.
-func negotiate(ctx context.Context, o *Options, a account, resume *resumeState) (*session, error) {
+// initial, when not nil, is a stanza for the bound session that a
+// pipelined login sends with its last write (session.initialSent).
+func negotiate(ctx context.Context, o *Options, a account, resume *resumeState, initial *stanza.Element) (*session, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.DialTimeout)
 	defer cancel()
 	conn, err := dialAny(ctx, o)
@@ -129,7 +134,7 @@ func negotiate(ctx context.Context, o *Options, a account, resume *resumeState) 
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
 	}
-	s, err := negotiateOn(conn, o, a, resume)
+	s, err := negotiateOn(conn, o, a, resume, initial)
 	if err != nil {
 		conn.Close()
 		return nil, err
@@ -152,19 +157,19 @@ func dialAny(ctx context.Context, o *Options) (net.Conn, error) {
 	return conn, err
 }
 
-func negotiateOn(conn net.Conn, o *Options, a account, resume *resumeState) (*session, error) {
+func negotiateOn(conn net.Conn, o *Options, a account, resume *resumeState, initial *stanza.Element) (*session, error) {
 	w, err := secureWire(conn, o, a)
 	if err != nil {
 		return nil, err
 	}
 	if o.usesSASL2(resume) {
-		return loginSASL2(w, o, a)
+		return loginSASL2(w, o, a, initial)
 	}
 	if err := openAndAuthenticate(w, o, a); err != nil {
 		return nil, err
 	}
 	if o.pipelines() {
-		return bindPipelined(w, a, resume)
+		return bindPipelined(w, a, resume, initial)
 	}
 	features, err := openStream(w, a.domain)
 	if err != nil {
@@ -191,13 +196,16 @@ func negotiateOn(conn net.Conn, o *Options, a account, resume *resumeState) (*se
 // bindPipelined restarts the stream and binds a resource (or resumes),
 // with stream management's enable, all in one write: the third and last
 // round trip of a pipelined login (Options.Pipeline).
-func bindPipelined(w *wire, a account, resume *resumeState) (*session, error) {
+func bindPipelined(w *wire, a account, resume *resumeState, initial *stanza.Element) (*session, error) {
 	w.queueOpen(a.domain)
 	resuming := resume != nil && resume.id != ""
 	if resuming {
 		w.queue(resumeRequest(resume))
 	} else {
 		queueBindAndEnable(w, a.resource)
+		if initial != nil {
+			w.queue(initial)
+		}
 	}
 	if err := w.flush(); err != nil {
 		return nil, err
@@ -215,7 +223,7 @@ func bindPipelined(w *wire, a account, resume *resumeState) (*session, error) {
 			return nil, err
 		}
 	}
-	s := &session{w: w}
+	s := &session{w: w, initialSent: initial != nil && !resuming}
 	var err error
 	if s.jid, err = readBound(w); err != nil {
 		return nil, err

@@ -91,6 +91,12 @@ type Options struct {
 	// XEP-0198's resume. Not used with the binary encoding, whose login is
 	// pipelined already.
 	SASL2 bool
+	// Available makes the device available from its login, as
+	// SetPresence("", "") right after Dial would: when the login
+	// pipelines (Pipeline, or SASL2 with Pipeline), the initial presence
+	// goes with the login's last write (one write and one wake-up of the
+	// server fewer), else right after the login.
+	Available bool
 	// Reconnect redials after a lost connection (exponential backoff with
 	// jitter between MinBackoff and MaxBackoff) and resumes the session.
 	Reconnect              bool

@@ -85,7 +85,8 @@ type flightCounter struct {
 
 	mu         sync.Mutex
 	flights    int
-	lastClient bool // the last data that crossed came from the client
+	data       [][]byte // what the client sent, per flight
+	lastClient bool     // the last data that crossed came from the client
 }
 
 func startFlightCounter(t *testing.T, target string) *flightCounter {
@@ -125,6 +126,10 @@ func (p *flightCounter) pipe(dst io.Writer, src io.Reader, fromClient bool) {
 			p.mu.Lock()
 			if fromClient && !p.lastClient {
 				p.flights++
+				p.data = append(p.data, nil)
+			}
+			if fromClient {
+				p.data[len(p.data)-1] = append(p.data[len(p.data)-1], buf[:n]...)
 			}
 			p.lastClient = fromClient
 			p.mu.Unlock()
@@ -167,5 +172,68 @@ func TestSASL2WrongPassword(t *testing.T) {
 				c.Close()
 			}
 		}
+	}
+}
+
+// flightOf is the number (from 1) of the client's first flight that
+// contained marker, 0 if none did.
+func (p *flightCounter) flightOf(marker string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, d := range p.data {
+		if strings.Contains(string(d), marker) {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// TestAvailableLoginSendsPresenceWithLastFlight: with Options.Available a
+// pipelined login sends the initial presence with its last flight (SASL2's
+// SCRAM response, its PLAIN <authenticate/>, or the restart with bind and
+// enable), not in a flight of its own after the login; the device is then
+// available (a message to its bare JID reaches it) and stream management
+// counts the presence (the server's h covers it and the next message).
+func TestAvailableLoginSendsPresenceWithLastFlight(t *testing.T) {
+	srv := servertest.Start(t, func(c *config.Config) { c.AllowPlaintextAuth = true })
+	srv.AddUser(t, "alice@localhost", "pw-alice")
+	srv.AddUser(t, "bob@localhost", "pw-bob")
+	bob := dial(t, srv, "bob@localhost/phone", "pw-bob")
+	for _, tc := range []struct {
+		name, mechanism, last string
+		sasl2                 bool
+		flights               int
+	}{
+		{"pipelined-scram", "SCRAM-SHA-256", "<enable", false, 3},
+		{"sasl2-scram", "SCRAM-SHA-256", "<response", true, 2},
+		{"sasl2-plain", "PLAIN", "<authenticate", true, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := startFlightCounter(t, srv.C2S)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			c, err := client.Dial(ctx, client.Options{
+				JID: "alice@localhost/" + tc.name, Password: "pw-alice", Addr: p.addr(), Encoding: client.XML,
+				Transport: client.Plaintext, Mechanism: tc.mechanism, Pipeline: true, SASL2: tc.sasl2, Available: true,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			body := "to the bare JID, " + tc.name
+			if _, err := bob.SendMessage("alice@localhost", body); err != nil {
+				t.Fatal(err)
+			}
+			next(t, c, func(m *client.Message) bool { return m.Body == body })
+			if got, want := p.flightOf("<presence"), p.flightOf(tc.last); got != want || want != tc.flights {
+				t.Fatalf("the presence went in flight %d, the login's last (%s) was flight %d, want %d", got, tc.last, want, tc.flights)
+			}
+			id, err := c.SendMessage("bob@localhost", "after the presence")
+			if err != nil {
+				t.Fatal(err)
+			}
+			next(t, c, func(s *client.Sent) bool { return s.ID == id })
+			c.Close()
+		})
 	}
 }

@@ -15,16 +15,21 @@ import (
 // and Bind 2 (XEP-0386), enabling stream management inline: no stream
 // restart, no separate bind or enable (Options.SASL2). With a known
 // mechanism and Pipeline the <authenticate/> goes with the stream open.
-func loginSASL2(w *wire, o *Options, a account) (*session, error) {
+//
+// With Pipeline, initial (Options.Available's presence) goes with the last
+// write: the SCRAM response, or the <authenticate/> of the others.
+func loginSASL2(w *wire, o *Options, a account, initial *stanza.Element) (*session, error) {
 	w.queueOpen(a.domain)
 	mech := ""
-	if o.pipelines() {
+	if !o.pipelines() {
+		initial = nil
+	} else {
 		mech = o.Mechanism
 	}
 	var conv *scram.ClientConversation
 	var err error
 	if mech != "" {
-		if conv, err = queueAuthenticate(w, o, a, mech); err != nil {
+		if conv, err = queueAuthenticate(w, o, a, mech, initial); err != nil {
 			return nil, err
 		}
 	}
@@ -45,14 +50,18 @@ func loginSASL2(w *wire, o *Options, a account) (*session, error) {
 		if mech, err = chooseMechanism(o, offered); err != nil {
 			return nil, err
 		}
-		if conv, err = queueAuthenticate(w, o, a, mech); err != nil {
+		if conv, err = queueAuthenticate(w, o, a, mech, initial); err != nil {
 			return nil, err
 		}
 		if err := w.flush(); err != nil {
 			return nil, err
 		}
 	}
-	return sasl2Exchange(w, conv)
+	s, err := sasl2Exchange(w, conv, initial)
+	if s != nil {
+		s.initialSent = initial != nil
+	}
+	return s, err
 }
 
 // sasl2Mechanisms returns the mechanisms of the SASL2 stream feature; ok
@@ -76,8 +85,9 @@ func sasl2Mechanisms(features *stanza.Element) (mechs []string, ok bool) {
 
 // queueAuthenticate queues SASL2's <authenticate/> of mech with its
 // initial response and Bind 2's <bind/>, stream management's enable
-// inside it.
-func queueAuthenticate(w *wire, o *Options, a account, mech string) (*scram.ClientConversation, error) {
+// inside it; then initial, if any, when the mechanism has no further step
+// (not SCRAM).
+func queueAuthenticate(w *wire, o *Options, a account, mech string, initial *stanza.Element) (*scram.ClientConversation, error) {
 	conv, first, err := initialResponse(o, a, mech)
 	if err != nil {
 		return nil, err
@@ -96,12 +106,16 @@ func queueAuthenticate(w *wire, o *Options, a account, mech string) (*scram.Clie
 	bind.AddChild(stanza.NewElement(stanza.NSSM, "enable").SetAttr("resume", "true"))
 	auth.AddChild(bind)
 	w.queue(auth)
+	if conv == nil && initial != nil {
+		w.queue(initial)
+	}
 	return conv, nil
 }
 
 // sasl2Exchange answers the server's challenges until its success (the
-// bound session) or failure.
-func sasl2Exchange(w *wire, conv *scram.ClientConversation) (*session, error) {
+// bound session) or failure. SCRAM's response to the server's first
+// message is its last: initial goes with it.
+func sasl2Exchange(w *wire, conv *scram.ClientConversation, initial *stanza.Element) (*session, error) {
 	for {
 		el, err := w.read()
 		if err != nil {
@@ -112,9 +126,10 @@ func sasl2Exchange(w *wire, conv *scram.ClientConversation) (*session, error) {
 		}
 		switch el.Name {
 		case "challenge":
-			if err := answerChallenge(w, conv, el.Text); err != nil {
+			if err := answerChallenge(w, conv, el.Text, initial); err != nil {
 				return nil, err
 			}
+			initial = nil // sent once
 		case "success":
 			return sasl2Success(w, conv, el)
 		case "failure":
@@ -125,7 +140,7 @@ func sasl2Exchange(w *wire, conv *scram.ClientConversation) (*session, error) {
 	}
 }
 
-func answerChallenge(w *wire, conv *scram.ClientConversation, text string) error {
+func answerChallenge(w *wire, conv *scram.ClientConversation, text string, initial *stanza.Element) error {
 	if conv == nil {
 		return errors.New("unexpected SASL challenge")
 	}
@@ -139,7 +154,11 @@ func answerChallenge(w *wire, conv *scram.ClientConversation, text string) error
 	}
 	r := stanza.NewElement(stanza.NSSASL2, "response")
 	r.Text = base64.StdEncoding.EncodeToString([]byte(resp))
-	return w.send(r)
+	w.queue(r)
+	if initial != nil {
+		w.queue(initial)
+	}
+	return w.flush()
 }
 
 // sasl2Success checks the server's SCRAM signature and returns the

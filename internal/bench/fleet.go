@@ -163,16 +163,15 @@ func (f *fleet) login(ctx context.Context, idx []int, available bool, lat *Histo
 }
 
 func (f *fleet) connect(ctx context.Context, d *device, available bool) error {
-	c, err := client.Dial(ctx, f.cfg.clientOptions(d.idx))
+	o := f.cfg.clientOptions(d.idx)
+	o.Available = available // the presence goes with a pipelined login's last write
+	c, err := client.Dial(ctx, o)
 	if err != nil {
 		return err
 	}
 	d.c = c
 	d.evDone = make(chan struct{})
 	go f.events(d)
-	if available {
-		return c.SetPresence("", "")
-	}
 	return nil
 }
 
