@@ -16,24 +16,78 @@ const maxPart = 1023
 
 // JID is a parsed, normalized XMPP address. The zero value is the empty
 // address. JIDs are small values: copy them freely.
+//
+// A JID holds its canonical form, with where the domainpart starts and
+// ends in it: String returns it, and Bare and the parts are substrings of
+// it, so that none of them allocates (the address of every routed stanza
+// is rendered several times: its "from", its queue's key, the lookups of
+// the blocking and privacy lists). Equal addresses have equal fields, so
+// == and map keys work as on the parts.
 type JID struct {
-	local, domain, resource string
+	full string
+	// dom is where the domainpart starts in full (0 without a
+	// localpart), end where it ends (len(full) without a resourcepart).
+	dom, end int32
 }
 
 // New builds a JID from its parts, normalizing each one.
 func New(local, domain, resource string) (JID, error) {
-	var j JID
-	var err error
-	if j.local, err = normalizeLocal(local); err != nil {
+	l, d, r, err := normalizeParts(local, domain, resource)
+	if err != nil {
 		return JID{}, err
 	}
-	if j.domain, err = normalizeDomain(domain); err != nil {
-		return JID{}, err
+	return join(l, d, r), nil
+}
+
+// normalizeParts normalizes the three parts of an address.
+func normalizeParts(local, domain, resource string) (l, d, r string, err error) {
+	if l, err = normalizeLocal(local); err != nil {
+		return "", "", "", err
 	}
-	if j.resource, err = normalizeResource(resource); err != nil {
-		return JID{}, err
+	if d, err = normalizeDomain(domain); err != nil {
+		return "", "", "", err
 	}
-	return j, nil
+	if r, err = normalizeResource(resource); err != nil {
+		return "", "", "", err
+	}
+	return l, d, r, nil
+}
+
+// join builds the JID of normalized parts (the zero JID without a
+// domainpart, as before it had one).
+func join(local, domain, resource string) JID {
+	if domain == "" {
+		return JID{}
+	}
+	n := len(domain)
+	if local != "" {
+		n += len(local) + 1
+	}
+	if resource != "" {
+		n += len(resource) + 1
+	}
+	var b strings.Builder
+	b.Grow(n)
+	if local != "" {
+		b.WriteString(local)
+		b.WriteByte('@')
+	}
+	b.WriteString(domain)
+	if resource != "" {
+		b.WriteByte('/')
+		b.WriteString(resource)
+	}
+	return at(b.String(), local, domain)
+}
+
+// at is the JID whose canonical form is full, made of local, domain and
+// (after them) a resource.
+func at(full, local, domain string) JID {
+	dom := 0
+	if local != "" {
+		dom = len(local) + 1
+	}
+	return JID{full: full, dom: int32(dom), end: int32(dom + len(domain))}
 }
 
 // Parse parses and normalizes "local@domain/resource" (local and resource optional).
@@ -58,7 +112,14 @@ func Parse(s string) (JID, error) {
 		rest = rest[i+1:]
 	}
 	domain = rest
-	return New(local, domain, resource)
+	l, d, r, err := normalizeParts(local, domain, resource)
+	if err != nil {
+		return JID{}, err
+	}
+	if l == local && d == domain && r == resource {
+		return at(s, l, d), nil // already canonical: s is the JID's form
+	}
+	return join(l, d, r), nil
 }
 
 // MustParse is Parse for constants in tests and setup code; it panics on error.
@@ -71,22 +132,32 @@ func MustParse(s string) JID {
 }
 
 // Local returns the localpart ("alice" in alice@example.org/phone).
-func (j JID) Local() string { return j.local }
+func (j JID) Local() string {
+	if j.dom == 0 {
+		return ""
+	}
+	return j.full[:j.dom-1]
+}
 
 // Domain returns the domainpart.
-func (j JID) Domain() string { return j.domain }
+func (j JID) Domain() string { return j.full[j.dom:j.end] }
 
 // Resource returns the resourcepart.
-func (j JID) Resource() string { return j.resource }
+func (j JID) Resource() string {
+	if int(j.end) == len(j.full) {
+		return ""
+	}
+	return j.full[j.end+1:]
+}
 
 // IsZero reports whether j is the empty address.
-func (j JID) IsZero() bool { return j.domain == "" }
+func (j JID) IsZero() bool { return j.full == "" }
 
 // IsBare reports whether j has no resource.
-func (j JID) IsBare() bool { return j.resource == "" }
+func (j JID) IsBare() bool { return int(j.end) == len(j.full) }
 
 // Bare returns j without its resource.
-func (j JID) Bare() JID { return JID{local: j.local, domain: j.domain} }
+func (j JID) Bare() JID { return JID{full: j.full[:j.end], dom: j.dom, end: j.end} }
 
 // WithResource returns j with the given (already validated) resource.
 func (j JID) WithResource(resource string) (JID, error) {
@@ -94,48 +165,16 @@ func (j JID) WithResource(resource string) (JID, error) {
 	if err != nil {
 		return JID{}, err
 	}
-	return JID{local: j.local, domain: j.domain, resource: r}, nil
+	return join(j.Local(), j.Domain(), r), nil
 }
 
 // String renders the address in its canonical form.
-func (j JID) String() string {
-	if j.domain == "" {
-		return ""
-	}
-	n := len(j.domain)
-	if j.local != "" {
-		n += len(j.local) + 1
-	}
-	if j.resource != "" {
-		n += len(j.resource) + 1
-	}
-	var b strings.Builder
-	b.Grow(n)
-	if j.local != "" {
-		b.WriteString(j.local)
-		b.WriteByte('@')
-	}
-	b.WriteString(j.domain)
-	if j.resource != "" {
-		b.WriteByte('/')
-		b.WriteString(j.resource)
-	}
-	return b.String()
-}
+func (j JID) String() string { return j.full }
 
 // AppendBare appends the canonical form of j's bare address to dst: a
 // lookup by bare address (the registry's, on every routed stanza) builds
 // its key in a stack buffer instead of allocating a string.
-func (j JID) AppendBare(dst []byte) []byte {
-	if j.domain == "" {
-		return dst
-	}
-	if j.local != "" {
-		dst = append(dst, j.local...)
-		dst = append(dst, '@')
-	}
-	return append(dst, j.domain...)
-}
+func (j JID) AppendBare(dst []byte) []byte { return append(dst, j.full[:j.end]...) }
 
 func errWrap(reason string) error {
 	return &malformedError{reason: reason}
