@@ -3,13 +3,80 @@ package c2s
 import (
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"os"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 	"unsafe"
 )
+
+// TestQuietSessionReadsItsEmptySocketOnce: when a session's decoder needs
+// more and the client sends nothing, the connection reads its empty
+// socket once (the linger's first, non-blocking read), waits, then parks
+// it. A non-blocking read before the linger made it two reads of the
+// empty socket for every burst a client sent (3 read system calls per
+// burst instead of 2). The count is the process's, and the runtime
+// sometimes reads too (its netpoller's wake-up eventfd, when the linger's
+// deadline is set): so up to five quiet connections are tried, one reading
+// its socket once is enough, and with two reads per linger none ever can.
+func TestQuietSessionReadsItsEmptySocketOnce(t *testing.T) {
+	srv := NewServer(Config{Domain: "localhost", Log: slog.New(slog.DiscardHandler)})
+	if srv.parker == nil {
+		t.Skip("no epoll parker")
+	}
+	t.Cleanup(srv.parker.close)
+	var counts []int64
+	for range 5 {
+		reads := quietConnectionReads(t, srv)
+		if reads == 1 {
+			return
+		}
+		counts = append(counts, reads)
+	}
+	t.Fatalf("read system calls of five quiet connections before they were parked: %v, want 1", counts)
+}
+
+// quietConnectionReads runs a bound connection's read on a socket that
+// stays quiet until the connection is parked, and returns the read system
+// calls the process made meanwhile.
+func quietConnectionReads(t *testing.T, srv *Server) int64 {
+	server, _ := tcpPair(t)
+	c := newConn(srv, server, XMLStream)
+	c.idle = newIdleWaiter(server, server)
+	own := -readCalls(t) + readCalls(t) // reading /proc/self/io takes reads too
+	before := readCalls(t)
+	gone, err := c.readMore()
+	reads := readCalls(t) - before - own
+	if !srv.parker.unpark(c) || !gone || err != nil { // unparked before tcpPair's cleanup closes the socket
+		t.Fatalf("a quiet connection: gone %v, err %v; want it parked", gone, err)
+	}
+	return reads
+}
+
+// readCalls is how many read system calls this process made (syscr in
+// /proc/self/io).
+func readCalls(t *testing.T) int64 {
+	t.Helper()
+	data, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		t.Skip(err)
+	}
+	for line := range strings.Lines(string(data)) {
+		if v, ok := strings.CutPrefix(line, "syscr: "); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Skip("no syscr in /proc/self/io")
+	return 0
+}
 
 // TestIdleWaitReadsWhatWokeIt: a connection lingering after a stanza
 // reads what the client sends next in the wait that wakes it (nothing is
