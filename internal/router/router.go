@@ -207,6 +207,17 @@ func (r *Router) availableNonNegative(user jid.JID) []Device {
 // before, a device becoming available meanwhile would drain the queue
 // without it and never be handed it).
 func (r *Router) deliverMessage(ctx context.Context, m *stanza.Element, to jid.JID, targetsOf func() []Device) *stanza.Error {
+	a, _ := ctx.Value(assignedKey{}).(*Assigned)
+	if a != nil && a.Defer && a.Batch != nil { // not while the hooks of a message run (Defer off)
+		key := QueueKey(to)
+		switch {
+		case Storable(m) && a.Batch.batchable(key, targetsOf):
+			r.batchMessage(a, m, to, key)
+			return nil
+		case a.Batch.keyIndex(key) >= 0:
+			commitBefore(ctx, a) // what was sent to to before m reaches it first
+		}
+	}
 	if !Storable(m) {
 		targets := targetsOf()
 		for _, d := range targets {
@@ -227,7 +238,6 @@ func (r *Router) deliverMessage(ctx context.Context, m *stanza.Element, to jid.J
 	for _, d := range targets {
 		d.Deliver(m, key, seq)
 	}
-	a, _ := ctx.Value(assignedKey{}).(*Assigned)
 	deferWait := a != nil && a.Defer
 	if deferWait {
 		// What the hooks route meanwhile (a feature's own stanzas) is
@@ -426,11 +436,16 @@ func (r *Router) delivered(ctx context.Context, m *stanza.Element, to jid.JID, t
 // after the other, then their Waits are called in turn, and the first
 // one's sync covers the others: one WAL sync for the burst instead of one
 // each.
+//
+// With Batch set as well, a storable message to a user with no device
+// online is not even stored by Route: it joins the batch, stored by the
+// caller's Batch.Commit with the other messages of its read (see Batch).
 type Assigned struct {
 	StanzaID string
 	Stored   time.Time
 	Defer    bool
 	Wait     func() *stanza.Error
+	Batch    *Batch
 }
 
 type assignedKey struct{}

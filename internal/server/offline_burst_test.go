@@ -14,9 +14,11 @@ import (
 // TestBurstToOfflineUserSharesDurableWaits: messages a device sends in one
 // write to a user with no device online are stored with far fewer waits
 // for the WAL sync than messages (the session settles a read's messages
-// with one wait), its <r/> in that write is answered with every one of
-// them counted, before the answer to the iq that follows it, and the
-// recipient drains all of them, in order, at its login.
+// with one wait) and far fewer queue writes (Pebble batches: a read's
+// messages to offline users are one router.Batch), its <r/> in that write
+// is answered with every one of them counted, before the answer to the iq
+// that follows it, and the recipient drains all of them, in order, at its
+// login.
 func TestBurstToOfflineUserSharesDurableWaits(t *testing.T) {
 	const n = 64
 	ts := startServer(t, func(c *config.Config) { c.AllowPlaintextAuth = true })
@@ -33,7 +35,7 @@ func TestBurstToOfflineUserSharesDurableWaits(t *testing.T) {
 		fmt.Fprintf(&burst, "<message to='bob@localhost' type='chat' id='m%d'><body>burst %d</body></message>", i, i)
 	}
 	burst.WriteString("<r xmlns='urn:xmpp:sm:3'/><iq type='get' id='ping1'><ping xmlns='urn:xmpp:ping'/></iq>")
-	before := st.DurableWaits()
+	before, writesBefore := st.DurableWaits(), st.QueueWrites()
 	alice.SendRaw(burst.String())
 
 	first := alice.Expect("the ack or the ping's result", func(el *stanza.Element) bool {
@@ -43,10 +45,13 @@ func TestBurstToOfflineUserSharesDurableWaits(t *testing.T) {
 		t.Fatalf("first answer %v, want <a h='%d'/> before the ping's result", first, n)
 	}
 	alice.Expect("the ping's result", xmpptest.IsIQResult("ping1"))
-	waits := st.DurableWaits() - before
-	t.Logf("%d messages stored with %d durable waits", n, waits)
+	waits, writes := st.DurableWaits()-before, st.QueueWrites()-writesBefore
+	t.Logf("%d messages stored with %d durable waits and %d queue writes", n, waits, writes)
 	if waits == 0 || waits > n/4 {
 		t.Fatalf("%d durable waits for %d messages sent in one write: want at least one and at most %d", waits, n, n/4)
+	}
+	if writes == 0 || writes > n/8 {
+		t.Fatalf("%d queue writes for %d messages sent in one write: want at least one and at most %d", writes, n, n/8)
 	}
 
 	bob := ts.login(t, "bob", "phone", func(o *xmpptest.Options) { o.NoTLS = true })

@@ -185,6 +185,11 @@ func (s *Server) build() error {
 			Help: "Waits for the embedded store's WAL sync (each shared with concurrent writers); messages stored per wait show the batching."},
 			func() float64 { return float64(dw.DurableWaits()) }))
 	}
+	if qw, ok := s.store.(interface{ QueueWrites() uint64 }); ok {
+		s.metrics.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "parley_store_queue_writes_total",
+			Help: "Batches (Pebble commits) that appended to offline queues; stanzas per write show the batching."},
+			func() float64 { return float64(qw.QueueWrites()) }))
+	}
 	limits := xmlstream.DefaultLimits()
 	limits.MaxStanzaBytes = s.cfg.MaxStanzaBytes
 	sessCfg := &session.Config{
@@ -197,6 +202,7 @@ func (s *Server) build() error {
 	h.router = router.New(router.Config{Domain: s.cfg.Domain, Registry: s.reg, Queue: s.store,
 		Codec: sessCfg.Codec, Users: h, Log: s.log.With("component", "router"), Local: h.local,
 		Filter: h.filter, Delivered: h.delivered, DeliveredAll: h.deliveredAll, Remote: s.remote})
+	sessCfg.Router = h.router
 	s.hub = h
 
 	s.lastActivity = lastactivity.New(s.store, nil)

@@ -51,7 +51,10 @@ func (s *Session) dispatchMessage(m *stanza.Element) (reply, ack *stanza.Element
 		s.assignedCtx, _ = router.WithAssignedTo(s.ctx, &s.assigned)
 	}
 	assigned := &s.assigned
-	*assigned = router.Assigned{Defer: true}
+	if s.batch == nil && s.cfg.Router != nil {
+		s.batch = s.cfg.Router.NewBatch()
+	}
+	*assigned = router.Assigned{Defer: true, Batch: s.batch}
 	if reply := s.hub.Dispatch(s.assignedCtx, s, m); reply != nil {
 		return reply, nil, assigned.Wait
 	}

@@ -61,9 +61,13 @@ type Config struct {
 	Resumptions store.Resumptions
 	Queue       store.Queue
 	Codec       router.Codec
-	Log         *slog.Logger
-	Metrics     *Metrics
-	Now         func() time.Time
+	// Router, when set, gives each session a router.Batch: the messages
+	// of one read to users with no device online are stored with one
+	// queue write at the end of the read (settleInbound).
+	Router  *router.Router
+	Log     *slog.Logger
+	Metrics *Metrics
+	Now     func() time.Time
 
 	// out holds output buffers between writes: a session takes one when
 	// it has something to write and gives it back after the write, so
@@ -135,6 +139,10 @@ type Session struct {
 	// message) are what dispatchMessage routes each message with.
 	assigned    router.Assigned
 	assignedCtx context.Context
+	// batch (guarded by inMu) holds the unsettled messages to users with
+	// no device online, stored with one write by settleInbound; nil until
+	// the session routes its first message, or without Config.Router.
+	batch *router.Batch
 
 	// Read by other goroutines without mu.
 	available       atomic.Bool
@@ -368,8 +376,10 @@ type unsettledMessage struct {
 	failed          *stanza.Error        // what wait returned
 }
 
-// settleInbound (inMu held) waits until the unsettled messages are
-// durable, then counts and acknowledges them in order. It calls each
+// settleInbound (inMu held) stores the read's batched messages (one
+// write for those to users with no device online, router.Batch), waits
+// until the unsettled messages are durable, then counts and acknowledges
+// them in order. It calls each
 // one's wait in turn: the first syncs the WAL after every append of the
 // read, and the others find theirs covered and return at once
 // (router.Assigned), so a read costs about one sync. A message whose wait
@@ -377,6 +387,9 @@ type unsettledMessage struct {
 func (s *Session) settleInbound() {
 	if len(s.unsettled) == 0 {
 		return
+	}
+	if s.batch != nil {
+		s.batch.Commit(s.ctx)
 	}
 	for i := range s.unsettled {
 		if u := &s.unsettled[i]; u.wait != nil {

@@ -81,3 +81,16 @@ type BatchQueue interface {
 	// the seq the next stanza would get.
 	EnqueueAll(ctx context.Context, bs []QueueBatch) error
 }
+
+// BatchQueueStarter is implemented by a BatchQueue whose appends become
+// visible before they are durable (Pebble), as QueueStarter's: a session
+// stores the messages of one read to users with no device online with one
+// write, hands them to devices that came online meanwhile while the write
+// syncs, and acknowledges them once wait returned.
+type BatchQueueStarter interface {
+	// EnqueueAllStart is EnqueueAll up to the point where the stanzas are
+	// visible; wait, as QueueStarter's, waits until they are durable (nil
+	// when they already are), and returns at once when a sync since
+	// covered them.
+	EnqueueAllStart(ctx context.Context, bs []QueueBatch) (wait func() error, err error)
+}

@@ -211,10 +211,8 @@ func decodeLastSeen(jid string, v []byte) (store.LastSeen, error) {
 }
 
 // Queue values are kept tiny, with no version byte: varint(stored, Unix
-// nanoseconds) then the payload.
-func encodeQueued(dst []byte, stored int64, payload []byte) []byte {
-	return append(binary.AppendVarint(dst, stored), payload...)
-}
+// nanoseconds) then the payload (written in place in the batch by
+// enqueueApply and enqueueAllApply).
 
 func decodeQueued(seq uint64, v []byte) (store.QueuedStanza, error) {
 	stored, n := binary.Varint(v)

@@ -225,3 +225,62 @@ func TestWaitsOfCoveredStartsShareOneSync(t *testing.T) {
 		t.Fatalf("after a crash %d of the 10 appends whose waits returned are left, want all", total)
 	}
 }
+
+// TestEnqueueAllStart: one batch appends to several queues with one
+// queue write, visible at once and in order; its wait, after an
+// EnqueueStart whose wait synced since, returns without a sync of its
+// own; and a crash after the wait returned keeps every stanza.
+func TestEnqueueAllStart(t *testing.T) {
+	fs := vfs.NewCrashableMem()
+	s, err := open("db", Options{FS: fs}, syncLogData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	bs := []store.QueueBatch{
+		{Key: "bob@example.org", Payloads: [][]byte{[]byte("b1"), []byte("b2")}},
+		{Key: "carol@example.org", Payloads: [][]byte{[]byte("c1")}},
+		{Key: "bob@example.org", Payloads: [][]byte{[]byte("b3")}},
+	}
+	writes := s.QueueWrites()
+	wait, err := s.EnqueueAllStart(ctx, bs)
+	if err != nil || wait == nil {
+		t.Fatalf("EnqueueAllStart: wait %v, err %v", wait != nil, err)
+	}
+	if n := s.QueueWrites() - writes; n != 1 {
+		t.Fatalf("%d queue writes for one EnqueueAllStart, want 1", n)
+	}
+	if bs[0].First != 1 || bs[1].First != 1 || bs[2].First != 3 {
+		t.Fatalf("firsts %d %d %d, want 1 1 3", bs[0].First, bs[1].First, bs[2].First)
+	}
+	q, err := s.ReadQueue(ctx, "bob@example.org", 0, 0)
+	if err != nil || len(q) != 3 || string(q[2].Payload) != "b3" {
+		t.Fatalf("bob's queue before the wait: %v %v, want b1 b2 b3", q, err)
+	}
+	_, later, err := s.EnqueueStart(ctx, "dave@example.org", []byte("d1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := later(); err != nil {
+		t.Fatal(err)
+	}
+	syncs := s.DurableWaits()
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.DurableWaits() - syncs; n != 0 {
+		t.Fatalf("the covered wait synced %d times, want 0", n)
+	}
+	crashed := fs.CrashClone(vfs.CrashCloneCfg{})
+	_ = s.Close()
+	re, err := open("db", Options{FS: crashed}, syncLogData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer re.Close()
+	for key, want := range map[string]int{"bob@example.org": 3, "carol@example.org": 1, "dave@example.org": 1} {
+		if n, err := re.QueueLen(ctx, key); err != nil || n != want {
+			t.Fatalf("after a crash %s holds %d (%v), want %d", key, n, err, want)
+		}
+	}
+}

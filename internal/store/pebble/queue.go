@@ -123,12 +123,20 @@ func (s *Store) EnqueueStart(ctx context.Context, key string, payloads ...[]byte
 	if err != nil || b == nil {
 		return first, nil, err
 	}
+	wait, err := s.started(ctx, b)
+	return first, wait, err
+}
+
+// started returns the wait for b, applied by applyLocked but not synced:
+// EnqueueStart's and EnqueueAllStart's. In the comparison sync modes it
+// waits for b itself and returns a nil wait.
+func (s *Store) started(ctx context.Context, b *pebble.Batch) (func() error, error) {
 	if s.mode != syncLogData { // the comparison modes wait on the batch itself
-		return first, nil, s.finish(b)
+		return nil, s.finish(b)
 	}
 	_ = b.Close() // applied: the sync needs only a WAL record after it
 	db, started := s.db, s.starts.Add(1)
-	return first, func() (err error) {
+	return func() (err error) {
 		if err := s.enter(context.WithoutCancel(ctx)); err != nil {
 			return err
 		}
@@ -183,6 +191,7 @@ func (s *Store) enqueueApply(key string, payloads [][]byte) (uint64, *pebble.Bat
 		sh.mu.Unlock()
 		return 0, nil, err
 	}
+	s.queueWrites.Add(1)
 	if st.count == 0 {
 		sh.empty--
 		st.head = first
@@ -202,15 +211,40 @@ func (s *Store) EnqueueAll(ctx context.Context, bs []store.QueueBatch) error {
 		return err
 	}
 	defer s.exit()
+	b, err := s.enqueueAllApply(bs)
+	if err != nil || b == nil {
+		return err
+	}
+	return s.finish(b)
+}
+
+// EnqueueAllStart implements store.BatchQueueStarter: EnqueueAll up to
+// the point where the stanzas are visible, with EnqueueStart's wait.
+func (s *Store) EnqueueAllStart(ctx context.Context, bs []store.QueueBatch) (func() error, error) {
+	if err := s.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer s.exit()
+	b, err := s.enqueueAllApply(bs)
+	if err != nil || b == nil {
+		return nil, err
+	}
+	return s.started(ctx, b)
+}
+
+// enqueueAllApply assigns the seqs of bs and applies them in one batch
+// under the shard locks of their keys. It returns the batch to pass to
+// finish, or nil when there was nothing to write.
+func (s *Store) enqueueAllApply(bs []store.QueueBatch) (*pebble.Batch, error) {
 	unlock := s.lockShards(len(bs), func(i int) string { return bs[i].Key })
+	defer unlock()
 	states := make([]*queueState, len(bs))
 	next := make(map[*queueState]uint64, len(bs)) // seqs assigned so far, applied after the batch
 	size := 0
 	for i := range bs {
 		st, err := s.state(s.shard(bs[i].Key), bs[i].Key, true)
 		if err != nil {
-			unlock()
-			return err
+			return nil, err
 		}
 		states[i] = st
 		if _, ok := next[st]; !ok {
@@ -223,23 +257,26 @@ func (s *Store) EnqueueAll(ctx context.Context, bs []store.QueueBatch) error {
 		}
 	}
 	if size == 0 {
-		unlock()
-		return nil
+		return nil, nil
 	}
 	b := s.db.NewBatchWithSize(size)
-	now := time.Now().UnixNano()
-	var vbuf []byte
+	var stamp [binary.MaxVarintLen64]byte
+	ns := binary.PutVarint(stamp[:], time.Now().UnixNano())
 	for _, qb := range bs {
 		p := queuePrefix(qb.Key)
 		for i, pl := range qb.Payloads {
-			vbuf = encodeQueued(vbuf[:0], now, pl)
-			_ = b.Set(queueKey(p, qb.First+uint64(i)), vbuf, nil)
+			// Encoded in place in the batch (decodeQueued's format).
+			k := queueKey(p, qb.First+uint64(i))
+			op := b.SetDeferred(len(k), ns+len(pl))
+			copy(op.Key, k)
+			copy(op.Value[copy(op.Value, stamp[:ns]):], pl)
+			_ = op.Finish()
 		}
 	}
 	if err := s.applyLocked(b, true); err != nil {
-		unlock()
-		return err
+		return nil, err
 	}
+	s.queueWrites.Add(1)
 	for i, qb := range bs {
 		st := states[i]
 		if len(qb.Payloads) == 0 {
@@ -252,8 +289,7 @@ func (s *Store) EnqueueAll(ctx context.Context, bs []store.QueueBatch) error {
 		st.next = qb.First + uint64(len(qb.Payloads))
 		st.count += len(qb.Payloads)
 	}
-	unlock()
-	return s.finish(b)
+	return b, nil
 }
 
 // lockShards locks the shards of n keys (key(i) is the i-th) in shard
@@ -502,4 +538,7 @@ func (sh *shard) sweep() {
 	sh.empty = 0
 }
 
-var _ store.QueueStarter = (*Store)(nil)
+var (
+	_ store.QueueStarter      = (*Store)(nil)
+	_ store.BatchQueueStarter = (*Store)(nil)
+)

@@ -64,6 +64,8 @@ type Store struct {
 
 	// durableWaits counts the waits for a WAL sync (DurableWaits).
 	durableWaits atomic.Uint64
+	// queueWrites counts the batches that appended to queues (QueueWrites).
+	queueWrites atomic.Uint64
 	// starts numbers the appends EnqueueStart made visible (after each is
 	// applied); syncedStarts is the highest number a WAL sync returned
 	// for: a sync started after those appends were applied, so it covers
@@ -76,6 +78,11 @@ type Store struct {
 // up to its write (each wait shares its sync with concurrent ones): the
 // messages stored per wait show how well durable writes are batched.
 func (s *Store) DurableWaits() uint64 { return s.durableWaits.Load() }
+
+// QueueWrites is how many Pebble batches appended to offline queues (each
+// is one commit, whatever its number of stanzas): the stanzas per write
+// show how well appends are batched.
+func (s *Store) QueueWrites() uint64 { return s.queueWrites.Load() }
 
 // shard serializes the writers of the keys that hash to it, and holds the
 // in-memory state of their queues.
