@@ -35,3 +35,11 @@ func (k *KeyCache) client(mech string, hash scram.HashGeneratorFcn, user, passwo
 	k.clients[key] = c
 	return c, nil
 }
+
+// Len is the number of (mechanism, account, password) the cache holds a
+// SCRAM client for: each derives its keys at its first login.
+func (k *KeyCache) Len() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.clients)
+}

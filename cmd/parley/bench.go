@@ -122,7 +122,7 @@ what the generator itself can offer.`,
 	fs.BoolVar(&c.SASL2, "sasl2", false, "log in with SASL2 and Bind 2 (XEP-0388, XEP-0386: Parley, Prosody, ejabberd); with --pipeline and --mechanism: two round trips; XML only")
 	fs.StringVar(&f.scenarios, "scenarios", strings.Join(bench.DefaultScenarios(), ","), "comma-separated scenarios to run (also: groups, upgrade)")
 	fs.IntVar(&c.LoginsInFlight, "in-flight", c.LoginsInFlight, "logins in flight during the ramp")
-	fs.BoolVar(&c.PrecomputeKeys, "precompute-keys", false, "log every device in once, untimed, before the ramp, so that SCRAM logins reuse the derived keys (measures the server, not the generator's PBKDF2)")
+	fs.BoolVar(&c.PrecomputeKeys, "precompute-keys", false, "log every device in once, untimed, before the ramp (and the offline recipients before the offline phase), so that SCRAM logins reuse the derived keys (measures the server, not the generator's PBKDF2)")
 	fs.StringVar(&f.rates, "rates", joinInts(c.Rates), "open-loop offered rates in messages/s, comma-separated, ascending")
 	fs.DurationVar(&c.StepDuration, "step", c.StepDuration, "how long each open-loop rate is offered")
 	fs.IntVar(&c.Window, "window", c.Window, "closed loop: messages in flight per device")

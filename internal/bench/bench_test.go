@@ -144,6 +144,28 @@ func TestRegisterCreatesTheAccounts(t *testing.T) {
 	}
 }
 
+// TestOfflineDrainReusesPrecomputedKeys: with SCRAM and PrecomputeKeys,
+// every recipient's keys are derived before the drain (the senders' at
+// their login, the recipients' at an untimed login first), so that the
+// drain's logins measure the server, not the generator's PBKDF2; and the
+// phase still delivers every message once, in order.
+func TestOfflineDrainReusesPrecomputedKeys(t *testing.T) {
+	_, cfg := startBenchServer(t, 10)
+	cfg.Mechanism, cfg.PrecomputeKeys, cfg.OfflineTotal, cfg.Drain = "SCRAM-SHA-256", true, 50, time.Second
+	cached := -1
+	cfg.beforeDrain = func() { cached = cfg.keys.Len() }
+	r, err := Run(context.Background(), cfg, []string{ScenarioOffline})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cached != cfg.Devices {
+		t.Fatalf("%d of %d devices' keys derived before the drain, want all", cached, cfg.Devices)
+	}
+	if o := r.Offline; o.Delivered != 50 || o.Lost != 0 || o.Duplicated != 0 || o.Reordered != 0 {
+		t.Fatalf("offline: %+v", o)
+	}
+}
+
 // TestBinaryProtocolAgainstParley runs the throughput scenario over
 // Parley's binary protocol (TLS on the native port).
 func TestBinaryProtocolAgainstParley(t *testing.T) {

@@ -82,6 +82,9 @@ type Config struct {
 	Progress    io.Writer // progress bars (nil: none)
 
 	keys *client.KeyCache // the devices' derived SCRAM keys, shared by all logins of a run
+	// beforeDrain, when set (by tests), runs in the offline scenario just
+	// before the recipients log in to drain their queues.
+	beforeDrain func()
 }
 
 // Defaults returns the settings used when a field is left zero: the ones
