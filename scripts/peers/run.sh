@@ -57,6 +57,11 @@ start_parley-muc() { start_parley; MUC=(--muc-service groups.localhost); }
 start_parley-binary() { start_parley; PORT=5524; CLIENT=(--binary --insecure --precompute-keys); }
 # ... and with XMPP over TLS (direct TLS), to compare the two encodings under the same encryption.
 start_parley-xml-tls() { start_parley; PORT=5523; CLIENT=(--tls direct --insecure --mechanism SCRAM-SHA-256 --precompute-keys); }
+# Logins with SASL2 + Bind 2 (XEP-0388/0386) pipelined, two round trips (not in the default SERVERS: the peers
+# here have no SASL2); then the same over direct TLS, a full handshake each:
+#   SERVERS="parley-sasl2 parley-sasl2-tls" scripts/peers/run.sh --scenarios login
+start_parley-sasl2() { start_parley; CLIENT=(--tls plain --mechanism SCRAM-SHA-256 --precompute-keys --pipeline --sasl2); }
+start_parley-sasl2-tls() { start_parley; PORT=5523; CLIENT=(--tls direct --insecure --mechanism SCRAM-SHA-256 --precompute-keys --pipeline --sasl2); }
 start_ejabberd() {
   mkdir -p "$PEERS_DIR/ejabberd"
   cp scripts/peers/ejabberd.yml "$PEERS_DIR/ejabberd/"
