@@ -16,11 +16,30 @@ import (
 // tens of thousands of mostly idle phones per server, a 4 KiB buffer each
 // would be most of the memory (design brief, section 4).
 
-// readBufferPool lends read buffers; one per server, no package state.
-type readBufferPool struct{ p sync.Pool }
+// readBufferPool lends read buffers, and the state of non-blocking reads
+// (readAttempt); one per server, no package state.
+type readBufferPool struct{ p, attempts sync.Pool }
 
 func newReadBufferPool() *readBufferPool {
-	return &readBufferPool{p: sync.Pool{New: func() any { b := make([]byte, readBufferSize); return &b }}}
+	pool := &readBufferPool{p: sync.Pool{New: func() any { b := make([]byte, readBufferSize); return &b }}}
+	pool.attempts.New = func() any {
+		a := &readAttempt{pool: pool}
+		a.tryFn, a.tryOnceFn = a.try, a.tryOnce
+		return a
+	}
+	return pool
+}
+
+// attempt lends the state of one non-blocking read, with its callbacks
+// for RawConn.Read already bound: a read made no allocation of its own,
+// where a fresh state and callback were two per read (every stanza of a
+// conversation, and each linger).
+func (p *readBufferPool) attempt() *readAttempt { return p.attempts.Get().(*readAttempt) }
+
+// done gives back a, once its results were taken.
+func (p *readBufferPool) done(a *readAttempt) {
+	a.buf, a.n, a.err = nil, 0, nil
+	p.attempts.Put(a)
 }
 
 func (p *readBufferPool) get() *[]byte  { return p.p.Get().(*[]byte) }
@@ -95,18 +114,21 @@ func (w *idleWaiter) tryReadTLS(pool *readBufferPool, feed func([]byte) error) (
 // borrowed buffer (given back at once when there was nothing), where a
 // crypto/tls connection needs a peek first and then a read through it.
 func (w *idleWaiter) tryReadPlain(pool *readBufferPool, feed func([]byte) error) (wouldBlock bool, err error) {
-	a := &readAttempt{pool: pool}
-	if err := w.raw.Read(a.tryOnce); err != nil {
+	a := pool.attempt()
+	if err := w.raw.Read(a.tryOnceFn); err != nil {
+		pool.done(a)
 		return false, err
 	}
-	if a.buf == nil {
+	buf, n, rerr := a.buf, a.n, a.err
+	pool.done(a)
+	if buf == nil {
 		return true, nil
 	}
-	defer pool.put(a.buf)
-	if a.err != nil {
-		return false, a.err
+	defer pool.put(buf)
+	if rerr != nil {
+		return false, rerr
 	}
-	return false, feed((*a.buf)[:a.n])
+	return false, feed((*buf)[:n])
 }
 
 // drainTLS returns what crypto/tls already holds, without reading the
@@ -142,29 +164,35 @@ func (w *idleWaiter) readFor(d time.Duration, pool *readBufferPool, feed func([]
 	if err := w.conn.SetReadDeadline(time.Now().Add(d)); err != nil {
 		return err
 	}
-	a := &readAttempt{pool: pool}
-	err := w.raw.Read(a.try)
+	a := pool.attempt()
+	err := w.raw.Read(a.tryFn)
+	buf, n, rerr := a.buf, a.n, a.err
+	pool.done(a)
 	if derr := w.conn.SetReadDeadline(time.Time{}); err == nil {
 		err = derr
 	}
 	if err != nil {
+		if buf != nil {
+			pool.put(buf)
+		}
 		return err
 	}
-	defer pool.put(a.buf)
-	if a.err != nil {
-		return a.err
+	defer pool.put(buf)
+	if rerr != nil {
+		return rerr
 	}
-	return feed((*a.buf)[:a.n])
+	return feed((*buf)[:n])
 }
 
 // readAttempt is the state of a non-blocking read (readFor, tryReadPlain)
-// with its callback for RawConn.Read: two allocations (the state and the
-// method value), where a closure capturing the results took four.
+// with its callbacks for RawConn.Read, bound once: the pool lends it.
 type readAttempt struct {
 	pool *readBufferPool
 	buf  *[]byte // borrowed once something (bytes, EOF, an error) was read
 	n    int
 	err  error
+	// tryFn and tryOnceFn are try and tryOnce as method values.
+	tryFn, tryOnceFn func(fd uintptr) bool
 }
 
 // try makes one non-blocking read; false (wait) when there was nothing.
