@@ -241,7 +241,7 @@ func (c *conn) saslElement(ctx context.Context, el *stanza.Element, neg **auth.N
 			c.out = c.fr.appendElement(c.out, saslFailure("incorrect-encoding", ""))
 			return nil
 		}
-		*neg, challenge, err = c.srv.auth.Start(ctx, c.authConfig(), el.Attr("mechanism"), data)
+		*neg, challenge, err = c.startAuth(ctx, el.Attr("mechanism"), data)
 	case "response":
 		if *neg == nil {
 			c.out = c.fr.appendElement(c.out, saslFailure("malformed-request", "no authentication in progress"))

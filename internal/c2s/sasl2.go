@@ -65,7 +65,7 @@ func (c *conn) sasl2Element(ctx context.Context, el *stanza.Element, neg **auth.
 			return nil
 		}
 		*bind2 = el.Child(stanza.NSBind2, "bind")
-		*neg, challenge, err = c.srv.auth.Start(ctx, c.authConfig(), el.Attr("mechanism"), data)
+		*neg, challenge, err = c.startAuth(ctx, el.Attr("mechanism"), data)
 	case "response":
 		if *neg == nil {
 			c.out = c.fr.appendElement(c.out, sasl2Failure("malformed-request", "no authentication in progress"))

@@ -82,6 +82,7 @@ type Config struct {
 type Server struct {
 	cfg      Config
 	auth     *auth.Authenticator
+	deep     deepCalls // runs the SASL mechanisms' first steps (startAuth)
 	failures *auth.FailureLimiter
 	metrics  *metrics
 	ctx      context.Context
