@@ -79,11 +79,14 @@ func (p *cutProxy) cut() {
 // twice while alice keeps sending; bob's client reconnects with backoff,
 // resumes, and gets every message exactly once, in order.
 func TestReconnectResumesWithNothingLostOrDoubled(t *testing.T) {
-	t.Run("xml", func(t *testing.T) { reconnectResumes(t, false) })
-	t.Run("binary", func(t *testing.T) { reconnectResumes(t, true) })
+	t.Run("xml", func(t *testing.T) { reconnectResumes(t, false, false) })
+	t.Run("binary", func(t *testing.T) { reconnectResumes(t, true, false) })
+	// A session bound with SASL2 and Bind 2 (stream management enabled
+	// inline) resumes after RFC 6120 SASL, as any other.
+	t.Run("xml-sasl2", func(t *testing.T) { reconnectResumes(t, false, true) })
 }
 
-func reconnectResumes(t *testing.T, useBinary bool) {
+func reconnectResumes(t *testing.T, useBinary, sasl2 bool) {
 	srv := servertest.Start(t, nil)
 	srv.AddUser(t, "alice@localhost", "pw-alice")
 	srv.AddUser(t, "bob@localhost", "pw-bob")
@@ -95,6 +98,7 @@ func reconnectResumes(t *testing.T, useBinary bool) {
 	alice := dial(t, srv, "alice@localhost/phone", "pw-alice")
 	bob := dial(t, srv, "bob@localhost/phone", "pw-bob", func(o *client.Options) {
 		o.Addr, o.Encoding, o.Reconnect, o.MinBackoff, o.MaxBackoff = proxy.addr(), enc, true, 20*time.Millisecond, 200*time.Millisecond
+		o.SASL2 = sasl2
 	})
 	if err := bob.SetPresence("", ""); err != nil {
 		t.Fatal(err)
