@@ -70,6 +70,10 @@ type batched struct {
 	m   *stanza.Element
 	to  jid.JID
 	key int // index in Batch.keys
+	// bare: it goes to all of the user's available devices (to is bare, or
+	// a full JID that was not connected when it was routed), not to the
+	// one device to names.
+	bare bool
 }
 
 // NewBatch returns an empty Batch of r.
@@ -92,7 +96,7 @@ func (b *Batch) keyIndex(key string) int {
 
 // add batches m (stamped, encoded as payload) for to's queue key, and
 // returns the function its sender's session waits on.
-func (b *Batch) add(m *stanza.Element, to jid.JID, key string, payload []byte) func() *stanza.Error {
+func (b *Batch) add(m *stanza.Element, to jid.JID, bare bool, key string, payload []byte) func() *stanza.Error {
 	if len(b.items) == 0 {
 		b.pending = &commitResult{r: b.r}
 		b.wait = b.pending.result
@@ -103,7 +107,7 @@ func (b *Batch) add(m *stanza.Element, to jid.JID, key string, payload []byte) f
 		b.keys = append(b.keys, store.QueueBatch{Key: key})
 	}
 	b.keys[k].Payloads = append(b.keys[k].Payloads, payload)
-	b.items = append(b.items, batched{m: m, to: to, key: k})
+	b.items = append(b.items, batched{m: m, to: to, key: k, bare: bare})
 	return b.wait
 }
 
@@ -133,11 +137,11 @@ func (b *Batch) Commit(ctx context.Context) {
 // and runs the message hooks.
 func (b *Batch) deliver(ctx context.Context) {
 	var targets []Device
-	var last jid.JID
+	var last batched
 	for i := range b.items {
 		it := &b.items[i]
-		if i == 0 || it.to != last {
-			targets, last = b.r.targetsNow(it.to), it.to
+		if i == 0 || it.to != last.to || it.bare != last.bare {
+			targets, last = b.r.targetsNow(it.to, it.bare), *it
 		}
 		qb := &b.keys[it.key]
 		seq := qb.First
@@ -168,16 +172,18 @@ func (b *Batch) reset() {
 	b.pending, b.wait = nil, nil
 }
 
-// targetsNow returns the devices a message to to goes to now: the device
-// itself when to is a full JID that is connected, otherwise the user's
-// available devices with a non-negative priority (routeMessage's rule).
-func (r *Router) targetsNow(to jid.JID) []Device {
-	if !to.IsBare() {
-		if d := r.cfg.Registry.Device(to); d != nil {
-			return []Device{d}
-		}
+// targetsNow returns the devices a batched message goes to now, by the
+// choice routeMessage made when it was routed: the user's available
+// devices with a non-negative priority (bare), or the one device to names
+// (none if it left since).
+func (r *Router) targetsNow(to jid.JID, bare bool) []Device {
+	if bare {
+		return r.availableNonNegative(to)
 	}
-	return r.availableNonNegative(to)
+	if d := r.cfg.Registry.Device(to); d != nil {
+		return []Device{d}
+	}
+	return nil
 }
 
 // batchable reports whether Route should add a storable message for key
@@ -189,8 +195,9 @@ func (b *Batch) batchable(key string, targetsOf func() []Device) bool {
 
 // batchMessage stamps m, encodes it and adds it to b, and fills a.
 func (r *Router) batchMessage(a *Assigned, m *stanza.Element, to jid.JID, key string) {
+	bare := to.IsBare() || r.cfg.Registry.Device(to) == nil // routeMessage's choice
 	m, id := stampStanzaID(m, key)
-	a.Wait = a.Batch.add(m, to, key, r.cfg.Codec.Encode(m))
+	a.Wait = a.Batch.add(m, to, bare, key, r.cfg.Codec.Encode(m))
 	a.StanzaID, a.Stored = id, time.Now()
 }
 

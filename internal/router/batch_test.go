@@ -142,3 +142,23 @@ func TestBatchKeepsOrderWhenTheRecipientComesOnline(t *testing.T) {
 		t.Fatalf("a message to an online user: batch %d, bob handed %q; want 0 and the message", b.Len(), bob.got)
 	}
 }
+
+// A message to a full JID that is not connected goes to all of the user's
+// available devices (RFC 6121 8.5.3.2.1, as Route does unbatched): batched
+// for an offline user, it still does when that resource and another one
+// come online before Commit; one to a connected resource, batched behind
+// an earlier message to the same user, goes to that device alone.
+func TestBatchKeepsRoutesChoiceOfDevices(t *testing.T) {
+	r, reg, _ := batchRouter(t)
+	b := r.NewBatch()
+	routeBatched(t, r, b, chatTo("bob@localhost/laptop", "to the laptop, offline"))
+	laptop := &recordingDevice{benchDevice: benchDevice{full: jid.MustParse("bob@localhost/laptop")}}
+	phone := &recordingDevice{benchDevice: benchDevice{full: jid.MustParse("bob@localhost/phone")}}
+	reg.Add(laptop)
+	reg.Add(phone)
+	routeBatched(t, r, b, chatTo("bob@localhost/phone", "to the phone, online"))
+	b.Commit(context.Background())
+	if fmt.Sprint(laptop.got) != "[to the laptop, offline]" || fmt.Sprint(phone.got) != "[to the laptop, offline to the phone, online]" {
+		t.Fatalf("laptop got %q, phone got %q: want the first on both, the second on the phone only", laptop.got, phone.got)
+	}
+}
