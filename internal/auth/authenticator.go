@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"strings"
+	"sync"
 
 	"github.com/parley-im/parley/internal/jid"
 	"github.com/parley-im/parley/internal/store"
@@ -76,6 +77,10 @@ func (c Config) binding() ([]byte, bool) {
 type Authenticator struct {
 	store   CredentialStore
 	fakeKey [32]byte // per-process key for unknown users' fake credentials
+	// fakeMACs holds *fakeMAC, HMAC-SHA-512s keyed with fakeKey: a Reset
+	// one starts from its keyed state instead of hashing the key's pads
+	// again.
+	fakeMACs sync.Pool
 
 	// Test hooks: nonce replaces the server nonce generator (RFC test
 	// vectors); fakeIterations, when non-zero, replaces DefaultIterations in

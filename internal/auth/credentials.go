@@ -175,17 +175,29 @@ func usable(k store.SCRAMKeys, h Hash) bool {
 		len(k.StoredKey) == h.size() && len(k.ServerKey) == h.size()
 }
 
+// fakeMAC is a pooled HMAC-SHA-512 keyed for fake credentials, with the
+// buffer its message is assembled in.
+type fakeMAC struct {
+	mac hash.Hash
+	msg []byte
+}
+
 // fakeKeys returns the deterministic credentials shown for an identity that
 // has no (usable) account: salt and keys from one HMAC-SHA-512 under the
 // Authenticator's random key, so repeated attempts for the same name see the
 // same salt, and no client can produce a proof (that would need a preimage
 // of StoredKey). ServerKey is never used: the proof check fails first.
 func (a *Authenticator) fakeKeys(h Hash, identity string) store.SCRAMKeys {
-	m := hmac.New(sha512.New, a.fakeKey[:])
-	m.Write([]byte(h.String()))
-	m.Write([]byte{0})
-	m.Write([]byte(identity))
-	sum := m.Sum(nil) // 64 bytes: salt 16, then StoredKey
+	m, _ := a.fakeMACs.Get().(*fakeMAC)
+	if m == nil {
+		m = &fakeMAC{mac: hmac.New(sha512.New, a.fakeKey[:])}
+	} else {
+		m.mac.Reset()
+	}
+	m.msg = append(append(append(m.msg[:0], h.String()...), 0), identity...)
+	m.mac.Write(m.msg)
+	sum := m.mac.Sum(nil) // 64 bytes: salt 16, then StoredKey
+	a.fakeMACs.Put(m)
 	iterations := DefaultIterations
 	if a.fakeIterations != 0 {
 		iterations = a.fakeIterations
