@@ -141,11 +141,15 @@ func (s *Server) park(c *conn) {
 	go c.lingerThenPark()
 }
 
-func (s *Server) parkedCount() float64 {
+func (s *Server) parkedCount() float64 { return float64(s.ParkedConnections()) }
+
+// ParkedConnections is the number of idle connections parked (no
+// goroutine): parley_c2s_parked_connections.
+func (s *Server) ParkedConnections() int {
 	if s.parker == nil {
 		return 0
 	}
-	return float64(s.parker.count())
+	return s.parker.count()
 }
 
 // ServeTCP accepts XMPP connections on ln until it is closed. With
