@@ -19,6 +19,7 @@ import (
 	"github.com/parley-im/parley/client"
 	"github.com/parley-im/parley/internal/auth"
 	"github.com/parley-im/parley/internal/config"
+	"github.com/parley-im/parley/internal/stanza"
 )
 
 // What an idle, logged-in, available device holds in the server's heap
@@ -242,5 +243,27 @@ func BenchmarkIdleDeviceHeap(b *testing.B) {
 		h := measureIdleHeap(b, 200, 1000)
 		b.ReportMetric(h.bytes, "heap-B/device")
 		b.ReportMetric(h.objects, "objects/device")
+	}
+}
+
+// TestPlainPresenceBuiltOnDemand: a device's plain available presence,
+// which its session keeps as no element, still reaches the user's other
+// resources as before: when one logs in after it, it gets <presence/> from
+// the first device's full JID.
+func TestPlainPresenceBuiltOnDemand(t *testing.T) {
+	ts := startServer(t, nil)
+	ts.addUser(t, "alice", "pw-alice")
+	phone := ts.login(t, "alice", "phone")
+	phone.SendRaw("<presence/>")
+	phone.Expect("its own presence back", func(el *stanza.Element) bool {
+		return el.Name == stanza.KindPresence && el.Attr("from") == "alice@localhost/phone"
+	})
+	laptop := ts.login(t, "alice", "laptop")
+	laptop.SendRaw("<presence/>")
+	got := laptop.Expect("the phone's presence", func(el *stanza.Element) bool {
+		return el.Name == stanza.KindPresence && el.Attr("from") == "alice@localhost/phone"
+	})
+	if got.Type() != "" || len(got.Children) != 0 || got.Attr("to") != "alice@localhost/laptop" {
+		t.Fatalf("laptop got %v, want a plain available presence to it", got)
 	}
 }

@@ -31,6 +31,9 @@ import (
 type handoff struct {
 	bye   *stanza.StreamError
 	timer *time.Timer
+	// bounce are the iq requests dropped during the handoff, bounced
+	// after termination.
+	bounce []*stanza.Element
 }
 
 // Handoff ends the session for an upgrade (see above), closing it with bye
@@ -123,7 +126,7 @@ func (s *Session) droppedInHandoffLocked(st *stanza.Element) bool {
 	}
 	if st.Name == stanza.KindIQ {
 		if t := st.Type(); t == "get" || t == "set" {
-			s.bounceOnExit = append(s.bounceOnExit, st)
+			s.handoff.bounce = append(s.handoff.bounce, st)
 		}
 	}
 	return true

@@ -118,7 +118,7 @@ func (s *Session) resumptionLocked() store.Resumption {
 		ID: s.id, User: s.jid.Bare().String(), JID: s.jid.String(), Device: s.device,
 		InH: s.sm.inH, Acked: s.sm.acked, Expires: s.cfg.Now().Add(s.cfg.ResumeTimeout),
 	}
-	if p := s.presence.Load(); p != nil && s.available.Load() {
+	if p := s.Presence(); p != nil && s.available.Load() {
 		r.Presence = s.cfg.Codec.Encode(p)
 	}
 	r.Unacked = make([]store.ResumedStanza, len(s.sm.unacked))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -74,6 +75,9 @@ type Config struct {
 	// that an idle session keeps none and a busy one does not grow a new
 	// one for every write (a group post's copy to each of 1,024 members).
 	out sync.Pool
+	// plainPresence marks, in a session's presence, a plain available
+	// presence kept as no element (Session.keepPresence); never sent.
+	plainPresence stanza.Element
 	// records batches the resumption records of sessions handed off
 	// together (restore.go).
 	records recordBatcher
@@ -155,20 +159,21 @@ type Session struct {
 	pingSent        atomic.Int64 // unix nanoseconds of an unanswered ping, 0 when none
 	detached        atomic.Bool  // state == stateDetached (written under mu)
 
-	mu           sync.Mutex // guards the fields below and writes to tr
-	tr           Transport  // nil while detached or closed
-	out          []byte     // encoded output waiting for flush
-	state        state
-	sm           streamManagement
-	initialDone  bool     // the first available presence was processed
-	drainedUpTo  uint64   // highest queue seq delivered by the offline drain
-	writtenSeqs  []uint64 // stored stanzas written since the last flush (no stream management)
-	pingID       string
-	pingCounter  uint64
-	detachTimer  *time.Timer
-	bounceOnExit []*stanza.Element // iq requests to bounce after termination
-	holder       module.Holder     // holds back outbound stanzas (XEP-0352); nil: none
-	handoff      *handoff          // set while the session is handed off for an upgrade
+	// The fields below are ordered so that the struct fits a smaller size
+	// class (TestSessionSizeClass): an idle device holds one of these.
+	mu          sync.Mutex // guards the fields below and writes to tr
+	tr          Transport  // nil while detached or closed
+	out         []byte     // encoded output waiting for flush
+	state       state
+	initialDone bool   // the first available presence was processed
+	pingOut     bool   // the ping numbered pingCount waits for its answer
+	pingCount   uint32 // pings sent: the id of the last is "ping-<pingCount>"
+	sm          streamManagement
+	drainedUpTo uint64   // highest queue seq delivered by the offline drain
+	writtenSeqs []uint64 // stored stanzas written since the last flush (no stream management)
+	detachTimer *time.Timer
+	holder      module.Holder // holds back outbound stanzas (XEP-0352); nil: none
+	handoff     *handoff      // set while the session is handed off for an upgrade
 }
 
 // mailboxSize is the current mailbox bound.
@@ -203,8 +208,39 @@ func (s *Session) Available() bool { return s.available.Load() }
 // Priority is the priority of the last available presence.
 func (s *Session) Priority() int { return int(s.priority.Load()) }
 
-// Presence returns the last broadcast presence, or nil.
-func (s *Session) Presence() *stanza.Element { return s.presence.Load() }
+// Presence returns the last broadcast presence, or nil. A plain one is
+// built anew for each call (keepPresence): callers must not change it
+// either way.
+func (s *Session) Presence() *stanza.Element {
+	p := s.presence.Load()
+	if p == &s.cfg.plainPresence {
+		return stanza.NewElement(stanza.NSClient, stanza.KindPresence, "from", s.jid.String())
+	}
+	return p
+}
+
+// keepPresence keeps p, the device's available presence (from stamped),
+// for Presence. Most devices send a plain <presence/>: for those the
+// session keeps no element (an element, its attributes and the from
+// string, about 180 bytes of every idle device), only a mark.
+func (s *Session) keepPresence(p *stanza.Element) {
+	if isPlainPresence(p, s.jid) {
+		s.presence.Store(&s.cfg.plainPresence)
+		return
+	}
+	s.presence.Store(p)
+}
+
+// isPlainPresence reports whether p is <presence/> in jabber:client with
+// no attribute but from (the full JID) and no content.
+func isPlainPresence(p *stanza.Element, full jid.JID) bool {
+	if p.Space != stanza.NSClient || p.Name != stanza.KindPresence || len(p.Children) != 0 || p.Text != "" ||
+		len(p.Attrs) != 1 || p.Shared != nil {
+		return false
+	}
+	a := p.Attrs[0]
+	return a.Space == "" && a.Name == "from" && a.Value == full.String()
+}
 
 // LastStatus is the status text of the last broadcast presence.
 func (s *Session) LastStatus() string {
@@ -445,14 +481,17 @@ func (s *Session) Flush() {
 
 func (s *Session) handleOwnPresenceLocked(p *stanza.Element) {
 	wasAvailable := s.available.Load()
-	status := p.ChildText(stanza.NSClient, "status")
-	s.lastStatus.Store(&status)
+	if status := p.ChildText(stanza.NSClient, "status"); status != "" {
+		s.lastStatus.Store(&status)
+	} else {
+		s.lastStatus.Store(nil) // LastStatus says "": no string kept
+	}
 	switch p.Type() {
 	case "":
 		prio, _ := strconv.Atoi(p.ChildText(stanza.NSClient, "priority"))
 		prio = max(-128, min(127, prio))
 		s.priority.Store(int32(prio))
-		s.presence.Store(p)
+		s.keepPresence(p)
 		s.available.Store(true)
 	case "unavailable":
 		s.presence.Store(nil)
@@ -638,10 +677,12 @@ func (s *Session) terminateLocked() {
 	s.mbMu.Unlock()
 	wasAvailable := s.available.Swap(false)
 	s.presence.Store(nil)
-	s.bounceOnExit = append(s.bounceOnExit, s.sm.unackedIQRequests()...)
+	var bounce []*stanza.Element // iq requests to bounce: dropped in a handoff, then unacknowledged
+	if s.handoff != nil {
+		bounce, s.handoff.bounce = s.handoff.bounce, nil
+	}
+	bounce = append(bounce, s.sm.unackedIQRequests()...)
 	s.sm.reset()
-	bounce := s.bounceOnExit
-	s.bounceOnExit = nil
 	// Hooks run without s.mu: they route presence to other sessions.
 	go func() {
 		s.hub.Ended(s.ctx, s, wasAvailable)
@@ -699,9 +740,9 @@ func (s *Session) pingLocked() {
 		s.Touch() // the client is there: its keep-alives wait unread
 		return
 	}
-	s.pingCounter++
-	s.pingID = "ping-" + strconv.FormatUint(s.pingCounter, 10)
-	iq := stanza.NewIQ("get", s.pingID)
+	s.pingCount++
+	s.pingOut = true
+	iq := stanza.NewIQ("get", "ping-"+strconv.FormatUint(uint64(s.pingCount), 10))
 	iq.SetAttr("from", s.cfg.Domain)
 	iq.SetAttr("to", s.jid.String())
 	iq.AddChild(stanza.NewElement(stanza.NSPing, "ping"))
@@ -711,13 +752,16 @@ func (s *Session) pingLocked() {
 
 // isPongLocked reports whether el answers the server's keep-alive ping.
 func (s *Session) isPongLocked(el *stanza.Element) bool {
-	if el.Name != stanza.KindIQ || s.pingID == "" || el.ID() != s.pingID {
+	if el.Name != stanza.KindIQ || !s.pingOut {
+		return false
+	}
+	if n, ok := strings.CutPrefix(el.ID(), "ping-"); !ok || n != strconv.FormatUint(uint64(s.pingCount), 10) {
 		return false
 	}
 	if t := el.Type(); t != "result" && t != "error" {
 		return false
 	}
-	s.pingID = ""
+	s.pingOut = false
 	return true
 }
 

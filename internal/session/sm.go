@@ -11,10 +11,10 @@ import (
 type streamManagement struct {
 	enabled   bool
 	resumable bool
+	requested bool   // an <r/> is outstanding
 	inH       uint32 // stanzas handled from the client since enable
 	acked     uint32 // the client's last reported h
 	unacked   []unackedStanza
-	requested bool // an <r/> is outstanding
 }
 
 // unackedStanza is a stanza written to the device and not yet
