@@ -68,7 +68,7 @@ func (c *conn) bind(ctx context.Context, iq *stanza.Element, resource string) er
 	res.AddChild(b.AddChild(j))
 	c.out = c.fr.appendElement(c.out, res)
 	c.deferNegotiationOutput() // the session's first write carries it
-	c.sess = c.srv.cfg.Binder.Bind(ctx, full, c.tr)
+	c.sess = c.srv.cfg.Binder.Bind(ctx, full, &c.tr)
 	c.bound.Store(true)
 	c.srv.cfg.Log.Debug("session bound", "jid", full.String(), "remote", c.remoteIP, "transport", c.kind)
 	return nil
@@ -87,7 +87,7 @@ func (c *conn) resume(ctx context.Context, el *stanza.Element) error {
 	if err := c.flushNegotiation(); err != nil {
 		return err
 	}
-	s, ok := c.srv.cfg.Binder.Resume(ctx, c.user, el.Attr("previd"), uint32(h), c.tr)
+	s, ok := c.srv.cfg.Binder.Resume(ctx, c.user, el.Attr("previd"), uint32(h), &c.tr)
 	if !ok {
 		c.out = c.fr.appendElement(c.out, smFailed(stanza.ItemNotFound))
 		return nil

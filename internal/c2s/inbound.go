@@ -9,7 +9,7 @@ import (
 )
 
 // Kind is the transport and encoding of a client connection.
-type Kind int
+type Kind uint8
 
 const (
 	// XMLStream is XMPP over TCP (RFC 6120): one XML stream per direction.

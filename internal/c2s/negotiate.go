@@ -61,8 +61,10 @@ func (c *conn) negotiate(ctx context.Context) error {
 	_ = c.flushNegotiation()
 	// What only negotiation needed goes, so that a long-lived idle
 	// connection does not keep it: the output buffer (the stream features
-	// grew it) and the TLS state kept for channel binding.
+	// grew it), the TLS state kept for channel binding, the stream's id
+	// and the authenticated bare JID (the session has its full JID).
 	c.out, c.tlsState = nil, nil
+	c.streamID, c.user = "", jid.JID{}
 	return c.nc.SetReadDeadline(time.Time{})
 }
 

@@ -147,7 +147,7 @@ func (c *conn) bind2(ctx context.Context, req, success, id *stanza.Element) erro
 		r := en.Attr("resume")
 		enableSM, resume = true, r == "true" || r == "1"
 	}
-	c.sess = c.srv.cfg.Binder.Bind(ctx, full, c.tr)
+	c.sess = c.srv.cfg.Binder.Bind(ctx, full, &c.tr)
 	c.sess.BindInline(enableSM, resume, func(enabled *stanza.Element) {
 		if enabled != nil {
 			bound.AddChild(enabled)

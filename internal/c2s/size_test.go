@@ -1,0 +1,18 @@
+package c2s
+
+import (
+	"testing"
+	"unsafe"
+)
+
+// TestConnSizeClass: every idle device holds a conn, so its fields are
+// laid out to fit Go's 320-byte size class (it was 336 bytes, in the
+// 352-byte class) with the session's transport inside it (it was an
+// object of its own).
+func TestConnSizeClass(t *testing.T) {
+	size := unsafe.Sizeof(conn{})
+	t.Logf("conn: %d bytes", size)
+	if size > 320 {
+		t.Fatalf("conn is %d bytes, over the 320-byte size class", size)
+	}
+}
