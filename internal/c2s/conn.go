@@ -374,12 +374,14 @@ func (c *conn) lingerThenPark() {
 // before: an idle connection must not hold a grown stack.
 func (c *conn) lingerHere() bool {
 	if c.srv.parker == nil {
+		c.sess.Idle()
 		c.srv.park(c)
 		return false
 	}
 	err := c.readFor(parkAfter)
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded):
+		c.sess.Idle()
 		c.srv.parker.park(c)
 		return false
 	case err != nil:

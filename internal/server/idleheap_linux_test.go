@@ -43,7 +43,9 @@ type idleHeap struct{ bytes, objects float64 }
 // measureIdleHeap logs first devices in, then more, and returns what each
 // of the more holds. With PARLEY_IDLE_HEAP_PROFILE set, it writes a heap
 // profile of the server there at the end (every allocation sampled).
-func measureIdleHeap(tb testing.TB, first, more int) idleHeap {
+// With burst > 0 each device, once available, sends burst messages to
+// itself and reads them before it goes idle.
+func measureIdleHeap(tb testing.TB, first, more, burst int) idleHeap {
 	profile := os.Getenv("PARLEY_IDLE_HEAP_PROFILE")
 	if profile != "" {
 		old := runtime.MemProfileRate
@@ -51,7 +53,7 @@ func measureIdleHeap(tb testing.TB, first, more int) idleHeap {
 		tb.Cleanup(func() { runtime.MemProfileRate = old })
 	}
 	s := startIdleServer(tb, first+more)
-	clients := startIdleClients(tb, s.Addrs().C2S, first+more)
+	clients := startIdleClients(tb, s.Addrs().C2S, first+more, burst)
 	clients.login(tb, first)
 	waitParked(tb, s, first)
 	before := settledHeap()
@@ -133,9 +135,9 @@ type idleClients struct {
 	out   *bufio.Scanner
 }
 
-func startIdleClients(tb testing.TB, addr string, devices int) *idleClients {
+func startIdleClients(tb testing.TB, addr string, devices, burst int) *idleClients {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestIdleDevicesClientProcess$", "-test.v")
-	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s %d", idleClientEnv, addr, devices))
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s %d %d", idleClientEnv, addr, devices, burst))
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -176,8 +178,8 @@ func TestIdleDevicesClientProcess(t *testing.T) {
 		t.Skip("run by measureIdleHeap")
 	}
 	var addr string
-	var devices int
-	if _, err := fmt.Sscan(spec, &addr, &devices); err != nil {
+	var devices, burst int
+	if _, err := fmt.Sscan(spec, &addr, &devices, &burst); err != nil {
 		t.Fatal(err)
 	}
 	var conns []*client.Client
@@ -192,13 +194,14 @@ func TestIdleDevicesClientProcess(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		conns = append(conns, loginIdleDevices(t, addr, len(conns), n)...)
+		conns = append(conns, loginIdleDevices(t, addr, len(conns), n, burst)...)
 		fmt.Println(idleClientReady)
 	}
 }
 
-// loginIdleDevices logs devices from..from+n in, at most 100 at a time.
-func loginIdleDevices(t *testing.T, addr string, from, n int) []*client.Client {
+// loginIdleDevices logs devices from..from+n in, at most 100 at a time;
+// each sends burst messages to itself and reads them.
+func loginIdleDevices(t *testing.T, addr string, from, n, burst int) []*client.Client {
 	out := make([]*client.Client, n)
 	slots := make(chan struct{}, 100)
 	var wg sync.WaitGroup
@@ -206,20 +209,10 @@ func loginIdleDevices(t *testing.T, addr string, from, n int) []*client.Client {
 		slots <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-slots }()
-			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-			defer cancel()
-			c, err := client.Dial(ctx, client.Options{JID: fmt.Sprintf("idle%d@localhost/bench", from+i), Password: "pw",
-				Addr: addr, Transport: client.Plaintext, Mechanism: "PLAIN", Encoding: client.XML, EventBuffer: 4096})
+			c, err := loginIdleDevice(from+i, addr, burst)
 			if err != nil {
 				t.Error(err)
 				return
-			}
-			go func() {
-				for range c.Events() {
-				}
-			}()
-			if err := c.SetPresence("", ""); err != nil {
-				t.Error(err)
 			}
 			out[i] = c
 		})
@@ -231,18 +224,57 @@ func loginIdleDevices(t *testing.T, addr string, from, n int) []*client.Client {
 	return out
 }
 
+func loginIdleDevice(i int, addr string, burst int) (*client.Client, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, client.Options{JID: fmt.Sprintf("idle%d@localhost/bench", i), Password: "pw",
+		Addr: addr, Transport: client.Plaintext, Mechanism: "PLAIN", Encoding: client.XML, EventBuffer: 4096})
+	if err != nil {
+		return nil, err
+	}
+	received := make(chan struct{}, burst)
+	go func() {
+		for e := range c.Events() {
+			if _, ok := e.(*client.Message); ok {
+				received <- struct{}{}
+			}
+		}
+	}()
+	if err := c.SetPresence("", ""); err != nil {
+		return nil, err
+	}
+	for range burst {
+		if _, err := c.SendMessage(c.JID(), "a message of the burst"); err != nil {
+			return nil, err
+		}
+	}
+	for range burst {
+		select {
+		case <-received:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("device %d: its burst did not come back: %w", i, ctx.Err())
+		}
+	}
+	return c, nil
+}
+
 // BenchmarkIdleDeviceHeap reports the server heap each idle, logged-in,
-// available device holds (marginal, over 1,000 devices after 200):
+// available device holds (marginal, over 1,000 devices after 200), right
+// after its login, and after it sent itself a burst of 64 messages:
 //
 //	go test ./internal/server -run '^$' -bench BenchmarkIdleDeviceHeap -benchtime 1x
 //
 // With PARLEY_IDLE_HEAP_PROFILE=file, a heap profile of the server with
 // every allocation sampled (go tool pprof -sample_index=inuse_space).
 func BenchmarkIdleDeviceHeap(b *testing.B) {
-	for range b.N {
-		h := measureIdleHeap(b, 200, 1000)
-		b.ReportMetric(h.bytes, "heap-B/device")
-		b.ReportMetric(h.objects, "objects/device")
+	for _, burst := range []int{0, 64} {
+		b.Run(fmt.Sprintf("burst=%d", burst), func(b *testing.B) {
+			for range b.N {
+				h := measureIdleHeap(b, 200, 1000, burst)
+				b.ReportMetric(h.bytes, "heap-B/device")
+				b.ReportMetric(h.objects, "objects/device")
+			}
+		})
 	}
 }
 
@@ -265,5 +297,73 @@ func TestPlainPresenceBuiltOnDemand(t *testing.T) {
 	})
 	if got.Type() != "" || len(got.Children) != 0 || got.Attr("to") != "alice@localhost/laptop" {
 		t.Fatalf("laptop got %v, want a plain available presence to it", got)
+	}
+}
+
+// TestQuietSessionsHoldNoBuffers: devices that sent themselves a burst of
+// messages and went quiet (parked) hold none of the buffers their
+// sessions grew for it: the read's unsettled messages (704 bytes each
+// after 64 messages) and the mailbox's items. Counted from a heap profile
+// with every allocation sampled: the bytes still in use that were
+// allocated by those two growers.
+func TestQuietSessionsHoldNoBuffers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("logs 100 devices in from a second process")
+	}
+	old := runtime.MemProfileRate
+	runtime.MemProfileRate = 1
+	t.Cleanup(func() { runtime.MemProfileRate = old })
+	const devices, burst = 100, 64
+	s := startIdleServer(t, devices)
+	clients := startIdleClients(t, s.Addrs().C2S, devices, burst)
+	clients.login(t, devices)
+	waitParked(t, s, devices)
+	settledHeap()
+	held := heldBytesAllocatedIn("session.(*Session).routeMessage", "session.(*Session).push")
+	if held > devices*64 { // room for a few devices whose own copy is still in flight
+		t.Fatalf("%d quiet devices hold %d bytes of their sessions' message and mailbox buffers", devices, held)
+	}
+}
+
+// heldBytesAllocatedIn sums the heap bytes in use (as of the last
+// collection) allocated directly by a function whose name ends with one of
+// funcs.
+func heldBytesAllocatedIn(funcs ...string) int64 {
+	var recs []runtime.MemProfileRecord
+	n, _ := runtime.MemProfile(nil, false)
+	for {
+		recs = make([]runtime.MemProfileRecord, n+50)
+		var ok bool
+		if n, ok = runtime.MemProfile(recs, false); ok {
+			recs = recs[:n]
+			break
+		}
+	}
+	var held int64
+	for _, r := range recs {
+		if allocatedIn(r.Stack(), funcs) {
+			held += r.InUseBytes()
+		}
+	}
+	return held
+}
+
+// allocatedIn reports whether the first frame outside the runtime (the
+// allocating function) ends with one of funcs.
+func allocatedIn(stack []uintptr, funcs []string) bool {
+	frames := runtime.CallersFrames(stack)
+	for {
+		f, more := frames.Next()
+		if !strings.HasPrefix(f.Function, "runtime.") {
+			for _, name := range funcs {
+				if strings.HasSuffix(f.Function, name) {
+					return true
+				}
+			}
+			return false
+		}
+		if !more {
+			return false
+		}
 	}
 }
