@@ -43,19 +43,15 @@ func speaksExtensions(tr Transport) bool {
 // with its stanza-id and server time: the "sent" tick, to be sent once
 // wait returned nil.
 //
-// The context that carries the router's Assigned is made once per session
-// and reused (inMu serializes the messages): a context and an Assigned per
-// message were two of the allocations of every message routed.
+// The context that carries the router's Assigned is made once per active
+// period of the session and reused (inMu serializes the messages): a
+// context and an Assigned per message were two of the allocations of
+// every message routed.
 func (s *Session) dispatchMessage(m *stanza.Element) (reply, ack *stanza.Element, wait func() *stanza.Error) {
-	if s.assignedCtx == nil {
-		s.assignedCtx, _ = router.WithAssignedTo(s.ctx, &s.assigned)
-	}
-	assigned := &s.assigned
-	if s.batch == nil && s.cfg.Router != nil {
-		s.batch = s.cfg.Router.NewBatch()
-	}
-	*assigned = router.Assigned{Defer: true, Batch: s.batch}
-	if reply := s.hub.Dispatch(s.assignedCtx, s, m); reply != nil {
+	r := s.messageRoutingLocked()
+	assigned := &r.assigned
+	*assigned = router.Assigned{Defer: true, Batch: r.batch}
+	if reply := s.hub.Dispatch(r.ctx, s, m); reply != nil {
 		return reply, nil, assigned.Wait
 	}
 	if s.extensions.Load() && assigned.StanzaID != "" {

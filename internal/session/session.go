@@ -132,21 +132,10 @@ type Session struct {
 	// stanzas exact (resumption, a handoff) takes inMu first, so it never
 	// sees a message that is routed but not yet counted.
 	inMu sync.Mutex
-	// unsettled (guarded by inMu) are the messages of the current read
-	// that were routed, and are visible to their recipients, but are not
-	// yet known durable; settleInbound waits once for all of them.
-	unsettled []unsettledMessage
-	// ackRequested (guarded by inMu): the client sent <r/> while messages
-	// were unsettled; settleInbound answers it.
-	ackRequested bool
-	// assigned and assignedCtx (guarded by inMu, made at the first
-	// message) are what dispatchMessage routes each message with.
-	assigned    router.Assigned
-	assignedCtx context.Context
-	// batch (guarded by inMu) holds the unsettled messages to users with
-	// no device online, stored with one write by settleInbound; nil until
-	// the session routes its first message, or without Config.Router.
-	batch *router.Batch
+	// routing (guarded by inMu) is what routing the device's messages
+	// needs: made at its first message, reused while it is active, and
+	// dropped when it goes quiet (Idle), so that an idle device holds none.
+	routing *messageRouting
 
 	// Read by other goroutines without mu.
 	available       atomic.Bool
@@ -161,13 +150,15 @@ type Session struct {
 
 	// The fields below are ordered so that the struct fits a smaller size
 	// class (TestSessionSizeClass): an idle device holds one of these.
+	// The four bytes are guarded by mu.
+	state       state
+	initialDone bool  // the first available presence was processed
+	pingOut     bool  // the ping numbered pingCount waits for its answer
+	pingCount   uint8 // pings sent, wrapping: the id of the last is "ping-<pingCount>"
+
 	mu          sync.Mutex // guards the fields below and writes to tr
 	tr          Transport  // nil while detached or closed
 	out         []byte     // encoded output waiting for flush
-	state       state
-	initialDone bool   // the first available presence was processed
-	pingOut     bool   // the ping numbered pingCount waits for its answer
-	pingCount   uint32 // pings sent: the id of the last is "ping-<pingCount>"
 	sm          streamManagement
 	drainedUpTo uint64   // highest queue seq delivered by the offline drain
 	writtenSeqs []uint64 // stored stanzas written since the last flush (no stream management)
@@ -322,11 +313,11 @@ func (s *Session) HandleInbound(el *stanza.Element) {
 	s.inMu.Lock()
 	defer s.inMu.Unlock()
 	switch {
-	case el.Space == stanza.NSSM && el.Name == "r" && len(s.unsettled) > 0:
+	case el.Space == stanza.NSSM && el.Name == "r" && s.routing != nil && len(s.routing.unsettled) > 0:
 		// Answered once the messages before it are settled (with an h that
 		// may count later ones too, which XEP-0198 allows): a client that
 		// asks after every write does not cost a WAL sync per write.
-		s.ackRequested = true
+		s.routing.ackRequested = true
 		return
 	case el.Space == stanza.NSSM && el.Name == "a", el.Name == stanza.KindMessage && stanza.IsStanza(el):
 		// An <a/> is about what this device was sent, not what it sent.
@@ -393,8 +384,9 @@ func (s *Session) handleInboundLocked(el *stanza.Element) (message *stanza.Eleme
 // end of the read, before any other element, or every maxUnsettled).
 func (s *Session) routeMessage(m *stanza.Element) {
 	reply, ack, wait := s.dispatchMessage(m)
-	s.unsettled = append(s.unsettled, unsettledMessage{msg: m, reply: reply, ack: ack, wait: wait})
-	if len(s.unsettled) >= maxUnsettled {
+	r := s.routing // made by dispatchMessage
+	r.unsettled = append(r.unsettled, unsettledMessage{msg: m, reply: reply, ack: ack, wait: wait})
+	if len(r.unsettled) >= maxUnsettled {
 		s.settleInbound()
 	}
 }
@@ -402,6 +394,40 @@ func (s *Session) routeMessage(m *stanza.Element) {
 // maxUnsettled bounds the messages of one read that wait for one sync:
 // their acks are not held back longer than it takes to route this many.
 const maxUnsettled = 256
+
+// messageRouting is what a session routes its device's messages with
+// (guarded by inMu).
+type messageRouting struct {
+	// unsettled are the messages of the current read that were routed,
+	// and are visible to their recipients, but are not yet known durable;
+	// settleInbound waits once for all of them.
+	unsettled []unsettledMessage
+	// ackRequested: the client sent <r/> while messages were unsettled;
+	// settleInbound answers it.
+	ackRequested bool
+	// assigned and ctx are what dispatchMessage routes each message with
+	// (a context and an Assigned per message were two of the allocations
+	// of every message routed).
+	assigned router.Assigned
+	ctx      context.Context
+	// batch holds the unsettled messages to users with no device online,
+	// stored with one write by settleInbound; nil without Config.Router.
+	batch *router.Batch
+}
+
+// messageRoutingLocked (inMu held) returns the session's messageRouting,
+// made when the device sends its first message after being quiet.
+func (s *Session) messageRoutingLocked() *messageRouting {
+	if s.routing == nil {
+		r := &messageRouting{}
+		r.ctx, _ = router.WithAssignedTo(s.ctx, &r.assigned)
+		if s.cfg.Router != nil {
+			r.batch = s.cfg.Router.NewBatch()
+		}
+		s.routing = r
+	}
+	return s.routing
+}
 
 // unsettledMessage is a routed message not yet known durable, with what
 // its sender gets once it is: an error reply, or its "sent" ack (Parley's
@@ -421,29 +447,30 @@ type unsettledMessage struct {
 // (router.Assigned), so a read costs about one sync. A message whose wait
 // fails gets the error instead of its ack, as a failed write always did.
 func (s *Session) settleInbound() {
-	if len(s.unsettled) == 0 {
+	r := s.routing
+	if r == nil || len(r.unsettled) == 0 {
 		return
 	}
-	if s.batch != nil {
-		s.batch.Commit(s.ctx)
+	if r.batch != nil {
+		r.batch.Commit(s.ctx)
 	}
-	for i := range s.unsettled {
-		if u := &s.unsettled[i]; u.wait != nil {
+	for i := range r.unsettled {
+		if u := &r.unsettled[i]; u.wait != nil {
 			u.failed = u.wait()
 		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i := range s.unsettled {
-		s.settleLocked(&s.unsettled[i])
-		s.unsettled[i] = unsettledMessage{}
+	for i := range r.unsettled {
+		s.settleLocked(&r.unsettled[i])
+		r.unsettled[i] = unsettledMessage{}
 	}
-	s.unsettled = s.unsettled[:0]
-	if cap(s.unsettled) > maxUnsettled {
-		s.unsettled = nil
+	r.unsettled = r.unsettled[:0]
+	if cap(r.unsettled) > maxUnsettled {
+		r.unsettled = nil
 	}
-	if s.ackRequested {
-		s.ackRequested = false
+	if r.ackRequested {
+		r.ackRequested = false
 		if s.state != stateClosed {
 			s.answerAckRequestLocked()
 		}
@@ -468,16 +495,16 @@ func (s *Session) settleLocked(u *unsettledMessage) {
 	s.sm.countInbound()
 }
 
-// Idle drops the buffers the session reuses while its device is active
-// (the read's unsettled messages, the mailbox's items, the stored seqs
-// written without stream management), so that a device gone quiet holds
-// none of them: its connection calls it when it parks. A burst grew them
-// to hundreds of bytes per session (BenchmarkIdleDeviceHeap/burst=64); the
-// next activity grows them again.
+// Idle drops what the session reuses while its device is active (its
+// message routing state with the read's unsettled messages, the mailbox's
+// items, the stored seqs written without stream management), so that a
+// device gone quiet holds none of it: its connection calls it when it
+// parks. A burst grew them to hundreds of bytes per session
+// (BenchmarkIdleDeviceHeap/burst=64); the next activity makes them again.
 func (s *Session) Idle() {
 	s.inMu.Lock()
-	if len(s.unsettled) == 0 {
-		s.unsettled = nil
+	if r := s.routing; r != nil && len(r.unsettled) == 0 && !r.ackRequested {
+		s.routing = nil
 	}
 	s.inMu.Unlock()
 	s.mbMu.Lock()
