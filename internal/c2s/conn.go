@@ -35,11 +35,13 @@ type conn struct {
 	directTLS bool // the TLS handshake starts with the connection (XEP-0368)
 	secure    bool // TLS is on (or the connection is trusted as secure)
 	kind      Kind
-	fr        framing
-	in        inbound     // decodes what the client sends
-	idle      *idleWaiter // set once the session runs: idle reads hold no buffer
-	remoteIP  netip.Addr
-	tlsState  *tls.ConnectionState
+	// hasPending tells without wmu that pending (below) holds something.
+	hasPending atomic.Bool
+	fr         framing
+	in         inbound     // decodes what the client sends
+	idle       *idleWaiter // set once the session runs: idle reads hold no buffer
+	remoteIP   netip.Addr
+	tlsState   *tls.ConnectionState
 
 	user   jid.JID // authenticated bare JID, zero before SASL success
 	device string  // linked device id after X-PARLEY-DEVICE success, else ""
@@ -54,8 +56,7 @@ type conn struct {
 	// a pipelined login's last step is answered in one write. runSession
 	// writes it alone if the session has nothing to add before waiting.
 	// Guarded by wmu; hasPending tells without the lock.
-	pending    []byte
-	hasPending atomic.Bool
+	pending []byte
 
 	wmu  sync.Mutex // serializes writes to nc (session writes, pongs)
 	tr   transport  // the session's view of it (&c.tr, one address for the connection's life)
