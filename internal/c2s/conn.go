@@ -375,14 +375,14 @@ func (c *conn) lingerThenPark() {
 // before: an idle connection must not hold a grown stack.
 func (c *conn) lingerHere() bool {
 	if c.srv.parker == nil {
-		c.sess.Idle()
+		c.sessionIdle()
 		c.srv.park(c)
 		return false
 	}
 	err := c.readFor(parkAfter)
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		c.sess.Idle()
+		c.sessionIdle()
 		c.srv.parker.park(c)
 		return false
 	case err != nil:
@@ -390,6 +390,14 @@ func (c *conn) lingerHere() bool {
 		return false
 	}
 	return true
+}
+
+// sessionIdle tells the session that its device went quiet (it drops what
+// it reuses while active) before the connection parks.
+func (c *conn) sessionIdle() {
+	if c.sess != nil {
+		c.sess.Idle()
+	}
 }
 
 // handleToken gives one token to the session; false when the session ended.
