@@ -104,6 +104,9 @@ type Parser struct {
 
 	in []byte // input; in[:r] is consumed
 	r  int
+	// inBuf is the pool's holder of in's array, when in came from the
+	// pool (given back with it by release).
+	inBuf *[]byte
 
 	// The token being read.
 	inTok    bool // between the '<' that starts a top-level unit and its end
@@ -158,6 +161,10 @@ func (p *Parser) Feed(b []byte) {
 		n := copy(p.in, p.in[p.r:])
 		p.in = p.in[:n]
 		p.r = 0
+	}
+	if p.in == nil && p.pool != nil {
+		p.inBuf = p.pool.getInput()
+		p.in = (*p.inBuf)[:0]
 	}
 	p.in = append(p.in, b...)
 }
@@ -261,10 +268,15 @@ func (p *Parser) fail(err error) error {
 // memory back to the pool. Nothing handed out refers to it: build copies
 // the strings of a stanza out of it.
 func (p *Parser) release() {
-	if p.s != nil && p.pool != nil {
-		p.pool.put(p.s)
+	if p.pool != nil {
+		if p.s != nil {
+			p.pool.put(p.s)
+		}
+		if p.inBuf != nil {
+			p.pool.putInput(p.inBuf, p.in)
+		}
 	}
-	p.in, p.r, p.s = nil, 0, nil
+	p.in, p.r, p.s, p.inBuf = nil, 0, nil, nil
 }
 
 // beginUnit is called at the '<' that starts a top-level unit (XML

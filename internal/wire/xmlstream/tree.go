@@ -90,13 +90,36 @@ func newScratch() *scratch {
 // ScratchPool lends parsers their per-stanza working memory, and parked
 // streams their Parser (one pool per server, no package state; safe for
 // concurrent use). The zero value is not usable: NewScratchPool.
-type ScratchPool struct{ p, parsers sync.Pool }
+type ScratchPool struct{ p, parsers, inputs sync.Pool }
 
 // NewScratchPool returns an empty pool.
 func NewScratchPool() *ScratchPool {
 	return &ScratchPool{
 		p:       sync.Pool{New: func() any { return newScratch() }},
 		parsers: sync.Pool{New: func() any { return new(Parser) }},
+		inputs:  sync.Pool{New: func() any { b := make([]byte, 0, inputBuffer); return &b }},
+	}
+}
+
+// inputBuffer is the size of a pooled parser's input buffer: what one
+// read of a connection brings (c2s reads 4 KiB at a time).
+const inputBuffer = 4 << 10
+
+// maxPooledInput bounds the input buffers given back to the pool (a
+// stanza split over many reads grows its parser's).
+const maxPooledInput = 16 << 10
+
+// getInput returns the holder of an empty input buffer. A parser that
+// read all its input drops the buffer (an idle connection holds none), so
+// without the pool every burst a connection receives allocated a new one.
+func (sp *ScratchPool) getInput() *[]byte { return sp.inputs.Get().(*[]byte) }
+
+// putInput takes back holder with b, the buffer it lent grown or not,
+// once nothing refers to b any more.
+func (sp *ScratchPool) putInput(holder *[]byte, b []byte) {
+	if cap(b) <= maxPooledInput {
+		*holder = b[:0]
+		sp.inputs.Put(holder)
 	}
 }
 
