@@ -103,6 +103,12 @@ type Options struct {
 	MinBackoff, MaxBackoff time.Duration
 	// DialTimeout bounds each connection attempt, negotiation included.
 	DialTimeout time.Duration
+	// TCPKeepAlive is the connection's TCP keep-alive period
+	// (net.Dialer.KeepAlive): zero for Go's default (15 s), negative to
+	// leave TCP keep-alive off, for an application that sends its own
+	// keep-alives (KeepAlive) or a load generator on loopback (four
+	// setsockopt calls fewer per connection).
+	TCPKeepAlive time.Duration
 	// Dedupe drops copies of messages already received (by stanza-id, and
 	// by origin-id from the same sender) before they become events. The
 	// server delivers at least once: a stored message the client had not

@@ -207,7 +207,8 @@ func (c *Config) clientOptions(i int) client.Options {
 	o := client.Options{
 		JID: c.jid(i) + "/bench", Password: c.Password, Addr: c.Addr,
 		Transport: c.Transport, Mechanism: c.Mechanism, Pipeline: c.Pipeline, SASL2: c.SASL2, DialTimeout: 30 * time.Second,
-		EventBuffer: 4096, Encoding: client.XML, KeyCache: c.keys,
+		TCPKeepAlive: -1, // a load generator needs none: four setsockopt calls fewer per login
+		EventBuffer:  4096, Encoding: client.XML, KeyCache: c.keys,
 		Reconnect: c.Reconnect, MinBackoff: 250 * time.Millisecond, MaxBackoff: 5 * time.Second,
 	}
 	if c.Addr2 != "" && i%2 == 1 {
