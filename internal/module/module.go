@@ -296,4 +296,30 @@ type StoredDeliverer interface {
 type StoredDelivery struct {
 	To   jid.JID
 	Msgs []*stanza.Element
+	Seqs []uint64 // DeliverLogged: the messages' positions in the feature's log
+}
+
+// LogDeliverer is implemented by a Host that can hand a feature's
+// messages, kept durably in the feature's own log (a store.Queue key), to
+// a user's live devices with their log positions instead of a copy in
+// the user's queue (groups: a post stored once). The host tracks the
+// positions handed out until a device acknowledges them or they are
+// written to the user's queue (its session ended first), in log order,
+// before the user's later messages of the log. The feature keeps every
+// log entry at or above LogLowWater.
+type LogDeliverer interface {
+	// DeliverLogged is DeliverStored for entries of log key (each
+	// delivery's Seqs set): users with live devices only on this node get
+	// no queue copy.
+	DeliverLogged(ctx context.Context, key string, ds []StoredDelivery) *stanza.Error
+	// SettleLog writes to their users' queues the positions of key no
+	// device holds any more; the feature calls it after OnLogReleased's
+	// wake, from the goroutine that calls DeliverLogged.
+	SettleLog(ctx context.Context, key string) *stanza.Error
+	// LogLowWater is the smallest position of key handed out and still
+	// unsettled; ok is false when there is none.
+	LogLowWater(key string) (seq uint64, ok bool)
+	// OnLogReleased sets wake (it must not block), run when a position
+	// of key is left with no device and must be queued.
+	OnLogReleased(key string, wake func())
 }

@@ -12,6 +12,12 @@
 // sender's "sent" tick (its stream-management ack) is given after Route
 // returns, that is after the sync.
 //
+// A service's own durable log (the groups' outbox) is routed by
+// RouteLogged: a user whose devices are live and local is handed the
+// entries with their log positions and no queue copy; the router tracks
+// them until a device acknowledges them, and writes what no device
+// acknowledged into the user's queue, in log order (logs.go).
+//
 // The Registry is sharded by user; all methods are safe for concurrent use.
 // Route runs on the sender's goroutine and never blocks on a recipient:
 // Device.Deliver only enqueues to the device's bounded mailbox.

@@ -67,6 +67,9 @@ type Config struct {
 // Router delivers stanzas to local devices and the offline queue.
 type Router struct {
 	cfg Config
+
+	logsMu sync.Mutex
+	logs   map[string]*logTracker // by log key (logs.go)
 }
 
 // New returns a Router.
@@ -303,6 +306,7 @@ func (r *Router) RouteStored(ctx context.Context, to jid.JID, ms ...*stanza.Elem
 type Stored struct {
 	To   jid.JID
 	Msgs []*stanza.Element
+	Seqs []uint64 // RouteLogged: the messages' positions in the log
 }
 
 // RouteStoredAll is RouteStored for many users: with a queue that has

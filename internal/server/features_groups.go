@@ -34,6 +34,32 @@ func (h *Hub) DeliverStored(ctx context.Context, ds []module.StoredDelivery) *st
 	return h.router.RouteStoredAll(ctx, all)
 }
 
+// DeliverLogged hands a log's entries to local users, live devices
+// without a queue copy (module.LogDeliverer); in a cluster every copy
+// goes through the queue, as DeliverStored (a device on another node
+// acknowledges to its own node).
+func (h *Hub) DeliverLogged(ctx context.Context, key string, ds []module.StoredDelivery) *stanza.Error {
+	if h.dir != nil {
+		return h.DeliverStored(ctx, ds)
+	}
+	all := make([]router.Stored, len(ds))
+	for i, d := range ds {
+		all[i] = router.Stored{To: d.To, Msgs: d.Msgs, Seqs: d.Seqs}
+	}
+	return h.router.RouteLogged(ctx, key, all)
+}
+
+// SettleLog writes released log positions to queues (module.LogDeliverer).
+func (h *Hub) SettleLog(ctx context.Context, key string) *stanza.Error {
+	return h.router.SettleLog(ctx, key)
+}
+
+// LogLowWater is the log's smallest unsettled position (module.LogDeliverer).
+func (h *Hub) LogLowWater(key string) (uint64, bool) { return h.router.LogLowWater(key) }
+
+// OnLogReleased sets the log owner's wake (module.LogDeliverer).
+func (h *Hub) OnLogReleased(key string, wake func()) { h.router.OnLogReleased(key, wake) }
+
 // service hands a stanza to the feature owning its domain; ok is false
 // when no feature does. A message the feature stored is recorded for the
 // sender's "sent" ack.

@@ -203,6 +203,7 @@ func (s *Server) build() error {
 		Codec: sessCfg.Codec, Users: h, Log: s.log.With("component", "router"), Local: h.local,
 		Filter: h.filter, Delivered: h.delivered, DeliveredAll: h.deliveredAll, Remote: s.remote})
 	sessCfg.Router = h.router
+	sessCfg.Logs = h.router
 	s.hub = h
 
 	s.lastActivity = lastactivity.New(s.store, nil)

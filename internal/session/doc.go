@@ -31,5 +31,9 @@
 // When the connection drops, a resumable session is detached for the
 // resumption window; unacknowledged stanzas are re-sent on resume. If the
 // window expires, stored messages are simply left in the queue for the next
-// login, and unanswered iq requests are bounced with an error.
+// login, and unanswered iq requests are bounced with an error. A stanza
+// handed with a position in a service's log (a group post stored once,
+// router.RouteLogged) is tracked by (key, seq): its ack settles it through
+// Config.Logs, and a session that ends without the ack releases it, to be
+// written into the account's queue (logpos.go).
 package session

@@ -26,7 +26,8 @@ type item struct {
 	ctl       control
 	st        *stanza.Element
 	sts       []*stanza.Element // ctlStanzas
-	seq       uint64            // queue position of a stored stanza, 0 otherwise
+	seq       uint64            // queue position of a stored stanza (or log position), 0 otherwise
+	log       string            // the log's key when seq is a log position (router.IsLogKey)
 	err       *stanza.StreamError
 	resumable bool
 	holder    module.Holder
@@ -117,7 +118,9 @@ func hasHandoff(batch []item) bool {
 func (s *Session) handleItem(it *item) {
 	switch it.ctl {
 	case ctlStanza:
-		if it.seq != 0 || s.holder == nil || !s.holder.Hold(it.st) {
+		if it.log != "" {
+			s.sendLoggedLocked(it.st, it.log, it.seq)
+		} else if it.seq != 0 || s.holder == nil || !s.holder.Hold(it.st) {
 			s.sendLocked(it.st, it.seq)
 		}
 	case ctlStanzas:

@@ -140,6 +140,9 @@ func (s *Session) persistResumptionLocked() bool {
 	// times out, which is when the last handoffs still write.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), resumptionWriteTimeout)
 	defer cancel()
+	if !s.logToQueueLocked(ctx) { // the record keeps queue positions only
+		return false
+	}
 	if err := s.cfg.putRecord(ctx, s.resumptionLocked()); err != nil {
 		s.cfg.Log.Warn("storing the resumption state of a handed-off session", "jid", s.jid.String(), "err", err)
 		return false

@@ -49,6 +49,20 @@ type Hub interface {
 	Nonza(ctx context.Context, s *Session, el *stanza.Element) bool
 }
 
+// LogCursor tracks the log positions handed to devices (router.Router).
+type LogCursor interface {
+	// LogAcked: d acknowledged seqs of log key; it returns the queue
+	// positions to erase (those copied into the queue meanwhile).
+	LogAcked(d router.Device, key string, seqs []uint64) []uint64
+	// LogReleased: d will never acknowledge seqs (its session ended).
+	LogReleased(d router.Device, key string, seqs []uint64)
+	// LogToQueue writes seqs into the user's queue (with the user's other
+	// unqueued positions, in order) and returns their queue positions (0
+	// for one another device acknowledged): a handoff's record keeps
+	// queue positions only.
+	LogToQueue(ctx context.Context, d router.Device, key string, seqs []uint64) ([]uint64, error)
+}
+
 // Config is shared by all sessions of a server.
 type Config struct {
 	Domain      string
@@ -69,6 +83,10 @@ type Config struct {
 	Log     *slog.Logger
 	Metrics *Metrics
 	Now     func() time.Time
+	// Logs, when set, is told what becomes of the log positions the
+	// session was handed (router.RouteLogged: a group post stored once):
+	// acknowledged, or dropped when the session ends.
+	Logs LogCursor
 
 	// out holds output buffers between writes: a session takes one when
 	// it has something to write and gives it back after the write, so
@@ -165,6 +183,7 @@ type Session struct {
 	detachTimer *time.Timer
 	holder      module.Holder // holds back outbound stanzas (XEP-0352); nil: none
 	handoff     *handoff      // set while the session is handed off for an upgrade
+	logs        *logState     // the log positions' lists (logpos.go); nil until the first, and when idle
 }
 
 // mailboxSize is the current mailbox bound.
@@ -260,8 +279,12 @@ func (s *Session) SendAll(sts []*stanza.Element) bool {
 	return s.push(item{ctl: ctlStanzas, sts: sts})
 }
 
-// Deliver queues st with its queue position (router.Device).
+// Deliver queues st with its queue position, or its position in a log
+// (router.IsLogKey: a group post stored once) (router.Device).
 func (s *Session) Deliver(st *stanza.Element, key string, seq uint64) bool {
+	if router.IsLogKey(key) {
+		return s.push(item{st: st, seq: seq, log: key})
+	}
 	return s.push(item{st: st, seq: seq})
 }
 
@@ -516,6 +539,9 @@ func (s *Session) Idle() {
 	if len(s.writtenSeqs) == 0 {
 		s.writtenSeqs = nil
 	}
+	if s.logs != nil && len(s.logs.written) == 0 {
+		s.logs = nil
+	}
 	s.mu.Unlock()
 }
 
@@ -615,6 +641,9 @@ func (s *Session) trackSentLocked(u unackedStanza) {
 		if s.sm.tooManyUnacked(s.cfg.mailboxSize() * 4) {
 			s.closeLocked(stanza.NewStreamError(stanza.StreamPolicyViolation, "too many unacknowledged stanzas"), false)
 		}
+	} else if u.log != "" {
+		l := s.logStateLocked()
+		l.written = append(l.written, logPos{key: u.log, seq: u.seq})
 	} else if u.seq != 0 {
 		s.writtenSeqs = append(s.writtenSeqs, u.seq)
 	}
@@ -643,6 +672,11 @@ func (s *Session) flushLocked() {
 	if len(s.writtenSeqs) > 0 {
 		s.ackQueue(s.writtenSeqs)
 		s.writtenSeqs = s.writtenSeqs[:0]
+	}
+	if l := s.logs; l != nil && len(l.written) > 0 {
+		s.ackLog(l.written)
+		clear(l.written)
+		l.written = l.written[:0]
 	}
 }
 
@@ -733,6 +767,7 @@ func (s *Session) terminateLocked() {
 		bounce, s.handoff.bounce = s.handoff.bounce, nil
 	}
 	bounce = append(bounce, s.sm.unackedIQRequests()...)
+	s.releaseLogLocked()
 	s.sm.reset()
 	// Hooks run without s.mu: they route presence to other sessions.
 	go func() {

@@ -22,7 +22,8 @@ type streamManagement struct {
 // wrote as it was stored (raw), its stored XML and time (drain.go).
 type unackedStanza struct {
 	st     *stanza.Element
-	seq    uint64 // queue position, 0 if not stored
+	seq    uint64 // queue position, 0 if not stored; with log, the log position
+	log    string // the log's key when seq is a log position (logpos.go)
 	raw    []byte // st is nil: the stored XML, without its delay stamp
 	stored time.Time
 }
@@ -41,7 +42,9 @@ func (m *streamManagement) sent(u unackedStanza) {
 func (m *streamManagement) maxSeq() uint64 {
 	var top uint64
 	for _, u := range m.unacked {
-		top = max(top, u.seq)
+		if u.log == "" {
+			top = max(top, u.seq)
+		}
 	}
 	return top
 }
@@ -54,7 +57,7 @@ func (m *streamManagement) tooManyUnacked(limit int) bool { return len(m.unacked
 
 func (m *streamManagement) hasSeq(seq uint64) bool {
 	for _, u := range m.unacked {
-		if u.seq == seq {
+		if u.seq == seq && u.log == "" {
 			return true
 		}
 	}
@@ -156,8 +159,15 @@ func (s *Session) processAckLocked(h uint32) bool {
 		return false
 	}
 	var seqs []uint64
+	var logged []logPos
+	if s.logs != nil {
+		logged = s.logs.acks[:0]
+	}
 	for _, u := range s.sm.unacked[:n] {
-		if u.seq != 0 {
+		switch {
+		case u.log != "":
+			logged = append(logged, logPos{key: u.log, seq: u.seq})
+		case u.seq != 0:
 			seqs = append(seqs, u.seq)
 		}
 	}
@@ -169,6 +179,11 @@ func (s *Session) processAckLocked(h uint32) bool {
 	s.sm.acked = h
 	if len(seqs) > 0 {
 		s.ackQueue(seqs)
+	}
+	if len(logged) > 0 {
+		s.ackLog(logged)
+		clear(logged)
+		s.logStateLocked().acks = logged[:0]
 	}
 	return true
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,6 +29,10 @@ func newID() string { return strings.ToLower(rand.Text()[:16]) }
 // run left first, then each new entry. Call it once, after Register.
 func (f *Feature) Run(ctx context.Context) {
 	defer f.batcher.flushAll()
+	// At shutdown the sessions have ended (their unacknowledged posts were
+	// released): those go to the members' queues and the outbox is
+	// trimmed, so that a restart fans out nothing twice.
+	defer f.settle(context.WithoutCancel(ctx))
 	for {
 		if !f.drain(ctx) {
 			select {
@@ -41,8 +46,23 @@ func (f *Feature) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-f.wake:
+		case <-f.trimTimer():
 		}
 	}
+}
+
+// trimAfter is how long the idle worker waits before deleting the outbox
+// entries that live devices acknowledged since its last wave (so that a
+// crash then fans out again as little as possible).
+const trimAfter = 200 * time.Millisecond
+
+// trimTimer fires after trimAfter when fanned-out entries are kept, and
+// never otherwise.
+func (f *Feature) trimTimer() <-chan time.Time {
+	if len(f.kept) == 0 {
+		return nil
+	}
+	return time.After(trimAfter)
 }
 
 // Hold stops the worker before its next entry until release is called
@@ -71,7 +91,10 @@ func (f *Feature) poke() {
 // stay and are fanned out again).
 func (f *Feature) drain(ctx context.Context) bool {
 	for ctx.Err() == nil && !f.held.Load() {
-		entries, err := f.st.ReadQueue(ctx, f.outbox, 0, entriesPerRead)
+		if !f.settle(ctx) {
+			return false
+		}
+		entries, err := f.st.ReadQueue(ctx, f.outbox, f.fanned, entriesPerRead)
 		if err != nil {
 			f.log.Error("reading the group outbox", "err", err)
 			return false
@@ -84,16 +107,42 @@ func (f *Feature) drain(ctx context.Context) bool {
 		if !f.fanOutWave(context.WithoutCancel(ctx), entries) {
 			return false
 		}
-		seqs := make([]uint64, len(entries))
-		for i, e := range entries {
-			seqs[i] = e.Seq
+		for _, e := range entries {
+			f.kept = append(f.kept, e.Seq)
 		}
-		if err := f.st.AckQueue(ctx, f.outbox, seqs...); err != nil {
-			f.log.Error("acking the group outbox", "err", err)
+		f.fanned = entries[len(entries)-1].Seq
+	}
+	return ctx.Err() == nil
+}
+
+// settle writes to their queues the posts that live members' devices
+// dropped unacknowledged, then deletes the outbox entries below the
+// low-water mark (the smallest position handed to a live device and
+// neither acknowledged nor queued), in one write; false on a store error.
+func (f *Feature) settle(ctx context.Context) bool {
+	if f.logs != nil {
+		if serr := f.logs.SettleLog(ctx, f.outbox); serr != nil {
 			return false
 		}
 	}
-	return ctx.Err() == nil
+	if len(f.kept) == 0 {
+		return true
+	}
+	n := len(f.kept)
+	if f.logs != nil {
+		if mark, ok := f.logs.LogLowWater(f.outbox); ok {
+			n, _ = slices.BinarySearch(f.kept, mark)
+		}
+	}
+	if n == 0 {
+		return true
+	}
+	if err := f.st.AckQueue(ctx, f.outbox, f.kept[:n]...); err != nil {
+		f.log.Error("acking the group outbox", "err", err)
+		return false
+	}
+	f.kept = append(f.kept[:0], f.kept[n:]...)
+	return true
 }
 
 // wave is the copies of some outbox entries, by recipient, in entry order.
@@ -101,34 +150,38 @@ type wave struct {
 	index      map[string]int    // recipient -> its place in recipients
 	recipients []recipientCopies // in first-seen order
 	room       []*stanza.Element // room for the first copies of recipients to come
+	seqRoom    []uint64          // the same for their outbox positions
 }
 
 // recipientCopies are one recipient's copies of a wave.
 type recipientCopies struct {
 	member string
 	msgs   []*stanza.Element
+	seqs   []uint64 // the outbox positions of msgs' posts
 }
 
 func newWave() *wave { return &wave{index: make(map[string]int)} }
 
-// add appends c to member's copies. left is how many copies of c's post,
-// c included, are still to be added: a recipient's first copy goes in
-// room made for them all at once, so that a wave of one post (the usual
-// case below a few posts per second) costs no allocation per member
-// besides the copy.
-func (w *wave) add(member string, c *stanza.Element, left int) {
+// add appends c, the copy of the post at outbox position seq, to
+// member's copies. left is how many copies of c's post, c included, are
+// still to be added: a recipient's first copy goes in room made for them
+// all at once, so that a wave of one post (the usual case below a few
+// posts per second) costs no allocation per member besides the copy.
+func (w *wave) add(member string, c *stanza.Element, seq uint64, left int) {
 	i, ok := w.index[member]
 	if !ok {
 		if len(w.room) == 0 {
 			w.room = make([]*stanza.Element, max(left, 1))
+			w.seqRoom = make([]uint64, max(left, 1))
 		}
 		i = len(w.recipients)
 		w.index[member] = i
-		w.recipients = append(w.recipients, recipientCopies{member: member, msgs: w.room[:0:1]})
-		w.room = w.room[1:]
+		w.recipients = append(w.recipients, recipientCopies{member: member, msgs: w.room[:0:1], seqs: w.seqRoom[:0:1]})
+		w.room, w.seqRoom = w.room[1:], w.seqRoom[1:]
 	}
 	r := &w.recipients[i]
 	r.msgs = append(r.msgs, c)
+	r.seqs = append(r.seqs, seq)
 }
 
 // fanOutWave delivers outbox entries to their groups' members; false if
@@ -164,7 +217,7 @@ func (f *Feature) fanOutWave(ctx context.Context, entries []store.QueuedStanza) 
 		shared := stanza.NewShared(m)
 		rs := recipients(m, ms, e.Stored)
 		for i, to := range rs {
-			w.add(to, memberCopy(shared, to, gid), len(rs)-i)
+			w.add(to, memberCopy(shared, to, gid), e.Seq, len(rs)-i)
 		}
 	}
 	return f.deliverAll(ctx, w)
@@ -281,7 +334,7 @@ func (f *Feature) deliverAll(ctx context.Context, w *wave) bool {
 		}
 		ds := chunk
 		wg.Go(func() {
-			if serr := f.deliver.DeliverStored(ctx, ds); serr != nil && serr.Condition == stanza.InternalServerError {
+			if serr := f.deliverChunk(ctx, ds); serr != nil && serr.Condition == stanza.InternalServerError {
 				failed.Store(true)
 			}
 		})
@@ -295,12 +348,22 @@ func (f *Feature) deliverAll(ctx context.Context, w *wave) bool {
 		if len(chunk) >= f.opts.Batch || (n > 0 && n+len(r.msgs) > maxChunkCopies) {
 			flush()
 		}
-		chunk = append(chunk, module.StoredDelivery{To: to, Msgs: r.msgs})
+		chunk = append(chunk, module.StoredDelivery{To: to, Msgs: r.msgs, Seqs: r.seqs})
 		n += len(r.msgs)
 	}
 	flush()
 	wg.Wait()
 	return !failed.Load()
+}
+
+// deliverChunk delivers a chunk of a wave: to live members' devices with
+// their outbox positions when the host can (no queue copy), otherwise
+// through the members' queues.
+func (f *Feature) deliverChunk(ctx context.Context, ds []module.StoredDelivery) *stanza.Error {
+	if f.logs != nil {
+		return f.logs.DeliverLogged(ctx, f.outbox, ds)
+	}
+	return f.deliver.DeliverStored(ctx, ds)
 }
 
 // newToken returns a random invite token (128 bits, base32).

@@ -46,13 +46,15 @@ func benchDeliveryPath(b *testing.B, posts int) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	start, cpu0 := time.Now(), proccpu.Now()
+	var seq uint64
 	for done := 0; done < b.N; done += members * posts {
 		w := newWave()
 		for p := range posts {
 			gid := fmt.Sprintf("gid%d-%d", done, p)
 			shared := stanza.NewShared(benchPost(gid))
+			seq++
 			for i := range members {
-				w.add(names[i], memberCopy(shared, names[i], gid), members-i)
+				w.add(names[i], memberCopy(shared, names[i], gid), seq, members-i)
 			}
 		}
 		if !f.deliverAll(context.Background(), w) {
@@ -70,7 +72,8 @@ func benchDeliveryPath(b *testing.B, posts int) {
 }
 
 // benchFeature is a feature delivering through a router over a synced
-// Pebble store to n online devices.
+// Pebble store to n online devices, which acknowledge what they are
+// handed with a log position at once (as a device's <a/> would).
 func benchFeature(b *testing.B, n int) (*Feature, []*countingDevice) {
 	st, err := pebble.Open(b.TempDir(), pebble.Options{})
 	if err != nil {
@@ -85,8 +88,12 @@ func benchFeature(b *testing.B, n int) (*Feature, []*countingDevice) {
 	}
 	r := router.New(router.Config{Domain: "localhost", Registry: reg, Queue: st, Codec: xmlCodec{},
 		Users: allUsers{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	for _, d := range devs {
+		d.r = r
+	}
 	f := New(nil, xmlCodec{}, Options{})
-	f.deliver = routerDeliverer{r}
+	f.outbox = "groups.localhost"
+	f.deliver, f.logs = routerDeliverer{r}, routerDeliverer{r}
 	return f, devs
 }
 
@@ -101,6 +108,20 @@ func benchPost(gid string) *stanza.Element {
 
 type routerDeliverer struct{ r *router.Router }
 
+func (d routerDeliverer) DeliverLogged(ctx context.Context, key string, ds []module.StoredDelivery) *stanza.Error {
+	all := make([]router.Stored, len(ds))
+	for i, x := range ds {
+		all[i] = router.Stored{To: x.To, Msgs: x.Msgs, Seqs: x.Seqs}
+	}
+	return d.r.RouteLogged(ctx, key, all)
+}
+
+func (d routerDeliverer) SettleLog(ctx context.Context, key string) *stanza.Error {
+	return d.r.SettleLog(ctx, key)
+}
+func (d routerDeliverer) LogLowWater(key string) (uint64, bool) { return d.r.LogLowWater(key) }
+func (d routerDeliverer) OnLogReleased(key string, wake func()) { d.r.OnLogReleased(key, wake) }
+
 func (d routerDeliverer) DeliverStored(ctx context.Context, ds []module.StoredDelivery) *stanza.Error {
 	all := make([]router.Stored, len(ds))
 	for i, x := range ds {
@@ -112,6 +133,7 @@ func (d routerDeliverer) DeliverStored(ctx context.Context, ds []module.StoredDe
 // countingDevice is an online device that counts what it is handed.
 type countingDevice struct {
 	full      jid.JID
+	r         *router.Router
 	delivered atomic.Int64
 }
 
@@ -123,8 +145,11 @@ func (d *countingDevice) Presence() *stanza.Element { return nil }
 func (d *countingDevice) LastStatus() string        { return "" }
 func (d *countingDevice) RosterRequested() bool     { return false }
 func (d *countingDevice) SetRosterRequested()       {}
-func (d *countingDevice) Deliver(*stanza.Element, string, uint64) bool {
+func (d *countingDevice) Deliver(_ *stanza.Element, key string, seq uint64) bool {
 	d.delivered.Add(1)
+	if router.IsLogKey(key) {
+		d.r.LogAcked(d, key, []uint64{seq})
+	}
 	return true
 }
 

@@ -71,6 +71,7 @@ type Feature struct {
 
 	host    module.Host
 	deliver module.StoredDeliverer
+	logs    module.LogDeliverer // nil: every copy goes through the members' queues
 	log     *slog.Logger
 	service string // groups.<domain>
 	outbox  string // the queue key of the group outbox
@@ -80,6 +81,11 @@ type Feature struct {
 	ids     *idCache // recent posts' group stanza-ids -> senders' ids
 
 	held atomic.Bool // set by Hold: the worker waits
+
+	// Used by the worker only (fanout.go): the last outbox entry fanned
+	// out, and those fanned out but kept (at or above the low-water mark).
+	fanned uint64
+	kept   []uint64
 }
 
 // New returns the feature.
@@ -123,6 +129,10 @@ func (f *Feature) Register(h module.Host) error {
 	f.host, f.deliver, f.log = h, d, h.Log()
 	f.service = "groups." + h.Domain()
 	f.outbox = f.service
+	if ld, ok := h.(module.LogDeliverer); ok {
+		f.logs = ld
+		ld.OnLogReleased(f.outbox, f.poke)
+	}
 	h.AddDiscoFeature(NS)
 	h.OnSessionEnded(f.sessionEnded)
 	if di, ok := h.(module.DiscoItems); ok {

@@ -163,9 +163,9 @@ func TestAWaveOfOnePostAllocatesNothingPerMember(t *testing.T) {
 	}
 	build := func(n int) *wave {
 		w := newWave()
-		for _, copies := range posts[:n] {
+		for p, copies := range posts[:n] {
 			for i, c := range copies {
-				w.add(names[i], c, members-i)
+				w.add(names[i], c, uint64(p+1), members-i)
 			}
 		}
 		return w
@@ -175,7 +175,8 @@ func TestAWaveOfOnePostAllocatesNothingPerMember(t *testing.T) {
 		t.Fatalf("%d recipients, want %d", len(w.recipients), members)
 	}
 	for i, r := range w.recipients {
-		if r.member != names[i] || len(r.msgs) != 2 || r.msgs[0] != posts[0][i] || r.msgs[1] != posts[1][i] {
+		if r.member != names[i] || len(r.msgs) != 2 || r.msgs[0] != posts[0][i] || r.msgs[1] != posts[1][i] ||
+			len(r.seqs) != 2 || r.seqs[0] != 1 || r.seqs[1] != 2 {
 			t.Fatalf("recipient %d: %s with %v", i, r.member, r.msgs)
 		}
 	}

@@ -1,0 +1,520 @@
+package router
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/parley-im/parley/internal/jid"
+	"github.com/parley-im/parley/internal/stanza"
+	"github.com/parley-im/parley/internal/store"
+)
+
+// A log is a service's own durable record of messages (the groups'
+// outbox), whose entries RouteLogged hands to a user's live devices with
+// their log position (the log's key and the entry's seq) instead of a
+// copy in the user's queue: a group post is stored once, not once per
+// member (docs/ARCHITECTURE.md, "Groups"). The router keeps, per log and
+// user, the positions handed out and not yet settled (acknowledged by a
+// device, or written to the user's queue): the log's owner keeps every
+// entry at or above the smallest of them (LogLowWater).
+//
+// A device reports what becomes of its positions: acknowledged
+// (LogAcked, no store write), or dropped unacknowledged when its session
+// ends (LogReleased). A position none of whose devices holds it any more
+// is written into the user's queue, in log order, before any later
+// message of the log for that user: a user with such positions gets its
+// next messages of the log through its queue too, after them (RouteLogged
+// and SettleLog both write under the log's write lock).
+
+// IsLogKey reports whether key is a log's (a service domain) rather than
+// a user's queue (a bare JID, which has a local part).
+func IsLogKey(key string) bool { return key != "" && strings.IndexByte(key, '@') < 0 }
+
+// logTracker is the router's record of one log's positions handed out.
+type logTracker struct {
+	key string
+	// write is held while copies of the log are stored or handed out, so
+	// that a user's copies reach its devices and queue in log order.
+	// RouteLogged takes it shared (the chunks of a wave have distinct
+	// users), SettleLog and LogToQueue exclusively.
+	write sync.RWMutex
+
+	mu      sync.Mutex           // guards the fields below; nothing is called with it held
+	users   map[jid.JID]*userLog // by bare JID
+	dirty   map[jid.JID]*userLog // users with positions nobody holds, not yet queued
+	onDirty func()
+	free    []*userLog // emptied records, reused (a live member's record empties at each ack)
+}
+
+// maxFreeUserLogs bounds logTracker.free.
+const maxFreeUserLogs = 4096
+
+// userLog is a user's positions of one log, in log order.
+type userLog struct {
+	to      jid.JID
+	entries []logEntry
+}
+
+// logEntry is one position handed to a user's devices.
+type logEntry struct {
+	seq     uint64
+	msg     *stanza.Element
+	holders []Device // devices that have it and have not acknowledged it
+	qseq    uint64   // its position in the user's queue once written there
+}
+
+func (u *userLog) find(seq uint64) int {
+	for i := range u.entries {
+		if u.entries[i].seq == seq {
+			return i
+		}
+	}
+	return -1
+}
+
+// unheld reports whether one of u's positions is neither held by a device
+// nor in the queue.
+func (u *userLog) unheld() bool {
+	for i := range u.entries {
+		if e := &u.entries[i]; e.qseq == 0 && len(e.holders) == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (u *userLog) remove(i int) {
+	u.entries = slices.Delete(u.entries, i, i+1) // clears the tail: no stale copy kept
+}
+
+// log returns the tracker of key, made on first use.
+func (r *Router) log(key string) *logTracker {
+	r.logsMu.Lock()
+	defer r.logsMu.Unlock()
+	if r.logs == nil {
+		r.logs = make(map[string]*logTracker)
+	}
+	t, ok := r.logs[key]
+	if !ok {
+		t = &logTracker{key: key, users: make(map[jid.JID]*userLog), dirty: make(map[jid.JID]*userLog)}
+		r.logs[key] = t
+	}
+	return t
+}
+
+// OnLogReleased sets what runs (without locks, and must not block) when a
+// position of log key is left with no device holding it: the log's owner
+// then calls SettleLog.
+func (r *Router) OnLogReleased(key string, fn func()) {
+	t := r.log(key)
+	t.mu.Lock()
+	t.onDirty = fn
+	t.mu.Unlock()
+}
+
+// LogLowWater is the smallest position of log key handed to a device and
+// neither acknowledged nor in a queue; ok is false when there is none.
+func (r *Router) LogLowWater(key string) (seq uint64, ok bool) {
+	t := r.log(key)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, u := range t.users {
+		for i := range u.entries {
+			if e := &u.entries[i]; e.qseq == 0 {
+				if !ok || e.seq < seq {
+					seq, ok = e.seq, true
+				}
+				break
+			}
+		}
+	}
+	return seq, ok
+}
+
+// LogAcked records that d acknowledged positions of log key: they are
+// settled for its user. It returns the queue positions to erase (those
+// written to the user's queue meanwhile).
+func (r *Router) LogAcked(d Device, key string, seqs []uint64) (queued []uint64) {
+	t := r.log(key)
+	user := d.JID().Bare()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	u := t.users[user]
+	if u == nil {
+		return nil
+	}
+	for _, seq := range seqs {
+		if i := u.find(seq); i >= 0 {
+			if q := u.entries[i].qseq; q != 0 {
+				queued = append(queued, q)
+			}
+			u.remove(i)
+		}
+	}
+	t.forgetIfEmpty(user, u)
+	return queued
+}
+
+// LogReleased records that d will not acknowledge positions of log key
+// (its session ended): one no device holds any more is written to the
+// user's queue by the next SettleLog.
+func (r *Router) LogReleased(d Device, key string, seqs []uint64) {
+	t := r.log(key)
+	user := d.JID().Bare()
+	t.mu.Lock()
+	u := t.users[user]
+	if u == nil {
+		t.mu.Unlock()
+		return
+	}
+	dirty := false
+	for _, seq := range seqs {
+		i := u.find(seq)
+		if i < 0 {
+			continue
+		}
+		e := &u.entries[i]
+		e.holders = withoutDevice(e.holders, d)
+		switch {
+		case len(e.holders) > 0:
+		case e.qseq != 0:
+			u.remove(i)
+		default:
+			dirty = true
+		}
+	}
+	if dirty {
+		t.dirty[user] = u
+	}
+	t.forgetIfEmpty(user, u)
+	wake := t.onDirty
+	t.mu.Unlock()
+	if dirty && wake != nil {
+		wake()
+	}
+}
+
+func withoutDevice(ds []Device, d Device) []Device {
+	for i, x := range ds {
+		if x == d {
+			return append(ds[:i], ds[i+1:]...)
+		}
+	}
+	return ds
+}
+
+// forgetIfEmpty drops u once it has no positions; t.mu held.
+func (t *logTracker) forgetIfEmpty(user jid.JID, u *userLog) {
+	if len(u.entries) == 0 {
+		delete(t.users, user)
+		delete(t.dirty, user)
+		if len(t.free) < maxFreeUserLogs && cap(u.entries) <= 64 {
+			t.free = append(t.free, u)
+		}
+	}
+}
+
+// newUserLog returns an empty record for to, a reused one if it can; t.mu
+// held.
+func (t *logTracker) newUserLog(to jid.JID) *userLog {
+	if n := len(t.free); n > 0 {
+		u := t.free[n-1]
+		t.free[n-1] = nil
+		t.free = t.free[:n-1]
+		u.to = to
+		return u
+	}
+	return &userLog{to: to}
+}
+
+// hold records that targets are handed msgs at log positions seqs; false
+// (nothing recorded) when the user has positions nobody holds that are
+// not yet queued: its messages then go through its queue, after those.
+func (t *logTracker) hold(to jid.JID, msgs []*stanza.Element, seqs []uint64, targets []Device) bool {
+	user := to
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	u := t.users[user]
+	if u == nil {
+		u = t.newUserLog(to)
+		t.users[user] = u
+	} else if u.unheld() {
+		return false
+	}
+	for j, m := range msgs {
+		holders := targets // the registry's copy-on-write slice: one device is never changed in place
+		if len(targets) > 1 {
+			holders = append([]Device(nil), targets...)
+		}
+		u.entries = append(u.entries, logEntry{seq: seqs[j], msg: m, holders: holders})
+	}
+	return true
+}
+
+// pendingCopy is a position of a user's log to be written to its queue.
+type pendingCopy struct {
+	seq     uint64
+	msg     *stanza.Element
+	holders []Device // the devices that have it (not handed it again)
+}
+
+// unqueued returns the positions of user not yet in its queue, in order.
+func (t *logTracker) unqueued(user jid.JID) []pendingCopy {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	u := t.users[user]
+	if u == nil {
+		return nil
+	}
+	var out []pendingCopy
+	for i := range u.entries {
+		if e := &u.entries[i]; e.qseq == 0 {
+			out = append(out, pendingCopy{seq: e.seq, msg: e.msg, holders: append([]Device(nil), e.holders...)})
+		}
+	}
+	return out
+}
+
+// queued records where pending copies of user were written (first, then
+// on) and returns the queue positions to erase: those whose position was
+// acknowledged while they were written.
+func (t *logTracker) queued(user jid.JID, ps []pendingCopy, first uint64) (erase []uint64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	u := t.users[user]
+	for j, p := range ps {
+		i := -1
+		if u != nil {
+			i = u.find(p.seq)
+		}
+		if i < 0 {
+			erase = append(erase, first+uint64(j))
+			continue
+		}
+		u.entries[i].qseq = first + uint64(j)
+		if len(u.entries[i].holders) == 0 {
+			u.remove(i)
+		}
+	}
+	if u != nil {
+		delete(t.dirty, user)
+		t.forgetIfEmpty(user, u)
+	}
+	return erase
+}
+
+// dirtyUsers returns the users with positions nobody holds.
+func (t *logTracker) dirtyUsers() []jid.JID {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]jid.JID, 0, len(t.dirty))
+	for _, u := range t.dirty {
+		out = append(out, u.to)
+	}
+	return out
+}
+
+// RouteLogged is RouteStoredAll for the entries of log key (each user's
+// Seqs are its messages' positions): a user whose devices that take
+// messages are all local is handed its messages with their log positions,
+// without a queue copy (the router tracks them until a device
+// acknowledges them); the others get theirs through their queues as with
+// RouteStoredAll, after any earlier positions of theirs that no device
+// holds any more.
+func (r *Router) RouteLogged(ctx context.Context, key string, all []Stored) *stanza.Error {
+	t := r.log(key)
+	t.write.RLock()
+	defer t.write.RUnlock()
+	var queued []queuedUser
+	enc := payloadEncoder{codec: r.cfg.Codec}
+	for i := range all {
+		u := &all[i]
+		u.To = u.To.Bare()
+		kept, seqs := r.filterLogged(ctx, *u)
+		if len(kept) == 0 {
+			continue
+		}
+		targets := r.availableNonNegative(u.To)
+		if len(targets) > 0 && allLocal(targets) && t.hold(u.To, kept, seqs, targets) {
+			r.handLogged(ctx, key, u.To, kept, seqs, targets)
+			continue
+		}
+		queued = append(queued, t.queuedUser(u.To, kept, &enc))
+	}
+	return r.storeQueued(ctx, t, queued)
+}
+
+// filterLogged returns the messages of u the filter lets through, with
+// their log positions.
+func (r *Router) filterLogged(ctx context.Context, u Stored) ([]*stanza.Element, []uint64) {
+	if r.cfg.Filter == nil {
+		return u.Msgs, u.Seqs
+	}
+	kept := make([]*stanza.Element, 0, len(u.Msgs))
+	seqs := make([]uint64, 0, len(u.Msgs))
+	for j, m := range u.Msgs {
+		if ok, _ := r.cfg.Filter(ctx, m, u.To); ok {
+			kept = append(kept, m)
+			seqs = append(seqs, u.Seqs[j])
+		}
+	}
+	return kept, seqs
+}
+
+func allLocal(ds []Device) bool {
+	for _, d := range ds {
+		if IsRemote(d) {
+			return false
+		}
+	}
+	return true
+}
+
+// handLogged hands msgs to targets with their log positions (held
+// already); a device that refuses one releases it.
+func (r *Router) handLogged(ctx context.Context, key string, to jid.JID, msgs []*stanza.Element, seqs []uint64, targets []Device) {
+	for j, m := range msgs {
+		for _, d := range targets {
+			if !d.Deliver(m, key, seqs[j]) {
+				r.LogReleased(d, key, seqs[j:j+1])
+			}
+		}
+	}
+	r.deliveredAll(ctx, msgs, to, targets)
+}
+
+// queuedUser is a user whose log copies go through its queue: the
+// earlier positions not yet there (pending) first, then its new messages.
+type queuedUser struct {
+	to      jid.JID
+	pending []pendingCopy
+	msgs    []*stanza.Element
+	batch   store.QueueBatch
+}
+
+func (t *logTracker) queuedUser(to jid.JID, msgs []*stanza.Element, enc *payloadEncoder) queuedUser {
+	q := queuedUser{to: to, pending: t.unqueued(to), msgs: msgs}
+	q.batch.Key = QueueKey(to)
+	q.batch.Payloads = make([][]byte, 0, len(q.pending)+len(msgs))
+	for _, p := range q.pending {
+		q.batch.Payloads = append(q.batch.Payloads, enc.encode(p.msg))
+	}
+	for _, m := range msgs {
+		q.batch.Payloads = append(q.batch.Payloads, enc.encode(m))
+	}
+	return q
+}
+
+// storeQueued writes the users' copies to their queues (one durable write
+// when the store can), records where the pending ones went, and hands
+// them to the users' available devices: the pending ones only to those
+// that do not have them.
+func (r *Router) storeQueued(ctx context.Context, t *logTracker, qs []queuedUser) *stanza.Error {
+	if len(qs) == 0 {
+		return nil
+	}
+	bs := make([]store.QueueBatch, len(qs))
+	for i := range qs {
+		bs[i] = qs[i].batch
+	}
+	if err := r.enqueueAll(ctx, bs); err != nil {
+		r.cfg.Log.Error("offline queue write failed", "err", err)
+		return stanza.NewError(stanza.InternalServerError, "")
+	}
+	for i := range qs {
+		q := &qs[i]
+		first := bs[i].First
+		if erase := t.queued(q.to, q.pending, first); len(erase) > 0 {
+			if err := r.cfg.Queue.AckQueue(ctx, q.batch.Key, erase...); err != nil {
+				r.cfg.Log.Warn("erasing acknowledged group copies", "user", q.batch.Key, "err", err)
+			}
+		}
+		targets := r.availableNonNegative(q.to)
+		handed := make([]*stanza.Element, 0, len(q.pending)+len(q.msgs))
+		for j, p := range q.pending {
+			for _, d := range targets {
+				if !containsDevice(p.holders, d) {
+					d.Deliver(p.msg, q.batch.Key, first+uint64(j))
+				}
+			}
+			handed = append(handed, p.msg)
+		}
+		first += uint64(len(q.pending))
+		for j, m := range q.msgs {
+			for _, d := range targets {
+				d.Deliver(m, q.batch.Key, first+uint64(j))
+			}
+		}
+		r.deliveredAll(ctx, append(handed, q.msgs...), q.to, targets)
+	}
+	return nil
+}
+
+func containsDevice(ds []Device, d Device) bool {
+	for _, x := range ds {
+		if x == d {
+			return true
+		}
+	}
+	return false
+}
+
+// SettleLog writes into their users' queues the positions of log key no
+// device holds any more (in log order, with the users' later positions
+// not yet queued) and hands them to the users' available devices.
+func (r *Router) SettleLog(ctx context.Context, key string) *stanza.Error {
+	t := r.log(key)
+	t.write.Lock()
+	defer t.write.Unlock()
+	return r.settleUsers(ctx, t, t.dirtyUsers())
+}
+
+func (r *Router) settleUsers(ctx context.Context, t *logTracker, users []jid.JID) *stanza.Error {
+	var qs []queuedUser
+	enc := payloadEncoder{codec: r.cfg.Codec}
+	for _, to := range users {
+		if q := t.queuedUser(to, nil, &enc); len(q.pending) > 0 {
+			qs = append(qs, q)
+		}
+	}
+	return r.storeQueued(ctx, t, qs)
+}
+
+// LogToQueue writes d's user's positions of log key not yet queued into
+// its queue (as SettleLog does) and returns where seqs, positions d holds,
+// went: a session handed off keeps queue positions only (its resumption
+// record holds those). d no longer holds them. A position acknowledged by
+// another device meanwhile maps to 0.
+func (r *Router) LogToQueue(ctx context.Context, d Device, key string, seqs []uint64) ([]uint64, error) {
+	t := r.log(key)
+	t.write.Lock()
+	defer t.write.Unlock()
+	to := d.JID().Bare()
+	if serr := r.settleUsers(ctx, t, []jid.JID{to}); serr != nil {
+		return nil, serr
+	}
+	out := make([]uint64, len(seqs))
+	user := to
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	u := t.users[user]
+	if u == nil {
+		return out, nil
+	}
+	for k, seq := range seqs {
+		i := u.find(seq)
+		if i < 0 {
+			continue
+		}
+		e := &u.entries[i]
+		out[k] = e.qseq
+		e.holders = withoutDevice(e.holders, d)
+		if len(e.holders) == 0 {
+			u.remove(i)
+		}
+	}
+	t.forgetIfEmpty(user, u)
+	return out, nil
+}

@@ -1,0 +1,202 @@
+package router_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/parley-im/parley/internal/jid"
+	"github.com/parley-im/parley/internal/router"
+	"github.com/parley-im/parley/internal/stanza"
+	"github.com/parley-im/parley/internal/store"
+	"github.com/parley-im/parley/internal/store/pebble"
+)
+
+const logKey = "groups.localhost"
+
+// logDevice records what it is handed, with the key it came with.
+type logDevice struct {
+	benchDevice
+	off    atomic.Bool // not available
+	mu     sync.Mutex
+	handed []string // body@key
+}
+
+func (d *logDevice) Available() bool { return !d.off.Load() }
+func (d *logDevice) Deliver(m *stanza.Element, key string, _ uint64) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.handed = append(d.handed, m.Body()+"@"+key)
+	return true
+}
+func (d *logDevice) got() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return slices.Clone(d.handed)
+}
+
+func logRouter(t *testing.T, devs ...*logDevice) (*router.Router, store.Store) {
+	st, err := pebble.Open(t.TempDir(), pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	reg := router.NewRegistry()
+	for _, d := range devs {
+		reg.Add(d)
+	}
+	return router.New(router.Config{Domain: "localhost", Registry: reg, Queue: st, Codec: xmlCodec{}, Users: allUsers{},
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}), st
+}
+
+func newLogDevice(full string) *logDevice {
+	return &logDevice{benchDevice: benchDevice{full: jid.MustParse(full)}}
+}
+
+// routeLogged routes post seq (body "p<seq>") of the log to bob.
+func routeLogged(t *testing.T, r *router.Router, seqs ...uint64) {
+	t.Helper()
+	var msgs []*stanza.Element
+	for _, seq := range seqs {
+		m := stanza.NewElement(stanza.NSClient, "message", "from", "g@groups.localhost/alice@localhost", "type", "groupchat", "to", "bob@localhost")
+		b := stanza.NewElement(stanza.NSClient, "body")
+		b.Text = fmt.Sprintf("p%d", seq)
+		msgs = append(msgs, m.AddChild(b))
+	}
+	if serr := r.RouteLogged(context.Background(), logKey, []router.Stored{{To: jid.MustParse("bob@localhost"), Msgs: msgs, Seqs: seqs}}); serr != nil {
+		t.Fatal(serr)
+	}
+}
+
+// queued returns the bodies in bob's queue, in order.
+func queued(t *testing.T, st store.Store) []string {
+	t.Helper()
+	qs, err := st.ReadQueue(context.Background(), "bob@localhost", 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, q := range qs {
+		m, err := xmlCodec{}.Decode(q.Payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, m.Body())
+	}
+	return out
+}
+
+func lowWater(r *router.Router) string {
+	seq, ok := r.LogLowWater(logKey)
+	if !ok {
+		return "none"
+	}
+	return fmt.Sprint(seq)
+}
+
+// A live device is handed log positions, no queue copy; its acks move the
+// low-water mark without a store write.
+func TestRouteLoggedHandsLivePositionsWithoutAQueueCopy(t *testing.T) {
+	phone := newLogDevice("bob@localhost/phone")
+	r, st := logRouter(t, phone)
+	routeLogged(t, r, 1, 2)
+	if got, want := phone.got(), []string{"p1@" + logKey, "p2@" + logKey}; !slices.Equal(got, want) {
+		t.Fatalf("handed %q, want %q", got, want)
+	}
+	if q := queued(t, st); len(q) != 0 {
+		t.Fatalf("queue holds %q, want nothing", q)
+	}
+	if lw := lowWater(r); lw != "1" {
+		t.Fatalf("low-water mark %s, want 1", lw)
+	}
+	r.LogAcked(phone, logKey, []uint64{1})
+	if lw := lowWater(r); lw != "2" {
+		t.Fatalf("after the ack of 1: low-water mark %s, want 2", lw)
+	}
+	r.LogAcked(phone, logKey, []uint64{2})
+	if lw := lowWater(r); lw != "none" {
+		t.Fatalf("after the ack of 2: low-water mark %s, want none", lw)
+	}
+}
+
+// A position its device released reaches the queue before the user's later
+// posts, which then go through the queue too; a second device keeps a
+// position held until it releases it too.
+func TestRouteLoggedQueuesReleasedPositionsFirst(t *testing.T) {
+	phone, laptop := newLogDevice("bob@localhost/phone"), newLogDevice("bob@localhost/laptop")
+	r, st := logRouter(t, phone, laptop)
+	woken := 0
+	r.OnLogReleased(logKey, func() { woken++ })
+	routeLogged(t, r, 1)
+	r.LogReleased(phone, logKey, []uint64{1})
+	if woken != 0 || lowWater(r) != "1" {
+		t.Fatalf("released by one of two devices: woken %d, low-water %s; want 0, 1", woken, lowWater(r))
+	}
+	r.LogReleased(laptop, logKey, []uint64{1})
+	if woken != 1 {
+		t.Fatalf("released by both devices: woken %d times, want 1", woken)
+	}
+	phone.off.Store(true)
+	laptop.off.Store(true)
+	routeLogged(t, r, 2) // no live device: through the queue, after 1
+	if q := queued(t, st); !slices.Equal(q, []string{"p1", "p2"}) {
+		t.Fatalf("queue holds %q, want [p1 p2]", q)
+	}
+	if lw := lowWater(r); lw != "none" {
+		t.Fatalf("low-water mark %s, want none (all queued)", lw)
+	}
+}
+
+// A user with a released position gets its next posts through the queue
+// even with a live device: the released one first; the live device is
+// handed the released post (it never had it) with its queue position.
+func TestRouteLoggedKeepsOrderBehindAReleasedPosition(t *testing.T) {
+	phone, laptop := newLogDevice("bob@localhost/phone"), newLogDevice("bob@localhost/laptop")
+	laptop.off.Store(true)
+	r, st := logRouter(t, phone, laptop)
+	routeLogged(t, r, 1) // phone only
+	r.LogReleased(phone, logKey, []uint64{1})
+	phone.off.Store(true)
+	laptop.off.Store(false)
+	routeLogged(t, r, 2)
+	if q := queued(t, st); !slices.Equal(q, []string{"p1", "p2"}) {
+		t.Fatalf("queue holds %q, want [p1 p2]", q)
+	}
+	if got, want := laptop.got(), []string{"p1@bob@localhost", "p2@bob@localhost"}; !slices.Equal(got, want) {
+		t.Fatalf("laptop handed %q, want %q", got, want)
+	}
+}
+
+// A position written to the queue while its device still held it (the
+// device went unavailable, then the next post came) is erased from the
+// queue when the device acknowledges it; a handoff's LogToQueue returns
+// queue positions.
+func TestLogAckedErasesTheQueueCopyOfAHeldPosition(t *testing.T) {
+	phone := newLogDevice("bob@localhost/phone")
+	r, st := logRouter(t, phone)
+	routeLogged(t, r, 1, 2)
+	phone.off.Store(true)
+	routeLogged(t, r, 3)
+	if q := queued(t, st); !slices.Equal(q, []string{"p1", "p2", "p3"}) {
+		t.Fatalf("queue holds %q, want [p1 p2 p3]", q)
+	}
+	if got := phone.got(); len(got) != 2 {
+		t.Fatalf("phone handed %q, want p1 and p2 only (it was unavailable for p3)", got)
+	}
+	erase := r.LogAcked(phone, logKey, []uint64{1})
+	if len(erase) != 1 {
+		t.Fatalf("ack of a queued position: erase %v, want one queue position", erase)
+	}
+	qs, err := r.LogToQueue(context.Background(), phone, logKey, []uint64{2})
+	if err != nil || len(qs) != 1 || qs[0] != erase[0]+1 {
+		t.Fatalf("LogToQueue: %v %v, want [%d]", qs, err, erase[0]+1)
+	}
+	if lw := lowWater(r); lw != "none" {
+		t.Fatalf("low-water mark %s, want none", lw)
+	}
+}
