@@ -146,16 +146,9 @@ func (e *Element) Copy() *Element { return e.CopyWithRoom(0) }
 // CopyWithRoom is Copy with room for n more children on the copy (not on
 // its descendants), so that adding them does not grow the slice.
 func (e *Element) CopyWithRoom(n int) *Element {
-	if e == nil {
-		return nil
-	}
-	c := &Element{Space: e.Space, Name: e.Name, Text: e.Text}
-	if len(e.Attrs) > 0 {
-		c.Attrs = append([]Attr(nil), e.Attrs...)
-	}
-	if len(e.Children)+n > 0 {
-		c.Children = make([]*Element, len(e.Children), len(e.Children)+n)
-		for i, ch := range e.Children {
+	c := e.CopyTop(n)
+	if c != nil {
+		for i, ch := range c.Children {
 			c.Children[i] = ch.Copy()
 		}
 	}
