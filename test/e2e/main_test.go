@@ -119,7 +119,9 @@ func (p *serverProc) stop(t *testing.T) {
 	select {
 	case <-p.done:
 		if code := p.cmd.ProcessState.ExitCode(); code != 0 {
-			t.Fatalf("parley serve exited with %d after SIGTERM", code)
+			// 66 is the race detector's: its report is in the log.
+			out, _ := os.ReadFile(p.log)
+			t.Fatalf("parley serve exited with %d after SIGTERM:\n%s", code, out)
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("parley serve did not stop after SIGTERM")
