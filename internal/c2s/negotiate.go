@@ -223,47 +223,76 @@ func (c *conn) handshake() error {
 }
 
 func (c *conn) saslElement(ctx context.Context, el *stanza.Element, neg **auth.Negotiation, headerSent *bool) error {
+	challenge, err, answered, serr := c.saslStep(ctx, el, rfc6120SASL, neg)
+	if answered || serr != nil {
+		return serr
+	}
+	return c.saslResult(*neg, challenge, err, neg, headerSent)
+}
+
+// saslDialect is what differs between RFC 6120's SASL elements and
+// XEP-0388's (SASL2): the element that starts an exchange, where its
+// initial response is, and the failure element.
+type saslDialect struct {
+	start   string
+	initial func(el *stanza.Element) string
+	failure func(cond, text string) *stanza.Element
+	name    string // in the stream error for an unknown element
+}
+
+var rfc6120SASL = saslDialect{
+	start:   "auth",
+	initial: func(el *stanza.Element) string { return el.Text },
+	failure: saslFailure,
+	name:    "SASL",
+}
+
+// saslStep runs one step of a SASL exchange (start, response or abort) in
+// either dialect: the checks before authenticating, the decoding, and the
+// mechanism's step (the first one on the deep-call workers, startAuth).
+// answered reports that the step's answer was written already (a failure
+// or an abort); serr is a stream error that ends the stream.
+func (c *conn) saslStep(ctx context.Context, el *stanza.Element, d saslDialect, neg **auth.Negotiation) (challenge []byte, err error, answered bool, serr error) {
 	if !c.user.IsZero() {
-		return stanza.NewStreamError(stanza.StreamPolicyViolation, "already authenticated")
+		return nil, nil, false, stanza.NewStreamError(stanza.StreamPolicyViolation, "already authenticated")
 	}
+	fail := func(cond, text string) { c.out = c.fr.appendElement(c.out, d.failure(cond, text)) }
 	if !c.canAuthenticate() {
-		c.out = c.fr.appendElement(c.out, saslFailure("encryption-required", "start TLS before authenticating"))
-		return nil
+		fail("encryption-required", "start TLS before authenticating")
+		return nil, nil, true, nil
 	}
-	var challenge []byte
-	var err error
 	switch el.Name {
-	case "auth":
+	case d.start:
 		if !c.srv.failures.Allow(c.remoteIP) {
-			c.out = c.fr.appendElement(c.out, saslFailure("temporary-auth-failure", "too many failed attempts; try again later"))
-			return nil
+			fail("temporary-auth-failure", "too many failed attempts; try again later")
+			return nil, nil, true, nil
 		}
-		data, derr := decodeSASL(el.Text)
+		data, derr := decodeSASL(d.initial(el))
 		if derr != nil {
-			c.out = c.fr.appendElement(c.out, saslFailure("incorrect-encoding", ""))
-			return nil
+			fail("incorrect-encoding", "")
+			return nil, nil, true, nil
 		}
 		*neg, challenge, err = c.startAuth(ctx, el.Attr("mechanism"), data)
 	case "response":
 		if *neg == nil {
-			c.out = c.fr.appendElement(c.out, saslFailure("malformed-request", "no authentication in progress"))
-			return nil
+			fail("malformed-request", "no authentication in progress")
+			return nil, nil, true, nil
 		}
 		data, derr := decodeSASL(el.Text)
 		if derr != nil {
 			*neg = nil
-			c.out = c.fr.appendElement(c.out, saslFailure("incorrect-encoding", ""))
-			return nil
+			fail("incorrect-encoding", "")
+			return nil, nil, true, nil
 		}
 		challenge, err = (*neg).Step(ctx, data)
 	case "abort":
 		*neg = nil
-		c.out = c.fr.appendElement(c.out, saslFailure("aborted", ""))
-		return nil
+		fail("aborted", "")
+		return nil, nil, true, nil
 	default:
-		return stanza.NewStreamError(stanza.StreamUnsupportedStanza, "unexpected SASL element")
+		return nil, nil, false, stanza.NewStreamError(stanza.StreamUnsupportedStanza, "unexpected "+d.name+" element")
 	}
-	return c.saslResult(*neg, challenge, err, neg, headerSent)
+	return challenge, err, false, nil
 }
 
 func (c *conn) saslResult(n *auth.Negotiation, challenge []byte, err error, neg **auth.Negotiation, headerSent *bool) error {

@@ -44,48 +44,21 @@ func sasl2Feature(mechanisms []string) *stanza.Element {
 
 // sasl2Element handles <authenticate/>, <response/> and <abort/> of XEP-0388.
 func (c *conn) sasl2Element(ctx context.Context, el *stanza.Element, neg **auth.Negotiation, bind2 **stanza.Element) error {
-	if !c.user.IsZero() {
-		return stanza.NewStreamError(stanza.StreamPolicyViolation, "already authenticated")
+	challenge, err, answered, serr := c.saslStep(ctx, el, xep0388SASL, neg)
+	if answered || serr != nil {
+		return serr
 	}
-	if !c.canAuthenticate() {
-		c.out = c.fr.appendElement(c.out, sasl2Failure("encryption-required", "start TLS before authenticating"))
-		return nil
-	}
-	var challenge []byte
-	var err error
-	switch el.Name {
-	case "authenticate":
-		if !c.srv.failures.Allow(c.remoteIP) {
-			c.out = c.fr.appendElement(c.out, sasl2Failure("temporary-auth-failure", "too many failed attempts; try again later"))
-			return nil
-		}
-		data, derr := decodeSASL(el.ChildText(stanza.NSSASL2, "initial-response"))
-		if derr != nil {
-			c.out = c.fr.appendElement(c.out, sasl2Failure("incorrect-encoding", ""))
-			return nil
-		}
+	if el.Name == xep0388SASL.start {
 		*bind2 = el.Child(stanza.NSBind2, "bind")
-		*neg, challenge, err = c.startAuth(ctx, el.Attr("mechanism"), data)
-	case "response":
-		if *neg == nil {
-			c.out = c.fr.appendElement(c.out, sasl2Failure("malformed-request", "no authentication in progress"))
-			return nil
-		}
-		data, derr := decodeSASL(el.Text)
-		if derr != nil {
-			*neg = nil
-			c.out = c.fr.appendElement(c.out, sasl2Failure("incorrect-encoding", ""))
-			return nil
-		}
-		challenge, err = (*neg).Step(ctx, data)
-	case "abort":
-		*neg = nil
-		c.out = c.fr.appendElement(c.out, sasl2Failure("aborted", ""))
-		return nil
-	default:
-		return stanza.NewStreamError(stanza.StreamUnsupportedStanza, "unexpected SASL2 element")
 	}
 	return c.sasl2Result(ctx, challenge, err, neg, bind2)
+}
+
+var xep0388SASL = saslDialect{
+	start:   "authenticate",
+	initial: func(el *stanza.Element) string { return el.ChildText(stanza.NSSASL2, "initial-response") },
+	failure: sasl2Failure,
+	name:    "SASL2",
 }
 
 // sasl2Result answers a step of the exchange: a failure, a challenge, or
