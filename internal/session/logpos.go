@@ -57,22 +57,21 @@ func (s *Session) sendLoggedLocked(st *stanza.Element, key string, seq uint64) {
 // ackLog (s.mu held) settles acknowledged log positions, erasing from
 // the queue the copies made of them meanwhile.
 func (s *Session) ackLog(ps []logPos) {
-	if s.cfg.Logs == nil {
-		return
-	}
-	for len(ps) > 0 {
-		var key string
-		var seqs []uint64
-		key, seqs, ps = s.nextLogLocked(ps)
+	s.eachLogLocked(ps, func(key string, seqs []uint64) {
 		if queued := s.cfg.Logs.LogAcked(s, key, seqs); len(queued) > 0 {
 			s.ackQueue(queued)
 		}
-	}
+	})
 }
 
 // releaseLog (s.mu held) gives back log positions the device will not
 // acknowledge.
 func (s *Session) releaseLog(ps []logPos) {
+	s.eachLogLocked(ps, func(key string, seqs []uint64) { s.cfg.Logs.LogReleased(s, key, seqs) })
+}
+
+// eachLogLocked (s.mu held) calls f with each log's seqs among ps.
+func (s *Session) eachLogLocked(ps []logPos, f func(key string, seqs []uint64)) {
 	if s.cfg.Logs == nil {
 		return
 	}
@@ -80,7 +79,7 @@ func (s *Session) releaseLog(ps []logPos) {
 		var key string
 		var seqs []uint64
 		key, seqs, ps = s.nextLogLocked(ps)
-		s.cfg.Logs.LogReleased(s, key, seqs)
+		f(key, seqs)
 	}
 }
 
