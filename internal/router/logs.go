@@ -347,16 +347,29 @@ func (r *Router) RouteLogged(ctx context.Context, key string, all []Stored) *sta
 }
 
 // filterLogged returns the messages of u the filter lets through, with
-// their log positions.
+// their log positions: u's own slices when it lets all of them through
+// (the usual case: no allocation per member of a wave), new ones from the
+// first it stops.
 func (r *Router) filterLogged(ctx context.Context, u Stored) ([]*stanza.Element, []uint64) {
 	if r.cfg.Filter == nil {
 		return u.Msgs, u.Seqs
 	}
-	kept := make([]*stanza.Element, 0, len(u.Msgs))
-	seqs := make([]uint64, 0, len(u.Msgs))
 	for j, m := range u.Msgs {
-		if ok, _ := r.cfg.Filter(ctx, m, u.To); ok {
-			kept = append(kept, m)
+		if ok, _ := r.cfg.Filter(ctx, m, u.To); !ok {
+			return r.filterLoggedFrom(ctx, u, j)
+		}
+	}
+	return u.Msgs, u.Seqs
+}
+
+// filterLoggedFrom is filterLogged once the filter stopped u's message
+// first: the ones before it passed.
+func (r *Router) filterLoggedFrom(ctx context.Context, u Stored, first int) ([]*stanza.Element, []uint64) {
+	kept := append(make([]*stanza.Element, 0, len(u.Msgs)-1), u.Msgs[:first]...)
+	seqs := append(make([]uint64, 0, len(u.Msgs)-1), u.Seqs[:first]...)
+	for j := first + 1; j < len(u.Msgs); j++ {
+		if ok, _ := r.cfg.Filter(ctx, u.Msgs[j], u.To); ok {
+			kept = append(kept, u.Msgs[j])
 			seqs = append(seqs, u.Seqs[j])
 		}
 	}
