@@ -222,12 +222,17 @@ func TestGroupsScenarioAgainstParley(t *testing.T) {
 			g.DeliveriesPerSecond <= 0 || g.Latency.P99 <= 0 || (g.HalfOffline && (g.OfflineExpected == 0 || g.DrainSeconds <= 0)) {
 			t.Errorf("case %+v", g)
 		}
+		// Server and generator are one process here: both see its CPU.
+		if g.ServerCPUPercent <= 0 || g.GeneratorCPUPercent <= 0 || g.GeneratorCPUPerDelivUS <= 0 {
+			t.Errorf("case %+v: no server or generator CPU", g)
+		}
 	}
 	if len(r.Notes) != 1 || !strings.Contains(r.Notes[0], "40 members") {
 		t.Errorf("notes: %q", r.Notes)
 	}
 	var out bytes.Buffer
-	if err := r.WriteText(&out); err != nil || !strings.Contains(out.String(), "deliveries/s") {
+	if err := r.WriteText(&out); err != nil || !strings.Contains(out.String(), "deliveries/s") ||
+		!strings.Contains(out.String(), "gen µs/deliv") || strings.Contains(out.String(), "MISSING") {
 		t.Fatalf("report: %v\n%s", err, out.String())
 	}
 	t.Log("\n" + out.String())

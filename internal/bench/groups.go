@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -30,6 +31,13 @@ type GroupResult struct {
 	// Server CPU per delivered copy, and what one core would sustain.
 	ServerCPUPerDeliveryUS float64 `json:"server_cpu_us_per_delivery,omitempty"`
 	DeliveriesPerCore      float64 `json:"deliveries_per_second_per_core,omitempty"`
+	// The server's and the generator's CPU, in % of a core, from the first
+	// post to the last live copy: a server below 100% whose generator is
+	// near 100% measured the generator (which receives, parses and checks
+	// every copy), not the server's capacity.
+	ServerCPUPercent       float64 `json:"server_cpu_percent,omitempty"`
+	GeneratorCPUPercent    float64 `json:"generator_cpu_percent,omitempty"`
+	GeneratorCPUPerDelivUS float64 `json:"generator_cpu_us_per_delivery,omitempty"`
 	// The offline half (HalfOffline): copies that waited in their queues,
 	// and how long their logins took to drain them all.
 	OfflineExpected  int64   `json:"offline_expected,omitempty"`
@@ -202,5 +210,11 @@ func groupFigures(res *GroupResult, g *groupTrack, m *stepMeter) {
 		if res.ServerCPUPerDeliveryUS > 0 {
 			res.DeliveriesPerCore = 1e6 / res.ServerCPUPerDeliveryUS
 		}
+		res.ServerCPUPercent = 100 * cpu.Seconds() / after.at.Sub(m.proc.at).Seconds()
+	}
+	if self, ok := (procMeter{pid: os.Getpid()}).sample(); ok && m.hasSelf && res.Delivered > 0 {
+		cpu := self.cpu - m.self.cpu
+		res.GeneratorCPUPercent = 100 * cpu.Seconds() / self.at.Sub(m.self.at).Seconds()
+		res.GeneratorCPUPerDelivUS = float64(cpu.Microseconds()) / float64(res.Delivered)
 	}
 }
