@@ -24,7 +24,12 @@
 // server moves from one bound to the other within one horizon. When it
 // lowers GOGC it also collects at once and returns the freed memory to the
 // OS (debug.FreeOSMemory): the process is idle then, and the background
-// scavenger would take minutes.
+// scavenger would take minutes. Once at Min it cannot lower GOGC again,
+// so while the server stays quiet it returns the free heap the same way
+// whenever that heap holds more than an eighth of the live heap in free
+// pages (the garbage of a burst that ended, such as a login ramp: the
+// scavenger keeps free pages up to about 1.1 times the heap goal), at
+// most once per Config.ReleaseEvery; under load it never does.
 //
 // An operator who sets GOGC in the environment has chosen: the server
 // does not start a Pacer then (see docs/operations.md).

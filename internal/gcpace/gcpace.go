@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"runtime/metrics"
+	"sync/atomic"
 	"time"
 
 	"github.com/parley-im/parley/internal/proccpu"
@@ -18,6 +19,9 @@ type Config struct {
 	Every   time.Duration // how often to look (default 5s)
 	Horizon time.Duration // how far back the share is averaged (default 60s, at least Every)
 	Log     *slog.Logger  // each window's share and decision, at debug level (nil: none)
+	// ReleaseEvery is the least time between two returns of free heap to
+	// the OS while the server is quiet (default 60s; see releaseIfQuiet).
+	ReleaseEvery time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -37,6 +41,9 @@ func (c Config) withDefaults() Config {
 		c.Horizon = 60 * time.Second
 	}
 	c.Horizon = max(c.Horizon, c.Every)
+	if c.ReleaseEvery <= 0 {
+		c.ReleaseEvery = 60 * time.Second
+	}
 	return c
 }
 
@@ -61,6 +68,10 @@ type Pacer struct {
 	onSet   func(percent int)
 	sample  []metrics.Sample
 	windows []window // the last Horizon's windows, oldest first
+	// released is when free heap was last returned to the OS (at a
+	// lowering of GOGC or by releaseIfQuiet); releases counts the latter.
+	released time.Time
+	releases atomic.Int64
 }
 
 // window is the collector's CPU time in one interval between two looks,
@@ -81,6 +92,7 @@ func readings() []string {
 		"/gc/cycles/total:gc-cycles",
 		"/gc/heap/live:bytes",
 		"/cpu/classes/gc/mark/idle:cpu-seconds",
+		"/memory/classes/heap/free:bytes",
 	}
 }
 
@@ -101,6 +113,7 @@ type reading struct {
 	liveHeap    uint64
 	procSeconds float64 // the process's CPU time (user and system)
 	procKnown   bool
+	freeHeap    uint64 // heap pages free and not yet returned to the OS
 }
 
 // gcSecondsSince is the collector's CPU time between last and r, at most
@@ -192,7 +205,7 @@ func (p *Pacer) decide(last, r reading) reading {
 	}
 	p.logWindow(last, r, share, next)
 	if next == p.percent {
-		return r
+		return p.releaseIfQuiet(r, share, whole)
 	}
 	lower := next < p.percent
 	p.rescale(next)
@@ -207,8 +220,44 @@ func (p *Pacer) decide(last, r reading) reading {
 	// change's cost, not what collection costs at the new GOGC: the next
 	// window starts after it.
 	debug.FreeOSMemory()
-	return p.read(time.Now())
+	p.released = time.Now()
+	return p.read(p.released)
 }
+
+// releaseIfQuiet returns the free heap to the OS (debug.FreeOSMemory)
+// when the server is quiet (a whole horizon under a quarter of the
+// budget, the share at which GOGC is lowered), the heap holds free pages
+// of more than an eighth of the live heap, and nothing was released for
+// ReleaseEvery. It returns the reading the next window starts from.
+//
+// A GOGC already at Min is never lowered again, so without this the free
+// pages of a burst that ended (a login ramp: its handshakes' garbage, the
+// stacks of connections that lingered) stay mapped: the runtime's
+// scavenger keeps everything up to about 1.1 times the heap goal, and
+// returns the rest only slowly. Under load the share is over the band and
+// nothing happens. Its cost is one forced collection and the returning
+// of the pages, at most once per ReleaseEvery; like a lowering's, it is
+// not counted in the next window (it is logged at debug level).
+func (p *Pacer) releaseIfQuiet(r reading, share float64, whole bool) reading {
+	quiet := whole && share < p.cfg.Budget/4
+	if !quiet || r.freeHeap <= r.liveHeap/8 || r.at.Sub(p.released) < p.cfg.ReleaseEvery {
+		return r
+	}
+	debug.FreeOSMemory()
+	p.released = time.Now()
+	p.releases.Add(1)
+	after := p.read(p.released)
+	if p.cfg.Log != nil {
+		p.cfg.Log.Debug("gc pacer released free heap", "free_before", r.freeHeap, "free_after", after.freeHeap,
+			"live_heap", after.liveHeap, "gc_cpu_ms", (after.gcSeconds-r.gcSeconds)*1000,
+			"process_cpu_ms", (after.procSeconds-r.procSeconds)*1000)
+	}
+	return after
+}
+
+// Releases is how many times the pacer returned free heap to the OS on a
+// quiet server (releaseIfQuiet), not counting those at a lowering of GOGC.
+func (p *Pacer) Releases() int64 { return p.releases.Load() }
 
 // rescale turns the windows kept into what they would have cost at GOGC
 // next: the collector's CPU per second is about the allocation rate times
@@ -252,6 +301,9 @@ func (p *Pacer) read(now time.Time) reading {
 	}
 	if v := p.sample[2].Value; v.Kind() == metrics.KindUint64 {
 		r.liveHeap = v.Uint64()
+	}
+	if v := p.sample[4].Value; v.Kind() == metrics.KindUint64 {
+		r.freeHeap = v.Uint64()
 	}
 	return r
 }

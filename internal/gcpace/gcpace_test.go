@@ -197,3 +197,67 @@ func TestIdleMarkWorkersAreNotCounted(t *testing.T) {
 		}
 	}
 }
+
+// TestQuietPacerReturnsFreeHeap: a pacer at Min, on a quiet
+// process whose heap has just freed far more than an eighth of its live
+// heap (a login ramp's garbage), returns the free pages to the OS. The
+// runtime's scavenger alone keeps free pages up to about 1.1 times the
+// heap goal (here 1.375 times the live heap), so without the pacer they
+// would stay mapped.
+func TestQuietPacerReturnsFreeHeap(t *testing.T) {
+	// Min and Max alike: the pacer never lowers GOGC, whose release would
+	// return the pages too.
+	p := New(Config{Min: 25, Max: 25, Budget: 0.01, Every: 50 * time.Millisecond, Horizon: 500 * time.Millisecond,
+		ReleaseEvery: 100 * time.Millisecond}, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	live := allocate(32<<20, 8<<10)
+	runtime.KeepAlive(allocate(16<<20, 1<<10)) // garbage once collected
+	runtime.GC()
+	t.Logf("after the burst: %d MiB free in the heap, %d MiB live", freeHeap()>>20, len(live)*8>>10)
+	waitFor(t, "the free heap returned to the OS", func() bool { return freeHeap() < 4<<20 })
+	if p.Releases() == 0 {
+		t.Error("the free heap went back to the OS, but not by the pacer")
+	}
+	runtime.KeepAlive(live)
+}
+
+// TestBusyPacerReturnsNothing: under allocation (the collector over its
+// budget, GOGC at Max) the pacer never forces a collection to return free
+// heap, however much of it there is and however often it may.
+func TestBusyPacerReturnsNothing(t *testing.T) {
+	stop := make(chan struct{})
+	go churn(stop)
+	defer close(stop)
+	var current atomic.Int32
+	p := New(Config{Min: 25, Max: 100, Budget: 0.01, Every: 50 * time.Millisecond, Horizon: 500 * time.Millisecond,
+		ReleaseEvery: time.Millisecond}, func(v int) { current.Store(int32(v)) })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	time.Sleep(2 * time.Second) // 40 windows, 4 horizons
+	cancel()
+	<-done
+	if n := p.Releases(); n != 0 {
+		t.Errorf("the pacer returned free heap %d times under allocation (GOGC %d)", n, current.Load())
+	}
+}
+
+// allocate returns total bytes in chunks of size each.
+func allocate(total, size int) [][]byte {
+	chunks := make([][]byte, total/size)
+	for i := range chunks {
+		chunks[i] = make([]byte, size)
+	}
+	return chunks
+}
+
+// freeHeap is the heap's free pages not returned to the OS.
+func freeHeap() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/free:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
