@@ -372,14 +372,21 @@ func (c *conn) lingerThenPark() {
 // load). It reports whether the client sent more; otherwise the
 // connection was parked (or ended) and the goroutine must return. Without
 // a parker the connection waits in a fresh goroutine with no deadline, as
-// before: an idle connection must not hold a grown stack.
+// before: an idle connection must not hold a grown stack. When lingerLimit
+// connections linger already, it parks at once.
 func (c *conn) lingerHere() bool {
 	if c.srv.parker == nil {
 		c.sessionIdle()
 		c.srv.park(c)
 		return false
 	}
-	err := c.readFor(parkAfter)
+	if !c.srv.lingering.take() { // lingerLimit: park at once
+		c.sessionIdle()
+		c.srv.parker.park(c)
+		return false
+	}
+	err := c.readFor(c.srv.lingerFor)
+	c.srv.lingering.give()
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		c.sessionIdle()

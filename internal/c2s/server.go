@@ -101,6 +101,10 @@ type Server struct {
 	// negotiating counts the connections negotiating (not yet bound or
 	// resumed, nor failed).
 	negotiating atomic.Int64
+	// lingering bounds the connections lingering before they park
+	// (lingerLimit); lingerFor is how long one lingers (parkAfter).
+	lingering lingerSlots
+	lingerFor time.Duration
 }
 
 // Negotiating is how many connections are negotiating a stream (TLS,
@@ -118,7 +122,7 @@ func NewServer(cfg Config) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{cfg: cfg, auth: cfg.Auth, failures: cfg.Failures, metrics: newMetrics(cfg.Registerer),
 		ctx: ctx, cancel: cancel, conns: make(map[*conn]struct{}), bufs: newReadBufferPool(),
-		scratch: xmlstream.NewScratchPool()}
+		scratch: xmlstream.NewScratchPool(), lingering: lingerSlots{limit: lingerLimit}, lingerFor: parkAfter}
 	if cfg.TLS != nil {
 		s.tls = tlsrecord.NewAcceptor(cfg.TLS, tlsrecord.NewPool())
 	}
