@@ -14,11 +14,13 @@
 // serializes writes to the transport, except while a message the client
 // sent is routed: its durable write waits for a WAL sync, and the mailbox
 // runner must not wait behind it, so the reader routes it holding only
-// Session.inMu (one element from the client at a time, in order) and takes
-// mu again to count it for stream management and send the "sent" ack once
-// it is durable: the messages of one read are routed until visible and then
-// settled with one wait (settleInbound, at Flush or before any other
-// element). Resumption and a handoff take inMu first and settle, so the
+// Session.inMu (one element from the client at a time, in order): the
+// messages of one read are routed until visible and then handed to the
+// session's settler (settle.go), which waits once for all of them and takes
+// mu to count them for stream management and send the "sent" acks, in
+// order, once durable, while the reader goes on reading. Resumption, a
+// handoff and any element that is not a message, <r/> or <a/> take inMu and
+// wait until every message before them is settled (settleInbound), so the
 // count they report never misses a routed message. Nothing outside the session ever
 // waits on it: a slow client fills its own mailbox, and on overflow the
 // session is closed with a policy-violation stream error (named policy

@@ -16,34 +16,59 @@ const runnerIdle = time.Second
 // mailbox instead waits, holding no session, for the next one to start,
 // for up to runnerIdle. A session still has at most one runner at a time
 // (Session.mb.running), so its items are handled in order as before.
+// The same runners settle the messages a session's reader handed over
+// (settleRun), at most one at a time per session (settlement.running).
 type runnerPool struct {
 	once sync.Once
-	// work is unbuffered: a session is handed over only to a runner
-	// waiting for one, otherwise a new runner starts.
-	work chan *Session
+	// work is unbuffered: a task is handed over only to a runner waiting
+	// for one, otherwise a new runner starts.
+	work chan runnerTask
+}
+
+// runnerTask is a session's mailbox to drain, or its settlement to settle
+// when settle is set.
+type runnerTask struct {
+	s      *Session
+	settle *settlement
+}
+
+// run does t.
+func (t runnerTask) run() {
+	if t.settle != nil {
+		t.s.settleRun(t.settle)
+		return
+	}
+	t.s.run()
 }
 
 // start has a runner drain s's mailbox.
-func (p *runnerPool) start(s *Session) {
-	p.once.Do(func() { p.work = make(chan *Session) })
+func (p *runnerPool) start(s *Session) { p.hand(runnerTask{s: s}) }
+
+// startSettler has a runner settle q, s's settlement.
+func (p *runnerPool) startSettler(s *Session, q *settlement) { p.hand(runnerTask{s: s, settle: q}) }
+
+// hand gives t to an idle runner, or to a new one.
+func (p *runnerPool) hand(t runnerTask) {
+	p.once.Do(func() { p.work = make(chan runnerTask) })
 	select {
-	case p.work <- s:
+	case p.work <- t:
 	default:
-		go p.runner(s)
+		go p.runner(t)
 	}
 }
 
-// runner drains s, then the mailboxes handed to it, until none comes for
+// runner does t, then the tasks handed to it, until none comes for
 // runnerIdle.
-func (p *runnerPool) runner(s *Session) {
+func (p *runnerPool) runner(t runnerTask) {
 	idle := time.NewTimer(runnerIdle)
 	defer idle.Stop()
 	for {
-		s.run()
-		s = nil // an idle runner must not keep a closed session alive
+		t.run()
+		//lint:ignore SA4006 an idle runner must not keep a closed session alive while it waits
+		t = runnerTask{}
 		idle.Reset(runnerIdle)
 		select {
-		case s = <-p.work:
+		case t = <-p.work:
 		case <-idle.C:
 			return
 		}

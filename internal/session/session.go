@@ -336,11 +336,11 @@ func (s *Session) HandleInbound(el *stanza.Element) {
 	s.inMu.Lock()
 	defer s.inMu.Unlock()
 	switch {
-	case el.Space == stanza.NSSM && el.Name == "r" && s.routing != nil && len(s.routing.unsettled) > 0:
-		// Answered once the messages before it are settled (with an h that
-		// may count later ones too, which XEP-0198 allows): a client that
-		// asks after every write does not cost a WAL sync per write.
-		s.routing.ackRequested = true
+	case el.Space == stanza.NSSM && el.Name == "r" && s.routing != nil && s.routing.unsettledAny():
+		// Answered once the messages before it are settled, in their
+		// order: a client that asks after every write neither costs a WAL
+		// sync per write nor stops the reader.
+		s.routing.unsettled = append(s.routing.unsettled, unsettledMessage{ackRequest: true})
 		return
 	case el.Space == stanza.NSSM && el.Name == "a", el.Name == stanza.KindMessage && stanza.IsStanza(el):
 		// An <a/> is about what this device was sent, not what it sent.
@@ -398,126 +398,6 @@ func (s *Session) handleInboundLocked(el *stanza.Element) (message *stanza.Eleme
 	return nil
 }
 
-// routeMessage routes a message from the device without holding mu (the
-// caller holds inMu): while its durable write syncs, the mailbox runner
-// keeps writing deliveries to the device. The router returns once the
-// message is visible; it joins the unsettled messages of this read, which
-// are counted for stream management, and acknowledged to a client that
-// speaks Parley's extensions, only once durable (settleInbound, at the
-// end of the read, before any other element, or every maxUnsettled).
-func (s *Session) routeMessage(m *stanza.Element) {
-	reply, ack, wait := s.dispatchMessage(m)
-	r := s.routing // made by dispatchMessage
-	r.unsettled = append(r.unsettled, unsettledMessage{msg: m, reply: reply, ack: ack, wait: wait})
-	if len(r.unsettled) >= maxUnsettled {
-		s.settleInbound()
-	}
-}
-
-// maxUnsettled bounds the messages of one read that wait for one sync:
-// their acks are not held back longer than it takes to route this many.
-const maxUnsettled = 256
-
-// messageRouting is what a session routes its device's messages with
-// (guarded by inMu).
-type messageRouting struct {
-	// unsettled are the messages of the current read that were routed,
-	// and are visible to their recipients, but are not yet known durable;
-	// settleInbound waits once for all of them.
-	unsettled []unsettledMessage
-	// ackRequested: the client sent <r/> while messages were unsettled;
-	// settleInbound answers it.
-	ackRequested bool
-	// assigned and ctx are what dispatchMessage routes each message with
-	// (a context and an Assigned per message were two of the allocations
-	// of every message routed).
-	assigned router.Assigned
-	ctx      context.Context
-	// batch holds the unsettled messages to users with no device online,
-	// stored with one write by settleInbound; nil without Config.Router.
-	batch *router.Batch
-}
-
-// messageRoutingLocked (inMu held) returns the session's messageRouting,
-// made when the device sends its first message after being quiet.
-func (s *Session) messageRoutingLocked() *messageRouting {
-	if s.routing == nil {
-		r := &messageRouting{}
-		r.ctx, _ = router.WithAssignedTo(s.ctx, &r.assigned)
-		if s.cfg.Router != nil {
-			r.batch = s.cfg.Router.NewBatch()
-		}
-		s.routing = r
-	}
-	return s.routing
-}
-
-// unsettledMessage is a routed message not yet known durable, with what
-// its sender gets once it is: an error reply, or its "sent" ack (Parley's
-// extensions) and its count for stream management.
-type unsettledMessage struct {
-	msg, reply, ack *stanza.Element
-	wait            func() *stanza.Error // nil: durable already (or not stored)
-	failed          *stanza.Error        // what wait returned
-}
-
-// settleInbound (inMu held) stores the read's batched messages (one
-// write for those to users with no device online, router.Batch), waits
-// until the unsettled messages are durable, then counts and acknowledges
-// them in order. It calls each
-// one's wait in turn: the first syncs the WAL after every append of the
-// read, and the others find theirs covered and return at once
-// (router.Assigned), so a read costs about one sync. A message whose wait
-// fails gets the error instead of its ack, as a failed write always did.
-func (s *Session) settleInbound() {
-	r := s.routing
-	if r == nil || len(r.unsettled) == 0 {
-		return
-	}
-	if r.batch != nil {
-		r.batch.Commit(s.ctx)
-	}
-	for i := range r.unsettled {
-		if u := &r.unsettled[i]; u.wait != nil {
-			u.failed = u.wait()
-		}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i := range r.unsettled {
-		s.settleLocked(&r.unsettled[i])
-		r.unsettled[i] = unsettledMessage{}
-	}
-	r.unsettled = r.unsettled[:0]
-	if cap(r.unsettled) > maxUnsettled {
-		r.unsettled = nil
-	}
-	if r.ackRequested {
-		r.ackRequested = false
-		if s.state != stateClosed {
-			s.answerAckRequestLocked()
-		}
-	}
-}
-
-// settleLocked acknowledges one message made durable (or not: failed).
-func (s *Session) settleLocked(u *unsettledMessage) {
-	if s.state == stateClosed {
-		return
-	}
-	reply, ack := u.reply, u.ack
-	if u.failed != nil && reply == nil {
-		reply, ack = stanza.ErrorReply(u.msg, u.failed), nil
-	}
-	if ack != nil {
-		s.sendNonzaLocked(ack)
-	}
-	if reply != nil {
-		s.sendLocked(reply, 0)
-	}
-	s.sm.countInbound()
-}
-
 // Idle drops what the session reuses while its device is active (its
 // message routing state with the read's unsettled messages, the mailbox's
 // items, the stored seqs written without stream management), so that a
@@ -526,7 +406,7 @@ func (s *Session) settleLocked(u *unsettledMessage) {
 // (BenchmarkIdleDeviceHeap/burst=64); the next activity makes them again.
 func (s *Session) Idle() {
 	s.inMu.Lock()
-	if r := s.routing; r != nil && len(r.unsettled) == 0 && !r.ackRequested {
+	if r := s.routing; r != nil && !r.unsettledAny() {
 		s.routing = nil
 	}
 	s.inMu.Unlock()
@@ -545,11 +425,12 @@ func (s *Session) Idle() {
 	s.mu.Unlock()
 }
 
-// Flush settles the messages of the read (inMu) and writes what the
-// session produced while handling inbound stanzas.
+// Flush hands the messages of the read to the settler (inMu), which
+// acknowledges them once durable, and writes what the session produced
+// while handling inbound stanzas.
 func (s *Session) Flush() {
 	s.inMu.Lock()
-	s.settleInbound()
+	s.handOverInbound()
 	s.inMu.Unlock()
 	s.mu.Lock()
 	s.flushLocked()
@@ -700,6 +581,9 @@ func (s *Session) TransportLost(tr Transport) {
 
 // StreamClosed is called when the client ended its stream gracefully.
 func (s *Session) StreamClosed(tr Transport) {
+	s.inMu.Lock() // what the client sent before its stream end is acknowledged first
+	s.settleInbound()
+	s.inMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.tr != tr {
