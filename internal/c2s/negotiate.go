@@ -26,6 +26,7 @@ func (c *conn) negotiate(ctx context.Context) error {
 		if err := c.handshake(); err != nil {
 			return err
 		}
+		c.feedHandshakeRest()
 	}
 	headerSent := false
 	var sasl *auth.Negotiation
@@ -203,6 +204,7 @@ func (c *conn) startTLS(headerSent *bool) error {
 		return err
 	}
 	c.in.restart()
+	c.feedHandshakeRest()
 	*headerSent = false
 	return nil
 }
@@ -220,6 +222,18 @@ func (c *conn) handshake() error {
 	c.tlsState = &st
 	c.secure = true
 	return nil
+}
+
+// feedHandshakeRest feeds the decoder what the client sent right after
+// its Finished, which the handshake's last read brought with it (the
+// record layer opened it); the decoder must be ready for the TLS stream.
+func (c *conn) feedHandshakeRest() {
+	if c.rec == nil {
+		return
+	}
+	if b := c.rec.TakeRead(); len(b) > 0 {
+		c.feed(b)
+	}
 }
 
 func (c *conn) saslElement(ctx context.Context, el *stanza.Element, neg **auth.Negotiation, headerSent *bool) error {
@@ -317,6 +331,7 @@ func (c *conn) saslResult(n *auth.Negotiation, challenge []byte, err error, neg 
 	}
 	c.out = c.fr.appendElement(c.out, success)
 	c.in.restart()
+	c.feedHandshakeRest()
 	*headerSent = false
 	return nil
 }

@@ -256,13 +256,26 @@ func (c *Conn) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// keepRead keeps plaintext for Read (and TakeRead).
+func (c *Conn) keepRead(b []byte) { c.pending = append(c.pending, b...) }
+
+// TakeRead returns, and forgets, the plaintext that Read would return
+// next without reading the socket: what came with the handshake's last
+// read. A caller that feeds the socket's bytes to Feed takes it once,
+// after the handshake, before its first read.
+func (c *Conn) TakeRead() []byte {
+	b := c.pending
+	c.pending = nil
+	return b
+}
+
 // readRecords reads the socket once and feeds what came to the records.
 func (c *Conn) readRecords() error {
 	buf := c.pool.get()
 	defer c.pool.put(buf)
 	n, err := c.raw.Read(*buf)
 	if n > 0 {
-		_ = c.Feed((*buf)[:n], func(b []byte) { c.pending = append(c.pending, b...) })
+		_ = c.Feed((*buf)[:n], c.keepRead)
 		return c.FlushKeyUpdate()
 	}
 	if err == io.EOF && c.Pending() {

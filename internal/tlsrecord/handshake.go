@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"encoding/hex"
+	"io"
 	"net"
 	"slices"
 )
@@ -59,60 +60,137 @@ func connectionConfig(cfg *tls.Config, hello *tls.ClientHelloInfo) *tls.Config {
 // Server runs crypto/tls's server handshake on raw and returns the
 // connection to use after it: a *Conn when TLS 1.3 was negotiated with a
 // suite this package implements, else the *tls.Conn. The read deadline
-// of raw bounds the handshake.
+// of raw bounds the handshake. Application data that came in the
+// handshake's last read (a pipelining client sends its first bytes right
+// after its Finished) is already opened: the *Conn's Read returns it
+// first, TakeRead hands it over.
 func (a *Acceptor) Server(raw net.Conn) (net.Conn, tls.ConnectionState, error) {
-	hc := &handshakeConn{Conn: raw}
+	hc := &handshakeConn{Conn: raw, pool: a.pool}
 	tc := tls.Server(hc, a.cfg)
 	err := tc.Handshake()
 	if err != nil {
 		hc.secrets.clear()
+		hc.release()
 		return nil, tls.ConnectionState{}, err
 	}
 	st := tc.ConnectionState()
 	s, ok := suiteFor(st.CipherSuite)
 	if st.Version != tls.VersionTLS13 || !ok || hc.secrets.client == nil || hc.secrets.server == nil {
 		hc.secrets.clear()
-		hc.handedOver = true // crypto/tls reads on, unbounded
+		hc.handedOver = true // crypto/tls reads on, unbounded, what hc holds first
 		return tc, st, nil
 	}
 	c, err := newConn(raw, s, hc.secrets.client, hc.secrets.server, a.pool)
 	hc.secrets = secrets{}
 	if err != nil {
+		hc.release()
 		return nil, tls.ConnectionState{}, err
 	}
+	if rest := hc.unread(); len(rest) > 0 {
+		_ = c.Feed(rest, c.keepRead) // a failure stays in c.rerr for the next read
+	}
+	hc.release()
 	return c, st, nil
 }
 
-// handshakeConn is the socket as crypto/tls sees it during the handshake:
-// each Read returns bytes of one record at most (its header, or what is
-// left of its body), so crypto/tls never buffers bytes past the record it
-// is reading, and after the client's Finished the socket holds the first
-// application data intact for the record layer.
+// handshakeConn is the socket as crypto/tls sees it during the handshake.
+// It reads the socket into a buffer from the pool, as much as is there
+// (a client's flight in one read), and returns bytes of one record at
+// most per Read (its header, or what is left of its body), so crypto/tls
+// never buffers bytes past the record it is reading: after the client's
+// Finished, what the buffer still holds is the client's first
+// application data, intact for the record layer.
 type handshakeConn struct {
 	net.Conn
+	pool       *Pool
 	secrets    secrets
 	handedOver bool // TLS 1.2 or an other suite: crypto/tls keeps the connection
+	buf        *[]byte
+	start, end int // buf[start:end] is read from the socket, not returned yet
 	header     [headerLen]byte
-	headerN    int // bytes of the current record's header read
-	body       int // bytes of the current record's body still to come
+	headerN    int // bytes of the current record's header returned
+	body       int // bytes of the current record's body still to return
 }
 
 func (h *handshakeConn) Read(p []byte) (int, error) {
+	if h.start == h.end {
+		if h.handedOver {
+			return h.Conn.Read(p)
+		}
+		if err := h.fill(); err != nil {
+			return 0, err
+		}
+	}
+	b := h.unread()
+	if !h.handedOver {
+		b = b[:min(len(b), h.recordLeft())]
+	}
+	n := copy(p, b)
+	h.advance(p[:n])
+	return n, nil
+}
+
+// fill reads the socket once into the buffer.
+func (h *handshakeConn) fill() error {
+	if h.buf == nil {
+		h.buf = h.pool.get()
+	}
+	n, err := h.Conn.Read(*h.buf)
+	if n == 0 {
+		h.release()
+		if err == nil {
+			err = io.ErrNoProgress
+		}
+		return err
+	}
+	h.start, h.end = 0, n
+	return nil
+}
+
+// recordLeft is how many bytes Read may return before the current
+// record's end: what is left of its header, else of its body.
+func (h *handshakeConn) recordLeft() int {
+	if h.body > 0 {
+		return h.body
+	}
+	return headerLen - h.headerN
+}
+
+// advance accounts for b, returned by Read: the current record's header
+// and body, and the buffer (given back once it is all returned).
+func (h *handshakeConn) advance(b []byte) {
+	h.start += len(b)
+	if h.start == h.end {
+		h.release()
+	}
 	if h.handedOver {
-		return h.Conn.Read(p)
+		return
 	}
 	if h.body > 0 {
-		n, err := h.Conn.Read(p[:min(len(p), h.body)])
-		h.body -= n
-		return n, err
+		h.body -= len(b)
+		return
 	}
-	n, err := h.Conn.Read(p[:min(len(p), headerLen-h.headerN)])
-	copy(h.header[h.headerN:], p[:n])
-	h.headerN += n
+	copy(h.header[h.headerN:], b)
+	h.headerN += len(b)
 	if h.headerN == headerLen {
 		h.headerN, h.body = 0, int(h.header[3])<<8|int(h.header[4])
 	}
-	return n, err
+}
+
+// unread is what was read from the socket and not returned yet.
+func (h *handshakeConn) unread() []byte {
+	if h.buf == nil {
+		return nil
+	}
+	return (*h.buf)[h.start:h.end]
+}
+
+// release gives the buffer back.
+func (h *handshakeConn) release() {
+	if h.buf != nil {
+		h.pool.put(h.buf)
+		h.buf, h.start, h.end = nil, 0, 0
+	}
 }
 
 // secrets is the KeyLogWriter of one TLS 1.3 handshake: it keeps the two
