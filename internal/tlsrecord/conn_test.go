@@ -14,7 +14,7 @@ import (
 
 // serverConfig is a TLS configuration like Parley's (TLS 1.2 and up,
 // ALPN, tickets left on: the Acceptor turns them off for TLS 1.3).
-func serverConfig(t *testing.T) *tls.Config {
+func serverConfig(t testing.TB) *tls.Config {
 	t.Helper()
 	cert, err := selfsigned.Certificate("localhost")
 	if err != nil {

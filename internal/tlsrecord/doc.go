@@ -11,9 +11,13 @@
 //
 // Acceptor.Server runs crypto/tls's standard server handshake (the same
 // certificates, ALPN, versions and suites as before). For that handshake
-// only, the socket is read through handshakeConn, which never returns
-// bytes past the end of the TLS record being read, so that when Handshake
-// returns crypto/tls has buffered nothing of what follows. A client that
+// only, the socket is read through handshakeConn, which reads what the
+// socket holds (a client's flight, one read each) into a buffer from the
+// Pool but never returns bytes past the end of the TLS record being read,
+// so that when Handshake returns crypto/tls has buffered nothing of what
+// follows. Application data that came in the handshake's last read is
+// opened by the Conn at once: Read returns it first, and a caller that
+// feeds the socket itself takes it with TakeRead. A client that
 // offers TLS 1.3 gets a per-connection clone of the configuration whose
 // KeyLogWriter takes the two application traffic secrets
 // (CLIENT_TRAFFIC_SECRET_0, SERVER_TRAFFIC_SECRET_0) into that connection's
