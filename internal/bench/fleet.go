@@ -127,39 +127,55 @@ func (f *fleet) send(d *device, now time.Time) error {
 // login connects devices idx (bounded in flight), optionally announcing
 // availability, and records each login's latency in lat.
 func (f *fleet) login(ctx context.Context, idx []int, available bool, lat *Histogram, progress func()) error {
-	sem := make(chan struct{}, f.cfg.LoginsInFlight)
-	var wg sync.WaitGroup
 	var firstErr error
 	var mu sync.Mutex
-	for _, i := range idx {
-		sem <- struct{}{}
-		if ctx.Err() != nil {
-			break
+	eachBounded(ctx, idx, f.cfg.LoginsInFlight, func(i int) {
+		d := f.devs[i]
+		start := time.Now()
+		if err := f.connect(ctx, d, available); err != nil {
+			mu.Lock()
+			if firstErr == nil {
+				firstErr = fmt.Errorf("device %d (%s): %w", d.idx, f.cfg.jid(d.idx), err)
+			}
+			mu.Unlock()
+			return
 		}
-		wg.Add(1)
-		go func(d *device) {
-			defer func() { <-sem; wg.Done() }()
-			start := time.Now()
-			err := f.connect(ctx, d, available)
-			if err != nil {
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = fmt.Errorf("device %d (%s): %w", d.idx, f.cfg.jid(d.idx), err)
-				}
-				mu.Unlock()
-				return
-			}
-			lat.Record(time.Since(start))
-			if progress != nil {
-				progress()
-			}
-		}(f.devs[i])
-	}
-	wg.Wait()
+		lat.Record(time.Since(start))
+		if progress != nil {
+			progress()
+		}
+	})
 	if firstErr == nil {
 		firstErr = ctx.Err()
 	}
 	return firstErr
+}
+
+// eachBounded calls fn for each of items, at most workers at a time,
+// until ctx ends, and returns when the calls have. The calls run on
+// workers goroutines that take the items in turn: a goroutine per item
+// would be created and grow its stack (a login's parser and SCRAM) for
+// every login, which the generator's CPU per login counted.
+func eachBounded(ctx context.Context, items []int, workers int, fn func(int)) {
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range max(1, min(workers, len(items))) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				fn(i)
+			}
+		}()
+	}
+	for _, i := range items {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 }
 
 func (f *fleet) connect(ctx context.Context, d *device, available bool) error {
