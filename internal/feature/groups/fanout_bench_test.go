@@ -54,7 +54,7 @@ func benchDeliveryPath(b *testing.B, posts int) {
 			shared := stanza.NewShared(benchPost(gid))
 			seq++
 			for i := range members {
-				w.add(names[i], memberCopy(shared, names[i], gid), seq, members-i)
+				w.add(names[i], memberCopy(shared, names[i], gid, &w.kids), seq, members-i)
 			}
 		}
 		if !f.deliverAll(context.Background(), w) {
