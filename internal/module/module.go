@@ -133,6 +133,9 @@ type Host interface {
 
 	// Sessions returns the connected devices of a user (bare JID).
 	Sessions(user jid.JID) []Session
+	// SessionCount is len(Sessions(user)) without making the list: a hook
+	// run for every message asks it first.
+	SessionCount(user jid.JID) int
 	// Session returns the connected device with this full JID, or nil.
 	Session(full jid.JID) Session
 	// Route delivers a stanza whose from attribute is set, following RFC

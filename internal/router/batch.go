@@ -32,6 +32,10 @@ type Batch struct {
 	r     *Router
 	items []batched
 	keys  []store.QueueBatch // one per recipient, in the order first seen
+	// encoded holds the items' payloads one after the other (batched.end):
+	// one buffer for the read instead of an allocation per message. The
+	// queue copies payloads into its write, so the next read reuses it.
+	encoded []byte
 	// pending is the outcome of the next Commit, made with the batch's
 	// first message, and wait its Wait (pending.result): every message
 	// of one commit shares them.
@@ -70,6 +74,8 @@ type batched struct {
 	m   *stanza.Element
 	to  jid.JID
 	key int // index in Batch.keys
+	// start and end delimit the message's payload in Batch.encoded.
+	start, end int
 	// bare: it goes to all of the user's available devices (to is bare, or
 	// a full JID that was not connected when it was routed), not to the
 	// one device to names.
@@ -94,9 +100,9 @@ func (b *Batch) keyIndex(key string) int {
 	return -1
 }
 
-// add batches m (stamped, encoded as payload) for to's queue key, and
+// add batches m (stamped) for to's queue key, encoded with codec, and
 // returns the function its sender's session waits on.
-func (b *Batch) add(m *stanza.Element, to jid.JID, bare bool, key string, payload []byte) func() *stanza.Error {
+func (b *Batch) add(m *stanza.Element, to jid.JID, bare bool, key string, codec Codec) func() *stanza.Error {
 	if len(b.items) == 0 {
 		b.pending = &commitResult{r: b.r}
 		b.wait = b.pending.result
@@ -106,9 +112,24 @@ func (b *Batch) add(m *stanza.Element, to jid.JID, bare bool, key string, payloa
 		k = len(b.keys)
 		b.keys = append(b.keys, store.QueueBatch{Key: key})
 	}
-	b.keys[k].Payloads = append(b.keys[k].Payloads, payload)
-	b.items = append(b.items, batched{m: m, to: to, key: k, bare: bare})
+	start := len(b.encoded)
+	if ac, ok := codec.(AppendCodec); ok {
+		b.encoded = ac.AppendEncoded(b.encoded, m)
+	} else {
+		b.encoded = append(b.encoded, codec.Encode(m)...)
+	}
+	b.items = append(b.items, batched{m: m, to: to, key: k, bare: bare, start: start, end: len(b.encoded)})
 	return b.wait
+}
+
+// payloads points each recipient's batch at its messages' encodings, now
+// that encoded no longer grows.
+func (b *Batch) payloads() {
+	for i := range b.items {
+		it := &b.items[i]
+		qb := &b.keys[it.key]
+		qb.Payloads = append(qb.Payloads, b.encoded[it.start:it.end:it.end])
+	}
 }
 
 // Commit stores the batched messages with one write, hands them to the
@@ -122,6 +143,7 @@ func (b *Batch) Commit(ctx context.Context) {
 	}
 	c := b.pending
 	c.committed = true
+	b.payloads()
 	wait, err := b.r.enqueueAllStart(ctx, b.keys)
 	if err != nil {
 		c.failed, c.waited = b.r.writeFailed(err), true
@@ -155,7 +177,13 @@ func (b *Batch) deliver(ctx context.Context) {
 
 // keptItems is the largest batch whose arrays reset keeps for the next
 // read: a device's burst grows them, an idle session should not hold them.
-const keptItems = 32
+// keptEncoded is the same for the payloads' buffer: a device sending
+// bursts of a hundred short messages keeps it from read to read (at
+// 250-400 bytes a message); Session.Idle drops the batch with it.
+const (
+	keptItems   = 32
+	keptEncoded = 64 << 10
+)
 
 // reset empties the batch, keeping its arrays unless a burst grew them.
 func (b *Batch) reset() {
@@ -168,6 +196,10 @@ func (b *Batch) reset() {
 	b.keys = b.keys[:0]
 	if cap(b.items) > keptItems || cap(b.keys) > keptItems {
 		b.items, b.keys = nil, nil
+	}
+	b.encoded = b.encoded[:0]
+	if cap(b.encoded) > keptEncoded {
+		b.encoded = nil
 	}
 	b.pending, b.wait = nil, nil
 }
@@ -197,7 +229,7 @@ func (b *Batch) batchable(key string, targetsOf func() []Device) bool {
 func (r *Router) batchMessage(a *Assigned, m *stanza.Element, to jid.JID, key string) {
 	bare := to.IsBare() || r.cfg.Registry.Device(to) == nil // routeMessage's choice
 	m, id := stampStanzaID(m, key)
-	a.Wait = a.Batch.add(m, to, bare, key, r.cfg.Codec.Encode(m))
+	a.Wait = a.Batch.add(m, to, bare, key, r.cfg.Codec)
 	a.StanzaID, a.Stored = id, time.Now()
 }
 

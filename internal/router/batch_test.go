@@ -10,6 +10,7 @@ import (
 	"github.com/parley-im/parley/internal/jid"
 	"github.com/parley-im/parley/internal/router"
 	"github.com/parley-im/parley/internal/stanza"
+	"github.com/parley-im/parley/internal/store"
 	"github.com/parley-im/parley/internal/store/pebble"
 )
 
@@ -161,4 +162,59 @@ func TestBatchKeepsRoutesChoiceOfDevices(t *testing.T) {
 	if fmt.Sprint(laptop.got) != "[to the laptop, offline]" || fmt.Sprint(phone.got) != "[to the laptop, offline to the phone, online]" {
 		t.Fatalf("laptop got %q, phone got %q: want the first on both, the second on the phone only", laptop.got, phone.got)
 	}
+}
+
+// encodeOnly is xmlCodec without AppendEncoded: each payload its own
+// allocation.
+type encodeOnly struct{ xmlCodec }
+
+func (encodeOnly) AppendEncoded() {} // hides xmlCodec's: not a router.AppendCodec
+
+// A read's batched messages are encoded into the batch's one buffer, which
+// the next read reuses (the queue copies payloads into its write): with an
+// AppendCodec a message costs at least one allocation fewer than with a
+// codec that returns a new slice each time, and every read's messages are
+// stored as they were, in order.
+func TestBatchEncodesReadsIntoOneReusedBuffer(t *testing.T) {
+	const perRead = 10
+	allocsPerMessage := func(r *router.Router, st queueReader) float64 {
+		b := r.NewBatch()
+		sent := 0
+		read := func() {
+			for range perRead {
+				routeBatched(t, r, b, chatTo("bob@localhost", fmt.Sprint(sent)))
+				sent++
+			}
+			b.Commit(context.Background())
+		}
+		read() // the batch's arrays and buffer grow here
+		n := testing.AllocsPerRun(20, read) / perRead
+		q, err := st.ReadQueue(context.Background(), "bob@localhost", 0, 0)
+		if err != nil || len(q) != sent {
+			t.Fatalf("bob's queue: %d stanzas (%v), want %d", len(q), err, sent)
+		}
+		for i, qs := range q {
+			m, err := xmlCodec{}.Decode(qs.Payload)
+			if err != nil || m.ChildText(stanza.NSClient, "body") != fmt.Sprint(i) {
+				t.Fatalf("bob's queue[%d] = %s (%v), want body %d", i, qs.Payload, err, i)
+			}
+		}
+		return n
+	}
+	r, _, st := batchRouter(t)
+	shared := allocsPerMessage(r, st)
+	st2, err := pebble.Open(t.TempDir(), pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st2.Close() })
+	plain := allocsPerMessage(router.New(router.Config{Domain: "localhost", Registry: router.NewRegistry(), Queue: st2,
+		Codec: encodeOnly{}, Users: allUsers{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}), st2)
+	if shared > plain-1 {
+		t.Fatalf("%.1f allocations per batched message with an AppendCodec, %.1f without: want at least 1 fewer", shared, plain)
+	}
+}
+
+type queueReader interface {
+	ReadQueue(ctx context.Context, key string, after uint64, limit int) ([]store.QueuedStanza, error)
 }

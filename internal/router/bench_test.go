@@ -41,6 +41,9 @@ type xmlCodec struct{}
 func (xmlCodec) Encode(st *stanza.Element) []byte {
 	return xmlstream.AppendElement(nil, st, stanza.NSClient)
 }
+func (xmlCodec) AppendEncoded(dst []byte, st *stanza.Element) []byte {
+	return xmlstream.AppendElement(dst, st, stanza.NSClient)
+}
 func (xmlCodec) Decode(b []byte) (*stanza.Element, error) {
 	return xmlstream.ParseElement(b, stanza.NSClient, xmlstream.DefaultLimits())
 }

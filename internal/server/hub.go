@@ -149,6 +149,10 @@ func (h *Hub) Sessions(user jid.JID) []module.Session {
 	return out
 }
 
+// SessionCount returns the number of connected devices of a user
+// (module.Host).
+func (h *Hub) SessionCount(user jid.JID) int { return len(h.reg.Devices(user)) }
+
 // Session returns the device with this full JID or nil (module.Host).
 func (h *Hub) Session(full jid.JID) module.Session {
 	if d := h.reg.Device(full); d != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/parley-im/parley/internal/auth"
+	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/stanza"
 	"github.com/parley-im/parley/internal/xmpptest"
 )
@@ -66,8 +67,21 @@ func BenchmarkOfflineDrain(b *testing.B) {
 //
 //	go test ./internal/server -run '^$' -bench BenchmarkOfflineBurst -benchmem
 func BenchmarkOfflineBurst(b *testing.B) {
+	b.Run("history", func(b *testing.B) { benchmarkOfflineBurst(b, false) })
+	b.Run("no-history", func(b *testing.B) { benchmarkOfflineBurst(b, true) })
+}
+
+// benchmarkOfflineBurst is BenchmarkOfflineBurst on a server with the
+// archive (Parley's default) or without it (noHistory: as parley bench's
+// offline figure, --no-server-history).
+func benchmarkOfflineBurst(b *testing.B, noHistory bool) {
+	cfg := config.Default()
+	cfg.Data = b.TempDir()
+	cfg.C2S, cfg.C2STLS, cfg.Native, cfg.HTTP, cfg.Media = "127.0.0.1:0", "", "", "", "127.0.0.1:0"
+	cfg.TURN = ""
+	cfg.NoServerHistory = noHistory
 	const n = 100
-	ts := startBenchServer(b)
+	ts := startConfiguredBenchServer(b, cfg)
 	ctx := context.Background()
 	for _, name := range []string{"alice", "bob"} {
 		a, err := auth.NewAccount(name+"@localhost", "pw-"+name, 4096)

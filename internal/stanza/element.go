@@ -27,12 +27,13 @@ type Attr struct {
 // NewElement returns an element with the given namespace, name and attributes
 // given as name/value pairs.
 func NewElement(space, name string, attrs ...string) *Element {
-	e := &Element{Space: space, Name: name}
-	if len(attrs) > 0 {
-		e.Attrs = make([]Attr, 0, len(attrs)/2)
-		for i := 0; i+1 < len(attrs); i += 2 {
-			e.Attrs = append(e.Attrs, Attr{Name: attrs[i], Value: attrs[i+1]})
-		}
+	if len(attrs) < 2 {
+		return &Element{Space: space, Name: name}
+	}
+	e := newPacked(len(attrs)/2, 0) // one allocation for up to two attributes
+	e.Space, e.Name = space, name
+	for i := 0; i+1 < len(attrs); i += 2 {
+		e.Attrs = append(e.Attrs, Attr{Name: attrs[i], Value: attrs[i+1]})
 	}
 	return e
 }
@@ -164,13 +165,10 @@ func (e *Element) CopyTop(n int) *Element {
 	if e == nil {
 		return nil
 	}
-	c := &Element{Space: e.Space, Name: e.Name, Text: e.Text}
-	if len(e.Attrs) > 0 {
-		c.Attrs = append([]Attr(nil), e.Attrs...)
-	}
-	if len(e.Children)+n > 0 {
-		c.Children = append(make([]*Element, 0, len(e.Children)+n), e.Children...)
-	}
+	c := newPacked(len(e.Attrs), len(e.Children)+n) // one allocation for a small stanza
+	c.Space, c.Name, c.Text = e.Space, e.Name, e.Text
+	c.Attrs = append(c.Attrs, e.Attrs...)
+	c.Children = append(c.Children, e.Children...)
 	return c
 }
 

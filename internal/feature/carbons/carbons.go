@@ -123,6 +123,9 @@ func (f *Feature) copyReceived(m *stanza.Element, user jid.JID, delivered []modu
 // copySent gives the sender's other carbon-enabled devices a <sent/> copy.
 func (f *Feature) copySent(m *stanza.Element, sender jid.JID) {
 	user := sender.Bare()
+	if n := f.host.SessionCount(user); n == 0 || n == 1 && f.host.Session(sender) != nil {
+		return // the sender has no other device: no list to make (every message asks)
+	}
 	for _, s := range f.host.Sessions(user) {
 		if s.JID() == sender || !f.Enabled(s) {
 			continue

@@ -179,6 +179,8 @@ func (h *fakeHost) OnUnavailable(fn module.UnavailableHook)  { h.onUnav = append
 func (h *fakeHost) AddDiscoFeature(string)                   {}
 func (h *fakeHost) DiscoFeatures() []string                  { return nil }
 
+func (h *fakeHost) SessionCount(user jid.JID) int { return len(h.Sessions(user)) }
+
 func (h *fakeHost) Sessions(user jid.JID) []module.Session {
 	h.mu.Lock()
 	defer h.mu.Unlock()

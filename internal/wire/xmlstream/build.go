@@ -10,7 +10,8 @@ import (
 // allocations whatever its size: one string holding all its text, one slice
 // of elements, one of attributes and one of child pointers. Each element's
 // Attrs and Children are capped sub-slices, so appending to them copies
-// instead of overwriting a neighbour.
+// instead of overwriting a neighbour; the stanza's own Attrs have room for
+// one more (its "from").
 func (p *Parser) build() *stanza.Element {
 	s := p.s
 	nodes := s.nodes
@@ -32,12 +33,16 @@ func (p *Parser) build() *stanza.Element {
 	}
 	str := string(s.str)
 	elems := make([]stanza.Element, len(nodes))
-	var attrs []stanza.Attr
-	if len(s.attrs) > 0 {
-		attrs = make([]stanza.Attr, len(s.attrs))
-		for i, a := range s.attrs {
-			attrs[i] = stanza.Attr{Space: p.out(str, a.space), Name: p.out(str, a.local), Value: p.out(str, a.value)}
+	// One slot more than parsed, right after the stanza's own attributes:
+	// the server sets "from" on every stanza a client sends, which would
+	// otherwise copy them.
+	rootEnd := nodes[0].attrStart + nodes[0].attrN
+	attrs := make([]stanza.Attr, len(s.attrs)+1)
+	for i, a := range s.attrs {
+		if int32(i) >= rootEnd {
+			i++
 		}
+		attrs[i] = stanza.Attr{Space: p.out(str, a.space), Name: p.out(str, a.local), Value: p.out(str, a.value)}
 	}
 	var kids []*stanza.Element
 	if len(nodes) > 1 {
@@ -52,9 +57,11 @@ func (p *Parser) build() *stanza.Element {
 		if n.textLen > 0 {
 			e.Text = str[n.textOff : n.textOff+n.textLen]
 		}
-		if n.attrN > 0 {
-			end := n.attrStart + n.attrN
-			e.Attrs = attrs[n.attrStart:end:end]
+		switch start, end := n.attrStart, n.attrStart+n.attrN; {
+		case i == 0:
+			e.Attrs = attrs[start : end : end+1]
+		case n.attrN > 0:
+			e.Attrs = attrs[start+1 : end+1 : end+1] // after the stanza's spare slot
 		}
 		if n.nKids > 0 {
 			e.Children = kids[pos : pos+n.nKids : pos+n.nKids]

@@ -330,3 +330,34 @@ func TestParseElementErrors(t *testing.T) {
 		}
 	}
 }
+
+// The server sets "from" on every stanza a client sends: a parsed
+// stanza's attributes have room for it, so that it costs no copy, and
+// setting it leaves its children's attributes alone.
+func TestParsedStanzaHasRoomForFrom(t *testing.T) {
+	for _, in := range []string{
+		`<message to='bob@localhost' type='chat' id='m1'><body xml:lang='en'>hi</body><x xmlns='urn:x' a='1' b='2'/></message>`,
+		`<message><body>no attributes</body></message>`,
+		`<presence/>`,
+	} {
+		const runs = 10
+		els := make([]*stanza.Element, runs+1) // AllocsPerRun runs once more
+		for i := range els {
+			el, err := ParseElement([]byte(in), stanza.NSClient, DefaultLimits())
+			if err != nil {
+				t.Fatal(err)
+			}
+			els[i] = el
+		}
+		want := els[0].Copy()
+		next := 0
+		if n := testing.AllocsPerRun(runs, func() { els[next].SetAttr("from", "alice@localhost/phone"); next++ }); n != 0 {
+			t.Errorf("%s: setting from made %v allocations, want 0", in, n)
+		}
+		el := els[0]
+		want.SetAttr("from", "alice@localhost/phone")
+		if !stanza.Equal(el, want) {
+			t.Errorf("%s: after SetAttr from, %s; want %s", in, AppendElement(nil, el, stanza.NSClient), AppendElement(nil, want, stanza.NSClient))
+		}
+	}
+}
