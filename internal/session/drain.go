@@ -2,6 +2,7 @@ package session
 
 import (
 	"bytes"
+	"slices"
 	"time"
 
 	"github.com/parley-im/parley/internal/stanza"
@@ -29,8 +30,11 @@ const drainBatch = 256
 // returns the highest seq read. Each gets a delay stamp (XEP-0203).
 func (s *Session) drainQueueLocked(key string) uint64 {
 	d := drain{raw: s.writesStoredXMLLocked(s.tr), domain: s.cfg.Domain}
-	// Stanzas delivered live in this session (not yet acknowledged) are
-	// not sent again; none of them is above this.
+	// Stanzas delivered live in this session are not sent again: those
+	// awaiting a stream-management ack (none of them is above live), and,
+	// without stream management, those written since the last flush, whose
+	// erasure from the queue waits for it (a catch-up read, Redrain, can
+	// come in the same mailbox batch as their delivery).
 	live := s.sm.maxSeq()
 	var after uint64
 	for {
@@ -41,7 +45,7 @@ func (s *Session) drainQueueLocked(key string) uint64 {
 		}
 		for _, q := range batch {
 			after = q.Seq
-			if q.Seq <= live && s.sm.hasSeq(q.Seq) {
+			if q.Seq <= live && s.sm.hasSeq(q.Seq) || slices.Contains(s.writtenSeqs, q.Seq) {
 				continue // already delivered live in this session
 			}
 			if d.raw && storedMessage(q.Payload) {
