@@ -2,8 +2,8 @@ package natstest
 
 import (
 	"fmt"
-	"net"
 	"net/url"
+	"slices"
 	"testing"
 	"time"
 
@@ -17,24 +17,20 @@ type Server struct {
 }
 
 // Cluster starts n NATS servers forming one cluster and returns them once
-// every route is up.
+// every route is up. Each listens on ports the kernel picks when it
+// starts (a port picked beforehand and closed could be taken meanwhile,
+// by any socket of the test process) and routes to the ones started
+// before it; NATS's gossip completes the mesh.
 func Cluster(tb testing.TB, n int) []*Server {
 	tb.Helper()
-	clusterPorts := make([]int, n)
-	for i := range clusterPorts {
-		clusterPorts[i] = freePort(tb)
-	}
 	var routes []*url.URL
-	for _, p := range clusterPorts {
-		routes = append(routes, &url.URL{Scheme: "nats", Host: fmt.Sprintf("127.0.0.1:%d", p)})
-	}
 	out := make([]*Server, n)
 	for i := range n {
 		opts := &server.Options{
 			ServerName: fmt.Sprintf("nats-%d", i), Host: "127.0.0.1", Port: server.RANDOM_PORT,
 			NoSigs: true, NoLog: true,
-			Cluster: server.ClusterOpts{Name: "parley-test", Host: "127.0.0.1", Port: clusterPorts[i]},
-			Routes:  routes,
+			Cluster: server.ClusterOpts{Name: "parley-test", Host: "127.0.0.1", Port: server.RANDOM_PORT},
+			Routes:  slices.Clone(routes),
 		}
 		s, err := server.NewServer(opts)
 		if err != nil {
@@ -45,6 +41,7 @@ func Cluster(tb testing.TB, n int) []*Server {
 		if !s.ReadyForConnections(10 * time.Second) {
 			tb.Fatalf("NATS server %d did not start", i)
 		}
+		routes = append(routes, &url.URL{Scheme: "nats", Host: s.ClusterAddr().String()})
 		out[i] = &Server{Server: s, URL: s.ClientURL()}
 	}
 	deadline := time.Now().Add(10 * time.Second)
@@ -57,14 +54,4 @@ func Cluster(tb testing.TB, n int) []*Server {
 		}
 	}
 	return out
-}
-
-func freePort(tb testing.TB) int {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
