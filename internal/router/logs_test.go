@@ -41,6 +41,11 @@ func (d *logDevice) got() []string {
 }
 
 func logRouter(t *testing.T, devs ...*logDevice) (*router.Router, store.Store) {
+	return logRouterWith(t, nil, devs...)
+}
+
+// logRouterWith is logRouter with the route filter filter (nil: none).
+func logRouterWith(t *testing.T, filter func(context.Context, *stanza.Element, jid.JID) (bool, *stanza.Error), devs ...*logDevice) (*router.Router, store.Store) {
 	st, err := pebble.Open(t.TempDir(), pebble.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +56,7 @@ func logRouter(t *testing.T, devs ...*logDevice) (*router.Router, store.Store) {
 		reg.Add(d)
 	}
 	return router.New(router.Config{Domain: "localhost", Registry: reg, Queue: st, Codec: xmlCodec{}, Users: allUsers{},
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}), st
+		Filter: filter, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}), st
 }
 
 func newLogDevice(full string) *logDevice {
@@ -204,20 +209,10 @@ func TestLogAckedErasesTheQueueCopyOfAHeldPosition(t *testing.T) {
 // logRouterFiltered is logRouter with a route filter that stops the
 // messages whose body is in blocked.
 func logRouterFiltered(t *testing.T, blocked []string, devs ...*logDevice) *router.Router {
-	st, err := pebble.Open(t.TempDir(), pebble.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	reg := router.NewRegistry()
-	for _, d := range devs {
-		reg.Add(d)
-	}
-	filter := func(_ context.Context, m *stanza.Element, _ jid.JID) (bool, *stanza.Error) {
+	r, _ := logRouterWith(t, func(_ context.Context, m *stanza.Element, _ jid.JID) (bool, *stanza.Error) {
 		return !slices.Contains(blocked, m.Body()), nil
-	}
-	return router.New(router.Config{Domain: "localhost", Registry: reg, Queue: st, Codec: xmlCodec{}, Users: allUsers{},
-		Filter: filter, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	}, devs...)
+	return r
 }
 
 // A message the route filter stops is neither handed nor tracked; the

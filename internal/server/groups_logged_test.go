@@ -59,24 +59,18 @@ func TestGroupsLiveMemberDroppingAfterAPartialAckGetsOnlyTheRestQueued(t *testin
 	g := createGroup(t, alice, "partial", "bob")
 	bob.SendRaw(fmt.Sprintf("<a xmlns='urn:xmpp:sm:3' h='%d'/>", quietHandled(bob))) // the created event
 	waitQueueLen(t, ts, "bob@localhost", 0)
-	for i := 1; i <= 3; i++ {
-		post(alice, g, fmt.Sprintf("p%d", i), strconv.Itoa(i))
-	}
+	postRange(alice, g, 1, 3)
 	expectPosts(t, bob, "bob@localhost", 1, 3)
 	// Delivered live and not yet acknowledged: no queue copy.
 	if n, err := ts.store.QueueLen(t.Context(), "bob@localhost"); err != nil || n != 0 {
 		t.Fatalf("bob's queue holds %d stanzas (err %v) while his device has posts 1-3 unacknowledged, want 0", n, err)
 	}
 	bob.SendRaw(fmt.Sprintf("<a xmlns='urn:xmpp:sm:3' h='%d'/>", quietHandled(bob)))
-	for i := 4; i <= 6; i++ {
-		post(alice, g, fmt.Sprintf("p%d", i), strconv.Itoa(i))
-	}
+	postRange(alice, g, 4, 6)
 	before := expectPosts(t, bob, "bob@localhost", 4, 6)
 	bob.Drop()
 	ts.waitDetached(t, "bob@localhost/phone")
-	for i := 7; i <= 8; i++ {
-		post(alice, g, fmt.Sprintf("p%d", i), strconv.Itoa(i))
-	}
+	postRange(alice, g, 7, 8)
 	bodiesUntil(t, alice, g, "7", "8")
 
 	again := online(t, ts, "bob") // replaces the detached session, which releases 4-8
@@ -105,9 +99,7 @@ func TestGroupsHandoffWithUnacknowledgedLivePosts(t *testing.T) {
 	g := createGroup(t, alice, "handoff", "bob")
 	base := quietHandled(bob)
 	bob.SendRaw(fmt.Sprintf("<a xmlns='urn:xmpp:sm:3' h='%d'/>", base))
-	for i := 1; i <= 3; i++ {
-		post(alice, g, fmt.Sprintf("p%d", i), strconv.Itoa(i))
-	}
+	postRange(alice, g, 1, 3)
 	before := expectPosts(t, bob, "bob@localhost", 1, 3)
 	waitQueueLen(t, ts, "bob@localhost", 0)
 
@@ -153,15 +145,11 @@ func TestGroupsResumeWithUnacknowledgedLivePosts(t *testing.T) {
 	bob.SendRaw("<presence/>")
 	g := createGroup(t, alice, "resume", "bob")
 	base := quietHandled(bob)
-	for i := 1; i <= 3; i++ {
-		post(alice, g, fmt.Sprintf("p%d", i), strconv.Itoa(i))
-	}
+	postRange(alice, g, 1, 3)
 	before := expectPosts(t, bob, "bob@localhost", 1, 3)
 	bob.Drop()
 	ts.waitDetached(t, "bob@localhost/phone")
-	for i := 4; i <= 5; i++ {
-		post(alice, g, fmt.Sprintf("p%d", i), strconv.Itoa(i))
-	}
+	postRange(alice, g, 4, 5)
 	bodiesUntil(t, alice, g, "4", "5")
 	waitQueueLen(t, ts, "bob@localhost", 0)
 
@@ -188,5 +176,13 @@ func TestGroupsResumeWithUnacknowledgedLivePosts(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("after bob's ack the outbox low-water mark is %d, want none", lw)
 		}
+	}
+}
+
+// postRange posts p<from> to p<to>, with bodies "from" to "to", from c to
+// the group g.
+func postRange(c *xmpptest.Client, g string, from, to int) {
+	for i := from; i <= to; i++ {
+		post(c, g, fmt.Sprintf("p%d", i), strconv.Itoa(i))
 	}
 }

@@ -44,16 +44,8 @@ func TestStreamOpenWithTheFinishedIsAnswered(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tc := tls.Client(&finishedWithData{Conn: raw}, &tls.Config{InsecureSkipVerify: true})
-		defer tc.Close()
-		_ = tc.SetDeadline(time.Now().Add(10 * time.Second))
-		if err := tc.Handshake(); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tc.Write([]byte(tlsStreamOpen)); err != nil {
-			t.Fatal(err)
-		}
-		readUntil(t, tc, "</stream:features>")
+		defer raw.Close()
+		openStreamOverTLS(t, raw)
 	})
 	t.Run("STARTTLS", func(t *testing.T) {
 		raw, err := net.Dial("tcp", ts.addrs.C2S)
@@ -69,14 +61,21 @@ func TestStreamOpenWithTheFinishedIsAnswered(t *testing.T) {
 			t.Fatal(err)
 		}
 		readUntil(t, raw, "<proceed")
-		tc := tls.Client(&finishedWithData{Conn: raw, writes: 0}, &tls.Config{InsecureSkipVerify: true})
-		_ = tc.SetDeadline(time.Now().Add(10 * time.Second))
-		if err := tc.Handshake(); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tc.Write([]byte(tlsStreamOpen)); err != nil {
-			t.Fatal(err)
-		}
-		readUntil(t, tc, "</stream:features>")
+		openStreamOverTLS(t, raw)
 	})
+}
+
+// openStreamOverTLS runs a TLS handshake on raw whose Finished carries the
+// stream open (finishedWithData), then expects the stream features.
+func openStreamOverTLS(t *testing.T, raw net.Conn) {
+	t.Helper()
+	tc := tls.Client(&finishedWithData{Conn: raw}, &tls.Config{InsecureSkipVerify: true})
+	_ = tc.SetDeadline(time.Now().Add(10 * time.Second))
+	if err := tc.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tc.Write([]byte(tlsStreamOpen)); err != nil {
+		t.Fatal(err)
+	}
+	readUntil(t, tc, "</stream:features>")
 }
