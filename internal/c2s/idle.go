@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -53,8 +54,11 @@ type idleWaiter struct {
 	raw  syscall.RawConn // the TCP socket
 	tls  *tls.Conn       // set when crypto/tls runs on it: drain what it buffered first
 	// lowWater is the socket's SO_RCVLOWAT while parked (0: never set, the
-	// kernel's 1); only the connection's current owner touches it.
-	lowWater int
+	// kernel's 1). Only the connection's current owner touches it, but
+	// ownership passes through the kernel: a socket that fires the moment
+	// it is armed is disarmed by the poller while arm still returns, an
+	// order the race detector cannot see. The atomic makes it visible.
+	lowWater atomic.Int32
 }
 
 // newIdleWaiter waits on the socket under (below nc, the connection

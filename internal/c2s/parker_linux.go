@@ -226,13 +226,14 @@ func (w *idleWaiter) disarm(epfd int) error {
 // reports the socket readable (and wakes the poller) only once that many
 // bytes are queued.
 func (w *idleWaiter) setLowWater(fd, n int) error {
-	if n == w.lowWater || (n == 1 && w.lowWater == 0) {
+	was := int(w.lowWater.Load())
+	if n == was || (n == 1 && was == 0) {
 		return nil
 	}
 	if err := syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_RCVLOWAT, n); err != nil {
 		return err
 	}
-	w.lowWater = n
+	w.lowWater.Store(int32(n))
 	return nil
 }
 
