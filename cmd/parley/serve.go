@@ -69,6 +69,7 @@ func serve(parent context.Context, a *app, cfg config.Config, load func() (confi
 	var level slog.LevelVar
 	log := newLeveledLogger(cfg, a.stderr, &level)
 	raiseFileLimit(log)
+	ensureMinProcs(log, os.Getenv("GOMAXPROCS") != "")
 	reload := make(chan config.Config)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)

@@ -185,6 +185,11 @@ func (s *Server) build() error {
 			Help: "Waits for the embedded store's WAL sync (each shared with concurrent writers); messages stored per wait show the batching."},
 			func() float64 { return float64(dw.DurableWaits()) }))
 	}
+	if ws, ok := s.store.(interface{ WALSyncs() uint64 }); ok {
+		s.metrics.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "parley_store_wal_syncs_total",
+			Help: "Syncs (fdatasync) of the embedded store's write-ahead log; durable waits per sync show how many writers each one served."},
+			func() float64 { return float64(ws.WALSyncs()) }))
+	}
 	if qw, ok := s.store.(interface{ QueueWrites() uint64 }); ok {
 		s.metrics.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "parley_store_queue_writes_total",
 			Help: "Batches (Pebble commits) that appended to offline queues; stanzas per write show the batching."},

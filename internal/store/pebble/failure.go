@@ -177,7 +177,7 @@ func (s *Store) reopen() error {
 	return s.gate.Exclusive(func() error {
 		floors := s.queueNexts()
 		_ = s.db.Close() // its error is the failure already reported
-		db, err := openDB(s.dir, s.opts)
+		db, err := s.openDB()
 		if err != nil {
 			ro := s.opts
 			roDB, roErr := openReadOnly(s.dir, ro)

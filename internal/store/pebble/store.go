@@ -36,6 +36,10 @@ type Options struct {
 	// ReopenEvery is how often a store whose write failed checks whether
 	// its disk works again (failure.go); 0 means 2 seconds.
 	ReopenEvery time.Duration
+	// WALMinSyncInterval is the least time between two syncs of the
+	// write-ahead log (walMinSyncInterval says why); 0 means 1 ms, a
+	// negative value none (every durable write syncs at once).
+	WALMinSyncInterval time.Duration
 }
 
 // numShards is the number of lock shards for per-key state. Operations on
@@ -64,6 +68,8 @@ type Store struct {
 
 	// durableWaits counts the waits for a WAL sync (DurableWaits).
 	durableWaits atomic.Uint64
+	// walSyncs counts the syncs of the write-ahead log (WALSyncs).
+	walSyncs atomic.Uint64
 	// queueWrites counts the batches that appended to queues (QueueWrites).
 	queueWrites atomic.Uint64
 	// starts numbers the appends EnqueueStart made visible (after each is
@@ -78,6 +84,10 @@ type Store struct {
 // up to its write (each wait shares its sync with concurrent ones): the
 // messages stored per wait show how well durable writes are batched.
 func (s *Store) DurableWaits() uint64 { return s.durableWaits.Load() }
+
+// WALSyncs is how many times the write-ahead log was synced to disk
+// (fdatasync): with DurableWaits, how many waits each sync served.
+func (s *Store) WALSyncs() uint64 { return s.walSyncs.Load() }
 
 // QueueWrites is how many Pebble batches appended to offline queues (each
 // is one commit, whatever its number of stanzas): the stanzas per write
@@ -119,11 +129,15 @@ func open(dir string, opts Options, mode syncMode) (*Store, error) {
 	if opts.ReopenEvery == 0 {
 		opts.ReopenEvery = 2 * time.Second
 	}
-	db, err := openDB(dir, opts)
+	if opts.WALMinSyncInterval == 0 {
+		opts.WALMinSyncInterval = walMinSyncInterval
+	}
+	s := &Store{dir: dir, opts: opts, log: log, seed: maphash.MakeSeed(), mode: mode}
+	db, err := s.openDB()
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, dir: dir, opts: opts, log: log, seed: maphash.MakeSeed(), mode: mode}
+	s.db = db
 	if !opts.InMemory {
 		s.space = &spaceGuard{dir: dir, minFree: opts.MinFreeBytes, log: log, free: freeBytes}
 	}
@@ -133,13 +147,21 @@ func open(dir string, opts Options, mode syncMode) (*Store, error) {
 }
 
 // openDB opens the Pebble database under the store.
-func openDB(dir string, opts Options) (*pebble.DB, error) {
+func (s *Store) openDB() (*pebble.DB, error) {
+	dir, opts := s.dir, s.opts
+	fs := opts.FS
+	if fs == nil {
+		fs = vfs.Default
+	}
 	po := &pebble.Options{
 		Logger:             pebbleLogger{opts.Logger},
 		FormatMajorVersion: pebble.FormatNewest,
 		MemTableSize:       64 << 20,
 		CacheSize:          64 << 20,
-		FS:                 opts.FS,
+		FS:                 walSyncCountingFS{FS: fs, syncs: &s.walSyncs},
+	}
+	if d := opts.WALMinSyncInterval; d > 0 {
+		po.WALMinSyncInterval = func() time.Duration { return d }
 	}
 	// Bloom filters on every level: most point lookups on the hot path are
 	// for keys that do not exist (a fresh archive id, a user without
