@@ -373,7 +373,7 @@ func (c *conn) lingerThenPark() {
 // connection was parked (or ended) and the goroutine must return. Without
 // a parker the connection waits in a fresh goroutine with no deadline, as
 // before: an idle connection must not hold a grown stack. When lingerLimit
-// connections linger already, it parks at once.
+// connections linger already, it parks at once (readOrPark).
 func (c *conn) lingerHere() bool {
 	if c.srv.parker == nil {
 		c.sessionIdle()
@@ -381,9 +381,7 @@ func (c *conn) lingerHere() bool {
 		return false
 	}
 	if !c.srv.lingering.take() { // lingerLimit: park at once
-		c.sessionIdle()
-		c.srv.parker.park(c)
-		return false
+		return c.readOrPark()
 	}
 	err := c.readFor(c.srv.lingerFor)
 	c.srv.lingering.give()
@@ -397,6 +395,26 @@ func (c *conn) lingerHere() bool {
 		return false
 	}
 	return true
+}
+
+// readOrPark is lingerHere when lingerLimit connections linger already:
+// it reads what the client sent, if anything, and otherwise parks the
+// connection (false, as lingerHere). Parking it without the read left a
+// connection woken by its client's bytes unread while all slots were
+// taken: the parker woke it again at once, and it parked again, for as
+// long as they stayed taken.
+func (c *conn) readOrPark() bool {
+	wouldBlock, err := c.tryRead()
+	switch {
+	case err != nil:
+		c.endSession(err)
+		return false
+	case !wouldBlock:
+		return true
+	}
+	c.sessionIdle()
+	c.srv.parker.park(c)
+	return false
 }
 
 // sessionIdle tells the session that its device went quiet (it drops what
