@@ -1,6 +1,7 @@
 package c2s
 
 import (
+	"bytes"
 	"crypto/tls"
 	"errors"
 	"log/slog"
@@ -14,6 +15,52 @@ import (
 	"github.com/parley-im/parley/internal/selfsigned"
 	"github.com/parley-im/parley/internal/wire/xmlstream"
 )
+
+// TestQuietTLSConnectionReadsABurstInThreeSystemCalls: a crypto/tls
+// connection (TLS 1.2, WebSocket over HTTPS) whose client sends a burst
+// while it lingers peeks at its empty socket once, peeks again when woken
+// and reads the record through crypto/tls: 3 system calls. It peeked at
+// the empty socket before lingering too, and after the wake peeked again
+// before reading (5). The client sends only once the connection lingers,
+// so the peek before the linger always found nothing; the linger's own
+// first peek may find the burst already there (2).
+func TestQuietTLSConnectionReadsABurstInThreeSystemCalls(t *testing.T) {
+	srv := NewServer(Config{Domain: "localhost", Log: slog.New(slog.DiscardHandler)})
+	if srv.parker == nil {
+		t.Skip("no epoll parker")
+	}
+	t.Cleanup(srv.parker.close)
+	srv.lingerFor = time.Minute // never parked during the test
+	var calls atomic.Int64
+	server, client := tlsPair(t, &calls)
+	c := newConn(srv, server, XMLStream)
+	c.idle = newIdleWaiter(c.nc, c.raw)
+	in := &recordingInbound{}
+	c.in = in
+	for i := range 5 {
+		burst := []byte("<presence id='" + string(rune('a'+i)) + "'/>")
+		sent := make(chan error, 1)
+		go func() { // once the connection lingers
+			for srv.lingering.n.Load() == 0 {
+				time.Sleep(time.Millisecond)
+			}
+			_, err := client.Write(burst)
+			sent <- err
+		}()
+		before := calls.Load()
+		for !bytes.Contains(in.got, burst) {
+			if gone, err := c.readMore(); gone || err != nil {
+				t.Fatalf("burst %d: gone %v, err %v", i, gone, err)
+			}
+		}
+		if err := <-sent; err != nil {
+			t.Fatal(err)
+		}
+		if n := calls.Load() - before; n > 3 {
+			t.Errorf("burst %d: %d read system calls, want at most 3", i, n)
+		}
+	}
+}
 
 // TestWokenConnectionReadsWhenNoLingerSlotIsFree: a connection whose
 // client sent more while lingerLimit connections linger reads it, rather
