@@ -170,6 +170,12 @@ func (w *idleWaiter) drainTLS(pool *readBufferPool, feed func([]byte) error) (in
 // and then reads through crypto/tls (readTLS): the socket was just seen
 // readable, where a tryRead after the wait peeked at it again (5 system
 // calls for each burst a quiet client sent over TLS 1.2, now 3).
+//
+// The wait cannot come first, not even after a read that returned less
+// than its buffer (the socket was empty then): RawConn.Read clears the
+// readiness the runtime's netpoller recorded before it, so bytes that came
+// while the session handled the last read would wake nobody until the
+// deadline. The read that finds nothing is what makes the wait safe.
 func (w *idleWaiter) readFor(d time.Duration, pool *readBufferPool, feed func([]byte) error) error {
 	if w.tls != nil {
 		if err := w.waitFor(d); err != nil {
