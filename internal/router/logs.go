@@ -145,16 +145,48 @@ func (r *Router) LogAcked(d Device, key string, seqs []uint64) (queued []uint64)
 	if u == nil {
 		return nil
 	}
-	for _, seq := range seqs {
-		if i := u.find(seq); i >= 0 {
-			if q := u.entries[i].qseq; q != 0 {
-				queued = append(queued, q)
-			}
-			u.remove(i)
-		}
-	}
+	queued = u.removeAcked(seqs)
 	t.forgetIfEmpty(user, u)
 	return queued
+}
+
+// removeAcked removes the entries at seqs in one pass over u's entries
+// and returns the queue positions of those written to the queue
+// meanwhile. A device acknowledges many positions at once (a write's
+// worth, or an <a/> covering several writes), usually the oldest:
+// removing them one at a time moved the later entries once per
+// position, a cost growing with the square of a member's backlog.
+func (u *userLog) removeAcked(seqs []uint64) (queued []uint64) {
+	acked := ackedSeqs{seqs: seqs, sorted: slices.IsSorted(seqs)}
+	u.entries = slices.DeleteFunc(u.entries, func(e logEntry) bool { // clears the tail: no stale copy kept
+		if !acked.has(e.seq) {
+			return false
+		}
+		if e.qseq != 0 {
+			queued = append(queued, e.qseq)
+		}
+		return true
+	})
+	return queued
+}
+
+// ackedSeqs answers whether a seq is among seqs, asked of ascending seqs
+// in turn (a user's entries, in log order): when seqs ascend too, as a
+// device acknowledges, by a merge that looks at each of them once.
+type ackedSeqs struct {
+	seqs   []uint64
+	sorted bool
+	next   int // with sorted: seqs[:next] are below every seq asked from now on
+}
+
+func (a *ackedSeqs) has(seq uint64) bool {
+	if !a.sorted {
+		return slices.Contains(a.seqs, seq)
+	}
+	for a.next < len(a.seqs) && a.seqs[a.next] < seq {
+		a.next++
+	}
+	return a.next < len(a.seqs) && a.seqs[a.next] == seq
 }
 
 // LogReleased records that d will not acknowledge positions of log key
