@@ -418,10 +418,17 @@ func allLocal(ds []Device) bool {
 }
 
 // handLogged hands msgs to targets with their log positions (held
-// already); a device that refuses one releases it.
+// already), all of them at once to a LogBatchDevice; a device that
+// refuses one releases it.
 func (r *Router) handLogged(ctx context.Context, key string, to jid.JID, msgs []*stanza.Element, seqs []uint64, targets []Device) {
-	for j, m := range msgs {
-		for _, d := range targets {
+	for _, d := range targets {
+		if b, ok := d.(LogBatchDevice); ok {
+			if !b.DeliverLog(msgs, key, seqs) {
+				r.LogReleased(d, key, seqs)
+			}
+			continue
+		}
+		for j, m := range msgs {
 			if !d.Deliver(m, key, seqs[j]) {
 				r.LogReleased(d, key, seqs[j:j+1])
 			}

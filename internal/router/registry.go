@@ -21,6 +21,17 @@ type Device interface {
 	Deliver(st *stanza.Element, key string, seq uint64) bool
 }
 
+// LogBatchDevice is a Device that takes a user's copies of a log's wave at
+// once (RouteLogged): one mailbox item for them all instead of one per
+// copy, so that a wave of many posts to a member costs one hand-over.
+type LogBatchDevice interface {
+	Device
+	// DeliverLog queues sts, at positions seqs of log key, in order, as
+	// Deliver does each of them; false when the device takes none of them.
+	// sts and seqs are not modified.
+	DeliverLog(sts []*stanza.Element, key string, seqs []uint64) bool
+}
+
 // RemoteDevice is a Device connected to another node of a cluster: a
 // proxy whose deliveries cross the cluster bus (internal/cluster).
 type RemoteDevice interface {

@@ -12,6 +12,7 @@ type control uint8
 const (
 	ctlStanza         control = iota
 	ctlStanzas                // several stanzas answering one request, counted as one item (SendAll)
+	ctlLogged                 // a user's copies of a log's wave, at their log positions (DeliverLog), each counted
 	ctlClose                  // close with err; resumable tells whether the session may wait for resumption
 	ctlPing                   // send a keep-alive ping
 	ctlDetachExpired          // the resumption window ended
@@ -25,8 +26,9 @@ const (
 type item struct {
 	ctl       control
 	st        *stanza.Element
-	sts       []*stanza.Element // ctlStanzas
+	sts       []*stanza.Element // ctlStanzas, ctlLogged
 	seq       uint64            // queue position of a stored stanza (or log position), 0 otherwise
+	seqs      []uint64          // ctlLogged: the log positions of sts
 	log       string            // the log's key when seq is a log position (router.IsLogKey)
 	err       *stanza.StreamError
 	resumable bool
@@ -38,6 +40,7 @@ type item struct {
 // a session runs.
 type mailbox struct {
 	items   []item // guarded by Session.mbMu
+	waiting int    // what items count for against the size limit (item.stanzas); guarded by Session.mbMu
 	running bool   // a goroutine is draining; guarded by Session.mbMu
 	closed  bool   // no more stanzas accepted; guarded by Session.mbMu
 }
@@ -46,13 +49,13 @@ type mailbox struct {
 // the size limit and the closed state so that a session can always be closed.
 func (s *Session) push(it item) bool {
 	s.mbMu.Lock()
-	carries := it.ctl == ctlStanza || it.ctl == ctlStanzas
+	carries := it.ctl == ctlStanza || it.ctl == ctlStanzas || it.ctl == ctlLogged
 	if carries {
 		if s.mb.closed {
 			s.mbMu.Unlock()
 			return false
 		}
-		if len(s.mb.items) >= s.cfg.mailboxSize() {
+		if s.mb.waiting >= s.cfg.mailboxSize() {
 			// Overflow policy: disconnect the slow client.
 			s.mb.closed = true
 			it = item{ctl: ctlClose, err: stanza.NewStreamError(stanza.StreamPolicyViolation,
@@ -61,6 +64,7 @@ func (s *Session) push(it item) bool {
 		}
 	}
 	s.mb.items = append(s.mb.items, it)
+	s.mb.waiting += it.stanzas()
 	start := !s.mb.running
 	s.mb.running = true
 	s.mbMu.Unlock()
@@ -68,6 +72,16 @@ func (s *Session) push(it item) bool {
 		s.cfg.runners.start(s)
 	}
 	return carries && it.ctl != ctlClose
+}
+
+// stanzas is how many items it counts for against the mailbox's size
+// limit: a wave's copies each (a slow device must not hold many waves),
+// any other item as one (a burst answering one request too, SendAll).
+func (it *item) stanzas() int {
+	if it.ctl == ctlLogged {
+		return len(it.sts)
+	}
+	return 1
 }
 
 // run drains the mailbox in batches until it is empty.
@@ -81,6 +95,7 @@ func (s *Session) run() {
 			return
 		}
 		batch, s.mb.items = s.mb.items, batch[:0]
+		s.mb.waiting = 0
 		s.mbMu.Unlock()
 
 		// A handoff tells the client how many of its stanzas were
@@ -122,6 +137,10 @@ func (s *Session) handleItem(it *item) {
 			s.sendLoggedLocked(it.st, it.log, it.seq)
 		} else if it.seq != 0 || s.holder == nil || !s.holder.Hold(it.st) {
 			s.sendLocked(it.st, it.seq)
+		}
+	case ctlLogged:
+		for i, st := range it.sts {
+			s.sendLoggedLocked(st, it.log, it.seqs[i])
 		}
 	case ctlStanzas:
 		for _, st := range it.sts {

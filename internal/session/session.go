@@ -288,6 +288,13 @@ func (s *Session) Deliver(st *stanza.Element, key string, seq uint64) bool {
 	return s.push(item{st: st, seq: seq})
 }
 
+// DeliverLog queues a user's copies of a log's wave, sts at positions seqs
+// of log key, as one mailbox item (router.LogBatchDevice): the fan-out
+// hands a member its copies with one push, not one per copy.
+func (s *Session) DeliverLog(sts []*stanza.Element, key string, seqs []uint64) bool {
+	return s.push(item{ctl: ctlLogged, sts: sts, seqs: seqs, log: key})
+}
+
 // Close ends the session with a stream error (nil for a plain end). A
 // resumable close keeps the session for stream-management resumption.
 func (s *Session) Close(err *stanza.StreamError, resumable bool) {

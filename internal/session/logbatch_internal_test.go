@@ -1,0 +1,122 @@
+package session
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parley-im/parley/internal/jid"
+	"github.com/parley-im/parley/internal/router"
+	"github.com/parley-im/parley/internal/stanza"
+	"github.com/parley-im/parley/internal/store/pebble"
+)
+
+const testLog = "groups.example.org"
+
+// everyUser is a router.Users for which every account exists.
+type everyUser struct{}
+
+func (everyUser) UserExists(context.Context, jid.JID) (bool, error) { return true, nil }
+
+// loggedSession is bob's active session, without stream management,
+// registered with a router over a fresh store; its mailbox is marked
+// running so that the test runs it (s.run) when it chooses.
+func loggedSession(t *testing.T, mailboxSize int) (*Session, *router.Router, *bytes.Buffer) {
+	t.Helper()
+	st, err := pebble.Open(t.TempDir(), pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	reg := router.NewRegistry()
+	r := router.New(router.Config{Domain: "example.org", Registry: reg, Queue: st, Codec: testXMLCodec{}, Users: everyUser{}, Log: logger})
+	var wire bytes.Buffer
+	cfg := &Config{Domain: "example.org", Queue: st, Codec: testXMLCodec{}, Now: time.Now, MailboxSize: mailboxSize, Logs: r, Log: logger}
+	s := New(context.Background(), cfg, nil, jid.MustParse("bob@example.org/phone"), &recordingTransport{w: &wire})
+	s.state, s.initialDone = stateActive, true
+	s.available.Store(true)
+	reg.Add(s)
+	s.mbMu.Lock()
+	s.mb.running = true
+	s.mbMu.Unlock()
+	return s, r, &wire
+}
+
+// wave is n group posts to bob (bodies p1 to pn) at log positions 1 to n.
+func wave(n int) router.Stored {
+	w := router.Stored{To: jid.MustParse("bob@example.org")}
+	for i := 1; i <= n; i++ {
+		m := stanza.NewElement(stanza.NSClient, stanza.KindMessage, "from", "g@groups.example.org/alice@example.org", "type", "groupchat", "to", "bob@example.org").
+			AddChild(&stanza.Element{Space: stanza.NSClient, Name: "body", Text: fmt.Sprintf("p%d", i)})
+		w.Msgs, w.Seqs = append(w.Msgs, m), append(w.Seqs, uint64(i))
+	}
+	return w
+}
+
+// TestAWaveToALiveMemberIsOneMailboxItem: the fan-out hands a live
+// member's device its copies of a wave with one push (DeliverLog), not
+// one per copy (each push took the mailbox lock and grew its slice: a
+// wave of 64 copies was 64 items); the device writes them in order and
+// its write acknowledges every position. Fails before: 64 items.
+func TestAWaveToALiveMemberIsOneMailboxItem(t *testing.T) {
+	s, r, wire := loggedSession(t, 1024)
+	if serr := r.RouteLogged(context.Background(), testLog, []router.Stored{wave(64)}); serr != nil {
+		t.Fatal(serr)
+	}
+	s.mbMu.Lock()
+	items := len(s.mb.items)
+	s.mbMu.Unlock()
+	if items != 1 {
+		t.Fatalf("a wave of 64 copies is %d mailbox items, want 1", items)
+	}
+	s.run()
+	out := wire.String()
+	last := -1
+	for i := 1; i <= 64; i++ {
+		at := strings.Index(out, fmt.Sprintf(">p%d<", i))
+		if at < last {
+			t.Fatalf("p%d missing or out of order in:\n%s", i, out)
+		}
+		last = at
+	}
+	if seq, ok := r.LogLowWater(testLog); ok {
+		t.Fatalf("after the write: low-water mark %d, want none (every position acknowledged)", seq)
+	}
+}
+
+// TestMailboxLimitCountsAWavesCopies: a wave's copies count one each
+// against the mailbox's limit, as they did as items of their own, so
+// that a device not reading is still disconnected after as many
+// stanzas; the wave that overflows is refused whole and its positions go
+// back to the router.
+func TestMailboxLimitCountsAWavesCopies(t *testing.T) {
+	s, r, _ := loggedSession(t, 16)
+	first := wave(16)
+	if !s.DeliverLog(first.Msgs, testLog, first.Seqs) {
+		t.Fatal("the first wave was refused")
+	}
+	if s.Deliver(first.Msgs[0], "", 0) {
+		t.Fatal("a stanza after a wave of 16 copies was taken by a mailbox of 16")
+	}
+	s.mbMu.Lock()
+	closed := s.mb.closed
+	s.mbMu.Unlock()
+	if !closed {
+		t.Fatal("the mailbox did not overflow")
+	}
+	if serr := r.RouteLogged(context.Background(), testLog, []router.Stored{wave(2)}); serr != nil {
+		t.Fatal(serr)
+	}
+	if serr := r.SettleLog(context.Background(), testLog); serr != nil {
+		t.Fatal(serr)
+	}
+	if seq, ok := r.LogLowWater(testLog); ok {
+		t.Fatalf("low-water mark %d, want none: the refused wave's positions go to the queue", seq)
+	}
+}
