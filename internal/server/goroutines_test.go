@@ -31,12 +31,17 @@ func TestConversationStartsNoGoroutinePerStanza(t *testing.T) {
 	}
 	exchange(0, 5) // sessions, runners and queues in place
 	const n = 50
-	before := goroutinesStarted()
+	syncs := ts.store.(interface{ WALSyncs() uint64 })
+	before, syncsBefore := goroutinesStarted(), syncs.WALSyncs()
 	exchange(5, n)
 	// Before: two or more per message (alice's reader woke in a fresh
-	// goroutine, bob's mailbox got a fresh runner).
-	if started := goroutinesStarted() - before; started > n/3 {
-		t.Fatalf("the server started %d goroutines for %d messages", started, n)
+	// goroutine, bob's mailbox got a fresh runner). Pebble's log writer
+	// starts one per WAL sync (the timer that ends the least interval
+	// between syncs, time.AfterFunc): those are not the server's, and
+	// stay under 1,000/s whatever the load.
+	started, walSyncs := goroutinesStarted()-before, syncs.WALSyncs()-syncsBefore
+	if started > n/3+walSyncs {
+		t.Fatalf("the server started %d goroutines for %d messages (%d WAL syncs)", started, n, walSyncs)
 	}
 }
 
