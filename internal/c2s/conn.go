@@ -286,10 +286,13 @@ func (c *conn) failNegotiation(err error) {
 // and returns, so that an idle connection keeps no goroutine at all (or,
 // where there is no parker, only a fresh goroutine's small stack, not the
 // one this goroutine grew while routing messages).
-func (c *conn) runSession() {
+func (c *conn) runSession() { c.runSessionFrom(c.in.next()) }
+
+// runSessionFrom is runSession from a token (or error) already taken
+// from the decoder (the poller's, in absorbKeepAliveStanzas).
+func (c *conn) runSessionFrom(tok xmlstream.Token, err error) {
 	s := c.sess
-	for {
-		tok, err := c.in.next()
+	for ; ; tok, err = c.in.next() {
 		if errors.Is(err, xmlstream.ErrNeedMore) {
 			s.Flush()
 			c.flushPending()
@@ -513,6 +516,11 @@ func (t *transport) CloseLingering(linger time.Duration) error {
 // UnreadTraffic reports whether the client sent bytes not read yet since
 // the last call (session.UnreadTrafficReporter).
 func (t *transport) UnreadTraffic() bool { return t.c.unreadTraffic() }
+
+// OutputDrained reports whether the client has read all that was written
+// to it and no negotiation output waits (session.OutputDrainedReporter):
+// the keep-alive sweep then writes its ping itself.
+func (t *transport) OutputDrained() bool { return !t.c.hasPending.Load() && t.c.outputDrained() }
 
 type closeWriter interface{ CloseWrite() error }
 

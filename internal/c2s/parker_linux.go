@@ -12,6 +12,7 @@ import (
 	"unsafe"
 
 	"github.com/parley-im/parley/internal/tlsrecord"
+	"github.com/parley-im/parley/internal/wire/xmlstream"
 )
 
 // parker keeps idle connections without a goroutine: a parked
@@ -131,6 +132,10 @@ func (p *parker) count() int {
 func (p *parker) run() {
 	defer close(p.done)
 	events := make([]syscall.EpollEvent, 256)
+	// peek is where parked sockets are read (readParked), one for all: a
+	// buffer on readParked's stack escaped (the decoder's feed is an
+	// interface call), 128 bytes of garbage per wake-up.
+	peek := make([]byte, keepAlivePeek)
 	for {
 		n, err := p.wait(events)
 		if err != nil {
@@ -141,12 +146,17 @@ func (p *parker) run() {
 			if c == nil {
 				continue
 			}
-			if c.absorbKeepAlives() {
+			w := c.absorbParked(peek)
+			if w.absorbed {
 				p.keep(c)
 				continue
 			}
 			_ = c.idle.disarm(p.epfd) // on failure the session's read finds out why
-			go c.runSession()
+			if w.taken {
+				go c.runSessionFrom(w.tok, w.err)
+			} else {
+				go c.runSession()
+			}
 		}
 	}
 }
@@ -243,38 +253,99 @@ func epollCtl(epfd, op, fd int, id uint64, events uint32) error {
 	return syscall.EpollCtl(epfd, op, fd, &ev)
 }
 
-// keepAlivePeek bounds what absorbKeepAlives reads: a phone's pulse is a
-// byte or two (a 23-byte record over TLS 1.3), and a few are read at once;
-// more is a burst of real traffic.
-const keepAlivePeek = 128
+// keepAlivePeek bounds what readParked reads: a phone's pulse is a byte
+// or two (a 23-byte record over TLS 1.3), and a few are read at once; an
+// answer to a ping with its stream-management ack and ack request is
+// 100-150 bytes (over TLS 1.3 one record, or two, of 22 bytes more); more
+// is a burst of real traffic.
+const keepAlivePeek = 256
 
-// absorbKeepAlives is the poller's fast path for an idle phone's pulse: it
-// reads what a parked connection received (one non-blocking read into a
-// small buffer on the stack) and, if that is nothing but keep-alives
-// (white space between XML stanzas, empty binary frames), notes the sign
-// of life and reports true: the connection stays parked, with no
-// goroutine started, no buffer borrowed, no timer set and no epoll
-// change. Anything else read is fed to the connection's decoder for its
-// session to handle, and it reports false. Over TLS 1.3 the pulse's
-// record is opened here (absorbRecordKeepAlives); crypto/tls connections
-// (TLS 1.2) always take the usual path.
-func (c *conn) absorbKeepAlives() bool {
+// wake is what the poller made of a parked connection's input: absorbed
+// (the connection stays parked), or for a goroutine that runs its session
+// on, from the token the poller took from the decoder if taken.
+type wake struct {
+	absorbed, taken bool
+	tok             xmlstream.Token
+	err             error
+}
+
+// parkedRead is what a parked connection's socket held (readParked).
+type parkedRead uint8
+
+const (
+	parkedOther      parkedRead = iota // nothing, the end, an error, or more than one read takes
+	parkedKeepAlives                   // only keep-alives, consumed (not fed)
+	parkedFed                          // all there was, fed to the decoder
+)
+
+// absorbParked is the poller's fast path for an idle phone: a pulse
+// (keep-alives), or the answer to the keep-alive sweep's ping (with its
+// stream-management acks), is taken with no goroutine started, no buffer
+// borrowed, no timer set and no epoll change, and the connection stays
+// parked. Anything else read is fed to the connection's decoder for its
+// session to handle. crypto/tls connections (TLS 1.2) always take the
+// usual path. buf is the poller's to read into (keepAlivePeek bytes).
+func (c *conn) absorbParked(buf []byte) wake {
 	if c.idle == nil || c.idle.tls != nil || c.sess == nil {
-		return false
+		return wake{}
 	}
-	var buf [keepAlivePeek]byte
-	n := c.idle.recv(buf[:])
-	if c.rec != nil {
-		return c.absorbRecordKeepAlives(buf[:], n)
-	}
-	if n > 0 && n < len(buf) && c.in.keepAlive(buf[:n]) {
+	switch c.readParked(buf) {
+	case parkedKeepAlives:
 		c.keepAlivesAbsorbed()
-		return true
+		return wake{absorbed: true}
+	case parkedFed:
+		return c.absorbKeepAliveStanzas()
 	}
-	if n > 0 {
-		c.feed(buf[:n])
+	return wake{}
+}
+
+// readParked makes one non-blocking read of what a parked connection
+// received, into buf (keepAlivePeek bytes): keep-alives (white space
+// between XML stanzas, empty binary frames) are consumed, anything else
+// is fed to the decoder. Over TLS 1.3 the records are opened here
+// (readParkedRecords).
+func (c *conn) readParked(buf []byte) parkedRead {
+	n := c.idle.recv(buf)
+	if c.rec != nil {
+		return c.readParkedRecords(buf, n)
 	}
-	return false
+	if n <= 0 {
+		return parkedOther
+	}
+	if n < len(buf) && c.in.keepAlive(buf[:n]) {
+		return parkedKeepAlives
+	}
+	c.feed(buf[:n])
+	if n == len(buf) {
+		return parkedOther // more may wait
+	}
+	return parkedFed
+}
+
+// absorbKeepAliveStanzas handles, in the poller, what readParked fed when
+// it is all of the keep-alive ping's exchange (session.AbsorbKeepAlive:
+// the answer, and the stream-management acks a client sends with it):
+// at 15,000 idle devices a ping round woke each device's connection with
+// a goroutine that parsed its answer and then lingered a second,
+// 1,500-2,900 goroutines at once. From the first element that is not,
+// the session's goroutine takes over, from that token. WebSocket decoders
+// are left alone: decoding may write (a pong frame).
+func (c *conn) absorbKeepAliveStanzas() wake {
+	if c.kind != XMLStream && c.kind != Binary {
+		return wake{}
+	}
+	for taken := 0; ; taken++ {
+		tok, err := c.in.next()
+		switch {
+		case errors.Is(err, xmlstream.ErrNeedMore) && (taken == 0 || c.in.parkLowWater() == 1):
+			return wake{} // a stanza begun: the session's goroutine reads on
+		case errors.Is(err, xmlstream.ErrNeedMore):
+			c.srv.metrics.pongs.Inc()
+			return wake{absorbed: true}
+		case err != nil || tok.Kind != xmlstream.Stanza || !c.sess.AbsorbKeepAlive(tok.Element):
+			return wake{taken: true, tok: tok, err: err}
+		}
+	}
 }
 
 // parkLowWater is what c's socket may queue before the poller reads it:
@@ -313,6 +384,22 @@ func (w *idleWaiter) recv(b []byte) int {
 	return n
 }
 
+// outputDrained reports whether the socket holds nothing the client has
+// not acknowledged (TIOCOUTQ): a small write then cannot block.
+func (c *conn) outputDrained() bool {
+	if c.idle == nil {
+		return false
+	}
+	queued := -1
+	_ = c.idle.raw.Control(func(fd uintptr) {
+		var n int32
+		if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, fd, syscall.TIOCOUTQ, uintptr(unsafe.Pointer(&n))); errno == 0 {
+			queued = int(n)
+		}
+	})
+	return queued == 0
+}
+
 // unreadTraffic reports whether the socket queues more unread bytes than
 // at the last call: a parked connection's keep-alives below its low-water
 // mark (transport.UnreadTraffic). A client that sent a pulse and died
@@ -334,16 +421,15 @@ func (c *conn) unreadTraffic() bool {
 	return int(c.unreadSeen.Swap(int32(queued))) < queued
 }
 
-// absorbRecordKeepAlives is absorbKeepAlives for the n bytes in buf read
-// from a TLS 1.3 connection: they are given to the record layer, and the
-// pulse is absorbed if they were complete records holding nothing but
-// keep-alives (or nothing). Any other content is fed to the decoder (keep-
-// alives before it are skipped, as the decoder would skip them); a
-// failure, an alert, a KeyUpdate to answer or an incomplete record wake
-// the connection, whose goroutine handles them.
-func (c *conn) absorbRecordKeepAlives(buf []byte, n int) bool {
+// readParkedRecords is readParked for the n bytes in buf read from a TLS
+// 1.3 connection: they are given to the record layer, and they are all
+// there was if they were complete records. Keep-alives before other content
+// are skipped, as the decoder would skip them; a failure, an alert, a
+// KeyUpdate to answer or an incomplete record wake the connection, whose
+// goroutine handles them.
+func (c *conn) readParkedRecords(buf []byte, n int) parkedRead {
 	if n <= 0 {
-		return false
+		return parkedOther
 	}
 	onlyKeepAlives := true
 	_ = c.rec.Feed(buf[:n], func(b []byte) {
@@ -353,11 +439,13 @@ func (c *conn) absorbRecordKeepAlives(buf []byte, n int) bool {
 		onlyKeepAlives = false
 		c.feed(b)
 	})
-	if !onlyKeepAlives || n == len(buf) || c.rec.Pending() || c.rec.Err() != nil || c.rec.KeyUpdateDue() {
-		return false
+	switch {
+	case n == len(buf) || c.rec.Pending() || c.rec.Err() != nil || c.rec.KeyUpdateDue():
+		return parkedOther
+	case onlyKeepAlives:
+		return parkedKeepAlives
 	}
-	c.keepAlivesAbsorbed()
-	return true
+	return parkedFed
 }
 
 // keepAlivesAbsorbed notes the pulses the poller read: a sign of life,

@@ -15,3 +15,7 @@ func (p *parker) close()              {}
 
 // unreadTraffic: without a parker every byte is read as it comes.
 func (c *conn) unreadTraffic() bool { return false }
+
+// outputDrained: without a parker the sweep's pings go through the
+// session's mailbox.
+func (c *conn) outputDrained() bool { return false }

@@ -286,6 +286,7 @@ func (s *Server) Shutdown(ctx context.Context) {
 type metrics struct {
 	connections prometheus.Gauge
 	keepAlives  prometheus.Counter
+	pongs       prometheus.Counter
 	authOK      prometheus.Counter
 	authFailed  prometheus.Counter
 }
@@ -300,9 +301,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Failed SASL authentications."}),
 		keepAlives: prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_c2s_parked_keepalives_total",
 			Help: "Keep-alive pulses of parked connections (plain TCP, TLS 1.3) absorbed without waking them."}),
+		pongs: prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_c2s_parked_pongs_total",
+			Help: "Answers to the keep-alive ping (with their stream-management acks) that parked connections received, handled without waking them."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.connections, m.authOK, m.authFailed, m.keepAlives)
+		reg.MustRegister(m.connections, m.authOK, m.authFailed, m.keepAlives, m.pongs)
 	}
 	return m
 }

@@ -37,7 +37,7 @@ func (s *Server) sweep(now time.Time) {
 			return
 		}
 		if now.Sub(sess.LastTraffic()) >= time.Duration(s.live.pingInterval.Load()) {
-			sess.Ping()
+			sess.PingNow()
 		}
 	})
 }

@@ -53,6 +53,21 @@ func (m *streamManagement) needsRequest() bool {
 	return len(m.unacked) > 0 && !m.requested
 }
 
+// acksOnlyUnstored reports whether h is a valid ack of stanzas none of
+// which was stored (no queue or log position to erase).
+func (m *streamManagement) acksOnlyUnstored(h uint32) bool {
+	n := h - m.acked
+	if int(n) > len(m.unacked) || n > 1<<31 {
+		return false
+	}
+	for _, u := range m.unacked[:n] {
+		if u.seq != 0 || u.log != "" {
+			return false
+		}
+	}
+	return true
+}
+
 func (m *streamManagement) tooManyUnacked(limit int) bool { return len(m.unacked) > limit }
 
 func (m *streamManagement) hasSeq(seq uint64) bool {
