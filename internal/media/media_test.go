@@ -224,6 +224,11 @@ func TestIdenticalFilesAreStoredOnce(t *testing.T) {
 
 func TestRetentionSweeperRemovesOldFiles(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.Retention = 48 * time.Hour })
+	// The service's clock starts now, as the blobs' modification times
+	// (the real clock) do: from the env's fixed date, 49 hours after now
+	// was past the old file's GET URL once that date was a day old (403
+	// "URL expired" instead of 404).
+	e.clock.t = time.Now()
 	old := e.slot(t, "old", 3, "", nil)
 	wantStatus(t, "PUT", put(t, old, []byte("old"), nil), http.StatusCreated, "")
 	shared := randomBytes(t, 50)
