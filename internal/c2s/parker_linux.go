@@ -387,17 +387,20 @@ func (w *idleWaiter) recv(b []byte) int {
 // outputDrained reports whether the socket holds nothing the client has
 // not acknowledged (TIOCOUTQ): a small write then cannot block.
 func (c *conn) outputDrained() bool {
-	if c.idle == nil {
-		return false
-	}
+	return c.idle != nil && c.idle.queued(syscall.TIOCOUTQ) == 0
+}
+
+// queued is the byte count the socket's ioctl req (TIOCINQ: unread,
+// TIOCOUTQ: unacknowledged) reports, -1 when it fails.
+func (w *idleWaiter) queued(req uintptr) int {
 	queued := -1
-	_ = c.idle.raw.Control(func(fd uintptr) {
+	_ = w.raw.Control(func(fd uintptr) {
 		var n int32
-		if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, fd, syscall.TIOCOUTQ, uintptr(unsafe.Pointer(&n))); errno == 0 {
+		if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, fd, req, uintptr(unsafe.Pointer(&n))); errno == 0 {
 			queued = int(n)
 		}
 	})
-	return queued == 0
+	return queued
 }
 
 // unreadTraffic reports whether the socket queues more unread bytes than
@@ -408,13 +411,7 @@ func (c *conn) unreadTraffic() bool {
 	if c.idle == nil {
 		return false
 	}
-	queued := -1
-	_ = c.idle.raw.Control(func(fd uintptr) {
-		var n int32
-		if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, fd, syscall.TIOCINQ, uintptr(unsafe.Pointer(&n))); errno == 0 {
-			queued = int(n)
-		}
-	})
+	queued := c.idle.queued(syscall.TIOCINQ)
 	if queued < 0 {
 		return false
 	}

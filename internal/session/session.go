@@ -322,8 +322,7 @@ func (s *Session) PingNow() {
 		s.Ping()
 		return
 	}
-	d, ok := s.tr.(OutputDrainedReporter)
-	if !ok || !d.OutputDrained() {
+	if !s.outputDrainedLocked() {
 		s.mu.Unlock()
 		s.Ping()
 		return
@@ -331,6 +330,14 @@ func (s *Session) PingNow() {
 	s.pingLocked()
 	s.flushLocked()
 	s.mu.Unlock()
+}
+
+// outputDrainedLocked (mu held) reports whether the transport tells that
+// the client has read all that was written to it: a small write then
+// cannot block the caller.
+func (s *Session) outputDrainedLocked() bool {
+	d, ok := s.tr.(OutputDrainedReporter)
+	return ok && d.OutputDrained()
 }
 
 // AbsorbKeepAlive handles el on the caller's goroutine if it belongs to
@@ -376,7 +383,7 @@ func (s *Session) absorbSMLocked(el *stanza.Element) bool {
 		h, err := strconv.ParseUint(el.Attr("h"), 10, 32)
 		return err == nil && s.sm.acksOnlyUnstored(uint32(h)) && s.processAckLocked(uint32(h))
 	case "r":
-		if d, ok := s.tr.(OutputDrainedReporter); !ok || !d.OutputDrained() {
+		if !s.outputDrainedLocked() {
 			return false
 		}
 		s.answerAckRequestLocked()
