@@ -206,13 +206,22 @@ func TestIdleMarkWorkersAreNotCounted(t *testing.T) {
 // would stay mapped.
 func TestQuietPacerReturnsFreeHeap(t *testing.T) {
 	// Min and Max alike: the pacer never lowers GOGC, whose release would
-	// return the pages too.
+	// return the pages too. The burst waits until Run has set GOGC (the
+	// first onSet): set after it, 100 -> 25 was such a lowering, and the
+	// pages went back without the pacer (CI, 2026-12-02).
+	set := make(chan struct{}, 1)
 	p := New(Config{Min: 25, Max: 25, Budget: 0.01, Every: 50 * time.Millisecond, Horizon: 500 * time.Millisecond,
-		ReleaseEvery: 100 * time.Millisecond}, nil)
+		ReleaseEvery: 100 * time.Millisecond}, func(int) {
+		select {
+		case set <- struct{}{}:
+		default:
+		}
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { p.Run(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
+	<-set
 
 	live := allocate(32<<20, 8<<10)
 	runtime.KeepAlive(allocate(16<<20, 1<<10)) // garbage once collected
