@@ -207,3 +207,61 @@ func TestWrongPasswordAndPlaintextRefusal(t *testing.T) {
 		_ = c.Close()
 	}
 }
+
+// TestOfflineMessagesReadAndClosedAtOnceComeNoMore: the client promises
+// the server an ack before it closes its stream (<acks-before-close/>), so
+// the server asks it for acks only about a second after a delivery. A
+// device that gets its offline messages and closes at once must still
+// have acknowledged them: at its next login nothing comes again (with
+// both encodings, and with a SASL2 login).
+func TestOfflineMessagesReadAndClosedAtOnceComeNoMore(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		tweak func(*servertest.Server) func(*client.Options)
+	}{
+		{"xml", func(*servertest.Server) func(*client.Options) { return xml }},
+		{"binary", binary},
+		{"binary sasl2", func(srv *servertest.Server) func(*client.Options) {
+			return func(o *client.Options) { binary(srv)(o); o.SASL2 = true }
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := servertest.Start(t, nil)
+			srv.AddUser(t, "alice@localhost", "pw-alice")
+			srv.AddUser(t, "bob@localhost", "pw-bob")
+			alice := dial(t, srv, "alice@localhost/phone", "pw-alice", tc.tweak(srv))
+			bodies := []string{"one", "two", "three"}
+			for _, body := range bodies {
+				id, err := alice.SendMessage("bob@localhost", body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				next(t, alice, func(s *client.Sent) bool { return s.ID == id })
+			}
+			bob := dial(t, srv, "bob@localhost/phone", "pw-bob", tc.tweak(srv))
+			if err := bob.SetPresence("", ""); err != nil {
+				t.Fatal(err)
+			}
+			for range bodies {
+				next(t, bob, func(*client.Message) bool { return true })
+			}
+			_ = bob.Close()
+
+			again := dial(t, srv, "bob@localhost/phone", "pw-bob", tc.tweak(srv))
+			if err := again.SetPresence("", ""); err != nil {
+				t.Fatal(err)
+			}
+			quiet := time.After(2 * time.Second)
+			for {
+				select {
+				case e := <-again.Events():
+					if m, ok := e.(*client.Message); ok {
+						t.Fatalf("bob got %q again at his next login", m.Body)
+					}
+				case <-quiet:
+					return
+				}
+			}
+		})
+	}
+}

@@ -236,7 +236,17 @@ func bindPipelined(w *wire, a account, resume *resumeState, initial *stanza.Elem
 
 func queueBindAndEnable(w *wire, resource string) {
 	w.queue(bindRequest(resource))
-	w.queue(stanza.NewElement(stanza.NSSM, "enable").SetAttr("resume", "true"))
+	w.queue(enableElement())
+}
+
+// enableElement asks for stream management with resumption, and promises
+// the server an ack before the stream closes (Close sends one), so that
+// it asks for acks lazily rather than at every write
+// (docs/protocol/binary.md, "Acknowledgements").
+func enableElement() *stanza.Element {
+	en := stanza.NewElement(stanza.NSSM, "enable").SetAttr("resume", "true")
+	en.AddChild(stanza.NewElement(stanza.NSParley, "acks-before-close"))
+	return en
 }
 
 func openStream(w *wire, domain string) (*stanza.Element, error) {
@@ -463,7 +473,7 @@ func readBound(w *wire) (string, error) {
 }
 
 func enableSM(w *wire) (string, error) {
-	if err := w.send(stanza.NewElement(stanza.NSSM, "enable").SetAttr("resume", "true")); err != nil {
+	if err := w.send(enableElement()); err != nil {
 		return "", err
 	}
 	return readEnabled(w)

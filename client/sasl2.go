@@ -103,7 +103,7 @@ func queueAuthenticate(w *wire, o *Options, a account, mech string, initial *sta
 	}
 	bind := stanza.NewElement(stanza.NSBind2, "bind")
 	bind.AddChild(tag)
-	bind.AddChild(stanza.NewElement(stanza.NSSM, "enable").SetAttr("resume", "true"))
+	bind.AddChild(enableElement())
 	auth.AddChild(bind)
 	w.queue(auth)
 	if conv == nil && initial != nil {

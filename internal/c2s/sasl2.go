@@ -115,13 +115,8 @@ func (c *conn) bind2(ctx context.Context, req, success, id *stanza.Element) erro
 	id.Text = full.String()
 	bound := stanza.NewElement(stanza.NSBind2, "bound")
 	success.AddChild(bound)
-	var enableSM, resume bool
-	if en := req.Child(stanza.NSSM, "enable"); en != nil {
-		r := en.Attr("resume")
-		enableSM, resume = true, r == "true" || r == "1"
-	}
 	c.sess = c.srv.cfg.Binder.Bind(ctx, full, &c.tr)
-	c.sess.BindInline(enableSM, resume, func(enabled *stanza.Element) {
+	c.sess.BindInline(req.Child(stanza.NSSM, "enable"), func(enabled *stanza.Element) {
 		if enabled != nil {
 			bound.AddChild(enabled)
 		}

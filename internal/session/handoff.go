@@ -62,8 +62,7 @@ func (s *Session) startHandoffLocked(bye *stanza.StreamError, wait time.Duration
 		s.finishHandoffLocked()
 		return
 	}
-	s.out = s.tr.AppendElement(s.out, stanza.NewElement(stanza.NSSM, "r"))
-	s.sm.requested = true
+	s.requestAckLocked()
 	s.handoff.timer = time.AfterFunc(wait, func() { s.push(item{ctl: ctlHandoffExpired}) })
 }
 

@@ -20,6 +20,7 @@ const (
 	ctlRedrain                // read the offline queue again (cluster catch-up)
 	ctlHandoff                // hand the session off for an upgrade (err, wait)
 	ctlHandoffExpired         // the client did not acknowledge in time
+	ctlRequestAck             // ask the client for an ack if still due (ackask.go)
 )
 
 // item is one unit of work in the mailbox.
@@ -164,6 +165,8 @@ func (s *Session) handleItem(it *item) {
 		}
 	case ctlRedrain:
 		s.redrainLocked()
+	case ctlRequestAck:
+		s.ackRequestDueLocked()
 	}
 }
 

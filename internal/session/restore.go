@@ -194,6 +194,7 @@ func (s *Session) StartRestored(h uint32, presence []byte, register func()) bool
 	for i := range s.sm.unacked {
 		s.out = s.appendUnackedLocked(s.out, s.tr, &s.sm.unacked[i])
 	}
+	s.requestResentAckLocked()
 	s.hub.Resumable(s)
 	if presence != nil {
 		if p, err := s.cfg.Codec.Decode(presence); err == nil {

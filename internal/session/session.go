@@ -99,6 +99,8 @@ type Config struct {
 	// records batches the resumption records of sessions handed off
 	// together (restore.go).
 	records recordBatcher
+	// asker asks lazily acknowledging clients for acks (ackask.go).
+	asker ackAsker
 	// runners drain the sessions' mailboxes (runners.go).
 	runners runnerPool
 }
@@ -632,10 +634,7 @@ func (s *Session) flushLocked() {
 	if s.tr == nil || len(s.out) == 0 {
 		return
 	}
-	if s.sm.enabled && s.sm.needsRequest() {
-		s.out = s.tr.AppendElement(s.out, stanza.NewElement(stanza.NSSM, "r"))
-		s.sm.requested = true
-	}
+	s.appendAckRequestLocked()
 	err := s.tr.Write(s.out)
 	// Keep no buffer between writes: most devices are idle most of the
 	// time, and a buffer each would be most of their memory. The buffer
@@ -791,7 +790,7 @@ func (s *Session) Resume(tr Transport, h uint32) bool {
 	for i := range s.sm.unacked {
 		s.out = s.appendUnackedLocked(s.out, tr, &s.sm.unacked[i])
 	}
-	s.sm.requested = false
+	s.requestResentAckLocked()
 	s.Touch()
 	s.flushLocked()
 	s.cfg.Metrics.resumed()

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"math"
 	"strconv"
 	"time"
 
@@ -11,10 +12,17 @@ import (
 type streamManagement struct {
 	enabled   bool
 	resumable bool
-	requested bool   // an <r/> is outstanding
-	inH       uint32 // stanzas handled from the client since enable
-	acked     uint32 // the client's last reported h
-	unacked   []unackedStanza
+	requested bool // an <r/> is outstanding
+	// acksBeforeClose: the client promised to acknowledge before it
+	// closes its stream, and is asked lazily (ackask.go).
+	acksBeforeClose bool
+	inH             uint32 // stanzas handled from the client since enable
+	acked           uint32 // the client's last reported h
+	// unrequested counts the stanzas sent since the last <r/> (up to
+	// its maximum); askScheduled: the asker will ask (ackask.go).
+	unrequested  uint16
+	askScheduled bool
+	unacked      []unackedStanza
 }
 
 // unackedStanza is a stanza written to the device and not yet
@@ -36,6 +44,9 @@ func (m *streamManagement) countInbound() {
 
 func (m *streamManagement) sent(u unackedStanza) {
 	m.unacked = append(m.unacked, u)
+	if m.unrequested < math.MaxUint16 {
+		m.unrequested++
+	}
 }
 
 // maxSeq is the highest queue position among the unacknowledged stanzas.
@@ -49,8 +60,16 @@ func (m *streamManagement) maxSeq() uint64 {
 	return top
 }
 
+// needsRequest reports whether stanzas were sent that no <r/> asked
+// about, and none is outstanding.
 func (m *streamManagement) needsRequest() bool {
-	return len(m.unacked) > 0 && !m.requested
+	return m.unrequested > 0 && len(m.unacked) > 0 && !m.requested
+}
+
+// requestSent records an <r/> written to the client.
+func (m *streamManagement) requestSent() {
+	m.requested = true
+	m.unrequested = 0
 }
 
 // acksOnlyUnstored reports whether h is a valid ack of stanzas none of
@@ -94,6 +113,7 @@ func (m *streamManagement) unackedIQRequests() []*stanza.Element {
 
 func (m *streamManagement) reset() {
 	m.unacked = nil
+	m.unrequested = 0
 }
 
 // handleSMLocked processes a stream-management element from the client.
@@ -107,7 +127,9 @@ func (s *Session) handleSMLocked(el *stanza.Element) {
 			s.closeLocked(stanza.NewStreamError(stanza.StreamBadFormat, "invalid h in <a/>"), false)
 			return
 		}
-		s.processAckLocked(uint32(h))
+		if s.processAckLocked(uint32(h)) {
+			s.appendAckRequestLocked() // for what was sent after the <r/> this answers
+		}
 	case "enable":
 		s.enableLocked(el)
 	default:
@@ -128,14 +150,17 @@ func (s *Session) enableLocked(el *stanza.Element) {
 		s.out = s.tr.AppendElement(s.out, smFailed(stanza.UnexpectedRequest))
 		return
 	}
-	r := el.Attr("resume")
-	s.out = s.tr.AppendElement(s.out, s.enableSMLocked(r == "true" || r == "1"))
+	s.out = s.tr.AppendElement(s.out, s.enableSMLocked(el))
 }
 
-// enableSMLocked turns stream management on and returns the <enabled/>
-// that tells the client (resumable when it asked and resumption is on).
-func (s *Session) enableSMLocked(resume bool) *stanza.Element {
+// enableSMLocked turns stream management on as the client's <enable/>
+// asks and returns the <enabled/> that tells the client (resumable when it
+// asked and resumption is on).
+func (s *Session) enableSMLocked(el *stanza.Element) *stanza.Element {
+	r := el.Attr("resume")
+	resume := r == "true" || r == "1"
 	s.sm.enabled = true
+	s.sm.acksBeforeClose = promisesAcksBeforeClose(el)
 	enabled := stanza.NewElement(stanza.NSSM, "enabled")
 	if resume && s.cfg.ResumeTimeout > 0 {
 		s.sm.resumable = true
@@ -148,16 +173,17 @@ func (s *Session) enableSMLocked(resume bool) *stanza.Element {
 }
 
 // BindInline completes a login bound inline (XEP-0386 Bind 2): it enables
-// stream management when the client asked for it in its <bind/>, and calls
-// lead with the <enabled/> (nil without it) under the session's lock, so
-// that what lead leaves for the connection's next write (the SASL2
-// success holding both) goes before anything the session writes.
-func (s *Session) BindInline(enableSM, resume bool, lead func(enabled *stanza.Element)) {
+// stream management when the client asked for it in its <bind/> (enable,
+// nil when it did not), and calls lead with the <enabled/> (nil without
+// it) under the session's lock, so that what lead leaves for the
+// connection's next write (the SASL2 success holding both) goes before
+// anything the session writes.
+func (s *Session) BindInline(enable *stanza.Element, lead func(enabled *stanza.Element)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var enabled *stanza.Element
-	if enableSM && !s.sm.enabled {
-		enabled = s.enableSMLocked(resume)
+	if enable != nil && !s.sm.enabled {
+		enabled = s.enableSMLocked(enable)
 	}
 	lead(enabled)
 }

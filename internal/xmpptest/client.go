@@ -26,7 +26,11 @@ type Options struct {
 	DirectTLS bool   // TLS from the first byte (XEP-0368)
 	NoTLS     bool   // stay in plaintext (server needs --allow-plaintext-auth)
 	EnableSM  bool   // enable stream management with resumption
-	NoBind    bool   // stop after authentication (for resumption)
+	// AcksBeforeClose promises, in the <enable/>, an ack before the
+	// stream closes (Parley's <acks-before-close/>): the server then asks
+	// for acks lazily (docs/protocol/binary.md, "Acknowledgements").
+	AcksBeforeClose bool
+	NoBind          bool // stop after authentication (for resumption)
 	// NoReader starts no background reader after binding: the caller
 	// reads Conn itself (benchmarks that must not parse what they get).
 	NoReader bool
@@ -219,7 +223,11 @@ func (c *Client) bind() error {
 	}
 	c.JID = el.Child(stanza.NSBind, "bind").ChildText(stanza.NSBind, "jid")
 	if c.opts.EnableSM {
-		c.SendRaw("<enable xmlns='urn:xmpp:sm:3' resume='true'/>")
+		promise := ""
+		if c.opts.AcksBeforeClose {
+			promise = "<acks-before-close xmlns='urn:parley:0'/>"
+		}
+		c.SendRaw("<enable xmlns='urn:xmpp:sm:3' resume='true'>" + promise + "</enable>")
 		el, err := c.next()
 		if err != nil || el.Name != "enabled" {
 			return fmt.Errorf("sm enable: %v %v", el, err)

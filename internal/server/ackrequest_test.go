@@ -1,0 +1,95 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/parley-im/parley/internal/stanza"
+	"github.com/parley-im/parley/internal/xmpptest"
+)
+
+// TestServerAsksLazilyOnlyClientsThatAckBeforeClose: a device with stream
+// management that answers every <r/> at once is sent twelve messages 20 ms
+// apart, each in a write of its own. One that promised, in <enable/>, to
+// acknowledge before it closes its stream (<acks-before-close/>, as
+// Parley's Go client does) is asked once or twice (half a second to a
+// second after the first, and when traffic stops); one that did not is
+// asked at every write (twelve times, or a few fewer when messages share a write), since a stream it closed would
+// send what it never acknowledged back to its queue. Each queue is empty
+// after the last ack.
+func TestServerAsksLazilyOnlyClientsThatAckBeforeClose(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		promise      bool
+		minAsk, most int
+	}{
+		{"promised", true, 1, 2},
+		{"not promised", false, 9, 12}, // two messages may share a write on a loaded machine
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := startServer(t, nil)
+			ts.addUser(t, "alice", "pw-alice")
+			ts.addUser(t, "bob", "pw-bob")
+			alice := ts.login(t, "alice", "phone")
+			bob := ts.login(t, "bob", "phone", func(o *xmpptest.Options) { o.EnableSM, o.AcksBeforeClose = true, tc.promise })
+			requests, messages := exchangeTwelve(t, alice, bob, func() bool { return queued(t, ts, "bob@localhost") == 0 })
+			if messages != 12 {
+				t.Fatalf("bob got %d of 12 messages", messages)
+			}
+			if requests < tc.minAsk || requests > tc.most {
+				t.Fatalf("the server asked for %d acks for 12 messages written one by one, want %d to %d", requests, tc.minAsk, tc.most)
+			}
+			if q := queued(t, ts, "bob@localhost"); q != 0 {
+				t.Fatalf("%d messages still queued after bob acknowledged them all", q)
+			}
+		})
+	}
+}
+
+// exchangeTwelve sends twelve messages from alice to bob 20 ms apart; bob
+// answers every <r/> at once. It returns how many requests and messages
+// bob got by the time done holds (or 10 s).
+func exchangeTwelve(t *testing.T, alice, bob *xmpptest.Client, done func() bool) (requests, messages int) {
+	t.Helper()
+	bob.SendRaw("<presence/>")
+	ack := func() { bob.SendRaw(fmt.Sprintf("<a xmlns='urn:xmpp:sm:3' h='%d'/>", bob.Handled())) }
+	for el := bob.Next(1500 * time.Millisecond); el != nil; el = bob.Next(1500 * time.Millisecond) {
+		if el.Space == stanza.NSSM && el.Name == "r" {
+			ack() // what the login sent
+		}
+	}
+	const n = 12
+	go func() {
+		for i := range n {
+			alice.SendRaw(fmt.Sprintf("<message to='bob@localhost' type='chat'><body>m%d</body></message>", i))
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		el := bob.Next(100 * time.Millisecond)
+		switch {
+		case el == nil:
+		case el.Name == "message":
+			messages++
+		case el.Space == stanza.NSSM && el.Name == "r":
+			requests++
+			ack()
+		}
+		if messages == n && requests > 0 && el == nil && done() {
+			break
+		}
+	}
+	return requests, messages
+}
+
+// queued is how many stanzas wait in user's queue.
+func queued(t *testing.T, ts *testServer, user string) int {
+	t.Helper()
+	qs, err := ts.store.ReadQueue(context.Background(), user, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(qs)
+}
