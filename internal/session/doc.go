@@ -30,6 +30,9 @@
 // messages) carry their queue sequence number. They are deleted from the
 // queue when the client acknowledges them (XEP-0198 <a/>), or, for a client
 // without stream management, once they have been written to its socket.
+// The session asks for acks (<r/>) at every write that carries stanzas not
+// yet asked about, or, for a client that promised to acknowledge before it
+// closes its stream, about a second later (ackask.go).
 // When the connection drops, a resumable session is detached for the
 // resumption window; unacknowledged stanzas are re-sent on resume. If the
 // window expires, stored messages are simply left in the queue for the next
