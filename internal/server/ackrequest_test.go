@@ -16,17 +16,21 @@ import (
 // acknowledge before it closes its stream (<acks-before-close/>, as
 // Parley's Go client does) is asked once or twice (half a second to a
 // second after the first, and when traffic stops); one that did not is
-// asked at every write (twelve times, or a few fewer when messages share a write), since a stream it closed would
-// send what it never acknowledged back to its queue. Each queue is empty
-// after the last ack.
+// asked at every write (twelve times, or a few fewer when messages share
+// a write), since a stream it closed would send what it never
+// acknowledged back to its queue. Stanzas stored nowhere (chat states)
+// are asked about at every write even with the promise. Each queue is
+// empty after the last ack.
 func TestServerAsksLazilyOnlyClientsThatAckBeforeClose(t *testing.T) {
 	for _, tc := range []struct {
 		name         string
 		promise      bool
+		payload      string
 		minAsk, most int
 	}{
-		{"promised", true, 1, 2},
-		{"not promised", false, 9, 12}, // two messages may share a write on a loaded machine
+		{"promised", true, "<body>m</body>", 1, 2},
+		{"not promised", false, "<body>m</body>", 9, 12}, // two messages may share a write on a loaded machine
+		{"promised, unstored", true, "<composing xmlns='http://jabber.org/protocol/chatstates'/>", 9, 12},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ts := startServer(t, nil)
@@ -34,7 +38,7 @@ func TestServerAsksLazilyOnlyClientsThatAckBeforeClose(t *testing.T) {
 			ts.addUser(t, "bob", "pw-bob")
 			alice := ts.login(t, "alice", "phone")
 			bob := ts.login(t, "bob", "phone", func(o *xmpptest.Options) { o.EnableSM, o.AcksBeforeClose = true, tc.promise })
-			requests, messages := exchangeTwelve(t, alice, bob, func() bool { return queued(t, ts, "bob@localhost") == 0 })
+			requests, messages := exchangeTwelve(t, alice, bob, tc.payload, func() bool { return queued(t, ts, "bob@localhost") == 0 })
 			if messages != 12 {
 				t.Fatalf("bob got %d of 12 messages", messages)
 			}
@@ -48,10 +52,10 @@ func TestServerAsksLazilyOnlyClientsThatAckBeforeClose(t *testing.T) {
 	}
 }
 
-// exchangeTwelve sends twelve messages from alice to bob 20 ms apart; bob
-// answers every <r/> at once. It returns how many requests and messages
-// bob got by the time done holds (or 10 s).
-func exchangeTwelve(t *testing.T, alice, bob *xmpptest.Client, done func() bool) (requests, messages int) {
+// exchangeTwelve sends twelve messages (with payload) from alice to bob
+// 20 ms apart; bob answers every <r/> at once. It returns how many
+// requests and messages bob got by the time done holds (or 10 s).
+func exchangeTwelve(t *testing.T, alice, bob *xmpptest.Client, payload string, done func() bool) (requests, messages int) {
 	t.Helper()
 	bob.SendRaw("<presence/>")
 	ack := func() { bob.SendRaw(fmt.Sprintf("<a xmlns='urn:xmpp:sm:3' h='%d'/>", bob.Handled())) }
@@ -63,7 +67,7 @@ func exchangeTwelve(t *testing.T, alice, bob *xmpptest.Client, done func() bool)
 	const n = 12
 	go func() {
 		for i := range n {
-			alice.SendRaw(fmt.Sprintf("<message to='bob@localhost' type='chat'><body>m%d</body></message>", i))
+			alice.SendRaw(fmt.Sprintf("<message to='bob@localhost' type='chat' id='m%d'>%s</message>", i, payload))
 			time.Sleep(20 * time.Millisecond)
 		}
 	}()

@@ -18,8 +18,14 @@ import (
 // A client that promises, when it enables stream management, to
 // acknowledge unasked before it closes its stream (<acks-before-close
 // xmlns='urn:parley:0'/> in <enable/>; Parley's Go client does) is asked
-// ackRequestDelay/2 to ackRequestDelay after the first stanza not asked
-// about, or at once when ackRequestEvery of them wait. A member of a busy
+// about stored stanzas (its queue's, a group log's) ackRequestDelay/2 to
+// ackRequestDelay after the first not asked about, or at once when
+// ackRequestEvery of them wait. A write that carries a stanza stored
+// nowhere (a presence, an iq result, a chat state) still asks at once:
+// such stanzas are few, and a device that logged in settles (its
+// connection parks, its session drops what it holds) only once they are
+// acknowledged; asked a second later, 5,000 idle devices each held 0.8 to
+// 2 KB more (parley bench's idle figure). A member of a busy
 // group got a write per post, and an <r/> in each cost the member an ack
 // and the server a read, a decryption, a parse and a log update for every
 // post (docs/benchmarks.md, "Groups: fan-out"). Asking later only keeps
@@ -101,7 +107,7 @@ func (s *Session) appendAckRequestLocked() {
 	if !s.sm.enabled || s.tr == nil || !s.sm.needsRequest() {
 		return
 	}
-	if s.sm.acksBeforeClose && s.sm.unrequested < ackRequestEvery {
+	if s.sm.acksBeforeClose && !s.sm.unstoredUnrequested && s.sm.unrequested < ackRequestEvery {
 		s.scheduleAckRequestLocked()
 		return
 	}

@@ -32,7 +32,8 @@
 // without stream management, once they have been written to its socket.
 // The session asks for acks (<r/>) at every write that carries stanzas not
 // yet asked about, or, for a client that promised to acknowledge before it
-// closes its stream, about a second later (ackask.go).
+// closes its stream, about a second later when they are all stored ones
+// (ackask.go).
 // When the connection drops, a resumable session is detached for the
 // resumption window; unacknowledged stanzas are re-sent on resume. If the
 // window expires, stored messages are simply left in the queue for the next

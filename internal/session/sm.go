@@ -19,10 +19,12 @@ type streamManagement struct {
 	inH             uint32 // stanzas handled from the client since enable
 	acked           uint32 // the client's last reported h
 	// unrequested counts the stanzas sent since the last <r/> (up to
-	// its maximum); askScheduled: the asker will ask (ackask.go).
-	unrequested  uint16
-	askScheduled bool
-	unacked      []unackedStanza
+	// its maximum), unstoredUnrequested tells whether one of them was
+	// stored nowhere; askScheduled: the asker will ask (ackask.go).
+	unrequested         uint16
+	unstoredUnrequested bool
+	askScheduled        bool
+	unacked             []unackedStanza
 }
 
 // unackedStanza is a stanza written to the device and not yet
@@ -47,6 +49,9 @@ func (m *streamManagement) sent(u unackedStanza) {
 	if m.unrequested < math.MaxUint16 {
 		m.unrequested++
 	}
+	if u.seq == 0 {
+		m.unstoredUnrequested = true
+	}
 }
 
 // maxSeq is the highest queue position among the unacknowledged stanzas.
@@ -69,7 +74,7 @@ func (m *streamManagement) needsRequest() bool {
 // requestSent records an <r/> written to the client.
 func (m *streamManagement) requestSent() {
 	m.requested = true
-	m.unrequested = 0
+	m.unrequested, m.unstoredUnrequested = 0, false
 }
 
 // acksOnlyUnstored reports whether h is a valid ack of stanzas none of
@@ -113,7 +118,7 @@ func (m *streamManagement) unackedIQRequests() []*stanza.Element {
 
 func (m *streamManagement) reset() {
 	m.unacked = nil
-	m.unrequested = 0
+	m.unrequested, m.unstoredUnrequested = 0, false
 }
 
 // handleSMLocked processes a stream-management element from the client.
