@@ -97,3 +97,65 @@ func queued(t *testing.T, ts *testServer, user string) int {
 	}
 	return len(qs)
 }
+
+// TestStanzasSentWhileAnAckRequestWaitsAreAskedAbout: bob (stream
+// management, no promise) gets a message with an <r/>, then a second one
+// while that request is outstanding (no <r/> with it), and answers the
+// first request for the first message only. No more traffic comes; the
+// server must still ask about the second message (it did not: it waited
+// for a next write that never came, and the message would have gone back
+// to bob's queue at his stream's close, to come again at his next login).
+// After bob's second ack his queue is empty.
+func TestStanzasSentWhileAnAckRequestWaitsAreAskedAbout(t *testing.T) {
+	ts := startServer(t, nil)
+	ts.addUser(t, "alice", "pw-alice")
+	ts.addUser(t, "bob", "pw-bob")
+	alice := ts.login(t, "alice", "phone")
+	bob := ts.login(t, "bob", "phone", withSM)
+	bob.SendRaw("<presence/>")
+	ack := func(h int) { bob.SendRaw(fmt.Sprintf("<a xmlns='urn:xmpp:sm:3' h='%d'/>", h)) }
+	for el := bob.Next(1500 * time.Millisecond); el != nil; el = bob.Next(1500 * time.Millisecond) {
+		if el.Space == stanza.NSSM && el.Name == "r" {
+			ack(bob.Handled()) // what the login sent
+		}
+	}
+
+	alice.SendRaw("<message to='bob@localhost' type='chat' id='one'><body>one</body></message>")
+	var requested bool
+	for !requested {
+		el := bob.Next(5 * time.Second)
+		if el == nil {
+			t.Fatal("no <r/> with the first message")
+		}
+		requested = el.Space == stanza.NSSM && el.Name == "r"
+	}
+	firstH := bob.Handled()
+	alice.SendRaw("<message to='bob@localhost' type='chat' id='two'><body>two</body></message>")
+	for got := false; !got; {
+		el := bob.Next(5 * time.Second)
+		switch {
+		case el == nil:
+			t.Fatal("the second message did not come")
+		case el.Space == stanza.NSSM && el.Name == "r":
+			t.Fatal("asked again while the first request was outstanding")
+		case el.Name == "message":
+			got = true
+		}
+	}
+	ack(firstH)
+	for {
+		el := bob.Next(3 * time.Second)
+		if el == nil {
+			t.Fatal("the server never asked about the second message")
+		}
+		if el.Space == stanza.NSSM && el.Name == "r" {
+			break
+		}
+	}
+	ack(bob.Handled())
+	for deadline := time.Now().Add(5 * time.Second); queued(t, ts, "bob@localhost") != 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d messages still queued after bob acknowledged both", queued(t, ts, "bob@localhost"))
+		}
+	}
+}

@@ -132,8 +132,11 @@ func (s *Session) handleSMLocked(el *stanza.Element) {
 			s.closeLocked(stanza.NewStreamError(stanza.StreamBadFormat, "invalid h in <a/>"), false)
 			return
 		}
-		if s.processAckLocked(uint32(h)) {
-			s.appendAckRequestLocked() // for what was sent after the <r/> this answers
+		if s.processAckLocked(uint32(h)) && s.sm.needsRequest() {
+			// Stanzas sent after the <r/> this answers: the next write
+			// asks about them, or the asker if none comes (an <r/> of its
+			// own now would cost a busy device a write per ack).
+			s.scheduleAckRequestLocked()
 		}
 	case "enable":
 		s.enableLocked(el)
