@@ -55,7 +55,6 @@ type ackAsker struct {
 	mu      sync.Mutex
 	filling []*Session // scheduled since the last tick
 	waiting []*Session // scheduled before it: asked at the next tick
-	spare   []*Session // the last tick's bucket, for reuse
 	timer   *time.Timer
 	ticking bool
 }
@@ -81,8 +80,7 @@ func (a *ackAsker) schedule(s *Session) {
 func (a *ackAsker) tick() {
 	a.mu.Lock()
 	due := a.waiting
-	a.waiting, a.filling = a.filling, a.spare[:0]
-	a.spare = nil
+	a.waiting, a.filling = a.filling, nil
 	if len(a.waiting) > 0 {
 		a.timer.Reset(ackRequestDelay / 2)
 	} else {
@@ -92,12 +90,6 @@ func (a *ackAsker) tick() {
 	for _, s := range due {
 		s.push(item{ctl: ctlRequestAck})
 	}
-	clear(due)
-	a.mu.Lock()
-	if cap(due) <= 4096 {
-		a.spare = due[:0]
-	}
-	a.mu.Unlock()
 }
 
 // appendAckRequestLocked asks the client for an ack in the coming write
