@@ -57,13 +57,8 @@ func TestServerAsksLazilyOnlyClientsThatAckBeforeClose(t *testing.T) {
 // requests and messages bob got by the time done holds (or 10 s).
 func exchangeTwelve(t *testing.T, alice, bob *xmpptest.Client, payload string, done func() bool) (requests, messages int) {
 	t.Helper()
-	bob.SendRaw("<presence/>")
-	ack := func() { bob.SendRaw(fmt.Sprintf("<a xmlns='urn:xmpp:sm:3' h='%d'/>", bob.Handled())) }
-	for el := bob.Next(1500 * time.Millisecond); el != nil; el = bob.Next(1500 * time.Millisecond) {
-		if el.Space == stanza.NSSM && el.Name == "r" {
-			ack() // what the login sent
-		}
-	}
+	ackH := availableAndSettled(bob)
+	ack := func() { ackH(bob.Handled()) }
 	const n = 12
 	go func() {
 		for i := range n {
@@ -86,6 +81,19 @@ func exchangeTwelve(t *testing.T, alice, bob *xmpptest.Client, payload string, d
 		}
 	}
 	return requests, messages
+}
+
+// availableAndSettled sends c's available presence and acknowledges what
+// the login brought until 1.5 s pass quietly; it returns c's ack, of h.
+func availableAndSettled(c *xmpptest.Client) (ack func(h int)) {
+	c.SendRaw("<presence/>")
+	ack = func(h int) { c.SendRaw(fmt.Sprintf("<a xmlns='urn:xmpp:sm:3' h='%d'/>", h)) }
+	for el := c.Next(1500 * time.Millisecond); el != nil; el = c.Next(1500 * time.Millisecond) {
+		if el.Space == stanza.NSSM && el.Name == "r" {
+			ack(c.Handled())
+		}
+	}
+	return ack
 }
 
 // queued is how many stanzas wait in user's queue.
@@ -112,13 +120,7 @@ func TestStanzasSentWhileAnAckRequestWaitsAreAskedAbout(t *testing.T) {
 	ts.addUser(t, "bob", "pw-bob")
 	alice := ts.login(t, "alice", "phone")
 	bob := ts.login(t, "bob", "phone", withSM)
-	bob.SendRaw("<presence/>")
-	ack := func(h int) { bob.SendRaw(fmt.Sprintf("<a xmlns='urn:xmpp:sm:3' h='%d'/>", h)) }
-	for el := bob.Next(1500 * time.Millisecond); el != nil; el = bob.Next(1500 * time.Millisecond) {
-		if el.Space == stanza.NSSM && el.Name == "r" {
-			ack(bob.Handled()) // what the login sent
-		}
-	}
+	ack := availableAndSettled(bob)
 
 	alice.SendRaw("<message to='bob@localhost' type='chat' id='one'><body>one</body></message>")
 	var requested bool
