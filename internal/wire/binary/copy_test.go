@@ -53,3 +53,19 @@ func TestSharedCopiesAreEncodedFromOneTemplate(t *testing.T) {
 		}
 	}
 }
+
+// TestEncodingACopyAllocatesNothing: once its template exists, a copy is
+// encoded into room the caller has with no allocation (a group's fan-out
+// encodes one per member; looking the template up used to box the
+// encoder's key each time).
+func TestEncodingACopyAllocatesNothing(t *testing.T) {
+	enc := testEncoder(t)
+	body := stanza.NewElement(stanza.NSClient, "body")
+	body.Text = "hello, group"
+	shared := stanza.NewShared(stanza.NewElement(stanza.NSClient, "message", "type", "groupchat", "from", "g@groups.example.com/alice@example.com").AddChild(body))
+	c := copyOf(shared, "bob@example.com")
+	buf := enc.AppendStanza(nil, c)
+	if n := testing.AllocsPerRun(100, func() { buf = enc.AppendStanza(buf[:0], c) }); n != 0 {
+		t.Fatalf("encoding a copy allocated %.0f times, want 0", n)
+	}
+}
