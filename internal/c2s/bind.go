@@ -69,7 +69,7 @@ func (c *conn) bind(ctx context.Context, iq *stanza.Element, resource string) er
 	c.out = c.fr.appendElement(c.out, res)
 	c.deferNegotiationOutput() // the session's first write carries it
 	c.sess = c.srv.cfg.Binder.Bind(ctx, full, &c.tr)
-	c.bound.Store(true)
+	c.flags.Or(connFlagBound)
 	c.srv.cfg.Log.Debug("session bound", "jid", full.String(), "remote", c.remoteIP, "transport", c.kind)
 	return nil
 }
@@ -93,7 +93,7 @@ func (c *conn) resume(ctx context.Context, el *stanza.Element) error {
 		return nil
 	}
 	c.sess = s
-	c.bound.Store(true)
+	c.flags.Or(connFlagBound)
 	c.srv.cfg.Log.Debug("session resumed", "jid", s.JID().String(), "remote", c.remoteIP, "transport", c.kind)
 	return nil
 }

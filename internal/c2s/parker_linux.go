@@ -95,7 +95,7 @@ func (p *parker) keep(c *conn) {
 	p.mu.Lock()
 	p.parked[c.parkID] = c
 	p.mu.Unlock()
-	if c.closing.Load() && p.take(c.parkID) != nil {
+	if c.has(connFlagClosing) && p.take(c.parkID) != nil {
 		go c.endSession(net.ErrClosed)
 	}
 }

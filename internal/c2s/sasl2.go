@@ -123,7 +123,7 @@ func (c *conn) bind2(ctx context.Context, req, success, id *stanza.Element) erro
 		c.out = c.fr.appendElement(c.out, success)
 		c.deferNegotiationOutput() // the session's first write carries it
 	})
-	c.bound.Store(true)
+	c.flags.Or(connFlagBound)
 	c.srv.cfg.Log.Debug("session bound (bind 2)", "jid", full.String(), "remote", c.remoteIP, "transport", c.kind)
 	return nil
 }

@@ -74,8 +74,11 @@ type Config struct {
 	StreamFeatures     []*stanza.Element
 	Log                *slog.Logger
 	NegotiationTimeout time.Duration
-	WriteTimeout       time.Duration
-	Registerer         prometheus.Registerer
+	// WriteTimeout bounds a write to a client that does not read: it
+	// fails after between half of WriteTimeout and all of it (default
+	// 30 s; see conn.refreshWriteDeadline).
+	WriteTimeout time.Duration
+	Registerer   prometheus.Registerer
 }
 
 // Server accepts client connections.
@@ -105,6 +108,9 @@ type Server struct {
 	// (lingerLimit); lingerFor is how long one lingers (parkAfter).
 	lingering lingerSlots
 	lingerFor time.Duration
+	// epoch is the server's clock for what connections keep in whole
+	// seconds (conn.writeDeadline); monotonic.
+	epoch time.Time
 }
 
 // Negotiating is how many connections are negotiating a stream (TLS,
@@ -122,7 +128,7 @@ func NewServer(cfg Config) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{cfg: cfg, auth: cfg.Auth, failures: cfg.Failures, metrics: newMetrics(cfg.Registerer),
 		ctx: ctx, cancel: cancel, conns: make(map[*conn]struct{}), bufs: newReadBufferPool(),
-		scratch: xmlstream.NewScratchPool(), lingering: lingerSlots{limit: lingerLimit}, lingerFor: parkAfter}
+		scratch: xmlstream.NewScratchPool(), lingering: lingerSlots{limit: lingerLimit}, lingerFor: parkAfter, epoch: time.Now()}
 	if cfg.TLS != nil {
 		s.tls = tlsrecord.NewAcceptor(cfg.TLS, tlsrecord.NewPool())
 	}
@@ -267,7 +273,7 @@ func (s *Server) Shutdown(ctx context.Context) {
 	s.mu.Lock()
 	s.stopped = true
 	for c := range s.conns {
-		if !c.bound.Load() {
+		if !c.has(connFlagBound) {
 			_ = c.raw.SetReadDeadline(time.Now())
 		}
 	}
