@@ -24,12 +24,38 @@ func TestNextStaysInBoundsAndBand(t *testing.T) {
 		{50, 0.005, 50}, {50, 0.0025, 50}, {50, 0.01, 50}, // in the band: stays
 	}
 	for _, tc := range cases {
-		if got := c.Next(tc.percent, tc.share); got != tc.want {
+		if got := c.Next(tc.percent, tc.share, 1<<30); got != tc.want {
 			t.Errorf("Next(%d, %v) = %d, want %d", tc.percent, tc.share, got, tc.want)
 		}
 	}
-	if got := (Config{}).Next(100, 0); got != 50 {
+	if got := (Config{}).Next(100, 0, 1<<30); got != 50 {
 		t.Errorf("defaults: Next(100, 0) = %d, want 50", got)
+	}
+}
+
+// TestNextGoesPastMaxForASmallLiveHeap: under load GOGC goes past Max
+// while the heap it lets grow above the live one stays under Headroom
+// (64 MiB by default), up to maxPercent; a live heap that grows brings it
+// back down even under load, and an idle server still halves it.
+func TestNextGoesPastMaxForASmallLiveHeap(t *testing.T) {
+	c := Config{Min: 25, Max: 100, Budget: 0.01}
+	const mib = 1 << 20
+	cases := []struct {
+		percent int
+		share   float64
+		live    uint64
+		want    int
+	}{
+		{100, 0.05, 16 * mib, 200}, {200, 0.05, 16 * mib, 400}, {400, 0.05, 16 * mib, 400}, // 64 MiB above 16
+		{400, 0.05, 2 * mib, 800}, {800, 0.05, 1 * mib, 800}, // at most maxPercent
+		{100, 0.05, 64 * mib, 100}, {400, 0.05, 32 * mib, 200}, // a grown live heap: back down
+		{400, 0.001, 16 * mib, 200}, {400, 0.005, 16 * mib, 400}, // idle halves; the band stays
+		{100, 0.05, 0, 100}, // live heap unknown: Max
+	}
+	for _, tc := range cases {
+		if got := c.Next(tc.percent, tc.share, tc.live); got != tc.want {
+			t.Errorf("Next(%d, %v, %d MiB) = %d, want %d", tc.percent, tc.share, tc.live/mib, got, tc.want)
+		}
 	}
 }
 
@@ -42,7 +68,7 @@ func TestPacerLowersGOGCWhileIdleAndRaisesItUnderAllocation(t *testing.T) {
 	before := debug.SetGCPercent(100)
 	debug.SetGCPercent(before)
 	var current atomic.Int32
-	p := New(Config{Min: 25, Max: 100, Budget: 0.01, Every: 50 * time.Millisecond, Horizon: 500 * time.Millisecond},
+	p := New(Config{Min: 25, Max: 100, Headroom: 1, Budget: 0.01, Every: 50 * time.Millisecond, Horizon: 500 * time.Millisecond},
 		func(v int) { current.Store(int32(v)) })
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -210,7 +236,7 @@ func TestQuietPacerReturnsFreeHeap(t *testing.T) {
 	// first onSet): set after it, 100 -> 25 was such a lowering, and the
 	// pages went back without the pacer (CI, 2026-12-02).
 	set := make(chan struct{}, 1)
-	p := New(Config{Min: 25, Max: 25, Budget: 0.01, Every: 50 * time.Millisecond, Horizon: 500 * time.Millisecond,
+	p := New(Config{Min: 25, Max: 25, Headroom: 1, Budget: 0.01, Every: 50 * time.Millisecond, Horizon: 500 * time.Millisecond,
 		ReleaseEvery: 100 * time.Millisecond}, func(int) {
 		select {
 		case set <- struct{}{}:
@@ -269,4 +295,25 @@ func freeHeap() uint64 {
 	s := []metrics.Sample{{Name: "/memory/classes/heap/free:bytes"}}
 	metrics.Read(s)
 	return s[0].Value.Uint64()
+}
+
+// TestBusyPacerGoesPastMaxForASmallHeap runs a real pacer under
+// allocation in this process, whose live heap is a few MiB: GOGC climbs
+// past Max (the default Headroom of 64 MiB allows it), never past
+// maxPercent.
+func TestBusyPacerGoesPastMaxForASmallHeap(t *testing.T) {
+	stop := make(chan struct{})
+	go churn(stop)
+	defer close(stop)
+	var current atomic.Int32
+	p := New(Config{Min: 25, Max: 100, Budget: 0.01, Every: 50 * time.Millisecond, Horizon: 500 * time.Millisecond},
+		func(v int) { current.Store(int32(v)) })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, "GOGC past Max under allocation", func() bool { return current.Load() > 100 })
+	if got := current.Load(); got > maxPercent {
+		t.Errorf("GOGC %d, over %d", got, maxPercent)
+	}
 }
