@@ -31,6 +31,17 @@
 // scavenger keeps free pages up to about 1.1 times the heap goal), at
 // most once per Config.ReleaseEvery; under load it never does.
 //
+// Max is Go's default, 100, for a large heap; for a small one the pacer
+// goes past it under load as long as the heap that lets grow above the
+// live heap stays under Config.Headroom (64 MiB; at most GOGC 800). What a
+// collection costs is its marking of the live heap plus fixed work (every
+// goroutine's stack, the globals), paid once per GOGC percent of live
+// heap allocated: a server of a thousand busy devices with a 21 MB live
+// heap collected every 21 MB at GOGC 100, and the collector took a fifth of
+// its CPU (docs/benchmarks.md, "Garbage collection under load"). A live
+// heap that grows brings the ceiling down at the next look, under load too,
+// so a large server stays at 100 (GOMEMLIMIT still caps the whole heap).
+//
 // An operator who sets GOGC in the environment has chosen: the server
 // does not start a Pacer then (see docs/operations.md).
 package gcpace
