@@ -163,6 +163,28 @@ type recipientCopies struct {
 
 func newWave() *wave { return &wave{index: make(map[string]int)} }
 
+// maxKeptRecipients bounds the wave the worker keeps between waves: one
+// that reached more recipients (several large groups' posts at once) is
+// let go.
+const maxKeptRecipients = 4096
+
+// nextWave returns the worker's wave, emptied: its index and recipients
+// keep their room (a wave to 1,024 members grew both again each time,
+// about 230 bytes a member), while what the copies were handed (room,
+// seqRoom, kids: the recipients' slices, held by the sessions) is never
+// reused, only what is left of it.
+func (f *Feature) nextWave() *wave {
+	w := f.wave
+	if w == nil || cap(w.recipients) > maxKeptRecipients {
+		w = newWave()
+		f.wave = w
+	}
+	clear(w.index)
+	clear(w.recipients)
+	w.recipients = w.recipients[:0]
+	return w
+}
+
 // add appends c, the copy of the post at outbox position seq, to
 // member's copies. left is how many copies of c's post, c included, are
 // still to be added: a recipient's first copy goes in room made for them
@@ -188,7 +210,7 @@ func (w *wave) add(member string, c *stanza.Element, seq uint64, left int) {
 // fanOutWave delivers outbox entries to their groups' members; false if
 // they must be tried again.
 func (f *Feature) fanOutWave(ctx context.Context, entries []store.QueuedStanza) bool {
-	w := newWave()
+	w := f.nextWave()
 	members := map[string][]store.GroupMember{} // by group id, read once per wave
 	for _, e := range entries {
 		m, err := f.codec.Decode(e.Payload)
@@ -351,6 +373,8 @@ const maxChunkCopies = 8192
 func (f *Feature) deliverAll(ctx context.Context, w *wave) bool {
 	var failed atomic.Bool
 	var wg sync.WaitGroup
+	// The chunks are consecutive parts of one array made for the wave.
+	all := make([]module.StoredDelivery, 0, len(w.recipients))
 	var chunk []module.StoredDelivery
 	n := 0 // copies in chunk
 	flush := func() {
@@ -363,7 +387,7 @@ func (f *Feature) deliverAll(ctx context.Context, w *wave) bool {
 				failed.Store(true)
 			}
 		})
-		chunk, n = nil, 0
+		all, chunk, n = all[len(all):], nil, 0
 	}
 	for _, r := range w.recipients {
 		to, err := jid.Parse(r.member)
@@ -373,7 +397,8 @@ func (f *Feature) deliverAll(ctx context.Context, w *wave) bool {
 		if len(chunk) >= f.opts.Batch || (n > 0 && n+len(r.msgs) > maxChunkCopies) {
 			flush()
 		}
-		chunk = append(chunk, module.StoredDelivery{To: to, Msgs: r.msgs, Seqs: r.seqs})
+		all = append(all, module.StoredDelivery{To: to, Msgs: r.msgs, Seqs: r.seqs})
+		chunk = all[:len(all):len(all)]
 		n += len(r.msgs)
 	}
 	flush()

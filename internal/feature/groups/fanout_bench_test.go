@@ -48,7 +48,7 @@ func benchDeliveryPath(b *testing.B, posts int) {
 	start, cpu0 := time.Now(), proccpu.Now()
 	var seq uint64
 	for done := 0; done < b.N; done += members * posts {
-		w := newWave()
+		w := f.nextWave() // as the worker does
 		for p := range posts {
 			gid := fmt.Sprintf("gid%d-%d", done, p)
 			shared := stanza.NewShared(benchPost(gid))

@@ -83,9 +83,11 @@ type Feature struct {
 	held atomic.Bool // set by Hold: the worker waits
 
 	// Used by the worker only (fanout.go): the last outbox entry fanned
-	// out, and those fanned out but kept (at or above the low-water mark).
+	// out, those fanned out but kept (at or above the low-water mark), and
+	// the wave it reuses (nil before the first).
 	fanned uint64
 	kept   []uint64
+	wave   *wave
 }
 
 // New returns the feature.
