@@ -36,9 +36,10 @@
 // live heap stays under Config.Headroom (64 MiB; at most GOGC 800). What a
 // collection costs is its marking of the live heap plus fixed work (every
 // goroutine's stack, the globals), paid once per GOGC percent of live
-// heap allocated: a server of a thousand busy devices with a 21 MB live
-// heap collected every 21 MB at GOGC 100, and the collector took a fifth of
-// its CPU (docs/benchmarks.md, "Garbage collection under load"). A live
+// heap allocated: a server fanning out group posts to a thousand devices,
+// with 21 MB of heap in use, collected every ~20 MB at GOGC 100, and
+// allocation and collection took about a fifth of its CPU
+// (docs/benchmarks.md, "Per-copy costs of a group post"). A live
 // heap that grows brings the ceiling down at the next look, under load too,
 // so a large server stays at 100 (GOMEMLIMIT still caps the whole heap).
 //

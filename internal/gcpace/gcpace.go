@@ -20,9 +20,10 @@ type Config struct {
 	// maxPercent (see ceiling). The pacer starts at Max.
 	Max int
 	// Headroom is how much heap above the live heap a busy server may
-	// keep for garbage (default 64 MiB). At 1,024 group members served at
-	// 5 posts/s the live heap was 21 MB and collection cost a fifth of the
-	// server's CPU at GOGC 100 (docs/benchmarks.md).
+	// keep for garbage (default 64 MiB). Serving 1,024 group members at
+	// 5 posts/s, the server had 21 MB of heap in use, and allocation and
+	// collection took about a fifth of its CPU at GOGC 100
+	// (docs/benchmarks.md, "Per-copy costs of a group post").
 	Headroom uint64
 	Budget   float64       // the collector's CPU share of one core to stay under (default 0.01)
 	Every    time.Duration // how often to look (default 5s)
