@@ -6,7 +6,7 @@
 // is running for the session, a runner drains the mailbox, writes
 // everything it produced in one write (coalescing), and moves on. Runners
 // are shared by all sessions of a Config (runners.go): one that finished
-// a mailbox waits up to a second for the next session's before it exits,
+// a mailbox waits one to two seconds for the next session's before it exits,
 // so a busy server does not start a goroutine, and grow its stack, for
 // every burst. An idle session holds no goroutine of its own. The connection's reader
 // calls HandleInbound for each stanza the client sent and Flush after each
