@@ -2,6 +2,7 @@ package binary
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -40,10 +41,13 @@ func TestSharedCopiesAreEncodedFromOneTemplate(t *testing.T) {
 				t.Fatalf("element %d, copy for %s:\ngot  %x\nwant %x", i, to, got, want)
 			}
 		}
-		shared.Template(enc.shared, func(*stanza.Element) any {
+		tmpl := shared.Template(enc.shared, func(*stanza.Element) any {
 			t.Fatalf("element %d: the copies were not encoded from a template", i)
 			return nil
-		})
+		}).(*copyTemplate)
+		if tmpl.own.Load() == nil {
+			t.Fatalf("element %d: the copies' stanza-ids were not encoded from a template", i)
+		}
 		changed := copyOf(shared, "dave@example.com").SetAttr("to", "erin@example.com")
 		changed.Children[0] = stanza.NewElement(stanza.NSClient, "body")
 		got := enc.AppendStanza(nil, changed)
@@ -67,5 +71,62 @@ func TestEncodingACopyAllocatesNothing(t *testing.T) {
 	buf := enc.AppendStanza(nil, c)
 	if n := testing.AllocsPerRun(100, func() { buf = enc.AppendStanza(buf[:0], c) }); n != 0 {
 		t.Fatalf("encoding a copy allocated %.0f times, want 0", n)
+	}
+}
+
+// TestAChangedCopyDoesNotChangeItsOwnChildTemplate: the template of the
+// copies' own child (their stanza-id) is made from the first copy; that
+// copy's stanza-id changed afterwards changes neither the template nor
+// how other copies are encoded, and a copy whose stanza-id differs from
+// the others' in more than its by is encoded in full.
+func TestAChangedCopyDoesNotChangeItsOwnChildTemplate(t *testing.T) {
+	enc := testEncoder(t)
+	body := stanza.NewElement(stanza.NSClient, "body")
+	body.Text = "hello, group"
+	shared := stanza.NewShared(stanza.NewElement(stanza.NSClient, "message", "type", "groupchat").AddChild(body))
+	first := copyOf(shared, "bob@example.com")
+	enc.AppendStanza(nil, first)
+	first.Children[len(first.Children)-1].SetAttr("id", "changed")
+
+	check := func(c *stanza.Element, what string) {
+		t.Helper()
+		got := enc.AppendStanza(nil, c)
+		plain := *c
+		plain.Shared = nil
+		if want := enc.AppendStanza(nil, &plain); !bytes.Equal(got, want) {
+			t.Fatalf("%s:\ngot  %x\nwant %x", what, got, want)
+		}
+	}
+	check(copyOf(shared, "carol@example.com"), "another copy")
+	check(first, "the changed copy")
+	other := copyOf(shared, "dave@example.com")
+	other.Children[len(other.Children)-1].SetAttr("id", "s2")
+	check(other, "a copy with another stanza-id")
+}
+
+// BenchmarkEncodeGroupCopy: one member's copy of a group post (its to and
+// stanza-id spliced into the post's template), as each member's session
+// encodes it.
+//
+//	go test ./internal/wire/binary -run '^$' -bench EncodeGroupCopy -benchmem
+func BenchmarkEncodeGroupCopy(b *testing.B) {
+	enc := testEncoder(b)
+	body := stanza.NewElement(stanza.NSClient, "body")
+	body.Text = "a post of about the length of a chat message, sent to every member of the group"
+	post := stanza.NewElement(stanza.NSClient, "message", "type", "groupchat", "id", "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+		"from", "3kq7d2@groups.localhost/bench0001@localhost").AddChild(body)
+	shared := stanza.NewShared(post)
+	copies := make([]*stanza.Element, 1024)
+	for i := range copies {
+		to := fmt.Sprintf("bench%04d@localhost", i)
+		c := copyOf(shared, to)
+		c.Children[len(c.Children)-1] = stanza.NewElement(stanza.NSSID, "stanza-id", "id", "1764689543000123-7", "by", to)
+		copies[i] = c
+	}
+	buf := enc.AppendStanza(nil, copies[0])
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		buf = enc.AppendStanza(buf[:0], copies[i%len(copies)])
 	}
 }

@@ -214,20 +214,24 @@ func (e *Encoder) appendHead(dst []byte, el *stanza.Element, na, kids int, paren
 		dst = appendUvarint(dst, uint64(kids-hCountMax))
 	}
 	for i := range el.Attrs {
-		a := &el.Attrs[i]
-		switch {
-		case a.Space == "":
-			dst = e.appendString(dst, a.Name, true)
-		case a.Space == stanza.NSXML && a.Name == "lang":
-			dst = append(dst, tagXMLLang)
-		default:
-			dst = append(dst, tagQName)
-			dst = e.appendString(dst, a.Space, true)
-			dst = e.appendString(dst, a.Name, true)
-		}
-		dst = e.appendString(dst, a.Value, true)
+		dst = e.appendAttr(dst, el.Attrs[i])
 	}
 	return dst
+}
+
+// appendAttr appends one attribute: its name, then its value.
+func (e *Encoder) appendAttr(dst []byte, a stanza.Attr) []byte {
+	switch {
+	case a.Space == "":
+		dst = e.appendString(dst, a.Name, true)
+	case a.Space == stanza.NSXML && a.Name == "lang":
+		dst = append(dst, tagXMLLang)
+	default:
+		dst = append(dst, tagQName)
+		dst = e.appendString(dst, a.Space, true)
+		dst = e.appendString(dst, a.Name, true)
+	}
+	return e.appendString(dst, a.Value, true)
 }
 
 // appendString appends one string slot in its shortest form. jidOK allows
