@@ -1,6 +1,7 @@
 package session
 
 import (
+	"slices"
 	"sync"
 	"time"
 )
@@ -118,8 +119,7 @@ func (p *runnerPool) reap() {
 		p.waiting[old].next <- runnerTask{}
 		old++
 	}
-	p.waiting = append(p.waiting[:0], p.waiting[old:]...)
-	clear(p.waiting[len(p.waiting):cap(p.waiting)])
+	p.waiting = slices.Delete(p.waiting, 0, old)
 	p.round++
 	if len(p.waiting) > 0 {
 		p.reaper.Reset(runnerIdle)

@@ -373,21 +373,21 @@ const maxChunkCopies = 8192
 func (f *Feature) deliverAll(ctx context.Context, w *wave) bool {
 	var failed atomic.Bool
 	var wg sync.WaitGroup
-	// The chunks are consecutive parts of one array made for the wave.
-	all := make([]module.StoredDelivery, 0, len(w.recipients))
-	var chunk []module.StoredDelivery
+	// chunk is the part of one array made for the wave after the chunks
+	// already handed off (each handed off without room beyond its end).
+	chunk := make([]module.StoredDelivery, 0, len(w.recipients))
 	n := 0 // copies in chunk
 	flush := func() {
 		if len(chunk) == 0 {
 			return
 		}
-		ds := chunk
+		ds := chunk[:len(chunk):len(chunk)]
 		wg.Go(func() {
 			if serr := f.deliverChunk(ctx, ds); serr != nil && serr.Condition == stanza.InternalServerError {
 				failed.Store(true)
 			}
 		})
-		all, chunk, n = all[len(all):], nil, 0
+		chunk, n = chunk[len(chunk):], 0
 	}
 	for _, r := range w.recipients {
 		to, err := jid.Parse(r.member)
@@ -397,8 +397,7 @@ func (f *Feature) deliverAll(ctx context.Context, w *wave) bool {
 		if len(chunk) >= f.opts.Batch || (n > 0 && n+len(r.msgs) > maxChunkCopies) {
 			flush()
 		}
-		all = append(all, module.StoredDelivery{To: to, Msgs: r.msgs, Seqs: r.seqs})
-		chunk = all[:len(all):len(all)]
+		chunk = append(chunk, module.StoredDelivery{To: to, Msgs: r.msgs, Seqs: r.seqs})
 		n += len(r.msgs)
 	}
 	flush()

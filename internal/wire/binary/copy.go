@@ -25,7 +25,8 @@ type copyTemplate struct {
 	body []byte // text and Of's children
 	ns   string // the namespace the children inherit
 	// own is the encoding of the copies' own children, made from the
-	// first copy whose child has a shape one can be made for (ownShape).
+	// first copy whose child has a shape one can be made for
+	// (newOwnTemplate).
 	own atomic.Pointer[ownTemplate]
 }
 
