@@ -52,6 +52,7 @@ type Config struct {
 	ResumeTimeout  time.Duration `toml:"resume_timeout" flag:"resume-timeout" env:"PARLEY_RESUME_TIMEOUT" help:"how long a dropped session may be resumed (XEP-0198); 0 disables resumption"`
 	PingInterval   time.Duration `toml:"ping_interval" flag:"ping-interval" env:"PARLEY_PING_INTERVAL" help:"the server pings a session that has been quiet this long (XEP-0199)"`
 	PingTimeout    time.Duration `toml:"ping_timeout" flag:"ping-timeout" env:"PARLEY_PING_TIMEOUT" help:"a session that does not answer a ping within this is closed"`
+	AckWindow      time.Duration `toml:"ack_window" flag:"ack-window" env:"PARLEY_ACK_WINDOW" help:"a message to a user whose devices are all connected reaches them before it is stored, and is stored only if none acknowledges it within this; the sender's sent tick waits for that ack or for the durable write; 0 stores every message before delivering it"`
 	MailboxSize    int           `toml:"mailbox_size" flag:"mailbox-size" env:"PARLEY_MAILBOX_SIZE" help:"stanzas queued per session; a session whose client reads too slowly is disconnected with a clear error and its unacknowledged messages go back to the offline queue"`
 
 	AuthFailuresPerMinute int `toml:"auth_failures_per_minute" flag:"auth-failures-per-minute" env:"PARLEY_AUTH_FAILURES_PER_MINUTE" help:"failed logins allowed per client IP per minute"`
@@ -117,6 +118,7 @@ func Default() Config {
 		PingInterval:          60 * time.Second,
 		PingTimeout:           30 * time.Second,
 		MailboxSize:           1024,
+		AckWindow:             100 * time.Millisecond,
 		AuthFailuresPerMinute: 5,
 		RegistrationsPerHour:  10,
 		MaxLinkedDevices:      4,
@@ -236,6 +238,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ResumeTimeout < 0 || (c.ResumeTimeout > 0 && c.ResumeTimeout < time.Second) {
 		bad("resume-timeout", c.ResumeTimeout, "must be 0 (no resumption) or at least 1s")
+	}
+	if c.AckWindow < 0 || c.AckWindow > time.Minute {
+		bad("ack-window", c.AckWindow, "must be between 0 (store every message first) and 1m")
 	}
 	if c.PingInterval < time.Second {
 		bad("ping-interval", c.PingInterval, "must be at least 1s")

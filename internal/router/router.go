@@ -62,6 +62,11 @@ type Config struct {
 	// XEP-0114 component's) and returns the error for the sender, if any.
 	// Without it such stanzas get remote-server-not-found.
 	Remote func(ctx context.Context, st *stanza.Element, to jid.JID) *stanza.Error
+	// AckWindow, when positive, lets a session's message to a user whose
+	// devices are all connected here reach them before it is stored: it
+	// is stored only if none acknowledges it within the window (see
+	// Pending).
+	AckWindow time.Duration
 }
 
 // Router delivers stanzas to local devices and the offline queue.
@@ -70,6 +75,8 @@ type Router struct {
 
 	logsMu sync.Mutex
 	logs   map[string]*logTracker // by log key (logs.go)
+
+	pending PendingStats
 }
 
 // New returns a Router.
@@ -231,6 +238,9 @@ func (r *Router) deliverMessage(ctx context.Context, m *stanza.Element, to jid.J
 	}
 	key := QueueKey(to) // also the stanza-id's "by"
 	m, id := stampStanzaID(m, key)
+	if a != nil && a.Defer && r.cfg.AckWindow > 0 && r.deliverPending(ctx, a, m, to, key, id, targetsOf()) {
+		return nil
+	}
 	seq, wait, err := r.enqueue(ctx, key, r.cfg.Codec.Encode(m))
 	if err != nil {
 		return r.writeFailed(err)
@@ -450,6 +460,9 @@ type Assigned struct {
 	Defer    bool
 	Wait     func() *stanza.Error
 	Batch    *Batch
+	// Sender is the sending device's own session, if it is one: a
+	// message to it is never pending (Pending).
+	Sender Device
 }
 
 type assignedKey struct{}

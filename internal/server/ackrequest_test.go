@@ -18,22 +18,26 @@ import (
 // second after the first, and when traffic stops); one that did not is
 // asked at every write (twelve times, or a few fewer when messages share
 // a write), since a stream it closed would send what it never
-// acknowledged back to its queue. Stanzas stored nowhere (chat states)
-// are asked about at every write even with the promise. Each queue is
-// empty after the last ack.
+// acknowledged back to its queue. Messages are stored before delivery
+// here (--ack-window 0). Stanzas stored nowhere (chat states), and messages
+// delivered before they are stored (the default window: their ack spares
+// them the store), are asked about at every write even with the promise.
+// Each queue is empty after the last ack.
 func TestServerAsksLazilyOnlyClientsThatAckBeforeClose(t *testing.T) {
 	for _, tc := range []struct {
 		name         string
 		promise      bool
 		payload      string
 		minAsk, most int
+		ackWindow    time.Duration
 	}{
-		{"promised", true, "<body>m</body>", 1, 2},
-		{"not promised", false, "<body>m</body>", 9, 12}, // two messages may share a write on a loaded machine
-		{"promised, unstored", true, "<composing xmlns='http://jabber.org/protocol/chatstates'/>", 9, 12},
+		{"promised", true, "<body>m</body>", 1, 2, 0},
+		{"not promised", false, "<body>m</body>", 9, 12, 0}, // two messages may share a write on a loaded machine
+		{"promised, unstored", true, "<composing xmlns='http://jabber.org/protocol/chatstates'/>", 9, 12, 0},
+		{"promised, pending", true, "<body>m</body>", 9, 12, time.Minute},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ts := startServer(t, nil)
+			ts := startServer(t, withAckWindow(tc.ackWindow))
 			ts.addUser(t, "alice", "pw-alice")
 			ts.addUser(t, "bob", "pw-bob")
 			alice := ts.login(t, "alice", "phone")

@@ -206,7 +206,15 @@ func (s *Server) build() error {
 		iq: make(map[iqKey]module.IQHandler), resumable: make(map[string]*session.Session)}
 	h.router = router.New(router.Config{Domain: s.cfg.Domain, Registry: s.reg, Queue: s.store,
 		Codec: sessCfg.Codec, Users: h, Log: s.log.With("component", "router"), Local: h.local,
-		Filter: h.filter, Delivered: h.delivered, DeliveredAll: h.deliveredAll, Remote: s.remote})
+		Filter: h.filter, Delivered: h.delivered, DeliveredAll: h.deliveredAll, Remote: s.remote,
+		AckWindow: s.cfg.AckWindow})
+	pending := h.router.Pending()
+	s.metrics.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "parley_messages_acked_before_stored_total",
+		Help: "Messages delivered before they were stored and acknowledged by a device within --ack-window: never stored."},
+		func() float64 { return float64(pending.Acked()) }))
+	s.metrics.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "parley_messages_stored_after_delivery_total",
+		Help: "Messages delivered before they were stored and stored after all: no ack within --ack-window, or the device went away."},
+		func() float64 { return float64(pending.Stored()) }))
 	sessCfg.Router = h.router
 	sessCfg.Logs = h.router
 	s.hub = h

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/parley-im/parley/internal/module"
+	"github.com/parley-im/parley/internal/router"
 	"github.com/parley-im/parley/internal/stanza"
 )
 
@@ -34,7 +35,8 @@ type item struct {
 	err       *stanza.StreamError
 	resumable bool
 	holder    module.Holder
-	wait      time.Duration // ctlHandoff: how long the client has to acknowledge
+	wait      time.Duration   // ctlHandoff: how long the client has to acknowledge
+	pending   *router.Pending // a message not stored yet (DeliverPending)
 }
 
 // mailbox is a bounded queue of items; mu is its own lock, never held while
@@ -134,7 +136,9 @@ func hasHandoff(batch []item) bool {
 func (s *Session) handleItem(it *item) {
 	switch it.ctl {
 	case ctlStanza:
-		if it.log != "" {
+		if it.pending != nil {
+			s.sendPendingLocked(it.st, it.pending)
+		} else if it.log != "" {
 			s.sendLoggedLocked(it.st, it.log, it.seq)
 		} else if it.seq != 0 || s.holder == nil || !s.holder.Hold(it.st) {
 			s.sendLocked(it.st, it.seq)

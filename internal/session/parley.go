@@ -50,7 +50,7 @@ func speaksExtensions(tr Transport) bool {
 func (s *Session) dispatchMessage(m *stanza.Element) (reply, ack *stanza.Element, wait func() *stanza.Error) {
 	r := s.messageRoutingLocked()
 	assigned := &r.assigned
-	*assigned = router.Assigned{Defer: true, Batch: r.batch}
+	*assigned = router.Assigned{Defer: true, Batch: r.batch, Sender: s}
 	if reply := s.hub.Dispatch(r.ctx, s, m); reply != nil {
 		return reply, nil, assigned.Wait
 	}

@@ -114,6 +114,7 @@ func (c *Config) writeRecords() {
 
 // resumptionLocked is the session's resumption record.
 func (s *Session) resumptionLocked() store.Resumption {
+	s.storePendingLocked() // the record keeps queue positions, not messages the queue lacks
 	r := store.Resumption{
 		ID: s.id, User: s.jid.Bare().String(), JID: s.jid.String(), Device: s.device,
 		InH: s.sm.inH, Acked: s.sm.acked, Expires: s.cfg.Now().Add(s.cfg.ResumeTimeout),

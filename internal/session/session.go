@@ -167,6 +167,7 @@ type Session struct {
 	lastTraffic     atomic.Int64 // unix nanoseconds of the last bytes from the client
 	pingSent        atomic.Int64 // unix nanoseconds of an unanswered ping, 0 when none
 	detached        atomic.Bool  // state == stateDetached (written under mu)
+	takesPending    atomic.Bool  // AcceptsPending, a hint (written under mu; sendPendingLocked decides)
 
 	// The fields below are ordered so that the struct fits a smaller size
 	// class (TestSessionSizeClass): an idle device holds one of these.
@@ -688,6 +689,7 @@ func (s *Session) StreamClosed(tr Transport) {
 }
 
 func (s *Session) transportLostLocked() {
+	s.storePendingLocked()
 	if s.tr != nil {
 		_ = s.tr.Close()
 		s.tr = nil
@@ -746,6 +748,7 @@ func (s *Session) terminateLocked() {
 		bounce, s.handoff.bounce = s.handoff.bounce, nil
 	}
 	bounce = append(bounce, s.sm.unackedIQRequests()...)
+	s.storePendingLocked()
 	s.releaseLogLocked()
 	s.sm.reset()
 	// Hooks run without s.mu: they route presence to other sessions.
@@ -781,6 +784,7 @@ func (s *Session) Resume(tr Transport, h uint32) bool {
 	s.extensions.Store(speaksExtensions(tr))
 	s.state = stateActive
 	s.detached.Store(false)
+	s.takesPending.Store(true)
 	s.out = s.out[:0]
 	if !s.processAckLocked(h) {
 		return false

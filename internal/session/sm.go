@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/parley-im/parley/internal/router"
 	"github.com/parley-im/parley/internal/stanza"
 )
 
@@ -36,6 +37,9 @@ type unackedStanza struct {
 	log    string // the log's key when seq is a log position (logpos.go)
 	raw    []byte // st is nil: the stored XML, without its delay stamp
 	stored time.Time
+	// pending: st is a message not stored yet (router.Pending), stored
+	// if the session ends or loses its connection before the ack.
+	pending *router.Pending
 }
 
 func (m *streamManagement) countInbound() {
@@ -57,10 +61,8 @@ func (m *streamManagement) sent(u unackedStanza) {
 // maxSeq is the highest queue position among the unacknowledged stanzas.
 func (m *streamManagement) maxSeq() uint64 {
 	var top uint64
-	for _, u := range m.unacked {
-		if u.log == "" {
-			top = max(top, u.seq)
-		}
+	for i := range m.unacked {
+		top = max(top, m.unacked[i].queueSeq())
 	}
 	return top
 }
@@ -85,7 +87,7 @@ func (m *streamManagement) acksOnlyUnstored(h uint32) bool {
 		return false
 	}
 	for _, u := range m.unacked[:n] {
-		if u.seq != 0 || u.log != "" {
+		if u.seq != 0 || u.log != "" || u.pending != nil {
 			return false
 		}
 	}
@@ -95,8 +97,8 @@ func (m *streamManagement) acksOnlyUnstored(h uint32) bool {
 func (m *streamManagement) tooManyUnacked(limit int) bool { return len(m.unacked) > limit }
 
 func (m *streamManagement) hasSeq(seq uint64) bool {
-	for _, u := range m.unacked {
-		if u.seq == seq && u.log == "" {
+	for i := range m.unacked {
+		if m.unacked[i].queueSeq() == seq {
 			return true
 		}
 	}
@@ -168,6 +170,7 @@ func (s *Session) enableSMLocked(el *stanza.Element) *stanza.Element {
 	r := el.Attr("resume")
 	resume := r == "true" || r == "1"
 	s.sm.enabled = true
+	s.takesPending.Store(s.state == stateActive)
 	s.sm.acksBeforeClose = promisesAcksBeforeClose(el)
 	enabled := stanza.NewElement(stanza.NSSM, "enabled")
 	if resume && s.cfg.ResumeTimeout > 0 {
@@ -218,6 +221,10 @@ func (s *Session) processAckLocked(h uint32) bool {
 			logged = append(logged, logPos{key: u.log, seq: u.seq})
 		case u.seq != 0:
 			seqs = append(seqs, u.seq)
+		case u.pending != nil:
+			if seq, stored := u.pending.Acked(); stored {
+				seqs = append(seqs, seq)
+			}
 		}
 	}
 	clear(s.sm.unacked[:n])

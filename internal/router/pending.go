@@ -1,0 +1,205 @@
+package router
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/parley-im/parley/internal/jid"
+	"github.com/parley-im/parley/internal/stanza"
+)
+
+// A message to a user whose devices are all online here is handed to them
+// before it is stored: it is stored only if none of them acknowledges it
+// (XEP-0198) within Config.AckWindow, or if one that has it goes away
+// without acknowledging it. Its sender's "sent" ack waits for one of the
+// two: a device's ack (the message is delivered and acknowledged, so
+// nothing is lost if the server dies now) or the durable write. Most
+// messages to an online device are acknowledged within a round trip, and
+// then cost no queue write, no sync and no deletion (a tombstone): half of
+// the server's CPU per message on a quiet server.
+
+// PendingDevice is a Device that can take a message before it is stored:
+// its session tells the message (Pending.Acked) when the client
+// acknowledges it, and stores it (Pending.Store) when the session ends or
+// loses its connection first.
+type PendingDevice interface {
+	Device
+	// AcceptsPending reports whether the device acknowledges what it
+	// gets (stream management) and is connected.
+	AcceptsPending() bool
+	// DeliverPending queues st as Deliver does; false when the device
+	// cannot take it.
+	DeliverPending(st *stanza.Element, p *Pending) bool
+}
+
+// Pending is a message handed to devices and not stored yet. Its state
+// changes once: to acknowledged (by any of its devices, as a stored
+// message is erased by the first device's ack of the user's queue), or to
+// stored.
+type Pending struct {
+	r       *Router
+	m       *stanza.Element // stamped with its stanza-id
+	key     string
+	to      jid.JID  // the user, bare
+	targets []Device // the devices it was handed to
+
+	mu    sync.Mutex
+	state pendingState
+	seq   uint64       // stored: its queue position
+	sync  func() error // stored: waits until the write is durable (nil: it is)
+	err   error        // stored: the write failed
+	done  chan struct{}
+}
+
+type pendingState uint8
+
+const (
+	pendingWaiting pendingState = iota
+	pendingAcked
+	pendingStored
+)
+
+// PendingStats counts how pending messages ended.
+type PendingStats struct {
+	acked, stored atomic.Uint64
+}
+
+// Acked returns how many pending messages a device acknowledged in time.
+func (s *PendingStats) Acked() uint64 { return s.acked.Load() }
+
+// Stored returns how many pending messages were stored after all.
+func (s *PendingStats) Stored() uint64 { return s.stored.Load() }
+
+// Pending returns the router's counts of pending messages.
+func (r *Router) Pending() *PendingStats { return &r.pending }
+
+// deliverPending hands m, stamped, to targets before storing it when they
+// can all take it that way, and sets a's Wait to what the sender's ack
+// waits for. It reports false, having done nothing, when they cannot.
+func (r *Router) deliverPending(ctx context.Context, a *Assigned, m *stanza.Element, to jid.JID, key, id string, targets []Device) bool {
+	if !r.canPend(targets, a.Sender) {
+		return false
+	}
+	p := &Pending{r: r, m: m, key: key, to: to.Bare(), targets: targets, done: make(chan struct{})}
+	refused := false
+	for _, d := range targets {
+		if !d.(PendingDevice).DeliverPending(m, p) {
+			refused = true
+		}
+	}
+	if refused { // that device gets it from the queue
+		_, _ = p.Store()
+	}
+	a.Defer = false // what the hooks route waits for itself (see deliverMessage)
+	r.delivered(ctx, m, to, targets)
+	a.Defer = true
+	a.Wait = p.settle
+	a.StanzaID, a.Stored = id, time.Now()
+	return true
+}
+
+// canPend reports whether every one of targets (at least one) takes
+// pending messages, and none is the sender's own session: the sender's
+// reader may wait for its messages to settle (a request after them), and
+// would then not read the ack it waits for.
+func (r *Router) canPend(targets []Device, sender Device) bool {
+	if r.cfg.AckWindow <= 0 || len(targets) == 0 {
+		return false
+	}
+	for _, d := range targets {
+		pd, ok := d.(PendingDevice)
+		if !ok || d == sender || !pd.AcceptsPending() {
+			return false
+		}
+	}
+	return true
+}
+
+// settle waits until a device acknowledged p or, after the ack window, until
+// p is stored durably; it returns the sender's error if the write failed.
+func (p *Pending) settle() *stanza.Error {
+	t := time.NewTimer(p.r.cfg.AckWindow)
+	select {
+	case <-p.done:
+		t.Stop()
+	case <-t.C:
+		_, _ = p.Store()
+	}
+	p.mu.Lock()
+	state, sync, err := p.state, p.sync, p.err
+	p.mu.Unlock()
+	if state == pendingAcked {
+		return nil
+	}
+	if err != nil {
+		return p.r.writeFailed(err)
+	}
+	if sync != nil {
+		return p.r.waitFailed(sync())
+	}
+	return nil
+}
+
+// Acked tells p that a device acknowledged it. When p was stored
+// meanwhile it returns its queue position, for the device to erase.
+func (p *Pending) Acked() (seq uint64, stored bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch p.state {
+	case pendingWaiting:
+		p.state = pendingAcked
+		close(p.done)
+		p.r.pending.acked.Add(1)
+	case pendingStored:
+		return p.seq, p.err == nil
+	}
+	return 0, false
+}
+
+// StoredSeq returns p's queue position once it is stored, 0 before.
+func (p *Pending) StoredSeq() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.state != pendingStored || p.err != nil {
+		return 0
+	}
+	return p.seq
+}
+
+// Store stores p in its user's queue unless a device acknowledged it
+// (then it returns 0 and no error) or it is stored already, and returns
+// its queue position. The write is visible when Store returns, and
+// durable once the sender's ack is sent. Devices of the user that came
+// online since p was handed out get it as any stored message.
+func (p *Pending) Store() (uint64, error) {
+	p.mu.Lock()
+	first := p.state == pendingWaiting
+	if first {
+		p.seq, p.sync, p.err = p.r.enqueue(context.Background(), p.key, p.r.cfg.Codec.Encode(p.m))
+		p.state = pendingStored
+		close(p.done)
+		p.r.pending.stored.Add(1)
+	}
+	state, seq, err := p.state, p.seq, p.err
+	p.mu.Unlock()
+	if first && err == nil {
+		p.offerToNewDevices()
+	}
+	if state == pendingAcked {
+		return 0, nil
+	}
+	return seq, err
+}
+
+// offerToNewDevices hands the stored p to the user's devices that were not
+// among its targets: one that logged in after p was handed out may have
+// read its queue before p was in it.
+func (p *Pending) offerToNewDevices() {
+	for _, d := range p.r.availableNonNegative(p.to) {
+		if !containsDevice(p.targets, d) {
+			d.Deliver(p.m, p.key, p.seq)
+		}
+	}
+}

@@ -1,0 +1,151 @@
+package server
+
+import (
+	"testing"
+	"time"
+
+	"github.com/parley-im/parley/internal/config"
+	"github.com/parley-im/parley/internal/stanza"
+	"github.com/parley-im/parley/internal/xmpptest"
+)
+
+// A message to a user whose devices are all connected (with stream
+// management) reaches them before it is stored, and is stored only if none
+// acknowledges it within the ack window (router.Pending).
+
+func withAckWindow(d time.Duration) func(*config.Config) {
+	return func(c *config.Config) { c.AckWindow = d }
+}
+
+// expectAck waits for c's <a/> from the server and returns its h.
+func expectAck(c *xmpptest.Client, what string) string {
+	return c.Expect(what, func(el *stanza.Element) bool {
+		return el.Space == stanza.NSSM && el.Name == "a"
+	}).Attr("h")
+}
+
+// expectRequest reads what c gets until the server's <r/>.
+func expectRequest(t *testing.T, c *xmpptest.Client, what string) {
+	t.Helper()
+	for {
+		el := c.Next(5 * time.Second)
+		if el == nil {
+			t.Fatalf("no <r/> %s", what)
+		}
+		if el.Space == stanza.NSSM && el.Name == "r" {
+			return
+		}
+	}
+}
+
+// TestAMessageItsDeviceAcknowledgesIsNeverStored: with every sync of the
+// store held, alice's message reaches bob, bob acknowledges it, and alice
+// gets her ack all the same: her message was delivered and acknowledged,
+// so it needs no durable write. Nothing was written to bob's queue. With
+// the message stored before delivery (--ack-window 0, or before the
+// change) alice's ack waits for the held sync and never comes.
+func TestAMessageItsDeviceAcknowledgesIsNeverStored(t *testing.T) {
+	gate := newSyncGate()
+	ts := startServerOn(t, withAckWindow(time.Minute), gate.fs())
+	t.Cleanup(gate.release)
+	ts.addUser(t, "alice", "pw-alice")
+	ts.addUser(t, "bob", "pw-bob")
+	bob := ts.login(t, "bob", "phone", withSM)
+	ack := availableAndSettled(bob)
+	alice := ts.login(t, "alice", "phone", withSM)
+	counter := ts.store.(interface{ QueueWrites() uint64 })
+	writes := counter.QueueWrites()
+
+	gate.shut()
+	alice.SendRaw("<message to='bob@localhost' type='chat' id='m1'><body>hello</body></message><r xmlns='urn:xmpp:sm:3'/>")
+	bob.Expect("alice's message", xmpptest.IsMessageWithBody("hello"))
+	expectRequest(t, bob, "with alice's message")
+	ack(bob.Handled())
+	if h := expectAck(alice, "alice's ack, once bob acknowledged"); h != "1" {
+		t.Fatalf("alice got <a h='%s'/>, want h='1'", h)
+	}
+	if n := counter.QueueWrites() - writes; n != 0 {
+		t.Errorf("%d queue writes for a message bob acknowledged, want none", n)
+	}
+	if n := queued(t, ts, "bob@localhost"); n != 0 {
+		t.Errorf("%d messages queued for bob, want none", n)
+	}
+	if got := ts.hub.router.Pending().Acked(); got != 1 {
+		t.Errorf("%d messages acknowledged before stored, want 1", got)
+	}
+}
+
+// TestAMessageNotAcknowledgedInTheWindowIsStored: bob gets alice's message
+// and does not acknowledge it; after the window it is stored, and alice
+// gets her ack. bob's later ack erases it from his queue.
+func TestAMessageNotAcknowledgedInTheWindowIsStored(t *testing.T) {
+	ts := startServer(t, withAckWindow(200*time.Millisecond))
+	ts.addUser(t, "alice", "pw-alice")
+	ts.addUser(t, "bob", "pw-bob")
+	bob := ts.login(t, "bob", "phone", withSM)
+	ack := availableAndSettled(bob)
+	alice := ts.login(t, "alice", "phone", withSM)
+
+	start := time.Now()
+	alice.SendRaw("<message to='bob@localhost' type='chat' id='m1'><body>hello</body></message><r xmlns='urn:xmpp:sm:3'/>")
+	bob.Expect("alice's message", xmpptest.IsMessageWithBody("hello"))
+	if h := expectAck(alice, "alice's ack, once her message is stored"); h != "1" {
+		t.Fatalf("alice got <a h='%s'/>, want h='1'", h)
+	}
+	if waited := time.Since(start); waited < 200*time.Millisecond {
+		t.Errorf("alice's ack came after %v, before the window ended", waited)
+	}
+	if n := queued(t, ts, "bob@localhost"); n != 1 {
+		t.Fatalf("%d messages queued for bob, want the one he did not acknowledge", n)
+	}
+	ack(bob.Handled())
+	for deadline := time.Now().Add(5 * time.Second); queued(t, ts, "bob@localhost") != 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("bob's ack did not erase the stored message")
+		}
+	}
+}
+
+// TestAPendingMessageIsStoredWhenItsDeviceGoesAway: bob's connection
+// drops with alice's message unacknowledged, long before the window ends;
+// the message is stored at once (alice gets her ack), and bob's next login
+// gets it exactly once.
+func TestAPendingMessageIsStoredWhenItsDeviceGoesAway(t *testing.T) {
+	ts := startServer(t, withAckWindow(time.Minute))
+	ts.addUser(t, "alice", "pw-alice")
+	ts.addUser(t, "bob", "pw-bob")
+	bob := ts.login(t, "bob", "phone", withSM)
+	availableAndSettled(bob)
+	alice := ts.login(t, "alice", "phone", withSM)
+
+	alice.SendRaw("<message to='bob@localhost' type='chat' id='m1'><body>hello</body></message><r xmlns='urn:xmpp:sm:3'/>")
+	bob.Expect("alice's message", xmpptest.IsMessageWithBody("hello"))
+	bob.Drop()
+	if h := expectAck(alice, "alice's ack, once bob's connection dropped"); h != "1" {
+		t.Fatalf("alice got <a h='%s'/>, want h='1'", h)
+	}
+	again := ts.login(t, "bob", "tablet")
+	again.SendRaw("<presence/>")
+	again.Expect("alice's message, from bob's queue", xmpptest.IsMessageWithBody("hello"))
+	for el := again.Next(500 * time.Millisecond); el != nil; el = again.Next(500 * time.Millisecond) {
+		if xmpptest.IsMessageWithBody("hello")(el) {
+			t.Fatalf("a second message came: %s", el)
+		}
+	}
+}
+
+// TestAMessageToTheSendersOwnDeviceIsStoredFirst: alice's message to her
+// own bare address reaches her own session, whose reader may be the one
+// waiting for its ack: it is stored as before, not pending.
+func TestAMessageToTheSendersOwnDeviceIsStoredFirst(t *testing.T) {
+	ts := startServer(t, withAckWindow(time.Minute))
+	ts.addUser(t, "alice", "pw-alice")
+	alice := ts.login(t, "alice", "phone", withSM)
+	availableAndSettled(alice)
+	alice.SendRaw("<message to='alice@localhost' type='chat' id='m1'><body>note</body></message><r xmlns='urn:xmpp:sm:3'/>")
+	alice.Expect("her own message", xmpptest.IsMessageWithBody("note"))
+	expectAck(alice, "alice's ack, once her message is stored")
+	if got := ts.hub.router.Pending().Acked() + ts.hub.router.Pending().Stored(); got != 0 {
+		t.Errorf("%d pending messages, want none", got)
+	}
+}
