@@ -32,6 +32,11 @@ import (
 // load); inflight is how many messages a sender sends before it waits for
 // their receipts (1: nothing coalesces; 32: the mailbox batches).
 //
+// ack-window: the server's --ack-window. At 0 every message is stored
+// before delivery, as described above; at the default (100ms) bob's and
+// alice's acks settle the message and its receipt, which are then never
+// stored (router.Pending).
+//
 // xmpp: XMPP over plain TCP. binary: Parley's binary encoding over TLS,
 // the clients being the client library (libraryPeer).
 //
@@ -47,15 +52,18 @@ import (
 func BenchmarkOneToOne(b *testing.B) {
 	for _, proto := range []string{"xmpp", "binary"} {
 		for _, c := range []struct{ pairs, inflight int }{{1, 1}, {1, 32}, {100, 1}} {
-			b.Run(fmt.Sprintf("%s/pairs=%d/inflight=%d", proto, c.pairs, c.inflight), func(b *testing.B) {
-				benchOneToOne(b, proto, c.pairs, c.inflight)
-			})
+			for _, window := range []time.Duration{config.Default().AckWindow, 0} {
+				name := fmt.Sprintf("%s/pairs=%d/inflight=%d/ack-window=%v", proto, c.pairs, c.inflight, window)
+				b.Run(name, func(b *testing.B) {
+					benchOneToOne(b, proto, c.pairs, c.inflight, window)
+				})
+			}
 		}
 	}
 }
 
-func benchOneToOne(b *testing.B, proto string, pairs, inflight int) {
-	s := startOneToOneServer(b, 2*pairs)
+func benchOneToOne(b *testing.B, proto string, pairs, inflight int, ackWindow time.Duration) {
+	s := startOneToOneServer(b, 2*pairs, ackWindow)
 	addr := s.Addrs().C2S
 	if proto == "binary" {
 		addr = s.Addrs().Native
@@ -222,8 +230,9 @@ func (c *clientProcess) expect(b *testing.B, prefix string) string {
 	return ""
 }
 
-func startOneToOneServer(b *testing.B, users int) *Server {
+func startOneToOneServer(b *testing.B, users int, ackWindow time.Duration) *Server {
 	cfg := config.Default()
+	cfg.AckWindow = ackWindow
 	cfg.Data = b.TempDir()
 	cfg.C2S, cfg.C2STLS, cfg.Native, cfg.HTTP, cfg.Media, cfg.TURN = "127.0.0.1:0", "", "127.0.0.1:0", "", "", ""
 	cfg.AllowPlaintextAuth = true
