@@ -43,7 +43,8 @@ type Pending struct {
 	m       *stanza.Element // stamped with its stanza-id
 	key     string
 	to      jid.JID  // the user, bare
-	targets []Device // the devices it was handed to
+	targets []Device  // the devices it was handed to
+	expires time.Time // when the ack window ends
 
 	mu    sync.Mutex
 	state pendingState
@@ -82,7 +83,8 @@ func (r *Router) deliverPending(ctx context.Context, a *Assigned, m *stanza.Elem
 	if !r.canPend(targets, a.Sender) {
 		return false
 	}
-	p := &Pending{r: r, m: m, key: key, to: to.Bare(), targets: targets, done: make(chan struct{})}
+	p := &Pending{r: r, m: m, key: key, to: to.Bare(), targets: targets, done: make(chan struct{}),
+		expires: time.Now().Add(r.cfg.AckWindow)}
 	refused := false
 	for _, d := range targets {
 		if !d.(PendingDevice).DeliverPending(m, p) {
@@ -117,15 +119,21 @@ func (r *Router) canPend(targets []Device, sender Device) bool {
 	return true
 }
 
-// settle waits until a device acknowledged p or, after the ack window, until
-// p is stored durably; it returns the sender's error if the write failed.
+// settle waits until a device acknowledged p or, once the ack window that
+// began when p was handed out ends, until p is stored durably; it returns
+// the sender's error if the write failed. A sender's messages are settled
+// one after the other, each within its own window.
 func (p *Pending) settle() *stanza.Error {
-	t := time.NewTimer(p.r.cfg.AckWindow)
 	select {
 	case <-p.done:
-		t.Stop()
-	case <-t.C:
-		_, _ = p.Store()
+	default:
+		t := time.NewTimer(time.Until(p.expires))
+		select {
+		case <-p.done:
+			t.Stop()
+		case <-t.C:
+			_, _ = p.Store()
+		}
 	}
 	p.mu.Lock()
 	state, sync, err := p.state, p.sync, p.err

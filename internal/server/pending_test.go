@@ -149,3 +149,35 @@ func TestAMessageToTheSendersOwnDeviceIsStoredFirst(t *testing.T) {
 		t.Errorf("%d pending messages, want none", got)
 	}
 }
+
+// TestEachPendingMessageHasItsOwnWindow: five messages alice sends in one
+// write, none of which bob acknowledges, are stored when their windows
+// end, windows that began when they were handed to bob: alice's last ack
+// comes about one window after she sent them, not five (her acks are
+// settled one message after the other, and each message's timer started
+// when the one before was settled).
+func TestEachPendingMessageHasItsOwnWindow(t *testing.T) {
+	const window = 400 * time.Millisecond
+	ts := startServer(t, withAckWindow(window))
+	ts.addUser(t, "alice", "pw-alice")
+	ts.addUser(t, "bob", "pw-bob")
+	bob := ts.login(t, "bob", "phone", withSM)
+	availableAndSettled(bob)
+	alice := ts.login(t, "alice", "phone", withSM)
+
+	start := time.Now()
+	alice.SendRaw("<message to='bob@localhost' type='chat' id='m1'><body>1</body></message>" +
+		"<message to='bob@localhost' type='chat' id='m2'><body>2</body></message>" +
+		"<message to='bob@localhost' type='chat' id='m3'><body>3</body></message>" +
+		"<message to='bob@localhost' type='chat' id='m4'><body>4</body></message>" +
+		"<message to='bob@localhost' type='chat' id='m5'><body>5</body></message><r xmlns='urn:xmpp:sm:3'/>")
+	if h := expectAck(alice, "alice's ack of her five messages"); h != "5" {
+		t.Fatalf("alice got <a h='%s'/>, want h='5'", h)
+	}
+	if took := time.Since(start); took > 3*window {
+		t.Errorf("alice's ack of five unacknowledged messages took %v, want about one window (%v), not five", took, window)
+	}
+	if n := queued(t, ts, "bob@localhost"); n != 5 {
+		t.Errorf("%d messages queued for bob, want the 5 he did not acknowledge", n)
+	}
+}
