@@ -125,6 +125,7 @@ what the generator itself can offer.`,
 	fs.BoolVar(&c.PrecomputeKeys, "precompute-keys", false, "log every device in once, untimed, before the ramp (and the offline recipients before the offline phase), so that SCRAM logins reuse the derived keys (measures the server, not the generator's PBKDF2)")
 	fs.StringVar(&f.rates, "rates", joinInts(c.Rates), "open-loop offered rates in messages/s, comma-separated, ascending")
 	fs.DurationVar(&c.StepDuration, "step", c.StepDuration, "how long each open-loop rate is offered")
+	fs.DurationVar(&c.Warmup, "warmup", 0, "offer the first rate for this long before the steps, not counted (a server's first seconds of traffic: pools, stacks, the collector's pace)")
 	fs.IntVar(&c.Window, "window", c.Window, "closed loop: messages in flight per device")
 	fs.DurationVar(&c.ClosedDuration, "closed-duration", c.ClosedDuration, "closed loop: how long")
 	fs.IntVar(&c.OfflineTotal, "offline-messages", c.OfflineTotal, "offline: messages stored in all")

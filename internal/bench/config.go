@@ -47,6 +47,11 @@ type Config struct {
 	PrecomputeKeys bool
 	Rates          []int         // open-loop offered rates (msg/s), stepped up
 	StepDuration   time.Duration // how long each rate is offered
+	// Warmup, when positive, offers the first rate for this long before
+	// the steps, unmeasured: the first step then measures a server that
+	// has run traffic (its pools, goroutine stacks and collector's pace),
+	// not its first seconds of it.
+	Warmup time.Duration
 	Window         int           // closed loop: messages in flight per sender
 	ClosedDuration time.Duration // closed loop: how long
 	OfflineTotal   int           // offline: messages stored in all

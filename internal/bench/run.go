@@ -99,8 +99,14 @@ func runOnline(ctx context.Context, cfg *Config, want map[string]bool, meter pro
 		}
 	}
 	if want[ScenarioThroughput] {
+		if cfg.Warmup > 0 {
+			if _, err := openLoopStep(ctx, f, meter, cfg.Rates[0], cfg.Warmup); err != nil {
+				return err
+			}
+			r.Notes = append(r.Notes, fmt.Sprintf("throughput: %v at %d msg/s before the steps, not counted (--warmup)", cfg.Warmup, cfg.Rates[0]))
+		}
 		for _, rate := range cfg.Rates {
-			step, err := openLoopStep(ctx, f, meter, rate)
+			step, err := openLoopStep(ctx, f, meter, rate, cfg.StepDuration)
 			if err != nil {
 				return err
 			}

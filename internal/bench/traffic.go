@@ -32,10 +32,11 @@ func (s *schedule) due(now time.Time) int64 {
 func (s *schedule) maxLagMS() float64 { return 1000 * float64(s.maxLate) / float64(s.rate) }
 
 // openLoopStep offers rate messages/s, spread round-robin over every
-// device, for StepDuration, whatever the server does: the schedule does not
-// wait for deliveries (a closed loop would hide the server's queueing).
-func openLoopStep(ctx context.Context, f *fleet, meter procMeter, rate int) (StepResult, error) {
-	bar := newBar(f.cfg.Progress, int(f.cfg.StepDuration/time.Millisecond), fmt.Sprintf("%d msg/s", rate))
+// device, for length (StepDuration), whatever the server does: the
+// schedule does not wait for deliveries (a closed loop would hide the
+// server's queueing).
+func openLoopStep(ctx context.Context, f *fleet, meter procMeter, rate int, length time.Duration) (StepResult, error) {
+	bar := newBar(f.cfg.Progress, int(length/time.Millisecond), fmt.Sprintf("%d msg/s", rate))
 	m := beginStep(f, meter)
 	start := m.start
 	sched := schedule{rate: rate, start: start}
@@ -43,7 +44,7 @@ func openLoopStep(ctx context.Context, f *fleet, meter procMeter, rate int) (Ste
 	for {
 		now := time.Now()
 		elapsed := now.Sub(start)
-		if elapsed >= f.cfg.StepDuration || ctx.Err() != nil {
+		if elapsed >= length || ctx.Err() != nil {
 			break
 		}
 		for due := sched.due(now); due > 0; due-- {

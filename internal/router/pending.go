@@ -42,7 +42,7 @@ type Pending struct {
 	r       *Router
 	m       *stanza.Element // stamped with its stanza-id
 	key     string
-	to      jid.JID  // the user, bare
+	to      jid.JID   // the user, bare
 	targets []Device  // the devices it was handed to
 	expires time.Time // when the ack window ends
 
