@@ -51,7 +51,7 @@ type Config struct {
 	// the steps, unmeasured: the first step then measures a server that
 	// has run traffic (its pools, goroutine stacks and collector's pace),
 	// not its first seconds of it.
-	Warmup time.Duration
+	Warmup         time.Duration
 	Window         int           // closed loop: messages in flight per sender
 	ClosedDuration time.Duration // closed loop: how long
 	OfflineTotal   int           // offline: messages stored in all
