@@ -4,7 +4,11 @@
 //
 // The shared PostgreSQL store stays the durable truth. A node that routes
 // a storable message to a user enqueues it in the user's shared queue
-// first (so the sender's "sent" tick still means durable), then hands it,
+// first (so the sender's "sent" tick still means durable; only when every
+// available device of the user is connected to that node may it hand the
+// message to them first and store it only without an ack in its window,
+// router.Pending: a device on another node never gets a message that is
+// not in the queue), then hands it,
 // with its queue seq, to every available device of the user: its own
 // devices directly, the others' over the bus. The receiving device's ack
 // deletes it from the shared queue whichever node it is on. A message the

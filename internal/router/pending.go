@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,6 +44,7 @@ type Pending struct {
 	m       *stanza.Element // stamped with its stanza-id
 	key     string
 	to      jid.JID   // the user, bare
+	bare    bool      // sent to the user's bare address (all their devices), not to one device
 	targets []Device  // the devices it was handed to
 	expires time.Time // when the ack window ends
 
@@ -83,21 +85,22 @@ func (r *Router) deliverPending(ctx context.Context, a *Assigned, m *stanza.Elem
 	if !r.canPend(targets, a.Sender) {
 		return false
 	}
-	p := &Pending{r: r, m: m, key: key, to: to.Bare(), targets: targets, done: make(chan struct{}),
-		expires: time.Now().Add(r.cfg.AckWindow)}
+	p := &Pending{r: r, m: m, key: key, to: to.Bare(), bare: to.IsBare(), targets: targets,
+		done: make(chan struct{}), expires: time.Now().Add(r.cfg.AckWindow)}
+	r.waiting.add(p)
 	refused := false
 	for _, d := range targets {
 		if !d.(PendingDevice).DeliverPending(m, p) {
 			refused = true
 		}
 	}
-	if refused { // that device gets it from the queue
-		_, _ = p.Store()
+	if refused { // that device gets it from the queue, after the user's earlier pending messages
+		r.StoreWaiting(key)
 	}
 	a.Defer = false // what the hooks route waits for itself (see deliverMessage)
 	r.delivered(ctx, m, to, targets)
 	a.Defer = true
-	a.Wait = p.settle
+	a.addWait(p.settle)
 	a.StanzaID, a.Stored = id, time.Now()
 	return true
 }
@@ -154,16 +157,20 @@ func (p *Pending) settle() *stanza.Error {
 // meanwhile it returns its queue position, for the device to erase.
 func (p *Pending) Acked() (seq uint64, stored bool) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	switch p.state {
+	state := p.state
+	switch state {
 	case pendingWaiting:
 		p.state = pendingAcked
 		close(p.done)
-		p.r.pending.acked.Add(1)
 	case pendingStored:
-		return p.seq, p.err == nil
+		seq, stored = p.seq, p.err == nil
 	}
-	return 0, false
+	p.mu.Unlock()
+	if state == pendingWaiting {
+		p.r.pending.acked.Add(1)
+		p.r.waiting.remove(p)
+	}
+	return seq, stored
 }
 
 // StoredSeq returns p's queue position once it is stored, 0 before.
@@ -192,7 +199,10 @@ func (p *Pending) Store() (uint64, error) {
 	}
 	state, seq, err := p.state, p.seq, p.err
 	p.mu.Unlock()
-	if first && err == nil {
+	if first {
+		p.r.waiting.remove(p)
+	}
+	if first && err == nil && p.bare {
 		p.offerToNewDevices()
 	}
 	if state == pendingAcked {
@@ -201,13 +211,66 @@ func (p *Pending) Store() (uint64, error) {
 	return seq, err
 }
 
-// offerToNewDevices hands the stored p to the user's devices that were not
-// among its targets: one that logged in after p was handed out may have
-// read its queue before p was in it.
+// offerToNewDevices hands the stored p, sent to the user's bare address, to
+// the user's devices that were not among its targets: one that logged in
+// after p was handed out and read its queue before StoreWaiting could see
+// p (the window between choosing p's targets and adding it to the waiting
+// messages).
 func (p *Pending) offerToNewDevices() {
 	for _, d := range p.r.availableNonNegative(p.to) {
 		if !containsDevice(p.targets, d) {
 			d.Deliver(p.m, p.key, p.seq)
 		}
+	}
+}
+
+// waitingPending holds, per user (queue key), the pending messages neither
+// acknowledged nor stored yet, in the order they were handed out.
+type waitingPending struct {
+	mu    sync.Mutex
+	byKey map[string][]*Pending
+}
+
+func (w *waitingPending) add(p *Pending) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.byKey == nil {
+		w.byKey = make(map[string][]*Pending)
+	}
+	w.byKey[p.key] = append(w.byKey[p.key], p)
+}
+
+func (w *waitingPending) remove(p *Pending) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	ps := w.byKey[p.key]
+	for i, q := range ps {
+		if q == p {
+			ps = slices.Delete(ps, i, i+1)
+			break
+		}
+	}
+	if len(ps) == 0 {
+		delete(w.byKey, p.key)
+	} else {
+		w.byKey[p.key] = ps
+	}
+}
+
+// of returns the waiting messages of key, oldest first (a copy).
+func (w *waitingPending) of(key string) []*Pending {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.byKey[key])
+}
+
+// StoreWaiting stores, in the order they were handed out, the pending
+// messages to the user of queue key that no device acknowledged yet: a
+// message about to be stored for that user (or a device about to read the
+// user's queue) then comes after them in the queue, as it came after them
+// to the devices.
+func (r *Router) StoreWaiting(key string) {
+	for _, p := range r.waiting.of(key) {
+		_, _ = p.Store()
 	}
 }

@@ -77,6 +77,7 @@ type Router struct {
 	logs   map[string]*logTracker // by log key (logs.go)
 
 	pending PendingStats
+	waiting waitingPending
 }
 
 // New returns a Router.
@@ -241,6 +242,7 @@ func (r *Router) deliverMessage(ctx context.Context, m *stanza.Element, to jid.J
 	if a != nil && a.Defer && r.cfg.AckWindow > 0 && r.deliverPending(ctx, a, m, to, key, id, targetsOf()) {
 		return nil
 	}
+	r.StoreWaiting(key) // the user's pending messages go first in the queue, as they went first to the devices
 	seq, wait, err := r.enqueue(ctx, key, r.cfg.Codec.Encode(m))
 	if err != nil {
 		return r.writeFailed(err)
@@ -262,7 +264,7 @@ func (r *Router) deliverMessage(ctx context.Context, m *stanza.Element, to jid.J
 	r.delivered(ctx, m, to, targets)
 	if wait != nil {
 		if deferWait {
-			a.Wait = func() *stanza.Error { return r.waitFailed(wait()) }
+			a.addWait(func() *stanza.Error { return r.waitFailed(wait()) })
 		} else if err := wait(); err != nil {
 			return r.writeFailed(err)
 		}
@@ -463,6 +465,23 @@ type Assigned struct {
 	// Sender is the sending device's own session, if it is one: a
 	// message to it is never pending (Pending).
 	Sender Device
+}
+
+// addWait makes a's Wait wait for w too: a feature that routes several
+// messages under one Assigned (a group's invitations) settles them all.
+func (a *Assigned) addWait(w func() *stanza.Error) {
+	prev := a.Wait
+	if prev == nil {
+		a.Wait = w
+		return
+	}
+	a.Wait = func() *stanza.Error {
+		err := prev()
+		if err2 := w(); err == nil {
+			err = err2
+		}
+		return err
+	}
 }
 
 type assignedKey struct{}

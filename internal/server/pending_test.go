@@ -181,3 +181,35 @@ func TestEachPendingMessageHasItsOwnWindow(t *testing.T) {
 		t.Errorf("%d messages queued for bob, want the 5 he did not acknowledge", n)
 	}
 }
+
+// TestPendingMessagesStayInOrderForADeviceThatLogsInLater: alice's first
+// message is pending on bob's phone (which does not acknowledge it) when
+// bob's desktop, without stream management, logs in: its offline drain
+// gets the first message (stored for it, in order), and alice's second
+// message, stored before delivery since the desktop cannot take pending
+// messages, comes after it on both devices. Before, the desktop's drain
+// found no first message (not stored yet), the second one was stored
+// first, and the first one was handed to the desktop after it, at the end
+// of its window.
+func TestPendingMessagesStayInOrderForADeviceThatLogsInLater(t *testing.T) {
+	ts := startServer(t, withAckWindow(time.Minute))
+	ts.addUser(t, "alice", "pw-alice")
+	ts.addUser(t, "bob", "pw-bob")
+	phone := ts.login(t, "bob", "phone", withSM)
+	availableAndSettled(phone)
+	alice := ts.login(t, "alice", "phone", withSM)
+
+	alice.SendRaw("<message to='bob@localhost' type='chat' id='m1'><body>one</body></message>")
+	phone.Expect("the first message, pending", xmpptest.IsMessageWithBody("one"))
+	desktop := ts.login(t, "bob", "desktop")
+	desktop.SendRaw("<presence/>")
+	desktop.Expect("the first message, from the desktop's drain", xmpptest.IsMessageWithBody("one"))
+	alice.SendRaw("<message to='bob@localhost' type='chat' id='m2'><body>two</body></message>")
+	phone.Expect("the second message", xmpptest.IsMessageWithBody("two"))
+	desktop.Expect("the second message", xmpptest.IsMessageWithBody("two"))
+	for el := desktop.Next(300 * time.Millisecond); el != nil; el = desktop.Next(300 * time.Millisecond) {
+		if xmpptest.IsMessageWithBody("one")(el) {
+			t.Fatal("the desktop got the first message again, after the second")
+		}
+	}
+}

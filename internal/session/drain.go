@@ -34,7 +34,14 @@ func (s *Session) drainQueueLocked(key string) uint64 {
 	// awaiting a stream-management ack (none of them is above live), and,
 	// without stream management, those written since the last flush, whose
 	// erasure from the queue waits for it (a catch-up read, Redrain, can
-	// come in the same mailbox batch as their delivery).
+	// come in the same mailbox batch as their delivery). The user's
+	// messages handed out before they were stored (router.Pending) are
+	// stored first, in order: this device reads them with the rest, and
+	// this session's own unacknowledged ones then have their queue
+	// positions (queueSeq) before live is taken.
+	if s.cfg.Router != nil {
+		s.cfg.Router.StoreWaiting(key)
+	}
 	live := s.sm.maxSeq()
 	var after uint64
 	for {

@@ -27,6 +27,9 @@ func (s *Session) DeliverPending(st *stanza.Element, p *router.Pending) bool {
 // ack. A session that can no longer wait for an ack stores the message
 // first and sends it as a stored stanza.
 func (s *Session) sendPendingLocked(st *stanza.Element, p *router.Pending) {
+	if seq := p.StoredSeq(); seq != 0 && seq <= s.drainedUpTo {
+		return // stored meanwhile, and the offline drain already sent it
+	}
 	if s.state != stateActive || !s.sm.enabled || s.handoff != nil || s.tr == nil {
 		seq, err := p.Store()
 		if err != nil {

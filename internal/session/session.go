@@ -738,6 +738,7 @@ func (s *Session) terminateLocked() {
 	if s.detachTimer != nil {
 		s.detachTimer.Stop()
 	}
+	s.storePendingLocked() // before a refused delivery can store a later message
 	s.mbMu.Lock()
 	s.mb.closed = true
 	s.mbMu.Unlock()
@@ -748,7 +749,6 @@ func (s *Session) terminateLocked() {
 		bounce, s.handoff.bounce = s.handoff.bounce, nil
 	}
 	bounce = append(bounce, s.sm.unackedIQRequests()...)
-	s.storePendingLocked()
 	s.releaseLogLocked()
 	s.sm.reset()
 	// Hooks run without s.mu: they route presence to other sessions.
