@@ -17,7 +17,10 @@ func TestAddWaitWaitsForEveryMessageRoutedUnderOneAssigned(t *testing.T) {
 	failed := stanza.NewError(stanza.InternalServerError, "")
 	a.addWait(func() *stanza.Error { called = append(called, 1); return nil })
 	a.addWait(func() *stanza.Error { called = append(called, 2); return failed })
-	a.addWait(func() *stanza.Error { called = append(called, 3); return stanza.NewError(stanza.ResourceConstraint, "") })
+	a.addWait(func() *stanza.Error {
+		called = append(called, 3)
+		return stanza.NewError(stanza.ResourceConstraint, "")
+	})
 	if err := a.Wait(); err != failed {
 		t.Errorf("Wait returned %v, want the first error (%v)", err, failed)
 	}
