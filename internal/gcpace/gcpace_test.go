@@ -228,8 +228,13 @@ func TestIdleMarkWorkersAreNotCounted(t *testing.T) {
 // process whose heap has just freed far more than an eighth of its live
 // heap (a login ramp's garbage), returns the free pages to the OS. The
 // runtime's scavenger alone keeps free pages up to about 1.1 times the
-// heap goal (here 1.375 times the live heap), so without the pacer they
-// would stay mapped.
+// heap in use at the last collection, which here still counts the
+// burst's garbage, so without the pacer they would stay mapped.
+//
+// Any later collection (the runtime's or another goroutine's) lowers
+// that goal to the live heap and lets the scavenger return the pages by
+// itself, which proves nothing about the pacer ("not by the pacer" in CI
+// twice). An attempt in which one happened is made again, at most 3 times.
 func TestQuietPacerReturnsFreeHeap(t *testing.T) {
 	// Min and Max alike: the pacer never lowers GOGC, whose release would
 	// return the pages too. The burst waits until Run has set GOGC (the
@@ -249,15 +254,34 @@ func TestQuietPacerReturnsFreeHeap(t *testing.T) {
 	defer func() { cancel(); <-done }()
 	<-set
 
-	live := allocate(32<<20, 8<<10)
-	runtime.KeepAlive(allocate(16<<20, 1<<10)) // garbage once collected
-	runtime.GC()
-	t.Logf("after the burst: %d MiB free in the heap, %d MiB live", freeHeap()>>20, len(live)*8>>10)
-	waitFor(t, "the free heap returned to the OS", func() bool { return freeHeap() < 4<<20 })
-	if p.Releases() == 0 {
-		t.Error("the free heap went back to the OS, but not by the pacer")
+	for attempt := 1; attempt <= 3; attempt++ {
+		released := p.Releases()
+		live := allocate(32<<20, 8<<10)
+		runtime.KeepAlive(allocate(16<<20, 1<<10)) // garbage once collected
+		runtime.GC()
+		cycles := gcCycles()
+		t.Logf("attempt %d, after the burst: %d MiB free in the heap, %d MiB live", attempt, freeHeap()>>20, len(live)*8>>10)
+		waitFor(t, "the pacer to return the free heap, or a collection", func() bool {
+			return p.Releases() > released || gcCycles() != cycles
+		})
+		if p.Releases() > released {
+			if free := freeHeap(); free >= 4<<20 {
+				t.Errorf("the pacer released, but %d MiB stay free in the heap", free>>20)
+			}
+			runtime.KeepAlive(live)
+			return
+		}
+		t.Logf("attempt %d: a collection before the pacer's release (%d MiB free now); again", attempt, freeHeap()>>20)
+		runtime.KeepAlive(live)
 	}
-	runtime.KeepAlive(live)
+	t.Fatal("a collection came before the pacer's release in every attempt")
+}
+
+// gcCycles is how many collections the process completed.
+func gcCycles() uint64 {
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
 }
 
 // TestBusyPacerReturnsNothing: under allocation (the collector over its
