@@ -45,15 +45,15 @@ type Pending struct {
 	key     string
 	to      jid.JID   // the user, bare
 	bare    bool      // sent to the user's bare address (all their devices), not to one device
-	targets []Device  // the devices it was handed to
-	expires time.Time // when the ack window ends
+	expires time.Time // when the ack window ends (set by pendingExpiry.add)
 
-	mu    sync.Mutex
-	state pendingState
-	seq   uint64       // stored: its queue position
-	sync  func() error // stored: waits until the write is durable (nil: it is)
-	err   error        // stored: the write failed
-	done  chan struct{}
+	mu      sync.Mutex
+	targets []Device // the devices it was handed to (nil once acknowledged)
+	state   pendingState
+	seq     uint64       // stored: its queue position
+	sync    func() error // stored: waits until the write is durable (nil: it is)
+	err     error        // stored: the write failed
+	done    chan struct{}
 }
 
 type pendingState uint8
@@ -85,9 +85,9 @@ func (r *Router) deliverPending(ctx context.Context, a *Assigned, m *stanza.Elem
 	if !r.canPend(targets, a.Sender) {
 		return false
 	}
-	p := &Pending{r: r, m: m, key: key, to: to.Bare(), bare: to.IsBare(), targets: targets,
-		done: make(chan struct{}), expires: time.Now().Add(r.cfg.AckWindow)}
+	p := &Pending{r: r, m: m, key: key, to: to.Bare(), bare: to.IsBare(), targets: targets, done: make(chan struct{})}
 	r.waiting.add(p)
+	r.expiry.add(p)
 	refused := false
 	for _, d := range targets {
 		if !d.(PendingDevice).DeliverPending(m, p) {
@@ -123,21 +123,12 @@ func (r *Router) canPend(targets []Device, sender Device) bool {
 }
 
 // settle waits until a device acknowledged p or, once the ack window that
-// began when p was handed out ends, until p is stored durably; it returns
-// the sender's error if the write failed. A sender's messages are settled
-// one after the other, each within its own window.
+// began when p was handed out ends (pendingExpiry stores it then), until p
+// is stored durably; it returns the sender's error if the write failed. A
+// sender's messages are settled one after the other, each within its own
+// window.
 func (p *Pending) settle() *stanza.Error {
-	select {
-	case <-p.done:
-	default:
-		t := time.NewTimer(time.Until(p.expires))
-		select {
-		case <-p.done:
-			t.Stop()
-		case <-t.C:
-			_, _ = p.Store()
-		}
-	}
+	<-p.done
 	p.mu.Lock()
 	state, sync, err := p.state, p.sync, p.err
 	p.mu.Unlock()
@@ -161,6 +152,7 @@ func (p *Pending) Acked() (seq uint64, stored bool) {
 	switch state {
 	case pendingWaiting:
 		p.state = pendingAcked
+		p.m, p.targets = nil, nil // kept until the window ends (pendingExpiry): let them go now
 		close(p.done)
 	case pendingStored:
 		seq, stored = p.seq, p.err == nil
@@ -217,8 +209,11 @@ func (p *Pending) Store() (uint64, error) {
 // p (the window between choosing p's targets and adding it to the waiting
 // messages).
 func (p *Pending) offerToNewDevices() {
+	p.mu.Lock()
+	targets := p.targets
+	p.mu.Unlock()
 	for _, d := range p.r.availableNonNegative(p.to) {
-		if !containsDevice(p.targets, d) {
+		if !containsDevice(targets, d) {
 			d.Deliver(p.m, p.key, p.seq)
 		}
 	}
@@ -262,6 +257,25 @@ func (w *waitingPending) of(key string) []*Pending {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return slices.Clone(w.byKey[key])
+}
+
+// storeUpTo stores p, whose ack window ended, unless a device acknowledged
+// it: first the user's pending messages handed out before it that are
+// still waiting, then p.
+func (r *Router) storeUpTo(p *Pending) {
+	p.mu.Lock()
+	waiting := p.state == pendingWaiting
+	p.mu.Unlock()
+	if !waiting {
+		return
+	}
+	for _, q := range r.waiting.of(p.key) {
+		_, _ = q.Store()
+		if q == p {
+			return
+		}
+	}
+	_, _ = p.Store()
 }
 
 // StoreWaiting stores, in the order they were handed out, the pending

@@ -78,10 +78,11 @@ type Router struct {
 
 	pending PendingStats
 	waiting waitingPending
+	expiry  pendingExpiry
 }
 
 // New returns a Router.
-func New(cfg Config) *Router { return &Router{cfg: cfg} }
+func New(cfg Config) *Router { return &Router{cfg: cfg, expiry: pendingExpiry{window: cfg.AckWindow}} }
 
 // QueueKey is the offline-queue key of a user's account-wide queue.
 func QueueKey(user jid.JID) string { return user.Bare().String() }
