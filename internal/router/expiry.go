@@ -1,6 +1,8 @@
 package router
 
 import (
+	"cmp"
+	"log/slog"
 	"sync"
 	"time"
 )
@@ -23,6 +25,7 @@ import (
 // stanza, until its window ends.
 type pendingExpiry struct {
 	window time.Duration
+	log    *slog.Logger
 
 	mu    sync.Mutex
 	queue []*Pending // oldest first; queue[head:] are live
@@ -30,7 +33,10 @@ type pendingExpiry struct {
 	timer *time.Timer // armed for queue[head] while armed
 	armed bool
 
-	storing sync.Mutex // one expiry pass at a time, so that they store in order
+	// storing makes two passes take their messages one after the other;
+	// a message taken by the later pass stores the earlier pass's
+	// messages of its user first (Router.storeUpTo), so order holds.
+	storing sync.Mutex
 }
 
 // add starts p's window.
@@ -55,13 +61,57 @@ func (e *pendingExpiry) arm(d time.Duration) {
 }
 
 // expire stores the messages whose window ended and arms the timer for the
-// next one.
+// next one. A user's messages are stored in order, oldest first; different
+// users' in parallel, since a store may wait for a durable write (a
+// backend without store.QueueStarter) and one slow user must not hold
+// back the others. Failed writes are logged once per pass (their senders
+// get an error, if they wait; nobody else may).
 func (e *pendingExpiry) expire() {
 	e.storing.Lock()
-	defer e.storing.Unlock()
-	for _, p := range e.takeExpired(time.Now()) {
-		p.r.storeUpTo(p)
+	byKey := groupByKey(e.takeExpired(time.Now()))
+	e.storing.Unlock()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	failed, first := 0, error(nil)
+	for i, ps := range byKey {
+		store := func() {
+			for _, p := range ps {
+				n, err := p.r.storeUpTo(p)
+				mu.Lock()
+				failed, first = failed+n, cmp.Or(first, err)
+				mu.Unlock()
+			}
+		}
+		if i == len(byKey)-1 {
+			store() // the last group in this goroutine
+			break
+		}
+		wg.Go(store)
 	}
+	wg.Wait()
+	if failed > 0 && e.log != nil {
+		e.log.Warn("storing messages no device acknowledged in time", "failed", failed, "err", first)
+	}
+}
+
+// groupByKey returns the messages still waiting for an ack, grouped by
+// user (queue key), each group in the order of ps.
+func groupByKey(ps []*Pending) [][]*Pending {
+	var groups [][]*Pending
+	index := make(map[string]int)
+	for _, p := range ps {
+		if !p.waiting() {
+			continue
+		}
+		i, ok := index[p.key]
+		if !ok {
+			i = len(groups)
+			index[p.key] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], p)
+	}
+	return groups
 }
 
 // takeExpired removes from the queue the messages whose window ended by
@@ -79,6 +129,9 @@ func (e *pendingExpiry) takeExpired(now time.Time) []*Pending {
 		n := copy(e.queue, e.queue[e.head:])
 		clear(e.queue[n:])
 		e.queue, e.head = e.queue[:n], 0
+		if cap(e.queue) > 1024 && cap(e.queue) > 4*n { // a burst ended: let its array go
+			e.queue = append([]*Pending(nil), e.queue...)
+		}
 	}
 	e.armed = false
 	if e.head < len(e.queue) {

@@ -2,6 +2,7 @@ package router_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -31,12 +32,13 @@ func (d *silentDevice) DeliverPending(st *stanza.Element, p *router.Pending) boo
 }
 
 // TestAPendingMessageIsStoredWhenItsWindowEndsWhoeverWaits: messages
-// handed to a device that never acknowledges them are stored once their
-// ack window ends, in the order they were handed out, though no sender
-// waits for them (Assigned.Wait is never called: a message a feature
-// routed and did not wait for). Before, a message was stored only by its
-// sender's wait, with a timer per message: these stayed pending for as
-// long as the device stayed connected.
+// handed to devices that never acknowledge them are stored once their ack
+// window ends, each user's in the order they were handed out, though no
+// sender waits for them (Assigned.Wait is never called: a message a
+// feature routed and did not wait for). Two rounds: the second comes
+// after the first was stored (the expiry's timer armed again). Before, a
+// message was stored only by its sender's wait, with a timer per message:
+// these stayed pending for as long as the devices stayed connected.
 func TestAPendingMessageIsStoredWhenItsWindowEndsWhoeverWaits(t *testing.T) {
 	const window = 50 * time.Millisecond
 	st, err := pebble.Open(t.TempDir(), pebble.Options{})
@@ -45,53 +47,63 @@ func TestAPendingMessageIsStoredWhenItsWindowEndsWhoeverWaits(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	reg := router.NewRegistry()
-	bob := &silentDevice{benchDevice: benchDevice{full: jid.MustParse("bob@localhost/phone")}}
-	reg.Add(bob)
+	devices := map[string]*silentDevice{}
+	for _, user := range []string{"bob", "carol"} {
+		devices[user] = &silentDevice{benchDevice: benchDevice{full: jid.MustParse(user + "@localhost/phone")}}
+		reg.Add(devices[user])
+	}
 	r := router.New(router.Config{Domain: "localhost", Registry: reg, Queue: st, Codec: xmlCodec{}, Users: allUsers{},
 		AckWindow: window, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 
-	const n = 20
-	for i := range n {
-		ctx, a := router.WithAssigned(context.Background())
-		a.Defer = true
-		m := stanza.NewElement(stanza.NSClient, "message", "from", "alice@localhost/phone", "to", "bob@localhost",
-			"type", "chat", "id", string(rune('a'+i)))
-		body := stanza.NewElement(stanza.NSClient, "body")
-		body.Text = "hi"
-		m.AddChild(body)
-		if serr := r.Route(ctx, m); serr != nil {
-			t.Fatal(serr)
+	const perRound = 20
+	for round := 1; round <= 2; round++ {
+		for i := range perRound {
+			to := []string{"bob", "carol"}[i%2]
+			ctx, a := router.WithAssigned(context.Background())
+			a.Defer = true
+			m := stanza.NewElement(stanza.NSClient, "message", "from", "alice@localhost/phone", "to", to+"@localhost",
+				"type", "chat", "id", fmt.Sprintf("r%d-%d", round, i))
+			body := stanza.NewElement(stanza.NSClient, "body")
+			body.Text = "hi"
+			m.AddChild(body)
+			if serr := r.Route(ctx, m); serr != nil {
+				t.Fatal(serr)
+			}
+			if a.Wait == nil {
+				t.Fatalf("message %s was not pending (stored before delivery)", m.ID())
+			}
 		}
-		if a.Wait == nil {
-			t.Fatalf("message %d was not pending (stored before delivery)", i)
+		want := uint64(round * perRound)
+		deadline := time.Now().Add(100 * window)
+		for r.Pending().Stored() < want && time.Now().Before(deadline) {
+			time.Sleep(window / 10)
+		}
+		if got := r.Pending().Stored(); got != want {
+			t.Fatalf("round %d: %d of %d unacknowledged messages stored %v after their windows began, want all",
+				round, got, want, 100*window)
 		}
 	}
-	deadline := time.Now().Add(10 * window)
-	for r.Pending().Stored() < n && time.Now().Before(deadline) {
-		time.Sleep(window / 10)
-	}
-	if got := r.Pending().Stored(); got != n {
-		t.Fatalf("%d of %d unacknowledged messages stored %v after their windows began, want all", got, n, 10*window)
-	}
-	queued, err := st.ReadQueue(context.Background(), router.QueueKey(jid.MustParse("bob@localhost")), 0, 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bob.mu.Lock()
-	defer bob.mu.Unlock()
-	if len(queued) != n {
-		t.Fatalf("%d messages in bob's queue, want %d", len(queued), n)
-	}
-	for i, q := range queued {
-		m, err := xmlCodec{}.Decode(q.Payload)
+	for user, d := range devices {
+		queued, err := st.ReadQueue(context.Background(), router.QueueKey(jid.MustParse(user+"@localhost")), 0, 100)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if m.ID() != bob.sent[i] {
-			t.Errorf("queue position %d holds %q, want %q (the order handed out)", i, m.ID(), bob.sent[i])
+		d.mu.Lock()
+		if len(queued) != len(d.sent) {
+			t.Fatalf("%d messages in %s's queue, want the %d handed out", len(queued), user, len(d.sent))
 		}
-		if seq := bob.got[i].StoredSeq(); seq != q.Seq {
-			t.Errorf("message %q: StoredSeq %d, queue position %d", m.ID(), seq, q.Seq)
+		for i, q := range queued {
+			m, err := xmlCodec{}.Decode(q.Payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.ID() != d.sent[i] {
+				t.Errorf("%s's queue position %d holds %q, want %q (the order handed out)", user, i, m.ID(), d.sent[i])
+			}
+			if seq := d.got[i].StoredSeq(); seq != q.Seq {
+				t.Errorf("message %q: StoredSeq %d, queue position %d", m.ID(), seq, q.Seq)
+			}
 		}
+		d.mu.Unlock()
 	}
 }

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"sync"
@@ -260,22 +261,29 @@ func (w *waitingPending) of(key string) []*Pending {
 }
 
 // storeUpTo stores p, whose ack window ended, unless a device acknowledged
-// it: first the user's pending messages handed out before it that are
-// still waiting, then p.
-func (r *Router) storeUpTo(p *Pending) {
-	p.mu.Lock()
-	waiting := p.state == pendingWaiting
-	p.mu.Unlock()
-	if !waiting {
-		return
+// it (or it was stored): first the user's pending messages handed out
+// before it that are still waiting, then p. It returns how many writes
+// failed, and the first error.
+func (r *Router) storeUpTo(p *Pending) (failed int, first error) {
+	waiting := r.waiting.of(p.key)
+	i := slices.Index(waiting, p)
+	if i < 0 {
+		return 0, nil // acknowledged or stored meanwhile
 	}
-	for _, q := range r.waiting.of(p.key) {
-		_, _ = q.Store()
-		if q == p {
-			return
+	for _, q := range waiting[:i+1] {
+		if _, err := q.Store(); err != nil {
+			failed++
+			first = cmp.Or(first, err)
 		}
 	}
-	_, _ = p.Store()
+	return failed, first
+}
+
+// waiting reports whether p is neither acknowledged nor stored.
+func (p *Pending) waiting() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.state == pendingWaiting
 }
 
 // StoreWaiting stores, in the order they were handed out, the pending

@@ -82,7 +82,9 @@ type Router struct {
 }
 
 // New returns a Router.
-func New(cfg Config) *Router { return &Router{cfg: cfg, expiry: pendingExpiry{window: cfg.AckWindow}} }
+func New(cfg Config) *Router {
+	return &Router{cfg: cfg, expiry: pendingExpiry{window: cfg.AckWindow, log: cfg.Log}}
+}
 
 // QueueKey is the offline-queue key of a user's account-wide queue.
 func QueueKey(user jid.JID) string { return user.Bare().String() }
