@@ -42,7 +42,8 @@ type item struct {
 // mailbox is a bounded queue of items; mu is its own lock, never held while
 // a session runs.
 type mailbox struct {
-	items   []item // guarded by Session.mbMu
+	items   []item    // guarded by Session.mbMu
+	oldest  time.Time // when the oldest stanza in items was pushed, for Metrics.DeliveryWait (zero: none); guarded by Session.mbMu
 	waiting int    // what items count for against the size limit (item.stanzas); guarded by Session.mbMu
 	running bool   // a goroutine is draining; guarded by Session.mbMu
 	closed  bool   // no more stanzas accepted; guarded by Session.mbMu
@@ -65,6 +66,9 @@ func (s *Session) push(it item) bool {
 				"too many stanzas waiting: the client is not reading fast enough")}
 			s.cfg.Metrics.mailboxOverflow()
 		}
+	}
+	if carries && s.mb.oldest.IsZero() {
+		s.mb.oldest = s.cfg.Metrics.clock()
 	}
 	s.mb.items = append(s.mb.items, it)
 	s.mb.waiting += it.stanzas()
@@ -99,6 +103,8 @@ func (s *Session) run() {
 		}
 		batch, s.mb.items = s.mb.items, batch[:0]
 		s.mb.waiting = 0
+		oldest := s.mb.oldest
+		s.mb.oldest = time.Time{}
 		s.mbMu.Unlock()
 
 		// A handoff tells the client how many of its stanzas were
@@ -113,7 +119,9 @@ func (s *Session) run() {
 			s.handleItem(&batch[i])
 			batch[i] = item{}
 		}
-		s.flushLocked()
+		if s.flushLocked() {
+			s.cfg.Metrics.deliveryWaited(oldest)
+		}
 		s.mu.Unlock()
 		if quiesce {
 			s.inMu.Unlock()

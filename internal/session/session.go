@@ -630,10 +630,11 @@ func (s *Session) trackSentLocked(u unackedStanza) {
 	s.cfg.Metrics.stanzaOut()
 }
 
-// flushLocked writes pending output in one write.
-func (s *Session) flushLocked() {
+// flushLocked writes pending output in one write; it reports whether
+// the write was made and succeeded.
+func (s *Session) flushLocked() (wrote bool) {
 	if s.tr == nil || len(s.out) == 0 {
-		return
+		return false
 	}
 	s.appendAckRequestLocked()
 	err := s.tr.Write(s.out)
@@ -644,7 +645,7 @@ func (s *Session) flushLocked() {
 	s.out = nil
 	if err != nil {
 		s.transportLostLocked()
-		return
+		return false
 	}
 	if len(s.writtenSeqs) > 0 {
 		s.ackQueue(s.writtenSeqs)
@@ -655,6 +656,7 @@ func (s *Session) flushLocked() {
 		clear(l.written)
 		l.written = l.written[:0]
 	}
+	return true
 }
 
 func (s *Session) ackQueue(seqs []uint64) {
