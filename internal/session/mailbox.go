@@ -44,9 +44,9 @@ type item struct {
 type mailbox struct {
 	items   []item    // guarded by Session.mbMu
 	oldest  time.Time // when the oldest stanza in items was pushed, for Metrics.DeliveryWait (zero: none); guarded by Session.mbMu
-	waiting int    // what items count for against the size limit (item.stanzas); guarded by Session.mbMu
-	running bool   // a goroutine is draining; guarded by Session.mbMu
-	closed  bool   // no more stanzas accepted; guarded by Session.mbMu
+	waiting int       // what items count for against the size limit (item.stanzas); guarded by Session.mbMu
+	running bool      // a goroutine is draining; guarded by Session.mbMu
+	closed  bool      // no more stanzas accepted; guarded by Session.mbMu
 }
 
 // push appends it and starts a runner if none runs. Control items bypass
