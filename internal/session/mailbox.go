@@ -42,11 +42,11 @@ type item struct {
 // mailbox is a bounded queue of items; mu is its own lock, never held while
 // a session runs.
 type mailbox struct {
-	items   []item    // guarded by Session.mbMu
-	oldest  time.Time // when the oldest stanza in items was pushed, for Metrics.DeliveryWait (zero: none); guarded by Session.mbMu
-	waiting int       // what items count for against the size limit (item.stanzas); guarded by Session.mbMu
-	running bool      // a goroutine is draining; guarded by Session.mbMu
-	closed  bool      // no more stanzas accepted; guarded by Session.mbMu
+	items   []item // guarded by Session.mbMu
+	oldest  int64  // when the oldest stanza in items was pushed (Metrics.clock; 0: none), for Metrics.DeliveryWait; guarded by Session.mbMu
+	waiting int32  // what items count for against the size limit (item.stanzas; int32 keeps Session in its size class); guarded by Session.mbMu
+	running bool   // a goroutine is draining; guarded by Session.mbMu
+	closed  bool   // no more stanzas accepted; guarded by Session.mbMu
 }
 
 // push appends it and starts a runner if none runs. Control items bypass
@@ -59,7 +59,7 @@ func (s *Session) push(it item) bool {
 			s.mbMu.Unlock()
 			return false
 		}
-		if s.mb.waiting >= s.cfg.mailboxSize() {
+		if int(s.mb.waiting) >= s.cfg.mailboxSize() {
 			// Overflow policy: disconnect the slow client.
 			s.mb.closed = true
 			it = item{ctl: ctlClose, err: stanza.NewStreamError(stanza.StreamPolicyViolation,
@@ -67,11 +67,11 @@ func (s *Session) push(it item) bool {
 			s.cfg.Metrics.mailboxOverflow()
 		}
 	}
-	if carries && s.mb.oldest.IsZero() {
+	if carries && s.mb.oldest == 0 {
 		s.mb.oldest = s.cfg.Metrics.clock()
 	}
 	s.mb.items = append(s.mb.items, it)
-	s.mb.waiting += it.stanzas()
+	s.mb.waiting += int32(it.stanzas())
 	start := !s.mb.running
 	s.mb.running = true
 	s.mbMu.Unlock()
@@ -104,7 +104,7 @@ func (s *Session) run() {
 		batch, s.mb.items = s.mb.items, batch[:0]
 		s.mb.waiting = 0
 		oldest := s.mb.oldest
-		s.mb.oldest = time.Time{}
+		s.mb.oldest = 0
 		s.mbMu.Unlock()
 
 		// A handoff tells the client how many of its stanzas were
