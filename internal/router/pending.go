@@ -48,6 +48,11 @@ type Pending struct {
 	bare    bool      // sent to the user's bare address (all their devices), not to one device
 	expires time.Time // when the ack window ends (set by pendingExpiry.add)
 
+	// prev, next and listed place p in its user's waiting list
+	// (waitingPending), guarded by its mutex.
+	prev, next *Pending
+	listed     bool
+
 	mu      sync.Mutex
 	targets []Device // the devices it was handed to (nil once acknowledged)
 	state   pendingState
@@ -221,35 +226,57 @@ func (p *Pending) offerToNewDevices() {
 }
 
 // waitingPending holds, per user (queue key), the pending messages neither
-// acknowledged nor stored yet, in the order they were handed out.
+// acknowledged nor stored yet, in the order they were handed out: a list
+// through the messages themselves (Pending.prev, next), so that a message
+// joins and leaves it without an allocation (a slice per user was one per
+// message, most users having one message waiting at a time).
 type waitingPending struct {
 	mu    sync.Mutex
-	byKey map[string][]*Pending
+	byKey map[string]pendingList
 }
+
+// pendingList is a user's waiting messages, oldest first.
+type pendingList struct{ head, tail *Pending }
 
 func (w *waitingPending) add(p *Pending) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.byKey == nil {
-		w.byKey = make(map[string][]*Pending)
+		w.byKey = make(map[string]pendingList)
 	}
-	w.byKey[p.key] = append(w.byKey[p.key], p)
+	l := w.byKey[p.key]
+	p.prev, p.next, p.listed = l.tail, nil, true
+	if l.tail != nil {
+		l.tail.next = p
+	} else {
+		l.head = p
+	}
+	l.tail = p
+	w.byKey[p.key] = l
 }
 
 func (w *waitingPending) remove(p *Pending) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	ps := w.byKey[p.key]
-	for i, q := range ps {
-		if q == p {
-			ps = slices.Delete(ps, i, i+1)
-			break
-		}
+	if !p.listed {
+		return
 	}
-	if len(ps) == 0 {
+	l := w.byKey[p.key]
+	if p.prev != nil {
+		p.prev.next = p.next
+	} else {
+		l.head = p.next
+	}
+	if p.next != nil {
+		p.next.prev = p.prev
+	} else {
+		l.tail = p.prev
+	}
+	p.prev, p.next, p.listed = nil, nil, false
+	if l.head == nil {
 		delete(w.byKey, p.key)
 	} else {
-		w.byKey[p.key] = ps
+		w.byKey[p.key] = l
 	}
 }
 
@@ -257,7 +284,11 @@ func (w *waitingPending) remove(p *Pending) {
 func (w *waitingPending) of(key string) []*Pending {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return slices.Clone(w.byKey[key])
+	var out []*Pending
+	for p := w.byKey[key].head; p != nil; p = p.next {
+		out = append(out, p)
+	}
+	return out
 }
 
 // storeUpTo stores p, whose ack window ended, unless a device acknowledged

@@ -112,6 +112,9 @@ func (f *Feature) routed(_ context.Context, m *stanza.Element, to jid.JID, deliv
 // copyReceived gives the recipient's carbon-enabled, available devices that
 // did not get m a <received/> copy.
 func (f *Feature) copyReceived(m *stanza.Element, user jid.JID, delivered []module.Session) {
+	if f.host.SessionCount(user) <= len(delivered) {
+		return // every device of the user got m itself: no list to make (every message asks)
+	}
 	for _, s := range f.host.Sessions(user) {
 		if !s.Available() || contains(delivered, s) || !f.Enabled(s) {
 			continue
