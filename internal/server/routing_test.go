@@ -194,7 +194,8 @@ func TestHealthAndMetricsEndpoints(t *testing.T) {
 	if !strings.Contains(m, "parley_sessions_active 1") {
 		t.Errorf("/metrics: parley_sessions_active is not 1")
 	}
-	for _, name := range []string{"parley_c2s_connections", "parley_auth_success_total", "parley_stanzas_out_total", "go_goroutines"} {
+	for _, name := range []string{"parley_c2s_connections", "parley_auth_success_total", "parley_stanzas_out_total", "go_goroutines",
+		"go_sched_latencies_seconds_bucket", "go_gc_gogc_percent"} {
 		if !strings.Contains(m, name) {
 			t.Errorf("/metrics has no %s", name)
 		}
