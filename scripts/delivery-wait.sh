@@ -5,8 +5,9 @@
 # and logged in, then one throughput step on core 0 (a 5 s warm-up, then a
 # 12 s step); /metrics is scraped 8 s into that run and at its end, and the
 # quantiles of parley_delivery_wait_seconds (hand-over to a device's session
-# until the end of the write) are read from the two histograms' difference.
-# The histogram's bounds double, so each quantile is an upper bound.
+# until the end of the write) and of go_sched_latencies_seconds (runnable
+# goroutines' wait for a CPU) are read from the histograms' differences.
+# Each quantile is the upper bound of its bucket.
 #
 #   scripts/delivery-wait.sh [--rate R] [--devices N]
 #
@@ -18,7 +19,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --rate) rate=$2; shift 2 ;;
     --devices) devices=$2; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option $1 (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -43,21 +44,23 @@ grep -A1 one-to-one "$work/bench.out"
 python3 - "$work/before" "$work/after" <<'EOF'
 import re, sys
 
-def buckets(path):
+def buckets(path, name):
     out = {}
     for line in open(path):
-        m = re.match(r'parley_delivery_wait_seconds_bucket\{le="([^"]+)"\} (\S+)', line)
+        m = re.match(name + r'_bucket\{le="([^"]+)"\} (\S+)', line)
         if m:
             out[m.group(1)] = float(m.group(2))
     return out
 
-before, after = buckets(sys.argv[1]), buckets(sys.argv[2])
-bounds = sorted((k for k in after if k != "+Inf"), key=float) + ["+Inf"]
-counts = [(k, after[k] - before.get(k, 0)) for k in bounds]
-total = counts[-1][1]
-print(f"delivery wait over {int(total)} writes:", end="")
-for q in (0.5, 0.9, 0.99, 0.999):
-    bound = next(k for k, c in counts if c >= q * total)
-    print(f"  p{q * 100:g} <= {float(bound) * 1000:g} ms", end="")
-print()
+for name, what in (("parley_delivery_wait_seconds", "delivery wait over {} writes"),
+                   ("go_sched_latencies_seconds", "scheduling latency over {} goroutine runs")):
+    before, after = buckets(sys.argv[1], name), buckets(sys.argv[2], name)
+    bounds = sorted((k for k in after if k != "+Inf"), key=float) + ["+Inf"]
+    counts = [(k, after[k] - before.get(k, 0)) for k in bounds]
+    total = counts[-1][1]
+    print(what.format(int(total)) + ":", end="")
+    for q in (0.5, 0.9, 0.99, 0.999):
+        bound = next(k for k, c in counts if c >= q * total)
+        print(f"  p{q * 100:g} <= {float(bound) * 1000:.3g} ms", end="")
+    print()
 EOF
