@@ -59,7 +59,7 @@ type Pending struct {
 	seq     uint64       // stored: its queue position
 	sync    func() error // stored: waits until the write is durable (nil: it is)
 	err     error        // stored: the write failed
-	done    chan struct{}
+	changed sync.Cond    // signalled when state leaves pendingWaiting; L is &mu (no channel to allocate)
 }
 
 type pendingState uint8
@@ -91,7 +91,8 @@ func (r *Router) deliverPending(ctx context.Context, a *Assigned, m *stanza.Elem
 	if !r.canPend(targets, a.Sender) {
 		return false
 	}
-	p := &Pending{r: r, m: m, key: key, to: to.Bare(), bare: to.IsBare(), targets: targets, done: make(chan struct{})}
+	p := &Pending{r: r, m: m, key: key, to: to.Bare(), bare: to.IsBare(), targets: targets}
+	p.changed.L = &p.mu
 	r.waiting.add(p)
 	r.expiry.add(p)
 	refused := false
@@ -134,8 +135,10 @@ func (r *Router) canPend(targets []Device, sender Device) bool {
 // sender's messages are settled one after the other, each within its own
 // window.
 func (p *Pending) settle() *stanza.Error {
-	<-p.done
 	p.mu.Lock()
+	for p.state == pendingWaiting {
+		p.changed.Wait()
+	}
 	state, sync, err := p.state, p.sync, p.err
 	p.mu.Unlock()
 	if state == pendingAcked {
@@ -159,7 +162,7 @@ func (p *Pending) Acked() (seq uint64, stored bool) {
 	case pendingWaiting:
 		p.state = pendingAcked
 		p.m, p.targets = nil, nil // kept until the window ends (pendingExpiry): let them go now
-		close(p.done)
+		p.changed.Broadcast()
 	case pendingStored:
 		seq, stored = p.seq, p.err == nil
 	}
@@ -192,7 +195,7 @@ func (p *Pending) Store() (uint64, error) {
 	if first {
 		p.seq, p.sync, p.err = p.r.enqueue(context.Background(), p.key, p.r.cfg.Codec.Encode(p.m))
 		p.state = pendingStored
-		close(p.done)
+		p.changed.Broadcast()
 		p.r.pending.stored.Add(1)
 	}
 	state, seq, err := p.state, p.seq, p.err
