@@ -56,7 +56,7 @@ func (s *Session) drainQueueLocked(key string) uint64 {
 				continue // already delivered live in this session
 			}
 			if d.raw && storedMessage(q.Payload) {
-				s.sendStoredLocked(&d, unackedStanza{seq: q.Seq, raw: q.Payload, stored: q.Stored})
+				s.sendStoredLocked(&d, unackedStanza{seq: q.Seq, raw: q.Payload, storedNS: q.Stored.UnixNano()})
 				continue
 			}
 			st, err := s.cfg.Codec.Decode(q.Payload)
@@ -95,7 +95,7 @@ func (s *Session) sendStoredLocked(d *drain, u unackedStanza) {
 		if s.out == nil {
 			s.out = s.cfg.outBuffer()
 		}
-		s.out = d.appendStamped(s.out, u.raw, u.stored)
+		s.out = d.appendStamped(s.out, u.raw, u.stored())
 	}
 	s.trackSentLocked(u)
 }
@@ -106,7 +106,7 @@ func (s *Session) sendStoredLocked(d *drain, u unackedStanza) {
 func (s *Session) appendUnackedLocked(dst []byte, tr Transport, u *unackedStanza) []byte {
 	if u.st == nil && s.writesStoredXMLLocked(tr) {
 		d := drain{domain: s.cfg.Domain}
-		return d.appendStamped(dst, u.raw, u.stored)
+		return d.appendStamped(dst, u.raw, u.stored())
 	}
 	if st := s.unackedElement(u); st != nil {
 		return tr.AppendElement(dst, st)
@@ -119,7 +119,7 @@ func (s *Session) appendUnackedLocked(dst []byte, tr Transport, u *unackedStanza
 func (s *Session) unackedPayload(u *unackedStanza) []byte {
 	if u.st == nil {
 		d := drain{domain: s.cfg.Domain}
-		return d.appendStamped(nil, u.raw, u.stored)
+		return d.appendStamped(nil, u.raw, u.stored())
 	}
 	return s.cfg.Codec.Encode(u.st)
 }
@@ -135,7 +135,7 @@ func (s *Session) unackedElement(u *unackedStanza) *stanza.Element {
 		s.cfg.Log.Error("undecodable stored stanza not re-sent", "jid", s.jid.String(), "seq", u.seq, "err", err)
 		return nil
 	}
-	st.AddChild(delayStamp(s.cfg.Domain, u.stored))
+	st.AddChild(delayStamp(s.cfg.Domain, u.stored()))
 	u.st, u.raw = st, nil
 	return st
 }

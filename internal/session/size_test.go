@@ -16,3 +16,13 @@ func TestSessionSizeClass(t *testing.T) {
 		t.Fatalf("Session is %d bytes, over the 384-byte size class", size)
 	}
 }
+
+// TestUnackedEntrySize: a session keeps one entry per stanza written and
+// not yet acknowledged, hundreds of them for a member of a busy group
+// between two acks (asked about once a second): 72 bytes, where a
+// time.Time for the drain's delay stamp made it 88.
+func TestUnackedEntrySize(t *testing.T) {
+	if size := unsafe.Sizeof(unackedStanza{}); size > 72 {
+		t.Fatalf("unackedStanza is %d bytes, want at most 72", size)
+	}
+}
