@@ -358,6 +358,14 @@ func TestWebClientWithoutServerHistory(t *testing.T) {
 	}
 	b.do("waitText", "selector", msg(live), "text", "live")
 	b.shot("empty-then-live")
+	// The message and the server's <r/> are two WebSocket messages: the page
+	// may show the first before it answers the second, and a reload then
+	// would drop the message unacknowledged (it came back after the reload
+	// once in CI). Wait until the page acknowledged (data-acked, the count
+	// in its last <a/>) all it had handled when it showed the message
+	// (data-handled).
+	b.str("eval", "expr", `new Promise((ok) => { const shown = Number(document.body.dataset.handled); const t = setInterval(() => {
+		if (Number(document.body.dataset.acked || 0) >= shown) { clearInterval(t); ok('acked'); } }, 10); })`)
 
 	// The page acknowledged what it got (stream management), so the server
 	// erased it: after a reload nothing comes back from the offline queue.

@@ -135,9 +135,9 @@ export class Client {
   }
 
   handle(el) {
-    if (el.ns === NS.client && (el.name === 'message' || el.name === 'presence' || el.name === 'iq')) this.h++;
+    if (el.ns === NS.client && (el.name === 'message' || el.name === 'presence' || el.name === 'iq')) document.body.dataset.handled = String(++this.h);
     if (el.ns === NS.sm) {
-      if (el.name === 'r' && this.sm) this.send(new El('a', NS.sm, { h: this.h }));
+      if (el.name === 'r' && this.sm && this.send(new El('a', NS.sm, { h: this.h }))) document.body.dataset.acked = String(this.h);
       return;
     }
     if (el.ns === NS.parley) {
