@@ -32,11 +32,6 @@ type pendingExpiry struct {
 	head  int
 	timer *time.Timer // armed for queue[head] while armed
 	armed bool
-
-	// storing makes two passes take their messages one after the other;
-	// a message taken by the later pass stores the earlier pass's
-	// messages of its user first (Router.storeUpTo), so order holds.
-	storing sync.Mutex
 }
 
 // add starts p's window.
@@ -66,10 +61,12 @@ func (e *pendingExpiry) arm(d time.Duration) {
 // backend without store.QueueStarter) and one slow user must not hold
 // back the others. Failed writes are logged once per pass (their senders
 // get an error, if they wait; nobody else may).
+//
+// Two passes take their messages one after the other (mu); one that
+// overlaps an earlier pass still stores in order, as a message stores its
+// user's earlier waiting messages first (Router.storeUpTo).
 func (e *pendingExpiry) expire() {
-	e.storing.Lock()
 	byKey := groupByKey(e.takeExpired(time.Now()))
-	e.storing.Unlock()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	failed, first := 0, error(nil)
