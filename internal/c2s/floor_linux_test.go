@@ -29,11 +29,9 @@ import (
 //   - round-trip: a 200-byte request and the peer's 200-byte answer, as a
 //     message and its ack: a write and a read on each side, per op.
 //
-// Besides the wall time per op, write and read-empty report thread-µs/op:
+// Besides the wall time per op, all but round-trip report thread-µs/op:
 // the CPU (user and system) of the benchmark's own thread per op, the
-// share a server would pay; on two cores the peers' reads run on the
-// other one. Run it
-// on two cores, the benchmark's thread free to share neither:
+// share a server would pay, while the peers run on the other core:
 //
 //	go test -run '^$' -bench LoopbackFloor -cpu 2 ./internal/c2s
 func BenchmarkLoopbackFloor(b *testing.B) {
