@@ -15,16 +15,33 @@ func TestAddWaitWaitsForEveryMessageRoutedUnderOneAssigned(t *testing.T) {
 	var a Assigned
 	var called []int
 	failed := stanza.NewError(stanza.InternalServerError, "")
-	a.addWait(func() *stanza.Error { called = append(called, 1); return nil })
-	a.addWait(func() *stanza.Error { called = append(called, 2); return failed })
-	a.addWait(func() *stanza.Error {
+	a.addWait(SettleFunc(func() *stanza.Error { called = append(called, 1); return nil }))
+	a.addWait(SettleFunc(func() *stanza.Error { called = append(called, 2); return failed }))
+	a.addWait(SettleFunc(func() *stanza.Error {
 		called = append(called, 3)
 		return stanza.NewError(stanza.ResourceConstraint, "")
-	})
-	if err := a.Wait(); err != failed {
+	}))
+	if err := a.Wait.Settle(); err != failed {
 		t.Errorf("Wait returned %v, want the first error (%v)", err, failed)
 	}
 	if len(called) != 3 || called[0] != 1 || called[1] != 2 || called[2] != 3 {
 		t.Errorf("waits called %v, want [1 2 3]", called)
+	}
+}
+
+// TestAPendingIsItsOwnSettlement: a pending message's sender waits on the
+// *Pending itself (a Settlement), not on a method value of it, which was
+// an allocation per message routed.
+func TestAPendingIsItsOwnSettlement(t *testing.T) {
+	p := &Pending{}
+	allocs := testing.AllocsPerRun(1000, func() {
+		var a Assigned
+		a.addWait(p)
+		if a.Wait != p {
+			t.Fatal("the settlement is not the pending message")
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations to wait for a pending message, want 0", allocs)
 	}
 }

@@ -37,10 +37,8 @@ type Batch struct {
 	// queue copies payloads into its write, so the next read reuses it.
 	encoded []byte
 	// pending is the outcome of the next Commit, made with the batch's
-	// first message, and wait its Wait (pending.result): every message
-	// of one commit shares them.
+	// first message: the Settlement every message of one commit shares.
 	pending *commitResult
-	wait    func() *stanza.Error
 }
 
 // commitResult is one Commit's outcome, for the Waits of its messages.
@@ -52,11 +50,11 @@ type commitResult struct {
 	waited    bool
 }
 
-// result is the Wait of a committed message: the first call waits for the
-// commit's write to be durable, the others return what it returned.
-// Before Commit the messages are not stored: it returns an error, so that
-// they are never acknowledged.
-func (c *commitResult) result() *stanza.Error {
+// Settle is the Settlement of a committed message: the first call waits
+// for the commit's write to be durable, the others return what it
+// returned. Before Commit the messages are not stored: it returns an
+// error, so that they are never acknowledged.
+func (c *commitResult) Settle() *stanza.Error {
 	if !c.committed {
 		return stanza.NewError(stanza.InternalServerError, "")
 	}
@@ -102,10 +100,9 @@ func (b *Batch) keyIndex(key string) int {
 
 // add batches m (stamped) for to's queue key, encoded with codec, and
 // returns the function its sender's session waits on.
-func (b *Batch) add(m *stanza.Element, to jid.JID, bare bool, key string, codec Codec) func() *stanza.Error {
+func (b *Batch) add(m *stanza.Element, to jid.JID, bare bool, key string, codec Codec) Settlement {
 	if len(b.items) == 0 {
 		b.pending = &commitResult{r: b.r}
-		b.wait = b.pending.result
 	}
 	k := b.keyIndex(key)
 	if k < 0 {
@@ -119,7 +116,7 @@ func (b *Batch) add(m *stanza.Element, to jid.JID, bare bool, key string, codec 
 		b.encoded = append(b.encoded, codec.Encode(m)...)
 	}
 	b.items = append(b.items, batched{m: m, to: to, key: k, bare: bare, start: start, end: len(b.encoded)})
-	return b.wait
+	return b.pending
 }
 
 // payloads points each recipient's batch at its messages' encodings, now
@@ -201,7 +198,7 @@ func (b *Batch) reset() {
 	if cap(b.encoded) > keptEncoded {
 		b.encoded = nil
 	}
-	b.pending, b.wait = nil, nil
+	b.pending = nil
 }
 
 // targetsNow returns the devices a batched message goes to now, by the

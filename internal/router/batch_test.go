@@ -52,7 +52,7 @@ func chatTo(to, body string) *stanza.Element {
 
 // routeBatched routes m as a session does, with Defer and b, and returns
 // the wait its session would call.
-func routeBatched(t *testing.T, r *router.Router, b *router.Batch, m *stanza.Element) func() *stanza.Error {
+func routeBatched(t *testing.T, r *router.Router, b *router.Batch, m *stanza.Element) router.Settlement {
 	t.Helper()
 	ctx, a := router.WithAssignedTo(context.Background(), &router.Assigned{Defer: true, Batch: b})
 	if err := r.Route(ctx, m); err != nil {
@@ -60,6 +60,9 @@ func routeBatched(t *testing.T, r *router.Router, b *router.Batch, m *stanza.Ele
 	}
 	if a.StanzaID == "" {
 		t.Fatalf("no stanza-id assigned to %v", m)
+	}
+	if a.Wait == nil {
+		t.Fatalf("no settlement for %v", m)
 	}
 	return a.Wait
 }
@@ -71,7 +74,7 @@ func routeBatched(t *testing.T, r *router.Router, b *router.Batch, m *stanza.Ele
 func TestBatchStoresAReadsMessagesWithOneWrite(t *testing.T) {
 	r, _, st := batchRouter(t)
 	b := r.NewBatch()
-	var waits []func() *stanza.Error
+	var waits []router.Settlement
 	for i := range 10 {
 		to := []string{"bob@localhost", "carol@localhost"}[i%2]
 		waits = append(waits, routeBatched(t, r, b, chatTo(to, fmt.Sprint(i))))
@@ -79,7 +82,7 @@ func TestBatchStoresAReadsMessagesWithOneWrite(t *testing.T) {
 	if n, _ := st.QueueLen(context.Background(), "bob@localhost"); n != 0 || b.Len() != 10 {
 		t.Fatalf("before Commit: bob's queue holds %d, the batch %d; want 0 and 10", n, b.Len())
 	}
-	if waits[0]() == nil {
+	if waits[0].Settle() == nil {
 		t.Fatal("a batched message's wait returned nil before Commit: it would be acknowledged unstored")
 	}
 	before := st.QueueWrites()
@@ -88,7 +91,7 @@ func TestBatchStoresAReadsMessagesWithOneWrite(t *testing.T) {
 		t.Fatalf("%d queue writes for one read's 10 messages, want 1", w)
 	}
 	for _, w := range waits {
-		if err := w(); err != nil {
+		if err := w.Settle(); err != nil {
 			t.Fatalf("wait after Commit: %v", err)
 		}
 	}

@@ -107,7 +107,7 @@ func (r *Router) deliverPending(ctx context.Context, a *Assigned, m *stanza.Elem
 	a.Defer = false // what the hooks route waits for itself (see deliverMessage)
 	r.delivered(ctx, m, to, targets)
 	a.Defer = true
-	a.addWait(p.settle)
+	a.addWait(p)
 	a.StanzaID, a.Stored = id, time.Now()
 	return true
 }
@@ -134,7 +134,7 @@ func (r *Router) canPend(targets []Device, sender Device) bool {
 // is stored durably; it returns the sender's error if the write failed. A
 // sender's messages are settled one after the other, each within its own
 // window.
-func (p *Pending) settle() *stanza.Error {
+func (p *Pending) Settle() *stanza.Error {
 	p.mu.Lock()
 	for p.state == pendingWaiting {
 		p.changed.Wait()

@@ -267,7 +267,7 @@ func (r *Router) deliverMessage(ctx context.Context, m *stanza.Element, to jid.J
 	r.delivered(ctx, m, to, targets)
 	if wait != nil {
 		if deferWait {
-			a.addWait(func() *stanza.Error { return r.waitFailed(wait()) })
+			a.addWait(SettleFunc(func() *stanza.Error { return r.waitFailed(wait()) }))
 		} else if err := wait(); err != nil {
 			return r.writeFailed(err)
 		}
@@ -463,28 +463,41 @@ type Assigned struct {
 	StanzaID string
 	Stored   time.Time
 	Defer    bool
-	Wait     func() *stanza.Error
+	Wait     Settlement // nil: durable already (or not stored)
 	Batch    *Batch
 	// Sender is the sending device's own session, if it is one: a
 	// message to it is never pending (Pending).
 	Sender Device
 }
 
+// A Settlement waits until a routed message is settled: durable, or
+// acknowledged by its devices before it had to be (Pending). Settle
+// returns the error the sender's ack gets instead, or nil. An interface,
+// not a func: a message's *Pending (or its batch's commit) is one
+// already, where a method value would be an allocation per message.
+type Settlement interface{ Settle() *stanza.Error }
+
+// SettleFunc is a func as a Settlement.
+type SettleFunc func() *stanza.Error
+
+// Settle calls f.
+func (f SettleFunc) Settle() *stanza.Error { return f() }
+
 // addWait makes a's Wait wait for w too: a feature that routes several
 // messages under one Assigned (a group's invitations) settles them all.
-func (a *Assigned) addWait(w func() *stanza.Error) {
+func (a *Assigned) addWait(w Settlement) {
 	prev := a.Wait
 	if prev == nil {
 		a.Wait = w
 		return
 	}
-	a.Wait = func() *stanza.Error {
-		err := prev()
-		if err2 := w(); err == nil {
+	a.Wait = SettleFunc(func() *stanza.Error {
+		err := prev.Settle()
+		if err2 := w.Settle(); err == nil {
 			err = err2
 		}
 		return err
-	}
+	})
 }
 
 type assignedKey struct{}

@@ -108,7 +108,7 @@ func (s *Session) appendAckRequestLocked() {
 
 // requestAckLocked appends an <r/> to the output.
 func (s *Session) requestAckLocked() {
-	s.out = s.tr.AppendElement(s.out, stanza.NewElement(stanza.NSSM, "r"))
+	s.out = s.tr.AppendElement(s.outLocked(), stanza.NewElement(stanza.NSSM, "r"))
 	s.sm.requestSent()
 }
 

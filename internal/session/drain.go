@@ -92,10 +92,7 @@ func (s *Session) sendStoredLocked(d *drain, u unackedStanza) {
 		return // as sendLocked: closed, sent by an earlier drain, or frozen for a handoff
 	}
 	if s.tr != nil {
-		if s.out == nil {
-			s.out = s.cfg.outBuffer()
-		}
-		s.out = d.appendStamped(s.out, u.raw, u.stored())
+		s.out = d.appendStamped(s.outLocked(), u.raw, u.stored())
 	}
 	s.trackSentLocked(u)
 }

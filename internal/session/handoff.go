@@ -57,7 +57,7 @@ func (s *Session) startHandoffLocked(bye *stanza.StreamError, wait time.Duration
 	}
 	s.handoff = &handoff{bye: bye}
 	s.storePendingLocked() // what the handoff leaves unacknowledged goes on from the queue
-	s.out = s.tr.AppendElement(s.out, stanza.NewElement(stanza.NSSM, "a",
+	s.out = s.tr.AppendElement(s.outLocked(), stanza.NewElement(stanza.NSSM, "a",
 		"h", strconv.FormatUint(uint64(s.sm.inH), 10)))
 	if s.persistResumptionLocked() || len(s.sm.unacked) == 0 {
 		s.finishHandoffLocked()

@@ -46,10 +46,7 @@ func (s *Session) sendLoggedLocked(st *stanza.Element, key string, seq uint64) {
 		return
 	}
 	if s.tr != nil {
-		if s.out == nil {
-			s.out = s.cfg.outBuffer()
-		}
-		s.out = s.tr.AppendElement(s.out, st)
+		s.out = s.tr.AppendElement(s.outLocked(), st)
 	}
 	s.trackSentLocked(unackedStanza{st: st, seq: seq, log: key})
 }

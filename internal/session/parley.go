@@ -47,7 +47,7 @@ func speaksExtensions(tr Transport) bool {
 // period of the session and reused (inMu serializes the messages): a
 // context and an Assigned per message were two of the allocations of
 // every message routed.
-func (s *Session) dispatchMessage(m *stanza.Element) (reply, ack *stanza.Element, wait func() *stanza.Error) {
+func (s *Session) dispatchMessage(m *stanza.Element) (reply, ack *stanza.Element, wait router.Settlement) {
 	r := s.messageRoutingLocked()
 	assigned := &r.assigned
 	*assigned = router.Assigned{Defer: true, Batch: r.batch, Sender: s}
@@ -86,7 +86,7 @@ func (s *Session) offlineDoneLocked() {
 // kept by stream management.
 func (s *Session) sendNonzaLocked(el *stanza.Element) {
 	if s.state != stateClosed && s.tr != nil {
-		s.out = s.tr.AppendElement(s.out, el)
+		s.out = s.tr.AppendElement(s.outLocked(), el)
 	}
 }
 

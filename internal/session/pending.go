@@ -38,7 +38,7 @@ func (s *Session) sendPendingLocked(st *stanza.Element, p *router.Pending) {
 		s.sendLocked(st, seq)
 		return
 	}
-	s.out = s.tr.AppendElement(s.out, st)
+	s.out = s.tr.AppendElement(s.outLocked(), st)
 	s.trackSentLocked(unackedStanza{st: st, pending: p})
 }
 

@@ -190,7 +190,7 @@ func (s *Session) StartRestored(h uint32, presence []byte, register func()) bool
 	if !s.processAckLocked(h) {
 		return false
 	}
-	s.out = s.tr.AppendElement(s.out, stanza.NewElement(stanza.NSSM, "resumed",
+	s.out = s.tr.AppendElement(s.outLocked(), stanza.NewElement(stanza.NSSM, "resumed",
 		"h", strconv.FormatUint(uint64(s.sm.inH), 10), "previd", s.id))
 	for i := range s.sm.unacked {
 		s.out = s.appendUnackedLocked(s.out, s.tr, &s.sm.unacked[i])

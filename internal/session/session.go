@@ -93,6 +93,9 @@ type Config struct {
 	// that an idle session keeps none and a busy one does not grow a new
 	// one for every write (a group post's copy to each of 1,024 members).
 	out sync.Pool
+	// outHolders holds the empty *[]byte that out's buffers came in, for
+	// the next buffer given back (releaseOut).
+	outHolders sync.Pool
 	// plainPresence marks, in a session's presence, a plain available
 	// presence kept as no element (Session.keepPresence); never sent.
 	plainPresence stanza.Element
@@ -108,19 +111,43 @@ type Config struct {
 // maxPooledOut is the largest output buffer kept for reuse.
 const maxPooledOut = 64 << 10
 
+// freshOutCap is the capacity of an output buffer the pool makes.
+const freshOutCap = 2048
+
 // outBuffer returns an empty buffer for a session's output.
 func (c *Config) outBuffer() []byte {
-	if b, ok := c.out.Get().(*[]byte); ok {
-		return (*b)[:0]
+	if h, ok := c.out.Get().(*[]byte); ok {
+		b := (*h)[:0]
+		*h = nil
+		c.outHolders.Put(h)
+		return b
 	}
-	return make([]byte, 0, 2048)
+	return make([]byte, 0, freshOutCap)
 }
 
-// releaseOut keeps b for another session's output.
-func (c *Config) releaseOut(b []byte) {
-	if cap(b) <= maxPooledOut {
-		c.out.Put(&b)
+// outLocked returns s.out, with a buffer from the pool when s has none
+// (flushLocked gives it back after each write): an ack or a reply
+// appended to no buffer grew one of its own at every write.
+func (s *Session) outLocked() []byte {
+	if s.out == nil {
+		s.out = s.cfg.outBuffer()
 	}
+	return s.out
+}
+
+// releaseOut keeps b for another session's output, in a holder that
+// outBuffer emptied: a pool holds pointers, and &b would be an allocation
+// per write.
+func (c *Config) releaseOut(b []byte) {
+	if cap(b) > maxPooledOut {
+		return
+	}
+	h, _ := c.outHolders.Get().(*[]byte)
+	if h == nil {
+		h = new([]byte)
+	}
+	*h = b
+	c.out.Put(h)
 }
 
 type state uint8
@@ -499,9 +526,9 @@ func (s *Session) handleInboundLocked(el *stanza.Element) (message *stanza.Eleme
 
 // Idle drops what the session reuses while its device is active (its
 // message routing state with the read's unsettled messages, the mailbox's
-// items, the stored seqs written without stream management), so that a
-// device gone quiet holds none of it: its connection calls it when it
-// parks. A burst grew them to hundreds of bytes per session
+// items, the stored seqs written without stream management, an empty
+// output buffer), so that a device gone quiet holds none of it: its
+// connection calls it when it parks. A burst grew them to hundreds of bytes per session
 // (BenchmarkIdleDeviceHeap/burst=64); the next activity makes them again.
 func (s *Session) Idle() {
 	s.inMu.Lock()
@@ -515,6 +542,10 @@ func (s *Session) Idle() {
 	}
 	s.mbMu.Unlock()
 	s.mu.Lock()
+	if s.out != nil && len(s.out) == 0 { // a buffer taken and left empty
+		s.cfg.releaseOut(s.out)
+		s.out = nil
+	}
 	if len(s.writtenSeqs) == 0 {
 		s.writtenSeqs = nil
 	}
@@ -605,10 +636,7 @@ func (s *Session) sendLocked(st *stanza.Element, seq uint64) {
 		return
 	}
 	if s.tr != nil {
-		if s.out == nil {
-			s.out = s.cfg.outBuffer()
-		}
-		s.out = s.tr.AppendElement(s.out, st)
+		s.out = s.tr.AppendElement(s.outLocked(), st)
 	}
 	s.trackSentLocked(unackedStanza{st: st, seq: seq})
 }

@@ -87,8 +87,8 @@ func (r *messageRouting) unsettledAny() bool {
 // no message but the client's <r/>, answered in its place.
 type unsettledMessage struct {
 	msg, reply, ack *stanza.Element
-	wait            func() *stanza.Error // nil: durable already (or not stored)
-	failed          *stanza.Error        // what wait returned
+	wait            router.Settlement // nil: durable already (or not stored)
+	failed          *stanza.Error     // what wait returned
 	ackRequest      bool
 }
 
@@ -177,7 +177,7 @@ func (s *Session) settleRun(q *settlement) {
 		q.mu.Unlock()
 		for i := range batch {
 			if u := &batch[i]; u.wait != nil {
-				u.failed = u.wait()
+				u.failed = u.wait.Settle()
 			}
 		}
 		s.mu.Lock()

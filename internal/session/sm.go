@@ -149,24 +149,24 @@ func (s *Session) handleSMLocked(el *stanza.Element) {
 	case "enable":
 		s.enableLocked(el)
 	default:
-		s.out = s.tr.AppendElement(s.out, smFailed(stanza.UnexpectedRequest))
+		s.out = s.tr.AppendElement(s.outLocked(), smFailed(stanza.UnexpectedRequest))
 	}
 }
 
 // answerAckRequestLocked answers <r/> with the count of handled stanzas.
 func (s *Session) answerAckRequestLocked() {
 	if s.sm.enabled && s.tr != nil {
-		s.out = s.tr.AppendElement(s.out, stanza.NewElement(stanza.NSSM, "a",
+		s.out = s.tr.AppendElement(s.outLocked(), stanza.NewElement(stanza.NSSM, "a",
 			"h", strconv.FormatUint(uint64(s.sm.inH), 10)))
 	}
 }
 
 func (s *Session) enableLocked(el *stanza.Element) {
 	if s.sm.enabled {
-		s.out = s.tr.AppendElement(s.out, smFailed(stanza.UnexpectedRequest))
+		s.out = s.tr.AppendElement(s.outLocked(), smFailed(stanza.UnexpectedRequest))
 		return
 	}
-	s.out = s.tr.AppendElement(s.out, s.enableSMLocked(el))
+	s.out = s.tr.AppendElement(s.outLocked(), s.enableSMLocked(el))
 }
 
 // enableSMLocked turns stream management on as the client's <enable/>
