@@ -108,8 +108,15 @@ func (s *Session) appendAckRequestLocked() {
 
 // requestAckLocked appends an <r/> to the output.
 func (s *Session) requestAckLocked() {
-	s.out = s.tr.AppendElement(s.outLocked(), stanza.NewElement(stanza.NSSM, "r"))
+	s.out = s.tr.AppendElement(s.outLocked(), s.cfg.ackRequestElement())
 	s.sm.requestSent()
+}
+
+// ackRequestElement is the <r/> of c's sessions, one element for all
+// (an element of its own was an allocation per write that asked).
+func (c *Config) ackRequestElement() *stanza.Element {
+	c.ackRequestOnce.Do(func() { c.ackRequest = stanza.Element{Space: stanza.NSSM, Name: "r"} })
+	return &c.ackRequest
 }
 
 // scheduleAckRequestLocked has the asker ask later, unless it will

@@ -98,6 +98,12 @@ func (s *Session) run() {
 		s.mbMu.Lock()
 		if len(s.mb.items) == 0 {
 			s.mb.running = false
+			if s.mb.items == nil && cap(batch) > 0 {
+				// The next push appends into the drained batch's array
+				// instead of growing one (Idle drops it when the device
+				// goes quiet).
+				s.mb.items = batch[:0]
+			}
 			s.mbMu.Unlock()
 			return
 		}

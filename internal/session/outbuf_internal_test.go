@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/parley-im/parley/internal/jid"
+	"github.com/parley-im/parley/internal/stanza"
 )
 
 // TestOutputBufferRoundTripAllocatesNothing: a session takes an output
@@ -48,5 +49,56 @@ func TestAnAckIsWrittenFromAPooledBuffer(t *testing.T) {
 	}
 	if !s.flushLocked() || !strings.Contains(wire.String(), `<a xmlns="urn:xmpp:sm:3" h="0"/>`) {
 		t.Fatalf("wrote %q, want the ack", wire.String())
+	}
+}
+
+// newRecordedSession is a session writing to wire, with stream
+// management on.
+func newRecordedSession(t *testing.T, wire *bytes.Buffer) *Session {
+	t.Helper()
+	cfg := &Config{Domain: "example.org", Now: time.Now, MailboxSize: 16, Log: slog.New(slog.DiscardHandler)}
+	s := New(context.Background(), cfg, nil, jid.MustParse("bob@example.org/phone"), &recordingTransport{w: wire})
+	s.sm.enabled = true
+	return s
+}
+
+// TestAnActiveSessionReusesItsListsBetweenBursts: a delivery, its write
+// and its ack, then the next: the mailbox's items and the unacknowledged
+// list reuse their arrays (each grew a new one per burst before), and
+// Idle drops them when the device goes quiet.
+func TestAnActiveSessionReusesItsListsBetweenBursts(t *testing.T) {
+	var wire bytes.Buffer
+	s := newRecordedSession(t, &wire)
+	msg := stanza.NewElement(stanza.NSClient, "message", "to", "bob@example.org/phone")
+	burst := func() {
+		s.mbMu.Lock()
+		s.mb.running = true // the push starts no runner: the test is it
+		s.mbMu.Unlock()
+		s.Deliver(msg, "", 0)
+		s.run()
+		s.mu.Lock()
+		s.processAckLocked(s.sm.acked + 1)
+		s.mu.Unlock()
+	}
+	burst()
+	s.mbMu.Lock()
+	items := cap(s.mb.items)
+	s.mbMu.Unlock()
+	s.mu.Lock()
+	unacked := cap(s.sm.unacked)
+	s.mu.Unlock()
+	if items == 0 || unacked == 0 {
+		t.Fatalf("after a burst: mailbox array of %d items, unacknowledged list of %d; want both kept", items, unacked)
+	}
+	if allocs := testing.AllocsPerRun(100, burst); allocs != 0 && !raceEnabled {
+		t.Errorf("%v allocations per delivery, write and ack; want none", allocs)
+	}
+	s.Idle()
+	if s.mb.items != nil || s.sm.unacked != nil || s.out != nil {
+		t.Fatalf("an idle session keeps %d mailbox items, %d unacknowledged entries, %d output bytes of room",
+			cap(s.mb.items), cap(s.sm.unacked), cap(s.out))
+	}
+	if n := strings.Count(wire.String(), "<message"); n != 102 {
+		t.Fatalf("%d messages written, want 102", n)
 	}
 }

@@ -99,6 +99,10 @@ type Config struct {
 	// plainPresence marks, in a session's presence, a plain available
 	// presence kept as no element (Session.keepPresence); never sent.
 	plainPresence stanza.Element
+	// ackRequest is the <r/> every session writes (requestAckLocked),
+	// made once: its sessions only read it.
+	ackRequest     stanza.Element
+	ackRequestOnce sync.Once
 	// records batches the resumption records of sessions handed off
 	// together (restore.go).
 	records recordBatcher
@@ -527,7 +531,7 @@ func (s *Session) handleInboundLocked(el *stanza.Element) (message *stanza.Eleme
 // Idle drops what the session reuses while its device is active (its
 // message routing state with the read's unsettled messages, the mailbox's
 // items, the stored seqs written without stream management, an empty
-// output buffer), so that a device gone quiet holds none of it: its
+// output buffer and unacknowledged list), so that a device gone quiet holds none of it: its
 // connection calls it when it parks. A burst grew them to hundreds of bytes per session
 // (BenchmarkIdleDeviceHeap/burst=64); the next activity makes them again.
 func (s *Session) Idle() {
@@ -548,6 +552,9 @@ func (s *Session) Idle() {
 	}
 	if len(s.writtenSeqs) == 0 {
 		s.writtenSeqs = nil
+	}
+	if len(s.sm.unacked) == 0 {
+		s.sm.unacked = nil
 	}
 	if s.logs != nil && len(s.logs.written) == 0 {
 		s.logs = nil

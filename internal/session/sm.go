@@ -54,6 +54,10 @@ func (m *streamManagement) countInbound() {
 	}
 }
 
+// keptUnacked is the largest unacknowledged list (in entries) whose array
+// a session keeps, emptied, for its next writes while its device is active.
+const keptUnacked = 16
+
 func (m *streamManagement) sent(u unackedStanza) {
 	m.unacked = append(m.unacked, u)
 	if m.unrequested < math.MaxUint16 {
@@ -234,8 +238,14 @@ func (s *Session) processAckLocked(h uint32) bool {
 		}
 	}
 	clear(s.sm.unacked[:n])
-	s.sm.unacked = s.sm.unacked[n:]
-	if len(s.sm.unacked) == 0 {
+	switch {
+	case int(n) < len(s.sm.unacked):
+		s.sm.unacked = s.sm.unacked[n:]
+	case cap(s.sm.unacked) <= keptUnacked:
+		// All acknowledged: the next writes reuse the list's array, from
+		// its start (Idle drops it when the device goes quiet).
+		s.sm.unacked = s.sm.unacked[:0]
+	default:
 		s.sm.unacked = nil
 	}
 	s.sm.acked = h
