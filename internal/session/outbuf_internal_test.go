@@ -102,3 +102,34 @@ func TestAnActiveSessionReusesItsListsBetweenBursts(t *testing.T) {
 		t.Fatalf("%d messages written, want 102", n)
 	}
 }
+
+// TestTheSettlerKeepsItsArrayForTheNextRead: the settler hands its
+// drained array back to the queue, which the reader's next hand-over takes
+// for its own unsettled messages: a read's messages then append into an
+// array instead of growing one per read.
+func TestTheSettlerKeepsItsArrayForTheNextRead(t *testing.T) {
+	var wire bytes.Buffer
+	s := newRecordedSession(t, &wire)
+	s.inMu.Lock()
+	r := s.messageRoutingLocked()
+	s.inMu.Unlock()
+	q := &r.settle
+	settle := func() {
+		q.mu.Lock()
+		q.queue = append(q.queue, unsettledMessage{ackRequest: true})
+		q.pending++
+		q.running = true
+		q.mu.Unlock()
+		s.settleRun(q)
+	}
+	settle()
+	if cap(q.queue) == 0 {
+		t.Fatal("the settler dropped its array: the next read grows one")
+	}
+	if allocs := testing.AllocsPerRun(100, settle); allocs > 1 && !raceEnabled {
+		t.Errorf("%v allocations per message settled, want at most 1 (the <a/> written)", allocs)
+	}
+	if n := strings.Count(wire.String(), "<a "); n != 102 {
+		t.Fatalf("%d acks written, want 102", n)
+	}
+}

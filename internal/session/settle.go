@@ -170,6 +170,12 @@ func (s *Session) settleRun(q *settlement) {
 		q.mu.Lock()
 		if len(q.queue) == 0 {
 			q.running = false
+			if q.queue == nil && cap(batch) > 0 {
+				// The reader's next hand-over swaps it for its own
+				// (handOverInbound): the two arrays take turns instead of
+				// one grown per read (Idle drops both with the routing).
+				q.queue = batch[:0]
+			}
 			q.mu.Unlock()
 			return
 		}
