@@ -29,6 +29,11 @@ type attrsOnly struct {
 	attrs [2]Attr
 }
 
+// NewSized returns an empty element with room for nAttrs attributes and
+// nChildren children, in one allocation when they are few (newPacked): a
+// decoder building a small stanza.
+func NewSized(nAttrs, nChildren int) *Element { return newPacked(nAttrs, nChildren) }
+
 // newPacked returns an empty element whose Attrs and Children have room
 // for nAttrs attributes and nChildren children, in one allocation when
 // they fit the packed arrays. Attrs (Children) is nil when nAttrs

@@ -32,6 +32,9 @@ func (p *Parser) build() *stanza.Element {
 		}
 	}
 	str := string(s.str)
+	if len(nodes) == 1 {
+		return p.buildLeaf(str)
+	}
 	elems := make([]stanza.Element, len(nodes))
 	// One slot more than parsed, right after the stanza's own attributes:
 	// the server sets "from" on every stanza a client sends, which would
@@ -75,6 +78,24 @@ func (p *Parser) build() *stanza.Element {
 		}
 	}
 	return &elems[0]
+}
+
+// buildLeaf is build for a stanza without child elements (an ack, an ack
+// request, most presences and iq results): its element and attributes in
+// one allocation when they are few (stanza.NewSized), with the same spare
+// slot for "from".
+func (p *Parser) buildLeaf(str string) *stanza.Element {
+	s := p.s
+	n := &s.nodes[0]
+	e := stanza.NewSized(len(s.attrs)+1, 0)
+	e.Space, e.Name = p.out(str, n.space), p.out(str, n.local)
+	if n.textLen > 0 {
+		e.Text = str[n.textOff : n.textOff+n.textLen]
+	}
+	for _, a := range s.attrs {
+		e.Attrs = append(e.Attrs, stanza.Attr{Space: p.out(str, a.space), Name: p.out(str, a.local), Value: p.out(str, a.value)})
+	}
+	return e
 }
 
 // out returns the string of r in the finished stanza whose text is str.

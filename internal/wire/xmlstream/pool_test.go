@@ -98,3 +98,32 @@ func TestPooledParserReusesItsInputBuffer(t *testing.T) {
 		t.Errorf("a stanza fed alone: %.0f allocations, want 4 (its tree)", allocs)
 	}
 }
+
+// TestAStanzaWithoutChildrenIsOneAllocation: a stanza with no child
+// element and few attributes (a stream-management ack or ack request, a
+// plain presence) is built as one allocation, element and attributes
+// together (with the spare slot for "from"), plus its text's string when
+// it has text to hold: two allocations before.
+func TestAStanzaWithoutChildrenIsOneAllocation(t *testing.T) {
+	pool := NewScratchPool()
+	p := NewPooledParser(Limits{}, pool)
+	p.Feed([]byte(testHeader))
+	readAll(t, p)
+	for _, tt := range []struct {
+		in   string
+		want float64
+	}{
+		{`<r xmlns='urn:xmpp:sm:3'/>`, 1},
+		{`<presence/>`, 1},
+		{`<a xmlns='urn:xmpp:sm:3' h='12'/>`, 2}, // and the string holding "12"
+	} {
+		allocs := testing.AllocsPerRun(100, func() {
+			p.Feed([]byte(tt.in))
+			readUntilStanza(t, p)
+			readAll(t, p)
+		})
+		if allocs > tt.want && !raceEnabled {
+			t.Errorf("%s: %.0f allocations, want %.0f", tt.in, allocs, tt.want)
+		}
+	}
+}
