@@ -47,7 +47,15 @@ type mailbox struct {
 	waiting int32  // what items count for against the size limit (item.stanzas; int32 keeps Session in its size class); guarded by Session.mbMu
 	running bool   // a goroutine is draining; guarded by Session.mbMu
 	closed  bool   // no more stanzas accepted; guarded by Session.mbMu
+	// active: the device's connection is reading (Flush), not parked
+	// (Idle): the session may keep its arrays between bursts
+	// (keepsArrays); guarded by Session.mbMu.
+	active bool
 }
+
+// keptItems is the largest mailbox array (in items) an active session
+// keeps between bursts.
+const keptItems = 4
 
 // push appends it and starts a runner if none runs. Control items bypass
 // the size limit and the closed state so that a session can always be closed.
@@ -98,10 +106,10 @@ func (s *Session) run() {
 		s.mbMu.Lock()
 		if len(s.mb.items) == 0 {
 			s.mb.running = false
-			if s.mb.items == nil && cap(batch) > 0 {
+			if s.mb.items == nil && s.mb.active && cap(batch) <= keptItems {
 				// The next push appends into the drained batch's array
 				// instead of growing one (Idle drops it when the device
-				// goes quiet).
+				// goes quiet, and a parked device keeps none).
 				s.mb.items = batch[:0]
 			}
 			s.mbMu.Unlock()

@@ -62,10 +62,12 @@ func newRecordedSession(t *testing.T, wire *bytes.Buffer) *Session {
 	return s
 }
 
-// TestAnActiveSessionReusesItsListsBetweenBursts: a delivery, its write
-// and its ack, then the next: the mailbox's items and the unacknowledged
-// list reuse their arrays (each grew a new one per burst before), and
-// Idle drops them when the device goes quiet.
+// TestAnActiveSessionReusesItsListsBetweenBursts: while the device's
+// connection reads (Flush), a delivery, its write and its ack reuse the
+// mailbox's items and the unacknowledged list's arrays (each grew a new
+// one per burst before). Idle drops them when the device goes quiet, with
+// an output buffer left empty, and a parked device that gets a delivery
+// and acknowledges it keeps none.
 func TestAnActiveSessionReusesItsListsBetweenBursts(t *testing.T) {
 	var wire bytes.Buffer
 	s := newRecordedSession(t, &wire)
@@ -80,26 +82,37 @@ func TestAnActiveSessionReusesItsListsBetweenBursts(t *testing.T) {
 		s.processAckLocked(s.sm.acked + 1)
 		s.mu.Unlock()
 	}
+	kept := func() (items, unacked int) {
+		s.mbMu.Lock()
+		items = cap(s.mb.items)
+		s.mbMu.Unlock()
+		s.mu.Lock()
+		unacked = cap(s.sm.unacked)
+		s.mu.Unlock()
+		return items, unacked
+	}
+	s.Flush() // the connection read something: the device is active
 	burst()
-	s.mbMu.Lock()
-	items := cap(s.mb.items)
-	s.mbMu.Unlock()
-	s.mu.Lock()
-	unacked := cap(s.sm.unacked)
-	s.mu.Unlock()
-	if items == 0 || unacked == 0 {
+	if items, unacked := kept(); items == 0 || unacked == 0 {
 		t.Fatalf("after a burst: mailbox array of %d items, unacknowledged list of %d; want both kept", items, unacked)
 	}
 	if allocs := testing.AllocsPerRun(100, burst); allocs != 0 && !raceEnabled {
 		t.Errorf("%v allocations per delivery, write and ack; want none", allocs)
 	}
+	s.mu.Lock()
+	s.out = s.outLocked() // an output buffer taken and left empty
+	s.mu.Unlock()
 	s.Idle()
 	if s.mb.items != nil || s.sm.unacked != nil || s.out != nil {
 		t.Fatalf("an idle session keeps %d mailbox items, %d unacknowledged entries, %d output bytes of room",
 			cap(s.mb.items), cap(s.sm.unacked), cap(s.out))
 	}
-	if n := strings.Count(wire.String(), "<message"); n != 102 {
-		t.Fatalf("%d messages written, want 102", n)
+	burst() // parked: the poller takes the ack
+	if items, unacked := kept(); items != 0 || unacked != 0 {
+		t.Fatalf("a parked device kept a mailbox array of %d items and an unacknowledged list of %d", items, unacked)
+	}
+	if n := strings.Count(wire.String(), "<message"); n != 103 {
+		t.Fatalf("%d messages written, want 103", n)
 	}
 }
 

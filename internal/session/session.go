@@ -129,6 +129,16 @@ func (c *Config) outBuffer() []byte {
 	return make([]byte, 0, freshOutCap)
 }
 
+// keepsArrays reports whether the device's connection is reading (Flush)
+// and not parked (Idle): only then does the session keep its emptied
+// arrays for the next burst. A parked device that gets a delivery, and
+// acknowledges it through the parker, keeps none.
+func (s *Session) keepsArrays() bool {
+	s.mbMu.Lock()
+	defer s.mbMu.Unlock()
+	return s.mb.active
+}
+
 // outLocked returns s.out, with a buffer from the pool when s has none
 // (flushLocked gives it back after each write): an ack or a reply
 // appended to no buffer grew one of its own at every write.
@@ -531,9 +541,11 @@ func (s *Session) handleInboundLocked(el *stanza.Element) (message *stanza.Eleme
 // Idle drops what the session reuses while its device is active (its
 // message routing state with the read's unsettled messages, the mailbox's
 // items, the stored seqs written without stream management, an empty
-// output buffer and unacknowledged list), so that a device gone quiet holds none of it: its
-// connection calls it when it parks. A burst grew them to hundreds of bytes per session
-// (BenchmarkIdleDeviceHeap/burst=64); the next activity makes them again.
+// output buffer and unacknowledged list), so that a device gone quiet
+// holds none of it: its connection calls it when it parks. A burst grew
+// them to hundreds of bytes per session (BenchmarkIdleDeviceHeap/burst=64);
+// the next activity makes them again. Until the connection reads again
+// (Flush), the session keeps no emptied array (keepsArrays).
 func (s *Session) Idle() {
 	s.inMu.Lock()
 	if r := s.routing; r != nil && !r.unsettledAny() {
@@ -541,6 +553,7 @@ func (s *Session) Idle() {
 	}
 	s.inMu.Unlock()
 	s.mbMu.Lock()
+	s.mb.active = false
 	if len(s.mb.items) == 0 {
 		s.mb.items = nil
 	}
@@ -566,6 +579,9 @@ func (s *Session) Idle() {
 // acknowledges them once durable, and writes what the session produced
 // while handling inbound stanzas.
 func (s *Session) Flush() {
+	s.mbMu.Lock()
+	s.mb.active = true
+	s.mbMu.Unlock()
 	s.inMu.Lock()
 	s.handOverInbound()
 	s.inMu.Unlock()

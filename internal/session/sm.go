@@ -241,7 +241,7 @@ func (s *Session) processAckLocked(h uint32) bool {
 	switch {
 	case int(n) < len(s.sm.unacked):
 		s.sm.unacked = s.sm.unacked[n:]
-	case cap(s.sm.unacked) <= keptUnacked:
+	case cap(s.sm.unacked) <= keptUnacked && s.keepsArrays():
 		// All acknowledged: the next writes reuse the list's array, from
 		// its start (Idle drops it when the device goes quiet).
 		s.sm.unacked = s.sm.unacked[:0]
