@@ -99,7 +99,7 @@ func (b *Batch) keyIndex(key string) int {
 }
 
 // add batches m (stamped) for to's queue key, encoded with codec, and
-// returns the function its sender's session waits on.
+// returns the Settlement its sender's session waits on.
 func (b *Batch) add(m *stanza.Element, to jid.JID, bare bool, key string, codec Codec) Settlement {
 	if len(b.items) == 0 {
 		b.pending = &commitResult{r: b.r}

@@ -38,7 +38,7 @@ func speaksExtensions(tr Transport) bool {
 
 // dispatchMessage routes a message from the device (without mu) up to the
 // point where it is visible, and returns the error reply, if any, the
-// function that waits until it is durable (nil when it already is), and
+// Settlement that waits until it is durable (nil when it already is), and
 // for a device that speaks Parley's extensions the ack of a stored message
 // with its stanza-id and server time: the "sent" tick, to be sent once
 // wait returned nil.
