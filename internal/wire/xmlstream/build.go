@@ -45,7 +45,7 @@ func (p *Parser) build() *stanza.Element {
 		if int32(i) >= rootEnd {
 			i++
 		}
-		attrs[i] = p.outAttr(str, a)
+		attrs[i] = stanza.Attr{Space: p.out(str, a.space), Name: p.out(str, a.local), Value: p.out(str, a.value)}
 	}
 	var kids []*stanza.Element
 	if len(nodes) > 1 {
@@ -93,15 +93,9 @@ func (p *Parser) buildLeaf(str string) *stanza.Element {
 		e.Text = str[n.textOff : n.textOff+n.textLen]
 	}
 	for _, a := range s.attrs {
-		e.Attrs = append(e.Attrs, p.outAttr(str, a))
+		e.Attrs = append(e.Attrs, stanza.Attr{Space: p.out(str, a.space), Name: p.out(str, a.local), Value: p.out(str, a.value)})
 	}
 	return e
-}
-
-// outAttr returns a as an attribute of the finished stanza whose text is
-// str.
-func (p *Parser) outAttr(str string, a attr) stanza.Attr {
-	return stanza.Attr{Space: p.out(str, a.space), Name: p.out(str, a.local), Value: p.out(str, a.value)}
 }
 
 // out returns the string of r in the finished stanza whose text is str.
