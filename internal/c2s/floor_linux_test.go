@@ -42,7 +42,7 @@ func BenchmarkLoopbackFloor(b *testing.B) {
 			for i := range writers {
 				w, r := tcpPair(b)
 				writers[i] = w
-				go discard(r)
+				go func() { _, _ = io.Copy(io.Discard, r) }()
 			}
 			i := 0
 			defer threadCPU(b)()
@@ -134,16 +134,6 @@ func dialUntilRefused(addr string) {
 	}
 }
 
-// discard reads c until it closes.
-func discard(c net.Conn) {
-	buf := make([]byte, 64<<10)
-	for {
-		if _, err := c.Read(buf); err != nil {
-			return
-		}
-	}
-}
-
 // echo writes back what c reads until it closes.
 func echo(c net.Conn) {
 	buf := make([]byte, 64<<10)
@@ -159,15 +149,16 @@ func echo(c net.Conn) {
 }
 
 // socketFD is c's file descriptor (non-blocking, as Go's net package
-// leaves it).
-func socketFD(b *testing.B, c net.Conn) int {
+// leaves it), open as long as c is.
+func socketFD(t testing.TB, c net.Conn) int {
+	t.Helper()
 	raw, err := c.(syscall.Conn).SyscallConn()
 	if err != nil {
-		b.Fatal(err)
+		t.Fatal(err)
 	}
 	var fd int
 	if err := raw.Control(func(f uintptr) { fd = int(f) }); err != nil {
-		b.Fatal(err)
+		t.Fatal(err)
 	}
 	return fd
 }

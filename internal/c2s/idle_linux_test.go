@@ -166,16 +166,9 @@ func tcpPair(t testing.TB) (server, client net.Conn) {
 // unreadBytes is how many bytes the socket of c holds unread (TIOCINQ).
 func unreadBytes(t *testing.T, c net.Conn) int {
 	t.Helper()
-	raw, err := c.(syscall.Conn).SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var n int32
-	var errno syscall.Errno
-	if err := raw.Control(func(fd uintptr) {
-		_, _, errno = syscall.Syscall(syscall.SYS_IOCTL, fd, syscall.TIOCINQ, uintptr(unsafe.Pointer(&n)))
-	}); err != nil || errno != 0 {
-		t.Fatal(err, errno)
+	if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, uintptr(socketFD(t, c)), syscall.TIOCINQ, uintptr(unsafe.Pointer(&n))); errno != 0 {
+		t.Fatal(errno)
 	}
 	return int(n)
 }
