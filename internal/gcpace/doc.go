@@ -43,6 +43,19 @@
 // heap that grows brings the ceiling down at the next look, under load too,
 // so a large server stays at 100 (GOMEMLIMIT still caps the whole heap).
 //
+// The horizon makes the pacer slow to notice a burst: at a tenth of a
+// core spent collecting, the minute's average passes the budget after
+// six seconds, and each doubling waits for the next look. A burst (a
+// login storm, offline messages stored by the thousand, a group post to
+// a thousand members) is over by then: 50,000 offline messages stored at
+// GOGC 100 cost a fifth more CPU than at 800. So between two looks the
+// pacer takes a quick one (every 250 ms, Config.Quick), and when the
+// collector took a tenth of a core or more since the last one, over at
+// least two collections (never one collection alone, however costly), it
+// raises GOGC to its ceiling at once. The memory that costs is bounded
+// by Headroom; the horizon brings GOGC down again once the server is
+// quiet for a whole one, as before.
+//
 // An operator who sets GOGC in the environment has chosen: the server
 // does not start a Pacer then (see docs/operations.md).
 package gcpace

@@ -27,6 +27,12 @@ type Config struct {
 	Headroom uint64
 	Budget   float64       // the collector's CPU share of one core to stay under (default 0.01)
 	Every    time.Duration // how often to look (default 5s)
+	// Quick is how often the pacer looks for a burst between two looks
+	// (default 250ms, at most Every), and BurstShare the collector's CPU
+	// share of one core since the last quick look that raises GOGC to its
+	// ceiling at once (default 0.1; see Burst).
+	Quick      time.Duration
+	BurstShare float64
 	Horizon  time.Duration // how far back the share is averaged (default 60s, at least Every)
 	Log      *slog.Logger  // each window's share and decision, at debug level (nil: none)
 	// ReleaseEvery is the least time between two returns of free heap to
@@ -49,6 +55,13 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Every <= 0 {
 		c.Every = 5 * time.Second
+	}
+	if c.Quick <= 0 {
+		c.Quick = 250 * time.Millisecond
+	}
+	c.Quick = min(c.Quick, c.Every)
+	if c.BurstShare <= 0 {
+		c.BurstShare = 0.1
 	}
 	if c.Horizon <= 0 {
 		c.Horizon = 60 * time.Second
@@ -78,6 +91,25 @@ func (c Config) Next(percent int, gcShare float64, liveHeap uint64) int {
 		percent /= 2
 	}
 	return min(c.ceiling(liveHeap), max(c.Min, percent))
+}
+
+// Burst is the GOGC to use at once after a quick look in which the
+// collector took gcShare of one core over cycles completed collections at
+// GOGC percent: the ceiling when that share is BurstShare or more over at
+// least two collections, percent otherwise. A burst of work (a login
+// storm, offline messages stored by the thousand, a group's fan-out)
+// collects every few milliseconds at a low GOGC; the horizon's average
+// (Next) takes many seconds to notice it, and a server that stored
+// 50,000 offline messages at GOGC 100 spent a fifth more CPU on them
+// than at 800 (docs/benchmarks.md). One collection alone, however
+// costly (an idle server's heap), never raises it: lowering stays with
+// Next, on a whole horizon's evidence.
+func (c Config) Burst(percent int, gcShare float64, cycles uint64, liveHeap uint64) int {
+	c = c.withDefaults()
+	if gcShare < c.BurstShare || cycles < 2 {
+		return percent
+	}
+	return max(percent, c.ceiling(liveHeap))
 }
 
 // ceiling is the highest GOGC for a live heap of liveHeap bytes: Max, or
@@ -177,19 +209,52 @@ func (p *Pacer) Run(ctx context.Context) {
 	before := debug.SetGCPercent(p.percent)
 	defer debug.SetGCPercent(before)
 	p.report()
-	t := time.NewTicker(p.cfg.Every)
+	t := time.NewTicker(p.cfg.Quick)
 	defer t.Stop()
-	last := p.read(time.Now())
+	last := p.read(time.Now()) // the current window's start
+	quick := last              // the last quick look
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
 			r := p.read(now)
-			p.record(last, r)
-			last = p.decide(last, r)
+			switch {
+			case now.Sub(last.at) >= p.cfg.Every-p.cfg.Quick/2: // the ticker's jitter
+				p.record(last, r)
+				last = p.decide(last, r) // r, or a reading after a collection decide made
+				quick = last
+			case p.burst(quick, r):
+				p.record(last, r) // the window so far, at the GOGC before
+				last, quick = r, r
+			default:
+				quick = r
+			}
 		}
 	}
+}
+
+// burst raises GOGC at once (Burst) when the quick look from last to r
+// saw a burst, and reports whether it did.
+func (p *Pacer) burst(last, r reading) bool {
+	length := r.at.Sub(last.at).Seconds()
+	if length <= 0 {
+		return false
+	}
+	share := r.gcSecondsSince(last) / length
+	next := p.cfg.Burst(p.percent, share, r.cycles-last.cycles, r.liveHeap)
+	if next <= p.percent {
+		return false
+	}
+	if p.cfg.Log != nil {
+		p.cfg.Log.Debug("gc pacer burst", "gc_cpu_ms", r.gcSecondsSince(last)*1000, "ms", length*1000,
+			"gc_cycles", r.cycles-last.cycles, "live_heap", r.liveHeap, "gogc", p.percent, "next", next)
+	}
+	p.rescale(next)
+	p.percent = next
+	debug.SetGCPercent(next)
+	p.report()
+	return true
 }
 
 // record adds the window from last to r and forgets the windows that

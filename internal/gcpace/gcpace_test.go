@@ -374,3 +374,54 @@ func TestBusyPacerGoesPastMaxForASmallHeap(t *testing.T) {
 		t.Errorf("GOGC %d, over %d", got, maxPercent)
 	}
 }
+
+// TestBurstRaisesToTheCeilingOverTwoCollectionsOrMore: a quick look that
+// saw the collector take BurstShare of a core or more, over two
+// collections or more, sets the ceiling; less than that share, or one
+// collection however costly, changes nothing; it never lowers GOGC.
+func TestBurstRaisesToTheCeilingOverTwoCollectionsOrMore(t *testing.T) {
+	c := Config{Min: 25, Max: 100, Headroom: 64 << 20, BurstShare: 0.1}
+	const smallHeap = 4 << 20 // ceiling 800
+	const largeHeap = 1 << 30 // ceiling Max
+	for _, tc := range []struct {
+		percent  int
+		share    float64
+		cycles   uint64
+		liveHeap uint64
+		want     int
+	}{
+		{25, 0.30, 12, smallHeap, maxPercent},
+		{100, 0.10, 2, smallHeap, maxPercent},
+		{25, 0.30, 12, largeHeap, 100},
+		{25, 0.09, 12, smallHeap, 25}, // under the share
+		{25, 0.90, 1, smallHeap, 25},  // one collection of a large idle heap
+		{800, 0.50, 40, largeHeap, 800},
+	} {
+		if got := c.Burst(tc.percent, tc.share, tc.cycles, tc.liveHeap); got != tc.want {
+			t.Errorf("Burst(%d, %.2f, %d cycles, %d B live) = %d, want %d", tc.percent, tc.share, tc.cycles, tc.liveHeap, got, tc.want)
+		}
+	}
+}
+
+// TestPacerRaisesGOGCAtABurstBeforeItsNextLook runs a real pacer whose
+// next full look is an hour away: a goroutine allocating as fast as it can
+// (the collector then takes far more than a tenth of a core, over
+// collections every few milliseconds) has GOGC raised past Max by a quick
+// look. Without quick looks it stayed at Max for the hour.
+func TestPacerRaisesGOGCAtABurstBeforeItsNextLook(t *testing.T) {
+	before := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(before)
+	var current atomic.Int32
+	p := New(Config{Min: 25, Max: 100, Budget: 0.01, Every: time.Hour, Quick: 50 * time.Millisecond},
+		func(v int) { current.Store(int32(v)) })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, "the pacer's start at Max", func() bool { return current.Load() == 100 })
+
+	stop := make(chan struct{})
+	go churn(stop)
+	defer close(stop)
+	waitFor(t, "GOGC past Max at a burst", func() bool { return current.Load() > 100 })
+}
