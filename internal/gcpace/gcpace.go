@@ -27,14 +27,14 @@ type Config struct {
 	Headroom uint64
 	Budget   float64       // the collector's CPU share of one core to stay under (default 0.01)
 	Every    time.Duration // how often to look (default 5s)
+	Horizon  time.Duration // how far back the share is averaged (default 60s, at least Every)
+	Log      *slog.Logger  // each window's share and decision, at debug level (nil: none)
 	// Quick is how often the pacer looks for a burst between two looks
 	// (default 250ms, at most Every), and BurstShare the collector's CPU
 	// share of one core since the last quick look that raises GOGC to its
 	// ceiling at once (default 0.1; see Burst).
 	Quick      time.Duration
 	BurstShare float64
-	Horizon  time.Duration // how far back the share is averaged (default 60s, at least Every)
-	Log      *slog.Logger  // each window's share and decision, at debug level (nil: none)
 	// ReleaseEvery is the least time between two returns of free heap to
 	// the OS while the server is quiet (default 60s; see releaseIfQuiet).
 	ReleaseEvery time.Duration
