@@ -53,8 +53,9 @@
 // collector took a tenth of a core or more since the last one, over at
 // least two collections (never one collection alone, however costly), it
 // raises GOGC to its ceiling at once. The memory that costs is bounded
-// by Headroom; the horizon brings GOGC down again once the server is
-// quiet for a whole one, as before.
+// by Headroom. A fresh horizon starts then (the history before it said
+// "quiet", and would bring GOGC down at the next look, in the middle of
+// the burst): GOGC comes down again only after a whole horizon.
 //
 // An operator who sets GOGC in the environment has chosen: the server
 // does not start a Pacer then (see docs/operations.md).

@@ -203,8 +203,10 @@ func New(cfg Config, onSet func(percent int)) *Pacer {
 	return &Pacer{cfg: cfg, percent: cfg.Max, onSet: onSet, sample: sample}
 }
 
-// Run sets GOGC every cfg.Every until ctx ends, then gives the runtime
-// back the GOGC it had.
+// Run sets GOGC every cfg.Every, and at a burst between two looks (a
+// quick look every cfg.Quick: Every is taken at the first quick look at
+// or past it), until ctx ends, then gives the runtime back the GOGC it
+// had.
 func (p *Pacer) Run(ctx context.Context) {
 	before := debug.SetGCPercent(p.percent)
 	defer debug.SetGCPercent(before)
@@ -217,16 +219,15 @@ func (p *Pacer) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case now := <-t.C:
-			r := p.read(now)
+		case <-t.C:
+			r := p.read(time.Now()) // not the tick's time: a busy server runs the pacer late
 			switch {
-			case now.Sub(last.at) >= p.cfg.Every-p.cfg.Quick/2: // the ticker's jitter
+			case r.at.Sub(last.at) >= p.cfg.Every-p.cfg.Quick/2: // the ticker's jitter
 				p.record(last, r)
 				last = p.decide(last, r) // r, or a reading after a collection decide made
 				quick = last
 			case p.burst(quick, r):
-				p.record(last, r) // the window so far, at the GOGC before
-				last, quick = r, r
+				last, quick = r, r // a fresh horizon starts (burst)
 			default:
 				quick = r
 			}
@@ -235,7 +236,11 @@ func (p *Pacer) Run(ctx context.Context) {
 }
 
 // burst raises GOGC at once (Burst) when the quick look from last to r
-// saw a burst, and reports whether it did.
+// saw a burst, and reports whether it did. The horizon's history is
+// dropped then, not rescaled: a jump of up to 32 times would turn a
+// quiet minute into evidence for lowering GOGC again at the next look,
+// in the middle of the burst, while a fresh horizon lowers it only after
+// a whole one (decide).
 func (p *Pacer) burst(last, r reading) bool {
 	length := r.at.Sub(last.at).Seconds()
 	if length <= 0 {
@@ -250,7 +255,7 @@ func (p *Pacer) burst(last, r reading) bool {
 		p.cfg.Log.Debug("gc pacer burst", "gc_cpu_ms", r.gcSecondsSince(last)*1000, "ms", length*1000,
 			"gc_cycles", r.cycles-last.cycles, "live_heap", r.liveHeap, "gogc", p.percent, "next", next)
 	}
-	p.rescale(next)
+	p.windows = p.windows[:0]
 	p.percent = next
 	debug.SetGCPercent(next)
 	p.report()

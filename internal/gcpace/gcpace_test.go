@@ -425,3 +425,66 @@ func TestPacerRaisesGOGCAtABurstBeforeItsNextLook(t *testing.T) {
 	defer close(stop)
 	waitFor(t, "GOGC past Max at a burst", func() bool { return current.Load() > 100 })
 }
+
+// TestBurstAfterAQuietHorizonIsNotUndoneAtTheNextLook: a pacer at Min
+// after a whole quiet horizon raises GOGC at a burst, and keeps it for a
+// whole horizon after, even with the burst over at once. Rescaled by the
+// jump, the quiet history said "idle" at the next look and GOGC went
+// down again, with a forced collection, in the middle of the burst.
+func TestBurstAfterAQuietHorizonIsNotUndoneAtTheNextLook(t *testing.T) {
+	before := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(before)
+	const horizon = 2 * time.Second
+	var current atomic.Int32
+	p := New(Config{Min: 25, Max: 100, Budget: 0.01, Every: 200 * time.Millisecond, Quick: 50 * time.Millisecond, Horizon: horizon},
+		func(v int) { current.Store(int32(v)) })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, "GOGC down to 25 after a quiet horizon", func() bool { return current.Load() == 25 })
+
+	stop := make(chan struct{})
+	go churn(stop)
+	waitFor(t, "GOGC raised at the burst", func() bool { return current.Load() > 100 })
+	close(stop)
+	raised, at := current.Load(), time.Now()
+	for time.Since(at) < horizon*3/4 {
+		if got := current.Load(); got < raised {
+			t.Fatalf("GOGC went from %d down to %d %v after the burst, within the horizon", raised, got, time.Since(at).Round(time.Millisecond))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	waitFor(t, "GOGC lowered once a horizon is quiet", func() bool { return current.Load() < raised })
+}
+
+// TestOneCollectionBetweenQuickLooksDoesNotRaiseGOGC is
+// TestOneCollectionInAWindowDoesNotRaiseGOGC with quick looks between the
+// full ones: a costly collection of a large heap, one at a time, is never
+// a burst.
+func TestOneCollectionBetweenQuickLooksDoesNotRaiseGOGC(t *testing.T) {
+	cfg := Config{Min: 25, Max: 100, Budget: 0.02, Every: time.Second, Quick: 20 * time.Millisecond, Horizon: 4 * time.Second}
+	heap, cost := heapCostingAtLeast(5 * time.Millisecond)
+	t.Logf("one collection of %d objects costs %v of CPU (a tenth of a quick look: %v)", len(heap), cost, cfg.Quick/10)
+	var current, highest atomic.Int32
+	p := New(cfg, func(v int) {
+		current.Store(int32(v))
+		highest.Store(max(highest.Load(), int32(v)))
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, "GOGC down to 25 while idle", func() bool { return current.Load() == 25 })
+
+	highest.Store(25)
+	for range 6 {
+		time.Sleep(300 * time.Millisecond)
+		runtime.GC()
+	}
+	time.Sleep(100 * time.Millisecond)
+	if got := highest.Load(); got != 25 {
+		t.Errorf("GOGC went up to %d with one collection every 300 ms of a heap costing %v each", got, cost)
+	}
+	runtime.KeepAlive(heap)
+}
