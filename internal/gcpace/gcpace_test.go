@@ -94,30 +94,36 @@ func TestPacerLowersGOGCWhileIdleAndRaisesItUnderAllocation(t *testing.T) {
 // GOGC stays at Min. Decided per window, each collection doubled it.
 func TestOneCollectionInAWindowDoesNotRaiseGOGC(t *testing.T) {
 	cfg := Config{Min: 25, Max: 100, Budget: 0.02, Every: 50 * time.Millisecond, Horizon: 4 * time.Second}
-	heap, cost := heapCostingAtLeast(3 * time.Millisecond)
-	t.Logf("one collection of %d objects costs %v of CPU (a window's budget: %v)",
-		len(heap), cost, time.Duration(cfg.Budget*float64(cfg.Every)))
+	oneCollectionAtATimeKeepsMin(t, cfg, 3*time.Millisecond, 2*time.Second, 4)
+}
+
+// oneCollectionAtATimeKeepsMin runs a real pacer with cfg over a heap
+// whose collection costs at least cost, collects it times times, every
+// every, and fails if GOGC left Min meanwhile.
+func oneCollectionAtATimeKeepsMin(t *testing.T, cfg Config, cost, every time.Duration, times int) {
+	t.Helper()
+	heap, cost := heapCostingAtLeast(cost)
+	t.Logf("one collection of %d objects costs %v of CPU (a window's budget: %v, a tenth of a quick look: %v)",
+		len(heap), cost, time.Duration(cfg.Budget*float64(cfg.Every)), cfg.withDefaults().Quick/10)
 	var current, highest atomic.Int32
 	p := New(cfg, func(v int) {
 		current.Store(int32(v))
-		if int32(v) > highest.Load() {
-			highest.Store(int32(v))
-		}
+		highest.Store(max(highest.Load(), int32(v)))
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { p.Run(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
-	waitFor(t, "GOGC down to 25 while idle", func() bool { return current.Load() == 25 })
+	waitFor(t, "GOGC down to Min while idle", func() bool { return current.Load() == int32(cfg.Min) })
 
-	highest.Store(25)
-	for range 4 {
-		time.Sleep(2 * time.Second)
+	highest.Store(int32(cfg.Min))
+	for range times {
+		time.Sleep(every)
 		runtime.GC()
 	}
 	time.Sleep(200 * time.Millisecond) // the windows that hold the last collection
-	if got := highest.Load(); got != 25 {
-		t.Errorf("GOGC went up to %d with one collection every 2 s of a heap costing %v each", got, cost)
+	if got := highest.Load(); got != int32(cfg.Min) {
+		t.Errorf("GOGC went up to %d with one collection every %v of a heap costing %v each", got, every, cost)
 	}
 	runtime.KeepAlive(heap)
 }
@@ -470,27 +476,5 @@ func TestBurstAfterAQuietHorizonIsNotUndoneAtTheNextLook(t *testing.T) {
 // a burst.
 func TestOneCollectionBetweenQuickLooksDoesNotRaiseGOGC(t *testing.T) {
 	cfg := Config{Min: 25, Max: 100, Budget: 0.02, Every: time.Second, Quick: 20 * time.Millisecond, Horizon: 4 * time.Second}
-	heap, cost := heapCostingAtLeast(5 * time.Millisecond)
-	t.Logf("one collection of %d objects costs %v of CPU (a tenth of a quick look: %v)", len(heap), cost, cfg.Quick/10)
-	var current, highest atomic.Int32
-	p := New(cfg, func(v int) {
-		current.Store(int32(v))
-		highest.Store(max(highest.Load(), int32(v)))
-	})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { p.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
-	waitFor(t, "GOGC down to 25 while idle", func() bool { return current.Load() == 25 })
-
-	highest.Store(25)
-	for range 5 {
-		time.Sleep(500 * time.Millisecond)
-		runtime.GC()
-	}
-	time.Sleep(100 * time.Millisecond)
-	if got := highest.Load(); got != 25 {
-		t.Errorf("GOGC went up to %d with one collection every 500 ms of a heap costing %v each", got, cost)
-	}
-	runtime.KeepAlive(heap)
+	oneCollectionAtATimeKeepsMin(t, cfg, 5*time.Millisecond, 500*time.Millisecond, 5)
 }
