@@ -32,9 +32,12 @@ type Config struct {
 	// Quick is how often the pacer looks for a burst between two looks
 	// (default 250ms, at most Every), and BurstShare the collector's CPU
 	// share of one core since the last quick look that raises GOGC to its
-	// ceiling at once (default 0.1; see Burst).
+	// ceiling at once (default 0.1; see Burst). A burst is over once the
+	// quick looks found the collector under a quarter of BurstShare for
+	// BurstQuiet (default 1s): GOGC goes back to what it was.
 	Quick      time.Duration
 	BurstShare float64
+	BurstQuiet time.Duration
 	// ReleaseEvery is the least time between two returns of free heap to
 	// the OS while the server is quiet (default 60s; see releaseIfQuiet).
 	ReleaseEvery time.Duration
@@ -62,6 +65,9 @@ func (c Config) withDefaults() Config {
 	c.Quick = min(c.Quick, c.Every)
 	if c.BurstShare <= 0 {
 		c.BurstShare = 0.1
+	}
+	if c.BurstQuiet <= 0 {
+		c.BurstQuiet = time.Second
 	}
 	if c.Horizon <= 0 {
 		c.Horizon = 60 * time.Second
@@ -93,25 +99,6 @@ func (c Config) Next(percent int, gcShare float64, liveHeap uint64) int {
 	return min(c.ceiling(liveHeap), max(c.Min, percent))
 }
 
-// Burst is the GOGC to use at once after a quick look in which the
-// collector took gcShare of one core over cycles completed collections at
-// GOGC percent: the ceiling when that share is BurstShare or more over at
-// least two collections, percent otherwise. A burst of work (a login
-// storm, offline messages stored by the thousand, a group's fan-out)
-// collects every few milliseconds at a low GOGC; the horizon's average
-// (Next) takes many seconds to notice it, and a server that stored
-// 50,000 offline messages at GOGC 100 spent a fifth more CPU on them
-// than at 800 (docs/benchmarks.md). One collection alone, however
-// costly (an idle server's heap), never raises it: lowering stays with
-// Next, on a whole horizon's evidence.
-func (c Config) Burst(percent int, gcShare float64, cycles uint64, liveHeap uint64) int {
-	c = c.withDefaults()
-	if gcShare < c.BurstShare || cycles < 2 {
-		return percent
-	}
-	return max(percent, c.ceiling(liveHeap))
-}
-
 // ceiling is the highest GOGC for a live heap of liveHeap bytes: Max, or
 // more while the heap it lets grow above the live one stays under
 // Headroom (at most maxPercent). A live heap that grows brings it down.
@@ -129,6 +116,11 @@ type Pacer struct {
 	onSet   func(percent int)
 	sample  []metrics.Sample
 	windows []window // the last Horizon's windows, oldest first
+	// burstFrom is the GOGC before the burst under way (0: none), and
+	// quiet how long the quick looks since found the collector idle
+	// enough for it to be over (burst.go).
+	burstFrom int
+	quiet     time.Duration
 	// released is when free heap was last returned to the OS (at a
 	// lowering of GOGC or by releaseIfQuiet); releases counts the latter.
 	released time.Time
@@ -228,38 +220,14 @@ func (p *Pacer) Run(ctx context.Context) {
 				quick = last
 			case p.burst(quick, r):
 				last, quick = r, r // a fresh horizon starts (burst)
+			case p.burstOver(quick, r):
+				last = p.endBurst()
+				quick = last
 			default:
 				quick = r
 			}
 		}
 	}
-}
-
-// burst raises GOGC at once (Burst) when the quick look from last to r
-// saw a burst, and reports whether it did. The horizon's history is
-// dropped then, not rescaled: a jump of up to 32 times would turn a
-// quiet minute into evidence for lowering GOGC again at the next look,
-// in the middle of the burst, while a fresh horizon lowers it only after
-// a whole one (decide).
-func (p *Pacer) burst(last, r reading) bool {
-	length := r.at.Sub(last.at).Seconds()
-	if length <= 0 {
-		return false
-	}
-	share := r.gcSecondsSince(last) / length
-	next := p.cfg.Burst(p.percent, share, r.cycles-last.cycles, r.liveHeap)
-	if next <= p.percent {
-		return false
-	}
-	if p.cfg.Log != nil {
-		p.cfg.Log.Debug("gc pacer burst", "gc_cpu_ms", r.gcSecondsSince(last)*1000, "ms", length*1000,
-			"gc_cycles", r.cycles-last.cycles, "live_heap", r.liveHeap, "gogc", p.percent, "next", next)
-	}
-	p.windows = p.windows[:0]
-	p.percent = next
-	debug.SetGCPercent(next)
-	p.report()
-	return true
 }
 
 // record adds the window from last to r and forgets the windows that
@@ -298,6 +266,9 @@ func (p *Pacer) horizonShare() (share float64, whole bool) {
 // next window starts from.
 func (p *Pacer) decide(last, r reading) reading {
 	share, whole := p.horizonShare()
+	if whole {
+		p.burstFrom = 0 // a burst that lasted a whole horizon is load: the horizon decides
+	}
 	next := p.cfg.Next(p.percent, share, r.liveHeap)
 	if next < p.percent && !whole {
 		// Too short an evidence to lower GOGC, unless the live heap grew
@@ -310,9 +281,7 @@ func (p *Pacer) decide(last, r reading) reading {
 	}
 	idle := next < p.percent && share < p.cfg.Budget/4
 	p.rescale(next)
-	p.percent = next
-	debug.SetGCPercent(next)
-	p.report()
+	p.set(next)
 	if !idle { // raised, or brought down to the ceiling under load
 		return r
 	}
