@@ -53,9 +53,16 @@
 // collector took a tenth of a core or more since the last one, over at
 // least two collections (never one collection alone, however costly), it
 // raises GOGC to its ceiling at once. The memory that costs is bounded
-// by Headroom. A fresh horizon starts then (the history before it said
-// "quiet", and would bring GOGC down at the next look, in the middle of
-// the burst): GOGC comes down again only after a whole horizon.
+// by Headroom, and lasts as long as the burst: once the quick looks found
+// the collector idle for a second (under a quarter of that share, scaled
+// to the GOGC before the burst), GOGC goes back to what it was and the
+// burst's garbage is returned to the OS. Held for a minute, it left a
+// server 84 KiB per device heavier 2 s after a login ramp of 1,000
+// devices over TLS, against 23. A fresh horizon starts at both ends of a
+// burst (the history before it said "quiet" and would bring GOGC down at
+// the next look, in the middle of the burst; the burst's own would read
+// as load after it); a burst lasting a whole horizon is load, and the
+// horizon decides from then on.
 //
 // An operator who sets GOGC in the environment has chosen: the server
 // does not start a Pacer then (see docs/operations.md).
