@@ -50,21 +50,23 @@ func (p *Pacer) burst(last, r reading) bool {
 	return true
 }
 
-// burstOver reports whether the burst under way, if any, is over: the
-// quick looks found the collector under a quarter of BurstShare for
-// BurstQuiet, at the GOGC before the burst (the share at the raised one
-// scaled by the ratio of the two, as rescale does: a burst still going
-// costs a fraction at GOGC 800 of what it did at 25, and read as is it
-// would end at once and start again at the next look).
+// burstOver reports whether the burst under way, if any, is over: for
+// BurstQuiet, the quick looks found the heap allocating less than would
+// start one collection a second at the GOGC before the burst. Not the
+// collector's CPU: the runtime counts it when a collection ends, and at
+// the burst's GOGC a burst may go a second or more without one (the
+// 50,000 offline messages made one in all), which read as an idle second
+// and ended bursts still going, to start them again at the next look.
 func (p *Pacer) burstOver(last, r reading) bool {
 	if p.burstFrom == 0 {
 		return false
 	}
-	share, length, ok := quickShare(last, r)
-	if !ok {
+	length := r.at.Sub(last.at)
+	if length <= 0 {
 		return false
 	}
-	if share*float64(p.percent)/float64(p.burstFrom) >= p.cfg.BurstShare/4 {
+	perCollection := float64(max(r.liveHeap, minHeapGoal)) * float64(p.burstFrom) / 100
+	if float64(r.allocated-last.allocated)/length.Seconds() >= perCollection {
 		p.quiet = 0
 		return false
 	}
@@ -72,23 +74,35 @@ func (p *Pacer) burstOver(last, r reading) bool {
 	return p.quiet >= p.cfg.BurstQuiet
 }
 
-// endBurst gives GOGC back the value it had before the burst, collects
-// and returns the burst's garbage to the OS at once (as decide does when
-// it lowers GOGC for an idle server), and starts a fresh horizon: the
-// burst's windows, rescaled to the lower GOGC, would read as load. It
-// returns the reading the next window starts from. Without it the
-// burst's GOGC held a heap of up to Headroom above the live one for a
-// minute: measured 2 s after a login ramp of 1,000 devices over TLS,
-// 84 KiB per device instead of 23. Going back to the lower GOGC without
-// the forced return left 78 KiB: the runtime's scavenger returns the
-// burst's pages far more slowly than that (9 KiB with it).
-func (p *Pacer) endBurst() reading {
+// minHeapGoal is the runtime's smallest heap goal (4 MiB): a live heap
+// smaller than that still collects at most once per that much allocated.
+const minHeapGoal = 4 << 20
+
+// endBurst gives GOGC back the value it had before the burst (or the
+// ceiling for today's live heap, if lower) and starts a fresh horizon
+// (the burst's windows, rescaled to the lower GOGC, would read as load).
+// It then collects the burst's garbage and returns the free pages to the
+// OS at once, as decide does when it lowers GOGC for an idle server: one
+// collection per burst, where a burst was at least two collections at
+// the GOGC before it (Burst) and a second's quiet after. It returns the
+// reading the next window starts from.
+//
+// Without it the burst's GOGC held a heap of up to Headroom above the
+// live one for a minute: measured 2 s after a login ramp of 1,000
+// devices over TLS, 84 KiB per device instead of 23. Going back to the
+// lower GOGC without the forced return left 78 KiB: the runtime's
+// scavenger returns the burst's pages far more slowly than that (9 KiB
+// with it).
+func (p *Pacer) endBurst(r reading) reading {
+	next := min(p.burstFrom, p.cfg.ceiling(r.liveHeap))
 	if p.cfg.Log != nil {
-		p.cfg.Log.Debug("gc pacer burst over", "quiet_ms", p.quiet.Milliseconds(), "gogc", p.percent, "next", p.burstFrom)
+		p.cfg.Log.Debug("gc pacer burst over", "quiet_ms", p.quiet.Milliseconds(), "gogc", p.percent, "next", next)
 	}
-	next := p.burstFrom
 	p.burstFrom, p.quiet = 0, 0
 	p.windows = p.windows[:0]
+	if next >= p.percent {
+		return r
+	}
 	p.set(next)
 	debug.FreeOSMemory()
 	p.released = time.Now()

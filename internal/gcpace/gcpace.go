@@ -33,8 +33,9 @@ type Config struct {
 	// (default 250ms, at most Every), and BurstShare the collector's CPU
 	// share of one core since the last quick look that raises GOGC to its
 	// ceiling at once (default 0.1; see Burst). A burst is over once the
-	// quick looks found the collector under a quarter of BurstShare for
-	// BurstQuiet (default 1s): GOGC goes back to what it was.
+	// quick looks found the heap allocating less than one collection a
+	// second at the GOGC before it, for BurstQuiet (default 1s): GOGC
+	// goes back to what it was (burstOver, endBurst).
 	Quick      time.Duration
 	BurstShare float64
 	BurstQuiet time.Duration
@@ -146,6 +147,7 @@ func readings() []string {
 		"/gc/heap/live:bytes",
 		"/cpu/classes/gc/mark/idle:cpu-seconds",
 		"/memory/classes/heap/free:bytes",
+		"/gc/heap/allocs:bytes",
 	}
 }
 
@@ -167,6 +169,7 @@ type reading struct {
 	procSeconds float64 // the process's CPU time (user and system)
 	procKnown   bool
 	freeHeap    uint64 // heap pages free and not yet returned to the OS
+	allocated   uint64 // bytes allocated on the heap since the process started
 }
 
 // gcSecondsSince is the collector's CPU time between last and r, at most
@@ -214,14 +217,14 @@ func (p *Pacer) Run(ctx context.Context) {
 		case <-t.C:
 			r := p.read(time.Now()) // not the tick's time: a busy server runs the pacer late
 			switch {
-			case r.at.Sub(last.at) >= p.cfg.Every-p.cfg.Quick/2: // the ticker's jitter
-				p.record(last, r)
-				last = p.decide(last, r) // r, or a reading after a collection decide made
-				quick = last
 			case p.burst(quick, r):
 				last, quick = r, r // a fresh horizon starts (burst)
 			case p.burstOver(quick, r):
-				last = p.endBurst()
+				last = p.endBurst(r)
+				quick = last
+			case r.at.Sub(last.at) >= p.cfg.Every-p.cfg.Quick/2: // the ticker's jitter
+				p.record(last, r)
+				last = p.decide(last, r) // r, or a reading after a collection decide made
 				quick = last
 			default:
 				quick = r
@@ -279,9 +282,15 @@ func (p *Pacer) decide(last, r reading) reading {
 	if next == p.percent {
 		return p.releaseIfQuiet(r, share, whole)
 	}
-	idle := next < p.percent && share < p.cfg.Budget/4
+	// Lowered for quiet only on a whole horizon: during a burst (a fresh
+	// horizon) the share is its few seconds over a whole minute, but a
+	// lowering then is the ceiling's, under load.
+	idle := whole && next < p.percent && share < p.cfg.Budget/4
 	p.rescale(next)
 	p.set(next)
+	if p.burstFrom != 0 && p.percent <= p.burstFrom {
+		p.burstFrom, p.quiet = 0, 0 // the ceiling came down past the GOGC before the burst: nothing to give back
+	}
 	if !idle { // raised, or brought down to the ceiling under load
 		return r
 	}
@@ -374,6 +383,9 @@ func (p *Pacer) read(now time.Time) reading {
 	}
 	if v := p.sample[4].Value; v.Kind() == metrics.KindUint64 {
 		r.freeHeap = v.Uint64()
+	}
+	if v := p.sample[5].Value; v.Kind() == metrics.KindUint64 {
+		r.allocated = v.Uint64()
 	}
 	return r
 }

@@ -432,30 +432,25 @@ func TestPacerRaisesGOGCAtABurstBeforeItsNextLook(t *testing.T) {
 	waitFor(t, "GOGC past Max at a burst", func() bool { return current.Load() > 100 })
 }
 
-// TestABurstKeepsGOGCRaisedWhileItLastsThenGivesItBack: a pacer at Min
-// after a whole quiet horizon raises GOGC at a burst and keeps it while
-// the burst lasts, however little the collector costs at the raised
-// GOGC; a second after the burst it is back at Min. Rescaled by the
-// jump, the quiet history said "idle" at the next look and GOGC went
-// down in the middle of the burst; without an end to the burst it
-// stayed raised for a whole horizon after it.
+// TestABurstKeepsGOGCRaisedWhileItLastsThenGivesItBack runs a real
+// pacer whose horizon (a minute) cannot lower GOGC during the test: a
+// burst raises GOGC to its ceiling, keeps it while the burst lasts, and
+// a second after the burst gives back the GOGC from before it (Max here),
+// which only the burst's end can do.
 func TestABurstKeepsGOGCRaisedWhileItLastsThenGivesItBack(t *testing.T) {
 	before := debug.SetGCPercent(100)
 	defer debug.SetGCPercent(before)
-	const horizon = 2 * time.Second
 	var current atomic.Int32
-	// A budget of a fifth of a core: at GOGC 800 the churn costs the
-	// collector less than a quarter of it. A headroom of 1 GiB keeps the
-	// ceiling at maxPercent whatever this process's live heap (the
-	// ceiling comes down as the live heap grows, by design).
-	p := New(Config{Min: 25, Max: 100, Headroom: 1 << 30, Budget: 0.2, BurstShare: 0.1,
-		Every: 200 * time.Millisecond, Quick: 50 * time.Millisecond, Horizon: horizon},
-		func(v int) { current.Store(int32(v)) })
+	// A headroom of 1 GiB keeps the ceiling at maxPercent whatever this
+	// process's live heap (the ceiling comes down as the live heap grows,
+	// by design).
+	p := New(Config{Min: 25, Max: 100, Headroom: 1 << 30, Every: 200 * time.Millisecond, Quick: 50 * time.Millisecond,
+		Horizon: time.Minute}, func(v int) { current.Store(int32(v)) })
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { p.Run(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
-	waitFor(t, "GOGC down to 25 after a quiet horizon", func() bool { return current.Load() == 25 })
+	waitFor(t, "the pacer's start at Max", func() bool { return current.Load() == 100 })
 
 	stop := make(chan struct{})
 	go churn(stop)
@@ -465,7 +460,7 @@ func TestABurstKeepsGOGCRaisedWhileItLastsThenGivesItBack(t *testing.T) {
 		close(stop)
 		t.Fatalf("GOGC raised to %d at the burst, want its ceiling %d", raised, maxPercent)
 	}
-	for time.Since(at) < horizon*3/4 {
+	for time.Since(at) < 1500*time.Millisecond {
 		if got := current.Load(); got < raised {
 			close(stop)
 			t.Fatalf("GOGC went from %d down to %d %v into the burst", raised, got, time.Since(at).Round(time.Millisecond))
@@ -473,7 +468,71 @@ func TestABurstKeepsGOGCRaisedWhileItLastsThenGivesItBack(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	close(stop)
-	waitFor(t, "GOGC back at 25 after the burst", func() bool { return current.Load() == 25 })
+	waitFor(t, "GOGC back at 100 after the burst", func() bool { return current.Load() == 100 })
+}
+
+// TestABurstEndsOnAllocationNotOnCollectorTime: the runtime counts the
+// collector's CPU when a collection ends, and at a burst's GOGC a second
+// can pass without one. A quick look that allocated a collection's worth
+// a second at the GOGC before the burst keeps it going, whatever the
+// collector's time; a second of looks allocating less ends it.
+func TestABurstEndsOnAllocationNotOnCollectorTime(t *testing.T) {
+	p := New(Config{Quick: 250 * time.Millisecond, BurstQuiet: time.Second}, nil)
+	p.percent, p.burstFrom = 800, 100
+	const live = 8 << 20 // a collection every 8 MiB allocated at GOGC 100
+	at := time.Now()
+	r := reading{at: at, liveHeap: live}
+	look := func(allocated uint64) bool {
+		last := r
+		r = reading{at: r.at.Add(250 * time.Millisecond), liveHeap: live, allocated: r.allocated + allocated}
+		return p.burstOver(last, r)
+	}
+	for i := range 8 { // 16 MiB a second, no collection ended
+		if look(4 << 20) {
+			t.Fatalf("look %d: a burst allocating two collections a second at its GOGC before ended", i)
+		}
+	}
+	for i := range 3 { // 400 KiB a second
+		if look(100 << 10) {
+			t.Fatalf("quiet look %d of 3: the burst ended before a second of quiet", i)
+		}
+	}
+	if look(4 << 20) {
+		t.Fatal("a busy look after three quiet ones ended the burst")
+	}
+	for i := range 4 {
+		if over := look(100 << 10); over != (i == 3) {
+			t.Fatalf("quiet look %d of 4 after the busy one: over %v", i+1, over)
+		}
+	}
+}
+
+// TestABurstsEndGivesBackNoMoreThanTheCeiling: at a burst's end GOGC goes
+// back to its value before the burst, or to the ceiling for the live
+// heap now if that is lower, and is never raised by it.
+func TestABurstsEndGivesBackNoMoreThanTheCeiling(t *testing.T) {
+	before := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(before)
+	p := New(Config{Min: 25, Max: 100}, nil) // Headroom 64 MiB
+	at := time.Now()
+
+	p.percent, p.burstFrom = 800, 25
+	p.endBurst(reading{at: at, liveHeap: 4 << 20})
+	if p.percent != 25 || p.burstFrom != 0 {
+		t.Errorf("after a burst from 25 at 800: GOGC %d, burst from %d; want 25 and none", p.percent, p.burstFrom)
+	}
+
+	p.percent, p.burstFrom = 800, 200 // the horizon had raised it to 200 before the burst
+	p.endBurst(reading{at: at, liveHeap: 48 << 20})
+	if want := p.cfg.ceiling(48 << 20); p.percent != want {
+		t.Errorf("after a burst from 200 with 48 MiB live: GOGC %d, want the ceiling %d", p.percent, want)
+	}
+
+	p.percent, p.burstFrom = 100, 200 // the ceiling came down during the burst
+	p.endBurst(reading{at: at, liveHeap: 1 << 30})
+	if p.percent != 100 {
+		t.Errorf("a burst's end raised GOGC from 100 to %d", p.percent)
+	}
 }
 
 // TestOneCollectionBetweenQuickLooksDoesNotRaiseGOGC is
