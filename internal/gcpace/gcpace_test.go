@@ -417,13 +417,8 @@ func TestBurstRaisesToTheCeilingOverTwoCollectionsOrMore(t *testing.T) {
 func TestPacerRaisesGOGCAtABurstBeforeItsNextLook(t *testing.T) {
 	before := debug.SetGCPercent(100)
 	defer debug.SetGCPercent(before)
-	var current atomic.Int32
-	p := New(Config{Min: 25, Max: 100, Budget: 0.01, Every: time.Hour, Quick: 50 * time.Millisecond},
-		func(v int) { current.Store(int32(v)) })
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { p.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	current, stopPacer := runPacer(Config{Min: 25, Max: 100, Budget: 0.01, Every: time.Hour, Quick: 50 * time.Millisecond})
+	defer stopPacer()
 	waitFor(t, "the pacer's start at Max", func() bool { return current.Load() == 100 })
 
 	stop := make(chan struct{})
@@ -440,16 +435,12 @@ func TestPacerRaisesGOGCAtABurstBeforeItsNextLook(t *testing.T) {
 func TestABurstKeepsGOGCRaisedWhileItLastsThenGivesItBack(t *testing.T) {
 	before := debug.SetGCPercent(100)
 	defer debug.SetGCPercent(before)
-	var current atomic.Int32
 	// A headroom of 1 GiB keeps the ceiling at maxPercent whatever this
 	// process's live heap (the ceiling comes down as the live heap grows,
 	// by design).
-	p := New(Config{Min: 25, Max: 100, Headroom: 1 << 30, Every: 200 * time.Millisecond, Quick: 50 * time.Millisecond,
-		Horizon: time.Minute}, func(v int) { current.Store(int32(v)) })
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { p.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	current, stopPacer := runPacer(Config{Min: 25, Max: 100, Headroom: 1 << 30, Every: 200 * time.Millisecond,
+		Quick: 50 * time.Millisecond, Horizon: time.Minute})
+	defer stopPacer()
 	waitFor(t, "the pacer's start at Max", func() bool { return current.Load() == 100 })
 
 	stop := make(chan struct{})
@@ -542,4 +533,15 @@ func TestABurstsEndGivesBackNoMoreThanTheCeiling(t *testing.T) {
 func TestOneCollectionBetweenQuickLooksDoesNotRaiseGOGC(t *testing.T) {
 	cfg := Config{Min: 25, Max: 100, Budget: 0.02, Every: time.Second, Quick: 20 * time.Millisecond, Horizon: 4 * time.Second}
 	oneCollectionAtATimeKeepsMin(t, cfg, 5*time.Millisecond, 500*time.Millisecond, 5)
+}
+
+// runPacer runs a pacer with cfg until stop, which waits for it to end;
+// current follows the GOGC it sets.
+func runPacer(cfg Config) (current *atomic.Int32, stop func()) {
+	current = new(atomic.Int32)
+	p := New(cfg, func(v int) { current.Store(int32(v)) })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	return current, func() { cancel(); <-done }
 }
