@@ -13,7 +13,6 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
-	"github.com/cockroachdb/pebble/v2/sstable"
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/parley-im/parley/internal/store"
@@ -170,13 +169,7 @@ func (s *Store) openDB() (*pebble.DB, error) {
 	// level. pprof showed 30% of the server's CPU there under load.
 	for i := range po.Levels {
 		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
-		po.Levels[i].Compression = func() *sstable.CompressionProfile { return sstable.SnappyCompression }
 	}
-	// L0 uncompressed: its tables are the memtable's flushes, soon
-	// compacted into the level below (compressed there). Most of what the
-	// queue writes is deleted before that (a device drains it): compressing
-	// it on flush was 4% of the server's CPU storing offline messages.
-	po.Levels[0].Compression = func() *sstable.CompressionProfile { return sstable.NoCompression }
 	db, err := pebble.Open(dir, po)
 	if err != nil {
 		return nil, fmt.Errorf("pebble store: open %s: %w", dir, err)
