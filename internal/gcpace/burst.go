@@ -104,9 +104,7 @@ func (p *Pacer) endBurst(r reading) reading {
 		return r
 	}
 	p.set(next)
-	debug.FreeOSMemory()
-	p.released = time.Now()
-	return p.read(p.released)
+	return p.release()
 }
 
 // quickShare is the collector's CPU share of one core from last to r,

@@ -118,8 +118,8 @@ type Pacer struct {
 	sample  []metrics.Sample
 	windows []window // the last Horizon's windows, oldest first
 	// burstFrom is the GOGC before the burst under way (0: none), and
-	// quiet how long the quick looks since found the collector idle
-	// enough for it to be over (burst.go).
+	// quiet how long the quick looks since found the heap allocating
+	// little enough for it to be over (burst.go).
 	burstFrom int
 	quiet     time.Duration
 	// released is when free heap was last returned to the OS (at a
@@ -298,6 +298,14 @@ func (p *Pacer) decide(last, r reading) reading {
 	// not at the background scavenger's pace. That collection is the
 	// change's cost, not what collection costs at the new GOGC: the next
 	// window starts after it.
+	return p.release()
+}
+
+// release collects now and returns the free heap to the OS
+// (debug.FreeOSMemory), and returns the reading taken after it: the
+// next window starts there, so that the forced collection is not
+// counted as what collecting costs.
+func (p *Pacer) release() reading {
 	debug.FreeOSMemory()
 	p.released = time.Now()
 	return p.read(p.released)
@@ -322,10 +330,8 @@ func (p *Pacer) releaseIfQuiet(r reading, share float64, whole bool) reading {
 	if !quiet || r.freeHeap <= r.liveHeap/8 || r.at.Sub(p.released) < p.cfg.ReleaseEvery {
 		return r
 	}
-	debug.FreeOSMemory()
-	p.released = time.Now()
+	after := p.release()
 	p.releases.Add(1)
-	after := p.read(p.released)
 	if p.cfg.Log != nil {
 		p.cfg.Log.Debug("gc pacer released free heap", "free_before", r.freeHeap, "free_after", after.freeHeap,
 			"live_heap", after.liveHeap, "gc_cpu_ms", (after.gcSeconds-r.gcSeconds)*1000,
