@@ -146,7 +146,7 @@ func negotiate(ctx context.Context, o *Options, a account, resume *resumeState, 
 // dialAny connects to o.Addr, or else to the first of o.Fallback that
 // answers.
 func dialAny(ctx context.Context, o *Options) (net.Conn, error) {
-	d := net.Dialer{KeepAlive: o.TCPKeepAlive}
+	d := net.Dialer{KeepAlive: o.TCPKeepAlive, LocalAddr: o.LocalAddr}
 	conn, err := d.DialContext(ctx, "tcp", o.Addr)
 	for _, addr := range o.Fallback {
 		if err == nil || ctx.Err() != nil {

@@ -109,6 +109,13 @@ type Options struct {
 	// keep-alives (KeepAlive) or a load generator on loopback (four
 	// setsockopt calls fewer per connection).
 	TCPKeepAlive time.Duration
+	// LocalAddr is the local address to dial from (net.Dialer.LocalAddr);
+	// nil lets the kernel choose. A load generator holding many
+	// connections to one server spreads them over loopback addresses: from
+	// one address, Linux's connect() takes about 1 ms instead of 20 µs
+	// once some 14,000 are open (it tries the even half of the ephemeral
+	// ports first, and scans it all when that half is used up).
+	LocalAddr net.Addr
 	// Dedupe drops copies of messages already received (by stanza-id, and
 	// by origin-id from the same sender) before they become events. The
 	// server delivers at least once: a stored message the client had not

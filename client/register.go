@@ -20,7 +20,7 @@ func Register(ctx context.Context, o Options) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.DialTimeout)
 	defer cancel()
-	var d net.Dialer
+	d := net.Dialer{LocalAddr: o.LocalAddr}
 	conn, err := d.DialContext(ctx, "tcp", o.Addr)
 	if err != nil {
 		return err
