@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"time"
 
 	"github.com/parley-im/parley/client"
@@ -216,8 +217,12 @@ const loopbackSources = 64
 // connections. From one address, connect() took about 1 ms instead of
 // 20 µs once some 14,000 connections were open (client.Options.LocalAddr),
 // which made the generator the limit of a login ramp past that. Nil for
-// any other server address.
+// any other server address, and on systems other than Linux (macOS, for
+// one, answers only on 127.0.0.1 unless told otherwise).
 func loopbackSource(addr string, i int) net.Addr {
+	if runtime.GOOS != "linux" {
+		return nil
+	}
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil
