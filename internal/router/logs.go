@@ -55,6 +55,12 @@ const maxFreeUserLogs = 4096
 type userLog struct {
 	to      jid.JID
 	entries []logEntry
+	// unheld counts the entries neither held by a device nor in the
+	// queue. RouteLogged asks at every wave whether there is one: counting
+	// them keeps that answer O(1), where a scan of the entries made each
+	// wave cost as much as the member's backlog (a device slow to
+	// acknowledge holds thousands).
+	unheld int
 }
 
 // logEntry is one position handed to a user's devices.
@@ -65,6 +71,9 @@ type logEntry struct {
 	qseq    uint64   // its position in the user's queue once written there
 }
 
+// isUnheld reports whether e is held by no device and not in the queue.
+func (e *logEntry) isUnheld() bool { return e.qseq == 0 && len(e.holders) == 0 }
+
 func (u *userLog) find(seq uint64) int {
 	for i := range u.entries {
 		if u.entries[i].seq == seq {
@@ -74,18 +83,10 @@ func (u *userLog) find(seq uint64) int {
 	return -1
 }
 
-// unheld reports whether one of u's positions is neither held by a device
-// nor in the queue.
-func (u *userLog) unheld() bool {
-	for i := range u.entries {
-		if e := &u.entries[i]; e.qseq == 0 && len(e.holders) == 0 {
-			return true
-		}
-	}
-	return false
-}
-
 func (u *userLog) remove(i int) {
+	if u.entries[i].isUnheld() {
+		u.unheld--
+	}
 	u.entries = slices.Delete(u.entries, i, i+1) // clears the tail: no stale copy kept
 }
 
@@ -162,6 +163,9 @@ func (u *userLog) removeAcked(seqs []uint64) (queued []uint64) {
 		if !acked.has(e.seq) {
 			return false
 		}
+		if e.isUnheld() {
+			u.unheld--
+		}
 		if e.qseq != 0 {
 			queued = append(queued, e.qseq)
 		}
@@ -208,12 +212,16 @@ func (r *Router) LogReleased(d Device, key string, seqs []uint64) {
 			continue
 		}
 		e := &u.entries[i]
+		wasUnheld := e.isUnheld()
 		e.holders = withoutDevice(e.holders, d)
 		switch {
 		case len(e.holders) > 0:
 		case e.qseq != 0:
 			u.remove(i)
 		default:
+			if !wasUnheld {
+				u.unheld++
+			}
 			dirty = true
 		}
 	}
@@ -255,7 +263,7 @@ func (t *logTracker) newUserLog(to jid.JID) *userLog {
 		u := t.free[n-1]
 		t.free[n-1] = nil
 		t.free = t.free[:n-1]
-		u.to = to
+		u.to, u.unheld = to, 0
 		return u
 	}
 	return &userLog{to: to}
@@ -272,7 +280,7 @@ func (t *logTracker) hold(to jid.JID, msgs []*stanza.Element, seqs []uint64, tar
 	if u == nil {
 		u = t.newUserLog(to)
 		t.users[user] = u
-	} else if u.unheld() {
+	} else if u.unheld > 0 {
 		return false
 	}
 	for j, m := range msgs {
@@ -281,6 +289,9 @@ func (t *logTracker) hold(to jid.JID, msgs []*stanza.Element, seqs []uint64, tar
 			holders = append([]Device(nil), targets...)
 		}
 		u.entries = append(u.entries, logEntry{seq: seqs[j], msg: m, holders: holders})
+		if len(holders) == 0 {
+			u.unheld++
+		}
 	}
 	return true
 }
@@ -324,6 +335,9 @@ func (t *logTracker) queued(user jid.JID, ps []pendingCopy, first uint64) (erase
 		if i < 0 {
 			erase = append(erase, first+uint64(j))
 			continue
+		}
+		if u.entries[i].isUnheld() {
+			u.unheld--
 		}
 		u.entries[i].qseq = first + uint64(j)
 		if len(u.entries[i].holders) == 0 {
