@@ -20,8 +20,7 @@ func Register(ctx context.Context, o Options) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.DialTimeout)
 	defer cancel()
-	d := net.Dialer{LocalAddr: o.LocalAddr}
-	conn, err := d.DialContext(ctx, "tcp", o.Addr)
+	conn, err := dialAny(ctx, &o)
 	if err != nil {
 		return err
 	}
