@@ -332,7 +332,7 @@ func BenchmarkRouteLoggedToAMemberWithABacklog(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := range b.N {
-				wave[0].To, wave[0].Seqs[0] = bob, uint64(backlog+1+i)
+				wave[0].Seqs[0] = uint64(backlog + 1 + i)
 				if serr := r.RouteLogged(context.Background(), logKey, wave); serr != nil {
 					b.Fatal(serr)
 				}
