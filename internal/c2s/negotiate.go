@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -101,7 +102,45 @@ func (c *conn) openStream(h xmlstream.StreamHeader) error {
 // canAuthenticate reports whether SASL may run on this connection now.
 func (c *conn) canAuthenticate() bool { return c.secure || c.srv.cfg.AllowPlaintextAuth }
 
+// features returns the <features/> this connection is offered now. They
+// depend only on whether it is authenticated, secure, framed (WebSocket or
+// binary) and able to bind a channel, so each combination is built once
+// per server and shared (an element shared this way is only read).
 func (c *conn) features() *stanza.Element {
+	key := featureKey{authenticated: !c.user.IsZero(), secure: c.secure, framed: c.kind.framedOpen()}
+	var offered []string
+	if !key.authenticated && c.canAuthenticate() {
+		offered = c.srv.auth.Mechanisms(c.authConfig())
+		key.plus = slices.ContainsFunc(offered, func(m string) bool { return strings.HasSuffix(m, "-PLUS") })
+	}
+	slot := &c.srv.features[key.index()]
+	if f := slot.Load(); f != nil {
+		return f
+	}
+	f := c.buildFeatures(offered)
+	slot.Store(f)
+	return f
+}
+
+// featureKey is what a connection's stream features depend on.
+type featureKey struct{ authenticated, secure, framed, plus bool }
+
+// featureKinds is the number of distinct featureKeys.
+const featureKinds = 16
+
+func (k featureKey) index() int {
+	i := 0
+	for bit, set := range []bool{k.authenticated, k.secure, k.framed, k.plus} {
+		if set {
+			i |= 1 << bit
+		}
+	}
+	return i
+}
+
+// buildFeatures builds the features of c's state; offered are the SASL
+// mechanisms when c may authenticate now.
+func (c *conn) buildFeatures(offered []string) *stanza.Element {
 	f := stanza.NewElement(stanza.NSStream, "features")
 	switch {
 	case !c.user.IsZero():
@@ -124,7 +163,6 @@ func (c *conn) features() *stanza.Element {
 		if c.canAuthenticate() {
 			mechs := stanza.NewElement(stanza.NSSASL, "mechanisms")
 			plus := false
-			offered := c.srv.auth.Mechanisms(c.authConfig())
 			for _, m := range offered {
 				plus = plus || strings.HasSuffix(m, "-PLUS")
 				el := stanza.NewElement(stanza.NSSASL, "mechanism")

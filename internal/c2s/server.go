@@ -83,9 +83,12 @@ type Config struct {
 
 // Server accepts client connections.
 type Server struct {
-	cfg      Config
-	auth     *auth.Authenticator
-	deep     deepCalls // runs the SASL mechanisms' first steps (startAuth)
+	cfg  Config
+	auth *auth.Authenticator
+	deep deepCalls // runs the SASL mechanisms' first steps (startAuth)
+	// features holds the stream features offered, built on first use for
+	// each featureKey (conn.features).
+	features [featureKinds]atomic.Pointer[stanza.Element]
 	failures *auth.FailureLimiter
 	metrics  *metrics
 	ctx      context.Context
