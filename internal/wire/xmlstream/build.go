@@ -207,7 +207,7 @@ func (p *Parser) lexDecl(end int) (bool, error) {
 // parseDecl checks the XML declaration's pseudo-attributes: b is "xml"
 // followed by them.
 func parseDecl(b []byte) error {
-	bad := notWellFormed("bad XML declaration")
+	bad := func() error { return notWellFormed("bad XML declaration") } // only when it is: no allocation
 	b = b[3:]
 	seenVersion := false
 	for k := 0; ; k++ {
@@ -219,47 +219,47 @@ func parseDecl(b []byte) error {
 			break
 		}
 		if i == 0 {
-			return bad
+			return bad()
 		}
 		b = b[i:]
 		eq := bytes.IndexByte(b, '=')
 		if eq < 0 {
-			return bad
+			return bad()
 		}
 		name := bytes.TrimRight(b[:eq], " \t\r\n")
 		rest := bytes.TrimLeft(b[eq+1:], " \t\r\n")
 		if len(rest) == 0 || rest[0] != '"' && rest[0] != '\'' {
-			return bad
+			return bad()
 		}
 		j := bytes.IndexByte(rest[1:], rest[0])
 		if j < 0 {
-			return bad
+			return bad()
 		}
 		val := rest[1 : 1+j]
 		b = rest[2+j:]
 		switch string(name) {
 		case "version":
 			if k != 0 || len(val) < 3 || val[0] != '1' || val[1] != '.' || !allDigits(val[2:]) {
-				return bad
+				return bad()
 			}
 			seenVersion = true
 		case "encoding":
 			if !seenVersion {
-				return bad
+				return bad()
 			}
 			if !bytes.EqualFold(val, []byte("UTF-8")) {
 				return stanza.NewStreamError(stanza.StreamUnsupportedEncoding, "only UTF-8 is supported")
 			}
 		case "standalone":
 			if !seenVersion || string(val) != "yes" && string(val) != "no" {
-				return bad
+				return bad()
 			}
 		default:
-			return bad
+			return bad()
 		}
 	}
 	if !seenVersion {
-		return bad
+		return bad()
 	}
 	return nil
 }

@@ -74,6 +74,7 @@ type scratch struct {
 	attrArr  [8]attr
 	bindArr  [4]binding
 	strArr   [320]byte
+	nameArr  [64]byte // room for the XML declaration, which is read byte by byte
 }
 
 func newScratch() *scratch {
@@ -84,6 +85,7 @@ func newScratch() *scratch {
 	s.attrs = s.attrArr[:0]
 	s.binds = s.bindArr[:0]
 	s.str = s.strArr[:0]
+	s.name = s.nameArr[:0]
 	return s
 }
 
@@ -155,7 +157,7 @@ func (sp *ScratchPool) put(s *scratch) {
 	s.reset()
 	s.nodes, s.stack, s.raw = s.nodeArr[:0], s.stackArr[:0], s.rawArr[:0]
 	s.attrs, s.binds, s.spans = s.attrArr[:0], s.bindArr[:0], nil
-	s.str, s.name = s.strArr[:0], nil
+	s.str, s.name = s.strArr[:0], s.nameArr[:0]
 	sp.p.Put(s)
 }
 
