@@ -471,11 +471,15 @@ func (c *conn) handleToken(tok xmlstream.Token) bool {
 	s, tr := c.sess, &c.tr
 	switch tok.Kind {
 	case xmlstream.Stanza:
-		s.HandleInbound(tok.Element)
+		if goesDeep(tok.Element) {
+			c.srv.deep.do(func() { s.HandleInbound(tok.Element) })
+		} else {
+			s.HandleInbound(tok.Element)
+		}
 		return true
 	case xmlstream.StreamEnd:
 		s.Flush()
-		s.StreamClosed(tr)
+		c.srv.deep.do(func() { s.StreamClosed(tr) })
 	case xmlstream.StreamStart:
 		s.HandleStreamError(tr, stanza.NewStreamError(stanza.StreamNotWellFormed, "unexpected stream restart"))
 	}

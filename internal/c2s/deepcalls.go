@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/parley-im/parley/internal/auth"
+	"github.com/parley-im/parley/internal/stanza"
 )
 
 // deepIdle is how long a deep-call worker with nothing to do waits for the
@@ -13,7 +14,9 @@ import (
 const deepIdle = time.Second
 
 // deepCalls runs calls that go deep on the stack (a SASL mechanism's first
-// step: the account read through Pebble's iterators, the HMACs) on a few
+// step: the account read through Pebble's iterators, the HMACs; a presence
+// or an IQ, whose handlers read the roster and other records; the end of a
+// session, which broadcasts its unavailable presence) on a few
 // goroutines kept alive between calls, whose stacks have grown already. A
 // connection's goroutine starts with a small stack: running the call
 // itself, it grew it by doublings, copying it each time (10% of the
@@ -60,6 +63,15 @@ func (p *deepCalls) worker(call *deepCall) {
 			return
 		}
 	}
+}
+
+// goesDeep reports whether the session's handling of el reads the store
+// through Pebble's iterators, deep on the stack, so that it runs on a
+// deep-call worker: a presence or an IQ. A message (the hot path) does
+// not: its handling went no deeper than the connection's stack already was
+// in the one-to-one benchmark's profile.
+func goesDeep(el *stanza.Element) bool {
+	return el.Name == stanza.KindPresence || el.Name == stanza.KindIQ
 }
 
 // startAuth runs the first step of mechanism (the account read and, for
