@@ -238,7 +238,14 @@ func startOneToOneServer(b *testing.B, users int, ackWindow time.Duration) *Serv
 	cfg.AllowPlaintextAuth = true
 	cfg.NoServerHistory = true // as `parley bench` is run against the peers, which keep no archive
 	s := startConfiguredBenchServer(b, cfg)
-	for i := range users {
+	createBenchAccounts(b, s, users)
+	return s
+}
+
+// createBenchAccounts creates u0@localhost to u<n-1>@localhost, password
+// "pw".
+func createBenchAccounts(b *testing.B, s *Server, n int) {
+	for i := range n {
 		a, err := auth.NewAccount(fmt.Sprintf("u%d@localhost", i), "pw", 4096)
 		if err != nil {
 			b.Fatal(err)
@@ -247,7 +254,6 @@ func startOneToOneServer(b *testing.B, users int, ackWindow time.Duration) *Serv
 			b.Fatal(err)
 		}
 	}
-	return s
 }
 
 // peer is a logged-in device of the benchmark's client process.

@@ -1,0 +1,146 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parley-im/parley/client"
+	"github.com/parley-im/parley/internal/config"
+	"github.com/parley-im/parley/internal/proccpu"
+)
+
+// BenchmarkLogin measures the server's whole path of one login and logout,
+// through real loopback sockets, as `parley bench --scenarios login
+// --pipeline --tls plain --mechanism SCRAM-SHA-256 --precompute-keys`
+// drives it: the connection accepted, the stream opened, SCRAM-SHA-256
+// (the client's keys derived once, before the timer), the stream
+// restarted, a resource bound, stream management enabled, the initial
+// presence handled (the roster read for its subscribers, the offline queue
+// for what waits), then the stream closed. 100 logins are in flight, over
+// 1,000 accounts in turn.
+//
+// The clients (the client library, as `parley bench` uses it) run in a
+// process of their own (this test binary again, TestLoginClientProcess),
+// so allocs/op and B/op are the server's, server-µs/op its CPU (getrusage)
+// per login, goroutines/op the goroutines it started, reads/op and
+// writes/op its read and write system calls; clients-µs/op is the client
+// process's CPU.
+//
+//	go test -run '^$' -bench Login -benchtime 20000x ./internal/server
+func BenchmarkLogin(b *testing.B) {
+	const accounts, inflight = 1000, 100
+	cfg := config.Default()
+	cfg.Data = b.TempDir()
+	cfg.C2S, cfg.C2STLS, cfg.Native, cfg.HTTP, cfg.Media, cfg.TURN = "127.0.0.1:0", "", "", "", "", ""
+	cfg.AllowPlaintextAuth = true
+	cfg.NoServerHistory = true // as `parley bench` is run against the peers
+	s := startConfiguredBenchServer(b, cfg)
+	createBenchAccounts(b, s, accounts)
+	clients := startLoginClientProcess(b, s.Addrs().C2S, accounts, inflight)
+	clients.run(b, 2*accounts) // warm up: every account's keys, the pools
+	b.ReportAllocs()
+	b.ResetTimer()
+	before, goBefore, ioBefore := proccpu.Now(), goroutinesStarted(), readIOCalls(b)
+	clientCPU := clients.run(b, b.N)
+	serverCPU, started, io := proccpu.Now()-before, goroutinesStarted()-goBefore, readIOCalls(b).minus(ioBefore)
+	b.StopTimer()
+	b.ReportMetric(float64(started)/float64(b.N), "goroutines/op")
+	b.ReportMetric(float64(io.reads)/float64(b.N), "reads/op")
+	b.ReportMetric(float64(io.writes)/float64(b.N), "writes/op")
+	b.ReportMetric(float64(serverCPU.Nanoseconds())/1e3/float64(b.N), "server-µs/op")
+	b.ReportMetric(float64(clientCPU.Nanoseconds())/1e3/float64(b.N), "clients-µs/op")
+}
+
+// loginClientEnv set to "addr accounts inflight" makes TestLoginClientProcess
+// the client process of BenchmarkLogin: it says oneToOneReady, then for each
+// number n read from its stdin logs n devices in and out (inflight at a
+// time) and says oneToOneDone with its CPU in nanoseconds.
+const loginClientEnv = "PARLEY_LOGIN_CLIENT"
+
+func TestLoginClientProcess(t *testing.T) {
+	spec := os.Getenv(loginClientEnv)
+	if spec == "" {
+		t.Skip("run by BenchmarkLogin")
+	}
+	var addr string
+	var accounts, inflight int
+	if _, err := fmt.Sscan(spec, &addr, &accounts, &inflight); err != nil {
+		t.Fatal(err)
+	}
+	keys := client.NewKeyCache()
+	next := 0
+	fmt.Println(oneToOneReady)
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		n, err := strconv.Atoi(in.Text())
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := proccpu.Now()
+		if err := loginMany(addr, keys, next, n, accounts, inflight); err != nil {
+			t.Fatal(err)
+		}
+		next += n
+		fmt.Printf("%s%d\n", oneToOneDone, proccpu.Now()-before)
+	}
+}
+
+// loginMany logs n devices in and out, inflight at a time, the first with
+// account first (modulo accounts).
+func loginMany(addr string, keys *client.KeyCache, first, n, accounts, inflight int) error {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	slots := make(chan struct{}, inflight)
+	for i := range n {
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			o := client.Options{JID: fmt.Sprintf("u%d@localhost/bench", (first+i)%accounts), Password: "pw",
+				Addr: addr, Encoding: client.XML, Transport: client.Plaintext, Mechanism: "SCRAM-SHA-256",
+				Pipeline: true, Available: true, KeyCache: keys, TCPKeepAlive: -1, DialTimeout: time.Minute}
+			c, err := client.Dial(context.Background(), o)
+			if err == nil {
+				err = c.Close()
+			}
+			if err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return firstErr
+}
+
+func startLoginClientProcess(b *testing.B, addr string, accounts, inflight int) *clientProcess {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestLoginClientProcess$", "-test.v")
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s %d %d", loginClientEnv, addr, accounts, inflight))
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { stdin.Close(); _ = cmd.Wait() })
+	c := &clientProcess{stdin: stdin, out: bufio.NewScanner(stdout)}
+	c.expect(b, oneToOneReady)
+	return c
+}
