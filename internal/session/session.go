@@ -771,7 +771,11 @@ func (s *Session) closeLocked(err *stanza.StreamError, resumable bool) {
 			s.transportLostLocked()
 			return
 		}
-		s.cfg.Log.Debug("session closed", "jid", s.jid.String(), "err", err, "handoff", s.handoff != nil)
+		if err != nil { // a nil *StreamError in an error panics in Error
+			s.cfg.Log.Debug("session closed", "jid", s.jid.String(), "err", err, "handoff", s.handoff != nil)
+		} else {
+			s.cfg.Log.Debug("session closed", "jid", s.jid.String(), "handoff", s.handoff != nil)
+		}
 		s.out = s.tr.AppendClose(s.out, err)
 		_ = s.tr.Write(s.out)
 		s.out = s.out[:0]
