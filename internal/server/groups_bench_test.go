@@ -124,11 +124,14 @@ func startBenchServer(b *testing.B) *Server {
 // startConfiguredBenchServer runs a server with cfg until the benchmark ends.
 // PARLEY_TEST_LOG=1 shows its log.
 func startConfiguredBenchServer(b *testing.B, cfg config.Config) *Server {
+	// The level of `parley serve` (info), whose debug lines are not even
+	// formatted, unless PARLEY_TEST_LOG shows them all.
 	var out io.Writer = io.Discard
+	level := slog.LevelInfo
 	if os.Getenv("PARLEY_TEST_LOG") != "" {
-		out = os.Stderr
+		out, level = os.Stderr, slog.LevelDebug
 	}
-	s, err := New(cfg, slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	s, err := New(cfg, slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: level})))
 	if err != nil {
 		b.Fatal(err)
 	}
