@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"sync"
 	"testing"
@@ -33,7 +32,9 @@ import (
 // writes/op its read and write system calls; clients-µs/op is the client
 // process's CPU.
 //
-//	go test -run '^$' -bench Login -benchtime 20000x ./internal/server
+//	go test -c -o server.test ./internal/server && cd internal/server && \
+//	  PARLEY_BENCH_CLIENT_CPUS=0 taskset -c 1 ../../server.test -test.run '^$' \
+//	    -test.bench Login -test.benchtime 20000x
 func BenchmarkLogin(b *testing.B) {
 	const accounts, inflight = 1000, 100
 	cfg := config.Default()
@@ -125,7 +126,7 @@ func loginMany(addr string, keys *client.KeyCache, first, n, accounts, inflight 
 }
 
 func startLoginClientProcess(b *testing.B, addr string, accounts, inflight int) *clientProcess {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestLoginClientProcess$", "-test.v")
+	cmd := clientCommand("-test.run=^TestLoginClientProcess$", "-test.v")
 	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s %d %d", loginClientEnv, addr, accounts, inflight))
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()

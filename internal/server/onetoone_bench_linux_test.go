@@ -187,7 +187,7 @@ type clientProcess struct {
 }
 
 func startClientProcess(b *testing.B, proto, addr string, pairs, inflight int) *clientProcess {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestOneToOneClientProcess$", "-test.v")
+	cmd := clientCommand("-test.run=^TestOneToOneClientProcess$", "-test.v")
 	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s %s %d %d", oneToOneClientEnv, proto, addr, pairs, inflight))
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
@@ -205,6 +205,17 @@ func startClientProcess(b *testing.B, proto, addr string, pairs, inflight int) *
 	c := &clientProcess{stdin: stdin, out: bufio.NewScanner(stdout)}
 	c.expect(b, oneToOneReady)
 	return c
+}
+
+// clientCommand runs this test binary again with args, as a benchmark's
+// client process: on the CPUs PARLEY_BENCH_CLIENT_CPUS lists (taskset's
+// list, "0") when it is set, so that the server, pinned by running the
+// benchmark under taskset, and its clients each have cores of their own.
+func clientCommand(args ...string) *exec.Cmd {
+	if cpus := os.Getenv("PARLEY_BENCH_CLIENT_CPUS"); cpus != "" {
+		return exec.Command("taskset", append([]string{"-c", cpus, os.Args[0]}, args...)...)
+	}
+	return exec.Command(os.Args[0], args...)
 }
 
 // run has the clients exchange n messages and returns their CPU.
