@@ -126,22 +126,5 @@ func loginMany(addr string, keys *client.KeyCache, first, n, accounts, inflight 
 }
 
 func startLoginClientProcess(b *testing.B, addr string, accounts, inflight int) *clientProcess {
-	cmd := clientCommand("-test.run=^TestLoginClientProcess$", "-test.v")
-	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s %d %d", loginClientEnv, addr, accounts, inflight))
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { stdin.Close(); _ = cmd.Wait() })
-	c := &clientProcess{stdin: stdin, out: bufio.NewScanner(stdout)}
-	c.expect(b, oneToOneReady)
-	return c
+	return startBenchClients(b, "TestLoginClientProcess", fmt.Sprintf("%s=%s %d %d", loginClientEnv, addr, accounts, inflight))
 }

@@ -187,8 +187,16 @@ type clientProcess struct {
 }
 
 func startClientProcess(b *testing.B, proto, addr string, pairs, inflight int) *clientProcess {
-	cmd := clientCommand("-test.run=^TestOneToOneClientProcess$", "-test.v")
-	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s %s %d %d", oneToOneClientEnv, proto, addr, pairs, inflight))
+	return startBenchClients(b, "TestOneToOneClientProcess",
+		fmt.Sprintf("%s=%s %s %d %d", oneToOneClientEnv, proto, addr, pairs, inflight))
+}
+
+// startBenchClients runs test (a client process's test function) in this
+// test binary again, with env added to the environment, and waits for it
+// to say oneToOneReady.
+func startBenchClients(b *testing.B, test, env string) *clientProcess {
+	cmd := clientCommand("-test.run=^"+test+"$", "-test.v")
+	cmd.Env = append(os.Environ(), env)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
