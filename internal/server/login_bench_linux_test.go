@@ -46,17 +46,7 @@ func BenchmarkLogin(b *testing.B) {
 	createBenchAccounts(b, s, accounts)
 	clients := startLoginClientProcess(b, s.Addrs().C2S, accounts, inflight)
 	clients.run(b, 2*accounts) // warm up: every account's keys, the pools
-	b.ReportAllocs()
-	b.ResetTimer()
-	before, goBefore, ioBefore := proccpu.Now(), goroutinesStarted(), readIOCalls(b)
-	clientCPU := clients.run(b, b.N)
-	serverCPU, started, io := proccpu.Now()-before, goroutinesStarted()-goBefore, readIOCalls(b).minus(ioBefore)
-	b.StopTimer()
-	b.ReportMetric(float64(started)/float64(b.N), "goroutines/op")
-	b.ReportMetric(float64(io.reads)/float64(b.N), "reads/op")
-	b.ReportMetric(float64(io.writes)/float64(b.N), "writes/op")
-	b.ReportMetric(float64(serverCPU.Nanoseconds())/1e3/float64(b.N), "server-µs/op")
-	b.ReportMetric(float64(clientCPU.Nanoseconds())/1e3/float64(b.N), "clients-µs/op")
+	reportServerShare(b, clients)
 }
 
 // loginClientEnv set to "addr accounts inflight" makes TestLoginClientProcess

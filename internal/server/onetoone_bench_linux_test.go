@@ -70,6 +70,13 @@ func benchOneToOne(b *testing.B, proto string, pairs, inflight int, ackWindow ti
 	}
 	clients := startClientProcess(b, proto, addr, pairs, inflight)
 	clients.run(b, 200*pairs) // warm up: sessions, queues, pools
+	reportServerShare(b, clients)
+}
+
+// reportServerShare has the clients run b.N ops and reports the server's
+// share of them (this process's allocations, CPU, goroutines started and
+// read and write system calls per op) and the clients' CPU per op.
+func reportServerShare(b *testing.B, clients *clientProcess) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	before, goBefore, ioBefore := proccpu.Now(), goroutinesStarted(), readIOCalls(b)
