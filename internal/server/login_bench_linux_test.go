@@ -1,18 +1,15 @@
 package server
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/parley-im/parley/client"
 	"github.com/parley-im/parley/internal/config"
-	"github.com/parley-im/parley/internal/proccpu"
 )
 
 // BenchmarkLogin measures the server's whole path of one login and logout,
@@ -67,20 +64,11 @@ func TestLoginClientProcess(t *testing.T) {
 	}
 	keys := client.NewKeyCache()
 	next := 0
-	fmt.Println(oneToOneReady)
-	in := bufio.NewScanner(os.Stdin)
-	for in.Scan() {
-		n, err := strconv.Atoi(in.Text())
-		if err != nil {
-			t.Fatal(err)
-		}
-		before := proccpu.Now()
-		if err := loginMany(addr, keys, next, n, accounts, inflight); err != nil {
-			t.Fatal(err)
-		}
+	serveRuns(t, func(n int) error {
+		err := loginMany(addr, keys, next, n, accounts, inflight)
 		next += n
-		fmt.Printf("%s%d\n", oneToOneDone, proccpu.Now()-before)
-	}
+		return err
+	})
 }
 
 // loginMany logs n devices in and out, inflight at a time, the first with

@@ -150,6 +150,13 @@ func TestOneToOneClientProcess(t *testing.T) {
 			receivers[i] = dialRawPeer(t, addr, fmt.Sprintf("u%d", 2*i+1))
 		}
 	}
+	serveRuns(t, func(n int) error { return exchange(senders, receivers, n, inflight) })
+}
+
+// serveRuns is a client process's side of clientProcess.run: it says
+// oneToOneReady, then for each number n read from stdin calls run(n) and
+// says oneToOneDone with the process's CPU for it, in nanoseconds.
+func serveRuns(t *testing.T, run func(n int) error) {
 	fmt.Println(oneToOneReady)
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
@@ -158,7 +165,7 @@ func TestOneToOneClientProcess(t *testing.T) {
 			t.Fatal(err)
 		}
 		before := proccpu.Now()
-		if err := exchange(senders, receivers, n, inflight); err != nil {
+		if err := run(n); err != nil {
 			t.Fatal(err)
 		}
 		fmt.Printf("%s%d\n", oneToOneDone, proccpu.Now()-before)
