@@ -479,7 +479,7 @@ func (c *conn) handleToken(tok xmlstream.Token) bool {
 		return true
 	case xmlstream.StreamEnd:
 		s.Flush()
-		c.srv.deep.do(func() { s.StreamClosed(tr) })
+		s.StreamClosed(tr)
 	case xmlstream.StreamStart:
 		s.HandleStreamError(tr, stanza.NewStreamError(stanza.StreamNotWellFormed, "unexpected stream restart"))
 	}

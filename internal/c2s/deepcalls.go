@@ -15,8 +15,7 @@ const deepIdle = time.Second
 
 // deepCalls runs calls that go deep on the stack (a SASL mechanism's first
 // step: the account read through Pebble's iterators, the HMACs; a presence
-// or an IQ, whose handlers read the roster and other records; the end of a
-// session, which broadcasts its unavailable presence) on a few
+// or an IQ, whose handlers read the roster and other records) on a few
 // goroutines kept alive between calls, whose stacks have grown already. A
 // connection's goroutine starts with a small stack: running the call
 // itself, it grew it by doublings, copying it each time (10% of the
@@ -67,9 +66,11 @@ func (p *deepCalls) worker(call *deepCall) {
 
 // goesDeep reports whether the session's handling of el reads the store
 // through Pebble's iterators, deep on the stack, so that it runs on a
-// deep-call worker: a presence or an IQ. A message (the hot path) does
-// not: its handling went no deeper than the connection's stack already was
-// in the one-to-one benchmark's profile.
+// deep-call worker: a presence or an IQ (by name: a top-level element in
+// another namespace so named is refused by the session, on a worker or
+// not). A message (the hot path) does not: its handling went no deeper
+// than the connection's stack already was in the one-to-one benchmark's
+// profile.
 func goesDeep(el *stanza.Element) bool {
 	return el.Name == stanza.KindPresence || el.Name == stanza.KindIQ
 }

@@ -129,13 +129,15 @@ type featureKey struct{ authenticated, secure, framed, plus bool }
 const featureKinds = 16
 
 func (k featureKey) index() int {
-	i := 0
-	for bit, set := range []bool{k.authenticated, k.secure, k.framed, k.plus} {
-		if set {
-			i |= 1 << bit
-		}
+	return bit(k.authenticated, 0) | bit(k.secure, 1) | bit(k.framed, 2) | bit(k.plus, 3)
+}
+
+// bit is 1<<n when set, else 0.
+func bit(set bool, n int) int {
+	if set {
+		return 1 << n
 	}
-	return i
+	return 0
 }
 
 // buildFeatures builds the features of c's state; offered are the SASL

@@ -85,7 +85,7 @@ type Config struct {
 type Server struct {
 	cfg  Config
 	auth *auth.Authenticator
-	deep deepCalls // runs the SASL mechanisms' first steps (startAuth)
+	deep deepCalls // runs the SASL mechanisms' first steps, presences and IQs (deepcalls.go)
 	// features holds the stream features offered, built on first use for
 	// each featureKey (conn.features).
 	features [featureKinds]atomic.Pointer[stanza.Element]

@@ -25,7 +25,11 @@ func TestAStreamClosedCleanlyLogsNoError(t *testing.T) {
 	s.mu.Lock()
 	s.closeLocked(nil, false)
 	s.mu.Unlock()
-	<-hub.ended
+	select {
+	case <-hub.ended:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the session did not end")
+	}
 	if !strings.Contains(logs.String(), "session closed") {
 		t.Fatalf("no close logged: %q", logs.String())
 	}

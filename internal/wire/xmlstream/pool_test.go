@@ -3,6 +3,7 @@ package xmlstream
 import (
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 const testHeader = `<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'>`
@@ -145,5 +146,14 @@ func TestAnXMLDeclarationCostsNoAllocation(t *testing.T) {
 	with := open(`<?xml version='1.0' encoding='UTF-8'?>` + testHeader)
 	if with > without && !raceEnabled {
 		t.Errorf("a header with an XML declaration: %v allocations, without: %v", with, without)
+	}
+}
+
+// TestScratchStaysInItsSizeClass: a pooled scratch is 1,536 bytes at
+// most, Go's size class for it; a few bytes more (the XML declaration's
+// array was 64 bytes at first) would take the next class, 1,792.
+func TestScratchStaysInItsSizeClass(t *testing.T) {
+	if size := unsafe.Sizeof(scratch{}); size > 1536 {
+		t.Errorf("a scratch is %d bytes, more than the 1,536-byte size class", size)
 	}
 }

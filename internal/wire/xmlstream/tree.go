@@ -74,7 +74,7 @@ type scratch struct {
 	attrArr  [8]attr
 	bindArr  [4]binding
 	strArr   [320]byte
-	nameArr  [64]byte // room for the XML declaration, which is read byte by byte
+	nameArr  [56]byte // room for the XML declaration, which is read byte by byte (56: the scratch stays in the 1,536-byte size class)
 }
 
 func newScratch() *scratch {
