@@ -14,16 +14,21 @@ import (
 // timer, with a fixed server nonce (which also skips the server's 24 bytes
 // of crypto/rand per login). The server never runs PBKDF2 for SCRAM: the
 // client does. "unknown" is a login for a user that does not exist (fake
-// credentials), and should cost the same as "known".
+// credentials), and should cost the same as "wrong" (an existing user, a
+// wrong password); "known" succeeds, and computes the server's signature
+// besides.
 func BenchmarkSCRAMSHA256Server(b *testing.B) {
-	for _, user := range []string{"known", "unknown"} {
+	for _, user := range []string{"known", "wrong", "unknown"} {
 		b.Run(user, func(b *testing.B) {
 			a := newFixedAuth(b, "SERVERNONCE", SHA256, "W22ZaJ0SNY7soEsUEjb6gQ==")
-			name := "user"
-			if user == "unknown" {
+			name, password := "user", "pencil"
+			switch user {
+			case "unknown":
 				name = "nobody"
+			case "wrong":
+				password = "pen"
 			}
-			c := scramClient(b, scram.SHA256, name, "pencil", "").WithNonceGenerator(func() string { return "CLIENTNONCE" })
+			c := scramClient(b, scram.SHA256, name, password, "").WithNonceGenerator(func() string { return "CLIENTNONCE" })
 			conv := c.NewConversation()
 			first, _ := conv.Step("")
 			ctx := context.Background()

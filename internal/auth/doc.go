@@ -16,8 +16,11 @@
 // it, PLAIN (RFC 4616); with a device store in the Config (TLS only),
 // X-PARLEY-DEVICE, the login of devices linked by QR-code pairing: one
 // message, username NUL device-id NUL token, checked against the SHA-256
-// of the token the store keeps (docs/protocol/devices.md). The SCRAM proof arithmetic is github.com/xdg-go/scram;
-// this package adds what the XMPP server needs around it: strict parsing of
+// of the token the store keeps (docs/protocol/devices.md). The server's side
+// of SCRAM is this package's own (scram.go: the proof check and the server
+// signature of RFC 5802 section 3, checked against RFC 5802's and RFC
+// 7677's examples and github.com/xdg-go/scram's client in the tests), with
+// what the XMPP server needs around it: strict parsing of
 // the client's messages, gs2 header rules (p= only with a -PLUS mechanism and
 // only tls-exporter; "y" accepted, see checkCBFlag),
 // username normalization (the localpart, or a bare JID of our domain,

@@ -2,11 +2,14 @@ package auth
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
 	"encoding/base64"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
-	"github.com/xdg-go/scram"
+	"github.com/parley-im/parley/internal/store"
 )
 
 // cbTLSExporter is the only channel binding type Parley accepts (RFC 9266):
@@ -17,9 +20,12 @@ const cbTLSExporter = "tls-exporter"
 // scramState is the part of a Negotiation that lives between client-first
 // and client-final.
 type scramState struct {
-	conv  *scram.ServerConversation
-	nonce string // the combined nonce sent in server-first
-	found bool   // real credentials (false: fake ones for an unknown user)
+	keys        store.SCRAMKeys
+	found       bool   // real credentials (false: fake ones for an unknown user)
+	gs2Header   string // as the client sent it ("n,,", "p=tls-exporter,,", ...)
+	clientFirst string // client-first-message-bare
+	serverFirst string
+	nonce       string // the combined nonce sent in server-first
 }
 
 // scramFirst handles client-first-message (RFC 5802 section 7):
@@ -28,8 +34,9 @@ type scramState struct {
 //	client-first-message-bare = [reserved-mext ","] username "," nonce ["," extensions]
 //
 // It validates everything itself (so each problem gets its RFC 6120
-// condition), looks the user up, and lets xdg-go/scram produce
-// server-first.
+// condition), looks the user up and answers server-first:
+//
+//	r=<client nonce><server nonce>,s=<salt, base64>,i=<iterations>
 func (n *Negotiation) scramFirst(ctx context.Context, msg []byte) ([]byte, error) {
 	if !utf8.Valid(msg) {
 		return nil, fail(CondMalformedRequest, "client-first-message is not UTF-8")
@@ -87,40 +94,11 @@ func (n *Negotiation) scramFirst(ctx context.Context, msg []byte) ([]byte, error
 	if err != nil {
 		return nil, err
 	}
-	creds := scram.StoredCredentials{
-		KeyFactors: scram.KeyFactors{Salt: string(keys.Salt), Iters: keys.Iterations},
-		StoredKey:  keys.StoredKey,
-		ServerKey:  keys.ServerKey,
-	}
-	hashFn := scram.SHA256
-	if n.hash == SHA1 {
-		hashFn = scram.SHA1
-	}
-	srv, err := hashFn.NewServer(func(string) (scram.StoredCredentials, error) { return creds, nil })
-	if err != nil {
-		return nil, &Failure{Condition: CondTemporaryAuthFailure, cause: err}
-	}
-	if n.a.nonce != nil {
-		srv = srv.WithNonceGenerator(n.a.nonce)
-	}
-	cb := scram.ChannelBinding{Type: scram.ChannelBindingTLSExporter, Data: n.cbData}
-	var conv *scram.ServerConversation
-	switch {
-	case n.plus:
-		conv = srv.NewConversationWithChannelBindingRequired(cb)
-	case n.cbOK && flag != "y": // offered -PLUS; "y" is accepted (checkCBFlag)
-		conv = srv.NewConversationWithChannelBinding(cb)
-	default:
-		conv = srv.NewConversation()
-	}
-	serverFirst, err := conv.Step(s)
-	if err != nil {
-		// Not reached after the checks above; map defensively, never
-		// passing on the library's text.
-		return nil, fail(CondMalformedRequest, "bad client-first-message")
-	}
-	r, _, _ := strings.Cut(serverFirst, ",")
-	n.scram = &scramState{conv: conv, nonce: strings.TrimPrefix(r, "r="), found: found}
+	nonce := cnonce + n.serverNonce()
+	serverFirst := "r=" + nonce + ",s=" + base64.StdEncoding.EncodeToString(keys.Salt) +
+		",i=" + strconv.Itoa(keys.Iterations)
+	n.scram = &scramState{keys: keys, found: found, gs2Header: flag + "," + authzField + ",",
+		clientFirst: bare, serverFirst: serverFirst, nonce: nonce}
 	n.user = user
 	n.state = stateFinal
 	return []byte(serverFirst), nil
@@ -171,7 +149,8 @@ func (n *Negotiation) scramFinal(msg []byte) error {
 	if !ok {
 		return fail(CondMalformedRequest, "missing channel binding (c=)")
 	}
-	if _, err := base64.StdEncoding.DecodeString(c); err != nil {
+	cbind, err := base64.StdEncoding.DecodeString(c)
+	if err != nil {
 		return fail(CondMalformedRequest, "bad base64 in c=")
 	}
 	r, ok := strings.CutPrefix(fields[1], "r=")
@@ -195,26 +174,63 @@ func (n *Negotiation) scramFinal(msg []byte) error {
 		return fail(CondMalformedRequest, "bad proof (p=)")
 	}
 
-	serverFinal, err := st.conv.Step(s)
-	if err != nil {
-		switch serverFinal {
-		case scram.ErrInvalidProof:
-			return errNotAuthorized()
-		case scram.ErrChannelBindingsDontMatch:
-			if n.plus {
-				return fail(CondNotAuthorized, "channel binding mismatch")
-			}
-			return fail(CondMalformedRequest, "c= does not repeat the gs2 header")
+	if string(cbind) != n.expectedCBind(st) {
+		if n.plus {
+			return fail(CondNotAuthorized, "channel binding mismatch")
 		}
-		return fail(CondMalformedRequest, "bad client-final-message")
+		return fail(CondMalformedRequest, "c= does not repeat the gs2 header")
 	}
-	if !st.found || !st.conv.Valid() { // a proof for fake keys: cannot happen
+	authMessage := st.clientFirst + "," + st.serverFirst + "," + s[:strings.LastIndexByte(s, ',')]
+	// The proof is checked for fake keys too: the time taken must not
+	// tell whether the user exists.
+	if valid := n.proofValid(st.keys, authMessage, proof); !valid || !st.found {
 		return errNotAuthorized()
 	}
+	serverFinal := "v=" + base64.StdEncoding.EncodeToString(n.hmac(st.keys.ServerKey, authMessage))
 	n.success = []byte(serverFinal)
 	n.scram = nil
 	n.state = stateDone
 	return nil
+}
+
+// serverNonce is the server's part of the combined nonce: 24 random bytes
+// in base64 (the test hook's, when set).
+func (n *Negotiation) serverNonce() string {
+	if n.a.nonce != nil {
+		return n.a.nonce()
+	}
+	var b [24]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
+	return base64.StdEncoding.EncodeToString(b[:])
+}
+
+// expectedCBind is what c= must decode to (RFC 5802 section 7,
+// cbind-input): the gs2 header, then with p= the channel binding data.
+func (n *Negotiation) expectedCBind(st *scramState) string {
+	if strings.HasPrefix(st.gs2Header, "p=") {
+		return st.gs2Header + string(n.cbData)
+	}
+	return st.gs2Header
+}
+
+// proofValid checks a client's proof (RFC 5802 section 3): ClientKey is
+// the proof XOR HMAC(StoredKey, AuthMessage), and H(ClientKey) must be
+// StoredKey.
+func (n *Negotiation) proofValid(k store.SCRAMKeys, authMessage string, proof []byte) bool {
+	clientKey := n.hmac(k.StoredKey, authMessage)
+	for i := range clientKey {
+		clientKey[i] ^= proof[i]
+	}
+	h := n.hash.newHash()()
+	h.Write(clientKey)
+	return hmac.Equal(h.Sum(nil), k.StoredKey)
+}
+
+// hmac is HMAC(key, msg) with the negotiation's hash.
+func (n *Negotiation) hmac(key []byte, msg string) []byte {
+	m := hmac.New(n.hash.newHash(), key)
+	m.Write([]byte(msg))
+	return m.Sum(nil)
 }
 
 // decodeSASLName undoes the saslname escaping (RFC 5802 section 5.1): "=2C"
