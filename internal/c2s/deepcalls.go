@@ -27,24 +27,32 @@ type deepCalls struct {
 	// work is unbuffered: a call is handed over only to a worker waiting
 	// for one, otherwise a new worker starts.
 	work chan *deepCall
+	// calls keeps deepCalls for reuse, with their done channels.
+	calls sync.Pool
 }
 
 // deepCall is one call and its completion.
 type deepCall struct {
 	run  func()
-	done chan struct{}
+	done chan struct{} // capacity 1: the worker's signal that run returned
 }
 
 // do runs f on a worker and returns once it has returned.
 func (p *deepCalls) do(f func()) {
 	p.once.Do(func() { p.work = make(chan *deepCall) })
-	call := &deepCall{run: f, done: make(chan struct{})}
+	call, _ := p.calls.Get().(*deepCall)
+	if call == nil {
+		call = &deepCall{done: make(chan struct{}, 1)}
+	}
+	call.run = f
 	select {
 	case p.work <- call:
 	default:
 		go p.worker(call)
 	}
 	<-call.done
+	call.run = nil
+	p.calls.Put(call)
 }
 
 // worker runs call, then the calls handed to it, until none comes for
@@ -54,7 +62,7 @@ func (p *deepCalls) worker(call *deepCall) {
 	defer idle.Stop()
 	for {
 		call.run()
-		close(call.done)
+		call.done <- struct{}{}
 		idle.Reset(deepIdle)
 		select {
 		case call = <-p.work:
