@@ -186,7 +186,8 @@ func (n *Negotiation) scramFinal(msg []byte) error {
 	if valid := n.proofValid(st.keys, authMessage, proof); !valid || !st.found {
 		return errNotAuthorized()
 	}
-	serverFinal := "v=" + base64.StdEncoding.EncodeToString(n.hmac(st.keys.ServerKey, authMessage))
+	serverSignature := hmacSum(n.hash.newHash(), st.keys.ServerKey, []byte(authMessage))
+	serverFinal := "v=" + base64.StdEncoding.EncodeToString(serverSignature)
 	n.success = []byte(serverFinal)
 	n.scram = nil
 	n.state = stateDone
@@ -217,20 +218,14 @@ func (n *Negotiation) expectedCBind(st *scramState) string {
 // the proof XOR HMAC(StoredKey, AuthMessage), and H(ClientKey) must be
 // StoredKey.
 func (n *Negotiation) proofValid(k store.SCRAMKeys, authMessage string, proof []byte) bool {
-	clientKey := n.hmac(k.StoredKey, authMessage)
+	newHash := n.hash.newHash()
+	clientKey := hmacSum(newHash, k.StoredKey, []byte(authMessage))
 	for i := range clientKey {
 		clientKey[i] ^= proof[i]
 	}
-	h := n.hash.newHash()()
+	h := newHash()
 	h.Write(clientKey)
 	return hmac.Equal(h.Sum(nil), k.StoredKey)
-}
-
-// hmac is HMAC(key, msg) with the negotiation's hash.
-func (n *Negotiation) hmac(key []byte, msg string) []byte {
-	m := hmac.New(n.hash.newHash(), key)
-	m.Write([]byte(msg))
-	return m.Sum(nil)
 }
 
 // decodeSASLName undoes the saslname escaping (RFC 5802 section 5.1): "=2C"
