@@ -117,7 +117,7 @@ func (c *conn) features() *stanza.Element {
 	if f := slot.Load(); f != nil {
 		return f
 	}
-	f := c.buildFeatures(offered)
+	f := c.buildFeatures(offered, key.plus)
 	slot.Store(f)
 	return f
 }
@@ -141,8 +141,9 @@ func bit(set bool, n int) int {
 }
 
 // buildFeatures builds the features of c's state; offered are the SASL
-// mechanisms when c may authenticate now.
-func (c *conn) buildFeatures(offered []string) *stanza.Element {
+// mechanisms when c may authenticate now, plus whether a -PLUS one is
+// among them.
+func (c *conn) buildFeatures(offered []string, plus bool) *stanza.Element {
 	f := stanza.NewElement(stanza.NSStream, "features")
 	switch {
 	case !c.user.IsZero():
@@ -164,9 +165,7 @@ func (c *conn) buildFeatures(offered []string) *stanza.Element {
 		}
 		if c.canAuthenticate() {
 			mechs := stanza.NewElement(stanza.NSSASL, "mechanisms")
-			plus := false
 			for _, m := range offered {
-				plus = plus || strings.HasSuffix(m, "-PLUS")
 				el := stanza.NewElement(stanza.NSSASL, "mechanism")
 				el.Text = m
 				mechs.AddChild(el)
