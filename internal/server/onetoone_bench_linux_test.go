@@ -307,6 +307,7 @@ type rawPeer struct {
 	handled int64 // stanzas received since stream management was enabled
 	ids     int   // messages (or receipts) sent before this run: ids stay unique
 	ackOwed bool  // the server asked for an ack not yet sent (it asks once until answered)
+	marker  []byte // counted in what arrives, when set (counts.marked)
 }
 
 func dialRawPeer(t testing.TB, addr, name string) *rawPeer {
@@ -321,8 +322,8 @@ func dialRawPeer(t testing.TB, addr, name string) *rawPeer {
 	return p
 }
 
-// counts is what one read brought.
-type counts struct{ messages, stanzas int }
+// counts is what one read brought: marked counts the peer's marker.
+type counts struct{ messages, stanzas, marked int }
 
 // read reads once and counts what arrived: the scenario's stanzas carry no
 // nested <message>, <presence> or <iq>, so the tags at the start of an
@@ -337,6 +338,9 @@ func (p *rawPeer) read() (counts, error) {
 	var c counts
 	c.messages = bytes.Count(data[:end], []byte("<message"))
 	c.stanzas = c.messages + bytes.Count(data[:end], []byte("<presence")) + bytes.Count(data[:end], []byte("<iq "))
+	if p.marker != nil {
+		c.marked = bytes.Count(data[:end], p.marker)
+	}
 	if bytes.Contains(data[:end], []byte("<r ")) {
 		p.ackOwed = true
 	}
