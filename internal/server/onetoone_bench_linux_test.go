@@ -303,10 +303,10 @@ type peer interface {
 type rawPeer struct {
 	conn    net.Conn
 	in, out []byte
-	carry   int   // bytes of an unfinished tag kept at the front of in
-	handled int64 // stanzas received since stream management was enabled
-	ids     int   // messages (or receipts) sent before this run: ids stay unique
-	ackOwed bool  // the server asked for an ack not yet sent (it asks once until answered)
+	carry   int    // bytes of an unfinished tag kept at the front of in
+	handled int64  // stanzas received since stream management was enabled
+	ids     int    // messages (or receipts) sent before this run: ids stay unique
+	ackOwed bool   // the server asked for an ack not yet sent (it asks once until answered)
 	marker  []byte // counted in what arrives, when set (counts.marked)
 }
 
