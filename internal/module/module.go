@@ -282,6 +282,19 @@ type ServiceHost interface {
 	HandleService(domain string, h ServiceHandler) error
 }
 
+// DurabilityDeferrer is implemented by a Host that lets a service handler
+// leave the wait for its durable write to the device that sent the
+// stanza: the device's session acknowledges the stanza once the wait
+// returns (and answers with its error if it fails), and reads the
+// device's next stanzas meanwhile, so that a burst of them shares the
+// store's syncs. A feature checks for it.
+type DurabilityDeferrer interface {
+	// DeferDurability hands wait to the session whose own message ctx
+	// carries; false when ctx carries none (a stanza a feature sends, an
+	// iq): the caller then calls wait itself.
+	DeferDurability(ctx context.Context, wait func() *stanza.Error) bool
+}
+
 // StoredDeliverer is implemented by a Host that delivers messages to a
 // local user as stored ones whatever their type (group messages of type
 // groupchat): enqueued in order in the user's offline queue with one

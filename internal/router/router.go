@@ -483,6 +483,20 @@ type SettleFunc func() *stanza.Error
 // Settle calls f.
 func (f SettleFunc) Settle() *stanza.Error { return f() }
 
+// DeferSettlement makes the Assigned in ctx wait for w too when it defers
+// its wait to the sending session (Assigned.Defer: the device's own
+// message, while no hook of it runs), as Route does for a message it
+// stored; false when ctx has no such Assigned and the caller must settle
+// w itself.
+func DeferSettlement(ctx context.Context, w Settlement) bool {
+	a, ok := ctx.Value(assignedKey{}).(*Assigned)
+	if !ok || !a.Defer {
+		return false
+	}
+	a.addWait(w)
+	return true
+}
+
 // addWait makes a's Wait wait for w too: a feature that routes several
 // messages under one Assigned (a group's invitations) settles them all.
 func (a *Assigned) addWait(w Settlement) {

@@ -60,6 +60,12 @@ func (h *Hub) LogLowWater(key string) (uint64, bool) { return h.router.LogLowWat
 // OnLogReleased sets the log owner's wake (module.LogDeliverer).
 func (h *Hub) OnLogReleased(key string, wake func()) { h.router.OnLogReleased(key, wake) }
 
+// DeferDurability leaves a service's durable wait to the sending device's
+// session (module.DurabilityDeferrer).
+func (h *Hub) DeferDurability(ctx context.Context, wait func() *stanza.Error) bool {
+	return router.DeferSettlement(ctx, router.SettleFunc(wait))
+}
+
 // service hands a stanza to the feature owning its domain; ok is false
 // when no feature does. A message the feature stored is recorded for the
 // sender's "sent" ack.

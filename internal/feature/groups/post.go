@@ -88,11 +88,46 @@ func stampGroupID(c *stanza.Element, gj jid.JID) *stanza.Element {
 
 // append writes c to the outbox, durably, and wakes the worker.
 func (f *Feature) append(ctx context.Context, c *stanza.Element) (module.Stored, *stanza.Error) {
-	if _, err := f.st.Enqueue(ctx, f.outbox, f.codec.Encode(c)); err != nil {
-		return module.Stored{}, f.storeErr("group outbox", err)
+	if serr := f.enqueue(ctx, f.codec.Encode(c)); serr != nil {
+		return module.Stored{}, serr
 	}
 	f.poke()
 	return module.Stored{StanzaID: groupStanzaID(c), Time: f.opts.Now()}, nil
+}
+
+// enqueue appends payload to the outbox. When the store makes it visible
+// before it is durable (store.QueueStarter) and the post is a device's own
+// (module.DurabilityDeferrer), the device's session waits for durability
+// before it acknowledges the post, while it reads the device's next
+// stanzas: a burst of posts shares syncs, where each waited for one of its
+// own. The worker may fan a post out while it syncs, as the router hands a
+// one-to-one message to its recipient's devices while it syncs; its sender
+// is acknowledged only once it is durable either way.
+func (f *Feature) enqueue(ctx context.Context, payload []byte) *stanza.Error {
+	qs, ok := f.st.(store.QueueStarter)
+	if !ok {
+		if _, err := f.st.Enqueue(ctx, f.outbox, payload); err != nil {
+			return f.storeErr("group outbox", err)
+		}
+		return nil
+	}
+	_, wait, err := qs.EnqueueStart(ctx, f.outbox, payload)
+	if err != nil {
+		return f.storeErr("group outbox", err)
+	}
+	if wait == nil {
+		return nil
+	}
+	settle := func() *stanza.Error {
+		if err := wait(); err != nil {
+			return f.storeErr("group outbox", err)
+		}
+		return nil
+	}
+	if d, ok := f.host.(module.DurabilityDeferrer); ok && d.DeferDurability(ctx, settle) {
+		return nil
+	}
+	return settle()
 }
 
 // groupStanzaID is the stanza-id the group stamped on c.
