@@ -145,20 +145,29 @@ func (f *Feature) settle(ctx context.Context) bool {
 	return true
 }
 
-// wave is the copies of some outbox entries, by recipient, in entry order.
+// wave is the posts of some outbox entries, by recipient, in entry order.
+// A recipient's copies are made by deliverAll, chunk by chunk, just before
+// they are routed: made for the whole wave first (up to 64 posts to 1,024
+// members, about 560 bytes each), they were out of the CPU's caches by the
+// time the route filters and the sessions read them.
 type wave struct {
 	index      map[string]int    // recipient -> its place in recipients
 	recipients []recipientCopies // in first-seen order
-	room       []*stanza.Element // room for the first copies of recipients to come
+	room       []postCopy        // room for the first posts of recipients to come
 	seqRoom    []uint64          // the same for their outbox positions
-	kids       childRoom         // the copies' children slices
 }
 
-// recipientCopies are one recipient's copies of a wave.
+// recipientCopies are one recipient's posts of a wave.
 type recipientCopies struct {
 	member string
-	msgs   []*stanza.Element
-	seqs   []uint64 // the outbox positions of msgs' posts
+	posts  []postCopy
+	seqs   []uint64 // the outbox positions of the posts
+}
+
+// postCopy is what a recipient's copy of a post is made from (memberCopy).
+type postCopy struct {
+	shared *stanza.Shared
+	gid    string // the post's group stanza-id
 }
 
 func newWave() *wave { return &wave{index: make(map[string]int)} }
@@ -170,9 +179,9 @@ const maxKeptRecipients = 4096
 
 // nextWave returns the worker's wave, emptied: its index and recipients
 // keep their room (a wave to 1,024 members grew both again each time,
-// about 230 bytes a member), while what the copies were handed (room,
-// seqRoom, kids: the recipients' slices, held by the sessions) is never
-// reused, only what is left of it.
+// about 230 bytes a member), while the arrays the recipients' slices
+// were cut from (room, seqRoom: the outbox positions are held by the
+// sessions) are never reused, only what is left of them.
 func (f *Feature) nextWave() *wave {
 	w := f.wave
 	if w == nil || cap(w.recipients) > maxKeptRecipients {
@@ -185,25 +194,25 @@ func (f *Feature) nextWave() *wave {
 	return w
 }
 
-// add appends c, the copy of the post at outbox position seq, to
-// member's copies. left is how many copies of c's post, c included, are
-// still to be added: a recipient's first copy goes in room made for them
-// all at once, so that a wave of one post (the usual case below a few
-// posts per second) costs no allocation per member besides the copy.
-func (w *wave) add(member string, c *stanza.Element, seq uint64, left int) {
+// add appends p, the post at outbox position seq, to member's posts.
+// left is how many recipients of p's post, member included, are still to
+// be added: a recipient's first post goes in room made for them all at
+// once, so that a wave of one post (the usual case below a few posts per
+// second) costs no allocation per member besides the copy.
+func (w *wave) add(member string, p postCopy, seq uint64, left int) {
 	i, ok := w.index[member]
 	if !ok {
 		if len(w.room) == 0 {
-			w.room = make([]*stanza.Element, max(left, 1))
+			w.room = make([]postCopy, max(left, 1))
 			w.seqRoom = make([]uint64, max(left, 1))
 		}
 		i = len(w.recipients)
 		w.index[member] = i
-		w.recipients = append(w.recipients, recipientCopies{member: member, msgs: w.room[:0:1], seqs: w.seqRoom[:0:1]})
+		w.recipients = append(w.recipients, recipientCopies{member: member, posts: w.room[:0:1], seqs: w.seqRoom[:0:1]})
 		w.room, w.seqRoom = w.room[1:], w.seqRoom[1:]
 	}
 	r := &w.recipients[i]
-	r.msgs = append(r.msgs, c)
+	r.posts = append(r.posts, p)
 	r.seqs = append(r.seqs, seq)
 }
 
@@ -236,11 +245,10 @@ func (f *Feature) fanOutWave(ctx context.Context, entries []store.QueuedStanza) 
 			return false
 		}
 		f.archivePost(ctx, id, m, e.Stored)
-		gid := groupStanzaID(m)
-		shared := stanza.NewShared(m)
+		p := postCopy{shared: stanza.NewShared(m), gid: groupStanzaID(m)}
 		rs := recipients(m, ms, e.Stored)
 		for i, to := range rs {
-			w.add(to, memberCopy(shared, to, gid, &w.kids), e.Seq, len(rs)-i)
+			w.add(to, p, e.Seq, len(rs)-i)
 		}
 	}
 	return f.deliverAll(ctx, w)
@@ -366,43 +374,63 @@ func recipients(m *stanza.Element, members []store.GroupMember, stored time.Time
 const maxChunkCopies = 8192
 
 // deliverAll delivers each recipient's copies, in chunks of up to
-// opts.Batch recipients (and maxChunkCopies copies), each chunk stored
-// with one durable write when the store can, the chunks concurrently (so
-// that their writes share syncs); false if the store failed for one of
-// them.
+// opts.Batch recipients (and maxChunkCopies copies), each chunk's copies
+// made, then stored with one durable write when the store can, by a
+// goroutine of its own (the chunks run concurrently, so that their writes
+// share syncs); false if the store failed for one of them.
 func (f *Feature) deliverAll(ctx context.Context, w *wave) bool {
 	var failed atomic.Bool
 	var wg sync.WaitGroup
-	// chunk is the part of one array made for the wave after the chunks
-	// already handed off (each handed off without room beyond its end).
+	// chunk and posts are the parts of arrays made for the wave after the
+	// chunks already handed off (each handed off without room beyond its
+	// end).
 	chunk := make([]module.StoredDelivery, 0, len(w.recipients))
+	posts := make([]recipientCopies, 0, len(w.recipients))
 	n := 0 // copies in chunk
 	flush := func() {
 		if len(chunk) == 0 {
 			return
 		}
-		ds := chunk[:len(chunk):len(chunk)]
+		ds, ps, copies := chunk[:len(chunk):len(chunk)], posts[:len(posts):len(posts)], n
 		wg.Go(func() {
+			makeCopies(ds, ps, copies)
 			if serr := f.deliverChunk(ctx, ds); serr != nil && serr.Condition == stanza.InternalServerError {
 				failed.Store(true)
 			}
 		})
-		chunk, n = chunk[len(chunk):], 0
+		chunk, posts, n = chunk[len(chunk):], posts[len(posts):], 0
 	}
 	for _, r := range w.recipients {
 		to, err := jid.Parse(r.member)
 		if err != nil {
 			continue
 		}
-		if len(chunk) >= f.opts.Batch || (n > 0 && n+len(r.msgs) > maxChunkCopies) {
+		if len(chunk) >= f.opts.Batch || (n > 0 && n+len(r.posts) > maxChunkCopies) {
 			flush()
 		}
-		chunk = append(chunk, module.StoredDelivery{To: to, Msgs: r.msgs, Seqs: r.seqs})
-		n += len(r.msgs)
+		chunk = append(chunk, module.StoredDelivery{To: to, Seqs: r.seqs})
+		posts = append(posts, r)
+		n += len(r.posts)
 	}
 	flush()
 	wg.Wait()
 	return !failed.Load()
+}
+
+// makeCopies gives each delivery of a chunk its recipient's copies of its
+// posts (ps[i] for ds[i]), copies of them in all, with one array for
+// their slices.
+func makeCopies(ds []module.StoredDelivery, ps []recipientCopies, copies int) {
+	room := make([]*stanza.Element, copies)
+	var kids childRoom
+	for i, r := range ps {
+		msgs := room[:len(r.posts):len(r.posts)]
+		room = room[len(r.posts):]
+		for j, p := range r.posts {
+			msgs[j] = memberCopy(p.shared, r.member, p.gid, &kids)
+		}
+		ds[i].Msgs = msgs
+	}
 }
 
 // deliverChunk delivers a chunk of a wave: to live members' devices with

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/parley-im/parley/internal/jid"
+	"github.com/parley-im/parley/internal/module"
 	"github.com/parley-im/parley/internal/stanza"
 	"github.com/parley-im/parley/internal/store"
 )
@@ -161,24 +162,26 @@ func TestMemberCopyOfAUsualPostIsAboutOneAllocation(t *testing.T) {
 }
 
 // A wave of one post (the usual case below a few posts per second) costs
-// no allocation per member besides the member's copy: each member's first
-// copy goes in room made for all of them at once. The members' copies
-// come out in first-seen order, each member's in post order.
+// no allocation per member: each member's first post goes in room made
+// for all of them at once. The members come out in first-seen order, each
+// member's posts in order; a chunk's copies are made from them in that
+// order, each addressed to its member, with about one allocation each.
 func TestAWaveOfOnePostAllocatesNothingPerMember(t *testing.T) {
 	const members = 1024
 	names := make([]string, members)
-	posts := [2][]*stanza.Element{}
 	for i := range names {
 		names[i] = fmt.Sprintf("m%04d@localhost", i)
-		for p := range posts {
-			posts[p] = append(posts[p], stanza.NewElement(stanza.NSClient, "message", "to", names[i], "id", fmt.Sprint(p)))
-		}
+	}
+	var posts [2]postCopy
+	for p := range posts {
+		post := stanza.NewElement(stanza.NSClient, "message", "type", "groupchat", "id", fmt.Sprint(p))
+		posts[p] = postCopy{shared: stanza.NewShared(post), gid: fmt.Sprint("gid", p)}
 	}
 	build := func(n int) *wave {
 		w := newWave()
-		for p, copies := range posts[:n] {
-			for i, c := range copies {
-				w.add(names[i], c, uint64(p+1), members-i)
+		for p, post := range posts[:n] {
+			for i := range names {
+				w.add(names[i], post, uint64(p+1), members-i)
 			}
 		}
 		return w
@@ -188,10 +191,23 @@ func TestAWaveOfOnePostAllocatesNothingPerMember(t *testing.T) {
 		t.Fatalf("%d recipients, want %d", len(w.recipients), members)
 	}
 	for i, r := range w.recipients {
-		if r.member != names[i] || len(r.msgs) != 2 || r.msgs[0] != posts[0][i] || r.msgs[1] != posts[1][i] ||
+		if r.member != names[i] || len(r.posts) != 2 || r.posts[0] != posts[0] || r.posts[1] != posts[1] ||
 			len(r.seqs) != 2 || r.seqs[0] != 1 || r.seqs[1] != 2 {
-			t.Fatalf("recipient %d: %s with %v", i, r.member, r.msgs)
+			t.Fatalf("recipient %d: %s with %v", i, r.member, r.posts)
 		}
+	}
+	ds := make([]module.StoredDelivery, members)
+	makeCopies(ds, w.recipients, 2*members)
+	for i, d := range ds {
+		for p, c := range d.Msgs {
+			if len(d.Msgs) != 2 || c.Shared != posts[p].shared || c.ID() != fmt.Sprint(p) || c.Attr("to") != names[i] ||
+				c.Child(stanza.NSSID, "stanza-id").Attr("by") != names[i] || c.Child(stanza.NSSID, "stanza-id").Attr("id") != posts[p].gid {
+				t.Fatalf("recipient %d: copies %v", i, d.Msgs)
+			}
+		}
+	}
+	if n := testing.AllocsPerRun(5, func() { makeCopies(ds, w.recipients, 2*members) }) / (2 * members); n > 1.2 {
+		t.Fatalf("making a chunk's copies: %.2f allocations per copy", n)
 	}
 	n := testing.AllocsPerRun(20, func() { build(1) }) / members
 	t.Logf("a wave of one post: %.3f allocations per member", n)
