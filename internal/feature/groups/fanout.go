@@ -180,8 +180,9 @@ const maxKeptRecipients = 4096
 // nextWave returns the worker's wave, emptied: its index and recipients
 // keep their room (a wave to 1,024 members grew both again each time,
 // about 230 bytes a member), while the arrays the recipients' slices
-// were cut from (room, seqRoom: the outbox positions are held by the
-// sessions) are never reused, only what is left of them.
+// were cut from are never reused, only what is left of them: seqRoom's
+// outbox positions are held by the sessions, room's posts are read until
+// the wave is delivered.
 func (f *Feature) nextWave() *wave {
 	w := f.wave
 	if w == nil || cap(w.recipients) > maxKeptRecipients {

@@ -54,7 +54,7 @@ func (f *Feature) post(ctx context.Context, m *stanza.Element, to, from jid.JID)
 		return module.Stored{}, stanza.NewError(stanza.NotAllowed, "only admins can post in this group")
 	}
 	c := f.groupCopy(m, g.ID, sender)
-	return f.append(ctx, c)
+	return f.appendPost(ctx, c)
 }
 
 // groupCopy is the message every member gets: type groupchat, from the
@@ -88,24 +88,37 @@ func stampGroupID(c *stanza.Element, gj jid.JID) *stanza.Element {
 
 // append writes c to the outbox, durably, and wakes the worker.
 func (f *Feature) append(ctx context.Context, c *stanza.Element) (module.Stored, *stanza.Error) {
-	if serr := f.enqueue(ctx, f.codec.Encode(c)); serr != nil {
+	return f.appendWaiting(ctx, c, false)
+}
+
+// appendPost is append for a device's own post: when the store makes the
+// post visible before it is durable (store.QueueStarter) and the host
+// lets the device's session wait for that (module.DurabilityDeferrer),
+// the session acknowledges the post only once it is durable, reading the
+// device's next stanzas meanwhile: a burst of posts shares syncs, where
+// each waited for one of its own. The worker may fan a post out while it
+// syncs, as the router hands a one-to-one message to its recipient's
+// devices while it syncs. The outbox's other writes (system messages, a
+// subject's announcement) are waited for where they are made (append):
+// their failures are logged there, not answered to the device.
+func (f *Feature) appendPost(ctx context.Context, c *stanza.Element) (module.Stored, *stanza.Error) {
+	return f.appendWaiting(ctx, c, true)
+}
+
+func (f *Feature) appendWaiting(ctx context.Context, c *stanza.Element, sessionWaits bool) (module.Stored, *stanza.Error) {
+	if serr := f.enqueue(ctx, f.codec.Encode(c), sessionWaits); serr != nil {
 		return module.Stored{}, serr
 	}
 	f.poke()
 	return module.Stored{StanzaID: groupStanzaID(c), Time: f.opts.Now()}, nil
 }
 
-// enqueue appends payload to the outbox. When the store makes it visible
-// before it is durable (store.QueueStarter) and the post is a device's own
-// (module.DurabilityDeferrer), the device's session waits for durability
-// before it acknowledges the post, while it reads the device's next
-// stanzas: a burst of posts shares syncs, where each waited for one of its
-// own. The worker may fan a post out while it syncs, as the router hands a
-// one-to-one message to its recipient's devices while it syncs; its sender
-// is acknowledged only once it is durable either way.
-func (f *Feature) enqueue(ctx context.Context, payload []byte) *stanza.Error {
+// enqueue appends payload to the outbox; it returns once payload is
+// durable, or once it is visible when sessionWaits and the sending
+// device's session took the wait (see appendPost).
+func (f *Feature) enqueue(ctx context.Context, payload []byte, sessionWaits bool) *stanza.Error {
 	qs, ok := f.st.(store.QueueStarter)
-	if !ok {
+	if !ok || !sessionWaits {
 		if _, err := f.st.Enqueue(ctx, f.outbox, payload); err != nil {
 			return f.storeErr("group outbox", err)
 		}
