@@ -253,13 +253,20 @@ func (c *clientProcess) run(b *testing.B, n int) time.Duration {
 }
 
 // expect skips the test framework's lines up to one starting with prefix.
+// If the process ends first, the failure shows its last lines (its own
+// failure's message among them).
 func (c *clientProcess) expect(b *testing.B, prefix string) string {
+	var last []string
 	for c.out.Scan() {
 		if strings.HasPrefix(c.out.Text(), prefix) {
 			return c.out.Text()
 		}
+		last = append(last, c.out.Text())
+		if len(last) > 10 {
+			last = last[1:]
+		}
 	}
-	b.Fatalf("the client process ended before %q", prefix)
+	b.Fatalf("the client process ended before %q:\n%s", prefix, strings.Join(last, "\n"))
 	return ""
 }
 
@@ -322,8 +329,9 @@ func dialRawPeer(t testing.TB, addr, name string) *rawPeer {
 	return p
 }
 
-// counts is what one read brought: marked counts the peer's marker.
-type counts struct{ messages, stanzas, marked int }
+// counts is what one read brought: with a marker set, marked counts it
+// and errors the error stanzas and stream errors.
+type counts struct{ messages, stanzas, marked, errors int }
 
 // read reads once and counts what arrived: the scenario's stanzas carry no
 // nested <message>, <presence> or <iq>, so the tags at the start of an
@@ -340,6 +348,8 @@ func (p *rawPeer) read() (counts, error) {
 	c.stanzas = c.messages + bytes.Count(data[:end], []byte("<presence")) + bytes.Count(data[:end], []byte("<iq "))
 	if p.marker != nil {
 		c.marked = bytes.Count(data[:end], p.marker)
+		c.errors = bytes.Count(data[:end], []byte(`type="error"`)) + bytes.Count(data[:end], []byte(`type='error'`)) +
+			bytes.Count(data[:end], []byte("<stream:error"))
 	}
 	if bytes.Contains(data[:end], []byte("<r ")) {
 		p.ackOwed = true
