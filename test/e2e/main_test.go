@@ -89,21 +89,51 @@ func startServeWith(t *testing.T, data, c2s string, extra ...string) *serverProc
 	p := &serverProc{cmd: cmd, c2s: c2s, log: logf.Name(), done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(p.done) }()
 	t.Cleanup(func() { p.kill(); logf.Close() })
+	// Every TCP listener the test gave an address: the server opens them
+	// one after the other, and a test that dialed --native as soon as
+	// --c2s answered was refused now and then.
 	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if c, err := net.Dial("tcp", c2s); err == nil {
-			c.Close()
-			return p
-		}
-		select {
-		case <-p.done:
-			out, _ := os.ReadFile(logf.Name())
-			t.Fatalf("parley serve exited early:\n%s", out)
-		case <-time.After(50 * time.Millisecond):
+	for _, addr := range append([]string{c2s}, tcpListenAddrs(extra)...) {
+		for !p.accepts(t, addr, deadline) {
 		}
 	}
-	t.Fatal("parley serve did not start listening")
-	return nil
+	return p
+}
+
+// tcpListenAddrs returns the addresses that extra (parley serve's flags)
+// gives its TCP listeners.
+func tcpListenAddrs(extra []string) []string {
+	var addrs []string
+	for i := 0; i+1 < len(extra); i++ {
+		switch extra[i] {
+		case "--c2s", "--c2s-tls", "--native", "--http", "--media", "--component":
+			if extra[i+1] != "" {
+				addrs = append(addrs, extra[i+1])
+			}
+		}
+	}
+	return addrs
+}
+
+// accepts dials addr once and reports whether the server accepted; it
+// fails the test if the server exited or deadline passed, and otherwise
+// waits a little before returning false.
+func (p *serverProc) accepts(t *testing.T, addr string, deadline time.Time) bool {
+	t.Helper()
+	if c, err := net.Dial("tcp", addr); err == nil {
+		c.Close()
+		return true
+	}
+	if time.Now().After(deadline) {
+		t.Fatalf("parley serve did not start listening on %s", addr)
+	}
+	select {
+	case <-p.done:
+		out, _ := os.ReadFile(p.log)
+		t.Fatalf("parley serve exited early:\n%s", out)
+	case <-time.After(50 * time.Millisecond):
+	}
+	return false
 }
 
 // kill sends SIGKILL (a crash: no shutdown code runs) and waits.
