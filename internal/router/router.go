@@ -286,16 +286,10 @@ func (r *Router) waitFailed(err error) *stanza.Error {
 	return r.writeFailed(err)
 }
 
-// enqueue appends payload to the queue under key. When the queue can make
-// it visible before it is durable (store.QueueStarter), it returns at once
-// with the function that waits for durability; otherwise wait is nil and
-// the write is already durable.
+// enqueue appends payload to the queue under key (store.StartEnqueue):
+// visible on return, and durable once wait returns (wait nil: already).
 func (r *Router) enqueue(ctx context.Context, key string, payload []byte) (seq uint64, wait func() error, err error) {
-	if qs, ok := r.cfg.Queue.(store.QueueStarter); ok {
-		return qs.EnqueueStart(ctx, key, payload)
-	}
-	seq, err = r.cfg.Queue.Enqueue(ctx, key, payload)
-	return seq, nil, err
+	return store.StartEnqueue(ctx, r.cfg.Queue, key, payload)
 }
 
 // writeFailed is the sender's error for a failed durable write.

@@ -64,6 +64,19 @@ type QueueStarter interface {
 	EnqueueStart(ctx context.Context, key string, payloads ...[]byte) (first uint64, wait func() error, err error)
 }
 
+// StartEnqueue appends payloads under key to q: with EnqueueStart when q
+// is a QueueStarter (they are visible on return, and wait waits until they
+// are durable), otherwise with Enqueue (durable on return, wait nil).
+func StartEnqueue(ctx context.Context, q interface {
+	Enqueue(ctx context.Context, key string, payloads ...[]byte) (uint64, error)
+}, key string, payloads ...[]byte) (first uint64, wait func() error, err error) {
+	if qs, ok := q.(QueueStarter); ok {
+		return qs.EnqueueStart(ctx, key, payloads...)
+	}
+	first, err = q.Enqueue(ctx, key, payloads...)
+	return first, nil, err
+}
+
 // QueueBatch is one key's payloads for BatchQueue.EnqueueAll.
 type QueueBatch struct {
 	Key      string

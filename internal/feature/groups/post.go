@@ -117,14 +117,13 @@ func (f *Feature) appendWaiting(ctx context.Context, c *stanza.Element, sessionW
 // durable, or once it is visible when sessionWaits and the sending
 // device's session took the wait (see appendPost).
 func (f *Feature) enqueue(ctx context.Context, payload []byte, sessionWaits bool) *stanza.Error {
-	qs, ok := f.st.(store.QueueStarter)
-	if !ok || !sessionWaits {
+	if !sessionWaits {
 		if _, err := f.st.Enqueue(ctx, f.outbox, payload); err != nil {
 			return f.storeErr("group outbox", err)
 		}
 		return nil
 	}
-	_, wait, err := qs.EnqueueStart(ctx, f.outbox, payload)
+	_, wait, err := store.StartEnqueue(ctx, f.st, f.outbox, payload)
 	if err != nil {
 		return f.storeErr("group outbox", err)
 	}
