@@ -94,8 +94,7 @@ func startServeWith(t *testing.T, data, c2s string, extra ...string) *serverProc
 	// --c2s answered was refused now and then.
 	deadline := time.Now().Add(20 * time.Second)
 	for _, addr := range append([]string{c2s}, tcpListenAddrs(extra)...) {
-		for !p.accepts(t, addr, deadline) {
-		}
+		p.waitAccepting(t, addr, deadline)
 	}
 	return p
 }
@@ -115,25 +114,25 @@ func tcpListenAddrs(extra []string) []string {
 	return addrs
 }
 
-// accepts dials addr once and reports whether the server accepted; it
-// fails the test if the server exited or deadline passed, and otherwise
-// waits a little before returning false.
-func (p *serverProc) accepts(t *testing.T, addr string, deadline time.Time) bool {
+// waitAccepting dials addr until the server accepts; it fails the test
+// if the server exits or deadline passes first.
+func (p *serverProc) waitAccepting(t *testing.T, addr string, deadline time.Time) {
 	t.Helper()
-	if c, err := net.Dial("tcp", addr); err == nil {
-		c.Close()
-		return true
+	for {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("parley serve did not start listening on %s", addr)
+		}
+		select {
+		case <-p.done:
+			out, _ := os.ReadFile(p.log)
+			t.Fatalf("parley serve exited early:\n%s", out)
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
-	if time.Now().After(deadline) {
-		t.Fatalf("parley serve did not start listening on %s", addr)
-	}
-	select {
-	case <-p.done:
-		out, _ := os.ReadFile(p.log)
-		t.Fatalf("parley serve exited early:\n%s", out)
-	case <-time.After(50 * time.Millisecond):
-	}
-	return false
 }
 
 // kill sends SIGKILL (a crash: no shutdown code runs) and waits.
