@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/parley-im/parley/internal/jid"
+	"github.com/parley-im/parley/internal/slicepool"
 	"github.com/parley-im/parley/internal/stanza"
 	"github.com/parley-im/parley/internal/store"
 )
@@ -46,6 +47,10 @@ type logTracker struct {
 	dirty   map[jid.JID]*userLog // users with positions nobody holds, not yet queued
 	onDirty func()
 	free    []*userLog // emptied records, reused (a live member's record empties at each ack)
+	// arrays holds the arrays of the records' entries between a user's
+	// acknowledgements (the router's, shared by its logs): a member of a
+	// busy group grows hundreds of entries between two.
+	arrays *slicepool.Pool[logEntry]
 }
 
 // maxFreeUserLogs bounds logTracker.free.
@@ -99,7 +104,7 @@ func (r *Router) log(key string) *logTracker {
 	}
 	t, ok := r.logs[key]
 	if !ok {
-		t = &logTracker{key: key, users: make(map[jid.JID]*userLog), dirty: make(map[jid.JID]*userLog)}
+		t = &logTracker{key: key, users: make(map[jid.JID]*userLog), dirty: make(map[jid.JID]*userLog), arrays: &r.logEntries}
 		r.logs[key] = t
 	}
 	return t
@@ -250,7 +255,9 @@ func (t *logTracker) forgetIfEmpty(user jid.JID, u *userLog) {
 	if len(u.entries) == 0 {
 		delete(t.users, user)
 		delete(t.dirty, user)
-		if len(t.free) < maxFreeUserLogs && cap(u.entries) <= 64 {
+		t.arrays.Put(u.entries)
+		u.entries = nil
+		if len(t.free) < maxFreeUserLogs {
 			t.free = append(t.free, u)
 		}
 	}
@@ -288,7 +295,7 @@ func (t *logTracker) hold(to jid.JID, msgs []*stanza.Element, seqs []uint64, tar
 		if len(targets) > 1 {
 			holders = append([]Device(nil), targets...)
 		}
-		u.entries = append(u.entries, logEntry{seq: seqs[j], msg: m, holders: holders})
+		u.entries = t.arrays.Append(u.entries, logEntry{seq: seqs[j], msg: m, holders: holders})
 		if len(holders) == 0 {
 			u.unheld++
 		}

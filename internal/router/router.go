@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/parley-im/parley/internal/jid"
+	"github.com/parley-im/parley/internal/slicepool"
 	"github.com/parley-im/parley/internal/stanza"
 	"github.com/parley-im/parley/internal/store"
 )
@@ -75,6 +76,9 @@ type Router struct {
 
 	logsMu sync.Mutex
 	logs   map[string]*logTracker // by log key (logs.go)
+	// logEntries holds the arrays of the users' positions of the logs
+	// between a user's acknowledgements (logTracker.hold).
+	logEntries slicepool.Pool[logEntry]
 
 	pending PendingStats
 	waiting waitingPending

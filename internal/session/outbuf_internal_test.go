@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -113,6 +114,67 @@ func TestAnActiveSessionReusesItsListsBetweenBursts(t *testing.T) {
 	}
 	if n := strings.Count(wire.String(), "<message"); n != 103 {
 		t.Fatalf("%d messages written, want 103", n)
+	}
+}
+
+// TestABusyDeviceGrowsItsUnacknowledgedListFromThePool: a group member
+// gets hundreds of copies between two acks, which empty its list. The
+// emptied list's array goes back to the sessions' pool and the next copies
+// grow the list in arrays from it: with plain append the list grew a new
+// array from nothing after every ack (about 180 bytes per group delivery).
+func TestABusyDeviceGrowsItsUnacknowledgedListFromThePool(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector's sync.Pool drops items at random")
+	}
+	var wire bytes.Buffer
+	s := newRecordedSession(t, &wire)
+	s.cfg.MailboxSize = 1024 // room for 400 unacknowledged stanzas
+	msg := stanza.NewElement(stanza.NSClient, "message", "to", "bob@example.org")
+	cycle := func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for range 400 {
+			s.trackSentLocked(unackedStanza{st: msg})
+		}
+		if !s.processAckLocked(s.sm.acked + 400) {
+			t.Fatal("the ack of all 400 was refused")
+		}
+	}
+	cycle()
+	if s.sm.unacked != nil {
+		t.Fatalf("the session kept an emptied list of %d entries; want it given back to the pool", cap(s.sm.unacked))
+	}
+	if allocs := testing.AllocsPerRun(100, cycle); allocs != 0 {
+		t.Fatalf("%v allocations per 400 stanzas written and acknowledged, want 0", allocs)
+	}
+}
+
+// TestAPartialAckKeepsTheRestInOrderAtTheArraysStart: the stanzas an ack
+// does not cover move to the start of the list's array, in order, and the
+// list keeps its room (cutting the acknowledged ones off its front made
+// it grow a new array about once per ack).
+func TestAPartialAckKeepsTheRestInOrderAtTheArraysStart(t *testing.T) {
+	var wire bytes.Buffer
+	s := newRecordedSession(t, &wire)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range 10 {
+		s.trackSentLocked(unackedStanza{st: stanza.NewElement(stanza.NSClient, "message", "id", strconv.Itoa(i))})
+	}
+	room := cap(s.sm.unacked)
+	if !s.processAckLocked(7) {
+		t.Fatal("ack refused")
+	}
+	if len(s.sm.unacked) != 3 || cap(s.sm.unacked) != room {
+		t.Fatalf("after acking 7 of 10: %d left, room %d; want 3 in the same %d", len(s.sm.unacked), cap(s.sm.unacked), room)
+	}
+	for i, u := range s.sm.unacked {
+		if got, want := u.st.ID(), strconv.Itoa(7+i); got != want {
+			t.Fatalf("entry %d is message %s, want %s", i, got, want)
+		}
+	}
+	if tail := s.sm.unacked[3:room]; tail[0].st != nil || tail[len(tail)-1].st != nil {
+		t.Fatal("the array past the list still points to acknowledged stanzas")
 	}
 }
 

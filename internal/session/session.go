@@ -12,6 +12,7 @@ import (
 	"github.com/parley-im/parley/internal/jid"
 	"github.com/parley-im/parley/internal/module"
 	"github.com/parley-im/parley/internal/router"
+	"github.com/parley-im/parley/internal/slicepool"
 	"github.com/parley-im/parley/internal/stanza"
 	"github.com/parley-im/parley/internal/store"
 )
@@ -96,6 +97,9 @@ type Config struct {
 	// outHolders holds the empty *[]byte that out's buffers came in, for
 	// the next buffer given back (releaseOut).
 	outHolders sync.Pool
+	// unackedArrays holds the arrays of the sessions' unacknowledged
+	// lists between a device's bursts (streamManagement.sent).
+	unackedArrays slicepool.Pool[unackedStanza]
 	// plainPresence marks, in a session's presence, a plain available
 	// presence kept as no element (Session.keepPresence); never sent.
 	plainPresence stanza.Element
@@ -567,6 +571,7 @@ func (s *Session) Idle() {
 		s.writtenSeqs = nil
 	}
 	if len(s.sm.unacked) == 0 {
+		s.cfg.unackedArrays.Put(s.sm.unacked)
 		s.sm.unacked = nil
 	}
 	if s.logs != nil && len(s.logs.written) == 0 {
@@ -668,7 +673,7 @@ func (s *Session) sendLocked(st *stanza.Element, seq uint64) {
 // without it, a stored one for its deletion after the write).
 func (s *Session) trackSentLocked(u unackedStanza) {
 	if s.sm.enabled {
-		s.sm.sent(u)
+		s.sm.sent(u, &s.cfg.unackedArrays)
 		if s.sm.tooManyUnacked(s.cfg.mailboxSize() * 4) {
 			s.closeLocked(stanza.NewStreamError(stanza.StreamPolicyViolation, "too many unacknowledged stanzas"), false)
 		}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/parley-im/parley/internal/router"
+	"github.com/parley-im/parley/internal/slicepool"
 	"github.com/parley-im/parley/internal/stanza"
 )
 
@@ -55,11 +56,14 @@ func (m *streamManagement) countInbound() {
 }
 
 // keptUnacked is the largest unacknowledged list (in entries) whose array
-// a session keeps, emptied, for its next writes while its device is active.
+// a session keeps, emptied, for its next writes while its device is active;
+// a larger one goes back to the sessions' pool (Config.unackedArrays).
 const keptUnacked = 16
 
-func (m *streamManagement) sent(u unackedStanza) {
-	m.unacked = append(m.unacked, u)
+// sent records u, written to the device; the list grows in arrays from
+// pool.
+func (m *streamManagement) sent(u unackedStanza, pool *slicepool.Pool[unackedStanza]) {
+	m.unacked = pool.Append(m.unacked, u)
 	if m.unrequested < math.MaxUint16 {
 		m.unrequested++
 	}
@@ -237,17 +241,7 @@ func (s *Session) processAckLocked(h uint32) bool {
 			}
 		}
 	}
-	clear(s.sm.unacked[:n])
-	switch {
-	case int(n) < len(s.sm.unacked):
-		s.sm.unacked = s.sm.unacked[n:]
-	case cap(s.sm.unacked) <= keptUnacked && s.keepsArrays():
-		// All acknowledged: the next writes reuse the list's array, from
-		// its start (Idle drops it when the device goes quiet).
-		s.sm.unacked = s.sm.unacked[:0]
-	default:
-		s.sm.unacked = nil
-	}
+	s.dropAckedLocked(int(n))
 	s.sm.acked = h
 	if len(seqs) > 0 {
 		s.ackQueue(seqs)
@@ -258,6 +252,29 @@ func (s *Session) processAckLocked(h uint32) bool {
 		s.logStateLocked().acks = logged[:0]
 	}
 	return true
+}
+
+// dropAckedLocked removes the first n unacknowledged stanzas. The rest (the
+// stanzas written after the ack was asked for, usually few) move to the
+// array's start: the list keeps one array while its device stays busy,
+// where cutting the acknowledged ones off its front shrank the array's
+// room and made the list grow a new one about once per ack. An emptied
+// list keeps a small array while its device is active (Idle drops it when
+// the device goes quiet) and gives a larger one back to the pool.
+func (s *Session) dropAckedLocked(n int) {
+	u := s.sm.unacked
+	switch {
+	case n < len(u):
+		rest := copy(u, u[n:])
+		clear(u[rest:])
+		s.sm.unacked = u[:rest]
+	case cap(u) <= keptUnacked && s.keepsArrays():
+		clear(u)
+		s.sm.unacked = u[:0]
+	default:
+		s.cfg.unackedArrays.Put(u)
+		s.sm.unacked = nil
+	}
 }
 
 func smFailed(cond stanza.Condition) *stanza.Element {
