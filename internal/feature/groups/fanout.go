@@ -196,21 +196,25 @@ func (f *Feature) nextWave() *wave {
 }
 
 // add appends p, the post at outbox position seq, to member's posts.
-// left is how many recipients of p's post, member included, are still to
-// be added: a recipient's first post goes in room made for them all at
-// once, so that a wave of one post (the usual case below a few posts per
-// second) costs no allocation per member besides the copy.
-func (w *wave) add(member string, p postCopy, seq uint64, left int) {
+// left is how many recipients of p, member included, are still to be
+// added, and posts how many posts of p's group the wave has from p on, p
+// included: a recipient's first post comes with room for that many,
+// made for all of p's recipients at once. A wave then costs no allocation
+// per member besides the copies, whatever its number of posts: each
+// member's list grew, by doubling, from room for one (two allocations a
+// member for a wave of two posts, ten for 32).
+func (w *wave) add(member string, p postCopy, seq uint64, left, posts int) {
 	i, ok := w.index[member]
 	if !ok {
-		if len(w.room) == 0 {
-			w.room = make([]postCopy, max(left, 1))
-			w.seqRoom = make([]uint64, max(left, 1))
+		posts = max(posts, 1)
+		if len(w.room) < posts {
+			w.room = make([]postCopy, max(left, 1)*posts)
+			w.seqRoom = make([]uint64, max(left, 1)*posts)
 		}
 		i = len(w.recipients)
 		w.index[member] = i
-		w.recipients = append(w.recipients, recipientCopies{member: member, posts: w.room[:0:1], seqs: w.seqRoom[:0:1]})
-		w.room, w.seqRoom = w.room[1:], w.seqRoom[1:]
+		w.recipients = append(w.recipients, recipientCopies{member: member, posts: w.room[:0:posts], seqs: w.seqRoom[:0:posts]})
+		w.room, w.seqRoom = w.room[posts:], w.seqRoom[posts:]
 	}
 	r := &w.recipients[i]
 	r.posts = append(r.posts, p)
@@ -221,7 +225,56 @@ func (w *wave) add(member string, p postCopy, seq uint64, left int) {
 // they must be tried again.
 func (f *Feature) fanOutWave(ctx context.Context, entries []store.QueuedStanza) bool {
 	w := f.nextWave()
+	posts := f.decodeWave(entries)
+	left := map[string]int{} // by group id: its posts not yet added
+	for _, p := range posts {
+		left[p.group]++
+	}
 	members := map[string][]store.GroupMember{} // by group id, read once per wave
+	for _, wp := range posts {
+		e, m, id := wp.entry, wp.msg, wp.group
+		ms, ok := f.membersOnce(ctx, members, id)
+		if !ok || !f.recordSender(ctx, id, m) {
+			return false
+		}
+		f.archivePost(ctx, id, m, e.Stored)
+		p := postCopy{shared: stanza.NewShared(m), gid: groupStanzaID(m)}
+		rs := recipients(m, ms, e.Stored)
+		for i, to := range rs {
+			w.add(to, p, e.Seq, len(rs)-i, left[id])
+		}
+		left[id]--
+	}
+	return f.deliverAll(ctx, w)
+}
+
+// membersOnce returns group id's members, read from the store the first
+// time a wave asks (and kept in read); false on a store error. A group
+// that is gone has none.
+func (f *Feature) membersOnce(ctx context.Context, read map[string][]store.GroupMember, id string) ([]store.GroupMember, bool) {
+	if ms, ok := read[id]; ok {
+		return ms, true
+	}
+	ms, err := f.st.GroupMembers(ctx, id)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		f.log.Error("reading group members", "group", id, "err", err)
+		return nil, false
+	}
+	read[id] = ms
+	return ms, true
+}
+
+// wavePost is an outbox entry of a wave, decoded, with its group's id.
+type wavePost struct {
+	entry store.QueuedStanza
+	msg   *stanza.Element
+	group string
+}
+
+// decodeWave decodes a wave's entries, in order; an undecodable one is
+// logged and left out.
+func (f *Feature) decodeWave(entries []store.QueuedStanza) []wavePost {
+	out := make([]wavePost, 0, len(entries))
 	for _, e := range entries {
 		m, err := f.codec.Decode(e.Payload)
 		if err != nil {
@@ -232,27 +285,9 @@ func (f *Feature) fanOutWave(ctx context.Context, entries []store.QueuedStanza) 
 		if err != nil {
 			continue
 		}
-		id := from.Local()
-		ms, ok := members[id]
-		if !ok {
-			ms, err = f.st.GroupMembers(ctx, id)
-			if err != nil && !errors.Is(err, store.ErrNotFound) { // not found: the group is gone
-				f.log.Error("reading group members", "group", id, "err", err)
-				return false
-			}
-			members[id] = ms
-		}
-		if !f.recordSender(ctx, id, m) {
-			return false
-		}
-		f.archivePost(ctx, id, m, e.Stored)
-		p := postCopy{shared: stanza.NewShared(m), gid: groupStanzaID(m)}
-		rs := recipients(m, ms, e.Stored)
-		for i, to := range rs {
-			w.add(to, p, e.Seq, len(rs)-i)
-		}
+		out = append(out, wavePost{entry: e, msg: m, group: from.Local()})
 	}
-	return f.deliverAll(ctx, w)
+	return out
 }
 
 // recordSender records who posted m (for receipts); false on a store

@@ -49,12 +49,12 @@ func benchDeliveryPath(b *testing.B, posts int) {
 	var seq uint64
 	for done := 0; done < b.N; done += members * posts {
 		w := f.nextWave() // as the worker does
-		for p := range posts {
-			gid := fmt.Sprintf("gid%d-%d", done, p)
+		for pi := range posts {
+			gid := fmt.Sprintf("gid%d-%d", done, pi)
 			p := postCopy{shared: stanza.NewShared(benchPost(gid)), gid: gid}
 			seq++
 			for i := range members {
-				w.add(names[i], p, seq, members-i)
+				w.add(names[i], p, seq, members-i, posts-pi)
 			}
 		}
 		if !f.deliverAll(context.Background(), w) {
