@@ -152,6 +152,9 @@ func (r *Router) LogAcked(d Device, key string, seqs []uint64) (queued []uint64)
 		return nil
 	}
 	queued = u.removeAcked(seqs)
+	// The entries left after a peak move to a smaller array, so that a
+	// member a few positions behind does not keep the peak's.
+	u.entries = t.arrays.DropFront(u.entries, 0)
 	t.forgetIfEmpty(user, u)
 	return queued
 }

@@ -173,8 +173,35 @@ func TestAPartialAckKeepsTheRestInOrderAtTheArraysStart(t *testing.T) {
 			t.Fatalf("entry %d is message %s, want %s", i, got, want)
 		}
 	}
-	if tail := s.sm.unacked[3:room]; tail[0].st != nil || tail[len(tail)-1].st != nil {
-		t.Fatal("the array past the list still points to acknowledged stanzas")
+	for i, u := range s.sm.unacked[3:room] {
+		if u.st != nil {
+			t.Fatalf("the array past the list still points to a stanza at %d", 3+i)
+		}
+	}
+	if !s.processAckLocked(9) || len(s.sm.unacked) != 1 || s.sm.unacked[0].st.ID() != "9" {
+		t.Fatalf("the next ack (h=9) left %d stanzas", len(s.sm.unacked))
+	}
+}
+
+// TestARestoredListGrowsFromThePool: a resumed session's list is rebuilt
+// by plain append (restore.go), to a capacity no pool class has (17 for
+// 9 to 16 stanzas); the next writes grow it from the pool all the same.
+func TestARestoredListGrowsFromThePool(t *testing.T) {
+	var wire bytes.Buffer
+	s := newRecordedSession(t, &wire)
+	s.cfg.MailboxSize = 1024
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range 16 {
+		s.sm.unacked = append(s.sm.unacked, unackedStanza{st: stanza.NewElement(stanza.NSClient, "message", "id", strconv.Itoa(i))})
+	}
+	for i := 16; i < 100; i++ {
+		s.trackSentLocked(unackedStanza{st: stanza.NewElement(stanza.NSClient, "message", "id", strconv.Itoa(i))})
+	}
+	for i, u := range s.sm.unacked {
+		if u.st.ID() != strconv.Itoa(i) {
+			t.Fatalf("entry %d is message %s", i, u.st.ID())
+		}
 	}
 }
 

@@ -570,10 +570,9 @@ func (s *Session) Idle() {
 	if len(s.writtenSeqs) == 0 {
 		s.writtenSeqs = nil
 	}
-	if len(s.sm.unacked) == 0 {
-		s.cfg.unackedArrays.Put(s.sm.unacked)
-		s.sm.unacked = nil
-	}
+	// An empty list gives its array back; one a few entries long after a
+	// burst moves to a smaller one.
+	s.sm.unacked = s.cfg.unackedArrays.DropFront(s.sm.unacked, 0)
 	if s.logs != nil && len(s.logs.written) == 0 {
 		s.logs = nil
 	}

@@ -256,25 +256,20 @@ func (s *Session) processAckLocked(h uint32) bool {
 
 // dropAckedLocked removes the first n unacknowledged stanzas. The rest (the
 // stanzas written after the ack was asked for, usually few) move to the
-// array's start: the list keeps one array while its device stays busy,
-// where cutting the acknowledged ones off its front shrank the array's
-// room and made the list grow a new one about once per ack. An emptied
-// list keeps a small array while its device is active (Idle drops it when
-// the device goes quiet) and gives a larger one back to the pool.
+// array's start, or to a smaller array (slicepool.Pool.DropFront): the
+// list keeps one array while its device stays busy, where cutting the
+// acknowledged ones off its front shrank the array's room and made the
+// list grow a new one about once per ack. An emptied list keeps a small
+// array while its device is active (Idle drops it when the device goes
+// quiet) and gives a larger one back to the pool.
 func (s *Session) dropAckedLocked(n int) {
 	u := s.sm.unacked
-	switch {
-	case n < len(u):
-		rest := copy(u, u[n:])
-		clear(u[rest:])
-		s.sm.unacked = u[:rest]
-	case cap(u) <= keptUnacked && s.keepsArrays():
+	if n == len(u) && cap(u) <= keptUnacked && s.keepsArrays() {
 		clear(u)
 		s.sm.unacked = u[:0]
-	default:
-		s.cfg.unackedArrays.Put(u)
-		s.sm.unacked = nil
+		return
 	}
+	s.sm.unacked = s.cfg.unackedArrays.DropFront(u, n)
 }
 
 func smFailed(cond stanza.Condition) *stanza.Element {

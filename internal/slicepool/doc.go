@@ -8,5 +8,8 @@
 //
 // A Pool keeps arrays by capacity class (powers of two from MinCap to
 // MaxCap), in sync.Pools: an array nobody takes back goes with the
-// garbage collector, so that a quiet server holds none of them.
+// garbage collector, so that a quiet server holds none of them. Append
+// grows a list into them; DropFront removes a list's acknowledged front
+// and moves a list left short after a peak to a smaller array, so that
+// nobody keeps a peak's array for a few elements.
 package slicepool

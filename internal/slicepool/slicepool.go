@@ -6,7 +6,7 @@ import (
 )
 
 // MinCap and MaxCap are the smallest and largest capacities a Pool
-// keeps: a list that grows past MaxCap grows with plain append.
+// keeps: a list that grows past MaxCap grows in arrays of its own.
 const (
 	MinCap = 16
 	MaxCap = 4096
@@ -24,8 +24,9 @@ type Pool[T any] struct {
 	holders sync.Pool             // empty *[]T, for the next Put
 }
 
-// Append appends v to s, with s's array moved to a larger one from the
-// pool (and given back) when it is full.
+// Append appends v to s, with s moved to a larger array from the pool
+// (its own given back) when it is full. s may have any capacity: one
+// grown by plain append moves to the next class up.
 func (p *Pool[T]) Append(s []T, v T) []T {
 	if len(s) == cap(s) {
 		s = p.grow(s)
@@ -33,12 +34,13 @@ func (p *Pool[T]) Append(s []T, v T) []T {
 	return append(s, v)
 }
 
-// grow returns s in an array of twice its capacity (MinCap for an empty
-// one), s's own array given back.
+// grow returns s in an array of the smallest class at least twice its
+// capacity (past MaxCap, an array of that size made for it), s's own
+// array given back.
 func (p *Pool[T]) grow(s []T) []T {
-	want := max(MinCap, 2*cap(s))
+	want := classAtLeast(2 * cap(s))
 	if want > MaxCap {
-		return append(s[:len(s):len(s)], make([]T, 0, want-len(s))...)
+		return append(make([]T, 0, want), s...)
 	}
 	bigger := p.get(want)[:len(s)]
 	copy(bigger, s)
@@ -46,8 +48,30 @@ func (p *Pool[T]) grow(s []T) []T {
 	return bigger
 }
 
-// get returns an empty slice of capacity c, a power of two in
-// [MinCap, MaxCap].
+// DropFront removes s's first n elements: the rest move to the start of
+// s's array, or to a smaller array from the pool when they fill a quarter
+// of it or less (s's given back), so that a list that stays a few
+// elements long after a peak does not keep the peak's array. An emptied
+// list gives its array back and is nil.
+func (p *Pool[T]) DropFront(s []T, n int) []T {
+	rest := len(s) - n
+	switch {
+	case rest == 0:
+		p.Put(s)
+		return nil
+	case cap(s) > MinCap && rest <= cap(s)/4:
+		smaller := p.get(classAtLeast(2 * rest))[:rest]
+		copy(smaller, s[n:])
+		p.Put(s)
+		return smaller
+	default:
+		copy(s, s[n:])
+		clear(s[rest:])
+		return s[:rest]
+	}
+}
+
+// get returns an empty slice of capacity c, a class's.
 func (p *Pool[T]) get(c int) []T {
 	if h, ok := p.classes[class(c)].Get().(*[]T); ok {
 		s := (*h)[:0]
@@ -59,10 +83,9 @@ func (p *Pool[T]) get(c int) []T {
 }
 
 // Put gives back the array of s from s's start on: the caller must no
-// longer use any slice of it. It keeps it when its capacity is a class's
-// (a slice made by append, or cut from further into an array, usually is
-// not: it is left to the garbage collector). Its elements are cleared,
-// so that the pool holds no pointer they had.
+// longer use any slice of it. The pool keeps it when its capacity is a
+// class's, and leaves it to the garbage collector otherwise. Its elements
+// are cleared, so that the pool holds no pointer they had.
 func (p *Pool[T]) Put(s []T) {
 	c := cap(s)
 	if c < MinCap || c > MaxCap || c&(c-1) != 0 {
@@ -78,5 +101,14 @@ func (p *Pool[T]) Put(s []T) {
 	p.classes[class(c)].Put(h)
 }
 
-// class is the index of capacity c's class.
+// classAtLeast is the smallest power of two at least n and MinCap.
+func classAtLeast(n int) int {
+	if n <= MinCap {
+		return MinCap
+	}
+	return 1 << bits.Len(uint(n-1))
+}
+
+// class is the index of capacity c's class, a power of two in
+// [MinCap, MaxCap].
 func class(c int) int { return bits.TrailingZeros(uint(c)) - minShift }

@@ -55,15 +55,6 @@ func TestPutIgnoresCapacitiesOfNoClass(t *testing.T) {
 	}
 }
 
-func TestAppendPastMaxCapGrowsWithoutThePool(t *testing.T) {
-	var p Pool[int]
-	s := make([]int, MaxCap)
-	s = p.Append(s, 7)
-	if len(s) != MaxCap+1 || s[MaxCap] != 7 || cap(s) < MaxCap+1 {
-		t.Fatalf("len %d cap %d", len(s), cap(s))
-	}
-}
-
 func BenchmarkAppendThenPut(b *testing.B) {
 	var p Pool[[9]int64] // an unacknowledged stanza's size
 	b.ReportAllocs()
@@ -73,5 +64,75 @@ func BenchmarkAppendThenPut(b *testing.B) {
 			s = p.Append(s, [9]int64{})
 		}
 		p.Put(s)
+	}
+}
+
+// TestAppendGrowsASliceOfAnyCapacity: a list built by plain append (a
+// restored session's unacknowledged stanzas) has a capacity that is no
+// class's, 17 for instance; growing it moves it to the next class up.
+func TestAppendGrowsASliceOfAnyCapacity(t *testing.T) {
+	var p Pool[[9]int64]
+	for c := 1; c <= 40; c++ {
+		s := make([][9]int64, c)
+		for i := range s {
+			s[i][0] = int64(i)
+		}
+		for i := c; i < c+100; i++ {
+			s = p.Append(s, [9]int64{int64(i)})
+		}
+		for i := range s {
+			if s[i][0] != int64(i) {
+				t.Fatalf("from capacity %d: s[%d] = %d", c, i, s[i][0])
+			}
+		}
+		if got := cap(s); got&(got-1) != 0 {
+			t.Fatalf("from capacity %d: grown to %d, not a class", c, got)
+		}
+	}
+}
+
+// TestAppendPastMaxCapAllocatesOneArray: past the pool's largest class a
+// list grows to an array of twice its capacity, made for it in one
+// allocation.
+func TestAppendPastMaxCapAllocatesOneArray(t *testing.T) {
+	var p Pool[int]
+	full := make([]int, MaxCap)
+	var s []int
+	allocs := testing.AllocsPerRun(10, func() { s = p.Append(full, 7) })
+	if allocs != 1 || len(s) != MaxCap+1 || s[MaxCap] != 7 || cap(s) != 2*MaxCap {
+		t.Fatalf("%v allocations, len %d cap %d", allocs, len(s), cap(s))
+	}
+}
+
+func TestDropFront(t *testing.T) {
+	var p Pool[*int]
+	fill := func(n, c int) []*int {
+		s := make([]*int, n, c)
+		for i := range s {
+			s[i] = new(int)
+			*s[i] = i
+		}
+		return s
+	}
+	if s := p.DropFront(fill(5, 16), 5); s != nil {
+		t.Fatalf("an emptied list is %v, want nil", s)
+	}
+	s := fill(100, 128)
+	array := s[:128]
+	s = p.DropFront(s, 60) // 40 left of 128: moved in place
+	if len(s) != 40 || cap(s) != 128 || *s[0] != 60 || *s[39] != 99 {
+		t.Fatalf("len %d cap %d, first %d", len(s), cap(s), *s[0])
+	}
+	for i, v := range array[40:] {
+		if v != nil {
+			t.Fatalf("element %d past the list still points somewhere", 40+i)
+		}
+	}
+	s = p.DropFront(s, 10) // 30 left of 128: to a 64 from the pool
+	if len(s) != 30 || cap(s) != 64 || *s[0] != 70 || *s[29] != 99 {
+		t.Fatalf("after a drop to under a quarter: len %d cap %d, first %d", len(s), cap(s), *s[0])
+	}
+	if s := p.DropFront(fill(3, 16), 1); cap(s) != 16 || len(s) != 2 {
+		t.Fatalf("a list of the smallest class moved: len %d cap %d", len(s), cap(s))
 	}
 }
