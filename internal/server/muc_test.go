@@ -219,8 +219,8 @@ func TestMUCJoinOfALargeRoomKeepsTheDevice(t *testing.T) {
 	// The members are added while only the owner is online, and the owner
 	// has the group's system messages of those changes before the joins
 	// (its own post, reflected after them in the group's order): a wave of
-	// them handed to it at once (more than the mailbox's 8 on a busy
-	// machine) would count against its mailbox with the joins' presences,
+	// them handed to it at once (more than the mailbox's limit on a
+	// busy machine) would count against its mailbox with the joins' presences,
 	// and disconnect it as a slow reader. The others get theirs from their
 	// queues when they log in.
 	owner := online(t, ts, names[0])

@@ -50,16 +50,16 @@ func (p *Pool[T]) grow(s []T) []T {
 
 // DropFront removes s's first n elements: the rest move to the start of
 // s's array, or to a smaller array from the pool when they fill a quarter
-// of it or less (s's given back), so that a list that stays a few
-// elements long after a peak does not keep the peak's array. An emptied
-// list gives its array back and is nil.
+// of it or less and fit in a class (s's given back), so that a list that
+// stays a few elements long after a peak does not keep the peak's array.
+// An emptied list gives its array back and is nil.
 func (p *Pool[T]) DropFront(s []T, n int) []T {
 	rest := len(s) - n
 	switch {
 	case rest == 0:
 		p.Put(s)
 		return nil
-	case cap(s) > MinCap && rest <= cap(s)/4:
+	case cap(s) > MinCap && rest <= cap(s)/4 && 2*rest <= MaxCap:
 		smaller := p.get(classAtLeast(2 * rest))[:rest]
 		copy(smaller, s[n:])
 		p.Put(s)

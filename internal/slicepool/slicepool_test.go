@@ -132,6 +132,9 @@ func TestDropFront(t *testing.T) {
 	if len(s) != 30 || cap(s) != 64 || *s[0] != 70 || *s[29] != 99 {
 		t.Fatalf("after a drop to under a quarter: len %d cap %d, first %d", len(s), cap(s), *s[0])
 	}
+	if s := p.DropFront(fill(5000, 4*MaxCap), 2000); len(s) != 3000 || cap(s) != 4*MaxCap || *s[0] != 2000 {
+		t.Fatalf("a list left longer than MaxCap/2: len %d cap %d; want it kept in its own array", len(s), cap(s))
+	}
 	if s := p.DropFront(fill(3, 16), 1); cap(s) != 16 || len(s) != 2 {
 		t.Fatalf("a list of the smallest class moved: len %d cap %d", len(s), cap(s))
 	}

@@ -180,9 +180,10 @@ const maxKeptRecipients = 4096
 // nextWave returns the worker's wave, emptied: its index and recipients
 // keep their room (a wave to 1,024 members grew both again each time,
 // about 230 bytes a member), while the arrays the recipients' slices
-// were cut from are never reused, only what is left of them: seqRoom's
-// outbox positions are held by the sessions, room's posts are read until
-// the wave is delivered.
+// were cut from are never reused, nor what is left of them (a wave's
+// room for a late recipient can be large, and would hold its posts):
+// seqRoom's outbox positions are held by the sessions, room's posts are
+// read until the wave is delivered.
 func (f *Feature) nextWave() *wave {
 	w := f.wave
 	if w == nil || cap(w.recipients) > maxKeptRecipients {
@@ -192,6 +193,7 @@ func (f *Feature) nextWave() *wave {
 	clear(w.index)
 	clear(w.recipients)
 	w.recipients = w.recipients[:0]
+	w.room, w.seqRoom = nil, nil
 	return w
 }
 
