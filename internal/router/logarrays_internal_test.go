@@ -48,4 +48,8 @@ func TestAMembersPositionsGrowInPooledArrays(t *testing.T) {
 	if allocs := testing.AllocsPerRun(100, cycle); allocs != 0 {
 		t.Fatalf("%v allocations per 400 positions handed and acknowledged, want 0", allocs)
 	}
+	tr.hold(user, msgs[:1], []uint64{next + 1}, targets)
+	if room := cap(tr.users[user].entries); room != 512 {
+		t.Fatalf("after acks of 400 at a time, the next record starts with room for %d, want 512 (no growth through the smaller arrays)", room)
+	}
 }

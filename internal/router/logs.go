@@ -60,6 +60,9 @@ const maxFreeUserLogs = 4096
 type userLog struct {
 	to      jid.JID
 	entries []logEntry
+	// room is how many entries the record had when an ack last emptied
+	// it: entries start with room for that many when it is reused.
+	room int
 	// unheld counts the entries neither held by a device nor in the
 	// queue. RouteLogged asks at every wave whether there is one: counting
 	// them keeps that answer O(1), where a scan of the entries made each
@@ -151,7 +154,11 @@ func (r *Router) LogAcked(d Device, key string, seqs []uint64) (queued []uint64)
 	if u == nil {
 		return nil
 	}
+	had := len(u.entries)
 	queued = u.removeAcked(seqs)
+	if len(u.entries) == 0 {
+		u.room = had
+	}
 	// The entries left after a peak move to a smaller array, so that a
 	// member a few positions behind does not keep the peak's.
 	u.entries = t.arrays.DropFront(u.entries, 0)
@@ -292,6 +299,9 @@ func (t *logTracker) hold(to jid.JID, msgs []*stanza.Element, seqs []uint64, tar
 		t.users[user] = u
 	} else if u.unheld > 0 {
 		return false
+	}
+	if u.entries == nil && u.room > 0 {
+		u.entries = t.arrays.Make(u.room)
 	}
 	for j, m := range msgs {
 		holders := targets // the registry's copy-on-write slice: one device is never changed in place

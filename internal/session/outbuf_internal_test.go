@@ -147,6 +147,13 @@ func TestABusyDeviceGrowsItsUnacknowledgedListFromThePool(t *testing.T) {
 	if allocs := testing.AllocsPerRun(100, cycle); allocs != 0 {
 		t.Fatalf("%v allocations per 400 stanzas written and acknowledged, want 0", allocs)
 	}
+	s.mu.Lock()
+	s.trackSentLocked(unackedStanza{st: msg})
+	room := cap(s.sm.unacked)
+	s.mu.Unlock()
+	if room != 512 {
+		t.Fatalf("after acks of 400 at a time, the next list starts with room for %d, want 512 (no growth through the smaller arrays)", room)
+	}
 }
 
 // TestAPartialAckKeepsTheRestInOrderAtTheArraysStart: the stanzas an ack

@@ -222,9 +222,15 @@ type Session struct {
 	pingOut     bool  // the ping numbered pingCount waits for its answer
 	pingCount   uint8 // pings sent, wrapping: the id of the last is "ping-<pingCount>"
 
-	mu          sync.Mutex // guards the fields below and writes to tr
-	tr          Transport  // nil while detached or closed
-	out         []byte     // encoded output waiting for flush
+	mu sync.Mutex // guards the fields below and writes to tr
+	// unackedRoom is log2 of the room the unacknowledged list starts with
+	// when it is made again (0: the pool's smallest): the length the last
+	// ack that emptied it found, so that a member of a busy group does not
+	// grow its list through every smaller array after each ack. One byte,
+	// in what was padding.
+	unackedRoom uint8
+	tr          Transport // nil while detached or closed
+	out         []byte    // encoded output waiting for flush
 	sm          streamManagement
 	drainedUpTo uint64   // highest queue seq delivered by the offline drain
 	writtenSeqs []uint64 // stored stanzas written since the last flush (no stream management)
@@ -672,6 +678,9 @@ func (s *Session) sendLocked(st *stanza.Element, seq uint64) {
 // without it, a stored one for its deletion after the write).
 func (s *Session) trackSentLocked(u unackedStanza) {
 	if s.sm.enabled {
+		if s.sm.unacked == nil && s.unackedRoom > 0 {
+			s.sm.unacked = s.cfg.unackedArrays.Make(1 << s.unackedRoom)
+		}
 		s.sm.sent(u, &s.cfg.unackedArrays)
 		if s.sm.tooManyUnacked(s.cfg.mailboxSize() * 4) {
 			s.closeLocked(stanza.NewStreamError(stanza.StreamPolicyViolation, "too many unacknowledged stanzas"), false)

@@ -71,6 +71,18 @@ func (p *Pool[T]) DropFront(s []T, n int) []T {
 	}
 }
 
+// Make returns an empty slice with room for at least n elements: an array
+// of the smallest class that holds them, from the pool (past MaxCap, one
+// made for it). A list that grew to n before can start there instead of
+// growing through every smaller class again.
+func (p *Pool[T]) Make(n int) []T {
+	c := classAtLeast(n)
+	if c > MaxCap {
+		return make([]T, 0, c)
+	}
+	return p.get(c)
+}
+
 // get returns an empty slice of capacity c, a class's.
 func (p *Pool[T]) get(c int) []T {
 	if h, ok := p.classes[class(c)].Get().(*[]T); ok {

@@ -139,3 +139,12 @@ func TestDropFront(t *testing.T) {
 		t.Fatalf("a list of the smallest class moved: len %d cap %d", len(s), cap(s))
 	}
 }
+
+func TestMakeRoundsUpToAClass(t *testing.T) {
+	var p Pool[int]
+	for _, c := range []struct{ n, room int }{{0, MinCap}, {1, MinCap}, {16, 16}, {17, 32}, {400, 512}, {MaxCap, MaxCap}, {MaxCap + 1, 2 * MaxCap}} {
+		if s := p.Make(c.n); len(s) != 0 || cap(s) != c.room {
+			t.Errorf("Make(%d): len %d cap %d, want 0 and %d", c.n, len(s), cap(s), c.room)
+		}
+	}
+}
