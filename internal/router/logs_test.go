@@ -266,7 +266,12 @@ func TestRouteLoggedWithAPassingFilterAllocatesNothingMore(t *testing.T) {
 	}
 	base := testing.AllocsPerRun(20, wave(plain))
 	got := testing.AllocsPerRun(20, wave(filtered))
-	if got > base {
+	// The members' records grow in pooled arrays (slicepool), which a
+	// collection, or the race detector at random, may drop: a few
+	// allocations more either way. A filter that copied each member's
+	// messages would add one or more per member.
+	t.Logf("a wave to %d members: %.0f allocations with a filter, %.0f without", members, got, base)
+	if got >= base+members/4 {
 		t.Fatalf("a wave to %d members allocates %.0f times with a filter, %.0f without", members, got, base)
 	}
 }
