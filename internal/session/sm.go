@@ -265,13 +265,15 @@ func (s *Session) processAckLocked(h uint32) bool {
 // quiet) and gives a larger one back to the pool.
 func (s *Session) dropAckedLocked(n int) {
 	u := s.sm.unacked
-	if n == len(u) && n > 0 {
-		s.unackedRoom = uint8(bits.Len(uint(n - 1))) // the next list starts with room for n
-	}
-	if n == len(u) && cap(u) <= keptUnacked && s.keepsArrays() {
-		clear(u)
-		s.sm.unacked = u[:0]
-		return
+	if n == len(u) {
+		if n > 0 {
+			s.unackedRoom = uint8(bits.Len(uint(n - 1))) // the next list starts with room for n
+		}
+		if cap(u) <= keptUnacked && s.keepsArrays() {
+			clear(u)
+			s.sm.unacked = u[:0]
+			return
+		}
 	}
 	s.sm.unacked = s.cfg.unackedArrays.DropFront(u, n)
 }
