@@ -3,7 +3,6 @@ package server
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -100,15 +99,9 @@ const groupClientEnv = "PARLEY_GROUP_CLIENT"
 // TestGroupClientProcess is BenchmarkGroupDelivery's client process, not a
 // test: it is skipped unless the benchmark started it.
 func TestGroupClientProcess(t *testing.T) {
-	spec := os.Getenv(groupClientEnv)
-	if spec == "" {
-		t.Skip("run by BenchmarkGroupDelivery")
-	}
 	var addr, group string
 	var members, window int
-	if _, err := fmt.Sscan(spec, &addr, &group, &members, &window); err != nil {
-		t.Fatal(err)
-	}
+	clientProcessArgs(t, groupClientEnv, "BenchmarkGroupDelivery", &addr, &group, &members, &window)
 	peers := make([]*rawPeer, members)
 	for i := range peers {
 		peers[i] = dialGroupPeer(t, addr, "u"+strconv.Itoa(i))

@@ -173,15 +173,9 @@ func (c *idleClients) login(tb testing.TB, n int) {
 // at a time, as `parley bench`'s ramp), makes them available, and leaves
 // them idle until stdin closes.
 func TestIdleDevicesClientProcess(t *testing.T) {
-	spec := os.Getenv(idleClientEnv)
-	if spec == "" {
-		t.Skip("run by measureIdleHeap")
-	}
 	var addr string
 	var devices, burst int
-	if _, err := fmt.Sscan(spec, &addr, &devices, &burst); err != nil {
-		t.Fatal(err)
-	}
+	clientProcessArgs(t, idleClientEnv, "measureIdleHeap", &addr, &devices, &burst)
 	var conns []*client.Client
 	defer func() {
 		for _, c := range conns {

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -53,15 +52,9 @@ func BenchmarkLogin(b *testing.B) {
 const loginClientEnv = "PARLEY_LOGIN_CLIENT"
 
 func TestLoginClientProcess(t *testing.T) {
-	spec := os.Getenv(loginClientEnv)
-	if spec == "" {
-		t.Skip("run by BenchmarkLogin")
-	}
 	var addr string
 	var accounts, inflight int
-	if _, err := fmt.Sscan(spec, &addr, &accounts, &inflight); err != nil {
-		t.Fatal(err)
-	}
+	clientProcessArgs(t, loginClientEnv, "BenchmarkLogin", &addr, &accounts, &inflight)
 	keys := client.NewKeyCache()
 	next := 0
 	serveRuns(t, func(n int) error {

@@ -128,18 +128,25 @@ const (
 	oneToOneDone      = "onetoone: done "
 )
 
+// clientProcessArgs reads into args what a benchmark gave its client
+// process (this test binary again) in the environment variable env, or
+// skips the test when no benchmark started it.
+func clientProcessArgs(t *testing.T, env, bench string, args ...any) {
+	spec := os.Getenv(env)
+	if spec == "" {
+		t.Skip("run by " + bench)
+	}
+	if _, err := fmt.Sscan(spec, args...); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestOneToOneClientProcess is BenchmarkOneToOne's client process, not a
 // test: it is skipped unless the benchmark started it.
 func TestOneToOneClientProcess(t *testing.T) {
-	spec := os.Getenv(oneToOneClientEnv)
-	if spec == "" {
-		t.Skip("run by BenchmarkOneToOne")
-	}
 	var proto, addr string
 	var pairs, inflight int
-	if _, err := fmt.Sscan(spec, &proto, &addr, &pairs, &inflight); err != nil {
-		t.Fatal(err)
-	}
+	clientProcessArgs(t, oneToOneClientEnv, "BenchmarkOneToOne", &proto, &addr, &pairs, &inflight)
 	senders, receivers := make([]peer, pairs), make([]peer, pairs)
 	for i := range pairs {
 		if proto == "binary" {
