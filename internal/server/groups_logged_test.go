@@ -57,7 +57,7 @@ func TestGroupsLiveMemberDroppingAfterAPartialAckGetsOnlyTheRestQueued(t *testin
 	bob := ts.login(t, "bob", "phone", withSM)
 	bob.SendRaw("<presence/>")
 	g := createGroup(t, alice, "partial", "bob")
-	bob.SendRaw(fmt.Sprintf("<a xmlns='urn:xmpp:sm:3' h='%d'/>", quietHandled(bob))) // the created event
+	bob.AckProcessed(quietHandled(bob)) // the created event
 	waitQueueLen(t, ts, "bob@localhost", 0)
 	postRange(alice, g, 1, 3)
 	expectPosts(t, bob, "bob@localhost", 1, 3)
@@ -65,7 +65,7 @@ func TestGroupsLiveMemberDroppingAfterAPartialAckGetsOnlyTheRestQueued(t *testin
 	if n, err := ts.store.QueueLen(t.Context(), "bob@localhost"); err != nil || n != 0 {
 		t.Fatalf("bob's queue holds %d stanzas (err %v) while his device has posts 1-3 unacknowledged, want 0", n, err)
 	}
-	bob.SendRaw(fmt.Sprintf("<a xmlns='urn:xmpp:sm:3' h='%d'/>", quietHandled(bob)))
+	bob.AckProcessed(quietHandled(bob))
 	postRange(alice, g, 4, 6)
 	before := expectPosts(t, bob, "bob@localhost", 4, 6)
 	bob.Drop()
@@ -98,7 +98,7 @@ func TestGroupsHandoffWithUnacknowledgedLivePosts(t *testing.T) {
 	bob.SendRaw("<presence/>")
 	g := createGroup(t, alice, "handoff", "bob")
 	base := quietHandled(bob)
-	bob.SendRaw(fmt.Sprintf("<a xmlns='urn:xmpp:sm:3' h='%d'/>", base))
+	bob.AckProcessed(base)
 	postRange(alice, g, 1, 3)
 	before := expectPosts(t, bob, "bob@localhost", 1, 3)
 	waitQueueLen(t, ts, "bob@localhost", 0)

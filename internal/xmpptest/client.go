@@ -306,6 +306,19 @@ func isStanza(el *stanza.Element) bool {
 	return el.Name == "message" || el.Name == "presence" || el.Name == "iq"
 }
 
+// AckProcessed acknowledges h stanzas (XEP-0198) and returns once the
+// server has processed the ack: the server answers an <r/> sent after
+// it, in order. A test that drops or hands off the stream right after a
+// bare <a/> races with the server's reading of it. Elements read before
+// the answer are lost, as with Expect.
+func (c *Client) AckProcessed(h int) {
+	c.t.Helper()
+	c.SendRaw(fmt.Sprintf("<a xmlns='%s' h='%d'/><r xmlns='%s'/>", stanza.NSSM, h, stanza.NSSM))
+	c.Expect("the server's answer to <r/>", func(el *stanza.Element) bool {
+		return el.Space == stanza.NSSM && el.Name == "a"
+	})
+}
+
 // Conn is the client's connection, for a caller that reads the stream
 // itself (Options.NoReader).
 func (c *Client) Conn() net.Conn { return c.conn }
