@@ -310,7 +310,9 @@ type StoredDeliverer interface {
 
 // StoredDelivery is one local user's messages for DeliverStored.
 type StoredDelivery struct {
-	To   jid.JID
+	To jid.JID
+	// Msgs may be posts (stanza.NewPost): the host then makes or encodes
+	// To's copy of each where it needs one.
 	Msgs []*stanza.Element
 	Seqs []uint64 // DeliverLogged: the messages' positions in the feature's log
 }

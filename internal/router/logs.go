@@ -74,9 +74,9 @@ type userLog struct {
 // logEntry is one position handed to a user's devices.
 type logEntry struct {
 	seq     uint64
-	msg     *stanza.Element
-	holders []Device // devices that have it and have not acknowledged it
-	qseq    uint64   // its position in the user's queue once written there
+	msg     *stanza.Element // as handed: a post (stanza.NewPost), not the user's copy
+	holders []Device        // devices that have it and have not acknowledged it
+	qseq    uint64          // its position in the user's queue once written there
 }
 
 // isUnheld reports whether e is held by no device and not in the queue.
@@ -480,17 +480,35 @@ type queuedUser struct {
 	batch   store.QueueBatch
 }
 
+// queuedUser makes to's copies of the posts among its pending positions
+// and msgs (stanza.NewPost): what goes to its queue is its own copy.
 func (t *logTracker) queuedUser(to jid.JID, msgs []*stanza.Element, enc *payloadEncoder) queuedUser {
-	q := queuedUser{to: to, pending: t.unqueued(to), msgs: msgs}
+	q := queuedUser{to: to, pending: t.unqueued(to), msgs: copiesFor(to, msgs)}
+	for i := range q.pending {
+		q.pending[i].msg = stanza.For(q.pending[i].msg, to.String())
+	}
 	q.batch.Key = QueueKey(to)
 	q.batch.Payloads = make([][]byte, 0, len(q.pending)+len(msgs))
 	for _, p := range q.pending {
 		q.batch.Payloads = append(q.batch.Payloads, enc.encode(p.msg))
 	}
-	for _, m := range msgs {
+	for _, m := range q.msgs {
 		q.batch.Payloads = append(q.batch.Payloads, enc.encode(m))
 	}
 	return q
+}
+
+// copiesFor returns msgs with each post replaced by to's copy of it, in a
+// new slice when there is one (msgs may be the caller's).
+func copiesFor(to jid.JID, msgs []*stanza.Element) []*stanza.Element {
+	if !slices.ContainsFunc(msgs, stanza.IsPost) {
+		return msgs
+	}
+	out := make([]*stanza.Element, len(msgs))
+	for i, m := range msgs {
+		out[i] = stanza.For(m, to.String())
+	}
+	return out
 }
 
 // storeQueued writes the users' copies to their queues (one durable write

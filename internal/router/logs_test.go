@@ -345,3 +345,73 @@ func BenchmarkRouteLoggedToAMemberWithABacklog(b *testing.B) {
 		})
 	}
 }
+
+// postsFor are posts (stanza.NewPost) of the log with bodies p<seq>, as
+// the groups' fan-out hands them: each user's copy is made from one.
+func postsFor(seqs ...uint64) []*stanza.Element {
+	var out []*stanza.Element
+	for _, seq := range seqs {
+		m := stanza.NewElement(stanza.NSClient, "message", "from", "g@groups.localhost/alice@localhost", "type", "groupchat")
+		b := stanza.NewElement(stanza.NSClient, "body")
+		b.Text = fmt.Sprintf("p%d", seq)
+		own := stanza.NewElement(stanza.NSSID, "stanza-id", "id", fmt.Sprint("g", seq), "by", "")
+		out = append(out, stanza.NewPost(m.AddChild(b), own))
+	}
+	return out
+}
+
+// queuedCopies returns the payloads in bob's queue, in order.
+func queuedCopies(t *testing.T, st store.Store) []string {
+	t.Helper()
+	qs, err := st.ReadQueue(context.Background(), "bob@localhost", 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, q := range qs {
+		out = append(out, string(q.Payload))
+	}
+	return out
+}
+
+// bobsCopy is bob's copy of post seq, encoded.
+func bobsCopy(seq uint64) string {
+	return fmt.Sprintf(`<message from="g@groups.localhost/alice@localhost" type="groupchat" to="bob@localhost">`+
+		`<body>p%d</body><stanza-id xmlns="urn:xmpp:sid:0" id="g%d" by="bob@localhost"/></message>`, seq, seq)
+}
+
+// A live device is handed the posts themselves (its session encodes its
+// copy), and the router's record keeps them; whatever reaches the user's
+// queue is the user's copy: a post its device released, a post for a
+// user with no live device, and one routed through RouteStoredAll.
+func TestPostsReachTheQueueAsTheUsersCopies(t *testing.T) {
+	phone := newLogDevice("bob@localhost/phone")
+	var handed []*stanza.Element
+	r, st := logRouterWith(t, func(_ context.Context, m *stanza.Element, _ jid.JID) (bool, *stanza.Error) {
+		handed = append(handed, m)
+		return true, nil
+	}, phone)
+	bob := jid.MustParse("bob@localhost")
+	live := postsFor(1)
+	if serr := r.RouteLogged(context.Background(), logKey, []router.Stored{{To: bob, Msgs: live, Seqs: []uint64{1}}}); serr != nil {
+		t.Fatal(serr)
+	}
+	if len(handed) != 1 || handed[0] != live[0] {
+		t.Fatalf("the filter saw %v, want the post itself", handed)
+	}
+	r.LogReleased(phone, logKey, []uint64{1})
+	if serr := r.SettleLog(context.Background(), logKey); serr != nil {
+		t.Fatal(serr)
+	}
+	phone.off.Store(true)
+	if serr := r.RouteLogged(context.Background(), logKey, []router.Stored{{To: bob, Msgs: postsFor(2), Seqs: []uint64{2}}}); serr != nil {
+		t.Fatal(serr)
+	}
+	if serr := r.RouteStoredAll(context.Background(), []router.Stored{{To: bob, Msgs: postsFor(3)}}); serr != nil {
+		t.Fatal(serr)
+	}
+	want := []string{bobsCopy(1), bobsCopy(2), bobsCopy(3)}
+	if got := queuedCopies(t, st); !slices.Equal(got, want) {
+		t.Fatalf("bob's queue:\n%q\nwant his copies:\n%q", got, want)
+	}
+}

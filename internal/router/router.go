@@ -317,7 +317,11 @@ func (r *Router) RouteStored(ctx context.Context, to jid.JID, ms ...*stanza.Elem
 
 // Stored is one local user's messages for RouteStoredAll.
 type Stored struct {
-	To   jid.JID
+	To jid.JID
+	// Msgs may be posts (stanza.NewPost). RouteLogged hands a post
+	// itself to To's local devices (which encode To's copy) and to the
+	// message hooks, and keeps it in its record; where a message goes
+	// to To's queue, the router makes To's copy of it.
 	Msgs []*stanza.Element
 	Seqs []uint64 // RouteLogged: the messages' positions in the log
 }
@@ -378,6 +382,7 @@ func (r *Router) storable(ctx context.Context, u Stored, enc *payloadEncoder) ([
 				continue
 			}
 		}
+		m = stanza.For(m, u.To.String())
 		kept = append(kept, m)
 		payloads = append(payloads, enc.encode(m))
 	}

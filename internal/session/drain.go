@@ -118,13 +118,17 @@ func (s *Session) unackedPayload(u *unackedStanza) []byte {
 		d := drain{domain: s.cfg.Domain}
 		return d.appendStamped(nil, u.raw, u.stored())
 	}
-	return s.cfg.Codec.Encode(u.st)
+	return s.cfg.Codec.Encode(s.unackedElement(u))
 }
 
 // unackedElement is the stanza of u, decoded (and stamped) when it was
-// kept as stored bytes; nil (logged) if that fails.
+// kept as stored bytes, the device's copy when it is a post
+// (stanza.NewPost); nil (logged) if decoding fails.
 func (s *Session) unackedElement(u *unackedStanza) *stanza.Element {
 	if u.st != nil {
+		if stanza.IsPost(u.st) { // the device's copy, kept from now on
+			u.st = stanza.For(u.st, s.jid.Bare().String())
+		}
 		return u.st
 	}
 	st, err := s.cfg.Codec.Decode(u.raw)

@@ -120,3 +120,63 @@ func TestMailboxLimitCountsAWavesCopies(t *testing.T) {
 		t.Fatalf("low-water mark %d, want none: the refused wave's positions go to the queue", seq)
 	}
 }
+
+// postWave is n group posts (stanza.NewPost, bodies p1 to pn) at log
+// positions 1 to n, for bob: the fan-out hands a member the posts, not
+// copies.
+func postWave(n int) router.Stored {
+	w := router.Stored{To: jid.MustParse("bob@example.org")}
+	for i := 1; i <= n; i++ {
+		m := stanza.NewElement(stanza.NSClient, stanza.KindMessage, "from", "g@groups.example.org/alice@example.org", "type", "groupchat").
+			AddChild(&stanza.Element{Space: stanza.NSClient, Name: "body", Text: fmt.Sprintf("p%d", i)})
+		own := stanza.NewElement(stanza.NSSID, "stanza-id", "id", fmt.Sprintf("g%d", i), "by", "")
+		w.Msgs, w.Seqs = append(w.Msgs, stanza.NewPost(m, own)), append(w.Seqs, uint64(i))
+	}
+	return w
+}
+
+// TestAPostIsWrittenAsTheDevicesCopyAndKeptAsThePost: a session handed
+// posts writes its device's copy of each (to bob, with a stanza-id by
+// bob) and keeps the post, not a copy, until the device acknowledges it.
+// Re-sent after a resumption, a post is the same bytes; released
+// unacknowledged, it reaches bob's queue as bob's copy.
+func TestAPostIsWrittenAsTheDevicesCopyAndKeptAsThePost(t *testing.T) {
+	s, r, wire := loggedSession(t, 1024)
+	s.sm.enabled = true
+	if serr := r.RouteLogged(context.Background(), testLog, []router.Stored{postWave(2)}); serr != nil {
+		t.Fatal(serr)
+	}
+	s.run()
+	// want is bob's copy of post i.
+	want := func(i int) string {
+		return fmt.Sprintf(`<message from="g@groups.example.org/alice@example.org" type="groupchat" to="bob@example.org">`+
+			`<body>p%d</body><stanza-id xmlns="urn:xmpp:sid:0" id="g%d" by="bob@example.org"/></message>`, i, i)
+	}
+	if got := wire.String(); !strings.HasPrefix(got, want(1)+want(2)+"<r ") {
+		t.Fatalf("written:\n%s\nwant bob's copies, then an ack request:\n%s", got, want(1)+want(2))
+	}
+	s.mu.Lock()
+	for i, u := range s.sm.unacked {
+		if !stanza.IsPost(u.st) {
+			t.Errorf("unacknowledged stanza %d is a copy, not the post: %v", i, u.st)
+		}
+	}
+	again := string(s.appendUnackedLocked(nil, s.tr, &s.sm.unacked[1]))
+	s.releaseLogLocked()
+	s.mu.Unlock()
+	if again != want(2) {
+		t.Fatalf("re-sent:\n%s\nwant\n%s", again, want(2))
+	}
+	if serr := r.SettleLog(context.Background(), testLog); serr != nil {
+		t.Fatal(serr)
+	}
+	queued, err := s.cfg.Queue.ReadQueue(context.Background(), "bob@example.org", 0, 0)
+	if err != nil || len(queued) != 2 {
+		t.Fatalf("bob's queue: %d stanzas (%v), want 2", len(queued), err)
+	}
+	for i, q := range queued {
+		if got := string(q.Payload); got != want(i+1) {
+			t.Fatalf("queued:\n%s\nwant bob's copy\n%s", got, want(i+1))
+		}
+	}
+}

@@ -22,6 +22,10 @@ type logState struct {
 	written []logPos // written since the last flush (no stream management)
 	seqs    []uint64 // scratch: the positions of one ack or release
 	acks    []logPos // scratch: the positions one <a/> acknowledges
+	// copy is where the device's copy of a post handed with a log
+	// position (stanza.NewPost) is made to be encoded: the session keeps
+	// the post, not the copy (made again if it must be re-sent).
+	copy stanza.CopyScratch
 }
 
 // logStateLocked returns the session's logState, made if need be.
@@ -39,14 +43,19 @@ type logPos struct {
 }
 
 // sendLoggedLocked writes a stanza handed with a log position and tracks
-// it; one the session can no longer write is released at once.
+// it; one the session can no longer write is released at once. A post
+// (stanza.NewPost) is written as the device's copy of it.
 func (s *Session) sendLoggedLocked(st *stanza.Element, key string, seq uint64) {
 	if s.state == stateClosed || s.handoff != nil {
 		s.releaseLog([]logPos{{key: key, seq: seq}})
 		return
 	}
 	if s.tr != nil {
-		s.out = s.tr.AppendElement(s.outLocked(), st)
+		wire := st
+		if stanza.IsPost(st) {
+			wire = s.logStateLocked().copy.Fill(st, s.jid.Bare().String())
+		}
+		s.out = s.tr.AppendElement(s.outLocked(), wire)
 	}
 	s.trackSentLocked(unackedStanza{st: st, seq: seq, log: key})
 }

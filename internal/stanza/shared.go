@@ -21,6 +21,11 @@ import (
 type Shared struct {
 	Of *Element
 
+	// post and own are a post's (NewPost): the element that travels in
+	// place of the copies, and the copies' own child, before its last
+	// attribute is the recipient.
+	post, own *Element
+
 	mu        sync.Mutex                    // serializes Template's builds
 	templates atomic.Pointer[[]sharedEntry] // read without mu; replaced, never modified
 
@@ -77,11 +82,12 @@ func (s *Shared) lookup(key any) (any, bool) {
 
 // fromOf returns the parsed from of a fitting copy e: Of's, parsed once
 // for all the copies (the route filters and the message hooks each read a
-// copy's from: several parses per member of a group, per post). ok is
+// copy's from: several parses per member of a group, per post), or of
+// the post (NewPost) that travels in their place. ok is
 // false when e does not fit, or when its own attribute is a from (which
 // Of's, if any, precedes: e.Attr reads the first).
 func (s *Shared) fromOf(e *Element) (p parsedFrom, ok bool) {
-	if !s.Fits(e) || e.Attrs[len(e.Attrs)-1].Name == "from" {
+	if e != s.post && (!s.Fits(e) || e.Attrs[len(e.Attrs)-1].Name == "from") {
 		return parsedFrom{}, false
 	}
 	s.fromOnce.Do(func() { s.from.jid, s.from.err = parseAddr(s.Of.Attr("from")) })

@@ -13,10 +13,12 @@
 // wave through module.StoredDeliverer (the copies stored in the members'
 // offline queues, then handed to their available devices), in chunks of
 // Options.Batch members each stored with one durable write, the chunks
-// concurrently, and deletes the entries. A copy shares the post's
-// children and points to the post's stanza.Shared, so that the queue's
-// codec and the sessions' wire encodings encode the post once per
-// encoding, not once per member. Entries left at a crash are
+// concurrently, and deletes the entries. A member is handed the posts
+// themselves (stanza.NewPost), not copies: the router and the member's
+// sessions make or encode its copy (its to and its stanza-id) where they
+// need one, and the post's stanza.Shared lets the queue's codec and the
+// sessions' wire encodings encode the post once per encoding, not once
+// per member. Entries left at a crash are
 // fanned out again when the server starts; a member may then get a copy
 // twice, with the same stanza-id, which clients dedupe.
 //

@@ -146,28 +146,21 @@ func (f *Feature) settle(ctx context.Context) bool {
 }
 
 // wave is the posts of some outbox entries, by recipient, in entry order.
-// A recipient's copies are made by deliverAll, chunk by chunk, just before
-// they are routed: made for the whole wave first (up to 64 posts to 1,024
-// members, about 560 bytes each), they were out of the CPU's caches by the
-// time the route filters and the sessions read them.
+// A recipient gets the posts themselves (stanza.NewPost), not copies: the
+// router and the member's sessions make or encode its copy where they
+// need one (docs/ARCHITECTURE.md, "Groups").
 type wave struct {
 	index      map[string]int    // recipient -> its place in recipients
 	recipients []recipientCopies // in first-seen order
-	room       []postCopy        // room for the first posts of recipients to come
+	room       []*stanza.Element // room for the first posts of recipients to come
 	seqRoom    []uint64          // the same for their outbox positions
 }
 
 // recipientCopies are one recipient's posts of a wave.
 type recipientCopies struct {
 	member string
-	posts  []postCopy
-	seqs   []uint64 // the outbox positions of the posts
-}
-
-// postCopy is what a recipient's copy of a post is made from (memberCopy).
-type postCopy struct {
-	shared *stanza.Shared
-	gid    string // the post's group stanza-id
+	posts  []*stanza.Element // posts (stanza.NewPost)
+	seqs   []uint64          // the outbox positions of the posts
 }
 
 func newWave() *wave { return &wave{index: make(map[string]int)} }
@@ -205,12 +198,12 @@ func (f *Feature) nextWave() *wave {
 // per member besides the copies, whatever its number of posts: each
 // member's list grew, by doubling, from room for one (two allocations a
 // member for a wave of two posts, ten for 32).
-func (w *wave) add(member string, p postCopy, seq uint64, left, posts int) {
+func (w *wave) add(member string, p *stanza.Element, seq uint64, left, posts int) {
 	i, ok := w.index[member]
 	if !ok {
 		posts = max(posts, 1)
 		if len(w.room) < posts {
-			w.room = make([]postCopy, max(left, 1)*posts)
+			w.room = make([]*stanza.Element, max(left, 1)*posts)
 			w.seqRoom = make([]uint64, max(left, 1)*posts)
 		}
 		i = len(w.recipients)
@@ -240,7 +233,7 @@ func (f *Feature) fanOutWave(ctx context.Context, entries []store.QueuedStanza) 
 			return false
 		}
 		f.archivePost(ctx, id, m, e.Stored)
-		p := postCopy{shared: stanza.NewShared(m), gid: groupStanzaID(m)}
+		p := memberPost(m)
 		rs := recipients(m, ms, e.Stored)
 		for i, to := range rs {
 			w.add(to, p, e.Seq, len(rs)-i, left[id])
@@ -307,89 +300,12 @@ func (f *Feature) recordSender(ctx context.Context, group string, m *stanza.Elem
 	return true
 }
 
-// memberCopy is member's copy of the post shared.Of: addressed to it,
-// with a stanza-id by its account equal to the group's (so that a copy
-// delivered twice after a crash is recognized).
-// The copy shares the post's children (nothing on the delivery path
-// modifies a delivered stanza: router.Config.Delivered, module.Session)
-// and is made, with its attributes and stanza-id, in one allocation when
-// the post has few attributes (copyBlock); its slice of children comes
-// from kids, shared by several copies, so that a delivery (1,024 a post
-// in a large group) costs about one allocation, not three. It points to shared, so that the queue's codec and each
-// session's wire encoding encode the post once for all its copies
-// (stanza.Shared) and only splice in each copy's to and stanza-id.
-func memberCopy(shared *stanza.Shared, member, gid string, kids *childRoom) *stanza.Element {
-	m := shared.Of
-	var c *stanza.Element
-	var own *sidParts
-	if len(m.Attrs) < blockAttrs {
-		b := &copyBlock{}
-		b.msg.Attrs = append(b.attrs[:0], m.Attrs...)
-		c, own = &b.msg, &b.sid
-	} else { // a post with many attributes: they get their own slice
-		p := &copyParts{}
-		p.msg.Attrs = append(make([]stanza.Attr, 0, len(m.Attrs)+1), m.Attrs...)
-		c, own = &p.msg, &p.sid
-	}
-	c.Children = append(kids.take(len(m.Children)+1), m.Children...)
-	c.Space, c.Name, c.Text, c.Shared = m.Space, m.Name, m.Text, shared
-	own.attrs = [2]stanza.Attr{{Name: "id", Value: gid}, {Name: "by", Value: member}}
-	own.el = stanza.Element{Space: stanza.NSSID, Name: "stanza-id", Attrs: own.attrs[:]}
-	c.SetAttr("to", member)
-	return c.AddChild(&own.el)
+// memberPost is the post of m whose copies the members get: m addressed
+// to the member, with a stanza-id by the member's account equal to the
+// group's (so that a copy delivered twice after a crash is recognized).
+func memberPost(m *stanza.Element) *stanza.Element {
+	return stanza.NewPost(m, stanza.NewElement(stanza.NSSID, "stanza-id", "id", groupStanzaID(m), "by", ""))
 }
-
-// childRoom hands out the copies' slices of children from arrays made
-// for copiesPerChildArray copies at a time: one allocation for that many
-// copies instead of one each. An array lives as long as the last of its
-// copies (a device slow to acknowledge keeps a few hundred bytes more
-// per copy it holds, not a post's worth).
-type childRoom struct{ free []*stanza.Element }
-
-// copiesPerChildArray is how many copies' children share one array: for
-// a usual post (five children and the stanza-id) 384 bytes, under the
-// 512 bytes up to which the GC scans an object by its span, without a
-// header (see copyBlock).
-const copiesPerChildArray = 8
-
-// take returns an empty slice with room for exactly n children (a copy
-// appending more gets a slice of its own, never a neighbour's).
-func (r *childRoom) take(n int) []*stanza.Element {
-	if len(r.free) < n {
-		r.free = make([]*stanza.Element, n*copiesPerChildArray)
-	}
-	s := r.free[:0:n]
-	r.free = r.free[n:]
-	return s
-}
-
-// sidParts is a copy's stanza-id element and its attributes.
-type sidParts struct {
-	el    stanza.Element
-	attrs [2]stanza.Attr
-}
-
-// copyParts is a member's copy and its stanza-id, in one allocation.
-type copyParts struct {
-	msg stanza.Element
-	sid sidParts
-}
-
-// copyBlock is a member's copy and its stanza-id with room for the
-// attributes of a usual post (from, type, id) plus the copy's to: 496
-// bytes, in the 512-byte size class. Not the children too: the GC scans
-// objects up to 512 bytes by span, faster than larger ones, which carry
-// a header (one block of 576 bytes took more CPU per delivery than two
-// allocations).
-type copyBlock struct {
-	msg   stanza.Element
-	sid   sidParts
-	attrs [blockAttrs]stanza.Attr
-}
-
-// blockAttrs is the room of a copyBlock for attributes, the copy's own to
-// included.
-const blockAttrs = 4
 
 // recipients are the members who joined before the entry was stored, plus
 // the subject of a removal or leave event (who learns of it too).
@@ -411,32 +327,29 @@ func recipients(m *stanza.Element, members []store.GroupMember, stored time.Time
 // batch.
 const maxChunkCopies = 8192
 
-// deliverAll delivers each recipient's copies, in chunks of up to
-// opts.Batch recipients (and maxChunkCopies copies), each chunk's copies
-// made, then stored with one durable write when the store can, by a
-// goroutine of its own (the chunks run concurrently, so that their writes
-// share syncs); false if the store failed for one of them.
+// deliverAll delivers each recipient's posts, in chunks of up to
+// opts.Batch recipients (and maxChunkCopies copies), each stored with one
+// durable write when the store can, by a goroutine of its own (the
+// chunks run concurrently, so that their writes share syncs); false if
+// the store failed for one of them.
 func (f *Feature) deliverAll(ctx context.Context, w *wave) bool {
 	var failed atomic.Bool
 	var wg sync.WaitGroup
-	// chunk and posts are the parts of arrays made for the wave after the
-	// chunks already handed off (each handed off without room beyond its
-	// end).
+	// chunk is the part of an array made for the wave after the chunks
+	// already handed off (each handed off without room beyond its end).
 	chunk := make([]module.StoredDelivery, 0, len(w.recipients))
-	posts := make([]recipientCopies, 0, len(w.recipients))
 	n := 0 // copies in chunk
 	flush := func() {
 		if len(chunk) == 0 {
 			return
 		}
-		ds, ps, copies := chunk[:len(chunk):len(chunk)], posts[:len(posts):len(posts)], n
+		ds := chunk[:len(chunk):len(chunk)]
 		wg.Go(func() {
-			makeCopies(ds, ps, copies)
 			if serr := f.deliverChunk(ctx, ds); serr != nil && serr.Condition == stanza.InternalServerError {
 				failed.Store(true)
 			}
 		})
-		chunk, posts, n = chunk[len(chunk):], posts[len(posts):], 0
+		chunk, n = chunk[len(chunk):], 0
 	}
 	for _, r := range w.recipients {
 		to, err := jid.Parse(r.member)
@@ -446,29 +359,12 @@ func (f *Feature) deliverAll(ctx context.Context, w *wave) bool {
 		if len(chunk) >= f.opts.Batch || (n > 0 && n+len(r.posts) > maxChunkCopies) {
 			flush()
 		}
-		chunk = append(chunk, module.StoredDelivery{To: to, Seqs: r.seqs})
-		posts = append(posts, r)
+		chunk = append(chunk, module.StoredDelivery{To: to, Msgs: r.posts, Seqs: r.seqs})
 		n += len(r.posts)
 	}
 	flush()
 	wg.Wait()
 	return !failed.Load()
-}
-
-// makeCopies gives each delivery of a chunk its recipient's copies of its
-// posts (ps[i] for ds[i]), copies of them in all, with one array for
-// their slices.
-func makeCopies(ds []module.StoredDelivery, ps []recipientCopies, copies int) {
-	room := make([]*stanza.Element, copies)
-	var kids childRoom
-	for i, r := range ps {
-		msgs := room[:len(r.posts):len(r.posts)]
-		room = room[len(r.posts):]
-		for j, p := range r.posts {
-			msgs[j] = memberCopy(p.shared, r.member, p.gid, &kids)
-		}
-		ds[i].Msgs = msgs
-	}
 }
 
 // deliverChunk delivers a chunk of a wave: to live members' devices with

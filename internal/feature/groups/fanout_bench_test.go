@@ -19,10 +19,11 @@ import (
 )
 
 // BenchmarkDeliveryPath measures the fan-out's per-delivery path for a
-// wave of 64 posts (or one) to a group of 1,024 online members: each member's copy
-// of each post (memberCopy, chunk by chunk), encoded and stored with one synced Pebble
-// write per chunk of members (Router.RouteStoredAll through deliverAll),
-// then handed to the member's device. One op is one
+// wave of 64 posts (or one) to a group of 1,024 online members: each post
+// (memberPost) handed to each member's device with its log position
+// (Router.RouteLogged through deliverAll, chunk by chunk), or, for a
+// member with positions its devices dropped, its copy encoded and stored
+// with one synced Pebble write per chunk of members. One op is one
 // delivery; the devices only count (the session's writer is measured end to
 // end by BenchmarkGroupFanOut in internal/server and by parley bench).
 //
@@ -51,7 +52,7 @@ func benchDeliveryPath(b *testing.B, posts int) {
 		w := f.nextWave() // as the worker does
 		for pi := range posts {
 			gid := fmt.Sprintf("gid%d-%d", done, pi)
-			p := postCopy{shared: stanza.NewShared(benchPost(gid)), gid: gid}
+			p := memberPost(benchPost(gid))
 			seq++
 			for i := range members {
 				w.add(names[i], p, seq, members-i, posts-pi)
@@ -75,7 +76,7 @@ func benchDeliveryPath(b *testing.B, posts int) {
 // filter that lets everything through) over a synced Pebble store to n
 // online devices, which acknowledge what they are
 // handed with a log position at once (as a device's <a/> would).
-func benchFeature(b *testing.B, n int) (*Feature, []*countingDevice) {
+func benchFeature(b testing.TB, n int) (*Feature, []*countingDevice) {
 	st, err := pebble.Open(b.TempDir(), pebble.Options{})
 	if err != nil {
 		b.Fatal(err)
@@ -141,6 +142,7 @@ type countingDevice struct {
 	full      jid.JID
 	r         *router.Router
 	delivered atomic.Int64
+	last      atomic.Pointer[stanza.Element] // the last stanza handed
 }
 
 func (d *countingDevice) JID() jid.JID              { return d.full }
@@ -151,8 +153,9 @@ func (d *countingDevice) Presence() *stanza.Element { return nil }
 func (d *countingDevice) LastStatus() string        { return "" }
 func (d *countingDevice) RosterRequested() bool     { return false }
 func (d *countingDevice) SetRosterRequested()       {}
-func (d *countingDevice) Deliver(_ *stanza.Element, key string, seq uint64) bool {
+func (d *countingDevice) Deliver(st *stanza.Element, key string, seq uint64) bool {
 	d.delivered.Add(1)
+	d.last.Store(st)
 	if router.IsLogKey(key) {
 		d.r.LogAcked(d, key, []uint64{seq})
 	}

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/parley-im/parley/internal/jid"
-	"github.com/parley-im/parley/internal/module"
 	"github.com/parley-im/parley/internal/stanza"
 	"github.com/parley-im/parley/internal/store"
 )
@@ -73,12 +72,13 @@ func TestGroupCopyStampsOnceAndDropsForgeries(t *testing.T) {
 	if groupStanzaID(c) == "" {
 		t.Fatalf("no group stanza-id: %v", c)
 	}
-	shared := stanza.NewShared(c)
-	mc := memberCopy(shared, "bob@x", groupStanzaID(c), &childRoom{})
-	if mc.Attr("to") != "bob@x" || len(mc.Children) != len(c.Children)+1 {
+	post := memberPost(c)
+	mc := stanza.For(post, "bob@x")
+	if mc.Attr("to") != "bob@x" || len(mc.Children) != len(c.Children)+1 ||
+		mc.Children[len(c.Children)].Attr("by") != "bob@x" || mc.Children[len(c.Children)].Attr("id") != groupStanzaID(c) {
 		t.Fatalf("member copy %v", mc)
 	}
-	if mc.Shared != shared || !shared.Fits(mc) {
+	if mc.Shared != post.Shared || !post.Shared.Fits(mc) {
 		t.Fatalf("the member copy is not encoded from the post's template: %v", mc)
 	}
 }
@@ -123,60 +123,20 @@ func TestIDCacheForgetsTheOldest(t *testing.T) {
 	}
 }
 
-// A member's copy of a usual post is about one allocation: its block
-// (the copy, its attributes, its stanza-id), its children's slice coming
-// from an array shared by copiesPerChildArray copies; a post with many
-// attributes needs one more for them. A copy's children slice has no room
-// beyond its own: appending to one copy never writes into another's.
-func TestMemberCopyOfAUsualPostIsAboutOneAllocation(t *testing.T) {
-	usual := benchPost("gid1")
-	large := benchPost("gid2")
-	for i := range 8 {
-		large.SetAttr(fmt.Sprint("x", i), "y")
-	}
-	for _, c := range []struct {
-		post   *stanza.Element
-		allocs float64
-	}{{usual, 1 + 1.0/copiesPerChildArray}, {large, 2 + 1.0/copiesPerChildArray}} {
-		shared := stanza.NewShared(c.post)
-		var kids childRoom
-		mc := memberCopy(shared, "bob@x", "gid", &kids)
-		next := memberCopy(shared, "carol@x", "gid", &kids)
-		if mc.Attr("to") != "bob@x" || !shared.Fits(mc) || mc.Attr("from") != c.post.Attr("from") ||
-			len(mc.Children) != len(c.post.Children)+1 || mc.Children[len(mc.Children)-1].Attr("by") != "bob@x" {
-			t.Fatalf("member copy %v", mc)
-		}
-		mc.AddChild(stanza.NewElement("urn:x", "extra"))
-		if len(next.Children) != len(c.post.Children)+1 || next.Children[len(next.Children)-1].Attr("by") != "carol@x" {
-			t.Fatalf("the next copy's children changed when one was added to the first: %v", next)
-		}
-		n := testing.AllocsPerRun(10, func() {
-			for range copiesPerChildArray * 4 {
-				memberCopy(shared, "bob@x", "gid", &kids)
-			}
-		}) / (copiesPerChildArray * 4)
-		if n > c.allocs {
-			t.Fatalf("a copy of a post with %d attributes: %v allocations, want %v", len(c.post.Attrs), n, c.allocs)
-		}
-	}
-}
-
-// A wave costs no allocation per member besides the copies, with one post
-// (the usual case below a few posts per second) or more: each member's
-// first post comes with room for the group's posts of the wave, made for
-// all of them at once. The members come out in first-seen order, each
-// member's posts in order; a chunk's copies are made from them in that
-// order, each addressed to its member, with about one allocation each.
+// A wave costs no allocation per member, with one post (the usual case
+// below a few posts per second) or more: each member's first post comes
+// with room for the group's posts of the wave, made for all of them at
+// once. The members come out in first-seen order, each member's posts in
+// order.
 func TestAWaveAllocatesNothingPerMember(t *testing.T) {
 	const members = 1024
 	names := make([]string, members)
 	for i := range names {
 		names[i] = fmt.Sprintf("m%04d@localhost", i)
 	}
-	var posts [2]postCopy
+	var posts [2]*stanza.Element
 	for p := range posts {
-		post := stanza.NewElement(stanza.NSClient, "message", "type", "groupchat", "id", fmt.Sprint(p))
-		posts[p] = postCopy{shared: stanza.NewShared(post), gid: fmt.Sprint("gid", p)}
+		posts[p] = memberPost(benchPost(fmt.Sprint("gid", p)))
 	}
 	build := func(n int) *wave {
 		w := newWave()
@@ -197,24 +157,54 @@ func TestAWaveAllocatesNothingPerMember(t *testing.T) {
 			t.Fatalf("recipient %d: %s with %v", i, r.member, r.posts)
 		}
 	}
-	ds := make([]module.StoredDelivery, members)
-	makeCopies(ds, w.recipients, 2*members)
-	for i, d := range ds {
-		for p, c := range d.Msgs {
-			if len(d.Msgs) != 2 || c.Shared != posts[p].shared || c.ID() != fmt.Sprint(p) || c.Attr("to") != names[i] ||
-				c.Child(stanza.NSSID, "stanza-id").Attr("by") != names[i] || c.Child(stanza.NSSID, "stanza-id").Attr("id") != posts[p].gid {
-				t.Fatalf("recipient %d: copies %v", i, d.Msgs)
-			}
-		}
-	}
-	if n := testing.AllocsPerRun(5, func() { makeCopies(ds, w.recipients, 2*members) }) / (2 * members); n > 1.2 {
-		t.Fatalf("making a chunk's copies: %.2f allocations per copy", n)
-	}
 	for posts := 1; posts <= 2; posts++ {
 		n := testing.AllocsPerRun(20, func() { build(posts) }) / members
 		t.Logf("a wave of %d posts: %.3f allocations per member", posts, n)
 		if n > 0.1 {
 			t.Fatalf("a wave of %d posts: %.2f allocations per member", posts, n)
 		}
+	}
+}
+
+// A wave hands each live member's devices the posts themselves
+// (stanza.NewPost), with their outbox positions, not copies: delivering
+// it through the router allocates nothing per copy (a copy was about one
+// allocation of 500 bytes, which the device then held until it
+// acknowledged it). stanza.For makes from a post a member's copy:
+// addressed to the member, with the group's stanza-id by the member.
+func TestAWaveHandsLiveMembersThePostsNotCopies(t *testing.T) {
+	const members, posts = 256, 2
+	f, devs := benchFeature(t, members)
+	w := f.nextWave()
+	var sent [posts]*stanza.Element
+	for p := range sent {
+		sent[p] = memberPost(benchPost(fmt.Sprint("gid", p)))
+		for i, d := range devs {
+			w.add(d.full.Bare().String(), sent[p], uint64(p+1), members-i, posts-p)
+		}
+	}
+	if !f.deliverAll(t.Context(), w) {
+		t.Fatal("delivery failed")
+	}
+	for _, d := range devs {
+		member := d.full.Bare().String()
+		got := d.last.Load()
+		if d.delivered.Load() != posts || got != sent[posts-1] {
+			t.Fatalf("%s was handed %d stanzas, the last %v; want the %d posts themselves", member, d.delivered.Load(), got, posts)
+		}
+		c := stanza.For(got, member)
+		if sid := c.Children[len(c.Children)-1]; c.Attr("to") != member || sid.Space != stanza.NSSID || sid.Name != "stanza-id" ||
+			sid.Attr("by") != member || sid.Attr("id") != "gid1" {
+			t.Fatalf("%s's copy %v", member, c)
+		}
+	}
+	n := testing.AllocsPerRun(5, func() {
+		if !f.deliverAll(t.Context(), w) {
+			t.Fatal("delivery failed")
+		}
+	}) / (posts * members)
+	t.Logf("%.3f allocations per delivery", n)
+	if n > 0.2 {
+		t.Fatalf("delivering a wave: %.2f allocations per delivery, want none per copy", n)
 	}
 }
