@@ -51,11 +51,13 @@ func (s *Session) sendLoggedLocked(st *stanza.Element, key string, seq uint64) {
 		return
 	}
 	if s.tr != nil {
-		wire := st
 		if stanza.IsPost(st) {
-			wire = s.logStateLocked().copy.Fill(st, s.jid.Bare().String())
+			c := &s.logStateLocked().copy
+			s.out = s.tr.AppendElement(s.outLocked(), c.Fill(st, s.jid.Bare().String()))
+			c.Clear()
+		} else {
+			s.out = s.tr.AppendElement(s.outLocked(), st)
 		}
-		s.out = s.tr.AppendElement(s.outLocked(), wire)
 	}
 	s.trackSentLocked(unackedStanza{st: st, seq: seq, log: key})
 }

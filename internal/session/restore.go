@@ -123,8 +123,9 @@ func (s *Session) resumptionLocked() store.Resumption {
 		r.Presence = s.cfg.Codec.Encode(p)
 	}
 	r.Unacked = make([]store.ResumedStanza, len(s.sm.unacked))
-	for i, u := range s.sm.unacked {
-		r.Unacked[i] = store.ResumedStanza{Seq: u.seq, Payload: s.unackedPayload(&u)}
+	for i := range s.sm.unacked {
+		u := &s.sm.unacked[i]
+		r.Unacked[i] = store.ResumedStanza{Seq: u.seq, Payload: s.unackedPayload(u)}
 	}
 	return r
 }

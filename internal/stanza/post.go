@@ -1,5 +1,7 @@
 package stanza
 
+import "slices"
+
 // A post is an element that travels in place of its copies for many
 // recipients (a group post's, one per member) until one is needed whole.
 // Recipient r's copy is the post with the attribute to=r after its
@@ -17,8 +19,14 @@ package stanza
 
 // NewPost returns the post of of whose recipients' copies add own's copy
 // (own must have an attribute, the last of which gets the recipient). of
-// and own must not be modified afterwards.
+// and own must not be modified afterwards. A to of of's is left out of
+// the copies (each gets its recipient's).
 func NewPost(of, own *Element) *Element {
+	if of.Attr("to") != "" {
+		c := *of
+		c.Attrs = slices.DeleteFunc(slices.Clone(of.Attrs), func(a Attr) bool { return a.Space == "" && a.Name == "to" })
+		of = &c
+	}
 	s := &Shared{Of: of, own: own}
 	s.post = &Element{Space: of.Space, Name: of.Name, Attrs: of.Attrs, Children: of.Children, Text: of.Text, Shared: s}
 	return s.post
@@ -94,7 +102,8 @@ type CopyScratch struct {
 }
 
 // Fill makes recipient to's copy of post p in c and returns it, valid
-// until the next Fill: it must not be kept (encode it, then let it go).
+// until the next Fill or Clear: it must not be kept (encode it, then let
+// it go, and Clear c).
 func (c *CopyScratch) Fill(p *Element, to string) *Element {
 	s := p.Shared
 	c.msg.Attrs = append(c.attrs[:0], s.Of.Attrs...)
@@ -104,4 +113,14 @@ func (c *CopyScratch) Fill(p *Element, to string) *Element {
 	c.children = append(append(c.children[:0], s.Of.Children...), &c.own)
 	c.msg.Children = c.children
 	return &c.msg
+}
+
+// Clear drops what c's copy points to (the post's strings, children and
+// Shared, with its encoders' templates), keeping c's slices' room: a
+// scratch kept between writes must not keep its last post alive.
+func (c *CopyScratch) Clear() {
+	clear(c.attrs[:cap(c.attrs)]) // a larger post's may lie past the last's
+	clear(c.ownAttrs[:cap(c.ownAttrs)])
+	clear(c.children[:cap(c.children)])
+	c.msg, c.own = Element{}, Element{}
 }

@@ -101,3 +101,53 @@ func TestAPostParsesItsFromOnce(t *testing.T) {
 		t.Fatalf("a post's From() allocates %v times", n)
 	}
 }
+
+// A post whose element has a to gives each copy one to, its recipient's.
+func TestAPostsCopiesHaveOneToTheirRecipients(t *testing.T) {
+	of := testPost().SetAttr("to", "g1@groups.example")
+	p := NewPost(of, NewElement(NSSID, "stanza-id", "id", "gid", "by", ""))
+	var scratch CopyScratch
+	for _, c := range []*Element{For(p, "bob@example"), scratch.Fill(p, "bob@example")} {
+		n := 0
+		for _, a := range c.Attrs {
+			if a.Name == "to" {
+				n++
+			}
+		}
+		if n != 1 || c.Attr("to") != "bob@example" || !p.Shared.Fits(c) {
+			t.Fatalf("copy %v: %d to attributes, want one, bob's", c, n)
+		}
+	}
+	if of.Attr("to") != "g1@groups.example" {
+		t.Fatal("NewPost changed its element's to")
+	}
+}
+
+// A cleared scratch keeps nothing of its posts, a larger one filled
+// before the last included: a session keeps its scratch between writes.
+func TestAClearedScratchKeepsNothingOfItsPost(t *testing.T) {
+	large := testPost()
+	for i := range 8 {
+		large.SetAttr(fmt.Sprint("x", i), "y")
+		large.AddChild(NewElement("urn:x", "c"))
+	}
+	var scratch CopyScratch
+	scratch.Fill(NewPost(large, NewElement(NSSID, "stanza-id", "id", "gid", "by", "")), "bob@example")
+	scratch.Fill(NewPost(testPost(), NewElement(NSSID, "stanza-id", "id", "gid", "by", "")), "bob@example")
+	scratch.Clear()
+	if !reflect.DeepEqual(scratch.msg, Element{}) || !reflect.DeepEqual(scratch.own, Element{}) {
+		t.Fatalf("cleared scratch still holds %v, %v", scratch.msg, scratch.own)
+	}
+	for _, s := range [][]Attr{scratch.attrs, scratch.ownAttrs} {
+		for _, a := range s[:cap(s)] {
+			if a != (Attr{}) {
+				t.Fatalf("cleared scratch still holds attribute %v", a)
+			}
+		}
+	}
+	for _, c := range scratch.children[:cap(scratch.children)] {
+		if c != nil {
+			t.Fatalf("cleared scratch still holds child %v", c)
+		}
+	}
+}

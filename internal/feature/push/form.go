@@ -151,8 +151,13 @@ func important(m *stanza.Element) bool {
 
 // storedFor reports whether the router stored m for user (it carries a
 // stanza-id by user's bare JID): it waits in the offline queue until a
-// device acknowledges it.
+// device acknowledges it. A group post (stanza.NewPost) stands for the
+// user's copy, which the group's log keeps until a device acknowledges
+// it (and whose own stanza-id is by the user).
 func storedFor(m *stanza.Element, user string) bool {
+	if stanza.IsPost(m) {
+		return true
+	}
 	for _, c := range m.Children {
 		if c.Space == stanza.NSSID && c.Name == "stanza-id" && c.Attr("by") == user {
 			return true

@@ -250,9 +250,7 @@ type detachable interface{ Detached() bool }
 // never blocks: when the queue is full the message is counted as dropped.
 func (f *Feature) routed(_ context.Context, m *stanza.Element, to jid.JID, delivered []module.Session) {
 	user := to.Bare().String()
-	// A group post (stanza.NewPost) stands for the user's copy, made
-	// here only when no live device got it.
-	if !important(m) || liveDevice(delivered) || !storedFor(stanza.For(m, user), user) {
+	if !important(m) || !storedFor(m, user) || liveDevice(delivered) {
 		return
 	}
 	from, err := m.From()

@@ -130,3 +130,30 @@ func BenchmarkEncodeGroupCopy(b *testing.B) {
 		buf = enc.AppendStanza(buf[:0], copies[i%len(copies)])
 	}
 }
+
+// TestPostCopiesFilledInOneScratchEncodeAsMadeCopies: a session encodes
+// its device's copy of each post from one scratch copy it fills again
+// for each (stanza.CopyScratch): random posts, each filled for several
+// recipients in turn, encode byte for byte as the copies stanza.For makes
+// and as those copies without their Shared; the own-child template made
+// from the first filled copy is not changed by the next fill.
+func TestPostCopiesFilledInOneScratchEncodeAsMadeCopies(t *testing.T) {
+	enc := testEncoder(t)
+	g := gen{r: rand.New(rand.NewPCG(5, 6))}
+	var scratch stanza.CopyScratch
+	for i := range 300 {
+		p := stanza.NewPost(g.element(0), stanza.NewElement(stanza.NSSID, "stanza-id", "id", fmt.Sprint("s", i), "by", ""))
+		for _, to := range []string{"bob@example.com", "carol@example.com", "x"} {
+			got := enc.AppendStanza(nil, scratch.Fill(p, to))
+			scratch.Clear()
+			made := stanza.For(p, to)
+			if want := enc.AppendStanza(nil, made); !bytes.Equal(got, want) {
+				t.Fatalf("post %d for %s, filled:\n%x\nmade:\n%x", i, to, got, want)
+			}
+			made.Shared = nil
+			if want := enc.AppendStanza(nil, made); !bytes.Equal(got, want) {
+				t.Fatalf("post %d for %s, filled:\n%x\nencoded in full:\n%x", i, to, got, want)
+			}
+		}
+	}
+}
