@@ -66,8 +66,9 @@ server and measure it:
               when they log in
   groups      Parley only, not run unless named: for each --group-sizes, a
               group of that many devices whose first posts --group-posts
-              messages at --group-rate/s, all members online and then half
-              offline (logging in after the posts); deliveries/s, latency
+              messages at --group-rate/s (in bursts of --group-burst),
+              all members online and then half offline (logging in after
+              the posts); deliveries/s, latency
               p50/p99 to online members, server CPU per delivery and
               deliveries/s per core (needs --server-pid), the offline
               half's drain time; --devices must be at least the largest size.
@@ -134,6 +135,7 @@ what the generator itself can offer.`,
 	fs.StringVar(&f.groupSizes, "group-sizes", joinInts(c.GroupSizes), "groups: members per group, comma-separated")
 	fs.IntVar(&c.GroupPosts, "group-posts", c.GroupPosts, "groups: posts per group and case")
 	fs.Float64Var(&c.GroupRate, "group-rate", c.GroupRate, "groups: posts per second")
+	fs.IntVar(&c.GroupBurst, "group-burst", c.GroupBurst, "groups: send the posts in bursts of this many, back to back, at --group-rate on average (a busy group)")
 	fs.StringVar(&c.MUCService, "muc-service", "", "groups: run over XEP-0045 rooms on this MUC service (conference.localhost; Parley's is groups.<domain>) instead of Parley's group protocol; all members online")
 	fs.IntVar(&c.BodySize, "body-size", c.BodySize, "bytes in each message body")
 	fs.DurationVar(&c.Settle, "settle", c.Settle, "idle: how long the devices stay idle before the server's memory is read")

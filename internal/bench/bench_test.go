@@ -202,12 +202,29 @@ func TestComparisonTable(t *testing.T) {
 	}
 }
 
-// TestGroupsScenarioAgainstParley runs the groups scenario, small: every
-// online member gets every post once, the offline half gets them at login
+// Posts in bursts go together, the bursts spaced to keep the average
+// rate: bursts of 4 at 10 ms a post on average go at 0, 40, 80 ms.
+func TestGroupPostsGoInBursts(t *testing.T) {
+	gap := 10 * time.Millisecond
+	for i, ms := range []int{0, 0, 0, 0, 40, 40, 40, 40, 80} {
+		if got, want := postTime(i, 4, gap), time.Duration(ms)*time.Millisecond; got != want {
+			t.Fatalf("post %d of bursts of 4 goes at %v, want %v", i, got, want)
+		}
+	}
+	for i := range 5 {
+		if got := postTime(i, 1, gap); got != time.Duration(i)*gap {
+			t.Fatalf("post %d without bursts goes at %v, want %v", i, got, time.Duration(i)*gap)
+		}
+	}
+}
+
+// TestGroupsScenarioAgainstParley runs the groups scenario, small, with
+// posts in bursts of 4: every online member gets every post once, the offline half gets them at login
 // once, and a size larger than the fleet is skipped with a note.
 func TestGroupsScenarioAgainstParley(t *testing.T) {
 	_, cfg := startBenchServer(t, 20)
 	cfg.GroupSizes, cfg.GroupPosts, cfg.GroupRate = []int{6, 20, 40}, 40, 200 // 200 ms a case: /proc counts CPU in 10 ms ticks
+	cfg.GroupBurst = 4
 	cfg.Drain = 300 * time.Millisecond
 	cfg.ServerPID = os.Getpid()
 	r, err := Run(context.Background(), cfg, []string{ScenarioGroups})
@@ -218,7 +235,7 @@ func TestGroupsScenarioAgainstParley(t *testing.T) {
 		t.Fatalf("want 4 cases (6 and 20 members, online and half offline), got %+v", r.Groups)
 	}
 	for _, g := range r.Groups {
-		if g.Expected == 0 || g.Delivered != g.Expected || g.Duplicated != 0 || g.OfflineDelivered != g.OfflineExpected ||
+		if g.Expected == 0 || g.Delivered != g.Expected || g.Duplicated != 0 || g.OfflineDelivered != g.OfflineExpected || g.PostBurst != 4 ||
 			g.DeliveriesPerSecond <= 0 || g.Latency.P99 <= 0 || (g.HalfOffline && (g.OfflineExpected == 0 || g.DrainSeconds <= 0)) {
 			t.Errorf("case %+v", g)
 		}
@@ -231,7 +248,7 @@ func TestGroupsScenarioAgainstParley(t *testing.T) {
 		t.Errorf("notes: %q", r.Notes)
 	}
 	var out bytes.Buffer
-	if err := r.WriteText(&out); err != nil || !strings.Contains(out.String(), "deliveries/s") ||
+	if err := r.WriteText(&out); err != nil || !strings.Contains(out.String(), "deliveries/s") || !strings.Contains(out.String(), "burst") ||
 		!strings.Contains(out.String(), "gen µs/deliv") || strings.Contains(out.String(), "MISSING") {
 		t.Fatalf("report: %v\n%s", err, out.String())
 	}

@@ -66,6 +66,11 @@ type Config struct {
 	GroupSizes        []int   // groups: members per group (the sender included)
 	GroupPosts        int     // groups: posts per case
 	GroupRate         float64 // groups: posts per second
+	// GroupBurst sends the posts in bursts of this many, back to back,
+	// the bursts spaced so that the average rate is GroupRate: a busy
+	// group, whose posts reach the server's fan-out together (1: evenly
+	// spaced posts).
+	GroupBurst int
 	// MUCService runs the groups scenario over XEP-0045 rooms on this
 	// service (conference.localhost, or Parley's groups.<domain>) instead
 	// of Parley's group protocol: any XMPP server's MUC, all members online.
@@ -102,7 +107,7 @@ func Defaults() Config {
 		Rates:        []int{1000, 2500, 5000, 10000, 20000},
 		StepDuration: 10 * time.Second, Window: 4, ClosedDuration: 10 * time.Second,
 		OfflineTotal: 50000, BodySize: 100, Drain: 3 * time.Second, Settle: 2 * time.Second,
-		GroupSizes: []int{10, 100, 1024}, GroupPosts: 50, GroupRate: 20,
+		GroupSizes: []int{10, 100, 1024}, GroupPosts: 50, GroupRate: 20, GroupBurst: 1,
 		UpgradeAt: 5 * time.Second, UpgradeRate: 5000, UpgradeDuration: 20 * time.Second, UpgradeDrain: time.Minute,
 		KeepAliveInterval: 5 * time.Second, KeepAliveDuration: 30 * time.Second,
 	}
@@ -151,6 +156,7 @@ func (c *Config) fill() error {
 		c.GroupSizes = d.GroupSizes
 	}
 	defInt(&c.GroupPosts, d.GroupPosts)
+	defInt(&c.GroupBurst, d.GroupBurst)
 	if c.GroupRate <= 0 {
 		c.GroupRate = d.GroupRate
 	}

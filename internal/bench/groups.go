@@ -11,7 +11,8 @@ import (
 )
 
 // GroupResult is one group fan-out case: a group of Members (the sender
-// included) whose sender posts Posts messages at PostRate/s.
+// included) whose sender posts Posts messages at PostRate/s, in bursts of
+// PostBurst.
 type GroupResult struct {
 	Members int `json:"members"`
 	// MUCService is the XEP-0045 service the case ran on ("": Parley's
@@ -20,6 +21,7 @@ type GroupResult struct {
 	HalfOffline bool    `json:"half_offline"`
 	Posts       int     `json:"posts"`
 	PostRate    float64 `json:"posts_per_second"`
+	PostBurst   int     `json:"post_burst"`
 	// Online members' copies: how many were expected, arrived once, twice.
 	Expected   int64 `json:"expected"`
 	Delivered  int64 `json:"delivered"`
@@ -141,7 +143,7 @@ func groupCase(ctx context.Context, cfg *Config, meter procMeter, n int, halfOff
 		g.online[i] = true
 	}
 	f.group = g
-	res := GroupResult{Members: n, HalfOffline: halfOffline, Posts: cfg.GroupPosts, PostRate: cfg.GroupRate}
+	res := GroupResult{Members: n, HalfOffline: halfOffline, Posts: cfg.GroupPosts, PostRate: cfg.GroupRate, PostBurst: cfg.GroupBurst}
 	var lat Histogram
 	if err := f.login(ctx, online, true, &lat, nil); err != nil {
 		return res, err
@@ -176,12 +178,13 @@ func groupCase(ctx context.Context, cfg *Config, meter procMeter, n int, halfOff
 	return res, err
 }
 
-// postAtRate sends GroupPosts posts from device 0 at GroupRate per second.
+// postAtRate sends GroupPosts posts from device 0 at GroupRate per second,
+// in bursts of GroupBurst.
 func postAtRate(ctx context.Context, f *fleet, group string, cfg *Config) error {
 	gap := time.Duration(float64(time.Second) / cfg.GroupRate)
 	start := time.Now()
 	for i := range cfg.GroupPosts {
-		if d := time.Until(start.Add(time.Duration(i) * gap)); d > 0 {
+		if d := time.Until(start.Add(postTime(i, cfg.GroupBurst, gap))); d > 0 {
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
@@ -193,6 +196,13 @@ func postAtRate(ctx context.Context, f *fleet, group string, cfg *Config) error 
 		}
 	}
 	return nil
+}
+
+// postTime is when post i goes, from the first, with posts gap apart on
+// average, in bursts of burst: a burst's posts all go at its first's time.
+func postTime(i, burst int, gap time.Duration) time.Duration {
+	burst = max(burst, 1)
+	return time.Duration(i-i%burst) * gap
 }
 
 // groupFigures fills the online members' figures.

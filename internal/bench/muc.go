@@ -98,7 +98,7 @@ func mucCase(ctx context.Context, cfg *Config, meter procMeter, n int) (GroupRes
 	room := strings.ToLower("bench-"+f.run+"-"+strconv.Itoa(n)) + "@" + cfg.MUCService
 	t := newMUCTrack(cfg, room, n)
 	f.group, f.muc = g, t
-	res := GroupResult{Members: n, Posts: cfg.GroupPosts, PostRate: cfg.GroupRate, MUCService: cfg.MUCService}
+	res := GroupResult{Members: n, Posts: cfg.GroupPosts, PostRate: cfg.GroupRate, PostBurst: cfg.GroupBurst, MUCService: cfg.MUCService}
 	all := make([]int, n)
 	for i := range all {
 		all[i] = i

@@ -87,13 +87,13 @@ func size(b int64) string {
 }
 
 func writeGroups(w io.Writer, gs []GroupResult) {
-	fmt.Fprintf(w, "groups\tmembers\toffline\tposts/s\tdeliveries/s\tp50 ms\tp99 ms\tmax ms\tdelivered\tof\tdup\tsrv µs/deliv\tper core/s\tsrv %%\tgen %%\tgen µs/deliv\tlater\tdrain s\t\n")
+	fmt.Fprintf(w, "groups\tmembers\toffline\tposts/s\tburst\tdeliveries/s\tp50 ms\tp99 ms\tmax ms\tdelivered\tof\tdup\tsrv µs/deliv\tper core/s\tsrv %%\tgen %%\tgen µs/deliv\tlater\tdrain s\t\n")
 	for _, g := range gs {
 		off := "none"
 		if g.HalfOffline {
 			off = "half"
 		}
-		fmt.Fprintf(w, "%s\t%d\t%s\t%.0f\t%.0f\t%.1f\t%.1f\t%.1f\t%d\t%d\t%d\t%.2f\t%.0f\t%.0f\t%.0f\t%.2f\t%d/%d\t%.2f\t\n", g.MUCService, g.Members, off, g.PostRate,
+		fmt.Fprintf(w, "%s\t%d\t%s\t%.0f\t%d\t%.0f\t%.1f\t%.1f\t%.1f\t%d\t%d\t%d\t%.2f\t%.0f\t%.0f\t%.0f\t%.2f\t%d/%d\t%.2f\t\n", g.MUCService, g.Members, off, g.PostRate, max(g.PostBurst, 1),
 			g.DeliveriesPerSecond, g.Latency.P50, g.Latency.P99, g.Latency.Max, g.Delivered, g.Expected, g.Duplicated,
 			g.ServerCPUPerDeliveryUS, g.DeliveriesPerCore, g.ServerCPUPercent, g.GeneratorCPUPercent, g.GeneratorCPUPerDelivUS, g.OfflineDelivered, g.OfflineExpected, g.DrainSeconds)
 	}
