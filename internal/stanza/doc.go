@@ -14,5 +14,12 @@
 // routed stanza (for example to stamp a stanza-id on a copy) calls Copy first,
 // or CopyTop when it changes only the stanza's own attributes or its list of
 // children (the children, immutable as well, are then shared).
+//
+// Many recipients' copies of one element that differ only in an added
+// attribute and child (a group post's, each member's to and stanza-id)
+// share a Shared, from which encoders encode the common part once. A post
+// (NewPost) travels in place of such copies: each recipient's copy is made
+// (For) or filled into reused memory for one write (CopyScratch) only
+// where it is needed.
 // This package imports nothing internal except jid.
 package stanza
