@@ -85,13 +85,9 @@ func routeLogged(t *testing.T, r *router.Router, seqs ...uint64) {
 // queued returns the bodies in bob's queue, in order.
 func queued(t *testing.T, st store.Store) []string {
 	t.Helper()
-	qs, err := st.ReadQueue(context.Background(), "bob@localhost", 0, 100)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []string
-	for _, q := range qs {
-		m, err := xmlCodec{}.Decode(q.Payload)
+	for _, p := range queuedCopies(t, st) {
+		m, err := xmlCodec{}.Decode([]byte(p))
 		if err != nil {
 			t.Fatal(err)
 		}
