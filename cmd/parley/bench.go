@@ -68,10 +68,10 @@ server and measure it:
               group of that many devices whose first posts --group-posts
               messages at --group-rate/s (in bursts of --group-burst),
               all members online and then half offline (logging in after
-              the posts); deliveries/s, latency
-              p50/p99 to online members, server CPU per delivery and
-              deliveries/s per core (needs --server-pid), the offline
-              half's drain time; --devices must be at least the largest size.
+              the posts); deliveries/s, latency p50/p99 to online members,
+              server CPU per delivery and deliveries/s per core (needs
+              --server-pid), the offline half's drain time; --devices must
+              be at least the largest size.
               With --muc-service (any XMPP server): the same over XEP-0045,
               members of a members-only room there, all online
   upgrade     (only when named) --upgrade-rate msg/s for --upgrade-duration

@@ -23,8 +23,8 @@ func (discardTransport) AppendElement(dst []byte, e *stanza.Element) []byte {
 	return xmlstream.AppendElement(dst, e, stanza.NSClient)
 }
 func (discardTransport) AppendClose(dst []byte, _ *stanza.StreamError) []byte { return dst }
-func (discardTransport) Write([]byte) error                                    { return nil }
-func (discardTransport) Close() error                                          { return nil }
+func (discardTransport) Write([]byte) error                                   { return nil }
+func (discardTransport) Close() error                                         { return nil }
 
 // BenchmarkHeldGroupPosts measures the heap that members' devices hold
 // for the group posts they were handed and have not acknowledged yet (a
@@ -63,7 +63,7 @@ func benchHeldGroupPosts(b *testing.B, copies bool) {
 			reg.Add(s)
 			ss[i] = s
 		}
-		before := heapInUse()
+		before := liveHeap()
 		for p := 1; p <= posts; p++ {
 			m := stanza.NewElement(stanza.NSClient, stanza.KindMessage, "from", "g@groups.example.org/alice@example.org", "type", "groupchat", "id", fmt.Sprint("p", p)).
 				AddChild(&stanza.Element{Space: stanza.NSClient, Name: "body", Text: "Hello, this is a typical group message of about a hundred bytes in length, sent to everyone!"}).
@@ -83,7 +83,7 @@ func benchHeldGroupPosts(b *testing.B, copies bool) {
 			}
 		}
 		waitWritten(b, ss, posts)
-		held += float64(heapInUse()-before) / (members * posts)
+		held += float64(liveHeap()-before) / (members * posts)
 		for _, s := range ss {
 			s.mu.Lock()
 			if len(s.sm.unacked) != posts {
@@ -114,8 +114,8 @@ func waitWritten(b *testing.B, ss []*Session, posts int) {
 	}
 }
 
-// heapInUse is the live heap after a collection.
-func heapInUse() int64 {
+// liveHeap is the live heap after a collection.
+func liveHeap() int64 {
 	runtime.GC()
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)

@@ -24,7 +24,7 @@ type logState struct {
 	acks    []logPos // scratch: the positions one <a/> acknowledges
 	// copy is where the device's copy of a post handed with a log
 	// position (stanza.NewPost) is made to be encoded: the session keeps
-	// the post, not the copy (made again if it must be re-sent).
+	// the post, not the copy (made, and kept, if it must be re-sent).
 	copy stanza.CopyScratch
 }
 

@@ -310,7 +310,8 @@ func isStanza(el *stanza.Element) bool {
 // server has processed the ack: the server answers an <r/> sent after
 // it, in order. A test that drops or hands off the stream right after a
 // bare <a/> races with the server's reading of it. Elements read before
-// the answer are lost, as with Expect.
+// the answer are lost, as with Expect; an answer to an earlier <r/> not
+// read yet would end the wait too early.
 func (c *Client) AckProcessed(h int) {
 	c.t.Helper()
 	c.SendRaw(fmt.Sprintf("<a xmlns='%s' h='%d'/><r xmlns='%s'/>", stanza.NSSM, h, stanza.NSSM))

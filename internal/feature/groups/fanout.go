@@ -151,13 +151,13 @@ func (f *Feature) settle(ctx context.Context) bool {
 // need one (docs/ARCHITECTURE.md, "Groups").
 type wave struct {
 	index      map[string]int    // recipient -> its place in recipients
-	recipients []recipientCopies // in first-seen order
+	recipients []recipientPosts  // in first-seen order
 	room       []*stanza.Element // room for the first posts of recipients to come
 	seqRoom    []uint64          // the same for their outbox positions
 }
 
-// recipientCopies are one recipient's posts of a wave.
-type recipientCopies struct {
+// recipientPosts are one recipient's posts of a wave.
+type recipientPosts struct {
 	member string
 	posts  []*stanza.Element // posts (stanza.NewPost)
 	seqs   []uint64          // the outbox positions of the posts
@@ -175,8 +175,8 @@ const maxKeptRecipients = 4096
 // about 230 bytes a member), while the arrays the recipients' slices
 // were cut from are never reused, nor what is left of them (a wave's
 // room for a late recipient can be large, and would hold its posts):
-// seqRoom's outbox positions are held by the sessions, room's posts are
-// read until the wave is delivered.
+// the sessions hold both room's posts and seqRoom's outbox positions
+// (the recipients' slices are their mailbox items, DeliverLog).
 func (f *Feature) nextWave() *wave {
 	w := f.wave
 	if w == nil || cap(w.recipients) > maxKeptRecipients {
@@ -195,7 +195,7 @@ func (f *Feature) nextWave() *wave {
 // added, and posts how many posts of p's group the wave has from p on, p
 // included: a recipient's first post comes with room for that many,
 // made for all of p's recipients at once. A wave then costs no allocation
-// per member besides the copies, whatever its number of posts: each
+// per member, whatever its number of posts: each
 // member's list grew, by doubling, from room for one (two allocations a
 // member for a wave of two posts, ten for 32).
 func (w *wave) add(member string, p *stanza.Element, seq uint64, left, posts int) {
@@ -208,7 +208,7 @@ func (w *wave) add(member string, p *stanza.Element, seq uint64, left, posts int
 		}
 		i = len(w.recipients)
 		w.index[member] = i
-		w.recipients = append(w.recipients, recipientCopies{member: member, posts: w.room[:0:posts], seqs: w.seqRoom[:0:posts]})
+		w.recipients = append(w.recipients, recipientPosts{member: member, posts: w.room[:0:posts], seqs: w.seqRoom[:0:posts]})
 		w.room, w.seqRoom = w.room[posts:], w.seqRoom[posts:]
 	}
 	r := &w.recipients[i]
