@@ -36,7 +36,7 @@ func BenchmarkLiveWave(b *testing.B) {
 
 func benchLiveWave(b *testing.B, whole bool, posts int) {
 	const members = 256
-	r, trs, all := liveMembers(b, members, whole)
+	r, _, trs, all := liveMembers(b, members, whole)
 	msgs := make([]*stanza.Element, posts)
 	for i := range msgs {
 		msgs[i] = stanza.NewElement(stanza.NSClient, stanza.KindMessage, "from", "g@groups.example.org/alice@example.org", "type", "groupchat", "to", "m@example.org").
@@ -75,10 +75,10 @@ func benchLiveWave(b *testing.B, whole bool, posts int) {
 }
 
 // liveMembers is n members' active sessions (no stream management)
-// registered with a router, and the wave's Stored for each; with whole
-// false each session is registered as a plain router.Device (no
-// DeliverLog).
-func liveMembers(b *testing.B, n int, whole bool) (*router.Router, []*countingTransport, []router.Stored) {
+// registered with a router, their transports, and the wave's Stored for
+// each; with whole false each session is registered as a plain
+// router.Device (no DeliverLog).
+func liveMembers(b *testing.B, n int, whole bool) (*router.Router, []*Session, []*countingTransport, []router.Stored) {
 	st, err := pebble.Open(b.TempDir(), pebble.Options{})
 	if err != nil {
 		b.Fatal(err)
@@ -88,12 +88,14 @@ func liveMembers(b *testing.B, n int, whole bool) (*router.Router, []*countingTr
 	reg := router.NewRegistry()
 	r := router.New(router.Config{Domain: "example.org", Registry: reg, Queue: st, Codec: testXMLCodec{}, Users: everyUser{}, Log: logger})
 	cfg := &Config{Domain: "example.org", Queue: st, Codec: testXMLCodec{}, Now: time.Now, MailboxSize: 1024, Logs: r, Log: logger}
+	ss := make([]*Session, n)
 	trs := make([]*countingTransport, n)
 	all := make([]router.Stored, n)
 	for i := range trs {
 		trs[i] = &countingTransport{}
 		full := jid.MustParse(fmt.Sprintf("m%04d@example.org/phone", i))
 		s := New(context.Background(), cfg, nil, full, trs[i])
+		ss[i] = s
 		s.state, s.initialDone = stateActive, true
 		s.available.Store(true)
 		if whole {
@@ -103,7 +105,7 @@ func liveMembers(b *testing.B, n int, whole bool) (*router.Router, []*countingTr
 		}
 		all[i].To = full.Bare()
 	}
-	return r, trs, all
+	return r, ss, trs, all
 }
 
 // perCopyDevice hides Session.DeliverLog from the router.

@@ -195,9 +195,9 @@ func (f *Feature) nextWave() *wave {
 // added, and posts how many posts of p's group the wave has from p on, p
 // included: a recipient's first post comes with room for that many,
 // made for all of p's recipients at once. A wave then costs no allocation
-// per member, whatever its number of posts: each
-// member's list grew, by doubling, from room for one (two allocations a
-// member for a wave of two posts, ten for 32).
+// per member, whatever its number of posts: each member's list grew, by
+// doubling, from room for one (two allocations a member for a wave of
+// two posts, ten for 32).
 func (w *wave) add(member string, p *stanza.Element, seq uint64, left, posts int) {
 	i, ok := w.index[member]
 	if !ok {
