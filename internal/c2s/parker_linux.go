@@ -151,6 +151,7 @@ func (p *parker) run() {
 				p.keep(c)
 				continue
 			}
+			c.srv.metrics.wakes.Inc()
 			_ = c.idle.disarm(p.epfd) // on failure the session's read finds out why
 			if w.taken {
 				go c.runSessionFrom(w.tok, w.err)

@@ -296,6 +296,7 @@ type metrics struct {
 	connections prometheus.Gauge
 	keepAlives  prometheus.Counter
 	pongs       prometheus.Counter
+	wakes       prometheus.Counter
 	authOK      prometheus.Counter
 	authFailed  prometheus.Counter
 }
@@ -311,10 +312,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		keepAlives: prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_c2s_parked_keepalives_total",
 			Help: "Keep-alive pulses of parked connections (plain TCP, TLS 1.3) absorbed without waking them."}),
 		pongs: prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_c2s_parked_pongs_total",
-			Help: "Answers to the keep-alive ping (with their stream-management acks) that parked connections received, handled without waking them."}),
+			Help: "Answers to the keep-alive ping and stream-management acks that parked connections received, handled without waking them."}),
+		wakes: prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_c2s_parked_wakes_total",
+			Help: "Parked connections woken: their input needed their session's goroutine."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.connections, m.authOK, m.authFailed, m.keepAlives, m.pongs)
+		reg.MustRegister(m.connections, m.authOK, m.authFailed, m.keepAlives, m.pongs, m.wakes)
 	}
 	return m
 }

@@ -154,6 +154,37 @@ func (r *Router) LogAcked(d Device, key string, seqs []uint64) (queued []uint64)
 	if u == nil {
 		return nil
 	}
+	return t.settleAcked(user, u, seqs)
+}
+
+// LogAckedUnqueued is LogAcked for a caller that must not write to the
+// store (the poller of idle connections, which would wait on the write
+// with every parked connection behind it): when none of seqs was written
+// to the user's queue it settles them and returns true; otherwise it
+// changes nothing and returns false, and the caller acknowledges them with
+// LogAcked, whose queue positions it then erases.
+func (r *Router) LogAckedUnqueued(d Device, key string, seqs []uint64) bool {
+	t := r.log(key)
+	user := d.JID().Bare()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	u := t.users[user]
+	if u == nil {
+		return true
+	}
+	acked := ackedSeqs{seqs: seqs, sorted: slices.IsSorted(seqs)}
+	for i := range u.entries {
+		if e := &u.entries[i]; e.qseq != 0 && acked.has(e.seq) {
+			return false
+		}
+	}
+	t.settleAcked(user, u, seqs)
+	return true
+}
+
+// settleAcked (t.mu held) removes user's entries at seqs and returns the
+// queue positions of those written to the queue meanwhile.
+func (t *logTracker) settleAcked(user jid.JID, u *userLog, seqs []uint64) (queued []uint64) {
 	had := len(u.entries)
 	queued = u.removeAcked(seqs)
 	if len(u.entries) == 0 {

@@ -411,3 +411,33 @@ func TestPostsReachTheQueueAsTheUsersCopies(t *testing.T) {
 		t.Fatalf("bob's queue:\n%q\nwant his copies:\n%q", got, want)
 	}
 }
+
+// LogAckedUnqueued settles the positions a live device was handed (no
+// queue copy to erase), and leaves alone, unsettled, an ack that covers a
+// position copied into the queue meanwhile: LogAcked then returns its
+// queue position, as it would have without the refused call.
+func TestLogAckedUnqueuedRefusesAPositionCopiedIntoTheQueue(t *testing.T) {
+	phone := newLogDevice("bob@localhost/phone")
+	r, st := logRouter(t, phone)
+	routeLogged(t, r, 1, 2)
+	if !r.LogAckedUnqueued(phone, logKey, []uint64{1}) {
+		t.Fatal("the ack of a position handed live was refused")
+	}
+	if lw := lowWater(r); lw != "2" {
+		t.Fatalf("low-water mark %s after acking 1, want 2", lw)
+	}
+	phone.off.Store(true)
+	routeLogged(t, r, 3) // position 2, still held, is copied into the queue before 3
+	if q := queued(t, st); !slices.Equal(q, []string{"p2", "p3"}) {
+		t.Fatalf("queue holds %q, want [p2 p3]", q)
+	}
+	if r.LogAckedUnqueued(phone, logKey, []uint64{2}) {
+		t.Fatal("settled the ack of a position copied into the queue")
+	}
+	if erase := r.LogAcked(phone, logKey, []uint64{2}); len(erase) != 1 {
+		t.Fatalf("LogAcked after the refusal: erase %v, want position 2's queue copy", erase)
+	}
+	if !r.LogAckedUnqueued(phone, logKey, []uint64{2}) {
+		t.Fatal("an ack of a settled position was refused")
+	}
+}

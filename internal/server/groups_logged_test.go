@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -185,4 +186,42 @@ func postRange(c *xmpptest.Client, g string, from, to int) {
 	for i := from; i <= to; i++ {
 		post(c, g, fmt.Sprintf("p%d", i), strconv.Itoa(i))
 	}
+}
+
+// TestAParkedMembersAckOfLivePostsLeavesItParked: bob's connection is
+// parked (idle) when alice posts to their group; his stream-management
+// ack of the posts he got live is settled by the poller, with no
+// goroutine woken for it (it writes nothing to the store), and settles
+// them: the group outbox has no position left unacknowledged, and his
+// queue stays empty when he goes.
+func TestAParkedMembersAckOfLivePostsLeavesItParked(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the epoll parker is Linux only")
+	}
+	ts := startServer(t, nil)
+	groupUsers(t, ts, "alice", "bob")
+	alice := online(t, ts, "alice")
+	bob := ts.login(t, "bob", "phone", withSM)
+	bob.SendRaw("<presence/>")
+	g := createGroup(t, alice, "parked", "bob")
+	bob.AckProcessed(quietHandled(bob)) // the created event
+	waitMetric(t, ts, "parley_c2s_parked_connections", 2)
+	postRange(alice, g, 1, 3)
+	expectPosts(t, bob, "bob@localhost", 1, 3)
+	h := quietHandled(bob)
+	waitMetric(t, ts, "parley_c2s_parked_connections", 2)
+	wakes := metricValue(t, ts, "parley_c2s_parked_wakes_total")
+	pongs := metricValue(t, ts, "parley_c2s_parked_pongs_total")
+
+	bob.SendRaw(fmt.Sprintf("<a xmlns='urn:xmpp:sm:3' h='%d'/>", h))
+	waitMetric(t, ts, "parley_c2s_parked_pongs_total", int(pongs)+1)
+	if w := metricValue(t, ts, "parley_c2s_parked_wakes_total"); w != wakes {
+		t.Fatalf("bob's ack woke %v parked connections, want none", w-wakes)
+	}
+	if lw, ok := ts.hub.router.LogLowWater(ts.groups.Service()); ok {
+		t.Fatalf("after bob's ack the outbox low-water mark is %d, want none", lw)
+	}
+	bob.Close()
+	waitMetric(t, ts, "parley_sessions_active", 1)
+	waitQueueLen(t, ts, "bob@localhost", 0)
 }

@@ -180,3 +180,70 @@ func TestAPostIsWrittenAsTheDevicesCopyAndKeptAsThePost(t *testing.T) {
 		}
 	}
 }
+
+// TestAnAckOfLivePostsIsAbsorbed: a device's ack of group posts it was
+// handed live writes nothing to the store, so the poller of parked
+// connections settles it (AbsorbKeepAlive) instead of waking a goroutine
+// for it: the positions are settled with the router and dropped from the
+// unacknowledged list. An ack that covers a position copied into the
+// account's queue meanwhile (whose copy must be erased), or positions of
+// two logs, is left to the session's goroutine, unchanged.
+func TestAnAckOfLivePostsIsAbsorbed(t *testing.T) {
+	s, r, _ := loggedSession(t, 1024)
+	s.sm.enabled = true
+	if serr := r.RouteLogged(context.Background(), testLog, []router.Stored{postWave(3)}); serr != nil {
+		t.Fatal(serr)
+	}
+	s.run()
+	ack := func(h int) *stanza.Element { return stanza.NewElement(stanza.NSSM, "a", "h", fmt.Sprint(h)) }
+	lowWater := func() string {
+		seq, ok := r.LogLowWater(testLog)
+		if !ok {
+			return "none"
+		}
+		return fmt.Sprint(seq)
+	}
+	if !s.AbsorbKeepAlive(ack(2)) {
+		t.Fatal("the ack of two posts handed live was not absorbed")
+	}
+	if n, lw := len(s.sm.unacked), lowWater(); n != 1 || lw != "3" {
+		t.Fatalf("after the ack of 2: %d unacknowledged, low-water mark %s; want 1 and 3", n, lw)
+	}
+
+	// Post 4 comes while bob's device is unavailable: it goes to his queue,
+	// and post 3, still unacknowledged, is copied there before it.
+	s.available.Store(false)
+	w := postWave(4)
+	w.Msgs, w.Seqs = w.Msgs[3:], w.Seqs[3:]
+	if serr := r.RouteLogged(context.Background(), testLog, []router.Stored{w}); serr != nil {
+		t.Fatal(serr)
+	}
+	if q, err := s.cfg.Queue.ReadQueue(context.Background(), "bob@example.org", 0, 0); err != nil || len(q) != 2 {
+		t.Fatalf("bob's queue: %d stanzas (%v), want posts 3 and 4", len(q), err)
+	}
+	if s.AbsorbKeepAlive(ack(3)) {
+		t.Fatal("absorbed the ack of a post copied into the queue")
+	}
+	if n := len(s.sm.unacked); n != 1 {
+		t.Fatalf("a refused ack changed the unacknowledged list: %d stanzas, want 1", n)
+	}
+	s.mu.Lock()
+	s.processAckLocked(3)
+	s.mu.Unlock()
+	if q, err := s.cfg.Queue.ReadQueue(context.Background(), "bob@example.org", 0, 0); err != nil || len(q) != 1 {
+		t.Fatalf("bob's queue after the goroutine's ack: %d stanzas (%v), want post 4 alone (3's copy erased)", len(q), err)
+	}
+	s.available.Store(true)
+
+	// Positions of two logs.
+	s.mu.Lock()
+	s.sendLoggedLocked(stanza.NewElement(stanza.NSClient, stanza.KindMessage, "id", "x"), testLog, 9)
+	s.sendLoggedLocked(stanza.NewElement(stanza.NSClient, stanza.KindMessage, "id", "y"), "other.example.org", 1)
+	s.mu.Unlock()
+	if s.AbsorbKeepAlive(ack(5)) {
+		t.Fatal("absorbed an ack of two logs' positions")
+	}
+	if !s.AbsorbKeepAlive(ack(4)) || len(s.sm.unacked) != 1 {
+		t.Fatalf("the ack of one log's position was not absorbed (%d unacknowledged)", len(s.sm.unacked))
+	}
+}

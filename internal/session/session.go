@@ -55,6 +55,9 @@ type LogCursor interface {
 	// LogAcked: d acknowledged seqs of log key; it returns the queue
 	// positions to erase (those copied into the queue meanwhile).
 	LogAcked(d router.Device, key string, seqs []uint64) []uint64
+	// LogAckedUnqueued is LogAcked when none of seqs was copied into the
+	// queue (true); otherwise it changes nothing (false).
+	LogAckedUnqueued(d router.Device, key string, seqs []uint64) bool
 	// LogReleased: d will never acknowledge seqs (its session ended).
 	LogReleased(d router.Device, key string, seqs []uint64)
 	// LogToQueue writes seqs into the user's queue (with the user's other
@@ -426,8 +429,8 @@ func (s *Session) AbsorbKeepAlive(el *stanza.Element) bool {
 }
 
 // absorbSMLocked is AbsorbKeepAlive for a stream-management element: an
-// <a/> that acknowledges only stanzas that were not stored (nothing to
-// erase from a queue), or an <r/> whose answer cannot block.
+// <a/> whose settling writes nothing to the store (absorbAckLocked), or
+// an <r/> whose answer cannot block.
 func (s *Session) absorbSMLocked(el *stanza.Element) bool {
 	if !s.sm.enabled {
 		return false
@@ -435,7 +438,7 @@ func (s *Session) absorbSMLocked(el *stanza.Element) bool {
 	switch el.Name {
 	case "a":
 		h, err := strconv.ParseUint(el.Attr("h"), 10, 32)
-		return err == nil && s.sm.acksOnlyUnstored(uint32(h)) && s.processAckLocked(uint32(h))
+		return err == nil && s.absorbAckLocked(uint32(h))
 	case "r":
 		if !s.outputDrainedLocked() {
 			return false

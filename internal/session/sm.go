@@ -94,19 +94,26 @@ func (m *streamManagement) requestSent() {
 	m.unrequested, m.unstoredUnrequested = 0, false
 }
 
-// acksOnlyUnstored reports whether h is a valid ack of stanzas none of
-// which was stored (no queue or log position to erase).
-func (m *streamManagement) acksOnlyUnstored(h uint32) bool {
+// ackedByLog returns what a valid ack h acknowledges when it settles
+// without a store write: stanzas that were not stored, and positions of
+// one log (key, with their seqs appended to seqs). ok is false for an
+// invalid ack, a stanza in a queue or not yet stored (its erasing may
+// write), or positions of more than one log.
+func (m *streamManagement) ackedByLog(h uint32, seqs []uint64) (key string, logged []uint64, ok bool) {
 	n := h - m.acked
 	if int(n) > len(m.unacked) || n > 1<<31 {
-		return false
+		return "", seqs, false
 	}
 	for _, u := range m.unacked[:n] {
-		if u.seq != 0 || u.log != "" || u.pending != nil {
-			return false
+		switch {
+		case u.log != "" && (key == "" || u.log == key):
+			key = u.log
+			seqs = append(seqs, u.seq)
+		case u.log != "" || u.seq != 0 || u.pending != nil:
+			return "", seqs, false
 		}
 	}
-	return true
+	return key, seqs, true
 }
 
 func (m *streamManagement) tooManyUnacked(limit int) bool { return len(m.unacked) > limit }
@@ -212,6 +219,30 @@ func (s *Session) BindInline(enable *stanza.Element, lead func(enabled *stanza.E
 		enabled = s.enableSMLocked(enable)
 	}
 	lead(enabled)
+}
+
+// absorbAckLocked settles the ack h as processAckLocked does when that
+// writes nothing to the store: it acknowledges only stanzas that were not
+// stored and log positions none of which was copied into the account's
+// queue (a group member's acks of the posts it was handed live). It
+// reports false, changing nothing, otherwise: the session's goroutine then
+// processes the ack.
+func (s *Session) absorbAckLocked(h uint32) bool {
+	var scratch []uint64
+	if s.logs != nil {
+		scratch = s.logs.seqs[:0]
+	}
+	key, seqs, ok := s.sm.ackedByLog(h, scratch)
+	if s.logs != nil {
+		s.logs.seqs = seqs[:0]
+	}
+	if !ok || (key != "" && (s.cfg.Logs == nil || !s.cfg.Logs.LogAckedUnqueued(s, key, seqs))) {
+		return false
+	}
+	s.sm.requested = false
+	s.dropAckedLocked(int(h - s.sm.acked))
+	s.sm.acked = h
+	return true
 }
 
 // processAckLocked drops acknowledged stanzas and erases the stored ones
