@@ -53,3 +53,31 @@ func TestAMembersPositionsGrowInPooledArrays(t *testing.T) {
 		t.Fatalf("after acks of 400 at a time, the next record starts with room for %d, want 512 (no growth through the smaller arrays)", room)
 	}
 }
+
+// TestLogAckedUnqueuedDoesNotWaitForTheLogsLock: the poller of parked
+// connections settles a member's ack with LogAckedUnqueued; while a
+// fan-out holds the log's lock it is refused at once (the member's
+// goroutine then settles it) rather than keeping every parked connection
+// waiting behind the fan-out.
+func TestLogAckedUnqueuedDoesNotWaitForTheLogsLock(t *testing.T) {
+	const key = "groups.localhost"
+	r := &Router{}
+	tr := r.log(key)
+	user := jid.MustParse("u0@localhost")
+	d := &unheldDevice{full: jid.MustParse("u0@localhost/phone")}
+	if !tr.hold(user, []*stanza.Element{stanza.NewElement(stanza.NSClient, "message")}, []uint64{1}, []Device{d}) {
+		t.Fatal("hold refused a user with nothing unheld")
+	}
+	tr.mu.Lock()
+	refused := !r.LogAckedUnqueued(d, key, []uint64{1})
+	tr.mu.Unlock()
+	if !refused {
+		t.Fatal("settled an ack while the log's lock was held")
+	}
+	if !r.LogAckedUnqueued(d, key, []uint64{1}) {
+		t.Fatal("the ack was refused with the lock free")
+	}
+	if _, ok := r.LogLowWater(key); ok {
+		t.Fatal("position 1 is still unsettled after the ack")
+	}
+}

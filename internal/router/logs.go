@@ -157,16 +157,19 @@ func (r *Router) LogAcked(d Device, key string, seqs []uint64) (queued []uint64)
 	return t.settleAcked(user, u, seqs)
 }
 
-// LogAckedUnqueued is LogAcked for a caller that must not write to the
-// store (the poller of idle connections, which would wait on the write
-// with every parked connection behind it): when none of seqs was written
-// to the user's queue it settles them and returns true; otherwise it
-// changes nothing and returns false, and the caller acknowledges them with
-// LogAcked, whose queue positions it then erases.
+// LogAckedUnqueued is LogAcked for a caller that must not wait (the
+// poller of idle connections, with every parked connection behind it):
+// when none of seqs was written to the user's queue it settles them and
+// returns true; otherwise, or when the log's lock is held (a fan-out
+// handing out positions), it changes nothing and returns false, and the
+// caller acknowledges them with LogAcked, whose queue positions it then
+// erases.
 func (r *Router) LogAckedUnqueued(d Device, key string, seqs []uint64) bool {
 	t := r.log(key)
 	user := d.JID().Bare()
-	t.mu.Lock()
+	if !t.mu.TryLock() {
+		return false
+	}
 	defer t.mu.Unlock()
 	u := t.users[user]
 	if u == nil {

@@ -247,3 +247,49 @@ func TestAnAckOfLivePostsIsAbsorbed(t *testing.T) {
 		t.Fatalf("the ack of one log's position was not absorbed (%d unacknowledged)", len(s.sm.unacked))
 	}
 }
+
+// TestAnAbsorbedAckLeavesTheSessionAsTheGoroutinesWould: the poller's
+// settling of an ack (AbsorbKeepAlive) does what the session's goroutine
+// does after one: a post written while the answered <r/> was outstanding
+// is asked about later (the asker is scheduled), and the parked device's
+// session drops what it reuses while active (its log state), as when its
+// connection parked. Without either, a member whose group went quiet kept
+// its last posts unacknowledged (the outbox untrimmed, the posts queued
+// again when it left), and every parked member kept its log state.
+func TestAnAbsorbedAckLeavesTheSessionAsTheGoroutinesWould(t *testing.T) {
+	s, r, wire := loggedSession(t, 1024)
+	s.sm.enabled = true
+	posts := postWave(3)
+	first, last := posts, posts
+	first.Msgs, first.Seqs = posts.Msgs[:2], posts.Seqs[:2]
+	last.Msgs, last.Seqs = posts.Msgs[2:], posts.Seqs[2:]
+	if serr := r.RouteLogged(context.Background(), testLog, []router.Stored{first}); serr != nil {
+		t.Fatal(serr)
+	}
+	s.run()
+	if !strings.Contains(wire.String(), "<r ") {
+		t.Fatalf("written %q, want an ack request after posts 1 and 2", wire.String())
+	}
+	wire.Reset()
+	if serr := r.RouteLogged(context.Background(), testLog, []router.Stored{last}); serr != nil {
+		t.Fatal(serr)
+	}
+	s.run()
+	if strings.Contains(wire.String(), "<r ") || s.sm.askScheduled {
+		t.Fatalf("post 3, written while the request was outstanding: %q, asker scheduled %v; want no request yet", wire.String(), s.sm.askScheduled)
+	}
+	if !s.AbsorbKeepAlive(stanza.NewElement(stanza.NSSM, "a", "h", "2")) {
+		t.Fatal("the ack of posts 1 and 2 was not absorbed")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.sm.askScheduled {
+		t.Error("post 3 is not asked about after the ack of 1 and 2")
+	}
+	if s.logs != nil {
+		t.Error("the parked device's session kept its log state after the absorbed ack")
+	}
+	if len(s.sm.unacked) != 1 || s.sm.acked != 2 || s.sm.requested {
+		t.Errorf("after the ack: %d unacknowledged, acked %d, request outstanding %v; want 1, 2, false", len(s.sm.unacked), s.sm.acked, s.sm.requested)
+	}
+}

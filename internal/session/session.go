@@ -56,7 +56,8 @@ type LogCursor interface {
 	// positions to erase (those copied into the queue meanwhile).
 	LogAcked(d router.Device, key string, seqs []uint64) []uint64
 	// LogAckedUnqueued is LogAcked when none of seqs was copied into the
-	// queue (true); otherwise it changes nothing (false).
+	// queue (true); otherwise, or when it would wait for a lock, it changes
+	// nothing (false).
 	LogAckedUnqueued(d router.Device, key string, seqs []uint64) bool
 	// LogReleased: d will never acknowledge seqs (its session ended).
 	LogReleased(d router.Device, key string, seqs []uint64)
@@ -398,10 +399,12 @@ func (s *Session) outputDrainedLocked() bool {
 }
 
 // AbsorbKeepAlive handles el on the caller's goroutine if it belongs to
-// the keep-alive ping's exchange: the answer to the ping, a stream-
-// management ack of stanzas that were not stored (the ping), or an ack
-// request when its answer can be written at once (the transport's output
-// is drained). It reports false, and el is then for HandleInbound, for
+// the keep-alive ping's exchange or is an idle device's ack: the answer
+// to the ping, a stream-management ack whose settling writes nothing to
+// the store (absorbAckLocked: of stanzas that were not stored, the ping's,
+// and of one log's positions, a group member's posts), or an ack request
+// when its answer can be written at once (the transport's output is
+// drained). It reports false, and el is then for HandleInbound, for
 // anything else, or when a lock is taken or what the device sent before
 // is not settled. A parked connection's poller calls it, so that a device
 // answering a ping is not woken: at 15,000 idle devices each answer woke a
@@ -572,6 +575,14 @@ func (s *Session) Idle() {
 	}
 	s.mbMu.Unlock()
 	s.mu.Lock()
+	s.idleLocked()
+	s.mu.Unlock()
+}
+
+// idleLocked is Idle's part under s.mu, also run when the poller of a
+// parked connection settles its device's ack (absorbAckLocked): a parked
+// device's session keeps no buffers of an active one.
+func (s *Session) idleLocked() {
 	if s.out != nil && len(s.out) == 0 { // a buffer taken and left empty
 		s.cfg.releaseOut(s.out)
 		s.out = nil
@@ -585,7 +596,6 @@ func (s *Session) Idle() {
 	if s.logs != nil && len(s.logs.written) == 0 {
 		s.logs = nil
 	}
-	s.mu.Unlock()
 }
 
 // Flush hands the messages of the read to the settler (inMu), which

@@ -221,12 +221,15 @@ func (s *Session) BindInline(enable *stanza.Element, lead func(enabled *stanza.E
 	lead(enabled)
 }
 
-// absorbAckLocked settles the ack h as processAckLocked does when that
-// writes nothing to the store: it acknowledges only stanzas that were not
-// stored and log positions none of which was copied into the account's
-// queue (a group member's acks of the posts it was handed live). It
-// reports false, changing nothing, otherwise: the session's goroutine then
-// processes the ack.
+// absorbAckLocked settles the ack h, for the poller of the device's
+// parked connection, as the session's goroutine would (handleSMLocked)
+// when that writes nothing to the store: when h acknowledges only stanzas
+// that were not stored and positions of one log none of which was copied
+// into the account's queue (a group member's acks of the posts it was
+// handed live). It reports false, changing nothing, otherwise (or when
+// the log's lock is held): the session's goroutine then processes the ack.
+// The device is idle: the session drops what it reuses while active
+// (idleLocked), as when the connection parked.
 func (s *Session) absorbAckLocked(h uint32) bool {
 	var scratch []uint64
 	if s.logs != nil {
@@ -242,6 +245,10 @@ func (s *Session) absorbAckLocked(h uint32) bool {
 	s.sm.requested = false
 	s.dropAckedLocked(int(h - s.sm.acked))
 	s.sm.acked = h
+	if s.sm.needsRequest() {
+		s.scheduleAckRequestLocked() // stanzas sent after the <r/> this answers
+	}
+	s.idleLocked()
 	return true
 }
 
