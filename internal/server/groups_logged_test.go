@@ -53,11 +53,7 @@ func expectPosts(t *testing.T, c *xmpptest.Client, member string, from, to int) 
 // 1 to 3.
 func TestGroupsLiveMemberDroppingAfterAPartialAckGetsOnlyTheRestQueued(t *testing.T) {
 	ts := startServer(t, nil)
-	groupUsers(t, ts, "alice", "bob")
-	alice := online(t, ts, "alice")
-	bob := ts.login(t, "bob", "phone", withSM)
-	bob.SendRaw("<presence/>")
-	g := createGroup(t, alice, "partial", "bob")
+	alice, bob, g := aliceAndBobInAGroup(t, ts, "partial")
 	bob.AckProcessed(quietHandled(bob)) // the created event
 	waitQueueLen(t, ts, "bob@localhost", 0)
 	postRange(alice, g, 1, 3)
@@ -140,11 +136,7 @@ func TestGroupsHandoffWithUnacknowledgedLivePosts(t *testing.T) {
 // ever copied into his queue.
 func TestGroupsResumeWithUnacknowledgedLivePosts(t *testing.T) {
 	ts := startServer(t, nil)
-	groupUsers(t, ts, "alice", "bob")
-	alice := online(t, ts, "alice")
-	bob := ts.login(t, "bob", "phone", withSM)
-	bob.SendRaw("<presence/>")
-	g := createGroup(t, alice, "resume", "bob")
+	alice, bob, g := aliceAndBobInAGroup(t, ts, "resume")
 	base := quietHandled(bob)
 	postRange(alice, g, 1, 3)
 	before := expectPosts(t, bob, "bob@localhost", 1, 3)
@@ -180,6 +172,18 @@ func TestGroupsResumeWithUnacknowledgedLivePosts(t *testing.T) {
 	}
 }
 
+// aliceAndBobInAGroup logs alice and bob (his phone, with stream
+// management) in, available, and has alice create a group with bob in it,
+// with subject.
+func aliceAndBobInAGroup(t *testing.T, ts *testServer, subject string) (alice, bob *xmpptest.Client, g string) {
+	t.Helper()
+	groupUsers(t, ts, "alice", "bob")
+	alice = online(t, ts, "alice")
+	bob = ts.login(t, "bob", "phone", withSM)
+	bob.SendRaw("<presence/>")
+	return alice, bob, createGroup(t, alice, subject, "bob")
+}
+
 // postRange posts p<from> to p<to>, with bodies "from" to "to", from c to
 // the group g.
 func postRange(c *xmpptest.Client, g string, from, to int) {
@@ -199,11 +203,7 @@ func TestAParkedMembersAckOfLivePostsLeavesItParked(t *testing.T) {
 		t.Skip("the epoll parker is Linux only")
 	}
 	ts := startServer(t, nil)
-	groupUsers(t, ts, "alice", "bob")
-	alice := online(t, ts, "alice")
-	bob := ts.login(t, "bob", "phone", withSM)
-	bob.SendRaw("<presence/>")
-	g := createGroup(t, alice, "parked", "bob")
+	alice, bob, g := aliceAndBobInAGroup(t, ts, "parked")
 	bob.AckProcessed(quietHandled(bob)) // the created event
 	waitMetric(t, ts, "parley_c2s_parked_connections", 2)
 	postRange(alice, g, 1, 3)
