@@ -314,7 +314,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		pongs: prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_c2s_parked_pongs_total",
 			Help: "Answers to the keep-alive ping and stream-management acks that parked connections received, handled without waking them."}),
 		wakes: prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_c2s_parked_wakes_total",
-			Help: "Parked connections woken: their input needed their session's goroutine."}),
+			Help: "Parked connections handed back to a goroutine: input the poller could not take, an end of stream or an error."}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.connections, m.authOK, m.authFailed, m.keepAlives, m.pongs, m.wakes)
