@@ -121,18 +121,26 @@ func TestMailboxLimitCountsAWavesCopies(t *testing.T) {
 	}
 }
 
-// postWave is n group posts (stanza.NewPost, bodies p1 to pn) at log
-// positions 1 to n, for bob: the fan-out hands a member the posts, not
-// copies.
-func postWave(n int) router.Stored {
+// postRange is group posts from to to (stanza.NewPost, bodies p<from>
+// to p<to>) at log positions from to to, for bob: the fan-out hands a
+// member the posts, not copies.
+func postRange(from, to int) router.Stored {
 	w := router.Stored{To: jid.MustParse("bob@example.org")}
-	for i := 1; i <= n; i++ {
+	for i := from; i <= to; i++ {
 		m := stanza.NewElement(stanza.NSClient, stanza.KindMessage, "from", "g@groups.example.org/alice@example.org", "type", "groupchat").
 			AddChild(&stanza.Element{Space: stanza.NSClient, Name: "body", Text: fmt.Sprintf("p%d", i)})
 		own := stanza.NewElement(stanza.NSSID, "stanza-id", "id", fmt.Sprintf("g%d", i), "by", "")
 		w.Msgs, w.Seqs = append(w.Msgs, stanza.NewPost(m, own)), append(w.Seqs, uint64(i))
 	}
 	return w
+}
+
+// routePosts hands bob posts from to to (postRange) as the fan-out does.
+func routePosts(t *testing.T, r *router.Router, from, to int) {
+	t.Helper()
+	if serr := r.RouteLogged(context.Background(), testLog, []router.Stored{postRange(from, to)}); serr != nil {
+		t.Fatal(serr)
+	}
 }
 
 // TestAPostIsWrittenAsTheDevicesCopyAndKeptAsThePost: a session handed
@@ -143,9 +151,7 @@ func postWave(n int) router.Stored {
 func TestAPostIsWrittenAsTheDevicesCopyAndKeptAsThePost(t *testing.T) {
 	s, r, wire := loggedSession(t, 1024)
 	s.sm.enabled = true
-	if serr := r.RouteLogged(context.Background(), testLog, []router.Stored{postWave(2)}); serr != nil {
-		t.Fatal(serr)
-	}
+	routePosts(t, r, 1, 2)
 	s.run()
 	// want is bob's copy of post i.
 	want := func(i int) string {
@@ -191,9 +197,7 @@ func TestAPostIsWrittenAsTheDevicesCopyAndKeptAsThePost(t *testing.T) {
 func TestAnAckOfLivePostsIsAbsorbed(t *testing.T) {
 	s, r, _ := loggedSession(t, 1024)
 	s.sm.enabled = true
-	if serr := r.RouteLogged(context.Background(), testLog, []router.Stored{postWave(3)}); serr != nil {
-		t.Fatal(serr)
-	}
+	routePosts(t, r, 1, 3)
 	s.run()
 	ack := func(h int) *stanza.Element { return stanza.NewElement(stanza.NSSM, "a", "h", fmt.Sprint(h)) }
 	lowWater := func() string {
@@ -213,11 +217,7 @@ func TestAnAckOfLivePostsIsAbsorbed(t *testing.T) {
 	// Post 4 comes while bob's device is unavailable: it goes to his queue,
 	// and post 3, still unacknowledged, is copied there before it.
 	s.available.Store(false)
-	w := postWave(4)
-	w.Msgs, w.Seqs = w.Msgs[3:], w.Seqs[3:]
-	if serr := r.RouteLogged(context.Background(), testLog, []router.Stored{w}); serr != nil {
-		t.Fatal(serr)
-	}
+	routePosts(t, r, 4, 4)
 	if q, err := s.cfg.Queue.ReadQueue(context.Background(), "bob@example.org", 0, 0); err != nil || len(q) != 2 {
 		t.Fatalf("bob's queue: %d stanzas (%v), want posts 3 and 4", len(q), err)
 	}
@@ -259,21 +259,13 @@ func TestAnAckOfLivePostsIsAbsorbed(t *testing.T) {
 func TestAnAbsorbedAckLeavesTheSessionAsTheGoroutinesWould(t *testing.T) {
 	s, r, wire := loggedSession(t, 1024)
 	s.sm.enabled = true
-	posts := postWave(3)
-	first, last := posts, posts
-	first.Msgs, first.Seqs = posts.Msgs[:2], posts.Seqs[:2]
-	last.Msgs, last.Seqs = posts.Msgs[2:], posts.Seqs[2:]
-	if serr := r.RouteLogged(context.Background(), testLog, []router.Stored{first}); serr != nil {
-		t.Fatal(serr)
-	}
+	routePosts(t, r, 1, 2)
 	s.run()
 	if !strings.Contains(wire.String(), "<r ") {
 		t.Fatalf("written %q, want an ack request after posts 1 and 2", wire.String())
 	}
 	wire.Reset()
-	if serr := r.RouteLogged(context.Background(), testLog, []router.Stored{last}); serr != nil {
-		t.Fatal(serr)
-	}
+	routePosts(t, r, 3, 3)
 	s.run()
 	if strings.Contains(wire.String(), "<r ") || s.sm.askScheduled {
 		t.Fatalf("post 3, written while the request was outstanding: %q, asker scheduled %v; want no request yet", wire.String(), s.sm.askScheduled)
