@@ -47,49 +47,75 @@ func promisesAcksBeforeClose(enable *stanza.Element) bool {
 }
 
 // ackAsker asks the sessions scheduled with it for an ack (ctlRequestAck)
-// between ackRequestDelay/2 and ackRequestDelay later: two buckets,
-// swapped by one timer for all the server's sessions, so that no session
-// holds a timer of its own (an idle device must hold no more than it
-// does). The timer runs only while some session waits.
+// between ackRequestDelay/2 and ackRequestDelay later. It holds a ring of
+// askSlots slots, one per tick of one timer for all the server's sessions
+// (so that no session holds a timer of its own: an idle device must hold
+// no more than it does), which runs only while some session waits. Each
+// tick asks the sessions of one slot. A session scheduled goes to one of
+// the later half's slots, in turn: the sessions one group post schedules
+// at once (all its members) are asked over half a second, not at one
+// instant. Asked at one instant, 1,024 members cost the server 1,024
+// writes and their clients 1,024 acks at once, and the post behind them
+// waited (docs/benchmarks.md, "Session 22").
 type ackAsker struct {
 	mu      sync.Mutex
-	filling []*Session // scheduled since the last tick
-	waiting []*Session // scheduled before it: asked at the next tick
+	slots   [askSlots][]*Session // slots[cur] is asked at the next tick
+	cur     int
+	turn    int // which of the later half's slots the next session goes to
+	waiting int // sessions in the slots
 	timer   *time.Timer
 	ticking bool
 }
 
-// schedule has s asked at the second tick from now.
+// askSlots is the asker's ticks per ackRequestDelay.
+const askSlots = 16
+
+// schedule has s asked between ackRequestDelay/2 and ackRequestDelay from
+// now.
 func (a *ackAsker) schedule(s *Session) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.filling = append(a.filling, s)
+	// Offsets askSlots/2 to askSlots-1 from cur are asked that many ticks
+	// from now, plus what is left of the current one.
+	i := (a.cur + askSlots/2 + a.turn) % askSlots
+	a.turn = (a.turn + 1) % (askSlots / 2)
+	a.slots[i] = append(a.slots[i], s)
+	a.waiting++
 	if a.ticking {
 		return
 	}
 	a.ticking = true
 	if a.timer == nil {
-		a.timer = time.AfterFunc(ackRequestDelay/2, a.tick)
+		a.timer = time.AfterFunc(ackRequestDelay/askSlots, a.tick)
 		return
 	}
-	a.timer.Reset(ackRequestDelay / 2)
+	a.timer.Reset(ackRequestDelay / askSlots)
 }
 
-// tick asks the sessions that waited a whole period and starts the next
-// one, unless nobody waits.
+// tick asks the sessions of the slot that came due.
 func (a *ackAsker) tick() {
+	for _, s := range a.advance() {
+		s.push(item{ctl: ctlRequestAck})
+	}
+}
+
+// advance takes the current slot's sessions, moves on to the next slot
+// and starts the next tick, unless nobody waits.
+func (a *ackAsker) advance() []*Session {
 	a.mu.Lock()
-	due := a.waiting
-	a.waiting, a.filling = a.filling, nil
-	if len(a.waiting) > 0 {
-		a.timer.Reset(ackRequestDelay / 2)
+	defer a.mu.Unlock()
+	due := a.slots[a.cur]
+	a.slots[a.cur] = nil
+	a.cur = (a.cur + 1) % askSlots
+	a.waiting -= len(due)
+	if a.waiting > 0 {
+		if a.timer != nil { // nil: a test ticks the asker itself
+			a.timer.Reset(ackRequestDelay / askSlots)
+		}
 	} else {
 		a.ticking = false
 	}
-	a.mu.Unlock()
-	for _, s := range due {
-		s.push(item{ctl: ctlRequestAck})
-	}
+	return due
 }
 
 // appendAckRequestLocked asks the client for an ack in the coming write
