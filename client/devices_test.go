@@ -265,6 +265,27 @@ func TestPairingRefusals(t *testing.T) {
 }
 
 // TestDeviceLimit: the account links at most max_linked_devices.
+// TestALinkedDeviceCannotChangeThePassword: with in-band registration on,
+// a device logged in with the password may change it; a linked device,
+// which holds a token that a browser keeps, may not (were it to, a token
+// taken from a browser would take the account). The password stays the
+// phone's.
+func TestALinkedDeviceCannotChangeThePassword(t *testing.T) {
+	srv := servertest.Start(t, func(c *config.Config) { c.AllowRegistration = true })
+	srv.AddUser(t, "alice@localhost", "pw-alice")
+	phone := dial(t, srv, "alice@localhost/phone", "pw-alice", binary(srv))
+	cred := pairDevice(t, srv, phone, "web")
+	web := dial(t, srv, "", "", deviceLogin(cred, srv))
+	var ie *client.IQError
+	if err := web.ChangePassword(testCtx(t), "taken-by-the-web"); !errors.As(err, &ie) || ie.Condition != "not-allowed" {
+		t.Fatalf("a linked device changed the password: %v", err)
+	}
+	if err := phone.ChangePassword(testCtx(t), "pw-alice-2"); err != nil {
+		t.Fatalf("the phone's password change: %v", err)
+	}
+	dial(t, srv, "alice@localhost/laptop", "pw-alice-2", binary(srv))
+}
+
 func TestDeviceLimit(t *testing.T) {
 	srv := servertest.Start(t, func(c *config.Config) { c.MaxLinkedDevices = 2 })
 	srv.AddUser(t, "alice@localhost", "pw-alice")

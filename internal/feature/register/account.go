@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/parley-im/parley/internal/jid"
+	"github.com/parley-im/parley/internal/module"
 	"github.com/parley-im/parley/internal/stanza"
 	"github.com/parley-im/parley/internal/store"
 )
@@ -25,10 +26,22 @@ func (f *Feature) loggedIn(ctx context.Context, iq *stanza.Element) (*stanza.Ele
 	switch {
 	case iq.Type() == "get":
 		return stanza.Result(iq).AddChild(registered(user)), nil
+	case f.linkedDevice(from):
+		// A linked device (a web client paired by QR code) holds a
+		// token, not the password: were it to set a password, a token
+		// taken from a browser would take the account.
+		return nil, stanza.NewError(stanza.NotAllowed, "only a device logged in with the password may change the password or remove the account")
 	case q.Child(stanza.NSRegister, "remove") != nil:
 		return f.remove(ctx, iq, user)
 	}
 	return f.changePassword(ctx, iq, q, user)
+}
+
+// linkedDevice reports whether the session of from logged in as a linked
+// device, or is gone (whose rights cannot be told).
+func (f *Feature) linkedDevice(from jid.JID) bool {
+	s := f.host.Session(from)
+	return s == nil || module.LinkedDevice(s) != ""
 }
 
 // registered is the answer to a get from a registered user.
