@@ -108,8 +108,8 @@ func newServer(cfg config.Config, log *slog.Logger, upg Upgrader, storeFS vfs.FS
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
-		return nil, fmt.Errorf("creating data directory: %w", err)
+	if err := makeDataDir(cfg.Data, log); err != nil {
+		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, reg: router.NewRegistry(), metrics: prometheus.NewRegistry(), upg: upg, storeFS: storeFS,
 		failures: auth.NewFailureLimiter(cfg.AuthFailuresPerMinute, time.Minute)}
