@@ -17,11 +17,15 @@
 // The user hash is an HMAC of the uploader's bare JID (it links files of one
 // uploader, but does not reveal the JID). A slot id is 128 random bits and
 // the slot's size; the size in it lets the quota be counted from a listing.
-// Partial uploads live in a local staging directory, never under blobs/ or
-// slots/, so a crash in the middle of an upload leaves no partial blob
-// visible; a resumed upload continues from the staged bytes.
+// Partial uploads live in a local staging directory (<user hash>-<slot id>),
+// never under blobs/ or slots/, so a crash in the middle of an upload leaves
+// no partial blob visible; a resumed upload continues from the staged bytes.
+// The quota counts a user's records and staged uploads, each at its slot's
+// size.
 //
 // Concurrency: a Service is safe for concurrent use. Uploads to one slot are
-// serialized by an in-process lock (a second concurrent PUT gets 409); the
-// sweeper's delete phase excludes upload completions of this process.
+// serialized by an in-process lock (a second concurrent PUT gets 409); a
+// user's quota checks, with the staging or storing each allows, run one at
+// a time; the sweeper's delete phase excludes upload completions of this
+// process.
 package media

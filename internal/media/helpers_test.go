@@ -173,3 +173,22 @@ func wantStatus(t testing.TB, what string, r response, status int, bodyHas strin
 		t.Fatalf("%s: got %d %q, want %d with %q", what, r.status, r.body, status, bodyHas)
 	}
 }
+
+// putStatus uploads data to the slot and returns the status; unlike put it
+// may run in a goroutine of its own.
+func putStatus(s Slot, data []byte) (int, error) {
+	req, err := http.NewRequest(http.MethodPut, s.PutURL, bytes.NewReader(data))
+	if err != nil {
+		return 0, err
+	}
+	for k, v := range s.PutHeaders {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, nil
+}

@@ -30,7 +30,8 @@ type Config struct {
 	StagingDir string
 	// MaxFileSize is the largest file accepted, in bytes.
 	MaxFileSize int64
-	// Quota is the most bytes one user may have stored at a time (0: no limit).
+	// Quota is the most bytes one user may have stored or be uploading
+	// (staged here) at a time (0: no limit).
 	Quota int64
 	// Retention is how long a file stays after its upload.
 	Retention time.Duration
@@ -55,6 +56,8 @@ type Service struct {
 
 	mu   sync.Mutex
 	busy map[string]bool // slots with an upload in progress; guarded by mu
+
+	users userLocks // a user's quota checks and what they allow, one at a time
 
 	// finishing is held for reading while an upload completes and for
 	// writing while the sweeper deletes, so that it never deletes a blob

@@ -14,8 +14,6 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/parley-im/parley/internal/media/blob"
 )
 
 // SlotRequest is a client's request for an upload slot.
@@ -56,7 +54,7 @@ func (s *Service) NewSlot(ctx context.Context, req SlotRequest) (Slot, error) {
 		return Slot{}, fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, req.Size, s.cfg.MaxFileSize)
 	}
 	user := s.sign.userHash(req.User)
-	if err := s.checkQuota(ctx, user, req.Size); err != nil {
+	if err := s.checkQuota(ctx, user, "", req.Size); err != nil {
 		if errors.Is(err, ErrQuota) {
 			s.m.rejections.WithLabelValues(reasonQuota).Inc()
 		}
@@ -76,34 +74,6 @@ func (s *Service) NewSlot(ctx context.Context, req SlotRequest) (Slot, error) {
 		GetURL:     getURL(s.cfg.BaseURL, pc.name, gc, gc.sign(s.sign)),
 		Expires:    time.Unix(pc.exp, 0),
 	}, nil
-}
-
-// checkQuota refuses adding size bytes to the user's stored files when that
-// would exceed the quota.
-func (s *Service) checkQuota(ctx context.Context, user string, size int64) error {
-	if s.cfg.Quota <= 0 {
-		return nil
-	}
-	used, err := s.usage(ctx, user)
-	if err != nil {
-		return err
-	}
-	if used+size > s.cfg.Quota {
-		return fmt.Errorf("%w: %d bytes stored, %d more asked, the quota is %d", ErrQuota, used, size, s.cfg.Quota)
-	}
-	return nil
-}
-
-// usage adds up the sizes of a user's stored files (from the slot ids).
-func (s *Service) usage(ctx context.Context, user string) (int64, error) {
-	var used int64
-	err := s.cfg.Blobs.List(ctx, "slots/"+user+"/", func(i blob.Info) error {
-		if n := slotSize(path.Base(i.Key)); n > 0 {
-			used += n
-		}
-		return nil
-	})
-	return used, err
 }
 
 // record describes a completed upload (JSON under slots/<user>/<slot>).

@@ -99,14 +99,17 @@ func (s *Service) upload(w http.ResponseWriter, r *http.Request, c putClaims, sp
 		s.refuse(w, http.StatusConflict, reasonUsed, "slot already used")
 		return
 	}
-	st, err := s.openStaged(c, sp)
+	st, err := s.admit(ctx, c, sp)
 	var off *offsetError
-	if errors.As(err, &off) {
+	switch {
+	case errors.As(err, &off):
 		w.Header().Set("Upload-Offset", strconv.FormatInt(off.have, 10))
 		s.refuse(w, http.StatusConflict, reasonBadRequest, "Content-Range must start at the staged offset")
 		return
-	}
-	if err != nil {
+	case errors.Is(err, ErrQuota):
+		s.refuse(w, http.StatusRequestEntityTooLarge, reasonQuota, "quota exceeded (stored files and unfinished uploads count)")
+		return
+	case err != nil:
 		s.internal(w, "staging an upload", err)
 		return
 	}
@@ -135,6 +138,19 @@ func (s *Service) upload(w http.ResponseWriter, r *http.Request, c putClaims, sp
 	s.complete(ctx, w, c, st)
 }
 
+// admit opens the slot's staging file if the user's quota has room for the
+// whole slot besides the user's stored files and other unfinished uploads.
+// The check and the file's creation are one step per user, so that a
+// concurrent upload of the same user counts this one.
+func (s *Service) admit(ctx context.Context, c putClaims, sp span) (*staged, error) {
+	unlock := s.users.lock(c.user)
+	defer unlock()
+	if err := s.checkQuota(ctx, c.user, c.slot, c.size); err != nil {
+		return nil, err
+	}
+	return s.openStaged(c, sp)
+}
+
 // complete checks the staged file and stores it as a blob and a slot record.
 func (s *Service) complete(ctx context.Context, w http.ResponseWriter, c putClaims, st *staged) {
 	sum, err := st.sum()
@@ -147,22 +163,37 @@ func (s *Service) complete(ctx context.Context, w http.ResponseWriter, c putClai
 		s.refuse(w, http.StatusBadRequest, reasonHash, "the bytes do not match the declared SHA-256")
 		return
 	}
-	if err := s.checkQuota(ctx, c.user, c.size); errors.Is(err, ErrQuota) {
+	err = s.storeWithinQuota(ctx, c, st, sum)
+	switch {
+	case errors.Is(err, ErrQuota):
 		st.discard()
 		s.refuse(w, http.StatusRequestEntityTooLarge, reasonQuota, "quota exceeded")
 		return
-	} else if err != nil {
-		s.internal(w, "counting a user's files", err)
-		return
-	}
-	if err := s.store(ctx, c, st, sum); err != nil {
+	case err != nil:
 		s.internal(w, "storing an upload", err)
 		return
 	}
-	st.discard()
 	s.m.uploads.Inc()
 	w.Header().Set("ETag", `"`+sum+`"`)
 	w.WriteHeader(http.StatusCreated)
+}
+
+// storeWithinQuota stores the upload and removes its staging file if the
+// user's quota still has room for it (another media server on the same
+// store may have added files since the upload was admitted). The check,
+// the storing and the removal are one step per user, so that concurrent
+// completions of one user cannot all pass a check that only some fit.
+func (s *Service) storeWithinQuota(ctx context.Context, c putClaims, st *staged, sum string) error {
+	unlock := s.users.lock(c.user)
+	defer unlock()
+	if err := s.checkQuota(ctx, c.user, c.slot, c.size); err != nil {
+		return err
+	}
+	if err := s.store(ctx, c, st, sum); err != nil {
+		return err
+	}
+	st.discard()
+	return nil
 }
 
 // store writes the blob (unless identical bytes are stored already) and
