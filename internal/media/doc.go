@@ -27,5 +27,6 @@
 // serialized by an in-process lock (a second concurrent PUT gets 409); a
 // user's quota checks, with the staging or storing each allows, run one at
 // a time; the sweeper's delete phase excludes upload completions of this
-// process.
+// process, and it keeps the blobs of the uploads this process stored while
+// it ran (its listing of the records may have missed them).
 package media

@@ -174,6 +174,23 @@ func wantStatus(t testing.TB, what string, r response, status int, bodyHas strin
 	}
 }
 
+// hookedStore is a blob store that runs afterList once a List of exactly
+// that prefix has walked every key, so a test can act at that point of a
+// sweep (before the sweep goes on) without sleeping.
+type hookedStore struct {
+	blob.Store
+	prefix    string
+	afterList func()
+}
+
+func (h *hookedStore) List(ctx context.Context, prefix string, fn func(blob.Info) error) error {
+	err := h.Store.List(ctx, prefix, fn)
+	if err == nil && prefix == h.prefix && h.afterList != nil {
+		h.afterList()
+	}
+	return err
+}
+
 // putStatus uploads data to the slot and returns the status; unlike put it
 // may run in a goroutine of its own.
 func putStatus(s Slot, data []byte) (int, error) {

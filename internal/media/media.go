@@ -63,6 +63,14 @@ type Service struct {
 	// writing while the sweeper deletes, so that it never deletes a blob
 	// that a new slot record is about to reference.
 	finishing sync.RWMutex
+
+	// sweeping runs one sweep at a time.
+	sweeping sync.Mutex
+	// storedDuringSweep holds, while a sweep runs (nil otherwise), the
+	// hashes of the uploads stored since it began listing the records: the
+	// listing may have missed their records, so the sweep keeps their
+	// blobs. Guarded by mu.
+	storedDuringSweep map[string]bool
 }
 
 // New checks cfg and returns a Service.

@@ -274,3 +274,36 @@ func TestSecretFile(t *testing.T) {
 		t.Fatal("a 5-byte secret was accepted")
 	}
 }
+
+// TestSweepKeepsABlobReusedWhileItRuns: the only record of a blob expires,
+// and the same bytes are uploaded again after the sweep listed the records
+// but before it deletes orphaned blobs. The new upload reuses the blob, so
+// the sweep must not delete it.
+func TestSweepKeepsABlobReusedWhileItRuns(t *testing.T) {
+	hooked := &hookedStore{prefix: "slots/"}
+	e := newEnv(t, func(c *Config) {
+		c.Retention = 48 * time.Hour
+		hooked.Store = c.Blobs
+		c.Blobs = hooked
+	})
+	e.clock.t = time.Now() // the blobs' modification times are the real clock's
+	data := randomBytes(t, 5000)
+	wantStatus(t, "first upload", put(t, e.slot(t, "a.bin", len(data), "", nil), data, nil), http.StatusCreated, "")
+	e.clock.add(49 * time.Hour) // its record has expired; its blob is older than a slot's lifetime
+	var again Slot
+	hooked.afterList = func() {
+		hooked.afterList = nil
+		again = e.slot(t, "a.bin", len(data), "", nil)
+		wantStatus(t, "the same bytes during the sweep", put(t, again, data, nil), http.StatusCreated, "")
+	}
+	st, err := e.svc.Sweep(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Records != 1 || st.Blobs != 0 || counterValue(e.svc.m.dedup) != 1 {
+		t.Fatalf("sweep removed %+v with %v deduplicated; want 1 record, no blob, 1 deduplicated", st, counterValue(e.svc.m.dedup))
+	}
+	if r := get(t, again.GetURL, nil); r.status != http.StatusOK || !bytes.Equal(r.body, data) {
+		t.Fatalf("GET of the upload completed during the sweep: %d with %d bytes, want 200 and the file", r.status, len(r.body))
+	}
+}

@@ -37,8 +37,12 @@ func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) {
 // Sweep applies the retention: it removes slot records older than the
 // retention, then blobs that no remaining record references (and that are
 // older than a slot's lifetime, so an upload completing meanwhile keeps its
-// blob), then partial uploads whose PUT URL has expired.
+// new blob, and that no upload stored during the sweep reuses), then
+// partial uploads whose PUT URL has expired.
 func (s *Service) Sweep(ctx context.Context) (SweepStats, error) {
+	s.sweeping.Lock()
+	defer s.sweeping.Unlock()
+	defer s.watchStores()() // from before the records are listed to the end
 	var st SweepStats
 	now := s.cfg.Now()
 	live := make(map[string]bool)
@@ -83,6 +87,7 @@ func (s *Service) sweepBlobs(ctx context.Context, live map[string]bool, now time
 	}
 	s.finishing.Lock() // no upload of this process completes meanwhile
 	defer s.finishing.Unlock()
+	s.keepStoredDuringSweep(live)
 	var orphans []string
 	err := s.cfg.Blobs.List(ctx, "blobs/", func(i blob.Info) error {
 		if !live[filepath.Base(i.Key)] && now.Sub(i.Modified) > s.cfg.SlotTTL {
@@ -99,6 +104,30 @@ func (s *Service) sweepBlobs(ctx context.Context, live map[string]bool, now time
 		}
 	}
 	return len(orphans), nil
+}
+
+// watchStores starts collecting the hashes of the uploads stored from now
+// on, until the returned function is called.
+func (s *Service) watchStores() (stop func()) {
+	s.mu.Lock()
+	s.storedDuringSweep = make(map[string]bool)
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		s.storedDuringSweep = nil
+		s.mu.Unlock()
+	}
+}
+
+// keepStoredDuringSweep adds to live the hashes of the uploads stored since
+// the sweep began listing the records. The caller holds finishing, so that
+// none is stored while the orphans are deleted.
+func (s *Service) keepStoredDuringSweep(live map[string]bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for sum := range s.storedDuringSweep {
+		live[sum] = true
+	}
 }
 
 // sweepStaging removes partial uploads untouched for longer than a PUT

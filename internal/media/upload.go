@@ -212,8 +212,26 @@ func (s *Service) store(ctx context.Context, c putClaims, st *staged, sum string
 			return err
 		}
 	}
-	return s.writeRecord(ctx, c.user, c.slot, record{SHA256: sum, Size: c.size, Type: c.ctype, Name: c.name,
+	err := s.writeRecord(ctx, c.user, c.slot, record{SHA256: sum, Size: c.size, Type: c.ctype, Name: c.name,
 		Uploaded: s.cfg.Now().UTC()})
+	if err == nil {
+		s.noteStored(sum)
+	}
+	return err
+}
+
+// noteStored tells a running sweep that a record of these bytes was
+// written. It comes after the write and before finishing is released: a
+// sweep that began listing the records before the write is already
+// watching and keeps the blob, even one reused without being rewritten
+// (its modification time can be older than a slot's lifetime); a sweep
+// that began after lists the record.
+func (s *Service) noteStored(sum string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.storedDuringSweep != nil {
+		s.storedDuringSweep[sum] = true
+	}
 }
 
 // used reports whether the slot already holds a completed upload.
