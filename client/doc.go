@@ -13,8 +13,9 @@
 //
 // Everything the server sends arrives as an [Event] on [Client.Events]:
 // [*Message], [*Receipt], [*Marker], [*ChatState], [*Presence], [*Sent],
-// [*Connected] and [*Disconnected]. Pings from the server are answered by
-// the library.
+// [*MessageFailed] (the server refused a message: no such account, another
+// server's address), [*Connected] and [*Disconnected]. Pings from the
+// server are answered by the library.
 //
 // Files (photos, voice notes, documents) travel outside the chat
 // connection, as in WhatsApp: [Client.UploadFile] encrypts a file on this

@@ -4,7 +4,8 @@ import "time"
 
 // Event is something the server sent, or a change of the connection:
 // one of *Message, *Receipt, *Marker, *ChatState, *Presence, *Sent,
-// *OfflinePreview, *OfflineDone, *Connected, *Disconnected, *CallEvent.
+// *MessageFailed, *OfflinePreview, *OfflineDone, *Connected, *Disconnected,
+// *CallEvent.
 type Event interface{ event() }
 
 // Message is an incoming chat message.
@@ -79,11 +80,25 @@ type Presence struct {
 // Sent is the "sent" tick: the server has durably accepted the message with
 // this id. Over the binary protocol the server acks each message
 // explicitly, with the id it gave the recipient's copy and its time; over
-// XMPP the tick comes from stream management and carries only the ID.
+// XMPP the tick comes from stream management and carries only the ID. A
+// message the server refuses gets a MessageFailed instead.
 type Sent struct {
 	ID       string
 	StanzaID string    // the server's id for the message (binary protocol)
 	Time     time.Time // when the server stored it (binary protocol)
+}
+
+// MessageFailed says that the server refused a message this device sent:
+// it answered with a stanza error (RFC 6120 8.3) and keeps no copy, so no
+// Sent tick, Receipt or Marker will follow. Condition is
+// service-unavailable for an account that does not exist (or blocks this
+// one, XEP-0191: the two look the same on purpose), remote-server-not-found
+// for another server's address (Parley talks to no other server).
+type MessageFailed struct {
+	ID        string // the message's id, as SendMessage returned it
+	To        string // the address the message was for
+	Condition string // the stanza error condition: service-unavailable, ...
+	Text      string // the server's explanation, often ""
 }
 
 // OfflinePreview announces, at login over the binary protocol, how many
@@ -112,6 +127,7 @@ func (*Marker) event()         {}
 func (*ChatState) event()      {}
 func (*Presence) event()       {}
 func (*Sent) event()           {}
+func (*MessageFailed) event()  {}
 func (*OfflinePreview) event() {}
 func (*OfflineDone) event()    {}
 func (*Connected) event()      {}

@@ -55,7 +55,11 @@ func (c *Client) handleSM(el *stanza.Element) {
 
 func (c *Client) handleMessage(el *stanza.Element) {
 	from := el.Attr("from")
-	if el.Type() == "error" || c.historyResult(el) {
+	if el.Type() == "error" {
+		c.messageFailed(el)
+		return
+	}
+	if c.historyResult(el) {
 		return
 	}
 	if inner, kind := c.carbon(el); inner != nil {
@@ -109,6 +113,21 @@ func (c *Client) handleMessage(el *stanza.Element) {
 		return
 	}
 	c.emit(m)
+}
+
+// messageFailed reports the server's error answer to a message we sent.
+// The server still counts the message as handled, and its
+// stream-management ack follows the error: the message is marked so that
+// the ack gives it no Sent tick, which would say it is stored.
+func (c *Client) messageFailed(el *stanza.Element) {
+	e := &MessageFailed{ID: el.ID(), To: el.Attr("from"), Condition: string(stanza.UndefinedCondition)}
+	if se := stanza.ParseError(el); se != nil {
+		e.Condition, e.Text = string(se.Condition), se.Text
+	}
+	c.mu.Lock()
+	c.sm.refused(e.ID)
+	c.mu.Unlock()
+	c.emit(e)
 }
 
 // originID is the sender's XEP-0359 origin-id of a message, or "".

@@ -21,9 +21,11 @@ type smState struct {
 }
 
 type outbound struct {
-	el     *stanza.Element
-	id     string // a message's id: its Sent tick when acknowledged
-	ticked bool   // its Sent tick was already given (an explicit server ack)
+	el *stanza.Element
+	id string // a message's id: its Sent tick when acknowledged
+	// ticked: its Sent tick was already given (an explicit server ack), or
+	// is withheld (the server refused the message).
+	ticked bool
 }
 
 // resumeState is what a reconnect needs to resume.
@@ -86,6 +88,10 @@ func (m *smState) tick(id string) bool {
 	}
 	return false
 }
+
+// refused marks the message id as refused by the server: the ack that
+// covers it gives no Sent tick.
+func (m *smState) refused(id string) { m.tick(id) }
 
 // advanceTicked moves ticked past the front entries that need no tick.
 func (m *smState) advanceTicked() {
