@@ -39,7 +39,8 @@ id on standard output.
 With --wait delivered it then waits for the recipient's delivery receipt
 (✓✓), with --wait seen for their "displayed" marker. --timeout bounds the
 whole run. The exit status is 0 once the tick came, 1 on any failure
-(login refused, connection lost, timed out), 2 on a usage error.
+(login refused, no such account or another server's address, connection
+lost, timed out), 2 on a usage error.
 
 With --file it sends a file instead, with an optional caption: the file
 is encrypted on this machine with a fresh random key (AES-256-GCM, the
@@ -158,7 +159,9 @@ func send(ctx context.Context, cmd *cobra.Command, a *app, lf *loginFlags, to, b
 }
 
 // waitTick follows the ticks of message id until want, printing the id at
-// the sent tick.
+// the sent tick. A message the server refuses fails: its error comes
+// before the ack that would have been its sent tick, so even a wait for
+// "sent" sees it.
 func waitTick(ctx context.Context, a *app, c *client.Client, id, want string) error {
 	got := -1 // index in tickOrder of the best tick so far
 	target := slices.Index(tickOrder, want)
@@ -168,8 +171,8 @@ func waitTick(ctx context.Context, a *app, c *client.Client, id, want string) er
 			if !ok {
 				return fmt.Errorf("connection closed before the %s tick of message %s", tickOrder[got+1], id)
 			}
-			if err := disconnectErr(e); err != nil {
-				return fmt.Errorf("connection lost before the %s tick of message %s: %w", tickOrder[got+1], id, err)
+			if err := waitEventErr(e, id, tickOrder[got+1]); err != nil {
+				return err
 			}
 			t := tickOf(e, id)
 			if t > got && got < 0 {
@@ -201,6 +204,34 @@ func tickOf(e client.Event, id string) int {
 		}
 	}
 	return -1
+}
+
+// waitEventErr is the error e ends a wait for the tick of message id with,
+// or nil.
+func waitEventErr(e client.Event, id, tick string) error {
+	if f, ok := e.(*client.MessageFailed); ok && f.ID == id {
+		return errors.New(failureText(f))
+	}
+	if err := disconnectErr(e); err != nil {
+		return fmt.Errorf("connection lost before the %s tick of message %s: %w", tick, id, err)
+	}
+	return nil
+}
+
+// failureText says why the server refused a message: "nobody@localhost: no
+// such account (service-unavailable)", the server's text when it gave one.
+func failureText(f *client.MessageFailed) string {
+	why := f.Text
+	if why == "" {
+		why = map[string]string{
+			"service-unavailable":     "no such account",
+			"remote-server-not-found": "no such server",
+		}[f.Condition]
+	}
+	if why == "" {
+		return fmt.Sprintf("%s: refused (%s)", f.To, f.Condition)
+	}
+	return fmt.Sprintf("%s: %s (%s)", f.To, why, f.Condition)
 }
 
 func disconnectErr(e client.Event) error {

@@ -192,6 +192,36 @@ func TestSendWaitsForTicks(t *testing.T) {
 		append([]string{"listen", "--count", "3", "--timeout", "1s"}, alice...)...)
 }
 
+// TestSendRefused: a message to an account that does not exist, or to
+// another server, fails at once with the server's reason, with or without
+// --wait, over both encodings, and prints no id (the server keeps nothing).
+func TestSendRefused(t *testing.T) {
+	srv := chatServer(t)
+	o, binary := login(srv, "alice")
+	xml := []string{"--jid", "alice@localhost", "--server", srv.C2S, "--insecure", "--encoding", "xml"}
+	const (
+		noAccount = "nobody@localhost: no such account (service-unavailable)"
+		noServer  = "someone@example.com: this server talks to no other server (remote-server-not-found)"
+	)
+	for _, c := range []struct {
+		to, wait, why string
+		login         []string
+	}{
+		{"nobody@localhost", "sent", noAccount, binary},
+		{"nobody@localhost", "delivered", noAccount, binary},
+		{"nobody@localhost", "sent", noAccount, xml},
+		{"someone@example.com", "sent", noServer, binary},
+		{"someone@example.com", "delivered", noServer, xml},
+	} {
+		args := append([]string{"send", "--to", c.to, "--wait", c.wait, "--timeout", "10s", "hi"}, c.login...)
+		start := time.Now()
+		r := fails(t, o, 1, c.why, args...)
+		if r.stdout != "" || time.Since(start) > 5*time.Second {
+			t.Errorf("%v: stdout %q after %v", args, r.stdout, time.Since(start))
+		}
+	}
+}
+
 func TestClientLoginSettings(t *testing.T) {
 	srv := chatServer(t)
 	dir := t.TempDir()
