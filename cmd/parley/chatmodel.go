@@ -335,6 +335,10 @@ func (m *chatModel) onEvent(e client.Event) tea.Cmd {
 		m.onMessage(e, now)
 	case *client.Sent:
 		m.chats.tick(e.ID, tickOne)
+	case *client.MessageFailed:
+		if m.chats.fail(e.ID, failureReason(e)) {
+			m.status = "not sent: " + failureText(e)
+		}
 	case *client.Receipt:
 		for _, id := range e.IDs {
 			m.chats.tick(id, tickTwo)

@@ -26,6 +26,9 @@ type chatLine struct {
 	body   string
 	at     time.Time
 	tick   int // of a mine line
+	// failed is why the server refused a mine line ("" when it did not):
+	// shown with ✗ instead of its tick.
+	failed string
 }
 
 // conversation is the chat with one contact.
@@ -154,6 +157,17 @@ func (cs *chats) tick(id string, t int) {
 		}
 	}
 	l.tick = max(l.tick, t)
+}
+
+// fail marks our message id as refused by the server, for reason; false
+// when id is none of ours (a receipt or typing notification refused).
+func (cs *chats) fail(id, reason string) bool {
+	l := cs.byID[id]
+	if l == nil {
+		return false
+	}
+	l.failed = reason
+	return true
 }
 
 // presence applies a contact's presence; it returns the conversation it

@@ -29,11 +29,12 @@ const chatKeysHelp = `Keys and commands:
   /help               show this until the next key
 
 Ticks: ◷ sending, ✓ sent (the server has it), ✓✓ delivered (their device
-has it), ✓✓ in blue: seen.`
+has it), ✓✓ in blue: seen; ✗ not sent, with the server's reason (no such
+account, another server's address).`
 
 // chatStyles are the styles of the chat screen.
 type chatStyles struct {
-	faint, bold, selected, seen, typing, unread lipgloss.Style
+	faint, bold, selected, seen, typing, unread, failed lipgloss.Style
 }
 
 func newChatStyles() chatStyles {
@@ -44,6 +45,7 @@ func newChatStyles() chatStyles {
 		seen:     lipgloss.NewStyle().Foreground(lipgloss.Color("39")).Bold(true), // blue
 		typing:   lipgloss.NewStyle().Foreground(lipgloss.Color("34")),
 		unread:   lipgloss.NewStyle().Foreground(lipgloss.Color("34")).Bold(true),
+		failed:   lipgloss.NewStyle().Foreground(lipgloss.Color("160")), // red
 	}
 }
 
@@ -142,7 +144,7 @@ func (m *chatModel) messageLines(cv *conversation, w int) []string {
 		case l.system:
 			s = stamp + " " + m.st.faint.Render("— "+l.body)
 		case l.mine:
-			s = stamp + " " + m.st.bold.Render("you") + ": " + l.body + " " + m.tickMark(l.tick)
+			s = stamp + " " + m.st.bold.Render("you") + ": " + l.body + " " + m.tickMark(l)
 		default:
 			s = stamp + " " + m.st.typing.Render(localPart(cv.peer)) + ": " + l.body
 		}
@@ -151,9 +153,13 @@ func (m *chatModel) messageLines(cv *conversation, w int) []string {
 	return out
 }
 
-// tickMark is the tick of an outgoing message.
-func (m *chatModel) tickMark(t int) string {
-	switch t {
+// tickMark is the tick of an outgoing message, or ✗ and the reason the
+// server refused it.
+func (m *chatModel) tickMark(l *chatLine) string {
+	if l.failed != "" {
+		return m.st.failed.Render("✗ " + l.failed)
+	}
+	switch l.tick {
 	case tickOne:
 		return m.st.faint.Render("✓")
 	case tickTwo:

@@ -219,8 +219,13 @@ func waitEventErr(e client.Event, id, tick string) error {
 }
 
 // failureText says why the server refused a message: "nobody@localhost: no
-// such account (service-unavailable)", the server's text when it gave one.
-func failureText(f *client.MessageFailed) string {
+// such account (service-unavailable)".
+func failureText(f *client.MessageFailed) string { return f.To + ": " + failureReason(f) }
+
+// failureReason is the server's text, or what the condition means for a
+// message, then the condition: the text alone may be vague, the condition
+// alone cryptic.
+func failureReason(f *client.MessageFailed) string {
 	why := f.Text
 	if why == "" {
 		why = map[string]string{
@@ -229,9 +234,9 @@ func failureText(f *client.MessageFailed) string {
 		}[f.Condition]
 	}
 	if why == "" {
-		return fmt.Sprintf("%s: refused (%s)", f.To, f.Condition)
+		return "refused (" + f.Condition + ")"
 	}
-	return fmt.Sprintf("%s: %s (%s)", f.To, why, f.Condition)
+	return why + " (" + f.Condition + ")"
 }
 
 func disconnectErr(e client.Event) error {
