@@ -233,7 +233,15 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, subprotocol str
 		return
 	}
 	c := newConn(s, nc, kind)
+	// The socket's peer decides whether the connection is secure (a
+	// reverse proxy on loopback terminated TLS); the client's address is
+	// the request's, which the HTTP handler may have taken from a trusted
+	// proxy's X-Forwarded-For, so that per-address limits count each
+	// client behind the proxy apart.
 	c.secure = r.TLS != nil || isLoopback(c.remoteIP)
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		c.remoteIP = ap.Addr().Unmap()
+	}
 	if r.TLS != nil {
 		c.tlsState = r.TLS
 	}

@@ -463,7 +463,7 @@ func (s *Server) httpHandler() http.Handler {
 		}
 		_ = json.NewEncoder(w).Encode(health)
 	})
-	return mux
+	return clientAddress(config.TrustedProxyList(s.cfg), mux)
 }
 
 // storeWriteError is why the store refuses writes now, or nil.

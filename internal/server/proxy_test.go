@@ -1,0 +1,153 @@
+package server
+
+// Behind a reverse proxy (--trusted-proxies): the client's address comes
+// from X-Forwarded-For when, and only when, the socket's peer is a trusted
+// proxy, and the per-address limits count each client apart.
+//
+// Run: go test -run 'BehindAProxy' -v ./internal/server/
+
+import (
+	"bufio"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parley-im/parley/internal/config"
+)
+
+// wsXMPP is a minimal XMPP-over-WebSocket client (RFC 7395: one element
+// per text message) whose upgrade request carries an X-Forwarded-For
+// header, as a reverse proxy's does.
+type wsXMPP struct {
+	t *testing.T
+	c net.Conn
+	r *bufio.Reader
+}
+
+// dialWSXMPP upgrades a connection to /xmpp-websocket with forwardedFor
+// ("" = no header) and opens the stream, up to the stream features.
+func dialWSXMPP(t *testing.T, addr, forwardedFor string) *wsXMPP {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+	req := "GET /xmpp-websocket HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: xmpp\r\n"
+	if forwardedFor != "" {
+		req += "X-Forwarded-For: " + forwardedFor + "\r\n"
+	}
+	if _, err := io.WriteString(c, req+"\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	w := &wsXMPP{t: t, c: c, r: bufio.NewReader(c)}
+	if resp, err := http.ReadResponse(w.r, nil); err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("WebSocket upgrade: %v %v", resp, err)
+	}
+	w.send(`<open xmlns="urn:ietf:params:xml:ns:xmpp-framing" to="localhost" version="1.0"/>`)
+	w.expect("<open", "stream:features")
+	return w
+}
+
+// send writes s as one masked text message.
+func (w *wsXMPP) send(s string) {
+	w.t.Helper()
+	hdr := []byte{0x81}
+	if len(s) < 126 {
+		hdr = append(hdr, 0x80|byte(len(s)))
+	} else {
+		hdr = binary.BigEndian.AppendUint16(append(hdr, 0x80|126), uint16(len(s)))
+	}
+	mask := [4]byte{7, 1, 2, 9}
+	out := append(hdr, mask[:]...)
+	for i := range len(s) {
+		out = append(out, s[i]^mask[i%4])
+	}
+	if _, err := w.c.Write(out); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// read returns the next message from the server (unmasked, under 64 KiB).
+func (w *wsXMPP) read() string {
+	w.t.Helper()
+	var h [2]byte
+	if _, err := io.ReadFull(w.r, h[:]); err != nil {
+		w.t.Fatal(err)
+	}
+	n := int(h[1] & 0x7f)
+	if n == 126 {
+		var b [2]byte
+		_, _ = io.ReadFull(w.r, b[:])
+		n = int(binary.BigEndian.Uint16(b[:]))
+	}
+	p := make([]byte, n)
+	if _, err := io.ReadFull(w.r, p); err != nil {
+		w.t.Fatal(err)
+	}
+	return string(p)
+}
+
+// expect reads one message per want and checks that each contains it.
+func (w *wsXMPP) expect(want ...string) string {
+	w.t.Helper()
+	var m string
+	for _, s := range want {
+		if m = w.read(); !strings.Contains(m, s) {
+			w.t.Fatalf("got %s, want a message with %q", m, s)
+		}
+	}
+	return m
+}
+
+// plain authenticates with SASL PLAIN and returns the server's answer.
+func (w *wsXMPP) plain(user, password string) string {
+	w.t.Helper()
+	w.send(`<auth xmlns="urn:ietf:params:xml:ns:xmpp-sasl" mechanism="PLAIN">` +
+		base64.StdEncoding.EncodeToString([]byte("\x00"+user+"\x00"+password)) + `</auth>`)
+	return w.read()
+}
+
+// TestLoginLimitPerClientBehindAProxy: behind a trusted proxy, one
+// client's wrong passwords lock out that client (the right-most
+// X-Forwarded-For address that is not the proxy's, whatever it puts to
+// the left), not every web client; from an untrusted peer
+// X-Forwarded-For is ignored, and changing it does not escape the limit.
+func TestLoginLimitPerClientBehindAProxy(t *testing.T) {
+	ts := startServer(t, func(c *config.Config) { c.TrustedProxies = "127.0.0.1/32, 10.0.0.0/8" })
+	ts.addUser(t, "alice", "pw-alice")
+	addr := ts.addrs.HTTP
+	guesser := dialWSXMPP(t, addr, "203.0.113.7, 10.1.1.1")
+	for i := range 5 {
+		if got := guesser.plain("alice", fmt.Sprint("guess", i)); !strings.Contains(got, "not-authorized") {
+			t.Fatalf("wrong password %d: %s", i, got)
+		}
+	}
+	for _, xff := range []string{"203.0.113.7", "198.51.100.1, 203.0.113.7", "10.9.9.9,203.0.113.7,10.1.1.1"} {
+		if got := dialWSXMPP(t, addr, xff).plain("alice", "pw-alice"); !strings.Contains(got, "temporary-auth-failure") {
+			t.Fatalf("the guesser again, X-Forwarded-For %q: %s", xff, got)
+		}
+	}
+	if got := dialWSXMPP(t, addr, "203.0.113.8").plain("alice", "pw-alice"); !strings.Contains(got, "<success") {
+		t.Fatalf("another client behind the proxy: %s", got)
+	}
+
+	direct := startServer(t, nil) // no trusted proxy: X-Forwarded-For is the client's claim
+	direct.addUser(t, "alice", "pw-alice")
+	for i := range 5 {
+		if got := dialWSXMPP(t, direct.addrs.HTTP, fmt.Sprintf("203.0.113.%d", i)).plain("alice", "guess"); !strings.Contains(got, "not-authorized") {
+			t.Fatalf("wrong password %d: %s", i, got)
+		}
+	}
+	if got := dialWSXMPP(t, direct.addrs.HTTP, "203.0.113.99").plain("alice", "pw-alice"); !strings.Contains(got, "temporary-auth-failure") {
+		t.Fatalf("a new X-Forwarded-For from an untrusted peer escaped the limit: %s", got)
+	}
+}
