@@ -59,9 +59,11 @@ func NewFailureLimiter(maxFailures int, window time.Duration) *FailureLimiter {
 	}
 }
 
-// limiterKey groups addresses: IPv4 (also IPv4-mapped IPv6) as is, IPv6 by
-// /64, zones dropped.
-func limiterKey(ip netip.Addr) (netip.Addr, bool) {
+// LimiterKey is the group of addresses a per-address limit counts ip in:
+// IPv4 (also IPv4-mapped IPv6) as is, IPv6 by /64 (one customer's prefix:
+// a client given one holds every address in it), zones dropped. ok is
+// false for an invalid (zero) address.
+func LimiterKey(ip netip.Addr) (key netip.Addr, ok bool) {
 	if !ip.IsValid() {
 		return netip.Addr{}, false
 	}
@@ -91,7 +93,7 @@ func (l *FailureLimiter) Allow(ip netip.Addr) bool {
 	if l == nil {
 		return true
 	}
-	k, ok := limiterKey(ip)
+	k, ok := LimiterKey(ip)
 	if !ok {
 		return true
 	}
@@ -112,7 +114,7 @@ func (l *FailureLimiter) Fail(ip netip.Addr) {
 	if l == nil {
 		return
 	}
-	k, ok := limiterKey(ip)
+	k, ok := LimiterKey(ip)
 	if !ok {
 		return
 	}
@@ -145,7 +147,7 @@ func (l *FailureLimiter) Succeed(ip netip.Addr) {
 	if l == nil {
 		return
 	}
-	k, ok := limiterKey(ip)
+	k, ok := LimiterKey(ip)
 	if !ok {
 		return
 	}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/parley-im/parley/internal/config"
+	"github.com/parley-im/parley/internal/devicelink"
 )
 
 // wsXMPP is a minimal XMPP-over-WebSocket client (RFC 7395: one element
@@ -149,5 +150,40 @@ func TestLoginLimitPerClientBehindAProxy(t *testing.T) {
 	}
 	if got := dialWSXMPP(t, direct.addrs.HTTP, "203.0.113.99").plain("alice", "pw-alice"); !strings.Contains(got, "temporary-auth-failure") {
 		t.Fatalf("a new X-Forwarded-For from an untrusted peer escaped the limit: %s", got)
+	}
+}
+
+// pairIQ is a <pair/> request with an all-zero key (any 32 bytes will do
+// for a pairing that is never linked).
+func pairIQ() string {
+	return `<iq xmlns="jabber:client" type="set" id="p1"><pair xmlns="` + devicelink.NS + `" key="` +
+		devicelink.EncodeKey(make([]byte, 32)) + `"/></iq>`
+}
+
+// TestPairingLimitPerClientBehindAProxy: the pairing streams one client
+// may hold (16) count each client behind a trusted proxy apart, and an
+// IPv6 client by /64 as the login limit does: sixteen streams from one
+// /64 fill its slots, whatever address of it the next one uses, and a
+// client of another /64 still pairs.
+func TestPairingLimitPerClientBehindAProxy(t *testing.T) {
+	ts := startServer(t, func(c *config.Config) { c.TrustedProxies = "127.0.0.1/32" })
+	for i := range 16 {
+		dev := dialWSXMPP(t, ts.addrs.HTTP, fmt.Sprintf("2001:db8:1:1::%x", i+1))
+		dev.send(pairIQ())
+		if got := dev.read(); !strings.Contains(got, `type="result"`) {
+			t.Fatalf("pairing %d: %s", i, got)
+		}
+	}
+	dev := dialWSXMPP(t, ts.addrs.HTTP, "2001:db8:1:1:ffff:ffff:ffff:ffff")
+	dev.send(pairIQ())
+	if got := dev.read(); !strings.Contains(got, "resource-constraint") {
+		t.Fatalf("a 17th pairing from the same /64: %s", got)
+	}
+	for _, other := range []string{"2001:db8:1:2::1", "192.0.2.1"} {
+		dev := dialWSXMPP(t, ts.addrs.HTTP, other)
+		dev.send(pairIQ())
+		if got := dev.read(); !strings.Contains(got, `type="result"`) {
+			t.Fatalf("a pairing from %s: %s", other, got)
+		}
 	}
 }

@@ -41,7 +41,8 @@ type Options struct {
 	// MaxPending bounds the pairings waiting at once (default 10,000).
 	MaxPending int
 	// MaxPerIP bounds the pairings waiting at once from one client
-	// address (default 16), so that one client cannot take them all.
+	// address, an IPv6 one by /64 (default 16), so that one client cannot
+	// take them all.
 	MaxPerIP int
 }
 
@@ -67,7 +68,7 @@ type Feature struct {
 
 	mu      sync.Mutex
 	pending map[string]*pairing // guarded by mu; by current reference
-	perIP   map[netip.Addr]int  // guarded by mu; pending pairings by client address
+	perIP   map[netip.Addr]int  // guarded by mu; pending pairings by client address group (auth.LimiterKey)
 }
 
 // New returns the feature.

@@ -6,13 +6,14 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/parley-im/parley/internal/auth"
 	"github.com/parley-im/parley/internal/devicelink"
 	"github.com/parley-im/parley/internal/stanza"
 )
 
 // pairing is one new device waiting to be linked.
 type pairing struct {
-	ip      netip.Addr      // the new device's address
+	group   netip.Addr      // the new device's address group (auth.LimiterKey), counted in Feature.perIP
 	key     []byte          // the device's X25519 public key
 	ref     string          // current reference; guarded by Feature.mu
 	claimed bool            // a <link/> took it; guarded by Feature.mu
@@ -35,7 +36,11 @@ func (f *Feature) StartPairing(ctx context.Context, ip netip.Addr, iq *stanza.El
 	if err != nil {
 		return stanza.ErrorReply(iq, stanza.NewError(stanza.BadRequest, "key must be an X25519 public key, 32 bytes in base64url")), time.Time{}
 	}
-	p := &pairing{ip: ip, key: key, done: make(chan credential, 1)}
+	// Grouped as the login limiter groups addresses, so that one IPv6
+	// client cannot take every slot by using one address of its /64 for
+	// each. An invalid address has a group of its own (the zero address).
+	group, _ := auth.LimiterKey(ip)
+	p := &pairing{group: group, key: key, done: make(chan credential, 1)}
 	now := f.now()
 	if !f.register(p) {
 		return stanza.ErrorReply(iq, stanza.NewError(stanza.ResourceConstraint, "too many pairings in progress (from this address); try again later")), time.Time{}
@@ -49,12 +54,12 @@ func (f *Feature) StartPairing(ctx context.Context, ip netip.Addr, iq *stanza.El
 func (f *Feature) register(p *pairing) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if len(f.pending) >= f.opts.MaxPending || f.perIP[p.ip] >= f.opts.MaxPerIP {
+	if len(f.pending) >= f.opts.MaxPending || f.perIP[p.group] >= f.opts.MaxPerIP {
 		return false
 	}
 	p.ref = devicelink.NewRef()
 	f.pending[p.ref] = p
-	f.perIP[p.ip]++
+	f.perIP[p.group]++
 	return true
 }
 
@@ -115,8 +120,8 @@ func (f *Feature) forget(p *pairing) {
 	if f.pending[p.ref] == p {
 		delete(f.pending, p.ref)
 	}
-	if f.perIP[p.ip]--; f.perIP[p.ip] <= 0 {
-		delete(f.perIP, p.ip)
+	if f.perIP[p.group]--; f.perIP[p.group] <= 0 {
+		delete(f.perIP, p.group)
 	}
 }
 

@@ -60,6 +60,30 @@ func TestPairingsPerAddress(t *testing.T) {
 	}
 }
 
+// TestPairingsPerIPv6Prefix: IPv6 addresses count by /64, as the login
+// failure limit counts them: a client holds every address of its prefix.
+func TestPairingsPerIPv6Prefix(t *testing.T) {
+	opts := DefaultOptions()
+	opts.MaxPerIP = 1
+	f, err := New(nil, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	push := func(*stanza.Element) error { return nil }
+	start := func(addr string) bool {
+		_, exp := f.StartPairing(ctx, netip.MustParseAddr(addr), pairIQ(), push)
+		return !exp.IsZero()
+	}
+	if !start("2001:db8:0:1::1") || start("2001:db8:0:1:ffff::2") {
+		t.Fatal("a second pairing from one /64 was not refused")
+	}
+	if !start("2001:db8:0:2::1") {
+		t.Fatal("another /64 refused")
+	}
+}
+
 // TestPairRefusals: <pair/> must be an iq set with a 32-byte key.
 func TestPairRefusals(t *testing.T) {
 	f, _ := New(nil, DefaultOptions())
