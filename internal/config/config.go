@@ -32,7 +32,7 @@ type Config struct {
 	C2S    string `toml:"c2s" flag:"c2s" env:"PARLEY_C2S" help:"XMPP client listener, host:port, with STARTTLS (TLS required before authentication); empty disables"`
 	C2STLS string `toml:"c2s_tls" flag:"c2s-tls" env:"PARLEY_C2S_TLS" help:"XMPP client listener with direct TLS (XEP-0368), host:port; empty disables"`
 	Native string `toml:"native" flag:"native" env:"PARLEY_NATIVE" help:"Parley binary-protocol listener for Parley's own clients, host:port, TLS from the first byte; empty disables"`
-	HTTP   string `toml:"http" flag:"http" env:"PARLEY_HTTP" help:"HTTP listener, host:port: the web client at / (docs/web.md), XMPP over WebSocket at /xmpp-websocket, the binary protocol over WebSocket at /ws, /healthz, /metrics; empty disables"`
+	HTTP   string `toml:"http" flag:"http" env:"PARLEY_HTTP" help:"HTTP listener, host:port: the web client at / (docs/web.md), XMPP over WebSocket at /xmpp-websocket, the binary protocol over WebSocket at /ws, /healthz, /metrics (to --metrics-allow); empty disables"`
 
 	TLSCert string `toml:"tls_cert" flag:"tls-cert" env:"PARLEY_TLS_CERT" help:"TLS certificate chain, a PEM file (set together with --tls-key); when both are empty, a self-signed certificate is created in the data directory"`
 	TLSKey  string `toml:"tls_key" flag:"tls-key" env:"PARLEY_TLS_KEY" help:"TLS private key (PEM file) of --tls-cert"`
@@ -42,11 +42,12 @@ type Config struct {
 
 	LogLevel  string `toml:"log_level" flag:"log-level" env:"PARLEY_LOG_LEVEL" help:"log level: debug, info, warn or error"`
 	LogFormat string `toml:"log_format" flag:"log-format" env:"PARLEY_LOG_FORMAT" help:"log format: text or json (logs go to stderr)"`
-	Pprof     bool   `toml:"pprof" flag:"pprof" env:"PARLEY_PPROF" help:"serve Go's profiler at /debug/pprof/ on the HTTP listener (for operators: keep that listener private)"`
+	Pprof     bool   `toml:"pprof" flag:"pprof" env:"PARLEY_PPROF" help:"serve Go's profiler at /debug/pprof/ on the HTTP listener, to the clients of --metrics-allow only"`
 	GCPacing  bool   `toml:"gc_pacing" flag:"gc-pacing" env:"PARLEY_GC_PACING" help:"set the garbage collector's GOGC between 25 and 100 from what collection costs: little heap headroom while idle, Go's default under load; off when the environment sets GOGC (docs/operations.md)"`
 
 	WebOrigins     string `toml:"web_origins" flag:"web-origins" env:"PARLEY_WEB_ORIGINS" help:"comma-separated origins (https://chat.example.org) besides the HTTP listener's own whose pages may open the WebSocket endpoints; browsers from any other origin get 403 (docs/web.md)"`
-	TrustedProxies string `toml:"trusted_proxies" flag:"trusted-proxies" env:"PARLEY_TRUSTED_PROXIES" help:"comma-separated networks (CIDR: 10.0.0.0/8, ::1/128) of the reverse proxies in front of --http; a request from one of them comes from the right-most X-Forwarded-For address that is not itself in these networks, for the per-address limits (logins, registrations, pairings); empty: every client is its socket's address and X-Forwarded-For is ignored (docs/web.md)"`
+	TrustedProxies string `toml:"trusted_proxies" flag:"trusted-proxies" env:"PARLEY_TRUSTED_PROXIES" help:"comma-separated networks (CIDR: 10.0.0.0/8, ::1/128) of the reverse proxies in front of --http; a request from one of them comes from the right-most X-Forwarded-For address that is not itself in these networks, for the per-address limits (logins, registrations, pairings) and --metrics-allow; empty: every client is its socket's address and X-Forwarded-For is ignored (docs/web.md)"`
+	MetricsAllow   string `toml:"metrics_allow" flag:"metrics-allow" env:"PARLEY_METRICS_ALLOW" help:"comma-separated networks (CIDR) of the clients that may read /metrics and, with --pprof, /debug/pprof/ on --http, by their address as --trusted-proxies resolves it; others get 403; empty allows none (docs/operations.md)"`
 
 	MaxStanzaBytes int           `toml:"max_stanza_bytes" flag:"max-stanza-bytes" env:"PARLEY_MAX_STANZA_BYTES" help:"largest stanza accepted from a client, in bytes; larger ones end the stream with policy-violation"`
 	MinFreeDiskMB  int           `toml:"min_free_disk_mb" flag:"min-free-disk-mb" env:"PARLEY_MIN_FREE_DISK_MB" help:"refuse new messages (resource-constraint, wait) while the embedded store's disk has less free space than this, in MiB, instead of failing when it is full; reads and deliveries go on; 0 disables the check"`
@@ -138,6 +139,7 @@ func Default() Config {
 		TURNMaxAllocations:    8,
 		TURNBandwidth:         1 << 20,
 		CallRingTimeout:       45 * time.Second,
+		MetricsAllow:          "127.0.0.0/8,::1/128",
 	}
 }
 

@@ -23,6 +23,10 @@ func WebOriginList(c Config) []string {
 // that do not parse are left out: Validate reports them).
 func TrustedProxyList(c Config) []netip.Prefix { return networks(c.TrustedProxies) }
 
+// MetricsAllowList returns the networks of --metrics-allow (entries that
+// do not parse are left out: Validate reports them).
+func MetricsAllowList(c Config) []netip.Prefix { return networks(c.MetricsAllow) }
+
 // networks parses a comma-separated list of networks, skipping empty and
 // bad entries.
 func networks(list string) []netip.Prefix {
@@ -67,9 +71,9 @@ func validateNetworks(flag, list string) []error {
 }
 
 // validateWeb checks --web-origins (each entry is an http(s) origin with
-// no path, query or fragment) and --trusted-proxies.
+// no path, query or fragment), --trusted-proxies and --metrics-allow.
 func (c *Config) validateWeb() []error {
-	errs := validateNetworks("trusted-proxies", c.TrustedProxies)
+	errs := append(validateNetworks("trusted-proxies", c.TrustedProxies), validateNetworks("metrics-allow", c.MetricsAllow)...)
 	for _, o := range WebOriginList(*c) {
 		u, err := url.Parse(o)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" ||

@@ -31,6 +31,23 @@ func clientAddress(trusted []netip.Prefix, next http.Handler) http.Handler {
 	})
 }
 
+// allowOnly serves next to the clients whose address (after
+// clientAddress) is in allowed, and 403 with the reason to the others.
+// It guards /metrics and /debug/pprof/ on the public HTTP listener
+// (--metrics-allow, loopback by default, as Prosody's
+// openmetrics_allow_cidr): metrics tell anyone how many users are online
+// and when, and a profile costs the server CPU time on demand.
+func allowOnly(allowed []netip.Prefix, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a, ok := remoteAddr(r)
+		if !ok || !inNetworks(a, allowed) {
+			http.Error(w, "forbidden: "+r.URL.Path+" is served to the networks of --metrics-allow only, not to "+a.String(), http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // forwardedFor is the client's address for a request that peer, a trusted
 // proxy, relayed. Each proxy appends the address it saw to
 // X-Forwarded-For, so the list is read from the right: the first address

@@ -187,3 +187,47 @@ func TestPairingLimitPerClientBehindAProxy(t *testing.T) {
 		}
 	}
 }
+
+// getVia GETs url with X-Forwarded-For: forwardedFor ("" = none).
+func getVia(t *testing.T, url, forwardedFor string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	if forwardedFor != "" {
+		req.Header.Set("X-Forwarded-For", forwardedFor)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// TestMetricsForMetricsAllowOnly: /metrics and the profiler answer the
+// networks of --metrics-allow (loopback by default), judged by the
+// client's address as --trusted-proxies resolves it, and the others get
+// 403 with a one-line reason: a web client behind the local proxy is not
+// a local scraper. /healthz answers everyone. From an untrusted peer,
+// X-Forwarded-For does not let a client in.
+func TestMetricsForMetricsAllowOnly(t *testing.T) {
+	ts := startServer(t, func(c *config.Config) { c.Pprof, c.TrustedProxies = true, "127.0.0.1/32" })
+	base := "http://" + ts.addrs.HTTP
+	for _, path := range []string{"/metrics", "/debug/pprof/", "/debug/pprof/heap", "/debug/pprof/symbol"} {
+		if code, body := getVia(t, base+path, ""); code != http.StatusOK {
+			t.Fatalf("GET %s from loopback: %d %.200s", path, code, body)
+		}
+		code, body := getVia(t, base+path, "203.0.113.5")
+		if code != http.StatusForbidden || !strings.Contains(body, "--metrics-allow") || strings.Count(body, "\n") != 1 {
+			t.Fatalf("GET %s from a client behind the proxy: %d %.200q", path, code, body)
+		}
+	}
+	if code, body := getVia(t, base+"/healthz", "203.0.113.5"); code != http.StatusOK {
+		t.Fatalf("GET /healthz from a client behind the proxy: %d %s", code, body)
+	}
+
+	other := startServer(t, func(c *config.Config) { c.MetricsAllow = "192.0.2.0/24" })
+	if code, body := getVia(t, "http://"+other.addrs.HTTP+"/metrics", "192.0.2.1"); code != http.StatusForbidden {
+		t.Fatalf("GET /metrics from loopback, outside --metrics-allow, claiming 192.0.2.1: %d %.200s", code, body)
+	}
+}

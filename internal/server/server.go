@@ -446,13 +446,7 @@ func (s *Server) httpHandler() http.Handler {
 	mux.Handle("/xmpp-websocket", s.checkOrigin(s.c2s))
 	mux.Handle("/ws", s.checkOrigin(http.HandlerFunc(s.c2s.ServeBinaryWebSocket)))
 	mux.Handle("/", s.webClient())
-	if s.cfg.Pprof {
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	}
-	mux.Handle("/metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
+	s.operatorEndpoints(mux)
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		health := map[string]any{"status": "ok", "sessions": s.reg.Len(), "version": Version(), "pid": pid()}
@@ -464,6 +458,21 @@ func (s *Server) httpHandler() http.Handler {
 		_ = json.NewEncoder(w).Encode(health)
 	})
 	return clientAddress(config.TrustedProxyList(s.cfg), mux)
+}
+
+// operatorEndpoints serves /metrics and, with --pprof, Go's profiler, to
+// the clients of --metrics-allow only (allowOnly). /healthz stays open to
+// all: load balancers probe it from wherever they are.
+func (s *Server) operatorEndpoints(mux *http.ServeMux) {
+	allowed := config.MetricsAllowList(s.cfg)
+	handle := func(path string, h http.Handler) { mux.Handle(path, allowOnly(allowed, h)) }
+	if s.cfg.Pprof {
+		handle("/debug/pprof/", http.HandlerFunc(pprof.Index))
+		handle("/debug/pprof/profile", http.HandlerFunc(pprof.Profile))
+		handle("/debug/pprof/symbol", http.HandlerFunc(pprof.Symbol))
+		handle("/debug/pprof/trace", http.HandlerFunc(pprof.Trace))
+	}
+	handle("/metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
 }
 
 // storeWriteError is why the store refuses writes now, or nil.
