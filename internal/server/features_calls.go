@@ -195,7 +195,7 @@ func RunTURN(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 			_, _ = fmt.Fprintf(w, `{"status":"ok","allocations":%d}`+"\n", relay.Allocations())
 		})
-		hs = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		hs = newHTTPServer(mux, httpIdleTimeout)
 		go func() { _ = hs.Serve(ln) }()
 	}
 	var tlsAddr string

@@ -89,7 +89,7 @@ func (m mediaSlots) Slot(ctx context.Context, r upload.Request) (upload.Slot, er
 
 // mediaServer is the HTTP server of the media listener inside "parley serve".
 func mediaServer(svc *media.Service) *http.Server {
-	return &http.Server{Handler: svc, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	return newHTTPServer(svc, httpIdleTimeout)
 }
 
 // RunMedia runs a standalone media server ("parley media"): the media API
@@ -117,7 +117,7 @@ func RunMedia(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	mux.Handle("/", svc)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(`{"status":"ok"}` + "\n")) })
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	hs := newHTTPServer(mux, httpIdleTimeout)
 	go svc.RunSweeper(ctx, sweepInterval)
 	log.Info("parley media is serving", "media", ln.Addr().String(), "url", config.MediaBaseURL(cfg), "data", cfg.Data,
 		"s3", cfg.MediaS3Endpoint != "", "version", Version())

@@ -1,7 +1,9 @@
 package server
 
 import (
+	"bufio"
 	"io"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -199,6 +201,38 @@ func TestHealthAndMetricsEndpoints(t *testing.T) {
 		if !strings.Contains(m, name) {
 			t.Errorf("/metrics has no %s", name)
 		}
+	}
+}
+
+// TestIdleHTTPConnectionIsClosed: a kept-alive connection to the HTTP
+// listener that sends no next request is closed after the idle timeout
+// (2 minutes; shortened here), where it waited for ever.
+func TestIdleHTTPConnectionIsClosed(t *testing.T) {
+	s := newTestServer(t, nil, nil)
+	s.httpIdle = 200 * time.Millisecond
+	ts := serveTestServer(t, s)
+	c, err := net.Dial("tcp", ts.addrs.HTTP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(c)
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Close {
+		t.Fatalf("GET /healthz: %s, close %v: want 200 on a kept-alive connection", resp.Status, resp.Close)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	start := time.Now()
+	if _, err := r.ReadByte(); err != io.EOF {
+		t.Fatalf("the idle connection after %v: %v, want the server to close it (EOF)", time.Since(start).Round(time.Millisecond), err)
 	}
 }
 

@@ -78,6 +78,7 @@ type Server struct {
 	storeFS  vfs.FS               // nil: the embedded store on the OS's file system (tests inject disk faults)
 	live     liveLimits           // what Reload changes while serving
 	failures *auth.FailureLimiter // login failures per address (Reload changes the limit)
+	httpIdle time.Duration        // the HTTP listener's IdleTimeout: httpIdleTimeout (tests shorten it)
 	handoffs handoffStats         // what the last upgrade's drain did
 }
 
@@ -112,7 +113,7 @@ func newServer(cfg config.Config, log *slog.Logger, upg Upgrader, storeFS vfs.FS
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, reg: router.NewRegistry(), metrics: prometheus.NewRegistry(), upg: upg, storeFS: storeFS,
-		failures: auth.NewFailureLimiter(cfg.AuthFailuresPerMinute, time.Minute)}
+		failures: auth.NewFailureLimiter(cfg.AuthFailuresPerMinute, time.Minute), httpIdle: httpIdleTimeout}
 	s.live.set(cfg)
 	takeover := upg != nil && upg.HasParent()
 	if !takeover { // a first start: the store (and its lock) before the listeners, as always
@@ -386,7 +387,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		go func() { errc <- s.c2s.ServeNative(s.nativeLn) }()
 	}
 	if s.httpLn != nil {
-		s.http = &http.Server{Handler: s.httpHandler(), ReadHeaderTimeout: 10 * time.Second}
+		s.http = newHTTPServer(s.httpHandler(), s.httpIdle)
 		go func() {
 			if err := s.http.Serve(s.httpLn); !errors.Is(err, http.ErrServerClosed) {
 				errc <- err
@@ -439,6 +440,23 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	s.shutdown(upgrading)
 	return err
+}
+
+// The HTTP listeners' timeouts. A client has httpReadHeaderTimeout to send
+// a request's headers; a kept-alive connection waiting for its next
+// request is closed after httpIdleTimeout, where it would otherwise wait
+// for ever and hold a file descriptor and a goroutine (browsers keep idle
+// connections, and anyone can open many). A WebSocket, once upgraded, is
+// no longer the HTTP server's, so neither bounds it.
+const (
+	httpReadHeaderTimeout = 10 * time.Second
+	httpIdleTimeout       = 2 * time.Minute
+)
+
+// newHTTPServer is an http.Server for h with the listeners' timeouts and
+// idle as its IdleTimeout.
+func newHTTPServer(h http.Handler, idle time.Duration) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: httpReadHeaderTimeout, IdleTimeout: idle}
 }
 
 func (s *Server) httpHandler() http.Handler {

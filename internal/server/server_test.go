@@ -32,6 +32,13 @@ func startServer(t *testing.T, tweak func(*config.Config)) *testServer {
 // the operating system's file system).
 func startServerOn(t *testing.T, tweak func(*config.Config), storeFS vfs.FS) *testServer {
 	t.Helper()
+	return serveTestServer(t, newTestServer(t, tweak, storeFS))
+}
+
+// newTestServer builds the server startServerOn starts, for tests that
+// change it before it serves.
+func newTestServer(t *testing.T, tweak func(*config.Config), storeFS vfs.FS) *Server {
+	t.Helper()
 	cfg := config.Default()
 	cfg.Data = t.TempDir()
 	cfg.C2S, cfg.C2STLS, cfg.Native, cfg.HTTP, cfg.Media = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
@@ -49,6 +56,11 @@ func startServerOn(t *testing.T, tweak func(*config.Config), storeFS vfs.FS) *te
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s
+}
+
+// serveTestServer runs s until the test ends.
+func serveTestServer(t *testing.T, s *Server) *testServer {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = s.Serve(ctx); close(done) }()
