@@ -257,6 +257,29 @@ func TestConfigCheck(t *testing.T) {
 	}
 	fails(t, none, 1, `unknown key "domian"`, "config", "check", "--config", file)
 	fails(t, none, 1, "no such file", "config", "check", "--config", filepath.Join(t.TempDir(), "missing.toml"))
+	checkEveryProblemListed(t, file)
+}
+
+// checkEveryProblemListed: config check lists the problems of the file
+// and those of the values, each naming the file's key when the value came
+// from there and the flag when a flag overrode it.
+func checkEveryProblemListed(t *testing.T, file string) {
+	t.Helper()
+	body := "domian = \"x\"\nresume_timeout = \"10 minutes\"\nlog_level = \"verbose\"\nc2s = \"nohostport\"\nping_interval = \"1ms\"\n"
+	if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := fails(t, none, 1, `unknown key "domian"`, "config", "check", "--config", file, "--ping-interval", "2ms")
+	for _, want := range []string{
+		`key "resume_timeout": "10 minutes" is not a duration`,
+		`parley: config file ` + file + `: log_level = "verbose": unknown log level`,
+		`parley: config file ` + file + `: c2s = "nohostport": want host:port`,
+		`parley: --ping-interval 2ms: must be at least 1s`,
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("config check: no %q in\n%s", want, r.stderr)
+		}
+	}
 }
 
 func TestVersion(t *testing.T) {

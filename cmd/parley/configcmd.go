@@ -32,9 +32,10 @@ func newConfigCheckCmd(a *app) *cobra.Command {
 file given with --config or PARLEY_CONFIG, then PARLEY_* environment
 variables, then flags), validate it, and print the result as a TOML file.
 
-The exit status is 0 when the configuration is valid, 1 (with every
-problem listed) when it is not. The output is a complete configuration
-file: a good start for your own.`,
+The exit status is 0 when the configuration is valid, 1 when it is not,
+with every problem listed, each naming the key of the file, the variable or
+the flag that set the value. The output is a complete configuration file: a
+good start for your own.`,
 		Example: `  parley config check --config /etc/parley/parley.toml
   PARLEY_DOMAIN=chat.example.org parley config check > parley.toml
   parley config check --domain chat.example.org --c2s 0.0.0.0:5222`,

@@ -69,20 +69,14 @@ func addConfigFileFlag(fs *pflag.FlagSet, path *string) {
 
 // loadConfig loads a configuration: defaults, the file named by --config
 // or PARLEY_CONFIG, the environment and the flags of fs set on the command
-// line; then validates it.
+// line; then validates it. Its error lists every problem; the
+// configuration is returned even then, as far as it loaded.
 func loadConfig(fs *pflag.FlagSet) (config.Config, error) {
 	path := os.Getenv(config.FileEnv)
 	if fl := fs.Lookup(config.FileFlag); fl != nil && fl.Changed {
 		path = fl.Value.String()
 	}
-	cfg, err := config.Load(path, fs)
-	if err != nil {
-		return config.Config{}, err
-	}
-	if err := cfg.Validate(); err != nil {
-		return config.Config{}, err
-	}
-	return cfg, nil
+	return config.LoadValid(path, fs)
 }
 
 // exactArgs requires n positional arguments, described by what.

@@ -229,42 +229,105 @@ func Load(path string, fs *pflag.FlagSet) (Config, error) {
 }
 
 func load(path string, fs *pflag.FlagSet, lookupEnv func(string) (string, bool)) (Config, error) {
-	c := Default()
-	all := fields()
-	if path != "" {
-		if err := loadFile(&c, all, path); err != nil {
-			return Config{}, err
-		}
-	}
-	var errs []error
-	for _, f := range all {
-		s, ok := lookupEnv(f.env)
-		if !ok || (s == "" && f.kind != kindString) {
-			continue // an empty string is a value (it disables a listener); for other types it means unset
-		}
-		if err := f.parse(&c, s); err != nil {
-			errs = append(errs, fmt.Errorf("environment variable %s: %w", f.env, err))
-		}
-	}
-	if fs != nil {
-		for _, f := range all {
-			fl := fs.Lookup(f.flag)
-			if fl == nil || !fl.Changed {
-				continue
-			}
-			if err := f.parse(&c, fl.Value.String()); err != nil {
-				errs = append(errs, fmt.Errorf("--%s: %w", f.flag, err))
-			}
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
+	c, _, err := loadAll(path, fs, lookupEnv)
+	if err != nil {
 		return Config{}, err
 	}
 	return c, nil
 }
 
-// loadFile applies the TOML file at path to c. Unknown keys are errors.
-func loadFile(c *Config, all []field, path string) error {
+// LoadValid is Load followed by Validate, with every problem of both
+// listed; a problem with a value read from the configuration file names
+// the file's key instead of the flag. On error the configuration is
+// returned as far as it loaded (bad values left at their defaults), for
+// callers that check more of it.
+func LoadValid(path string, fs *pflag.FlagSet) (Config, error) {
+	return loadValid(path, fs, os.LookupEnv)
+}
+
+func loadValid(path string, fs *pflag.FlagSet, lookupEnv func(string) (string, bool)) (Config, error) {
+	c, fromFile, err := loadAll(path, fs, lookupEnv)
+	errs := []error{err}
+	byFlag := make(map[string]field)
+	for _, f := range fields() {
+		byFlag[f.flag] = f
+	}
+	for _, e := range unjoin(c.Validate()) {
+		if se, ok := e.(*settingError); ok && fromFile[se.flag] {
+			e = fmt.Errorf("config file %s: %s = %s: %s", path, byFlag[se.flag].toml, tomlQuote(se.value), se.msg)
+		}
+		errs = append(errs, e)
+	}
+	return c, errors.Join(errs...)
+}
+
+// unjoin returns the errors errors.Join joined into err.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	if err != nil {
+		return []error{err}
+	}
+	return nil
+}
+
+// tomlQuote renders a value of a setting as it is written in the
+// configuration file.
+func tomlQuote(v any) string {
+	if d, ok := v.(time.Duration); ok {
+		return tomlString(shortDuration(d))
+	}
+	return quote(v)
+}
+
+// loadAll is load going on past errors: it returns the configuration with
+// every value that parsed, the flags whose values came from the file, and
+// every problem met.
+func loadAll(path string, fs *pflag.FlagSet, lookupEnv func(string) (string, bool)) (Config, map[string]bool, error) {
+	c := Default()
+	all := fields()
+	fromFile := make(map[string]bool)
+	var errs []error
+	if path != "" {
+		errs = append(errs, loadFile(&c, all, path, fromFile))
+	}
+	for _, f := range all {
+		s, ok := lookupEnv(f.env)
+		if !ok || (s == "" && f.kind != kindString) {
+			continue // an empty string is a value (it disables a listener); for other types it means unset
+		}
+		delete(fromFile, f.flag)
+		if err := f.parse(&c, s); err != nil {
+			errs = append(errs, fmt.Errorf("environment variable %s: %w", f.env, err))
+		}
+	}
+	if fs != nil {
+		errs = append(errs, loadFlags(&c, all, fs, fromFile))
+	}
+	return c, fromFile, errors.Join(errs...)
+}
+
+// loadFlags applies the flags of fs set on the command line to c; their
+// values no longer come from the file.
+func loadFlags(c *Config, all []field, fs *pflag.FlagSet, fromFile map[string]bool) error {
+	var errs []error
+	for _, f := range all {
+		fl := fs.Lookup(f.flag)
+		if fl == nil || !fl.Changed {
+			continue
+		}
+		delete(fromFile, f.flag)
+		if err := f.parse(c, fl.Value.String()); err != nil {
+			errs = append(errs, fmt.Errorf("--%s: %w", f.flag, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// loadFile applies the TOML file at path to c, noting in fromFile the
+// flags of the keys it set. Unknown keys are errors.
+func loadFile(c *Config, all []field, path string, fromFile map[string]bool) error {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("config file: %w", err)
@@ -291,7 +354,9 @@ func loadFile(c *Config, all []field, path string) error {
 		}
 		if err := f.setTOML(c, m[k]); err != nil {
 			errs = append(errs, fmt.Errorf("config file %s: key %q: %w", path, k, err))
+			continue
 		}
+		fromFile[f.flag] = true
 	}
 	return errors.Join(errs...)
 }

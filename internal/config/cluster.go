@@ -53,7 +53,7 @@ func redactNATS(s string) string {
 func (c *Config) validateCluster() []error {
 	var errs []error
 	bad := func(flag string, value any, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("--%s %s: %s", flag, quote(value), fmt.Sprintf(format, args...)))
+		errs = append(errs, badSetting(flag, value, format, args...))
 	}
 	if c.ClusterHeartbeat < 100*time.Millisecond || c.ClusterHeartbeat > time.Minute {
 		bad("cluster-heartbeat", c.ClusterHeartbeat, "must be from 100ms to 1m")
@@ -74,7 +74,7 @@ func (c *Config) validateCluster() []error {
 		}
 	}
 	if c.NodeID == "" {
-		errs = append(errs, fmt.Errorf("--node-id \"\": required with --nats %s (each node of a cluster has its own name)", NATSDescription(*c)))
+		bad("node-id", "", "required with --nats %s (each node of a cluster has its own name)", NATSDescription(*c))
 	}
 	if c.Store == "" {
 		errs = append(errs, fmt.Errorf("--nats %s: the nodes of a cluster share their store: set --store to a PostgreSQL URL", NATSDescription(*c)))

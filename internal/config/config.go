@@ -195,11 +195,11 @@ var (
 func (c *Config) Validate() error {
 	var errs []error
 	bad := func(flag string, value any, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("--%s %s: %s", flag, quote(value), fmt.Sprintf(format, args...)))
+		errs = append(errs, badSetting(flag, value, format, args...))
 	}
 
 	if c.Data == "" {
-		errs = append(errs, errors.New(`--data "": a data directory is required`))
+		bad("data", c.Data, "a data directory is required")
 	}
 	if d, err := jid.New("", c.Domain, ""); err != nil {
 		bad("domain", c.Domain, "invalid domain (%s)", strings.TrimPrefix(err.Error(), "jid: "))
@@ -306,6 +306,24 @@ func checkAddr(addr string) error {
 	return nil
 }
 
+// settingError is a problem with the value of one setting. It names the
+// flag; LoadValid names the file's key instead when the value came from
+// the configuration file, where the user has to change it.
+type settingError struct {
+	flag  string
+	value any
+	msg   string
+}
+
+func (e *settingError) Error() string {
+	return fmt.Sprintf("--%s %s: %s", e.flag, quote(e.value), e.msg)
+}
+
+// badSetting reports the value of the setting of flag as wrong.
+func badSetting(flag string, value any, format string, args ...any) error {
+	return &settingError{flag: flag, value: value, msg: fmt.Sprintf(format, args...)}
+}
+
 // quote renders a value in an error message: strings quoted, the rest as is.
 func quote(v any) string {
 	if s, ok := v.(string); ok {
@@ -318,7 +336,7 @@ func quote(v any) string {
 func (c *Config) validateMedia() []error {
 	var errs []error
 	bad := func(flag string, value any, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("--%s %s: %s", flag, quote(value), fmt.Sprintf(format, args...)))
+		errs = append(errs, badSetting(flag, value, format, args...))
 	}
 	if c.MediaURL != "" {
 		if u, err := url.Parse(c.MediaURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||

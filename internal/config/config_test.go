@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -172,6 +173,33 @@ func TestFileErrors(t *testing.T) {
 	_, err := load(filepath.Join(t.TempDir(), "missing.toml"), nil, noEnv)
 	if err == nil || !strings.Contains(err.Error(), "missing.toml") {
 		t.Errorf("missing file: got %v", err)
+	}
+}
+
+// TestLoadValidNamesTheSource: every problem is listed, those of values
+// from the file under their key, those of values a variable or a flag
+// overrode under the flag; what parsed is kept.
+func TestLoadValidNamesTheSource(t *testing.T) {
+	file := writeFile(t, "domian = \"x\"\nc2s = \"nohostport\"\nmailbox_size = 0\nping_timeout = \"1ms\"\nmax_stanza_bytes = 10\n")
+	c, err := loadValid(file, flags(t, "--max-stanza-bytes", "20"), env(map[string]string{"PARLEY_PING_TIMEOUT": "2ms"}))
+	want := []string{
+		"config file " + file + `: unknown key "domian"`,
+		"config file " + file + `: c2s = "nohostport": want host:port`,
+		"--max-stanza-bytes 20: must be at least",
+		"--ping-timeout 2ms: must be at least 1s",
+		"config file " + file + ": mailbox_size = 0: must be positive",
+	}
+	lines := strings.Split(fmt.Sprint(err), "\n")
+	if len(lines) != len(want) {
+		t.Fatalf("got %d problems, want %d:\n%v", len(lines), len(want), err)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(lines[i], w) {
+			t.Errorf("problem %d: %q, want %q...", i, lines[i], w)
+		}
+	}
+	if c.C2S != "nohostport" || c.MailboxSize != 0 {
+		t.Errorf("the configuration as loaded: c2s %q, mailbox_size %d", c.C2S, c.MailboxSize)
 	}
 }
 

@@ -46,7 +46,7 @@ func PushEnabled(c Config) bool {
 func (c *Config) validatePush() []error {
 	var errs []error
 	bad := func(flag string, value any, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("--%s %s: %s", flag, quote(value), fmt.Sprintf(format, args...)))
+		errs = append(errs, badSetting(flag, value, format, args...))
 	}
 	if c.Component != "" {
 		if err := checkAddr(c.Component); err != nil {

@@ -71,7 +71,7 @@ func TURNAnnounced(c Config, bound string) (host string, port int, ok bool) {
 func (c *Config) validateTURN() []error {
 	var errs []error
 	bad := func(flag string, value any, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("--%s %s: %s", flag, quote(value), fmt.Sprintf(format, args...)))
+		errs = append(errs, badSetting(flag, value, format, args...))
 	}
 	for _, a := range []struct{ flag, addr string }{{"turn", c.TURN}, {"turn-tls", c.TURNTLS}} {
 		if a.addr != "" {
