@@ -21,6 +21,7 @@ import (
 	"github.com/parley-im/parley/internal/admin"
 	"github.com/parley-im/parley/internal/auth"
 	"github.com/parley-im/parley/internal/config"
+	"github.com/parley-im/parley/internal/selfsigned"
 	"github.com/parley-im/parley/internal/store/pebble"
 )
 
@@ -446,4 +447,30 @@ func TestServeStopsOnSignal(t *testing.T) {
 			t.Errorf("the open file limit is not logged:\n%s", stderr.String())
 		}
 	}
+}
+
+// TestConfigCheckReadsFiles: config check loads the files the
+// configuration names, as serve would at start, and lists every one that
+// cannot serve.
+func TestConfigCheckReadsFiles(t *testing.T) {
+	dir := t.TempDir()
+	certPEM, keyPEM, err := selfsigned.PEM("localhost")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, key, secret := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), filepath.Join(dir, "push.secret")
+	for file, body := range map[string][]byte{cert: certPEM, key: keyPEM, secret: []byte("s3cret\n")} {
+		if err := os.WriteFile(file, body, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ok(t, none, "config", "check", "--tls-cert", cert, "--tls-key", key, "--component-secrets", "push.example.org="+secret)
+
+	missing := filepath.Join(dir, "missing")
+	r := fails(t, none, 1, "loading --tls-cert/--tls-key: open "+missing, "config", "check",
+		"--tls-cert", missing, "--tls-key", key, "--component-secrets", "push.example.org="+missing+",b.example.org="+secret)
+	if !strings.Contains(r.stderr, "--component-secrets: secret of push.example.org: open "+missing) || r.stdout != "" {
+		t.Errorf("config check with missing files:\nstdout %q\nstderr %q", r.stdout, r.stderr)
+	}
+	fails(t, none, 1, "--tls-cert/--tls-key", "config", "check", "--tls-cert", key, "--tls-key", cert)
 }

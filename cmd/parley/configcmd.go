@@ -1,11 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/parley-im/parley/internal/config"
+	"github.com/parley-im/parley/internal/server"
 )
 
 func newConfigCmd(a *app) *cobra.Command {
@@ -30,7 +32,9 @@ func newConfigCheckCmd(a *app) *cobra.Command {
 		Short: "Validate a configuration and print the effective values as TOML",
 		Long: `Load the configuration exactly as "parley serve" does (defaults, then the
 file given with --config or PARLEY_CONFIG, then PARLEY_* environment
-variables, then flags), validate it, and print the result as a TOML file.
+variables, then flags), validate it, check that the files it names (TLS
+certificate and key, component, webhook and S3 secrets) can be read and
+loaded, and print the result as a TOML file.
 
 The exit status is 0 when the configuration is valid, 1 when it is not,
 with every problem listed, each naming the key of the file, the variable or
@@ -42,7 +46,8 @@ good start for your own.`,
 		Args: cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(cmd.Flags())
-			if err != nil {
+			// What serve would fail on at start: the files the configuration names.
+			if err := errors.Join(err, server.CheckFiles(cfg)); err != nil {
 				return err
 			}
 			fmt.Fprintln(a.stdout, "# Effective Parley configuration: valid.")

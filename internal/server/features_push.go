@@ -2,8 +2,11 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/parley-im/parley/internal/component"
@@ -24,15 +27,9 @@ func (s *Server) componentServer(limits xmlstream.Limits, r component.Router) (*
 	if err != nil {
 		return nil, fmt.Errorf("--component-secrets: %w", err)
 	}
-	secrets := make(map[string]string, len(files))
-	for domain, file := range files {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return nil, fmt.Errorf("--component-secrets: secret of %s: %w", domain, err)
-		}
-		if secrets[domain] = strings.TrimSpace(string(b)); secrets[domain] == "" {
-			return nil, fmt.Errorf("--component-secrets: the secret file of %s is empty", domain)
-		}
+	secrets, err := readComponentSecrets(files)
+	if err != nil {
+		return nil, err
 	}
 	return component.NewServer(component.Config{Secrets: secrets, Limits: limits, Router: r,
 		Log: s.log.With("component", "xep0114")}), nil
@@ -62,11 +59,38 @@ func (s *Server) pushFeature() (*push.Feature, error) {
 		opts.Components = s.components.Domains()
 	}
 	if s.cfg.PushWebhook != "" {
-		secret, err := os.ReadFile(s.cfg.PushWebhookSecretFile)
+		secret, err := readWebhookSecret(s.cfg)
 		if err != nil {
-			return nil, fmt.Errorf("--push-webhook-secret-file: %w", err)
+			return nil, err
 		}
-		opts.Webhook = push.WebhookOptions{URL: s.cfg.PushWebhook, Secret: []byte(strings.TrimSpace(string(secret)))}
+		opts.Webhook = push.WebhookOptions{URL: s.cfg.PushWebhook, Secret: secret}
 	}
 	return push.New(s.store, opts)
+}
+
+// readComponentSecrets reads the secret of each component (domain ->
+// secret file), reporting every file that cannot serve.
+func readComponentSecrets(files map[string]string) (map[string]string, error) {
+	secrets := make(map[string]string, len(files))
+	var errs []error
+	for _, domain := range slices.Sorted(maps.Keys(files)) {
+		b, err := os.ReadFile(files[domain])
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--component-secrets: secret of %s: %w", domain, err))
+			continue
+		}
+		if secrets[domain] = strings.TrimSpace(string(b)); secrets[domain] == "" {
+			errs = append(errs, fmt.Errorf("--component-secrets: the secret file of %s is empty", domain))
+		}
+	}
+	return secrets, errors.Join(errs...)
+}
+
+// readWebhookSecret reads the secret of --push-webhook-secret-file.
+func readWebhookSecret(cfg config.Config) ([]byte, error) {
+	secret, err := os.ReadFile(cfg.PushWebhookSecretFile)
+	if err != nil {
+		return nil, fmt.Errorf("--push-webhook-secret-file: %w", err)
+	}
+	return []byte(strings.TrimSpace(string(secret))), nil
 }

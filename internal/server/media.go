@@ -62,12 +62,21 @@ func openBlobs(ctx context.Context, cfg config.Config) (blob.Store, error) {
 	if cfg.MediaS3Endpoint == "" {
 		return blob.NewFS(filepath.Join(cfg.Data, "media", "blobs"))
 	}
-	key, err := os.ReadFile(cfg.MediaS3SecretKeyFile)
+	key, err := readS3SecretKey(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("--media-s3-secret-key-file: %w", err)
+		return nil, err
 	}
 	return blob.NewS3(ctx, blob.S3Config{Endpoint: cfg.MediaS3Endpoint, Bucket: cfg.MediaS3Bucket, Region: cfg.MediaS3Region,
-		AccessKey: cfg.MediaS3AccessKey, SecretKey: strings.TrimSpace(string(key))})
+		AccessKey: cfg.MediaS3AccessKey, SecretKey: key})
+}
+
+// readS3SecretKey reads the key of --media-s3-secret-key-file.
+func readS3SecretKey(cfg config.Config) (string, error) {
+	key, err := os.ReadFile(cfg.MediaS3SecretKeyFile)
+	if err != nil {
+		return "", fmt.Errorf("--media-s3-secret-key-file: %w", err)
+	}
+	return strings.TrimSpace(string(key)), nil
 }
 
 // mediaSlots adapts the media service to the upload feature.

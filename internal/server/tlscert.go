@@ -15,11 +15,8 @@ import (
 // self-signed one kept in dataDir/tls (created on first start).
 func loadOrCreateCertificate(certFile, keyFile, dataDir, domain string) (tls.Certificate, bool, error) {
 	if certFile != "" {
-		c, err := tls.LoadX509KeyPair(certFile, keyFile)
-		if err != nil {
-			return tls.Certificate{}, false, fmt.Errorf("loading --tls-cert/--tls-key: %w", err)
-		}
-		return c, false, nil
+		c, err := loadCertificate(certFile, keyFile)
+		return c, false, err
 	}
 	dir := filepath.Join(dataDir, "tls")
 	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
@@ -43,4 +40,13 @@ func loadOrCreateCertificate(certFile, keyFile, dataDir, domain string) (tls.Cer
 	}
 	c, err := tls.X509KeyPair(certPEM, keyPEM)
 	return c, true, err
+}
+
+// loadCertificate loads the certificate of --tls-cert and --tls-key.
+func loadCertificate(certFile, keyFile string) (tls.Certificate, error) {
+	c, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("loading --tls-cert/--tls-key: %w", err)
+	}
+	return c, nil
 }
