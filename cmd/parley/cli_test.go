@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -473,4 +474,30 @@ func TestConfigCheckReadsFiles(t *testing.T) {
 		t.Errorf("config check with missing files:\nstdout %q\nstderr %q", r.stdout, r.stderr)
 	}
 	fails(t, none, 1, "--tls-cert/--tls-key", "config", "check", "--tls-cert", key, "--tls-key", cert)
+}
+
+// TestSecondServeOnADataDirectoryInUse: a second server on a data
+// directory says that the store is in use and by which process, as
+// "parley user" does, not pebble's "resource temporarily unavailable".
+func TestSecondServeOnADataDirectoryInUse(t *testing.T) {
+	srv := startServe(t)
+	pidFile := filepath.Join(srv.data, "parley.pid")
+	waitForFile(t, pidFile)
+	want := fmt.Sprintf("parley: the store in %s is in use by another process (pid %d, from %s): is \"parley serve\" already running",
+		filepath.Join(srv.data, "store"), srv.cmd.Process.Pid, pidFile)
+	fails(t, none, 1, want, "serve", "--data", srv.data, "--c2s", "127.0.0.1:0", "--c2s-tls", "", "--native", "", "--http", "",
+		"--media", "", "--turn", "")
+}
+
+// waitForFile waits until path exists.
+func waitForFile(t *testing.T, path string) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s", path)
+		}
+	}
 }

@@ -22,6 +22,7 @@ import (
 // serveProc is a "parley serve" process started by a test.
 type serveProc struct {
 	cmd    *exec.Cmd
+	data   string // its data directory
 	native string // the binary protocol's address
 }
 
@@ -56,7 +57,7 @@ func startServe(t *testing.T) *serveProc {
 	}()
 	select {
 	case addr := <-found:
-		return &serveProc{cmd: cmd, native: addr}
+		return &serveProc{cmd: cmd, data: data, native: addr}
 	case <-time.After(30 * time.Second):
 		t.Fatal("parley serve did not start")
 		return nil

@@ -37,7 +37,7 @@ func newUpgrader(cfg config.Config) (server.Upgrader, error) {
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, fmt.Errorf("creating data directory: %w", err)
 	}
-	pidFile, err := filepath.Abs(filepath.Join(cfg.Data, "parley.pid"))
+	pidFile, err := filepath.Abs(config.PIDFilePath(cfg))
 	if err != nil {
 		return nil, err
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"syscall"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -244,11 +243,11 @@ func openStore(cfg config.Config, log *slog.Logger, create bool) (store.Store, e
 		}
 	}
 	st, err := pebble.Open(dir, pebble.Options{Logger: log})
+	if inUse := server.StoreInUse(cfg, err); inUse != "" {
+		return nil, fmt.Errorf("%s, and no server answers on its admin socket %s "+
+			"(is \"parley serve\" running with another --admin-socket? pass the same one)", inUse, config.AdminSocketPath(cfg))
+	}
 	if err != nil {
-		if errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("the store in %s is in use by another process, and no server answers on its admin socket %s "+
-				"(is \"parley serve\" running with another --admin-socket? pass the same one)", dir, config.AdminSocketPath(cfg))
-		}
 		return nil, fmt.Errorf("opening the store in %s: %w", dir, err)
 	}
 	return st, nil

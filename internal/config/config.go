@@ -156,6 +156,10 @@ func AdminSocketPath(c Config) string {
 	return filepath.Join(c.Data, "admin.sock")
 }
 
+// PIDFilePath is the file in the data directory where a running "parley
+// serve" writes its process id (for live upgrades).
+func PIDFilePath(c Config) string { return filepath.Join(c.Data, "parley.pid") }
+
 // MediaSecretPath is the media signing secret's file: c.MediaSecretFile,
 // or media/secret in the data directory when that is empty.
 func MediaSecretPath(c Config) string {
