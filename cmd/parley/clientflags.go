@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -21,6 +22,8 @@ import (
 
 	"github.com/parley-im/parley/client"
 	"github.com/parley-im/parley/internal/jid"
+	"github.com/parley-im/parley/internal/stanza"
+	"github.com/parley-im/parley/internal/wire/binary"
 )
 
 // loginSettings are how the client commands (send, listen, chat) reach and
@@ -326,17 +329,56 @@ func explainDial(s loginSettings, err error) error {
 		addr = "the JID's domain"
 	}
 	var ae *client.AuthError
-	var ua x509.UnknownAuthorityError
-	var cv *tls.CertificateVerificationError
-	switch {
-	case errors.As(err, &ae):
-		return fmt.Errorf("logging in as %s: %w (wrong password or no such account?)", s.JID, err)
-	case errors.As(err, &ua), errors.As(err, &cv):
-		return fmt.Errorf("connecting to %s: %w (a self-signed certificate? --insecure accepts it)", addr, err)
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return fmt.Errorf("connecting to %s: %w (is \"parley serve\" running there? see --server)", addr, err)
+	if errors.As(err, &ae) {
+		return fmt.Errorf("logging in as %s: %w%s", s.JID, err, authHint(ae))
+	}
+	if hint := connectHint(s, err); hint != "" {
+		return fmt.Errorf("connecting to %s: %w (%s)", addr, err, hint)
 	}
 	return fmt.Errorf("connecting to %s as %s: %w", addr, s.JID, err)
+}
+
+// authHint is what to try after the server refused the login.
+func authHint(ae *client.AuthError) string {
+	switch ae.Condition {
+	case "not-authorized":
+		return " (wrong password or no such account?)"
+	case "temporary-auth-failure": // the server limits failed logins per address
+		return " (wait a minute before trying again: the server limits failed logins per address)"
+	}
+	return ""
+}
+
+// connectHint is what to try after a connection failed before the login,
+// mostly the mistakes of --server, --encoding and --tls: what each one
+// gives is raw (EOF, a TLS record error), so it is named here. "" when
+// nothing useful can be said.
+func connectHint(s loginSettings, err error) string {
+	var ua x509.UnknownAuthorityError
+	var cv *tls.CertificateVerificationError
+	var rh tls.RecordHeaderError
+	var se *stanza.StreamError // the binary port's answer to XML after TLS
+	xml := s.Encoding == encodingXML
+	switch {
+	case errors.As(err, &ua), errors.As(err, &cv):
+		return "a self-signed certificate? --insecure accepts it"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return `is "parley serve" running there? see --server`
+	case errors.As(err, &rh) && !xml:
+		return "the server does not speak TLS first: is this an XMPP port? Parley's binary protocol is on port 5224, or use --encoding xml"
+	case errors.As(err, &rh):
+		return "the server does not speak TLS first: is this the STARTTLS port? use --tls starttls, or the direct-TLS port 5223"
+	case errors.Is(err, binary.ErrBadMagic):
+		return "the server does not speak Parley's binary protocol: is this an XMPP port? use --encoding xml, with --tls direct on 5223"
+	case xml && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)):
+		return "the server hung up at once: is this Parley's binary port? use --encoding binary; a direct-TLS port? use --tls direct"
+	case xml && errors.As(err, &se) && se.Condition == stanza.StreamNotWellFormed:
+		return "the server does not take XMPP here: is this Parley's binary port? use --encoding binary"
+	case s.TLS == tlsPlain && strings.Contains(err.Error(), "no supported SASL mechanism offered"):
+		// The client's error is untyped: its text is all there is to go by.
+		return "the server offers no login without TLS: use --tls starttls; a server allows plain only with --allow-plaintext-auth"
+	}
+	return ""
 }
 
 // bareJID returns the bare form of a full or bare JID, as given when it

@@ -258,6 +258,10 @@ func TestClientLoginSettings(t *testing.T) {
 	fails(t, o, 2, "missing the recipient", append([]string{"send", "text"}, alice...)...)
 	fails(t, o, 2, "missing the message text", append([]string{"send", "--to", "bob@localhost"}, alice...)...)
 	fails(t, o, 1, "is \"parley serve\" running there?", send("--jid", "alice@localhost", "--server", "127.0.0.1:1")...)
+	// The wrong --encoding or --tls for the port is named.
+	fails(t, o, 1, "use --tls starttls", send("--jid", "alice@localhost", "--server", srv.C2S, "--encoding", "xml", "--tls", "plain")...)
+	fails(t, o, 1, "use --encoding binary", send("--jid", "alice@localhost", "--server", srv.Native, "--encoding", "xml", "--insecure")...)
+	fails(t, o, 1, "binary protocol is on port 5224", send("--jid", "alice@localhost", "--server", srv.C2S, "--insecure")...)
 	fails(t, o, 1, "unknown key \"passwd\"", send("--client-config", writeFile(t, "passwd = \"x\"\n"))...)
 }
 
