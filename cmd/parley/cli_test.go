@@ -501,3 +501,18 @@ func waitForFile(t *testing.T, path string) {
 		}
 	}
 }
+
+// TestServeDataDirectoryCannotBeCreated: serve fails with the data
+// directory's error alone, without first warning that live upgrades are
+// off (they are off because of that same error).
+func TestServeDataDirectoryCannotBeCreated(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := fails(t, none, 1, "parley: creating data directory: mkdir "+file+": not a directory",
+		"serve", "--data", filepath.Join(file, "data"), "--c2s", "127.0.0.1:0", "--c2s-tls", "", "--native", "", "--http", "", "--media", "", "--turn", "")
+	if strings.Contains(r.stderr, "WARN") {
+		t.Errorf("a warning before the error:\n%s", r.stderr)
+	}
+}

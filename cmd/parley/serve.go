@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"errors"
-	"github.com/parley-im/parley/internal/gcpace"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/parley-im/parley/internal/config"
+	"github.com/parley-im/parley/internal/gcpace"
 	"github.com/parley-im/parley/internal/server"
 )
 
@@ -109,6 +110,12 @@ func serve(parent context.Context, a *app, cfg config.Config, load func() (confi
 // serveUpgradable runs the server with live upgrades (parley upgrade and
 // SIGUSR2); where they are not available, without.
 func serveUpgradable(ctx context.Context, a *app, cfg config.Config, log *slog.Logger, reload <-chan config.Config) error {
+	// Upgrades keep their pid file in the data directory, but a data
+	// directory that cannot be created is the server's fatal error, not a
+	// reason to warn that upgrades are off.
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return fmt.Errorf("creating data directory: %w", err)
+	}
 	upg, err := newUpgrader(cfg)
 	if err != nil {
 		log.Warn("live upgrades are off", "err", err)

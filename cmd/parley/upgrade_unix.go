@@ -32,11 +32,8 @@ type flipper struct {
 }
 
 // newUpgrader returns the process's upgrader (one per process: tableflip
-// allows no second one).
+// allows no second one). cfg's data directory must exist.
 func newUpgrader(cfg config.Config) (server.Upgrader, error) {
-	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
-		return nil, fmt.Errorf("creating data directory: %w", err)
-	}
 	pidFile, err := filepath.Abs(config.PIDFilePath(cfg))
 	if err != nil {
 		return nil, err
