@@ -137,7 +137,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	opts := append([]nats.Option{
 		nats.Name("parley " + n.id), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond),
 		nats.ReconnectJitter(100*time.Millisecond, time.Second), nats.RetryOnFailedConnect(false),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { n.log.Warn("cluster: NATS connection lost", "err", err) }),
+		nats.DisconnectErrHandler(n.disconnected),
 		nats.ReconnectHandler(func(c *nats.Conn) { n.log.Info("cluster: NATS connection back", "server", c.ConnectedServerId()) }),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { n.log.Warn("cluster: NATS", "err", err) }),
 	}, cfg.Options...)
@@ -155,6 +155,19 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	go n.beatLoop()
 	n.hello(ctx)
 	return n, nil
+}
+
+// disconnected logs the end of the NATS connection: a loss is a warning,
+// but Close at shutdown ends it too, with no error, and that is no loss.
+func (n *Node) disconnected(c *nats.Conn, err error) {
+	if err == nil {
+		err = c.LastError() // set when NATS closed it itself (an authorization error)
+	}
+	if err == nil {
+		n.log.Debug("cluster: NATS connection closed")
+		return
+	}
+	n.log.Warn("cluster: NATS connection lost", "err", err)
 }
 
 func (n *Node) subscribe() error {

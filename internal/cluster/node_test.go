@@ -1,12 +1,17 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/parley-im/parley/internal/jid"
 	"github.com/parley-im/parley/internal/router"
@@ -100,4 +105,39 @@ func TestSnapshotInParts(t *testing.T) {
 	waitFor(t, fmt.Sprintf("the starting node to know all %d of node a's devices (%d parts)", devices, len(parts)), func() bool {
 		return nc.reg.RemoteLen() == devices
 	})
+}
+
+// syncBuffer is a bytes.Buffer safe for the NATS callbacks' goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// TestCloseIsNoLostConnection: closing a node (a clean shutdown, here on
+// the embedded NATS server of --nats embedded) logs the NATS connection's
+// end at debug level, not the warning of a lost connection.
+func TestCloseIsNoLostConnection(t *testing.T) {
+	e, err := StartEmbedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	var logs syncBuffer
+	n, err := Start(context.Background(), Config{NodeID: "a", Options: []nats.Option{e.Option()}, Registry: router.NewRegistry(),
+		Codec: xmlCodec{}, Log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Close()
+	waitFor(t, "the NATS connection's end in the log", func() bool { return strings.Contains(logs.String(), "NATS connection") })
+	if got := logs.String(); !strings.Contains(got, `level=DEBUG msg="cluster: NATS connection closed"`) || strings.Contains(got, "WARN") {
+		t.Errorf("a clean close logged:\n%s", got)
+	}
 }
