@@ -331,6 +331,34 @@ func TestHelp(t *testing.T) {
 	}
 }
 
+// TestHelpTellsWhatEachCommandServes: serve's help names every default
+// listener; the standalone relay and media server describe their --data,
+// --http and --media as what they serve, not as serve's.
+func TestHelpTellsWhatEachCommandServes(t *testing.T) {
+	r := ok(t, none, "serve", "--help")
+	for _, want := range []string{"5222", "5223", "5224", "5280", "the web client", "5281", "3478"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("serve --help does not mention %q", want)
+		}
+	}
+	for _, c := range []struct{ cmd, want string }{
+		{"turn", "HTTP listener, host:port, for /metrics and /healthz;"},
+		{"turn", "data directory: the TURN secret"},
+		{"media", "the media HTTP listener, host:port: uploads, downloads, /metrics and /healthz"},
+		{"media", "data directory: the signing secret"},
+	} {
+		r := ok(t, none, c.cmd, "--help")
+		if !strings.Contains(r.stdout, c.want) {
+			t.Errorf("%s --help does not say %q", c.cmd, c.want)
+		}
+		for _, not := range []string{"web client", "WebSocket", "admin socket", "empty disables it here"} {
+			if strings.Contains(r.stdout, not) {
+				t.Errorf("%s --help mentions %q, which it does not serve", c.cmd, not)
+			}
+		}
+	}
+}
+
 func checkFlag(t *testing.T, c *cobra.Command, help string, f *pflag.Flag) {
 	if !f.Hidden && !strings.Contains(help, "--"+f.Name) {
 		t.Errorf("%s --help does not mention --%s", c.CommandPath(), f.Name)

@@ -21,6 +21,14 @@ var mediaFlags = []string{
 	"log-level", "log-format",
 }
 
+// mediaHelp describes the settings the media server uses for less than
+// serve.
+var mediaHelp = map[string]string{
+	"data":      "data directory: the signing secret (media/secret, created on first start, unless --media-secret-file), the files (media/blobs, unless --media-s3-endpoint) and partial uploads (media/staging)",
+	"media":     "the media HTTP listener, host:port: uploads, downloads, /metrics and /healthz (required)",
+	"media-url": "public URL of this server as clients reach it (https://media.example.org), the one the chat servers' --media-url names; empty means http://<--media>",
+}
+
 func newMediaCmd(a *app) *cobra.Command {
 	cfg := config.Default()
 	var file string
@@ -51,6 +59,9 @@ and /healthz are served on the same listener. See docs/media.md.`,
 	}
 	addConfigFileFlag(cmd.Flags(), &file)
 	config.BindSome(cmd.Flags(), &cfg, mediaFlags...)
+	for flag, help := range mediaHelp {
+		config.Describe(cmd.Flags(), flag, help)
+	}
 	cmd.Flags().SortFlags = false
 	return cmd
 }

@@ -28,10 +28,16 @@ then shut down cleanly: every session gets a proper stream end and the
 store is flushed.
 
 With no flags it runs on an embedded default: data in ./parley-data,
-domain localhost, XMPP clients on 127.0.0.1:5222 (STARTTLS) and
-127.0.0.1:5223 (direct TLS), HTTP (WebSocket, /healthz, /metrics) on
-127.0.0.1:5280. On first start it creates a self-signed TLS certificate in
-the data directory unless --tls-cert and --tls-key are given.
+domain localhost, and these listeners on 127.0.0.1:
+  5222  XMPP clients, STARTTLS (--c2s)
+  5223  XMPP clients, direct TLS (--c2s-tls)
+  5224  Parley's binary protocol, TLS from the first byte (--native)
+  5280  HTTP: the web client at /, XMPP and the binary protocol over
+        WebSocket, /healthz, /metrics (--http)
+  5281  media: file uploads and downloads (--media)
+  3478  TURN/STUN relay for calls, UDP and TCP (--turn)
+On first start it creates a self-signed TLS certificate in the data
+directory unless --tls-cert and --tls-key are given.
 
 Every flag also has a PARLEY_* environment variable and a key in the TOML
 file given with --config; flags win over the environment, which wins over

@@ -15,6 +15,15 @@ var turnFlags = []string{
 	"turn-max-allocations", "turn-bandwidth", "tls-cert", "tls-key", "http", "log-level", "log-format",
 }
 
+// turnHelp describes the settings the relay uses for less than serve.
+var turnHelp = map[string]string{
+	"data":     "data directory: the TURN secret (turn/secret, created on first start, unless --turn-secret-file) and the self-signed certificate of --turn-tls (unless --tls-cert)",
+	"domain":   "the realm of the relay's credentials: the chat servers' XMPP domain",
+	"turn":     "the relay's listener, host:port, on UDP and TCP (required)",
+	"http":     "HTTP listener, host:port, for /metrics and /healthz; empty disables",
+	"tls-cert": "TLS certificate chain of --turn-tls, a PEM file (set together with --tls-key); when both are empty, a self-signed certificate is created in the data directory",
+}
+
 func newTurnCmd(a *app) *cobra.Command {
 	cfg := config.Default()
 	var file string
@@ -49,6 +58,9 @@ firewall. /metrics and /healthz are served on --http. See docs/calls.md.`,
 	}
 	addConfigFileFlag(cmd.Flags(), &file)
 	config.BindSome(cmd.Flags(), &cfg, turnFlags...)
+	for flag, help := range turnHelp {
+		config.Describe(cmd.Flags(), flag, help)
+	}
 	cmd.Flags().SortFlags = false
 	return cmd
 }

@@ -205,8 +205,24 @@ func indexOf(fs []field, flag string) int {
 	return -1
 }
 
+// Describe replaces the --help text of the setting flag bound on fs, for a
+// command that uses the setting for less than "parley serve" does (the
+// standalone media server and relay), so that the text stays true there.
+// It panics if flag is not a setting bound on fs.
+func Describe(fs *pflag.FlagSet, flag, help string) {
+	all := fields()
+	i, fl := indexOf(all, flag), fs.Lookup(flag)
+	if i < 0 || fl == nil {
+		panic("config: no bound flag --" + flag)
+	}
+	fl.Usage = usage(help, all[i])
+}
+
+// usage is the --help text of a setting's flag: help and the variable.
+func usage(help string, f field) string { return help + " (env " + f.env + ")" }
+
 func bindOne(fs *pflag.FlagSet, c *Config, f field) {
-	usage := f.help + " (env " + f.env + ")"
+	usage := usage(f.help, f)
 	switch p := f.value(c).Addr().Interface().(type) {
 	case *string:
 		fs.StringVar(p, f.flag, *p, usage)
