@@ -23,9 +23,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "parley_push_notifications_total",
 		Help: "Push notifications (XEP-0357) by outcome: sent, failed, timeout, coalesced, dropped, unreachable.",
 	}, []string{"outcome"})}
+	// Every outcome is exported from the start, at 0: an alert on a rise
+	// of failures needs the series before the first failure.
+	for _, o := range outcomes {
+		m.Notifications.WithLabelValues(o)
+	}
 	reg.MustRegister(m.Notifications)
 	return m
 }
+
+// outcomes are the values of the outcome label.
+var outcomes = []string{outcomeSent, outcomeFailed, outcomeTimeout, outcomeCoalesced, outcomeDropped, outcomeUnreachable}
 
 func (m *Metrics) count(outcome string) {
 	if m != nil {
