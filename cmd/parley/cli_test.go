@@ -331,6 +331,20 @@ func TestHelp(t *testing.T) {
 	}
 }
 
+// TestHelpTopics: "parley help COMMAND" is COMMAND's help; an unknown
+// topic is a usage error, as an unknown command is, not the root's help.
+func TestHelpTopics(t *testing.T) {
+	if r := ok(t, none, "help", "user", "add"); !strings.Contains(r.stdout, "parley user add") {
+		t.Errorf("help user add:\n%s", r.stdout)
+	}
+	for _, args := range [][]string{{"help", "nosuch"}, {"help", "user", "nosuch"}} {
+		if r := fails(t, none, 2, `parley: unknown help topic "`+strings.Join(args[1:], " ")+`"`, args...); r.stdout != "" {
+			t.Errorf("%s printed help:\n%s", args, r.stdout)
+		}
+	}
+	fails(t, none, 2, `unknown help topic "sevre" (did you mean "serve"?)`, "help", "sevre")
+}
+
 // TestHelpTellsWhatEachCommandServes: serve's help names every default
 // listener; the standalone relay and media server describe their --data,
 // --http and --media as what they serve, not as serve's.

@@ -43,7 +43,29 @@ XMPP app as alice@localhost: see the examples below, and "parley <command>
 	root.AddCommand(newUpgradeCmd(a))
 	root.AddCommand(newChatCmd(a), newSendCmd(a), newListenCmd(a), newGroupCmd(a))
 	root.AddCommand(newLinkCmd(a), newPairCmd(a), newDevicesCmd(a))
+	strictHelp(root)
 	return root
+}
+
+// strictHelp makes "parley help TOPIC" a usage error when TOPIC names no
+// command, as "parley TOPIC" is, where cobra's help command prints the
+// root's help and succeeds.
+func strictHelp(root *cobra.Command) {
+	root.InitDefaultHelpCmd()
+	help, _, err := root.Find([]string{"help"})
+	if err != nil || help == root {
+		return
+	}
+	show := help.Run
+	help.Run = nil
+	help.RunE = func(c *cobra.Command, args []string) error {
+		cmd, rest, err := root.Find(args)
+		if err != nil || len(rest) > 0 {
+			return usagef("unknown help topic %q%s", strings.Join(args, " "), suggestion(cmd, rest))
+		}
+		show(c, args)
+		return nil
+	}
 }
 
 // runE adapts a command body: its errors are failures (exit status 1)
@@ -99,12 +121,20 @@ func groupRunE(cmd *cobra.Command, args []string) error {
 	if len(args) == 0 {
 		return cmd.Help()
 	}
-	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+	return usagef("unknown command %q for %q%s", args[0], cmd.CommandPath(), suggestion(cmd, args))
+}
+
+// suggestion proposes the subcommand of cmd that args[0], an unknown one,
+// was probably meant to be: " (did you mean ...?)", or "".
+func suggestion(cmd *cobra.Command, args []string) string {
+	if cmd == nil || len(args) == 0 {
+		return ""
+	}
 	if cmd.SuggestionsMinimumDistance <= 0 {
 		cmd.SuggestionsMinimumDistance = 2
 	}
 	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
-		msg += fmt.Sprintf(" (did you mean %q?)", s[0])
+		return fmt.Sprintf(" (did you mean %q?)", s[0])
 	}
-	return usagef("%s", msg)
+	return ""
 }
