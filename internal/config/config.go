@@ -69,7 +69,7 @@ type Config struct {
 	MediaURL             string        `toml:"media_url" flag:"media-url" env:"PARLEY_MEDIA_URL" help:"public URL of the media listener as clients reach it (https://media.example.org); empty means http://<--media>"`
 	MediaSecretFile      string        `toml:"media_secret_file" flag:"media-secret-file" env:"PARLEY_MEDIA_SECRET_FILE" help:"file holding the secret that signs upload and download URLs, shared by every chat and media server of a deployment; empty means <data>/media/secret, created on first start"`
 	MediaMaxFileSize     int           `toml:"media_max_file_size" flag:"media-max-file-size" env:"PARLEY_MEDIA_MAX_FILE_SIZE" help:"largest file a user may upload, in bytes"`
-	MediaQuota           int           `toml:"media_quota" flag:"media-quota" env:"PARLEY_MEDIA_QUOTA" help:"most bytes of files one user may have stored at a time; 0 means no limit"`
+	MediaQuota           int           `toml:"media_quota" flag:"media-quota" env:"PARLEY_MEDIA_QUOTA" help:"most bytes of files one user may have stored at a time, unfinished uploads included; 0 means no limit"`
 	MediaRetention       time.Duration `toml:"media_retention" flag:"media-retention" env:"PARLEY_MEDIA_RETENTION" help:"how long an uploaded file is kept; a background sweeper deletes older ones"`
 	MediaS3Endpoint      string        `toml:"media_s3_endpoint" flag:"media-s3-endpoint" env:"PARLEY_MEDIA_S3_ENDPOINT" help:"URL of an S3-compatible object store for media files (https://host:port); empty keeps them in <data>/media/blobs"`
 	MediaS3Bucket        string        `toml:"media_s3_bucket" flag:"media-s3-bucket" env:"PARLEY_MEDIA_S3_BUCKET" help:"S3 bucket of the media files (it must exist)"`

@@ -40,8 +40,19 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "parley", Subsystem: "media",
 			Name: "rejections_total", Help: "Refused requests and slot requests, by reason."}, []string{"reason"}),
 	}
+	// Every reason from the start, at 0: an alert on one (a rate of quota
+	// refusals) has a series before the first refusal.
+	for _, r := range rejectionReasons() {
+		m.rejections.WithLabelValues(r)
+	}
 	if reg != nil {
 		reg.MustRegister(m.slots, m.uploads, m.uploadBytes, m.dedup, m.downloads, m.downloadBytes, m.swept, m.rejections)
 	}
 	return m
+}
+
+// rejectionReasons are every value of the rejections' reason label.
+func rejectionReasons() []string {
+	return []string{reasonSignature, reasonExpired, reasonTooLarge, reasonQuota, reasonUsed, reasonBusy,
+		reasonHash, reasonBadRequest, reasonNotFound, reasonRange, reasonInternal}
 }
