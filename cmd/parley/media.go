@@ -18,15 +18,17 @@ import (
 var mediaFlags = []string{
 	"data", "media", "media-url", "media-secret-file", "media-max-file-size", "media-quota", "media-retention",
 	"media-s3-endpoint", "media-s3-bucket", "media-s3-region", "media-s3-access-key", "media-s3-secret-key-file",
-	"log-level", "log-format",
+	"trusted-proxies", "metrics-allow", "log-level", "log-format",
 }
 
 // mediaHelp describes the settings the media server uses for less than
 // serve.
 var mediaHelp = map[string]string{
-	"data":      "data directory: the signing secret (media/secret, created on first start, unless --media-secret-file), the files (media/blobs, unless --media-s3-endpoint) and partial uploads (media/staging)",
-	"media":     "the media HTTP listener, host:port: uploads, downloads, /metrics and /healthz (required)",
-	"media-url": "public URL of this server as clients reach it (https://media.example.org), the one the chat servers' --media-url names; empty means http://<--media>",
+	"data":            "data directory: the signing secret (media/secret, created on first start, unless --media-secret-file), the files (media/blobs, unless --media-s3-endpoint) and partial uploads (media/staging)",
+	"media":           "the media HTTP listener, host:port: uploads, downloads, /metrics and /healthz (required)",
+	"media-url":       "public URL of this server as clients reach it (https://media.example.org), the one the chat servers' --media-url names; empty means http://<--media>",
+	"trusted-proxies": "comma-separated networks (CIDR) of the reverse proxies in front of --media; a request from one of them comes from the right-most X-Forwarded-For address that is not itself in these networks, for --metrics-allow; empty: every client is its socket's address",
+	"metrics-allow":   "comma-separated networks (CIDR) of the clients that may read /metrics on --media, by their address as --trusted-proxies resolves it; others get 403; empty allows none",
 }
 
 func newMediaCmd(a *app) *cobra.Command {

@@ -12,16 +12,18 @@ import (
 // turnFlags are the settings "parley turn" takes.
 var turnFlags = []string{
 	"data", "domain", "turn", "turn-tls", "turn-relay-ip", "turn-ports", "turn-secret-file",
-	"turn-max-allocations", "turn-bandwidth", "tls-cert", "tls-key", "http", "log-level", "log-format",
+	"turn-max-allocations", "turn-bandwidth", "tls-cert", "tls-key", "http", "trusted-proxies", "metrics-allow", "log-level", "log-format",
 }
 
 // turnHelp describes the settings the relay uses for less than serve.
 var turnHelp = map[string]string{
-	"data":     "data directory: the TURN secret (turn/secret, created on first start, unless --turn-secret-file) and the self-signed certificate of --turn-tls (unless --tls-cert)",
-	"domain":   "the realm of the relay's credentials: the chat servers' XMPP domain",
-	"turn":     "the relay's listener, host:port, on UDP and TCP (required)",
-	"http":     "HTTP listener, host:port, for /metrics and /healthz; empty disables",
-	"tls-cert": "TLS certificate chain of --turn-tls, a PEM file (set together with --tls-key); when both are empty, a self-signed certificate is created in the data directory",
+	"data":            "data directory: the TURN secret (turn/secret, created on first start, unless --turn-secret-file) and the self-signed certificate of --turn-tls (unless --tls-cert)",
+	"domain":          "the realm of the relay's credentials: the chat servers' XMPP domain",
+	"turn":            "the relay's listener, host:port, on UDP and TCP (required)",
+	"http":            "HTTP listener, host:port, for /metrics and /healthz; empty disables",
+	"tls-cert":        "TLS certificate chain of --turn-tls, a PEM file (set together with --tls-key); when both are empty, a self-signed certificate is created in the data directory",
+	"trusted-proxies": "comma-separated networks (CIDR) of the reverse proxies in front of --http; a request from one of them comes from the right-most X-Forwarded-For address that is not itself in these networks, for --metrics-allow; empty: every client is its socket's address",
+	"metrics-allow":   "comma-separated networks (CIDR) of the clients that may read /metrics on --http, by their address as --trusted-proxies resolves it; others get 403; empty allows none",
 }
 
 func newTurnCmd(a *app) *cobra.Command {

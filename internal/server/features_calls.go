@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/feature/calls"
@@ -191,11 +190,11 @@ func RunTURN(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		}
 		httpAddr = ln.Addr().String()
 		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		mux.Handle("GET /metrics", metricsHandler(cfg, reg))
 		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 			_, _ = fmt.Fprintf(w, `{"status":"ok","allocations":%d}`+"\n", relay.Allocations())
 		})
-		hs = newHTTPServer(mux, httpIdleTimeout)
+		hs = newHTTPServer(clientAddress(config.TrustedProxyList(cfg), mux), httpIdleTimeout)
 		go func() { _ = hs.Serve(ln) }()
 	}
 	var tlsAddr string

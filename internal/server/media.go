@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/feature/upload"
@@ -124,9 +123,9 @@ func RunMedia(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/", svc)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", metricsHandler(cfg, reg))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(`{"status":"ok"}` + "\n")) })
-	hs := newHTTPServer(mux, httpIdleTimeout)
+	hs := newHTTPServer(clientAddress(config.TrustedProxyList(cfg), mux), httpIdleTimeout)
 	go svc.RunSweeper(ctx, sweepInterval)
 	log.Info("parley media is serving", "media", ln.Addr().String(), "url", config.MediaBaseURL(cfg), "data", cfg.Data,
 		"s3", cfg.MediaS3Endpoint != "", "version", Version())

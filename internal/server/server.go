@@ -490,7 +490,13 @@ func (s *Server) operatorEndpoints(mux *http.ServeMux) {
 		handle("/debug/pprof/symbol", http.HandlerFunc(pprof.Symbol))
 		handle("/debug/pprof/trace", http.HandlerFunc(pprof.Trace))
 	}
-	handle("/metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
+	mux.Handle("/metrics", metricsHandler(s.cfg, s.metrics))
+}
+
+// metricsHandler serves reg's metrics to the clients of --metrics-allow
+// (the chat server's, and the standalone media server's and relay's).
+func metricsHandler(cfg config.Config, reg *prometheus.Registry) http.Handler {
+	return allowOnly(config.MetricsAllowList(cfg), promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 }
 
 // storeWriteError is why the store refuses writes now, or nil.
