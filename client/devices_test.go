@@ -8,34 +8,16 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/parley-im/parley/client"
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/devicelink"
+	"github.com/parley-im/parley/internal/logbuf"
 	"github.com/parley-im/parley/internal/servertest"
 	"github.com/parley-im/parley/internal/store/pebble"
 )
-
-// syncBuffer collects the server's log.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func testCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -94,7 +76,7 @@ func deviceLogin(cred *client.DeviceCredential, srv *servertest.Server) func(*cl
 // (twice), gets bob's message like the phone, a carbon of the phone's
 // "seen" marker (read state syncs) and of what the phone sends. The token is neither stored nor logged.
 func TestPairingEndToEnd(t *testing.T) {
-	log := &syncBuffer{}
+	log := &logbuf.Buffer{}
 	srv := servertest.StartLogged(t, nil, log)
 	srv.AddUser(t, "alice@localhost", "pw-alice")
 	srv.AddUser(t, "bob@localhost", "pw-bob")

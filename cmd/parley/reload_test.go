@@ -1,31 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/parley-im/parley/internal/admin"
+	"github.com/parley-im/parley/internal/logbuf"
 )
-
-// syncBuffer is a bytes.Buffer safe to read while a process writes to it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // TestServeReloadsOnHangup: SIGHUP re-reads the configuration file; the
 // log level applies at once and settings that need a restart are named.
@@ -41,7 +27,7 @@ func TestServeReloadsOnHangup(t *testing.T) {
 	cmd := exec.Command(parleyBin, "serve", "--config", conf, "--data", data, "--c2s", "127.0.0.1:0", "--c2s-tls", "",
 		"--native", "", "--http", "", "--media", "", "--turn", "")
 	cmd.Env = cleanEnv()
-	var stderr syncBuffer
+	var stderr logbuf.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parley-im/parley/internal/logbuf"
 )
 
 // TestStandaloneMetricsForMetricsAllowOnly: the standalone media server
@@ -44,7 +46,7 @@ func startStandalone(t *testing.T, args []string, serving *regexp.Regexp) string
 	t.Helper()
 	cmd := exec.Command(parleyBin, args...)
 	cmd.Env = cleanEnv()
-	var stderr syncBuffer
+	var stderr logbuf.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	pionturn "github.com/pion/turn/v4"
-
+	"github.com/parley-im/parley/internal/logbuf"
 	"github.com/parley-im/parley/internal/turn"
+	pionturn "github.com/pion/turn/v4"
 )
 
 // TestTurnStandalone runs "parley turn" with a secret file shared with
@@ -33,7 +33,7 @@ func TestTurnStandalone(t *testing.T) {
 	cmd := exec.Command(parleyBin, "turn", "--data", filepath.Join(dir, "data"), "--domain", "localhost",
 		"--turn", "127.0.0.1:0", "--turn-ports", "", "--turn-secret-file", secretFile, "--http", "127.0.0.1:0")
 	cmd.Env = cleanEnv()
-	var stderr syncBuffer
+	var stderr logbuf.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package admin
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -14,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/parley-im/parley/internal/logbuf"
 )
 
 // memAccounts is an in-memory Accounts for testing the socket protocol.
@@ -71,29 +72,11 @@ func (m *memAccounts) ListUsers(_ context.Context, domain string) ([]string, err
 	return out, nil
 }
 
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type fixture struct {
 	path string
 	srv  *Server
 	acc  *memAccounts
-	log  *syncBuffer
+	log  *logbuf.Buffer
 	done chan error
 }
 
@@ -101,7 +84,7 @@ type fixture struct {
 // socket in a temporary directory.
 func start(t *testing.T, accounts Accounts) *fixture {
 	t.Helper()
-	f := &fixture{path: filepath.Join(t.TempDir(), "admin.sock"), log: &syncBuffer{}, done: make(chan error, 1)}
+	f := &fixture{path: filepath.Join(t.TempDir(), "admin.sock"), log: &logbuf.Buffer{}, done: make(chan error, 1)}
 	if accounts == nil {
 		f.acc = &memAccounts{users: map[string]string{}}
 		accounts = f.acc

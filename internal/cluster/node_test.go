@@ -1,19 +1,17 @@
 package cluster
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
-
 	"github.com/parley-im/parley/internal/jid"
+	"github.com/parley-im/parley/internal/logbuf"
 	"github.com/parley-im/parley/internal/router"
 	"github.com/parley-im/parley/internal/stanza"
 )
@@ -107,19 +105,6 @@ func TestSnapshotInParts(t *testing.T) {
 	})
 }
 
-// syncBuffer is a bytes.Buffer safe for the NATS callbacks' goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 // TestCloseIsNoLostConnection: closing a node (a clean shutdown, here on
 // the embedded NATS server of --nats embedded) logs the NATS connection's
 // end at debug level, not the warning of a lost connection.
@@ -129,7 +114,7 @@ func TestCloseIsNoLostConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	var logs syncBuffer
+	var logs logbuf.Buffer
 	n, err := Start(context.Background(), Config{NodeID: "a", Options: []nats.Option{e.Option()}, Registry: router.NewRegistry(),
 		Codec: xmlCodec{}, Log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {

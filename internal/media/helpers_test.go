@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
+	"github.com/parley-im/parley/internal/logbuf"
 	"github.com/parley-im/parley/internal/media/blob"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 const testSecret = "0123456789abcdef-test-secret-0123456789"
@@ -41,22 +41,10 @@ type env struct {
 	blobs blob.Store
 	clock *clock
 	reg   *prometheus.Registry
-	logs  *syncBuffer
+	logs  *logbuf.Buffer
 	dir   string
 	cfg   Config
 }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func newEnv(t testing.TB, tweak func(*Config)) *env {
 	t.Helper()
@@ -66,7 +54,7 @@ func newEnv(t testing.TB, tweak func(*Config)) *env {
 		t.Fatal(err)
 	}
 	e := &env{blobs: blobs, clock: &clock{t: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)}, reg: prometheus.NewRegistry(),
-		logs: &syncBuffer{}, dir: dir}
+		logs: &logbuf.Buffer{}, dir: dir}
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { e.svc.ServeHTTP(w, r) }))
 	t.Cleanup(e.srv.Close)
 	e.cfg = Config{BaseURL: e.srv.URL, Secret: []byte(testSecret), Blobs: blobs, StagingDir: filepath.Join(dir, "staging"),
