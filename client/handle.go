@@ -118,16 +118,21 @@ func (c *Client) handleMessage(el *stanza.Element) {
 // messageFailed reports the server's error answer to a message we sent.
 // The server still counts the message as handled, and its
 // stream-management ack follows the error: the message is marked so that
-// the ack gives it no Sent tick, which would say it is stored.
+// the ack gives it no Sent tick, which would say it is stored. An error
+// for a message not in flight (already acknowledged, or not ours) is no
+// answer to what we sent, and is dropped: a contact can send one with any
+// id it saw.
 func (c *Client) messageFailed(el *stanza.Element) {
 	e := &MessageFailed{ID: el.ID(), To: el.Attr("from"), Condition: string(stanza.UndefinedCondition)}
 	if se := stanza.ParseError(el); se != nil {
 		e.Condition, e.Text = string(se.Condition), se.Text
 	}
 	c.mu.Lock()
-	c.sm.refused(e.ID)
+	inFlight := c.sm.refused(e.ID) || !c.sm.enabled
 	c.mu.Unlock()
-	c.emit(e)
+	if inFlight {
+		c.emit(e)
+	}
 }
 
 // originID is the sender's XEP-0359 origin-id of a message, or "".

@@ -26,6 +26,9 @@ type outbound struct {
 	// ticked: its Sent tick was already given (an explicit server ack), or
 	// is withheld (the server refused the message).
 	ticked bool
+	// refused: the server answered it with an error; a fresh login does
+	// not send it again (takeUnacked).
+	refused bool
 }
 
 // resumeState is what a reconnect needs to resume.
@@ -75,23 +78,44 @@ func (m *smState) acked(h uint32) []string {
 // tick marks the message id as acknowledged explicitly; false when it was
 // already (or is not in flight: its stream-management ack came first).
 func (m *smState) tick(id string) bool {
-	if id == "" {
+	o := m.untickedMessage(id)
+	if o == nil {
 		return false
+	}
+	o.ticked = true
+	m.advanceTicked()
+	return true
+}
+
+// refused marks the message id, in flight, as refused by the server: the
+// ack that covers it gives no Sent tick, and a fresh login does not send
+// it again. False when no such message is in flight: an error for a
+// message the server already acknowledged (which a contact can send with
+// any id it saw) or that is not ours says nothing of what we sent.
+func (m *smState) refused(id string) bool {
+	o := m.untickedMessage(id)
+	if o == nil {
+		return false
+	}
+	o.ticked, o.refused = true, true
+	m.advanceTicked()
+	return true
+}
+
+// untickedMessage is the message id in flight whose tick is still to
+// give, or nil.
+func (m *smState) untickedMessage(id string) *outbound {
+	if id == "" {
+		return nil
 	}
 	// Every entry before m.ticked is ticked or has no tick to give.
 	for i := m.ticked; i < len(m.unacked); i++ {
 		if o := &m.unacked[i]; o.id == id && !o.ticked {
-			o.ticked = true
-			m.advanceTicked()
-			return true
+			return o
 		}
 	}
-	return false
+	return nil
 }
-
-// refused marks the message id as refused by the server: the ack that
-// covers it gives no Sent tick.
-func (m *smState) refused(id string) { m.tick(id) }
 
 // advanceTicked moves ticked past the front entries that need no tick.
 func (m *smState) advanceTicked() {
@@ -100,12 +124,15 @@ func (m *smState) advanceTicked() {
 	}
 }
 
-// takeUnacked empties the unacked list, returning it (for re-sending; the
-// send path tracks each again).
+// takeUnacked empties the unacked list, returning what is to be sent again
+// (the send path tracks each again): all but the messages the server
+// refused.
 func (m *smState) takeUnacked() []*stanza.Element {
-	out := make([]*stanza.Element, len(m.unacked))
-	for i, o := range m.unacked {
-		out[i] = o.el
+	out := make([]*stanza.Element, 0, len(m.unacked))
+	for _, o := range m.unacked {
+		if !o.refused {
+			out = append(out, o.el)
+		}
 	}
 	m.unacked, m.ticked = nil, 0
 	return out

@@ -84,3 +84,50 @@ func fmtIDs(ids []string) string {
 	}
 	return s
 }
+
+// TestARefusalCountsOnlyForAMessageInFlight: the server's error answer to
+// a message in flight withholds its Sent tick; an error with the id of a
+// message the server already acknowledged (a contact can send one with
+// any id it saw), or of no message of ours, changes nothing and is no
+// refusal.
+func TestARefusalCountsOnlyForAMessageInFlight(t *testing.T) {
+	m := smState{enabled: true}
+	m.track(stanza.NewElement(stanza.NSClient, "message", "id", "stored"))
+	if ids := m.acked(1); len(ids) != 1 || ids[0] != "stored" {
+		t.Fatalf("ack of the first message: ticks %v", ids)
+	}
+	if m.refused("stored") {
+		t.Fatal("an error for a message already acknowledged counted as its refusal")
+	}
+	if m.refused("never-sent") {
+		t.Fatal("an error for an id never sent counted as a refusal")
+	}
+	m.track(stanza.NewElement(stanza.NSClient, "message", "id", "bounced"))
+	m.track(stanza.NewElement(stanza.NSClient, "message", "id", "fine"))
+	if !m.refused("bounced") {
+		t.Fatal("the server's error for a message in flight did not count")
+	}
+	if ids := m.acked(3); len(ids) != 1 || ids[0] != "fine" {
+		t.Fatalf("the ack covering a refused and a stored message ticked %v, want [fine]", ids)
+	}
+}
+
+// TestARefusedMessageIsNotSentAgain: after a connection drops, a fresh
+// login sends again what the server did not acknowledge, but not a
+// message it refused (its MessageFailed was given; sent again it could be
+// delivered under a ✗).
+func TestARefusedMessageIsNotSentAgain(t *testing.T) {
+	m := smState{enabled: true}
+	for _, id := range []string{"bounced", "unacked"} {
+		m.track(stanza.NewElement(stanza.NSClient, "message", "id", id))
+	}
+	m.refused("bounced")
+	again := m.takeUnacked()
+	if len(again) != 1 || again[0].ID() != "unacked" {
+		ids := []string{}
+		for _, el := range again {
+			ids = append(ids, el.ID())
+		}
+		t.Fatalf("sent again after a fresh login: %v, want [unacked]", ids)
+	}
+}
