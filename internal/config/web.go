@@ -64,7 +64,7 @@ func validateNetworks(flag, list string) []error {
 			continue
 		}
 		if _, err := parseNetwork(e); err != nil {
-			errs = append(errs, fmt.Errorf("--%s %s: %w", flag, quote(list), err))
+			errs = append(errs, badSetting(flag, list, "%v", err))
 		}
 	}
 	return errs
@@ -78,7 +78,7 @@ func (c *Config) validateWeb() []error {
 		u, err := url.Parse(o)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" ||
 			u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-			errs = append(errs, fmt.Errorf("--web-origins %s: %q is not an origin (want http(s)://host[:port])", quote(c.WebOrigins), o))
+			errs = append(errs, badSetting("web-origins", c.WebOrigins, "%q is not an origin (want http(s)://host[:port])", o))
 		}
 	}
 	return errs
