@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -119,8 +118,8 @@ func serveUpgradable(ctx context.Context, a *app, cfg config.Config, log *slog.L
 	// Upgrades keep their pid file in the data directory, but a data
 	// directory that cannot be created is the server's fatal error, not a
 	// reason to warn that upgrades are off.
-	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
-		return fmt.Errorf("creating data directory: %w", err)
+	if err := server.MakeDataDir(cfg.Data, log); err != nil {
+		return err
 	}
 	upg, err := newUpgrader(cfg)
 	if err != nil {

@@ -7,13 +7,13 @@ import (
 	"os"
 )
 
-// makeDataDir creates the data directory, private to the server's user,
+// MakeDataDir creates the data directory, private to the server's user,
 // or makes an existing one private: it holds the store (SCRAM keys,
 // device token hashes, messages) and the TLS key, and the embedded store
 // creates its files readable by all, trusting the directory above them. A
 // directory a package or an operator created readable by others (0755)
 // is narrowed to its owner, with a warning.
-func makeDataDir(dir string, log *slog.Logger) error {
+func MakeDataDir(dir string, log *slog.Logger) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("creating data directory: %w", err)
 	}

@@ -31,7 +31,7 @@ func TestAnOpenDataDirectoryIsMadePrivate(t *testing.T) {
 		{filepath.Join(t.TempDir(), "new", "data"), false},
 	} {
 		var logs bytes.Buffer
-		if err := makeDataDir(tc.dir, slog.New(slog.NewTextHandler(&logs, nil))); err != nil {
+		if err := MakeDataDir(tc.dir, slog.New(slog.NewTextHandler(&logs, nil))); err != nil {
 			t.Fatal(err)
 		}
 		fi, err := os.Stat(tc.dir)

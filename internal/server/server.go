@@ -109,7 +109,7 @@ func newServer(cfg config.Config, log *slog.Logger, upg Upgrader, storeFS vfs.FS
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if err := makeDataDir(cfg.Data, log); err != nil {
+	if err := MakeDataDir(cfg.Data, log); err != nil {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, reg: router.NewRegistry(), metrics: prometheus.NewRegistry(), upg: upg, storeFS: storeFS,
